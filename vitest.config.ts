@@ -1,0 +1,51 @@
+// Two test projects: `workers` runs the real Worker inside workerd with real (local) D1;
+// `unit` runs the binding-free packages (PDQ, match index, Merkle log, client, CLI) in Node.
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { makeTestKeys } from "./test/helpers/keys-node.ts";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
+  // Fresh keys per run: nothing private is committed, and the bootstrap coordinator and node
+  // key are configuration exactly as in production (a JWKS var and a secret).
+  const keys = await makeTestKeys();
+  return {
+    test: {
+      projects: [
+        {
+          extends: false,
+          test: {
+            name: "unit",
+            environment: "node",
+            include: ["test/unit/**/*.test.ts"],
+            testTimeout: 60_000,
+          },
+        },
+        {
+          extends: false,
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  NODE_ID: "eusn-test",
+                  NODE_PRIVATE_JWK: JSON.stringify(keys.nodePrivateJwk),
+                  BOOTSTRAP_COORDINATOR_JWKS: JSON.stringify({ keys: [keys.coordinatorPublicJwk] }),
+                  TEST_COORDINATOR_PRIVATE_JWK: JSON.stringify(keys.coordinatorPrivateJwk),
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/api/**/*.test.ts"],
+            setupFiles: ["./test/helpers/apply-migrations.ts"],
+            testTimeout: 30_000,
+          },
+        },
+      ],
+    },
+  };
+});

@@ -1,0 +1,6 @@
+// Worker entry point.
+export default {
+  async fetch() {
+    return new Response("ok");
+  },
+};

@@ -2,7 +2,7 @@
 // `unit` runs the binding-free packages (PDQ, match index, Merkle log, client, CLI) in Node.
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type ViteUserConfig } from "vitest/config";
 import { makeTestKeys } from "./test/helpers/keys-node.ts";
 
 export default defineConfig(async () => {
@@ -10,11 +10,10 @@ export default defineConfig(async () => {
   // Fresh keys per run: nothing private is committed, and the bootstrap coordinator and node
   // key are configuration exactly as in production (a JWKS var and a secret).
   const keys = await makeTestKeys();
-  return {
+  const config: ViteUserConfig = {
     test: {
       projects: [
         {
-          extends: false,
           test: {
             name: "unit",
             environment: "node",
@@ -23,7 +22,6 @@ export default defineConfig(async () => {
           },
         },
         {
-          extends: false,
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
@@ -48,4 +46,5 @@ export default defineConfig(async () => {
       ],
     },
   };
+  return config;
 });

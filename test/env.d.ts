@@ -1,14 +1,15 @@
 // Types of the bindings the tests see (the Worker's own, plus test-only ones from vitest.config.ts).
-import type { Env } from "../workers/api/env.ts";
+import type { D1Migration } from "cloudflare:test";
+import type { Env as WorkerEnv } from "../workers/api/env.ts";
 
 declare global {
   namespace Cloudflare {
-    interface Env {
-      DB: D1Database;
-      NODE_ID: string;
-      TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    interface Env extends WorkerEnv {
+      TEST_MIGRATIONS: D1Migration[];
       TEST_COORDINATOR_PRIVATE_JWK: string;
+    }
+    interface GlobalProps {
+      mainModule: typeof import("../workers/api/index.ts");
     }
   }
 }
-export type { Env };

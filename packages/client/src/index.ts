@@ -1,1 +1,4 @@
-// @eusn/client
+// @eusn/client: the SDK that authorities, platforms and coordinators use to talk to a node.
+export * from "./client.ts";
+export * from "./keys.ts";
+export * from "./sign.ts";

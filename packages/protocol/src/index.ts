@@ -1,1 +1,6 @@
-// @eusn/protocol
+// @eusn/protocol: the wire contract between an EUSN node and its clients (no bindings, no Hono).
+export * from "./constants.ts";
+export * from "./ids.ts";
+export * from "./keys.ts";
+export * from "./problems.ts";
+export * from "./schemas.ts";

@@ -1,0 +1,117 @@
+// EusnClient: a typed HTTP client for one participant on one node. Signs every write and read
+// the way the node expects; returns problem details instead of throwing on HTTP errors.
+import { JOSE_MEDIA_TYPE, type Problem } from "@eusn/protocol";
+import type { JWK } from "jose";
+import { signAccessToken, signWrite, type WriteOptions } from "./sign.ts";
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export type ClientOptions = {
+  /** Base URL of the node, e.g. http://localhost:8787 */
+  baseUrl: string;
+  /** The node's id (the `aud` of everything signed for it). */
+  nodeId: string;
+  participantId: string;
+  privateJwk: JWK;
+  fetch?: FetchLike;
+};
+
+export type Result<T> =
+  | { ok: true; status: number; data: T; headers: Headers }
+  | { ok: false; status: number; problem: Problem; headers: Headers };
+
+export class EusnClient {
+  readonly baseUrl: string;
+  readonly nodeId: string;
+  readonly participantId: string;
+  readonly privateJwk: JWK;
+  private readonly fetchImpl: FetchLike;
+
+  constructor(opts: ClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/$/, "");
+    this.nodeId = opts.nodeId;
+    this.participantId = opts.participantId;
+    this.privateJwk = opts.privateJwk;
+    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  private get signer() {
+    return { participantId: this.participantId, privateJwk: this.privateJwk };
+  }
+
+  /** Signs `record` as `kind` and POSTs it to `path`. */
+  async write<T = unknown>(
+    path: string,
+    kind: string,
+    record: unknown,
+    opts?: WriteOptions,
+  ): Promise<Result<T>> {
+    const jws = await signWrite(this.signer, this.nodeId, kind, record, opts);
+    return this.postJws<T>(path, jws);
+  }
+
+  /** POSTs an already signed JWS (for relaying, retries, or tests). */
+  async postJws<T = unknown>(path: string, jws: string): Promise<Result<T>> {
+    const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": JOSE_MEDIA_TYPE, accept: "application/json" },
+      body: jws,
+    });
+    return toResult<T>(res);
+  }
+
+  /** A bearer token for reads. */
+  token(lifetimeS = 120): Promise<string> {
+    return signAccessToken(this.signer, this.nodeId, { lifetimeS });
+  }
+
+  /** GET with a fresh bearer token. */
+  async get<T = unknown>(path: string, init: RequestInit = {}): Promise<Result<T>> {
+    const headers = new Headers(init.headers);
+    headers.set("authorization", `Bearer ${await this.token()}`);
+    if (!headers.has("accept")) headers.set("accept", "application/json");
+    const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      ...init,
+      method: init.method ?? "GET",
+      headers,
+    });
+    return toResult<T>(res);
+  }
+
+  /** POST a JSON body (not a signed write: e.g. match queries) with a bearer token. */
+  async postJson<T = unknown>(path: string, body: unknown): Promise<Result<T>> {
+    const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await this.token()}`,
+        "content-type": "application/json",
+        accept: "application/json",
+      },
+      body: JSON.stringify(body),
+    });
+    return toResult<T>(res);
+  }
+}
+
+async function toResult<T>(res: Response): Promise<Result<T>> {
+  const type = res.headers.get("content-type") ?? "";
+  const text = await res.text();
+  if (res.ok) {
+    const data = (type.includes("json") && text ? JSON.parse(text) : text) as T;
+    return { ok: true, status: res.status, data, headers: res.headers };
+  }
+  let problem: Problem;
+  try {
+    problem = JSON.parse(text) as Problem;
+  } catch {
+    problem = {
+      type: "about:blank",
+      title: res.statusText || "HTTP error",
+      status: res.status,
+      code: "internal_error",
+      requestId: res.headers.get("x-request-id") ?? "",
+      detail: text.slice(0, 500),
+    };
+  }
+  return { ok: false, status: res.status, problem, headers: res.headers };
+}

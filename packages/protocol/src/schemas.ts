@@ -1,0 +1,237 @@
+// Wire schemas (zod) shared by the node and its clients. The node validates every record with
+// these; the OpenAPI document is generated from them (`.meta({ id })` names a component).
+import { z } from "zod";
+import { ALLOWED_ALGS, EU_MEMBER_STATES, ROLES } from "./constants.ts";
+import { idPattern } from "./ids.ts";
+
+const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
+
+/** An Ed25519 public key (RFC 8037). */
+const okpPublicJwk = z
+  .object({
+    kty: z.literal("OKP"),
+    crv: z.literal("Ed25519"),
+    x: b64url.length(43),
+    alg: z.literal("EdDSA").optional(),
+    kid: z.string().max(100).optional(),
+    use: z.literal("sig").optional(),
+  })
+  .strict();
+
+/** A P-256 public key (RFC 7518 §6.2). */
+const ecPublicJwk = z
+  .object({
+    kty: z.literal("EC"),
+    crv: z.literal("P-256"),
+    x: b64url.length(43),
+    y: b64url.length(43),
+    alg: z.literal("ES256").optional(),
+    kid: z.string().max(100).optional(),
+    use: z.literal("sig").optional(),
+  })
+  .strict();
+
+/**
+ * A participant's public signing key. Private members (`d`) and symmetric keys are refused by
+ * `.strict()` and the literal `kty`/`crv`: only Ed25519 and P-256 public keys get in.
+ */
+export const PublicJwk = z
+  .discriminatedUnion("kty", [okpPublicJwk, ecPublicJwk])
+  .meta({
+    id: "PublicJwk",
+    description: "An Ed25519 (OKP) or P-256 (EC) public JWK; `kid` is the RFC 7638 thumbprint.",
+  });
+export type PublicJwk = z.infer<typeof PublicJwk>;
+
+export const Jwks = z
+  .object({ keys: z.array(PublicJwk).min(1).max(10) })
+  .meta({ id: "Jwks", description: "A JSON Web Key Set of public signing keys." });
+
+export const Role = z.enum(ROLES).meta({ id: "Role" });
+export type Role = z.infer<typeof Role>;
+
+/** ISO 3166-1 alpha-2 code of an EU member state; the EU's `EL` for Greece is folded to `GR`. */
+export const MemberState = z
+  .string()
+  .transform((s) => (s === "EL" ? "GR" : s))
+  .pipe(z.enum(EU_MEMBER_STATES))
+  .meta({
+    id: "MemberState",
+    description: "ISO 3166-1 alpha-2 code of an EU member state (EL is accepted for GR).",
+  });
+export type MemberState = z.infer<typeof MemberState>;
+
+export const ParticipantId = z
+  .string()
+  .regex(idPattern("participant"))
+  .meta({ id: "ParticipantId", example: "par_01jd0000000000000000000000" });
+
+const displayName = z.string().trim().min(2).max(120);
+const reason = z.string().trim().min(3).max(2000);
+
+// ---- records (the `record` claim of a signed write) ----------------------------------------
+
+/** Coordinator admits a participant. Authorities must name their member state; others must not. */
+export const AdmitParticipantRecord = z
+  .object({
+    role: Role,
+    memberState: MemberState.optional(),
+    displayName,
+    jwks: Jwks,
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.role === "authority" && !r.memberState) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["memberState"],
+        message: "an authority must name its member state",
+      });
+    }
+    if (r.role !== "authority" && r.memberState) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["memberState"],
+        message: "only authorities carry a member state",
+      });
+    }
+  })
+  .meta({ id: "AdmitParticipantRecord" });
+
+/** A participant adds a signing key to its own JWKS (rotation, step 1). */
+export const AddKeyRecord = z
+  .object({ participantId: ParticipantId, jwk: PublicJwk })
+  .strict()
+  .meta({ id: "AddKeyRecord" });
+
+/** A participant retires one of its own keys (rotation, step 2). Records it signed earlier stay valid. */
+export const RetireKeyRecord = z
+  .object({ participantId: ParticipantId, kid: z.string().min(1).max(100), reason: reason.optional() })
+  .strict()
+  .meta({ id: "RetireKeyRecord" });
+
+/** A coordinator revokes a participant: all its keys stop working from now on. */
+export const RevokeParticipantRecord = z
+  .object({ participantId: ParticipantId, reason })
+  .strict()
+  .meta({ id: "RevokeParticipantRecord" });
+
+/** The record kinds this node accepts, each with its schema. Other issues add kinds here. */
+export const RECORD_SCHEMAS = {
+  "participant.admit": AdmitParticipantRecord,
+  "participant.key.add": AddKeyRecord,
+  "participant.key.retire": RetireKeyRecord,
+  "participant.revoke": RevokeParticipantRecord,
+} as const;
+export type RecordKind = keyof typeof RECORD_SCHEMAS;
+export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;
+
+/**
+ * The claims of a signed write (the JWS payload). `kind` is signed, so a body signed for one
+ * endpoint can never be accepted by another.
+ */
+export const WriteClaims = z
+  .object({
+    iss: ParticipantId,
+    aud: z.string().min(1).max(200),
+    iat: z.number().int().nonnegative(),
+    jti: z
+      .string()
+      .min(16)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]+$/),
+    kind: z.string().min(1).max(64),
+    record: z.unknown(),
+  })
+  .strict()
+  .meta({ id: "WriteClaims" });
+export type WriteClaims = z.infer<typeof WriteClaims>;
+
+export const AccessClaims = z
+  .object({
+    iss: ParticipantId,
+    sub: ParticipantId.optional(),
+    aud: z.string().min(1).max(200),
+    iat: z.number().int().nonnegative(),
+    exp: z.number().int().positive(),
+    jti: z.string().min(16).max(128),
+  })
+  .meta({ id: "AccessClaims" });
+
+export const AllowedAlg = z.enum(ALLOWED_ALGS);
+export type AllowedAlg = z.infer<typeof AllowedAlg>;
+
+// ---- responses ---------------------------------------------------------------------------------
+
+export const ParticipantKeyView = z
+  .object({
+    kid: z.string(),
+    jwk: PublicJwk,
+    status: z.enum(["active", "retired"]),
+    addedAt: z.string(),
+    retiredAt: z.string().nullable(),
+  })
+  .meta({ id: "ParticipantKey" });
+
+export const ParticipantView = z
+  .object({
+    id: ParticipantId,
+    role: Role,
+    memberState: z.enum(EU_MEMBER_STATES).nullable(),
+    displayName: z.string(),
+    status: z.enum(["active", "revoked"]),
+    admittedAt: z.string(),
+    admissionRecordId: z
+      .string()
+      .nullable()
+      .describe(
+        "The coordinator-signed admission record; null for the bootstrap coordinator, which comes from configuration.",
+      ),
+    revokedAt: z.string().nullable(),
+    keys: z.array(ParticipantKeyView),
+  })
+  .meta({ id: "Participant" });
+export type ParticipantView = z.infer<typeof ParticipantView>;
+
+/** What every accepted write answers: the ids and where it sits in the audit trail. */
+export const WriteReceipt = z
+  .object({
+    recordId: z.string().describe("Id of the stored signed record (the exact JWS bytes)."),
+    kind: z.string(),
+    subjectId: z
+      .string()
+      .describe("Id of the thing the record created or changed (participant, submission, …)."),
+    auditSeq: z.number().int().describe("Sequence number of the audit-trail entry for this write."),
+    jwsSha256: z.string().describe("Hex SHA-256 of the JWS bytes as stored."),
+  })
+  .meta({ id: "WriteReceipt" });
+export type WriteReceipt = z.infer<typeof WriteReceipt>;
+
+export const AuditEntry = z
+  .object({
+    seq: z.number().int(),
+    kind: z.string(),
+    recordId: z.string().nullable(),
+    subjectId: z.string().nullable(),
+    actor: z.string(),
+    at: z.string(),
+    jwsSha256: z.string().nullable(),
+  })
+  .meta({ id: "AuditEntry" });
+
+export const AuditPage = z
+  .object({ entries: z.array(AuditEntry), next: z.number().int().nullable() })
+  .meta({ id: "AuditPage" });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    code: z.string(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details." });

@@ -1,0 +1,3 @@
+// All D1 tables of an EUSN node (drizzle). See schema/README.md for what each one holds and why.
+export * from "./participants.ts";
+export * from "./records.ts";

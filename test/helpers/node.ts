@@ -1,0 +1,81 @@
+// Test helpers that run inside workerd: a client wired to the real Worker, participant
+// admission, and database snapshots for "nothing was stored" assertions.
+
+import { env, exports } from "cloudflare:workers";
+import { EusnClient, generateParticipantKey, type KeyPair } from "@eusn/client";
+import type { MemberState, Role, WriteReceipt } from "@eusn/protocol";
+import type { JWK } from "jose";
+
+export const BASE = "https://node.test";
+
+/** fetch() that goes straight into the Worker under test (real routing, real D1). */
+export const nodeFetch = (input: string, init?: RequestInit) =>
+  exports.default.fetch(new Request(input, init));
+
+export function clientFor(participantId: string, privateJwk: JWK): EusnClient {
+  return new EusnClient({ baseUrl: BASE, nodeId: env.NODE_ID, participantId, privateJwk, fetch: nodeFetch });
+}
+
+export function coordinator(): EusnClient {
+  return clientFor(env.BOOTSTRAP_COORDINATOR_ID, JSON.parse(env.TEST_COORDINATOR_PRIVATE_JWK) as JWK);
+}
+
+export type Admitted = { id: string; client: EusnClient; key: KeyPair; receipt: WriteReceipt };
+
+let counter = 0;
+
+/** Admits a participant through the real API, signed by the bootstrap coordinator. */
+export async function admit(
+  role: Role,
+  memberState?: MemberState,
+  opts: { by?: EusnClient; name?: string; alg?: "EdDSA" | "ES256" } = {},
+): Promise<Admitted> {
+  const key = await generateParticipantKey(opts.alg ?? "EdDSA");
+  const by = opts.by ?? coordinator();
+  counter++;
+  const res = await by.write<WriteReceipt>("/v1/participants", "participant.admit", {
+    role,
+    ...(memberState ? { memberState } : {}),
+    displayName: opts.name ?? `${role} ${memberState ?? ""} #${counter}`.trim(),
+    jwks: { keys: [key.publicJwk] },
+  });
+  if (!res.ok) throw new Error(`admit failed: ${res.status} ${JSON.stringify(res.problem)}`);
+  const id = res.data.subjectId;
+  return { id, client: clientFor(id, key.privateJwk), key, receipt: res.data };
+}
+
+const TABLES = ["participants", "participant_keys", "records", "audit_log"] as const;
+
+/** Row counts of every table that a write could touch. */
+export async function snapshot(extra: readonly string[] = []): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of [...TABLES, ...extra]) {
+    const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${t}`).first<{ n: number }>();
+    out[t] = row?.n ?? 0;
+  }
+  return out;
+}
+
+export async function auditLength(): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+export async function expectProblem(res: Response, status: number, code: string) {
+  const body = (await res.json()) as {
+    code: string;
+    status: number;
+    requestId: string;
+    type: string;
+    title: string;
+  };
+  const ct = res.headers.get("content-type");
+  if (ct !== "application/problem+json") throw new Error(`content-type ${ct}, body ${JSON.stringify(body)}`);
+  if (res.status !== status || body.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(body)}`);
+  }
+  if (!body.requestId || body.status !== status || !body.type || !body.title) {
+    throw new Error(`incomplete problem: ${JSON.stringify(body)}`);
+  }
+  return body;
+}

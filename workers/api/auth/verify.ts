@@ -1,0 +1,265 @@
+// Verification of signed writes (compact JWS bodies) and signed read tokens (bearer JWTs).
+// Every check here has a test in test/api/*.security.test.ts that tries to get past it.
+import {
+  ACCESS_TYP,
+  AccessClaims,
+  ALLOWED_ALGS,
+  type AllowedAlg,
+  JOSE_MEDIA_TYPE,
+  MAX_CLOCK_SKEW_S,
+  MAX_TOKEN_LIFETIME_S,
+  RECORD_SCHEMAS,
+  type RecordKind,
+  type RecordOf,
+  type Role,
+  WRITE_TYP,
+  WriteClaims,
+} from "@eusn/protocol";
+import { compactVerify, importJWK, type JWK } from "jose";
+import type { Env } from "../env.ts";
+import type { Db } from "../lib/db.ts";
+import { sha256Hex } from "../lib/encoding.ts";
+import { ApiError, zodErrors } from "../lib/problem.ts";
+import {
+  ensureBootstrap,
+  getKey,
+  getKeyByKid,
+  getParticipant,
+  type KeyRow,
+  type ParticipantRow,
+} from "../store/participants.ts";
+
+export type Caller = { participant: ParticipantRow; key: KeyRow };
+
+export type VerifiedWrite<K extends RecordKind> = {
+  kind: K;
+  jws: string;
+  jwsSha256: string;
+  claims: WriteClaims;
+  record: RecordOf<K>;
+  caller: Caller;
+};
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+
+function b64urlJson(part: string, what: string): Record<string, unknown> {
+  try {
+    const bin = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
+    const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+    const v: unknown = JSON.parse(textDecoder.decode(bytes));
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
+    return v as Record<string, unknown>;
+  } catch {
+    throw new ApiError("invalid_jws", `the JWS ${what} is not base64url-encoded JSON object`);
+  }
+}
+
+/**
+ * Checks the protected header before any key is touched. RFC 8725 §3.1: the algorithm is
+ * checked against an allow-list (never `none`, never HMAC, which would let a public key be used
+ * as an HMAC secret), and §3.11: the `typ` must be the one for this use.
+ */
+function checkHeader(header: Record<string, unknown>, typ: string): { alg: AllowedAlg; kid: string } {
+  const alg = header.alg;
+  if (typeof alg !== "string" || !(ALLOWED_ALGS as readonly string[]).includes(alg)) {
+    throw new ApiError(
+      "invalid_jws",
+      `alg ${JSON.stringify(alg ?? null)} is not accepted; sign with EdDSA (Ed25519) or ES256`,
+    );
+  }
+  if (header.typ !== typ) {
+    throw new ApiError("invalid_jws", `typ must be "${typ}"`);
+  }
+  if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 100) {
+    throw new ApiError("invalid_jws", "kid (the RFC 7638 thumbprint of the signing key) is required");
+  }
+  if ("crit" in header) throw new ApiError("invalid_jws", "crit header parameters are not supported");
+  for (const embedded of ["jwk", "jku", "x5u", "x5c"]) {
+    // Keys are only ever looked up in the registry; a key carried by the message proves nothing.
+    if (embedded in header) throw new ApiError("invalid_jws", `header parameter ${embedded} is not accepted`);
+  }
+  return { alg: alg as AllowedAlg, kid: header.kid };
+}
+
+/**
+ * Finds the issuer and the exact key named by `kid`, refusing revoked participants, retired
+ * keys, and a `kid` that belongs to somebody else (key confusion).
+ */
+async function resolveSigner(db: Db, d1: D1Database, env: Env, iss: unknown, kid: string): Promise<Caller> {
+  if (typeof iss !== "string" || iss.length === 0 || iss.length > 64) {
+    throw new ApiError("invalid_jws", "iss (your participant id) is required");
+  }
+  let participant = await getParticipant(db, iss);
+  if (!participant && iss === env.BOOTSTRAP_COORDINATOR_ID) {
+    await ensureBootstrap(d1, env);
+    participant = await getParticipant(db, iss);
+  }
+  if (!participant) throw new ApiError("unknown_key", `no participant ${iss} on this node`);
+  if (participant.status === "revoked") {
+    throw new ApiError("participant_revoked", `participant ${iss} was revoked at ${participant.revokedAt}`);
+  }
+  let key = await getKey(db, iss, kid);
+  if (!key && iss === env.BOOTSTRAP_COORDINATOR_ID) {
+    await ensureBootstrap(d1, env);
+    key = await getKey(db, iss, kid);
+  }
+  if (!key) {
+    const other = await getKeyByKid(db, kid);
+    throw new ApiError(
+      "unknown_key",
+      other ? `key ${kid} is not a key of ${iss}` : `key ${kid} is not registered for ${iss}`,
+    );
+  }
+  if (key.status !== "active") {
+    throw new ApiError("unknown_key", `key ${kid} of ${iss} was retired at ${key.retiredAt}`);
+  }
+  return { participant, key };
+}
+
+async function verifySignature(jws: string, key: KeyRow, alg: AllowedAlg): Promise<Uint8Array> {
+  if (key.alg !== alg) {
+    throw new ApiError("invalid_signature", `key ${key.kid} is an ${key.alg} key; the header says ${alg}`);
+  }
+  try {
+    const publicKey = await importJWK(JSON.parse(key.jwk) as JWK, key.alg);
+    const { payload } = await compactVerify(jws, publicKey, { algorithms: [key.alg] });
+    return payload;
+  } catch {
+    throw new ApiError("invalid_signature", "the signature does not verify with the named key");
+  }
+}
+
+function requireRole(participant: ParticipantRow, roles: readonly Role[]) {
+  if (!roles.includes(participant.role)) {
+    throw new ApiError("forbidden", `a ${participant.role} may not do this (needs: ${roles.join(" or ")})`);
+  }
+}
+
+/**
+ * Verifies a signed write: media type, JWS shape and header, issuer key, signature, audience,
+ * freshness, kind, role and the record itself. Replay of `jti` is checked here for a clear
+ * answer, and again by a unique index when the record is stored (so two racing copies cannot
+ * both land). Nothing is written here.
+ */
+export async function verifyWrite<K extends RecordKind>(
+  req: Request,
+  env: Env,
+  db: Db,
+  kind: K,
+  roles: readonly Role[],
+): Promise<VerifiedWrite<K>> {
+  const contentType = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (contentType !== JOSE_MEDIA_TYPE) {
+    throw new ApiError(
+      "unsupported_media_type",
+      `a write body is a compact JWS sent as ${JOSE_MEDIA_TYPE}, not ${contentType || "nothing"}`,
+    );
+  }
+  let jws: string;
+  try {
+    jws = textDecoder.decode(await req.arrayBuffer()).trim();
+  } catch {
+    throw new ApiError("invalid_jws", "the body is not valid UTF-8");
+  }
+  if (!COMPACT_JWS.test(jws))
+    throw new ApiError("invalid_jws", "expected a compact JWS: header.payload.signature");
+  const [h, p, s] = jws.split(".") as [string, string, string];
+  const { alg, kid } = checkHeader(b64urlJson(h, "header"), WRITE_TYP);
+  if (s.length === 0) throw new ApiError("invalid_jws", "the JWS has no signature");
+  const unverified = b64urlJson(p, "payload");
+  const caller = await resolveSigner(db, env.DB, env, unverified.iss, kid);
+  const payloadBytes = await verifySignature(jws, caller.key, alg);
+
+  // From here on the payload is authentic; parse it properly.
+  const parsed = WriteClaims.safeParse(JSON.parse(new TextDecoder().decode(payloadBytes)));
+  if (!parsed.success)
+    throw new ApiError("validation_failed", "the signed claims are invalid", zodErrors(parsed.error));
+  const claims = parsed.data;
+  if (claims.iss !== caller.participant.id) throw new ApiError("invalid_jws", "iss changed after lookup");
+  if (claims.aud !== env.NODE_ID) {
+    throw new ApiError("wrong_audience", `aud is ${JSON.stringify(claims.aud)}; this node is ${env.NODE_ID}`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (Math.abs(now - claims.iat) > MAX_CLOCK_SKEW_S) {
+    throw new ApiError(
+      "stale_request",
+      `iat ${claims.iat} is ${now - claims.iat}s from the node's clock (${now}); at most ±${MAX_CLOCK_SKEW_S}s`,
+    );
+  }
+  if (claims.kind !== kind) {
+    throw new ApiError(
+      "bad_request",
+      `this endpoint takes kind ${kind}; the JWS is signed for ${claims.kind}`,
+    );
+  }
+  requireRole(caller.participant, roles);
+  const recordResult = RECORD_SCHEMAS[kind].safeParse(claims.record);
+  if (!recordResult.success) {
+    throw new ApiError(
+      "validation_failed",
+      "the record is invalid",
+      zodErrors(recordResult.error, "/record"),
+    );
+  }
+  const seen = await env.DB.prepare("SELECT id FROM records WHERE issuer = ? AND jti = ?")
+    .bind(claims.iss, claims.jti)
+    .first<{ id: string }>();
+  if (seen) throw new ApiError("replayed_jti", `jti ${claims.jti} was already used by record ${seen.id}`);
+  return {
+    kind,
+    jws,
+    jwsSha256: await sha256Hex(jws),
+    claims,
+    record: recordResult.data as RecordOf<K>,
+    caller,
+  };
+}
+
+/**
+ * Verifies `Authorization: Bearer <JWT>` for a read: the same header, key and signature checks
+ * as a write, `typ` = eusn-access+jwt, `aud` = this node, and a lifetime of at most 5 minutes
+ * that includes now. A read token is not single-use (it may be reused within its lifetime).
+ */
+export async function verifyAccess(req: Request, env: Env, db: Db, roles: readonly Role[]): Promise<Caller> {
+  const auth = req.headers.get("authorization");
+  if (!auth) throw new ApiError("unauthenticated", "send Authorization: Bearer <token signed by your key>");
+  const m = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(auth.trim());
+  if (!m) throw new ApiError("invalid_token", "the Authorization header must be 'Bearer <compact JWT>'");
+  const token = m[1]!;
+  if (!COMPACT_JWS.test(token)) throw new ApiError("invalid_token", "the token is not a compact JWT");
+  const [h, p, s] = token.split(".") as [string, string, string];
+  let alg: AllowedAlg;
+  let kid: string;
+  let unverified: Record<string, unknown>;
+  try {
+    ({ alg, kid } = checkHeader(b64urlJson(h, "header"), ACCESS_TYP));
+    if (s.length === 0) throw new ApiError("invalid_jws", "the token has no signature");
+    unverified = b64urlJson(p, "payload");
+  } catch (e) {
+    if (e instanceof ApiError) throw new ApiError("invalid_token", e.detail);
+    throw e;
+  }
+  const caller = await resolveSigner(db, env.DB, env, unverified.iss, kid);
+  let payload: Uint8Array;
+  try {
+    payload = await verifySignature(token, caller.key, alg);
+  } catch {
+    throw new ApiError("invalid_token", "the token's signature does not verify with the named key");
+  }
+  const parsed = AccessClaims.safeParse(JSON.parse(new TextDecoder().decode(payload)));
+  if (!parsed.success)
+    throw new ApiError("invalid_token", "the token's claims are invalid", zodErrors(parsed.error));
+  const c = parsed.data;
+  if (c.aud !== env.NODE_ID)
+    throw new ApiError("wrong_audience", `aud is ${JSON.stringify(c.aud)}; this node is ${env.NODE_ID}`);
+  const now = Math.floor(Date.now() / 1000);
+  if (c.exp - c.iat > MAX_TOKEN_LIFETIME_S) {
+    throw new ApiError("invalid_token", `token lifetime ${c.exp - c.iat}s exceeds ${MAX_TOKEN_LIFETIME_S}s`);
+  }
+  if (c.iat > now + MAX_CLOCK_SKEW_S)
+    throw new ApiError("invalid_token", "the token is issued in the future");
+  if (c.exp <= now) throw new ApiError("invalid_token", "the token has expired");
+  requireRole(caller.participant, roles);
+  return caller;
+}

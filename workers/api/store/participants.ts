@@ -1,0 +1,135 @@
+// Participant and key queries. No Hono types here: (db, args) => rows.
+import { normalisePublicJwk, type ParticipantView, type PublicJwk } from "@eusn/protocol";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import { participantKeys, participants } from "../../../schema/index.ts";
+import type { Env } from "../env.ts";
+import type { Db } from "../lib/db.ts";
+import { nowIso } from "../lib/encoding.ts";
+
+export type ParticipantRow = typeof participants.$inferSelect;
+export type KeyRow = typeof participantKeys.$inferSelect;
+
+export async function getParticipant(db: Db, id: string): Promise<ParticipantRow | undefined> {
+  return db.select().from(participants).where(eq(participants.id, id)).get();
+}
+
+export async function getKey(db: Db, participantId: string, kid: string): Promise<KeyRow | undefined> {
+  return db
+    .select()
+    .from(participantKeys)
+    .where(and(eq(participantKeys.participantId, participantId), eq(participantKeys.kid, kid)))
+    .get();
+}
+
+export async function getKeyByKid(db: Db, kid: string): Promise<KeyRow | undefined> {
+  return db.select().from(participantKeys).where(eq(participantKeys.kid, kid)).get();
+}
+
+export async function keysOf(db: Db, participantIds: string[]): Promise<KeyRow[]> {
+  if (participantIds.length === 0) return [];
+  return db
+    .select()
+    .from(participantKeys)
+    .where(inArray(participantKeys.participantId, participantIds))
+    .orderBy(asc(participantKeys.addedAt));
+}
+
+export function toView(p: ParticipantRow, keys: KeyRow[]): ParticipantView {
+  return {
+    id: p.id,
+    role: p.role,
+    memberState: (p.memberState as ParticipantView["memberState"]) ?? null,
+    displayName: p.displayName,
+    status: p.status,
+    admittedAt: p.admittedAt,
+    admissionRecordId: p.admissionRecordId,
+    revokedAt: p.revokedAt,
+    keys: keys
+      .filter((k) => k.participantId === p.id)
+      .map((k) => ({
+        kid: k.kid,
+        jwk: JSON.parse(k.jwk) as PublicJwk,
+        status: k.status,
+        addedAt: k.addedAt,
+        retiredAt: k.retiredAt,
+      })),
+  };
+}
+
+export async function listParticipants(
+  db: Db,
+  filter: { role?: ParticipantRow["role"] | undefined; status?: ParticipantRow["status"] | undefined },
+): Promise<ParticipantView[]> {
+  const conds = [];
+  if (filter.role) conds.push(eq(participants.role, filter.role));
+  if (filter.status) conds.push(eq(participants.status, filter.status));
+  const rows = await db
+    .select()
+    .from(participants)
+    .where(conds.length ? and(...conds) : undefined)
+    .orderBy(asc(participants.admittedAt), asc(participants.id));
+  const keys = await keysOfChunked(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => toView(r, keys));
+}
+
+async function keysOfChunked(db: Db, ids: string[]): Promise<KeyRow[]> {
+  // D1 binds at most 100 parameters per statement.
+  const out: KeyRow[] = [];
+  for (let i = 0; i < ids.length; i += 90) out.push(...(await keysOf(db, ids.slice(i, i + 90))));
+  return out;
+}
+
+/**
+ * The bootstrap coordinator comes from configuration (its public JWKS in
+ * BOOTSTRAP_COORDINATOR_JWKS), not from a signed record: someone has to be first. This inserts
+ * it, and any configured key it does not have yet, idempotently and race-free (the audit entry
+ * is written only by the statement that actually creates the participant, in the same batch).
+ */
+export async function ensureBootstrap(d1: D1Database, env: Env): Promise<void> {
+  const id = env.BOOTSTRAP_COORDINATOR_ID;
+  if (!id || !env.BOOTSTRAP_COORDINATOR_JWKS) return;
+  let parsed: { keys?: unknown[] };
+  try {
+    parsed = JSON.parse(env.BOOTSTRAP_COORDINATOR_JWKS) as { keys?: unknown[] };
+  } catch {
+    throw new Error("BOOTSTRAP_COORDINATOR_JWKS is not valid JSON");
+  }
+  const keys = [];
+  for (const raw of parsed.keys ?? []) {
+    // Tolerate a private JWK pasted by mistake: only the public members are ever stored.
+    const { d: _private, ...pub } = raw as PublicJwk & { d?: string };
+    const n = await normalisePublicJwk(pub as PublicJwk);
+    if (!n.ok) throw new Error(`BOOTSTRAP_COORDINATOR_JWKS: ${n.reason}`);
+    keys.push(n.key);
+  }
+  const have = await d1
+    .prepare("SELECT kid FROM participant_keys WHERE participant_id = ?")
+    .bind(id)
+    .all<{ kid: string }>();
+  const known = new Set(have.results.map((r) => r.kid));
+  if (known.size > 0 && keys.every((k) => known.has(k.kid))) return;
+  const now = nowIso();
+  const stmts = [
+    d1
+      .prepare(
+        "INSERT INTO audit_log (kind, subject_id, actor, at) SELECT 'participant.bootstrap', ?1, 'config', ?2 WHERE NOT EXISTS (SELECT 1 FROM participants WHERE id = ?1)",
+      )
+      .bind(id, now),
+    d1
+      .prepare(
+        "INSERT OR IGNORE INTO participants (id, role, display_name, status, admitted_at) VALUES (?, 'coordinator', ?, 'active', ?)",
+      )
+      .bind(id, env.BOOTSTRAP_COORDINATOR_NAME || "Bootstrap coordinator", now),
+    ...keys.map((k) =>
+      d1
+        .prepare(
+          "INSERT OR IGNORE INTO participant_keys (participant_id, kid, jwk, alg, status, added_at, valid_from) VALUES (?, ?, ?, ?, 'active', ?, 0)",
+        )
+        .bind(id, k.kid, JSON.stringify(k.jwk), k.alg, now),
+    ),
+  ];
+  await d1.batch(stmts);
+}

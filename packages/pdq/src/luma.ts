@@ -1,0 +1,118 @@
+// Turns a decoded PixelBuffer into the float32 luma plane the PDQ hasher works on: validation,
+// 16-bit scaling, alpha flattening, grey expansion and the reference's 512×512 nearest-neighbour
+// downsample, in that order.
+import type { PdqImageError, PixelBuffer, Result } from "./types.ts";
+
+/** Images larger than this on either side are resampled to exactly MAX_SIDE × MAX_SIDE. */
+export const MAX_SIDE = 512;
+
+export interface LumaPlane {
+  readonly width: number;
+  readonly height: number;
+  /** Row-major float32 luma, one value per pixel. */
+  readonly luma: Float32Array;
+}
+
+const f32 = Math.fround;
+// The reference multiplies uint8 samples by float constants and adds in float32; a table per
+// channel gives the same rounded products for every possible sample value.
+const LUMA_R = f32(0.299);
+const LUMA_G = f32(0.587);
+const LUMA_B = f32(0.114);
+const TABLE_R = new Float32Array(256);
+const TABLE_G = new Float32Array(256);
+const TABLE_B = new Float32Array(256);
+/** Grey is treated as R = G = B so a grey file and its RGB copy hash identically. */
+const TABLE_GREY = new Float32Array(256);
+for (let v = 0; v < 256; v++) {
+  TABLE_R[v] = LUMA_R * v;
+  TABLE_G[v] = LUMA_G * v;
+  TABLE_B[v] = LUMA_B * v;
+  TABLE_GREY[v] = f32(f32(TABLE_R[v]! + TABLE_G[v]!) + TABLE_B[v]!);
+}
+
+/**
+ * Flattens a straight-alpha 8-bit sample onto white: round((c·a + 255·(255 − a)) / 255).
+ * No ties can occur (the numerator is an integer and 255 is odd), so Math.round is exact.
+ */
+function onWhite(c: number, a: number): number {
+  return Math.round((c * a + 255 * (255 - a)) / 255);
+}
+
+export function validatePixels(pixels: PixelBuffer): Result<true, PdqImageError> {
+  const { width, height, channels, data } = pixels;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    return {
+      ok: false,
+      error: {
+        code: "invalid_dimensions",
+        message: `width and height must be positive integers, got ${width}×${height}`,
+      },
+    };
+  }
+  if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
+    return {
+      ok: false,
+      error: { code: "invalid_channels", message: `channels must be 1–4, got ${String(channels)}` },
+    };
+  }
+  const expected = width * height * channels;
+  if (data.length !== expected) {
+    return {
+      ok: false,
+      error: {
+        code: "data_length_mismatch",
+        message: `expected ${expected} samples (${width}×${height}×${channels}), got ${data.length}`,
+      },
+    };
+  }
+  return { ok: true, value: true };
+}
+
+/**
+ * Computes the luma plane. Callers must have validated `pixels` first. Sampling (when a side
+ * exceeds 512) happens before the per-pixel work, which is the same as the reference's
+ * resize-then-convert because nearest neighbour only selects pixels.
+ */
+export function lumaPlane(pixels: PixelBuffer): LumaPlane {
+  const { width: srcW, height: srcH, channels, data } = pixels;
+  const resize = srcW > MAX_SIDE || srcH > MAX_SIDE;
+  const width = resize ? MAX_SIDE : srcW;
+  const height = resize ? MAX_SIDE : srcH;
+  // Source column/row for each output column/row: floor(x·W/512), exact in integer arithmetic.
+  const cols = new Int32Array(width);
+  for (let x = 0; x < width; x++) cols[x] = resize ? Math.floor((x * srcW) / MAX_SIDE) : x;
+  const sixteen = data instanceof Uint16Array;
+  const luma = new Float32Array(width * height);
+  const sample = (i: number): number => (sixteen ? Math.round(data[i]! / 257) : data[i]!);
+
+  for (let y = 0; y < height; y++) {
+    const sy = resize ? Math.floor((y * srcH) / MAX_SIDE) : y;
+    const rowBase = sy * srcW;
+    const outBase = y * width;
+    for (let x = 0; x < width; x++) {
+      const i = (rowBase + cols[x]!) * channels;
+      let value: number;
+      switch (channels) {
+        case 1:
+          value = TABLE_GREY[sample(i)]!;
+          break;
+        case 2:
+          value = TABLE_GREY[onWhite(sample(i), sample(i + 1))]!;
+          break;
+        case 3:
+          value = f32(f32(TABLE_R[sample(i)]! + TABLE_G[sample(i + 1)]!) + TABLE_B[sample(i + 2)]!);
+          break;
+        default: {
+          const a = sample(i + 3);
+          value = f32(
+            f32(TABLE_R[onWhite(sample(i), a)]! + TABLE_G[onWhite(sample(i + 1), a)]!) +
+              TABLE_B[onWhite(sample(i + 2), a)]!,
+          );
+        }
+      }
+      luma[outBase + x] = value;
+    }
+  }
+  return { width, height, luma };
+}

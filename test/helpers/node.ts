@@ -3,7 +3,7 @@
 
 import { env, exports } from "cloudflare:workers";
 import { EusnClient, generateParticipantKey, type KeyPair } from "@eusn/client";
-import type { MemberState, Role, WriteReceipt } from "@eusn/protocol";
+import type { MemberState, Problem, Role, WriteReceipt } from "@eusn/protocol";
 import type { JWK } from "jose";
 
 export const BASE = "https://node.test";
@@ -62,13 +62,7 @@ export async function auditLength(): Promise<number> {
 }
 
 export async function expectProblem(res: Response, status: number, code: string) {
-  const body = (await res.json()) as {
-    code: string;
-    status: number;
-    requestId: string;
-    type: string;
-    title: string;
-  };
+  const body = (await res.json()) as Problem;
   const ct = res.headers.get("content-type");
   if (ct !== "application/problem+json") throw new Error(`content-type ${ct}, body ${JSON.stringify(body)}`);
   if (res.status !== status || body.code !== code) {

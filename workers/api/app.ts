@@ -4,6 +4,7 @@ import { MAX_BODY_BYTES } from "@eusn/protocol";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { z } from "zod";
 import { db } from "./lib/db.ts";
 import type { AppEnv } from "./lib/hono.ts";
 import { ApiError, problemResponse } from "./lib/problem.ts";
@@ -60,9 +61,14 @@ export function createApp() {
     scheme: "bearer",
     bearerFormat: "JWT (typ eusn-access+jwt, EdDSA or ES256, lifetime ≤ 5 min, aud = node id)",
   });
+  // Record schemas are only referenced from signed-body descriptions, so they are registered
+  // explicitly, converted by zod itself (independent of whether @hono/zod-openapi patched them).
   for (const schema of recordComponents) {
     const id = (schema.meta() as { id?: string } | undefined)?.id;
-    if (id) app.openAPIRegistry.register(id, schema);
+    if (id) {
+      const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+      app.openAPIRegistry.registerComponent("schemas", id, json as Record<string, unknown>);
+    }
   }
   app.doc31("/openapi.json", OPENAPI_INFO);
   let cachedDoc: unknown;

@@ -35,12 +35,10 @@ const ecPublicJwk = z
  * A participant's public signing key. Private members (`d`) and symmetric keys are refused by
  * `.strict()` and the literal `kty`/`crv`: only Ed25519 and P-256 public keys get in.
  */
-export const PublicJwk = z
-  .discriminatedUnion("kty", [okpPublicJwk, ecPublicJwk])
-  .meta({
-    id: "PublicJwk",
-    description: "An Ed25519 (OKP) or P-256 (EC) public JWK; `kid` is the RFC 7638 thumbprint.",
-  });
+export const PublicJwk = z.discriminatedUnion("kty", [okpPublicJwk, ecPublicJwk]).meta({
+  id: "PublicJwk",
+  description: "An Ed25519 (OKP) or P-256 (EC) public JWK; `kid` is the RFC 7638 thumbprint.",
+});
 export type PublicJwk = z.infer<typeof PublicJwk>;
 
 export const Jwks = z

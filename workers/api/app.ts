@@ -1,6 +1,6 @@
 // createApp(): middleware, routes, the OpenAPI document, and RFC 9457 errors for everything.
 
-import { MAX_BODY_BYTES } from "@eusn/protocol";
+import { MAX_BODY_BYTES, RECORD_SCHEMAS } from "@eusn/protocol";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -8,10 +8,8 @@ import { z } from "zod";
 import { db } from "./lib/db.ts";
 import type { AppEnv } from "./lib/hono.ts";
 import { ApiError, problemResponse } from "./lib/problem.ts";
-import audit from "./routes/audit.ts";
 import { docsRoutes } from "./routes/docs.tsx";
-import meta from "./routes/meta.ts";
-import participants, { recordComponents } from "./routes/participants.ts";
+import { ROUTERS } from "./routes/index.ts";
 
 export const OPENAPI_INFO = {
   openapi: "3.1.0",
@@ -52,9 +50,7 @@ export function createApp() {
     }),
   );
 
-  app.route("/", meta);
-  app.route("/", participants);
-  app.route("/", audit);
+  for (const r of ROUTERS) app.route("/", r);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "participantToken", {
     type: "http",
@@ -63,7 +59,7 @@ export function createApp() {
   });
   // Record schemas are only referenced from signed-body descriptions, so they are registered
   // explicitly, converted by zod itself (independent of whether @hono/zod-openapi patched them).
-  for (const schema of recordComponents) {
+  for (const schema of Object.values(RECORD_SCHEMAS)) {
     const id = (schema.meta() as { id?: string } | undefined)?.id;
     if (id) {
       const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });

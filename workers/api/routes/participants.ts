@@ -265,10 +265,3 @@ app.openapi(
 );
 
 export default app;
-// Components referenced from signed-write descriptions.
-export const recordComponents = [
-  AdmitParticipantRecord,
-  AddKeyRecord,
-  RetireKeyRecord,
-  RevokeParticipantRecord,
-];

@@ -185,7 +185,7 @@ describe("pixel buffer behaviours", () => {
   it("greyscale is hashed as R = G = B (a grey file and its RGB copy agree)", () => {
     const grey = blockyImage(150, 90, 1, 11);
     const rgb = new Uint8Array(grey.length * 3);
-    grey.forEach((v, i) => rgb.fill(v, i * 3, i * 3 + 3));
+    for (let i = 0; i < grey.length; i++) rgb.fill(grey[i]!, i * 3, i * 3 + 3);
     const a = mustHash({ width: 150, height: 90, channels: 1, data: grey });
     const b = mustHash({ width: 150, height: 90, channels: 3, data: rgb });
     expect(a).toEqual(b);

@@ -82,36 +82,41 @@ export function lumaPlane(pixels: PixelBuffer): LumaPlane {
   // Source column/row for each output column/row: floor(x·W/512), exact in integer arithmetic.
   const cols = new Int32Array(width);
   for (let x = 0; x < width; x++) cols[x] = resize ? Math.floor((x * srcW) / MAX_SIDE) : x;
-  const sixteen = data instanceof Uint16Array;
+  // 16-bit samples are scaled once up front: round(v / 257) maps 0..65535 onto 0..255 evenly.
+  const src = data instanceof Uint16Array ? Uint8Array.from(data, (v) => Math.round(v / 257)) : data;
   const luma = new Float32Array(width * height);
-  const sample = (i: number): number => (sixteen ? Math.round(data[i]! / 257) : data[i]!);
 
   for (let y = 0; y < height; y++) {
     const sy = resize ? Math.floor((y * srcH) / MAX_SIDE) : y;
     const rowBase = sy * srcW;
     const outBase = y * width;
-    for (let x = 0; x < width; x++) {
-      const i = (rowBase + cols[x]!) * channels;
-      let value: number;
-      switch (channels) {
-        case 1:
-          value = TABLE_GREY[sample(i)]!;
-          break;
-        case 2:
-          value = TABLE_GREY[onWhite(sample(i), sample(i + 1))]!;
-          break;
-        case 3:
-          value = f32(f32(TABLE_R[sample(i)]! + TABLE_G[sample(i + 1)]!) + TABLE_B[sample(i + 2)]!);
-          break;
-        default: {
-          const a = sample(i + 3);
-          value = f32(
-            f32(TABLE_R[onWhite(sample(i), a)]! + TABLE_G[onWhite(sample(i + 1), a)]!) +
-              TABLE_B[onWhite(sample(i + 2), a)]!,
-          );
+    // One loop per channel layout keeps the per-pixel work branch-free. The last float32 rounding
+    // of each luma sum happens on the store into the Float32Array.
+    switch (channels) {
+      case 1:
+        for (let x = 0; x < width; x++) luma[outBase + x] = TABLE_GREY[src[rowBase + cols[x]!]!]!;
+        break;
+      case 2:
+        for (let x = 0; x < width; x++) {
+          const i = (rowBase + cols[x]!) * 2;
+          luma[outBase + x] = TABLE_GREY[onWhite(src[i]!, src[i + 1]!)]!;
         }
-      }
-      luma[outBase + x] = value;
+        break;
+      case 3:
+        for (let x = 0; x < width; x++) {
+          const i = (rowBase + cols[x]!) * 3;
+          luma[outBase + x] = f32(TABLE_R[src[i]!]! + TABLE_G[src[i + 1]!]!) + TABLE_B[src[i + 2]!]!;
+        }
+        break;
+      case 4:
+        for (let x = 0; x < width; x++) {
+          const i = (rowBase + cols[x]!) * 4;
+          const a = src[i + 3]!;
+          luma[outBase + x] =
+            f32(TABLE_R[onWhite(src[i]!, a)]! + TABLE_G[onWhite(src[i + 1]!, a)]!) +
+            TABLE_B[onWhite(src[i + 2]!, a)]!;
+        }
+        break;
     }
   }
   return { width, height, luma };

@@ -1,0 +1,207 @@
+// `npm start`: a working local node with no Cloudflare account and no network access.
+//  1. first run: generates the node key and the bootstrap coordinator key into .eusn-demo/
+//     (git-ignored) and writes .dev.vars so wrangler hands them to the Worker;
+//  2. applies the D1 migrations to the local database (no prompt);
+//  3. serves the node with `wrangler dev` on http://localhost:8787;
+//  4. seeds the demo network through the real API (signed requests) when it is not there yet.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { EusnClient, generateParticipantKey } from "@eusn/client";
+import type { ParticipantView, WriteReceipt } from "@eusn/protocol";
+import { type Credential, DEMO_DIR, KEYS_DIR, readJson, writeJson } from "./demo-keys.ts";
+import { seedDemoContent } from "./seed-content.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const PORT = Number(process.env.PORT ?? 8787);
+const BASE = `http://localhost:${PORT}`;
+const NODE_ID = "eusn-local";
+const COORDINATOR_ID = "par_coordinator";
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CI: "true",
+  NO_COLOR: process.env.NO_COLOR ?? "",
+};
+
+type NodeSecrets = { nodePrivateJwk: Credential["privateJwk"]; coordinatorPublicJwk: unknown };
+
+const DEMO_PARTICIPANTS = [
+  {
+    slug: "nl-atkm",
+    role: "authority",
+    memberState: "NL",
+    displayName: "ATKM (Autoriteit online Terroristisch en Kinderpornografisch Materiaal)",
+  },
+  {
+    slug: "de-bka",
+    role: "authority",
+    memberState: "DE",
+    displayName: "Bundeskriminalamt (DE competent authority)",
+  },
+  {
+    slug: "fr-ocrvp",
+    role: "authority",
+    memberState: "FR",
+    displayName: "OCLCTIC / PHAROS (FR competent authority)",
+  },
+  { slug: "platform-social", role: "platform", displayName: "Demo Social (hosting service provider)" },
+  { slug: "platform-video", role: "platform", displayName: "Demo Video (hosting service provider)" },
+] as const;
+
+function log(msg: string) {
+  process.stdout.write(`[eusn] ${msg}\n`);
+}
+
+async function ensureSecrets(): Promise<Credential> {
+  const secretsFile = path.join(DEMO_DIR, "node-secrets.json");
+  const coordFile = path.join(KEYS_DIR, "coordinator.json");
+  let secrets = readJson<NodeSecrets>(secretsFile);
+  let coord = readJson<Credential>(coordFile);
+  if (!secrets || !coord) {
+    log("first run: generating the node key and the bootstrap coordinator key");
+    const nodeKey = await generateParticipantKey("EdDSA");
+    const coordKey = await generateParticipantKey("EdDSA");
+    secrets = { nodePrivateJwk: nodeKey.privateJwk, coordinatorPublicJwk: coordKey.publicJwk };
+    coord = {
+      participantId: COORDINATOR_ID,
+      role: "coordinator",
+      displayName: "EU coordinator (bootstrap)",
+      nodeId: NODE_ID,
+      baseUrl: BASE,
+      privateJwk: coordKey.privateJwk,
+    };
+    writeJson(secretsFile, secrets);
+    writeJson(coordFile, coord);
+  }
+  // .dev.vars is how wrangler dev receives secrets locally; it is git-ignored.
+  writeFileSync(
+    path.join(ROOT, ".dev.vars"),
+    [
+      `NODE_PRIVATE_JWK='${JSON.stringify(secrets.nodePrivateJwk)}'`,
+      `BOOTSTRAP_COORDINATOR_JWKS='${JSON.stringify({ keys: [secrets.coordinatorPublicJwk] })}'`,
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  return coord;
+}
+
+function applyMigrations() {
+  log("applying D1 migrations to the local database");
+  const r = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+  });
+  if (r.status !== 0) {
+    process.stderr.write(r.stdout + r.stderr);
+    throw new Error("applying migrations failed");
+  }
+  const applied = (r.stdout.match(/^│ \d{4}_\S+\.sql\s+│ ✅/gm) ?? []).length;
+  log(
+    /No migrations to apply/.test(r.stdout)
+      ? "migrations: already up to date"
+      : `applied ${applied} migration(s)`,
+  );
+}
+
+function startWrangler(): ChildProcess {
+  log(`starting wrangler dev on ${BASE}`);
+  const child = spawn("npx", ["wrangler", "dev", "--port", String(PORT), "--ip", "127.0.0.1"], {
+    cwd: ROOT,
+    env,
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  return child;
+}
+
+async function waitForHealth(child: ChildProcess, timeoutMs = 90_000) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${BASE}/health`);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the node did not answer on ${BASE}/health within ${timeoutMs / 1000}s`);
+}
+
+async function seed(coord: Credential) {
+  const coordinator = new EusnClient(coord);
+  const listed = (await (await fetch(`${BASE}/v1/participants`)).json()) as {
+    participants: ParticipantView[];
+  };
+  const present = new Set(listed.participants.map((p) => p.id));
+  const creds: { slug: string; cred: Credential }[] = [{ slug: "coordinator", cred: coord }];
+  let admitted = 0;
+  for (const p of DEMO_PARTICIPANTS) {
+    const file = path.join(KEYS_DIR, `${p.slug}.json`);
+    let cred = readJson<Credential>(file);
+    if (!cred || !present.has(cred.participantId)) {
+      const key = await generateParticipantKey();
+      const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: p.role,
+        ...("memberState" in p ? { memberState: p.memberState } : {}),
+        displayName: p.displayName,
+        jwks: { keys: [key.publicJwk] },
+      });
+      if (!res.ok) throw new Error(`admitting ${p.slug} failed: ${JSON.stringify(res.problem)}`);
+      cred = {
+        participantId: res.data.subjectId,
+        role: p.role,
+        ...("memberState" in p ? { memberState: p.memberState } : {}),
+        displayName: p.displayName,
+        nodeId: NODE_ID,
+        baseUrl: BASE,
+        privateJwk: key.privateJwk,
+      };
+      writeJson(file, cred);
+      admitted++;
+    }
+    creds.push({ slug: p.slug, cred });
+  }
+  log(
+    admitted > 0
+      ? `seeded the demo network (${admitted} participants admitted)`
+      : "demo network already seeded",
+  );
+  await seedDemoContent(
+    creds.map((c) => c.cred),
+    log,
+  );
+  for (const { slug, cred: c } of creds) {
+    const file = path.relative(ROOT, path.join(KEYS_DIR, `${slug}.json`));
+    log(
+      `${c.role.padEnd(11)} ${(c.memberState ?? "--").padEnd(2)} ${c.participantId}  ${c.displayName}  key: ${file}`,
+    );
+  }
+  log(`ready: ${BASE}  (API reference ${BASE}/docs, OpenAPI ${BASE}/openapi.json). Ctrl-C stops the node.`);
+}
+
+async function main() {
+  const coord = await ensureSecrets();
+  applyMigrations();
+  const child = startWrangler();
+  const stop = () => {
+    if (child.exitCode === null) child.kill("SIGINT");
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  child.on("exit", (code) => process.exit(code ?? 0));
+  try {
+    await waitForHealth(child);
+    await seed(coord);
+  } catch (e) {
+    process.stderr.write(`[eusn] ${(e as Error).message}\n`);
+    stop();
+    process.exitCode = 1;
+  }
+}
+
+await main();

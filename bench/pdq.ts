@@ -68,7 +68,9 @@ function report(label: string, t: Timing): void {
 }
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-console.log(`PDQ bench: Node ${process.version}, ${cpu}, ${os.availableParallelism()} cores, ${rounds} rounds, one image at a time`);
+console.log(
+  `PDQ bench: Node ${process.version}, ${cpu}, ${os.availableParallelism()} cores, ${rounds} rounds, one image at a time`,
+);
 console.log(
   "set        images  Mpx/img  img/s e2e  img/s hash  img/s dihedral   decode / hash share   decode / hash per image",
 );

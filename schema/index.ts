@@ -1,3 +1,4 @@
 // All D1 tables of an EUSN node (drizzle). See schema/README.md for what each one holds and why.
 export * from "./participants.ts";
 export * from "./records.ts";
+export * from "./submissions.ts";

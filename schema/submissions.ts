@@ -1,0 +1,142 @@
+// Hash submissions, cross-border assessments, baseline decisions, match feedback, and the
+// submission change feed (the cursor the match index and platforms follow).
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * One fingerprint submitted by one authority. The same value by the same authority is the same
+ * submission (idempotent); by another authority it is a second submission sharing `fingerprint`.
+ */
+export const submissions = sqliteTable(
+  "submissions",
+  {
+    id: text("id").primaryKey(),
+    recordId: text("record_id").notNull(),
+    submitterId: text("submitter_id").notNull(),
+    memberState: text("member_state").notNull(),
+    signalType: text("signal_type", { enum: ["pdq", "md5", "sha256"] }).notNull(),
+    value: text("value").notNull(),
+    /** `${signalType}:${value}`: links submissions of the same fingerprint by different authorities. */
+    fingerprint: text("fingerprint").notNull(),
+    quality: integer("quality"),
+    lowQuality: integer("low_quality", { mode: "boolean" }).notNull().default(false),
+    /** JSON array of TCO limbs, e.g. ["a","c"]. */
+    limbs: text("limbs").notNull(),
+    contentType: text("content_type").notNull(),
+    nationalProvision: text("national_provision").notNull(),
+    tlp: text("tlp"),
+    expiresAt: text("expires_at"),
+    note: text("note"),
+    status: text("status", { enum: ["live", "withdrawn", "reversed"] }).notNull().default("live"),
+    baselineState: text("baseline_state", { enum: ["none", "included", "disputed", "excluded", "retired"] })
+      .notNull()
+      .default("none"),
+    createdAt: text("created_at").notNull(),
+    /** Denormalised tallies, recomputed in the same batch as every assessment / feedback. */
+    concurStates: text("concur_states").notNull().default("[]"),
+    liveDissents: integer("live_dissents").notNull().default(0),
+    fbTrue: integer("fb_true").notNull().default(0),
+    fbFalse: integer("fb_false").notNull().default(0),
+    fbNotActioned: integer("fb_not_actioned").notNull().default(0),
+  },
+  (t) => [
+    // Idempotency: one live submission per authority per fingerprint.
+    uniqueIndex("submissions_live_by_submitter")
+      .on(t.submitterId, t.fingerprint)
+      .where(sql`status = 'live'`),
+    index("submissions_fingerprint").on(t.fingerprint),
+    index("submissions_baseline").on(t.baselineState, t.status),
+  ],
+);
+
+/** Every assessment ever made; `live` marks the current one per (authority, submission). */
+export const assessments = sqliteTable(
+  "assessments",
+  {
+    id: text("id").primaryKey(),
+    recordId: text("record_id").notNull(),
+    submissionId: text("submission_id").notNull(),
+    authorityId: text("authority_id").notNull(),
+    memberState: text("member_state").notNull(),
+    verdict: text("verdict", { enum: ["concur", "dissent"] }).notNull(),
+    limb: text("limb").notNull(),
+    reason: text("reason"),
+    live: integer("live", { mode: "boolean" }).notNull().default(true),
+    supersededBy: text("superseded_by"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    index("assessments_submission").on(t.submissionId, t.live),
+    uniqueIndex("assessments_live_one").on(t.submissionId, t.authorityId).where(sql`live = 1`),
+  ],
+);
+
+/** Coordinator decisions and originator/coordinator withdrawals and reversals. */
+export const decisions = sqliteTable(
+  "decisions",
+  {
+    id: text("id").primaryKey(),
+    recordId: text("record_id").notNull(),
+    submissionId: text("submission_id").notNull(),
+    actorId: text("actor_id").notNull(),
+    action: text("action", { enum: ["include", "exclude", "retire", "withdraw", "reverse"] }).notNull(),
+    reason: text("reason").notNull(),
+    /** JSON array of assessment ids the decision relies on. */
+    assessmentIds: text("assessment_ids").notNull().default("[]"),
+    ground: text("ground"),
+    reference: text("reference"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("decisions_submission").on(t.submissionId)],
+);
+
+/** Platform feedback about matched entries; one live per (platform, submission). */
+export const feedback = sqliteTable(
+  "feedback",
+  {
+    id: text("id").primaryKey(),
+    recordId: text("record_id").notNull(),
+    submissionId: text("submission_id").notNull(),
+    platformId: text("platform_id").notNull(),
+    outcome: text("outcome", { enum: ["true_positive", "false_positive", "not_actioned"] }).notNull(),
+    note: text("note"),
+    live: integer("live", { mode: "boolean" }).notNull().default(true),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    index("feedback_submission").on(t.submissionId, t.live),
+    uniqueIndex("feedback_live_one").on(t.submissionId, t.platformId).where(sql`live = 1`),
+  ],
+);
+
+/** Which platforms matched which submissions (for reversal propagation and feedback rights). */
+export const submissionMatches = sqliteTable(
+  "submission_matches",
+  {
+    submissionId: text("submission_id").notNull(),
+    platformId: text("platform_id").notNull(),
+    firstMatchedAt: text("first_matched_at").notNull(),
+    lastMatchedAt: text("last_matched_at").notNull(),
+    count: integer("count").notNull().default(1),
+  },
+  (t) => [uniqueIndex("submission_matches_pk").on(t.submissionId, t.platformId), index("submission_matches_platform").on(t.platformId)],
+);
+
+/**
+ * The change feed of submissions, in order: created, included, disputed, excluded, retired,
+ * withdrawn, reversed, reinstated. `seq` is the cursor the in-memory match index catches up from
+ * and the one platforms page reversals with; the baseline version is the latest `seq` that
+ * changed baseline membership or state.
+ */
+export const submissionChanges = sqliteTable(
+  "submission_changes",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    submissionId: text("submission_id").notNull(),
+    change: text("change").notNull(),
+    affectsBaseline: integer("affects_baseline", { mode: "boolean" }).notNull().default(false),
+    recordId: text("record_id"),
+    at: text("at").notNull(),
+  },
+  (t) => [index("submission_changes_submission").on(t.submissionId), index("submission_changes_baseline").on(t.affectsBaseline, t.seq)],
+);

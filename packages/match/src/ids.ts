@@ -1,0 +1,271 @@
+// Compact map between the caller's opaque entry ids ("hsh_01J...") and dense integer slots.
+//
+// Why not a Map<string, number> plus a string[]: at a million entries that costs roughly 90 bytes per
+// id in V8 (string header, array slot, hash-table entry) and puts a million objects in front of every
+// major GC. Here the ids live as UTF-8 bytes back to back in one Uint8Array, and an open-addressing
+// table of Int32 slots (linear probing, load <= 0.75, any size rather than a power of two so it is
+// never more than ~1.4x the ids) maps id -> slot: about id length + 4 + ~5.5 bytes per id, and
+// nothing for the GC to trace. Lookups by id only happen on add/remove, never on query.
+
+const EMPTY = -1;
+/** Ids longer than this (in UTF-8 bytes) are refused: they are database keys, not documents. */
+export const MAX_ID_BYTES = 256;
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export class IdTable {
+  private bytes: Uint8Array;
+  /** starts[s]..starts[s+1] is the UTF-8 of slot s's id; starts[count] is the bytes in use. */
+  private starts: Uint32Array;
+  private count = 0;
+  private table: Int32Array;
+  private live = 0;
+  // One scratch buffer for encoding the id being looked up; 3 bytes per UTF-16 unit is the worst case.
+  private readonly scratch = new Uint8Array(MAX_ID_BYTES * 3);
+  private scratchLength = 0;
+  private scratchHash = 0;
+
+  constructor(slotCapacity: number, byteCapacity: number) {
+    this.bytes = new Uint8Array(Math.max(64, byteCapacity));
+    this.starts = new Uint32Array(Math.max(16, slotCapacity) + 1);
+    this.table = new Int32Array(tableSizeFor(slotCapacity)).fill(EMPTY);
+  }
+
+  /** Ids currently mapped. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Whether `id` is acceptable at all: non-empty and at most MAX_ID_BYTES of UTF-8. */
+  static isValid(id: string): boolean {
+    return id.length > 0 && id.length <= MAX_ID_BYTES && utf8Length(id) <= MAX_ID_BYTES;
+  }
+
+  /** The slot of `id`, or -1. */
+  find(id: string): number {
+    if (!this.encode(id)) return EMPTY;
+    const i = this.position();
+    return this.table[i]!;
+  }
+
+  /**
+   * Appends `id` (valid, per isValid) as the next slot and maps it to that slot, replacing any
+   * previous mapping in the same probe. Returns the previous slot of `id`, or -1; the new slot is
+   * always the slot count before the call.
+   */
+  upsert(id: string): number {
+    this.encode(id);
+    const len = this.scratchLength;
+    const slot = this.count;
+    if (slot + 2 > this.starts.length)
+      this.starts = resizeU32(this.starts, grow(this.starts.length, slot + 2));
+    const at = this.starts[slot]!;
+    if (at + len > this.bytes.length) this.bytes = resizeU8(this.bytes, grow(this.bytes.length, at + len));
+    const bytes = this.bytes;
+    const scratch = this.scratch;
+    for (let k = 0; k < len; k++) bytes[at + k] = scratch[k]!;
+    this.starts[slot + 1] = at + len;
+    this.count = slot + 1;
+    let i = this.position();
+    const previous = this.table[i]!;
+    if (previous === EMPTY) {
+      if ((this.live + 1) * 4 > this.table.length * 3) {
+        this.rehash(tableSizeFor(Math.max(this.live + 1, this.table.length)));
+        i = this.position();
+      }
+      this.live++;
+    }
+    this.table[i] = slot;
+    return previous;
+  }
+
+  /** Unmaps slot `s` (its bytes stay until compact()). */
+  delete(s: number): void {
+    const size = this.table.length;
+    let i = this.homeOf(s);
+    while (this.table[i] !== s) {
+      if (this.table[i] === EMPTY) return;
+      i = i + 1 === size ? 0 : i + 1;
+    }
+    // Backward-shift deletion keeps linear probing correct without tombstones in the table.
+    let j = i;
+    for (;;) {
+      j = j + 1 === size ? 0 : j + 1;
+      const t = this.table[j]!;
+      if (t === EMPTY) break;
+      const k = this.homeOf(t);
+      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
+      if (stays) continue;
+      this.table[i] = t;
+      i = j;
+    }
+    this.table[i] = EMPTY;
+    this.live--;
+  }
+
+  /** The id stored for slot `s`. */
+  idOf(s: number): string {
+    const a = this.starts[s]!;
+    const b = this.starts[s + 1]!;
+    let ascii = "";
+    for (let p = a; p < b; p++) {
+      const c = this.bytes[p]!;
+      if (c >= 0x80) return decoder.decode(this.bytes.subarray(a, b));
+      ascii += String.fromCharCode(c);
+    }
+    return ascii;
+  }
+
+  /**
+   * Drops every slot whose `keep` byte is 0 and renumbers the rest densely in order, moving bytes in
+   * place (no second copy of the pool), then rebuilds the table. Returns the new slot count.
+   */
+  compact(keep: Uint8Array): number {
+    let w = 0;
+    let j = 0;
+    for (let s = 0; s < this.count; s++) {
+      if (keep[s] === 0) continue;
+      const a = this.starts[s]!;
+      const b = this.starts[s + 1]!;
+      if (a !== w) this.bytes.copyWithin(w, a, b);
+      this.starts[j] = w;
+      w += b - a;
+      j++;
+    }
+    this.starts[j] = w;
+    this.count = j;
+    this.live = j;
+    // Reuse the table when it is about the right size: compaction should not need a second copy.
+    const size = tableSizeFor(j);
+    if (size <= this.table.length && this.table.length <= 2 * size) this.table.fill(EMPTY);
+    else this.table = new Int32Array(size).fill(EMPTY);
+    const table = this.table;
+    const n = table.length;
+    for (let s = 0; s < j; s++) {
+      let i = this.homeOf(s);
+      while (table[i] !== EMPTY) i = i + 1 === n ? 0 : i + 1;
+      table[i] = s;
+    }
+    return j;
+  }
+
+  /** Grows the backing arrays ahead of a bulk load so it does not reallocate repeatedly. */
+  reserve(slots: number, bytes: number): void {
+    if (slots + 1 > this.starts.length) this.starts = resizeU32(this.starts, slots + 1);
+    const needBytes = this.starts[this.count]! + bytes;
+    if (needBytes > this.bytes.length) this.bytes = resizeU8(this.bytes, needBytes);
+    const size = tableSizeFor(slots);
+    if (size > this.table.length) this.rehash(size);
+  }
+
+  memoryBytes(): number {
+    return this.bytes.byteLength + this.starts.byteLength + this.table.byteLength + this.scratch.byteLength;
+  }
+
+  /** Table index holding the scratch id, or the empty index where it would go. */
+  private position(): number {
+    const table = this.table;
+    const size = table.length;
+    const len = this.scratchLength;
+    let i = reduce(this.scratchHash, size);
+    for (;;) {
+      const s = table[i]!;
+      if (s === EMPTY || this.equalsScratch(s, len)) return i;
+      i = i + 1 === size ? 0 : i + 1;
+    }
+  }
+
+  /** Moves every mapped slot into a fresh table of `size` entries. */
+  private rehash(size: number): void {
+    const old = this.table;
+    const table = new Int32Array(size).fill(EMPTY);
+    this.table = table;
+    for (let k = 0; k < old.length; k++) {
+      const s = old[k]!;
+      if (s === EMPTY) continue;
+      let i = this.homeOf(s);
+      while (table[i] !== EMPTY) i = i + 1 === size ? 0 : i + 1;
+      table[i] = s;
+    }
+  }
+
+  private homeOf(s: number): number {
+    return reduce(hashBytes(this.bytes, this.starts[s]!, this.starts[s + 1]!), this.table.length);
+  }
+
+  private equalsScratch(s: number, len: number): boolean {
+    const a = this.starts[s]!;
+    if (this.starts[s + 1]! - a !== len) return false;
+    const bytes = this.bytes;
+    const scratch = this.scratch;
+    for (let k = 0; k < len; k++) if (bytes[a + k] !== scratch[k]) return false;
+    return true;
+  }
+
+  /** UTF-8 of `id` into scratch, and its hash; false when it is too long to be an id. */
+  private encode(id: string): boolean {
+    if (id.length > MAX_ID_BYTES) return false;
+    const n = id.length;
+    const scratch = this.scratch;
+    for (let k = 0; k < n; k++) {
+      const c = id.charCodeAt(k);
+      if (c >= 0x80) {
+        const r = encoder.encodeInto(id, scratch);
+        this.scratchLength = r.written;
+        this.scratchHash = hashBytes(scratch, 0, r.written);
+        return r.read === n && r.written <= MAX_ID_BYTES;
+      }
+      scratch[k] = c;
+    }
+    this.scratchLength = n;
+    this.scratchHash = hashBytes(scratch, 0, n);
+    return true;
+  }
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    // A high surrogate plus its low surrogate is 4 bytes: 2 counted here, 2 for the low one.
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? 2 : 3;
+  }
+  return n;
+}
+
+/** FNV-1a over the bytes, then the murmur3 finalizer so every bit of the hash is well mixed. */
+function hashBytes(b: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let p = from; p < to; p++) h = Math.imul(h ^ b[p]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Maps a 32-bit hash onto 0..size-1 by multiplication (Lemire), so the size need not be a power of 2. */
+function reduce(h: number, size: number): number {
+  return Math.floor((h / 4294967296) * size);
+}
+
+/** Table size for `n` ids at load <= 0.75. */
+function tableSizeFor(n: number): number {
+  return Math.max(16, Math.ceil((n * 4) / 3) + 1);
+}
+
+// Modest growth (1/8): these pools are tens of MiB at a million ids and spare room is never returned.
+function grow(current: number, need: number): number {
+  return Math.max(need, current + Math.max(4096, current >>> 3));
+}
+function resizeU32(a: Uint32Array, n: number): Uint32Array {
+  const b = new Uint32Array(n);
+  b.set(a.subarray(0, Math.min(a.length, n)));
+  return b;
+}
+function resizeU8(a: Uint8Array, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  b.set(a.subarray(0, Math.min(a.length, n)));
+  return b;
+}

@@ -1,0 +1,754 @@
+// Exact in-memory index of 256-bit PDQ hashes: every entry within Hamming distance T of a query, never
+// an approximation. Multi-index hashing (16 bands x 16 bits) for small T, a packed linear scan for large
+// T, chosen per query by a cost estimate. Built to be held by a Worker (isolate cache or Durable Object)
+// and kept current with add/remove instead of full rebuilds. See ../README.md for the design and figures.
+//
+// Layout, all typed arrays (no object per entry):
+//   lo, hi    Uint32Array, 4 words per slot each: words 0-3 and 4-7 of the hash (see hex.ts). Split so
+//             that rejecting a candidate (almost always decided by the first 128 bits) touches a
+//             16 MiB array per million entries instead of 32 MiB: fewer cache and TLB misses.
+//   alive     Uint8Array per slot: 0 once removed. Checked on every hit, so removal is immediate.
+//   offsets   Uint32Array(16 * 65536 + 1): CSR bucket starts of the base, band-major.
+//   postings  Uint8Array, 3 bytes (little-endian) per slot per band: the base's slots grouped by
+//             (band, band value), ascending in a bucket. 3 bytes, not 4, saves 16 MiB per million;
+//             it is why an index holds at most 2^24 slots.
+//   deltaHead/deltaNext  Int32Array chains per (band, band value) for slots added since the last
+//             compaction; compaction folds them into the base.
+//   ids       IdTable: caller's string ids <-> dense slots.
+
+import { PDQ_WORDS, parsePdqHexInto } from "./hex.ts";
+import { IdTable } from "./ids.ts";
+import { popcount32 } from "./popcount.ts";
+import { fail, ok, type Result } from "./result.ts";
+
+/** Bands per hash and bits per band for multi-index hashing. */
+export const BANDS = 16;
+const BAND_KEYS = 1 << 16;
+/** Largest Hamming threshold accepted (PDQ's useful range; 64+ would match unrelated images). */
+export const MAX_THRESHOLD = 63;
+/** Threshold used when the caller gives none (the network's default match distance). */
+export const DEFAULT_THRESHOLD = 31;
+/** Hard cap on slots: postings store slots in 3 bytes. A Worker-held index is far smaller. */
+export const MAX_SLOTS = 1 << 24;
+/** Smallest delta before compaction; larger bases get base/16 (amortises the O(n) rebuild). */
+const MIN_DELTA = 4096;
+/** Entries per block of a batched scan: 4096 x 16 B per half = 64 KiB, comfortably inside L2. */
+const SCAN_BLOCK = 4096;
+/**
+ * Candidates of a probe batch are bucket-sorted by slot >> WINDOW_SHIFT before they are checked, so
+ * the checks walk memory in order, 4096 slots (64 KiB of `lo`) at a time, instead of at random.
+ */
+const WINDOW_SHIFT = 12;
+/** Candidate pairs buffered before they are sorted and checked (12 bytes each: ~3 MiB). */
+const PAIR_CAPACITY = 1 << 18;
+/** Queries per probe batch; a pair packs the query's position in the batch with its band in 16 bits. */
+const BATCH_QUERIES = 4096;
+
+/**
+ * Cost model for choosing probing or a scan per query, in nanoseconds. Measured with
+ * bench/match-index.ts on the 2-core benchmark VM (1M entries); only the ratios matter. Probing a
+ * bucket and checking a candidate are dominated by cache misses; a scan streams.
+ */
+const COST_BUCKET_NS = 150;
+const COST_CANDIDATE_NS = 80;
+const COST_SCAN_NS = 6.5;
+
+/** Probe masks: all 16-bit values with popcount <= r, for r = 0..3 (sizes 1, 17, 137, 697). */
+const BALLS: readonly Uint16Array[] = (() => {
+  const byWeight: number[][] = [[], [], [], []];
+  for (let m = 0; m < BAND_KEYS; m++) {
+    const w = popcount32(m);
+    if (w <= 3) byWeight[w]!.push(m);
+  }
+  const balls: Uint16Array[] = [];
+  let acc: number[] = [];
+  for (let r = 0; r <= 3; r++) {
+    acc = acc.concat(byWeight[r]!);
+    balls.push(Uint16Array.from(acc));
+  }
+  return balls;
+})();
+
+export interface PdqEntry {
+  id: string;
+  /** 64 hex characters (either case). */
+  hash: string;
+}
+
+export interface PdqMatch {
+  id: string;
+  distance: number;
+}
+
+/** "auto" picks per query by estimated cost; the others force one path (tests and benchmarks). */
+export type MatchStrategy = "auto" | "mih" | "scan";
+
+export interface PdqQueryOptions {
+  /** Hamming distance threshold, an integer 0..63; default 31. */
+  threshold?: number;
+  strategy?: MatchStrategy;
+}
+
+export interface PdqIndexOptions {
+  /** Expected number of entries: arrays are sized for it up front so a bulk load does not regrow. */
+  capacity?: number;
+  /** Expected UTF-8 length of an id, for sizing the id pool before a bulk load (default 32). */
+  idBytes?: number;
+}
+
+export interface PdqIndexStats {
+  /** Entries that can match. */
+  live: number;
+  /** Removed entries still occupying slots until the next compaction. */
+  dead: number;
+  /** Slots in the CSR base. */
+  base: number;
+  /** Slots added since the last compaction (in the delta chains). */
+  delta: number;
+  /** Delta size that triggers compaction. */
+  deltaCapacity: number;
+  /** Slot capacity of the arrays. */
+  capacity: number;
+  compactions: number;
+}
+
+/** Counters of one query() call: which path each query took and the work done. */
+export interface PdqQueryStats {
+  mihQueries: number;
+  scanQueries: number;
+  /** Candidates checked by probing (each costs a random memory access). */
+  candidates: number;
+  /** Entries compared by scanning. */
+  scanned: number;
+}
+
+export class PdqIndex {
+  private lo: Uint32Array;
+  private hi: Uint32Array;
+  private alive: Uint8Array;
+  private readonly ids: IdTable;
+  /** Slots in use (live or dead); slots are never reused before compaction. */
+  private count = 0;
+  /** Slots 0..baseCount-1 are in the CSR base; baseCount..indexed-1 in the delta chains. */
+  private baseCount = 0;
+  /** Slots below this are in the base or the delta; above it only during a bulk load. */
+  private indexed = 0;
+  private live = 0;
+  private offsets: Uint32Array | undefined;
+  private postings: Uint8Array = new Uint8Array(0);
+  private deltaHead: Int32Array | undefined;
+  private deltaNext: Int32Array = new Int32Array(0);
+  private deltaCap = MIN_DELTA;
+  private compactions = 0;
+  private readonly one = new Uint32Array(PDQ_WORDS);
+  // Probe-batch buffers, allocated on first use and kept (counted in memoryBytes()).
+  private pairSlot: Int32Array = new Int32Array(0);
+  private pairTag: Uint16Array = new Uint16Array(0);
+  private sortedSlot: Int32Array = new Int32Array(0);
+  private sortedTag: Uint16Array = new Uint16Array(0);
+  private windowCounts: Int32Array = new Int32Array(0);
+  /** Counters of the last query() call. */
+  lastQueryStats: PdqQueryStats = { mihQueries: 0, scanQueries: 0, candidates: 0, scanned: 0 };
+
+  constructor(options: PdqIndexOptions = {}) {
+    const capacity = Math.min(MAX_SLOTS, Math.max(1024, Math.floor(options.capacity ?? 1024)));
+    const idBytes = Math.max(1, Math.floor(options.idBytes ?? 32));
+    this.lo = new Uint32Array(capacity * 4);
+    this.hi = new Uint32Array(capacity * 4);
+    this.alive = new Uint8Array(capacity);
+    this.ids = new IdTable(capacity, capacity * idBytes);
+  }
+
+  /** Builds an index from many entries at once (one CSR build, no delta). */
+  static build(entries: readonly PdqEntry[], options: PdqIndexOptions = {}): Result<PdqIndex> {
+    // The id pool is sized exactly by addMany, so start it small.
+    const index = new PdqIndex({ capacity: Math.max(options.capacity ?? 0, entries.length), idBytes: 1 });
+    const added = index.addMany(entries);
+    return added.ok ? ok(index) : added;
+  }
+
+  /** Entries that can match. */
+  get size(): number {
+    return this.live;
+  }
+
+  has(id: string): boolean {
+    return this.ids.find(id) >= 0;
+  }
+
+  /**
+   * Adds `id` with `hash`, or replaces the hash of an existing `id` (so replaying a change is
+   * harmless). Returns "added", "replaced" or "unchanged".
+   */
+  add(id: string, hash: string): Result<"added" | "replaced" | "unchanged"> {
+    if (!IdTable.isValid(id)) return fail("invalid_id", "entry id must be 1..256 bytes of UTF-8");
+    if (!parsePdqHexInto(hash, this.one, 0))
+      return fail("invalid_hash", "PDQ hash must be 64 hex characters");
+    const existing = this.ids.find(id);
+    if (existing >= 0 && this.sameHash(existing, this.one)) return ok("unchanged");
+    if (this.live >= MAX_SLOTS) {
+      return fail("capacity_exceeded", `an index holds at most ${MAX_SLOTS} entries`);
+    }
+    if (this.count >= MAX_SLOTS) this.compact();
+    const previous = this.appendSlot(id, this.one);
+    if (previous >= 0) this.kill(previous);
+    if (this.count - this.baseCount > this.deltaCap) this.compact();
+    else this.linkDelta(this.count - 1);
+    this.maybeCompactForDead();
+    return ok(previous >= 0 ? "replaced" : "added");
+  }
+
+  /**
+   * Adds or replaces many entries (a later entry with the same id wins). All-or-nothing: every id
+   * and hash is validated before any is applied. Small batches go to the delta; large ones are
+   * appended and folded in by one rebuild. Returns the number of entries applied.
+   */
+  addMany(entries: readonly PdqEntry[]): Result<number> {
+    const n = entries.length;
+    let idBytes = 0;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      if (!IdTable.isValid(e.id)) return fail("invalid_id", "entry id must be 1..256 bytes of UTF-8", i);
+      if (!parsePdqHexInto(e.hash, this.one, 0)) {
+        return fail("invalid_hash", "PDQ hash must be 64 hex characters", i);
+      }
+      idBytes += e.id.length; // exact for ASCII ids; the pool grows if others are longer
+    }
+    if (this.live + n > MAX_SLOTS)
+      return fail("capacity_exceeded", `an index holds at most ${MAX_SLOTS} entries`);
+    if (this.count - this.baseCount + n <= this.deltaCap) {
+      for (const e of entries) this.add(e.id, e.hash);
+      return ok(n);
+    }
+    if (this.count + n > MAX_SLOTS) this.compact();
+    this.reserve(this.count + n);
+    this.ids.reserve(this.count + n, idBytes);
+    const one = this.one;
+    for (const e of entries) {
+      parsePdqHexInto(e.hash, one, 0);
+      const previous = this.appendSlot(e.id, one);
+      if (previous >= 0) this.kill(previous);
+    }
+    this.compact();
+    return ok(n);
+  }
+
+  /** Removes `id`; it can never match again, effective immediately. False when it was not present. */
+  remove(id: string): boolean {
+    const slot = this.ids.find(id);
+    if (slot < 0) return false;
+    this.ids.delete(slot);
+    this.kill(slot);
+    this.maybeCompactForDead();
+    return true;
+  }
+
+  /** The stored hash of `id` as 64 lower-case hex characters, or undefined. */
+  hashOf(id: string): string | undefined {
+    const s = this.ids.find(id);
+    if (s < 0) return undefined;
+    let hex = "";
+    for (let w = 0; w < PDQ_WORDS; w++) hex += this.word(s, w).toString(16).padStart(8, "0");
+    return hex;
+  }
+
+  /**
+   * Folds the delta into the base and drops removed slots: renumbers live slots densely and rebuilds
+   * the CSR, in place (no second copy of the big arrays). Runs automatically when the delta fills or
+   * removed slots pile up; results are identical before and after.
+   */
+  compact(): void {
+    const n = this.ids.compact(this.alive);
+    const { lo, hi, alive } = this;
+    let j = 0;
+    for (let s = 0; s < this.count; s++) {
+      if (alive[s] === 0) continue;
+      if (j !== s) {
+        lo.copyWithin(j * 4, s * 4, s * 4 + 4);
+        hi.copyWithin(j * 4, s * 4, s * 4 + 4);
+      }
+      j++;
+    }
+    alive.fill(1, 0, j);
+    alive.fill(0, j, this.count);
+    // Both sides drop exactly the dead slots; a mismatch would mean ids point at the wrong hashes.
+    if (j !== n) throw new Error(`internal: id table and slots disagree (${n} vs ${j})`);
+    this.count = j;
+    this.baseCount = j;
+    this.indexed = j;
+    this.live = j;
+    this.rebuildBase();
+    this.deltaCap = Math.max(MIN_DELTA, j >>> 4);
+    if (this.deltaNext.length < BANDS * this.deltaCap) this.deltaNext = new Int32Array(BANDS * this.deltaCap);
+    this.deltaHead?.fill(-1);
+    this.compactions++;
+  }
+
+  /**
+   * All entries within `threshold` of each query, per query in input order, each list sorted by
+   * distance then id. A malformed hash or threshold fails the whole batch (with the index of the
+   * offending hash).
+   */
+  query(hashes: readonly string[], options: PdqQueryOptions = {}): Result<PdqMatch[][]> {
+    const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_THRESHOLD) {
+      return fail("invalid_threshold", `threshold must be an integer from 0 to ${MAX_THRESHOLD}`);
+    }
+    const nq = hashes.length;
+    const q = new Uint32Array(nq * PDQ_WORDS);
+    for (let i = 0; i < nq; i++) {
+      if (!parsePdqHexInto(hashes[i]!, q, i * PDQ_WORDS)) {
+        return fail("invalid_hash", "PDQ hash must be 64 hex characters", i);
+      }
+    }
+    return ok(this.queryWords(q, nq, threshold, options.strategy ?? "auto"));
+  }
+
+  /**
+   * query() on hashes already packed 8 words each (hex.ts layout). `threshold` must be an integer
+   * 0..63; this is the unchecked inner entry point.
+   */
+  queryWords(q: Uint32Array, nq: number, threshold: number, strategy: MatchStrategy = "auto"): PdqMatch[][] {
+    const radius = threshold >>> 4; // pigeonhole: some band differs by <= floor(T / 16) bits
+    const slots: number[][] = [];
+    const dists: number[][] = [];
+    const toProbe: number[] = [];
+    const toScan: number[] = [];
+    for (let i = 0; i < nq; i++) {
+      slots.push([]);
+      dists.push([]);
+      let scan = strategy === "scan";
+      if (strategy === "auto") {
+        const buckets = BANDS * BALLS[radius]!.length;
+        const probeCost =
+          buckets * COST_BUCKET_NS + this.countCandidates(q, i * PDQ_WORDS, radius) * COST_CANDIDATE_NS;
+        scan = probeCost > this.count * COST_SCAN_NS;
+      }
+      (scan ? toScan : toProbe).push(i);
+    }
+    const stats: PdqQueryStats = {
+      mihQueries: toProbe.length,
+      scanQueries: toScan.length,
+      candidates: 0,
+      scanned: 0,
+    };
+    if (toProbe.length > 0) stats.candidates = this.probe(q, toProbe, threshold, radius, slots, dists);
+    if (toScan.length > 0) stats.scanned = this.scan(q, toScan, threshold, slots, dists);
+    this.lastQueryStats = stats;
+    const out: PdqMatch[][] = [];
+    for (let i = 0; i < nq; i++) out.push(this.toMatches(slots[i]!, dists[i]!));
+    return out;
+  }
+
+  /** Bytes held by this index's typed arrays (the id pool included); excludes small JS objects. */
+  memoryBytes(): number {
+    return (
+      this.lo.byteLength +
+      this.hi.byteLength +
+      this.alive.byteLength +
+      (this.offsets?.byteLength ?? 0) +
+      this.postings.byteLength +
+      (this.deltaHead?.byteLength ?? 0) +
+      this.deltaNext.byteLength +
+      this.pairSlot.byteLength +
+      this.pairTag.byteLength +
+      this.sortedSlot.byteLength +
+      this.sortedTag.byteLength +
+      this.windowCounts.byteLength +
+      this.ids.memoryBytes()
+    );
+  }
+
+  stats(): PdqIndexStats {
+    return {
+      live: this.live,
+      dead: this.count - this.live,
+      base: this.baseCount,
+      delta: this.count - this.baseCount,
+      deltaCapacity: this.deltaCap,
+      capacity: this.alive.length,
+      compactions: this.compactions,
+    };
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /** Word `w` (0..7) of slot `s`. */
+  private word(s: number, w: number): number {
+    return w < 4 ? this.lo[s * 4 + w]! : this.hi[s * 4 + w - 4]!;
+  }
+
+  private sameHash(s: number, h: Uint32Array): boolean {
+    for (let w = 0; w < PDQ_WORDS; w++) if (this.word(s, w) !== h[w]) return false;
+    return true;
+  }
+
+  /** Marks a slot dead (its id mapping is already gone or replaced). */
+  private kill(s: number): void {
+    if (this.alive[s] === 0) return;
+    this.alive[s] = 0;
+    this.live--;
+  }
+
+  private maybeCompactForDead(): void {
+    // Dead slots cost memory and a wasted candidate check each; reclaim once they are many.
+    const dead = this.count - this.live;
+    if (dead > MIN_DELTA && dead * 8 > this.count) this.compact();
+  }
+
+  private reserve(slots: number): void {
+    if (slots <= this.alive.length) return;
+    const lo = new Uint32Array(slots * 4);
+    lo.set(this.lo.subarray(0, this.count * 4));
+    this.lo = lo;
+    const hi = new Uint32Array(slots * 4);
+    hi.set(this.hi.subarray(0, this.count * 4));
+    this.hi = hi;
+    const alive = new Uint8Array(slots);
+    alive.set(this.alive.subarray(0, this.count));
+    this.alive = alive;
+  }
+
+  /** Appends a live slot for `id` with hash `h`; returns the slot `id` had before, or -1. */
+  private appendSlot(id: string, h: Uint32Array): number {
+    if (this.count >= this.alive.length) {
+      // Grow by 1/8, not 1.5x: at a million entries every spare slot is 32+ bytes that may never be used.
+      this.reserve(Math.min(MAX_SLOTS, this.count + Math.max(MIN_DELTA, this.count >>> 3)));
+    }
+    const s = this.count;
+    const o = s * 4;
+    const { lo, hi } = this;
+    lo[o] = h[0]!;
+    lo[o + 1] = h[1]!;
+    lo[o + 2] = h[2]!;
+    lo[o + 3] = h[3]!;
+    hi[o] = h[4]!;
+    hi[o + 1] = h[5]!;
+    hi[o + 2] = h[6]!;
+    hi[o + 3] = h[7]!;
+    this.alive[s] = 1;
+    this.count++;
+    this.live++;
+    return this.ids.upsert(id);
+  }
+
+  private linkDelta(slot: number): void {
+    if (this.deltaHead === undefined) this.deltaHead = new Int32Array(BANDS * BAND_KEYS).fill(-1);
+    if (this.deltaNext.length < BANDS * this.deltaCap) this.deltaNext = new Int32Array(BANDS * this.deltaCap);
+    const head = this.deltaHead;
+    const next = this.deltaNext;
+    const i = slot - this.baseCount;
+    for (let b = 0; b < BANDS; b++) {
+      const x = this.word(slot, b >>> 1);
+      const k = b * BAND_KEYS + ((b & 1) === 0 ? x >>> 16 : x & 0xffff);
+      next[b * this.deltaCap + i] = head[k]!;
+      head[k] = i;
+    }
+    this.indexed = slot + 1;
+  }
+
+  /**
+   * Counting sort of every base slot into (band, value) buckets. One pass per hash word (both of its
+   * bands), so the counters touched stay within 512 KiB and the words are read 8 times, not 16.
+   */
+  private rebuildBase(): void {
+    const n = this.baseCount;
+    if (this.offsets === undefined) this.offsets = new Uint32Array(BANDS * BAND_KEYS + 1);
+    const offsets = this.offsets;
+    if (this.postings.length < 3 * BANDS * n) {
+      // Room for the next delta too, so the following compaction reuses this array.
+      this.postings = new Uint8Array(0); // let the old one go before allocating the new one
+      this.postings = new Uint8Array(3 * BANDS * (n + Math.max(MIN_DELTA, n >>> 4)));
+    }
+    const postings = this.postings;
+    offsets.fill(0);
+    for (let w = 0; w < PDQ_WORDS; w++) {
+      const src = w < 4 ? this.lo : this.hi;
+      const b0 = 2 * w * BAND_KEYS;
+      const b1 = b0 + BAND_KEYS;
+      for (let s = 0, o = w & 3; s < n; s++, o += 4) {
+        const x = src[o]!;
+        offsets[b0 + (x >>> 16)]!++;
+        offsets[b1 + (x & 0xffff)]!++;
+      }
+    }
+    // Inclusive prefix sums make offsets[k] the end of bucket k; filling backwards by decrementing
+    // leaves offsets[k] at its start, with slots ascending inside each bucket.
+    let acc = 0;
+    for (let k = 0; k < BANDS * BAND_KEYS; k++) {
+      acc += offsets[k]!;
+      offsets[k] = acc;
+    }
+    offsets[BANDS * BAND_KEYS] = acc;
+    for (let w = 0; w < PDQ_WORDS; w++) {
+      const src = w < 4 ? this.lo : this.hi;
+      const b0 = 2 * w * BAND_KEYS;
+      const b1 = b0 + BAND_KEYS;
+      for (let s = n - 1, o = s * 4 + (w & 3); s >= 0; s--, o -= 4) {
+        const x = src[o]!;
+        let k = b0 + (x >>> 16);
+        let p = offsets[k]! - 1;
+        offsets[k] = p;
+        p *= 3;
+        postings[p] = s;
+        postings[p + 1] = s >>> 8;
+        postings[p + 2] = s >>> 16;
+        k = b1 + (x & 0xffff);
+        p = offsets[k]! - 1;
+        offsets[k] = p;
+        p *= 3;
+        postings[p] = s;
+        postings[p + 1] = s >>> 8;
+        postings[p + 2] = s >>> 16;
+      }
+    }
+  }
+
+  /** Candidates probing would check for this query: exact for the base, expected for the delta. */
+  private countCandidates(q: Uint32Array, qo: number, radius: number): number {
+    const masks = BALLS[radius]!;
+    const nm = masks.length;
+    let total = ((this.indexed - this.baseCount) * BANDS * nm) / BAND_KEYS;
+    const offsets = this.offsets;
+    if (offsets === undefined) return total;
+    for (let b = 0; b < BANDS; b++) {
+      const base = b * BAND_KEYS;
+      const x = q[qo + (b >>> 1)]!;
+      const key = (b & 1) === 0 ? x >>> 16 : x & 0xffff;
+      for (let m = 0; m < nm; m++) {
+        const k = base + (key ^ masks[m]!);
+        total += offsets[k + 1]! - offsets[k]!;
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Multi-index probing for the queries in `which`. Every entry within `threshold` of a query has
+   * some band within `radius` bits of the query's band (pigeonhole), so the buckets at distance
+   * <= radius in every band hold all matches. Candidates are gathered as (slot, query, band) pairs,
+   * bucket-sorted by slot window and only then checked, which turns one random memory access per
+   * candidate into a walk through memory. An entry is reported only from the first band in which it
+   * qualifies, so nothing is reported twice and no per-query "seen" set is needed. Returns the number
+   * of candidates checked.
+   */
+  private probe(
+    q: Uint32Array,
+    which: readonly number[],
+    threshold: number,
+    radius: number,
+    slots: number[][],
+    dists: number[][],
+  ): number {
+    this.ensurePairBuffers();
+    const masks = BALLS[radius]!;
+    const nm = masks.length;
+    const offsets = this.offsets;
+    const postings = this.postings;
+    const head = this.indexed > this.baseCount ? this.deltaHead : undefined;
+    const next = this.deltaNext;
+    const deltaCap = this.deltaCap;
+    const baseCount = this.baseCount;
+    const pairSlot = this.pairSlot;
+    const pairTag = this.pairTag;
+    const capacity = pairSlot.length;
+    let n = 0;
+    let total = 0;
+    for (let from = 0; from < which.length; from += BATCH_QUERIES) {
+      const batch = which.slice(from, from + BATCH_QUERIES);
+      for (let j = 0; j < batch.length; j++) {
+        const qo = batch[j]! * PDQ_WORDS;
+        for (let b = 0; b < BANDS; b++) {
+          const x = q[qo + (b >>> 1)]!;
+          const key = (b & 1) === 0 ? x >>> 16 : x & 0xffff;
+          const base = b * BAND_KEYS;
+          const tag = (j << 4) | b;
+          for (let m = 0; m < nm; m++) {
+            const k = base + (key ^ masks[m]!);
+            if (offsets !== undefined) {
+              const end = offsets[k + 1]!;
+              for (let p = offsets[k]!; p < end; p++) {
+                if (n === capacity) {
+                  this.checkPairs(n, q, batch, threshold, radius, slots, dists);
+                  total += n;
+                  n = 0;
+                }
+                const p3 = p * 3;
+                pairSlot[n] = postings[p3]! | (postings[p3 + 1]! << 8) | (postings[p3 + 2]! << 16);
+                pairTag[n] = tag;
+                n++;
+              }
+            }
+            if (head !== undefined) {
+              for (let i = head[k]!; i >= 0; i = next[b * deltaCap + i]!) {
+                if (n === capacity) {
+                  this.checkPairs(n, q, batch, threshold, radius, slots, dists);
+                  total += n;
+                  n = 0;
+                }
+                pairSlot[n] = baseCount + i;
+                pairTag[n] = tag;
+                n++;
+              }
+            }
+          }
+        }
+      }
+      this.checkPairs(n, q, batch, threshold, radius, slots, dists);
+      total += n;
+      n = 0;
+    }
+    return total;
+  }
+
+  /** Sorts the first `n` pairs by slot window, then checks each one's distance and band. */
+  private checkPairs(
+    n: number,
+    q: Uint32Array,
+    batch: readonly number[],
+    threshold: number,
+    radius: number,
+    slots: number[][],
+    dists: number[][],
+  ): void {
+    if (n === 0) return;
+    let sSlot = this.pairSlot;
+    let sTag = this.pairTag;
+    const windows = (this.count >>> WINDOW_SHIFT) + 1;
+    if (windows > 1) {
+      // Counting sort by window (stable; order within a window does not matter).
+      sSlot = this.sortedSlot;
+      sTag = this.sortedTag;
+      const counts = this.windowCounts;
+      counts.fill(0, 0, windows + 1);
+      const pairSlot = this.pairSlot;
+      const pairTag = this.pairTag;
+      for (let i = 0; i < n; i++) counts[(pairSlot[i]! >>> WINDOW_SHIFT) + 1]!++;
+      for (let w = 1; w <= windows; w++) counts[w]! += counts[w - 1]!;
+      for (let i = 0; i < n; i++) {
+        const s = pairSlot[i]!;
+        const at = counts[s >>> WINDOW_SHIFT]!++;
+        sSlot[at] = s;
+        sTag[at] = pairTag[i]!;
+      }
+    }
+    const { lo, hi, alive } = this;
+    for (let i = 0; i < n; i++) {
+      const s = sSlot[i]!;
+      const tag = sTag[i]!;
+      const qi = batch[tag >>> 4]!;
+      const qo = qi * PDQ_WORDS;
+      const o = s * 4;
+      let d =
+        popcount32(lo[o]! ^ q[qo]!) +
+        popcount32(lo[o + 1]! ^ q[qo + 1]!) +
+        popcount32(lo[o + 2]! ^ q[qo + 2]!) +
+        popcount32(lo[o + 3]! ^ q[qo + 3]!);
+      if (d > threshold) continue;
+      d +=
+        popcount32(hi[o]! ^ q[qo + 4]!) +
+        popcount32(hi[o + 1]! ^ q[qo + 5]!) +
+        popcount32(hi[o + 2]! ^ q[qo + 6]!) +
+        popcount32(hi[o + 3]! ^ q[qo + 7]!);
+      if (d > threshold || alive[s] === 0) continue;
+      if (!this.firstBand(s, q, qo, tag & 15, radius)) continue;
+      slots[qi]!.push(s);
+      dists[qi]!.push(d);
+    }
+  }
+
+  /** Whether `b` is the first band in which slot `s` is within `radius` bits of the query. */
+  private firstBand(s: number, q: Uint32Array, qo: number, b: number, radius: number): boolean {
+    for (let e = 0; e < b; e++) {
+      const x = this.word(s, e >>> 1) ^ q[qo + (e >>> 1)]!;
+      if (popcount32((e & 1) === 0 ? x >>> 16 : x & 0xffff) <= radius) return false;
+    }
+    return true;
+  }
+
+  private ensurePairBuffers(): void {
+    const want = Math.min(PAIR_CAPACITY, Math.max(4096, 2 ** Math.ceil(Math.log2(Math.max(1, this.count)))));
+    if (this.pairSlot.length < want) {
+      this.pairSlot = new Int32Array(want);
+      this.pairTag = new Uint16Array(want);
+      this.sortedSlot = new Int32Array(want);
+      this.sortedTag = new Uint16Array(want);
+    }
+    const windows = (this.count >>> WINDOW_SHIFT) + 2;
+    if (this.windowCounts.length < windows) this.windowCounts = new Int32Array(windows + 64);
+  }
+
+  /**
+   * Linear scan for the queries in `which`, blocked so a block of entries stays in cache while every
+   * query runs over it (one pass over memory per batch instead of one per query). Returns entries
+   * compared.
+   */
+  private scan(
+    q: Uint32Array,
+    which: readonly number[],
+    threshold: number,
+    slots: number[][],
+    dists: number[][],
+  ) {
+    const n = this.count;
+    for (let lo = 0; lo < n; lo += SCAN_BLOCK) {
+      const hi = Math.min(n, lo + SCAN_BLOCK);
+      for (const i of which) {
+        scanRange(this.lo, this.hi, this.alive, lo, hi, q, i * PDQ_WORDS, threshold, slots[i]!, dists[i]!);
+      }
+    }
+    return n * which.length;
+  }
+
+  private toMatches(slots: number[], dists: number[]): PdqMatch[] {
+    const out: PdqMatch[] = [];
+    for (let k = 0; k < slots.length; k++) out.push({ id: this.ids.idOf(slots[k]!), distance: dists[k]! });
+    out.sort(compareMatches);
+    return out;
+  }
+}
+
+/** Sort order of every match list: distance, then id (so results do not depend on slot order). */
+export function compareMatches(a: PdqMatch, b: PdqMatch): number {
+  return a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * The scan's inner loop over slots from..to-1 for one query, query words hoisted into locals. The
+ * first 128 bits decide almost every non-match (a random pair differs in ~64 of them), so the second
+ * half is read only for the few that survive.
+ */
+function scanRange(
+  lo: Uint32Array,
+  hi: Uint32Array,
+  alive: Uint8Array,
+  from: number,
+  to: number,
+  q: Uint32Array,
+  qo: number,
+  t: number,
+  outSlots: number[],
+  outDists: number[],
+): void {
+  const q0 = q[qo]!;
+  const q1 = q[qo + 1]!;
+  const q2 = q[qo + 2]!;
+  const q3 = q[qo + 3]!;
+  for (let s = from, o = from * 4; s < to; s++, o += 4) {
+    let d =
+      popcount32(lo[o]! ^ q0) +
+      popcount32(lo[o + 1]! ^ q1) +
+      popcount32(lo[o + 2]! ^ q2) +
+      popcount32(lo[o + 3]! ^ q3);
+    if (d > t) continue;
+    d +=
+      popcount32(hi[o]! ^ q[qo + 4]!) +
+      popcount32(hi[o + 1]! ^ q[qo + 5]!) +
+      popcount32(hi[o + 2]! ^ q[qo + 6]!) +
+      popcount32(hi[o + 3]! ^ q[qo + 7]!);
+    if (d <= t && alive[s] === 1) {
+      outSlots.push(s);
+      outDists.push(d);
+    }
+  }
+}

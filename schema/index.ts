@@ -2,3 +2,4 @@
 export * from "./participants.ts";
 export * from "./records.ts";
 export * from "./submissions.ts";
+export * from "./signals.ts";

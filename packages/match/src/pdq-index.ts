@@ -216,7 +216,8 @@ export class PdqIndex {
     }
     if (this.live + n > MAX_SLOTS)
       return fail("capacity_exceeded", `an index holds at most ${MAX_SLOTS} entries`);
-    if (this.count - this.baseCount + n <= this.deltaCap) {
+    // Into the delta when it fits; an empty index always gets the (faster to query) CSR base.
+    if (this.count > 0 && this.count - this.baseCount + n <= this.deltaCap) {
       for (const e of entries) this.add(e.id, e.hash);
       return ok(n);
     }

@@ -1,0 +1,453 @@
+// @eusn/match: the exact PDQ index agrees with brute force (100% recall, nothing extra) on uniform and
+// clustered near-duplicate data at every threshold class, including queries exactly at and one past
+// the threshold; removals take effect immediately; compaction changes nothing; bad input is a result.
+// All data comes from a seeded PRNG so a failure reproduces.
+
+import {
+  bruteForceMatch,
+  formatPdqHex,
+  MatchIndex,
+  type MatchStrategy,
+  type PdqEntry,
+  PdqIndex,
+  type PdqMatch,
+  packEntries,
+  parsePdqHex,
+} from "@eusn/match";
+import { describe, expect, it } from "vitest";
+
+/** mulberry32: small, fast, good enough to make test data. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+function randomWords(rnd: () => number): Uint32Array {
+  const w = new Uint32Array(8);
+  for (let i = 0; i < 8; i++) w[i] = rnd();
+  return w;
+}
+
+/** A copy of `w` with exactly `k` distinct bits flipped. */
+function flip(w: Uint32Array, k: number, rnd: () => number): Uint32Array {
+  const out = w.slice();
+  const chosen = new Set<number>();
+  while (chosen.size < k) chosen.add(rnd() % 256);
+  for (const bit of chosen) out[bit >>> 5] = out[bit >>> 5]! ^ (1 << (bit & 31));
+  return out;
+}
+
+function id(n: number): string {
+  return `hsh_${n.toString(36).padStart(10, "0")}`;
+}
+
+function uniformEntries(n: number, seed: number): PdqEntry[] {
+  const rnd = prng(seed);
+  return Array.from({ length: n }, (_, i) => ({ id: id(i), hash: formatPdqHex(randomWords(rnd)) }));
+}
+
+/** `centres` random centres, each with `variants` copies at distances 0..40 (exact bit flips). */
+function clusteredEntries(centres: number, variants: number, seed: number): PdqEntry[] {
+  const rnd = prng(seed);
+  const out: PdqEntry[] = [];
+  for (let c = 0; c < centres; c++) {
+    const centre = randomWords(rnd);
+    for (let v = 0; v < variants; v++) {
+      out.push({ id: id(out.length), hash: formatPdqHex(flip(centre, rnd() % 41, rnd)) });
+    }
+  }
+  return out;
+}
+
+const THRESHOLDS = [0, 1, 15, 16, 31, 32, 47, 52, 63];
+const STRATEGIES: MatchStrategy[] = ["auto", "mih", "scan"];
+
+/**
+ * Queries for threshold `t`: for sampled entries, the entry with exactly t and exactly t+1 bits
+ * flipped; plus a few random hashes and unmodified entries.
+ */
+function queriesFor(entries: readonly PdqEntry[], t: number, seed: number) {
+  const rnd = prng(seed);
+  const atThreshold: { query: string; source: string }[] = [];
+  const pastThreshold: { query: string; source: string }[] = [];
+  const other: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const e = entries[rnd() % entries.length]!;
+    const w = parsePdqHex(e.hash)!;
+    atThreshold.push({ query: formatPdqHex(flip(w, t, rnd)), source: e.id });
+    pastThreshold.push({ query: formatPdqHex(flip(w, t + 1, rnd)), source: e.id });
+  }
+  for (let i = 0; i < 4; i++) other.push(formatPdqHex(randomWords(rnd)));
+  for (let i = 0; i < 4; i++) other.push(entries[rnd() % entries.length]!.hash);
+  return {
+    atThreshold,
+    pastThreshold,
+    all: [...atThreshold.map((q) => q.query), ...pastThreshold.map((q) => q.query), ...other],
+  };
+}
+
+function unwrap<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
+
+function checkAgainstBruteForce(index: PdqIndex, entries: readonly PdqEntry[], seed: number) {
+  const packed = unwrap(packEntries(entries));
+  for (const t of THRESHOLDS) {
+    const qs = queriesFor(entries, t, seed + t);
+    const expected = unwrap(bruteForceMatch(packed, qs.all, t));
+    for (const strategy of STRATEGIES) {
+      const got = unwrap(index.query(qs.all, { threshold: t, strategy }));
+      expect(got, `T=${t} strategy=${strategy}`).toEqual(expected);
+    }
+    // The source entry is found at exactly T, and not at T+1 (it is then one bit too far).
+    qs.atThreshold.forEach((q, i) => {
+      expect(expected[i]).toContainEqual({ id: q.source, distance: t });
+    });
+    qs.pastThreshold.forEach((q, i) => {
+      const row = expected[qs.atThreshold.length + i]!;
+      expect(row.find((m) => m.id === q.source)).toBeUndefined();
+    });
+  }
+}
+
+describe("recall against brute force", () => {
+  it("uniform random data (30k entries), every threshold class, every strategy", () => {
+    const entries = uniformEntries(30_000, 1);
+    const index = unwrap(PdqIndex.build(entries));
+    expect(index.size).toBe(30_000);
+    checkAgainstBruteForce(index, entries, 100);
+  });
+
+  it("clustered near-duplicates (250 centres x 80 variants at distance 0..40)", () => {
+    const entries = clusteredEntries(250, 80, 2);
+    const index = unwrap(PdqIndex.build(entries));
+    checkAgainstBruteForce(index, entries, 200);
+    // Centre-ish queries see whole clusters: many matches per query, each reported once.
+    const rows = unwrap(index.query([entries[0]!.hash, entries[80]!.hash], { threshold: 52 }));
+    for (const row of rows) {
+      expect(row.length).toBeGreaterThan(20);
+      expect(new Set(row.map((m) => m.id)).size).toBe(row.length);
+    }
+  });
+
+  it("entries added one by one (delta chains, no base) agree with brute force", () => {
+    const entries = clusteredEntries(40, 50, 3);
+    const index = new PdqIndex();
+    for (const e of entries) expect(unwrap(index.add(e.id, e.hash))).toBe("added");
+    expect(index.stats().base).toBe(0);
+    checkAgainstBruteForce(index, entries, 300);
+  });
+
+  it("base + delta together agree with brute force", () => {
+    const entries = clusteredEntries(100, 60, 4);
+    const index = unwrap(PdqIndex.build(entries.slice(0, 4000)));
+    for (const e of entries.slice(4000)) unwrap(index.add(e.id, e.hash));
+    expect(index.stats().delta).toBe(2000);
+    checkAgainstBruteForce(index, entries, 400);
+  });
+});
+
+describe("incremental updates", () => {
+  const entries = clusteredEntries(100, 50, 5);
+
+  function matchIds(index: PdqIndex, hash: string, t: number, strategy: MatchStrategy): string[] {
+    return unwrap(index.query([hash], { threshold: t, strategy }))[0]!.map((m) => m.id);
+  }
+
+  it("a removed entry never matches again, from the base or from the delta", () => {
+    const index = unwrap(PdqIndex.build(entries.slice(0, 4000)));
+    for (const e of entries.slice(4000)) unwrap(index.add(e.id, e.hash));
+    const victims = [entries[10]!, entries[2000]!, entries[4100]!, entries[4999]!];
+    for (const v of victims) {
+      for (const s of STRATEGIES) expect(matchIds(index, v.hash, 0, s)).toContain(v.id);
+      expect(index.remove(v.id)).toBe(true);
+      for (const s of STRATEGIES) {
+        expect(matchIds(index, v.hash, 0, s)).not.toContain(v.id);
+        expect(matchIds(index, v.hash, 63, s)).not.toContain(v.id);
+      }
+    }
+    expect(index.remove(victims[0]!.id)).toBe(false);
+    const live = entries.filter((e) => !victims.includes(e));
+    const qs = entries.slice(0, 60).map((e) => e.hash);
+    for (const t of [31, 52]) {
+      const expected = unwrap(bruteForceMatch(live, qs, t));
+      for (const s of STRATEGIES)
+        expect(unwrap(index.query(qs, { threshold: t, strategy: s }))).toEqual(expected);
+    }
+  });
+
+  it("re-adding after removal, and replacing a hash, take effect immediately", () => {
+    const index = unwrap(PdqIndex.build(entries));
+    const e = entries[123]!;
+    index.remove(e.id);
+    expect(index.has(e.id)).toBe(false);
+    expect(unwrap(index.add(e.id, e.hash))).toBe("added");
+    expect(unwrap(index.add(e.id, e.hash))).toBe("unchanged");
+    for (const s of STRATEGIES) expect(matchIds(index, e.hash, 0, s)).toEqual([e.id]);
+
+    const other = formatPdqHex(randomWords(prng(77)));
+    expect(unwrap(index.add(e.id, other))).toBe("replaced");
+    expect(index.hashOf(e.id)).toBe(other);
+    for (const s of STRATEGIES) {
+      expect(matchIds(index, e.hash, 0, s)).not.toContain(e.id);
+      expect(matchIds(index, other, 0, s)).toEqual([e.id]);
+    }
+    expect(index.size).toBe(entries.length);
+  });
+
+  it("compaction (explicit and automatic) leaves results identical", () => {
+    const rnd = prng(6);
+    const index = unwrap(PdqIndex.build(entries.slice(0, 3000)));
+    const live = new Map<string, string>(entries.slice(0, 3000).map((e) => [e.id, e.hash]));
+    for (const e of entries.slice(3000)) {
+      unwrap(index.add(e.id, e.hash));
+      live.set(e.id, e.hash);
+    }
+    for (let i = 0; i < 500; i++) {
+      const victim = entries[rnd() % entries.length]!.id;
+      index.remove(victim);
+      live.delete(victim);
+    }
+    const qs = entries.filter((_, i) => i % 97 === 0).map((e) => e.hash);
+    const before = unwrap(index.query(qs, { threshold: 40 }));
+    const statsBefore = index.stats();
+    expect(statsBefore.delta).toBeGreaterThan(0);
+    expect(statsBefore.dead).toBeGreaterThan(0);
+    index.compact();
+    expect(index.stats()).toMatchObject({ delta: 0, dead: 0, live: live.size });
+    for (const s of STRATEGIES)
+      expect(unwrap(index.query(qs, { threshold: 40, strategy: s }))).toEqual(before);
+    const liveEntries = [...live].map(([i, hash]) => ({ id: i, hash }));
+    expect(before).toEqual(unwrap(bruteForceMatch(liveEntries, qs, 40)));
+
+    // Enough single adds to overflow the delta force automatic compactions on the way.
+    const more = uniformEntries(9000, 7).map((e) => ({ id: `new_${e.id}`, hash: e.hash }));
+    const compactions = index.stats().compactions;
+    for (const e of more) unwrap(index.add(e.id, e.hash));
+    expect(index.stats().compactions).toBeGreaterThan(compactions);
+    const all = [...liveEntries, ...more];
+    const qs2 = [...qs, ...more.filter((_, i) => i % 301 === 0).map((e) => e.hash)];
+    expect(unwrap(index.query(qs2, { threshold: 31 }))).toEqual(unwrap(bruteForceMatch(all, qs2, 31)));
+  });
+
+  it("many removals trigger compaction and nothing removed comes back", () => {
+    const many = clusteredEntries(250, 80, 15);
+    const index = unwrap(PdqIndex.build(many));
+    const removed = many.filter((_, i) => i % 3 === 0);
+    for (const e of removed) index.remove(e.id);
+    expect(index.stats().compactions).toBeGreaterThan(1);
+    const qs = removed.slice(0, 50).map((e) => e.hash);
+    const kept = many.filter((_, i) => i % 3 !== 0);
+    expect(unwrap(index.query(qs, { threshold: 31 }))).toEqual(unwrap(bruteForceMatch(kept, qs, 31)));
+  });
+
+  it("addMany: bulk and small batches, later duplicates win, invalid input applies nothing", () => {
+    const index = new PdqIndex();
+    expect(unwrap(index.addMany(entries.slice(0, 100)))).toBe(100);
+    expect(index.stats()).toMatchObject({ base: 100, delta: 0 });
+    expect(unwrap(index.addMany(entries.slice(100, 200)))).toBe(100);
+    expect(index.stats()).toMatchObject({ base: 100, delta: 100 });
+    expect(unwrap(index.addMany(entries.slice(200)))).toBe(entries.length - 200);
+    expect(index.stats()).toMatchObject({ delta: 0, live: entries.length });
+
+    const bad = index.addMany([
+      { id: "hsh_x", hash: entries[0]!.hash },
+      { id: "hsh_y", hash: "zz" },
+    ]);
+    expect(bad).toMatchObject({ ok: false, error: { code: "invalid_hash", index: 1 } });
+    expect(index.has("hsh_x")).toBe(false);
+
+    const h1 = entries[1]!.hash;
+    const h2 = entries[2]!.hash;
+    unwrap(index.addMany([{ id: "dup", hash: h1 }, ...uniformEntries(5000, 8), { id: "dup", hash: h2 }]));
+    expect(index.hashOf("dup")).toBe(h2);
+    expect(unwrap(index.query([h1], { threshold: 0 }))[0]!.map((m) => m.id)).not.toContain("dup");
+  });
+});
+
+describe("input handling", () => {
+  const entries = uniformEntries(2000, 9);
+  const index = unwrap(PdqIndex.build(entries));
+
+  it("refuses out-of-range thresholds as a result, not a throw", () => {
+    for (const threshold of [-1, 64, 1.5, Number.NaN, 1000]) {
+      const r = index.query([entries[0]!.hash], { threshold });
+      expect(r).toMatchObject({ ok: false, error: { code: "invalid_threshold" } });
+      expect(bruteForceMatch(entries, [entries[0]!.hash], threshold)).toMatchObject({ ok: false });
+    }
+    expect(index.query([entries[0]!.hash], { threshold: 63 }).ok).toBe(true);
+    expect(index.query([entries[0]!.hash], { threshold: 0 }).ok).toBe(true);
+  });
+
+  it("refuses malformed hashes and ids, naming the position in a batch", () => {
+    const good = entries[0]!.hash;
+    expect(index.query([good, "abc", good])).toMatchObject({
+      ok: false,
+      error: { code: "invalid_hash", index: 1 },
+    });
+    expect(index.query([`${good.slice(0, 63)}g`])).toMatchObject({
+      ok: false,
+      error: { code: "invalid_hash" },
+    });
+    expect(index.add("x", "00")).toMatchObject({ ok: false, error: { code: "invalid_hash" } });
+    expect(index.add("", good)).toMatchObject({ ok: false, error: { code: "invalid_id" } });
+    expect(index.add("x".repeat(257), good)).toMatchObject({ ok: false, error: { code: "invalid_id" } });
+  });
+
+  it("defaults to T=31, accepts upper-case hex, handles empty batches and empty indexes", () => {
+    const e = entries[5]!;
+    const w = parsePdqHex(e.hash)!;
+    const at31 = formatPdqHex(flip(w, 31, prng(10)));
+    const at32 = formatPdqHex(flip(w, 32, prng(11)));
+    expect(unwrap(index.query([at31]))[0]).toContainEqual({ id: e.id, distance: 31 });
+    expect(unwrap(index.query([at32]))[0]!.map((m) => m.id)).not.toContain(e.id);
+    expect(unwrap(index.query([e.hash.toUpperCase()], { threshold: 0 }))).toEqual([
+      [{ id: e.id, distance: 0 }],
+    ]);
+    expect(unwrap(index.query([]))).toEqual([]);
+    expect(unwrap(new PdqIndex().query([e.hash], { threshold: 63 }))).toEqual([[]]);
+  });
+
+  it("reads hex as a big-endian 256-bit integer and round-trips it", () => {
+    const top = `8${"0".repeat(63)}`;
+    const bottom = `${"0".repeat(63)}1`;
+    expect(parsePdqHex(top)![0]).toBe(0x80000000);
+    expect(parsePdqHex(bottom)![7]).toBe(1);
+    const h = entries[7]!.hash;
+    expect(formatPdqHex(parsePdqHex(h)!)).toBe(h);
+    expect(parsePdqHex("xyz")).toBeUndefined();
+    const rows = unwrap(bruteForceMatch([{ id: "a", hash: top }], [bottom, "0".repeat(64)], 2));
+    expect(rows).toEqual([[{ id: "a", distance: 2 }], [{ id: "a", distance: 1 }]]);
+  });
+
+  it("keeps non-ASCII ids intact", () => {
+    const i2 = new PdqIndex();
+    unwrap(i2.add("hsh_é✓😀", entries[0]!.hash));
+    expect(unwrap(i2.query([entries[0]!.hash], { threshold: 0 }))).toEqual([
+      [{ id: "hsh_é✓😀", distance: 0 }],
+    ]);
+    expect(i2.remove("hsh_é✓😀")).toBe(true);
+  });
+
+  it("reports its memory footprint from its typed arrays", () => {
+    const bytes = index.memoryBytes();
+    // 2000 entries: dominated by fixed tables (CSR offsets 4 MiB); well under 16 MiB.
+    expect(bytes).toBeGreaterThan(2000 * 32);
+    expect(bytes).toBeLessThan(16 * 2 ** 20);
+  });
+});
+
+describe("MatchIndex (PDQ + exact hashes + change sequence)", () => {
+  const md5 = "d41d8cd98f00b204e9800998ecf8427e";
+  const sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  const pdq = uniformEntries(50, 12);
+
+  it("builds from mixed entries and answers PDQ and exact queries", () => {
+    const index = unwrap(
+      MatchIndex.build(
+        [
+          ...pdq.map((e) => ({ id: e.id, type: "pdq" as const, value: e.hash })),
+          { id: "hsh_md5a", type: "md5", value: md5 },
+          { id: "hsh_md5b", type: "md5", value: md5.toUpperCase() },
+          { id: "hsh_sha", type: "sha256", value: sha },
+        ],
+        { seq: 41 },
+      ),
+    );
+    expect(index.size).toBe(53);
+    expect(index.appliedSeq).toBe(41);
+    expect(unwrap(index.queryPdq([pdq[3]!.hash], { threshold: 0 }))).toEqual([
+      [{ id: pdq[3]!.id, distance: 0 }],
+    ]);
+    expect(
+      unwrap(
+        index.lookupExact([
+          { type: "md5", value: md5 },
+          { type: "sha256", value: sha.toUpperCase() },
+          { type: "sha256", value: "0".repeat(64) },
+        ]),
+      ),
+    ).toEqual([["hsh_md5a", "hsh_md5b"], ["hsh_sha"], []]);
+
+    expect(index.remove("hsh_md5a")).toBe(true);
+    expect(unwrap(index.lookupExact([{ type: "md5", value: md5 }]))).toEqual([["hsh_md5b"]]);
+    // An id moving from exact to PDQ leaves the exact map.
+    expect(unwrap(index.add("hsh_md5b", "pdq", pdq[0]!.hash))).toBe("replaced");
+    expect(unwrap(index.lookupExact([{ type: "md5", value: md5 }]))).toEqual([[]]);
+    expect(
+      unwrap(index.queryPdq([pdq[0]!.hash], { threshold: 0 }))[0]!
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual([pdq[0]!.id, "hsh_md5b"].sort());
+    // And back.
+    expect(unwrap(index.add("hsh_md5b", "sha256", sha))).toBe("replaced");
+    expect(unwrap(index.queryPdq([pdq[0]!.hash], { threshold: 0 }))[0]!.map((m) => m.id)).toEqual([
+      pdq[0]!.id,
+    ]);
+    expect(index.remove("nope")).toBe(false);
+  });
+
+  it("tracks the applied change sequence monotonically", () => {
+    const index = new MatchIndex();
+    expect(index.appliedSeq).toBe(0);
+    expect(unwrap(index.applied(5))).toBe(5);
+    expect(unwrap(index.applied(5))).toBe(5);
+    expect(index.applied(4)).toMatchObject({ ok: false, error: { code: "invalid_seq" } });
+    expect(index.applied(-1)).toMatchObject({ ok: false, error: { code: "invalid_seq" } });
+    expect(index.applied(1.5)).toMatchObject({ ok: false, error: { code: "invalid_seq" } });
+    expect(index.appliedSeq).toBe(5);
+  });
+
+  it("validates exact hashes and types as results", () => {
+    const index = new MatchIndex();
+    expect(index.add("a", "md5", "abc")).toMatchObject({ ok: false, error: { code: "invalid_hash" } });
+    expect(index.add("a", "sha256", md5)).toMatchObject({ ok: false, error: { code: "invalid_hash" } });
+    expect(index.add("a", "sha1" as "md5", md5)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_hash_type" },
+    });
+    expect(index.lookupExact([{ type: "md5", value: "xyz" }])).toMatchObject({
+      ok: false,
+      error: { index: 0 },
+    });
+    expect(
+      index.addMany([
+        { id: "a", type: "md5", value: md5 },
+        { id: "b", type: "pdq", value: "00" },
+      ]),
+    ).toMatchObject({ ok: false, error: { code: "invalid_hash", index: 1 } });
+    expect(index.size).toBe(0);
+  });
+});
+
+describe("brute-force reference", () => {
+  it("agrees with a bit-by-bit BigInt distance", () => {
+    const rnd = prng(13);
+    const qw = randomWords(rnd);
+    const q = formatPdqHex(qw);
+    const entries = Array.from({ length: 80 }, (_, k) => ({
+      id: id(k),
+      hash: formatPdqHex(flip(qw, k, rnd)),
+    }));
+    const qb = BigInt(`0x${q}`);
+    const expected: PdqMatch[] = [];
+    for (const e of entries) {
+      let x = qb ^ BigInt(`0x${e.hash}`);
+      let d = 0;
+      while (x > 0n) {
+        d += Number(x & 1n);
+        x >>= 1n;
+      }
+      if (d <= 63) expected.push({ id: e.id, distance: d });
+    }
+    expect(expected).toHaveLength(64);
+    expect(unwrap(bruteForceMatch(entries, [q], 63))[0]).toEqual(expected);
+  });
+});

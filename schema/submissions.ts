@@ -27,7 +27,9 @@ export const submissions = sqliteTable(
     tlp: text("tlp"),
     expiresAt: text("expires_at"),
     note: text("note"),
-    status: text("status", { enum: ["live", "withdrawn", "reversed"] }).notNull().default("live"),
+    status: text("status", { enum: ["live", "withdrawn", "reversed"] })
+      .notNull()
+      .default("live"),
     baselineState: text("baseline_state", { enum: ["none", "included", "disputed", "excluded", "retired"] })
       .notNull()
       .default("none"),
@@ -41,9 +43,7 @@ export const submissions = sqliteTable(
   },
   (t) => [
     // Idempotency: one live submission per authority per fingerprint.
-    uniqueIndex("submissions_live_by_submitter")
-      .on(t.submitterId, t.fingerprint)
-      .where(sql`status = 'live'`),
+    uniqueIndex("submissions_live_by_submitter").on(t.submitterId, t.fingerprint).where(sql`status = 'live'`),
     index("submissions_fingerprint").on(t.fingerprint),
     index("submissions_baseline").on(t.baselineState, t.status),
   ],
@@ -119,7 +119,10 @@ export const submissionMatches = sqliteTable(
     lastMatchedAt: text("last_matched_at").notNull(),
     count: integer("count").notNull().default(1),
   },
-  (t) => [uniqueIndex("submission_matches_pk").on(t.submissionId, t.platformId), index("submission_matches_platform").on(t.platformId)],
+  (t) => [
+    uniqueIndex("submission_matches_pk").on(t.submissionId, t.platformId),
+    index("submission_matches_platform").on(t.platformId),
+  ],
 );
 
 /**
@@ -138,5 +141,24 @@ export const submissionChanges = sqliteTable(
     recordId: text("record_id"),
     at: text("at").notNull(),
   },
-  (t) => [index("submission_changes_submission").on(t.submissionId), index("submission_changes_baseline").on(t.affectsBaseline, t.seq)],
+  (t) => [
+    index("submission_changes_submission").on(t.submissionId),
+    index("submission_changes_baseline").on(t.affectsBaseline, t.seq),
+  ],
+);
+
+/** One row per match request: the platform's own accounting. Counts only, never the queried hashes. */
+export const matchRequests = sqliteTable(
+  "match_requests",
+  {
+    id: text("id").primaryKey(),
+    platformId: text("platform_id").notNull(),
+    at: text("at").notNull(),
+    scope: text("scope").notNull(),
+    threshold: integer("threshold").notNull(),
+    queried: integer("queried").notNull(),
+    matchedItems: integer("matched_items").notNull(),
+    matchedEntries: integer("matched_entries").notNull(),
+  },
+  (t) => [index("match_requests_platform").on(t.platformId, t.at)],
 );

@@ -11,4 +11,20 @@ export interface Env {
   BOOTSTRAP_COORDINATOR_NAME: string;
   /** Minimum number of distinct member states for baseline eligibility; "0" = every state with an active authority. */
   BASELINE_MIN_STATES: string;
+  /** False-positive rate (0..1) at or above which an entry is flagged for coordinator review. */
+  FP_FLAG_RATE?: string;
+  /** Minimum number of true/false-positive reports before the rate is considered. */
+  FP_FLAG_MIN_REPORTS?: string;
+  /** Migration signals (docs/signals.md): expiry in days when a signal names none (default 90). */
+  SIGNAL_DEFAULT_EXPIRY_DAYS?: string;
+  /** Longest expiry a signal may ask for, in days (default and protocol cap 180). */
+  SIGNAL_MAX_EXPIRY_DAYS?: string;
+  /** Signal lookup requests per platform per minute (default 60). */
+  SIGNAL_LOOKUPS_PER_MINUTE?: string;
+  /** Enumeration guard: distinct selector pseudonyms a platform may look up per UTC day (default 5000). */
+  SIGNAL_MAX_DISTINCT_SELECTORS_PER_DAY?: string;
+  /** Match-index Durable Object shards (README "Matching"). */
+  MATCH_SHARD: DurableObjectNamespace<import("./match/shard.ts").MatchShard>;
+  /** How many shards the index is split into (default 1). */
+  MATCH_SHARDS?: string;
 }

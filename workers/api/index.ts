@@ -2,6 +2,8 @@
 import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
 
+export { MatchShard } from "./match/shard.ts";
+
 const app = createApp();
 
 export default {

@@ -4,3 +4,4 @@ export * from "./ids.ts";
 export * from "./keys.ts";
 export * from "./problems.ts";
 export * from "./schemas.ts";
+export * from "./submissions.ts";

@@ -3,6 +3,14 @@
 import { z } from "zod";
 import { ALLOWED_ALGS, EU_MEMBER_STATES, ROLES } from "./constants.ts";
 import { idPattern } from "./ids.ts";
+import {
+  AssessRecord,
+  BaselineDecisionRecord,
+  FeedbackRecord,
+  ReverseRecord,
+  SubmitRecord,
+  WithdrawRecord,
+} from "./submissions.ts";
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
 
@@ -120,6 +128,12 @@ export const RECORD_SCHEMAS = {
   "participant.key.add": AddKeyRecord,
   "participant.key.retire": RetireKeyRecord,
   "participant.revoke": RevokeParticipantRecord,
+  "submission.create": SubmitRecord,
+  "submission.withdraw": WithdrawRecord,
+  "submission.reverse": ReverseRecord,
+  "assessment.create": AssessRecord,
+  "baseline.decide": BaselineDecisionRecord,
+  "feedback.create": FeedbackRecord,
 } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;

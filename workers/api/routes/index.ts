@@ -1,6 +1,9 @@
 // Every resource router of the node, mounted at "/" by createApp(). Add a line per new resource.
 import audit from "./audit.ts";
+import baseline from "./baseline.ts";
+import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
+import submissions from "./submissions.ts";
 
-export const ROUTERS = [meta, participants, audit];
+export const ROUTERS = [meta, participants, audit, submissions, baseline, match];

@@ -1,0 +1,208 @@
+// Wire schemas for hash submissions, assessments, baseline decisions, withdrawals/reversals and
+// match feedback (issue 3), shared by the node and its clients.
+import { z } from "zod";
+import { idPattern } from "./ids.ts";
+
+/** TCO Regulation (EU) 2021/784 Art 2(7): the limbs (a)–(e) of the definition of terrorist content. */
+export const TCO_LIMBS = ["a", "b", "c", "d", "e"] as const;
+export const TcoLimb = z.enum(TCO_LIMBS).meta({
+  id: "TcoLimb",
+  description:
+    "TCO Art 2(7) limb: (a) incites, (b) solicits to commit or contribute, (c) solicits participation in a group's activities, (d) instructs on making/using weapons or methods, (e) threatens to commit a terrorist offence.",
+});
+export type TcoLimb = z.infer<typeof TcoLimb>;
+
+export const SIGNAL_TYPES = ["pdq", "md5", "sha256"] as const;
+export const SignalType = z.enum(SIGNAL_TYPES).meta({ id: "SignalType" });
+export type SignalType = z.infer<typeof SignalType>;
+
+export const CONTENT_TYPES = ["image", "video", "audio", "document", "text", "other"] as const;
+export const ContentType = z.enum(CONTENT_TYPES).meta({ id: "ContentType" });
+
+/** TLP 2.0 (FIRST). */
+export const TLP_LEVELS = ["clear", "green", "amber", "amber+strict", "red"] as const;
+export const Tlp = z
+  .enum(TLP_LEVELS)
+  .meta({ id: "Tlp", description: "FIRST Traffic Light Protocol 2.0 marking." });
+export type Tlp = z.infer<typeof Tlp>;
+
+/** The PDQ quality below which a submission is refused unless `force` is set (then flagged). */
+export const MIN_PDQ_QUALITY = 50;
+export const MAX_BATCH = 1000;
+
+const HEX_LEN: Record<SignalType, number> = { pdq: 64, md5: 32, sha256: 64 };
+
+export const SubmissionId = z.string().regex(idPattern("submission")).meta({ id: "SubmissionId" });
+export const AssessmentId = z.string().regex(idPattern("assessment"));
+const reason = z.string().trim().min(3).max(2000);
+
+export const SubmissionItem = z
+  .object({
+    signalType: SignalType,
+    value: z.string().max(64).describe("Lower-case hex: 64 chars for pdq and sha256, 32 for md5."),
+    quality: z.number().int().min(0).max(100).optional().describe("PDQ quality (required for pdq)."),
+    force: z
+      .boolean()
+      .optional()
+      .describe("Accept a PDQ hash below quality 50; it is then flagged lowQuality."),
+    limbs: z.array(TcoLimb).min(1).max(5),
+    contentType: ContentType,
+    nationalProvision: z
+      .string()
+      .trim()
+      .min(2)
+      .max(300)
+      .describe("The national legal provision relied on, e.g. 'NL Sr. art. 131'."),
+    tlp: Tlp.optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    note: z.string().max(1000).optional(),
+  })
+  .strict()
+  .superRefine((item, ctx) => {
+    const len = HEX_LEN[item.signalType];
+    if (item.value.length !== len || !/^[0-9a-f]+$/.test(item.value)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["value"],
+        message: `a ${item.signalType} value is ${len} lower-case hex characters`,
+      });
+    }
+    if (item.signalType === "pdq") {
+      if (item.quality === undefined)
+        ctx.addIssue({ code: "custom", path: ["quality"], message: "PDQ submissions carry their quality" });
+      else if (item.quality < MIN_PDQ_QUALITY && !item.force) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["quality"],
+          message: `PDQ quality ${item.quality} is below ${MIN_PDQ_QUALITY}; set force to submit anyway (it will be flagged)`,
+        });
+      }
+      if (/^0+$/.test(item.value))
+        ctx.addIssue({
+          code: "custom",
+          path: ["value"],
+          message: "an all-zero PDQ hash carries no information",
+        });
+    } else if (item.quality !== undefined || item.force !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["quality"], message: "quality and force apply to pdq only" });
+    }
+    if (new Set(item.limbs).size !== item.limbs.length)
+      ctx.addIssue({ code: "custom", path: ["limbs"], message: "limbs repeat" });
+  })
+  .meta({ id: "SubmissionItem" });
+export type SubmissionItem = z.infer<typeof SubmissionItem>;
+
+/** An authority submits one or a batch of hashes; the batch is all-or-nothing. */
+export const SubmitRecord = z
+  .object({ items: z.array(SubmissionItem).min(1).max(MAX_BATCH) })
+  .strict()
+  .meta({ id: "SubmitRecord" });
+
+export const AssessRecord = z
+  .object({
+    submissionId: SubmissionId,
+    verdict: z.enum(["concur", "dissent"]),
+    limb: TcoLimb,
+    reason: z.string().trim().max(2000).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.verdict === "dissent" && (!r.reason || r.reason.length < 3)) {
+      ctx.addIssue({ code: "custom", path: ["reason"], message: "a dissent must give a reason" });
+    }
+  })
+  .meta({ id: "AssessRecord" });
+
+export const BaselineDecisionRecord = z
+  .object({
+    submissionId: SubmissionId,
+    decision: z.enum(["include", "exclude", "retire"]),
+    reason,
+    assessmentIds: z
+      .array(AssessmentId)
+      .max(64)
+      .default([])
+      .describe(
+        "The assessments the decision relies on. An inclusion must cite concurrences that reach the quorum.",
+      ),
+  })
+  .strict()
+  .meta({ id: "BaselineDecisionRecord" });
+
+export const WithdrawRecord = z
+  .object({ submissionId: SubmissionId, reason })
+  .strict()
+  .meta({ id: "WithdrawRecord" });
+
+export const ReverseRecord = z
+  .object({
+    submissionId: SubmissionId,
+    ground: z
+      .enum(["complaint_upheld", "court_ruling", "error", "other"])
+      .describe("TCO Art 10 complaint, a court ruling, an error, …"),
+    reason,
+    reference: z.string().trim().max(300).optional().describe("Case or judgment reference."),
+  })
+  .strict()
+  .meta({ id: "ReverseRecord" });
+
+export const FeedbackRecord = z
+  .object({
+    submissionId: SubmissionId,
+    outcome: z.enum(["true_positive", "false_positive", "not_actioned"]),
+    note: z.string().trim().max(1000).optional(),
+  })
+  .strict()
+  .meta({ id: "FeedbackRecord" });
+
+// ---- views -------------------------------------------------------------------------------------
+
+export const BASELINE_STATES = ["none", "included", "disputed", "excluded", "retired"] as const;
+export const SUBMISSION_STATUSES = ["live", "withdrawn", "reversed"] as const;
+
+export const Tally = z
+  .object({
+    concurStates: z.array(z.string()).describe("Member states concurring (the submitter's included)."),
+    concurring: z.number().int(),
+    dissenting: z.number().int(),
+    quorum: z.number().int().describe("Distinct member states needed under the current policy."),
+    eligible: z.boolean(),
+  })
+  .meta({ id: "AssessmentTally" });
+
+export const FeedbackTally = z
+  .object({
+    truePositive: z.number().int(),
+    falsePositive: z.number().int(),
+    notActioned: z.number().int(),
+    falsePositiveRate: z.number().nullable(),
+    flagged: z
+      .boolean()
+      .describe("The false-positive rate crossed the policy threshold: up for coordinator review."),
+  })
+  .meta({ id: "FeedbackTally" });
+
+export const SubmissionView = z
+  .object({
+    id: SubmissionId,
+    recordId: z.string(),
+    submitter: z.string(),
+    memberState: z.string(),
+    signalType: SignalType,
+    value: z.string(),
+    quality: z.number().int().nullable(),
+    lowQuality: z.boolean(),
+    limbs: z.array(TcoLimb),
+    contentType: ContentType,
+    nationalProvision: z.string(),
+    tlp: Tlp.nullable(),
+    expiresAt: z.string().nullable(),
+    status: z.enum(SUBMISSION_STATUSES),
+    baselineState: z.enum(BASELINE_STATES),
+    createdAt: z.string(),
+    linked: z.array(z.string()).describe("Other authorities' live submissions of the same fingerprint."),
+    assessments: Tally,
+    feedback: FeedbackTally,
+  })
+  .meta({ id: "Submission" });
+export type SubmissionView = z.infer<typeof SubmissionView>;

@@ -1,0 +1,186 @@
+// MatchShard: a Durable Object holding one shard of the in-memory match index (@eusn/match).
+// D1 is the source of truth. The shard loads its entries from D1 on first use, then before every
+// query catches up from the `submission_changes` feed after the last sequence it applied, so a
+// new submission matches on the next query and a withdrawal stops matching at once. It never
+// rebuilds in full on a change; it rebuilds only when the feed is not the one it followed (the
+// database was restored or replaced).
+import { DurableObject } from "cloudflare:workers";
+import { MatchIndex, type PdqMatch } from "@eusn/match";
+import type { Env } from "../env.ts";
+
+export type ShardQueryItem = { type: "pdq" | "md5" | "sha256"; values: string[] };
+export type ShardHit = { item: number; variant: number; id: string; distance: number };
+export type ShardStats = { entries: number; appliedSeq: number; memoryBytes: number; rebuilds: number };
+
+const PAGE = 20_000;
+
+/** FNV-1a over the id: which shard an entry belongs to. */
+export function shardOf(id: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+export class MatchShard extends DurableObject<Env> {
+  private index: MatchIndex | null = null;
+  /** The submission id of the change at `appliedSeq`: detects a feed that is not ours any more. */
+  private anchor: string | null = null;
+  private loading: Promise<void> | null = null;
+  private rebuilds = 0;
+  private shard = 0;
+  private shards = 1;
+
+  /** Runs `queries` against the up-to-date index of shard `shard` of `shards`. */
+  async query(
+    shard: number,
+    shards: number,
+    items: ShardQueryItem[],
+    threshold: number,
+  ): Promise<ShardHit[]> {
+    await this.ready(shard, shards);
+    const index = this.index!;
+    const hits: ShardHit[] = [];
+    // PDQ: all variants of all items in one batch query (one pass over memory).
+    const flat: { item: number; variant: number }[] = [];
+    const pdqValues: string[] = [];
+    items.forEach((it, item) => {
+      if (it.type !== "pdq") return;
+      it.values.forEach((v, variant) => {
+        flat.push({ item, variant });
+        pdqValues.push(v);
+      });
+    });
+    if (pdqValues.length > 0) {
+      const r = index.queryPdq(pdqValues, { threshold });
+      if (!r.ok) throw new Error(`pdq query failed: ${r.error.message}`);
+      r.value.forEach((ms: PdqMatch[], k) => {
+        for (const m of ms)
+          hits.push({ item: flat[k]!.item, variant: flat[k]!.variant, id: m.id, distance: m.distance });
+      });
+    }
+    const exact = items.flatMap((it, item) =>
+      it.type === "pdq" ? [] : [{ item, q: { type: it.type, value: it.values[0]! } }],
+    );
+    if (exact.length > 0) {
+      const r = index.lookupExact(exact.map((e) => e.q));
+      if (!r.ok) throw new Error(`exact lookup failed: ${r.error.message}`);
+      r.value.forEach((ids, k) => {
+        for (const id of ids) hits.push({ item: exact[k]!.item, variant: 0, id, distance: 0 });
+      });
+    }
+    return hits;
+  }
+
+  async stats(shard: number, shards: number): Promise<ShardStats> {
+    await this.ready(shard, shards);
+    return {
+      entries: this.index!.size,
+      appliedSeq: this.index!.appliedSeq,
+      memoryBytes: this.index!.memoryBytes(),
+      rebuilds: this.rebuilds,
+    };
+  }
+
+  private async ready(shard: number, shards: number): Promise<void> {
+    if (this.index && (shard !== this.shard || shards !== this.shards)) this.index = null;
+    this.shard = shard;
+    this.shards = shards;
+    if (!this.index) {
+      this.loading ??= this.build().finally(() => {
+        this.loading = null;
+      });
+      await this.loading;
+    }
+    if (!(await this.catchUp())) {
+      this.index = null;
+      this.loading ??= this.build().finally(() => {
+        this.loading = null;
+      });
+      await this.loading;
+      await this.catchUp();
+    }
+  }
+
+  /** Full load: every live submission of this shard, at the feed position read first. */
+  private async build(): Promise<void> {
+    const db = this.env.DB;
+    const head = await db
+      .prepare("SELECT seq, submission_id FROM submission_changes ORDER BY seq DESC LIMIT 1")
+      .first<{ seq: number; submission_id: string }>();
+    const entries: { id: string; type: "pdq" | "md5" | "sha256"; value: string }[] = [];
+    let after = "";
+    for (;;) {
+      // Keyset paging on the primary key; rows added after `head` are applied by catchUp().
+      const page = await db
+        .prepare(
+          "SELECT id, signal_type, value FROM submissions WHERE status = 'live' AND baseline_state <> 'excluded' AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after, PAGE)
+        .all<{ id: string; signal_type: "pdq" | "md5" | "sha256"; value: string }>();
+      for (const r of page.results) {
+        if (shardOf(r.id, this.shards) === this.shard)
+          entries.push({ id: r.id, type: r.signal_type, value: r.value });
+      }
+      if (page.results.length < PAGE) break;
+      after = page.results[page.results.length - 1]!.id;
+    }
+    const built = MatchIndex.build(entries, { seq: head?.seq ?? 0, capacity: entries.length + 1024 });
+    if (!built.ok) throw new Error(`index build failed: ${built.error.message}`);
+    this.index = built.value;
+    this.anchor = head?.submission_id ?? null;
+    this.rebuilds++;
+  }
+
+  /**
+   * Applies the changes after the applied sequence. Returns false when the feed no longer
+   * contains the change the index was anchored on (restored or replaced database): rebuild.
+   */
+  private async catchUp(): Promise<boolean> {
+    const index = this.index!;
+    const from = index.appliedSeq;
+    for (;;) {
+      const rows = await this.env.DB.prepare(
+        `SELECT c.seq, c.submission_id, c.change, s.signal_type, s.value, s.status, s.baseline_state
+           FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
+          WHERE c.seq >= ? ORDER BY c.seq LIMIT 5000`,
+      )
+        .bind(index.appliedSeq)
+        .all<{
+          seq: number;
+          submission_id: string;
+          change: string;
+          signal_type: "pdq" | "md5" | "sha256";
+          value: string;
+          status: string;
+          baseline_state: string;
+        }>();
+      let rs = rows.results;
+      if (index.appliedSeq > 0) {
+        const first = rs[0];
+        if (!first || first.seq !== index.appliedSeq || first.submission_id !== this.anchor) return false;
+        rs = rs.slice(1);
+      } else if (from === 0 && this.anchor !== null) {
+        return false;
+      }
+      if (rs.length === 0) return true;
+      for (const r of rs) {
+        if (shardOf(r.submission_id, this.shards) === this.shard) {
+          if (r.change === "created" && r.status === "live" && r.baseline_state !== "excluded") {
+            index.add(r.submission_id, r.signal_type, r.value);
+          } else if (r.change === "withdrawn" || r.change === "reversed" || r.change === "excluded") {
+            index.remove(r.submission_id);
+          } else if (r.status === "live" && r.baseline_state !== "excluded" && !index.has(r.submission_id)) {
+            // e.g. re-included after an exclusion.
+            index.add(r.submission_id, r.signal_type, r.value);
+          }
+        }
+        index.applied(r.seq);
+        this.anchor = r.submission_id;
+      }
+      if (rows.results.length < 5000) return true;
+    }
+  }
+}

@@ -1,0 +1,225 @@
+// POST /v1/match: platforms check up to 1,000 hashes per request against the baseline (default)
+// or every live submission. PDQ by Hamming distance (exact: every entry within the threshold),
+// MD5/SHA-256 by equality. Results carry everything a reviewer needs to act or not act.
+
+import { MAX_BATCH, newId } from "@eusn/protocol";
+import { createRoute, z } from "@hono/zod-openapi";
+import { inArray, sql } from "drizzle-orm";
+import { matchRequests, submissionMatches, submissions } from "../../../schema/index.ts";
+import { verifyAccess } from "../auth/verify.ts";
+import { nowIso } from "../lib/encoding.ts";
+import { bearerSecurity, problems, router } from "../lib/hono.ts";
+import { ApiError } from "../lib/problem.ts";
+import type { ShardHit, ShardQueryItem } from "../match/shard.ts";
+import { baselineVersion, chunk, isExpired, type SubmissionRow } from "../store/submissions.ts";
+
+const app = router();
+
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `${n} lower-case hex characters`);
+
+const MatchItem = z
+  .discriminatedUnion("type", [
+    z
+      .object({
+        type: z.literal("pdq"),
+        value: hex(64),
+        dihedral: z
+          .array(hex(64))
+          .max(7)
+          .optional()
+          .describe(
+            "The other dihedral variants of the same image (rotations/flips), as computed by the client (`eusn hash --dihedral`): PDQ variants come from the image's DCT and cannot be derived from the hash.",
+          ),
+      })
+      .strict(),
+    z.object({ type: z.literal("md5"), value: hex(32) }).strict(),
+    z.object({ type: z.literal("sha256"), value: hex(64) }).strict(),
+  ])
+  .meta({ id: "MatchItem" });
+
+export const MatchRequest = z
+  .object({
+    scope: z.enum(["baseline", "all"]).default("baseline"),
+    threshold: z
+      .number()
+      .int()
+      .min(0)
+      .max(63)
+      .default(31)
+      .describe("PDQ Hamming distance threshold (inclusive)."),
+    items: z.array(MatchItem).min(1).max(MAX_BATCH),
+  })
+  .strict()
+  .meta({ id: "MatchRequest" });
+
+const MatchHit = z
+  .object({
+    submissionId: z.string(),
+    distance: z.number().int(),
+    variant: z.number().int().describe("0 = the hash as sent; 1..7 = the nth entry of `dihedral`."),
+    signalType: z.string(),
+    value: z.string(),
+    limbs: z.array(z.string()),
+    contentType: z.string(),
+    legalBasis: z.object({ limbs: z.array(z.string()), nationalProvision: z.string() }),
+    memberState: z.string().describe("The originating member state."),
+    baselineState: z.enum(["included", "disputed", "none", "retired"]),
+    assessments: z.object({ concurStates: z.array(z.string()), dissenting: z.number().int() }),
+    tlp: z.string().nullable(),
+    lowQuality: z.boolean(),
+  })
+  .meta({ id: "MatchHit" });
+
+export const MatchResponse = z
+  .object({
+    requestId: z.string(),
+    scope: z.enum(["baseline", "all"]),
+    threshold: z.number().int(),
+    baselineVersion: z.number().int().describe("The baseline version (snapshot) the answer came from."),
+    results: z.array(z.object({ index: z.number().int(), matches: z.array(MatchHit) })),
+    advisory: z.string(),
+  })
+  .meta({ id: "MatchResponse" });
+
+export const MATCH_ADVISORY =
+  "Matches are leads for human review under your own terms and the TCO Regulation; a match alone is not a removal order.";
+
+app.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/match",
+    tags: ["match"],
+    summary: "Match up to 1,000 hashes (platform)",
+    description:
+      "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match; retired entries match only in scope `all`. The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals.",
+    security: bearerSecurity,
+    request: { body: { required: true, content: { "application/json": { schema: MatchRequest } } } },
+    responses: {
+      200: {
+        description: "One result per item, in order",
+        content: { "application/json": { schema: MatchResponse } },
+      },
+      ...problems(400, 401, 403, 413, 415),
+    },
+  }),
+  async (c) => {
+    const caller = await verifyAccess(c.req.raw, c.env, c.var.db, ["platform"]);
+    const req = c.req.valid("json");
+    const items: ShardQueryItem[] = req.items.map((it) => ({
+      type: it.type,
+      values: it.type === "pdq" ? [it.value, ...(it.dihedral ?? [])] : [it.value],
+    }));
+    const shards = shardCount(c.env);
+    const version = await baselineVersion(c.var.db);
+    const hitLists = await Promise.all(
+      Array.from({ length: shards }, (_, s) =>
+        c.env.MATCH_SHARD.get(c.env.MATCH_SHARD.idFromName(`shard-${s}-of-${shards}`)).query(
+          s,
+          shards,
+          items,
+          req.threshold,
+        ),
+      ),
+    );
+    const hits: ShardHit[] = hitLists.flat();
+    // Metadata straight from D1: status, expiry and baseline state are always current here.
+    const ids = [...new Set(hits.map((h) => h.id))];
+    const rows = new Map<string, SubmissionRow>();
+    for (const part of chunk(ids, 90)) {
+      for (const r of await c.var.db.select().from(submissions).where(inArray(submissions.id, part)))
+        rows.set(r.id, r);
+    }
+    const now = Date.now();
+    const allowed = (r: SubmissionRow | undefined): r is SubmissionRow =>
+      !!r &&
+      r.status === "live" &&
+      !isExpired(r, now) &&
+      r.tlp !== "red" &&
+      r.baselineState !== "excluded" &&
+      (req.scope === "all" || r.baselineState === "included" || r.baselineState === "disputed");
+    const results = req.items.map((_, index) => ({ index, matches: [] as z.infer<typeof MatchHit>[] }));
+    const best = new Map<string, ShardHit>();
+    for (const h of hits) {
+      // Per item and entry, keep the closest variant.
+      const key = `${h.item}/${h.id}`;
+      const prev = best.get(key);
+      if (!prev || h.distance < prev.distance || (h.distance === prev.distance && h.variant < prev.variant))
+        best.set(key, h);
+    }
+    const matched = new Set<string>();
+    for (const h of best.values()) {
+      const r = rows.get(h.id);
+      if (!allowed(r)) continue;
+      matched.add(r.id);
+      const limbs = JSON.parse(r.limbs) as string[];
+      results[h.item]!.matches.push({
+        submissionId: r.id,
+        distance: h.distance,
+        variant: h.variant,
+        signalType: r.signalType,
+        value: r.value,
+        limbs,
+        contentType: r.contentType,
+        legalBasis: { limbs, nationalProvision: r.nationalProvision },
+        memberState: r.memberState,
+        baselineState: r.baselineState as "included" | "disputed" | "none" | "retired",
+        assessments: { concurStates: JSON.parse(r.concurStates) as string[], dissenting: r.liveDissents },
+        tlp: r.tlp,
+        lowQuality: r.lowQuality,
+      });
+    }
+    for (const res of results)
+      res.matches.sort((a, b) => a.distance - b.distance || a.submissionId.localeCompare(b.submissionId));
+    // Accounting and reversal memory, atomically: counts only, never the queried hashes.
+    const at = nowIso();
+    const matchedIds = [...matched];
+    await c.var.db.batch([
+      c.var.db.insert(matchRequests).values({
+        id: newId("record").replace(/^rec_/, "mrq_"),
+        platformId: caller.participant.id,
+        at,
+        scope: req.scope,
+        threshold: req.threshold,
+        queried: req.items.length,
+        matchedItems: results.filter((r) => r.matches.length > 0).length,
+        matchedEntries: matchedIds.length,
+      }),
+      ...chunk(matchedIds, 20).map((part) =>
+        c.var.db
+          .insert(submissionMatches)
+          .values(
+            part.map((id) => ({
+              submissionId: id,
+              platformId: caller.participant.id,
+              firstMatchedAt: at,
+              lastMatchedAt: at,
+            })),
+          )
+          .onConflictDoUpdate({
+            target: [submissionMatches.submissionId, submissionMatches.platformId],
+            set: { lastMatchedAt: at, count: sql`${submissionMatches.count} + 1` },
+          }),
+      ),
+    ]);
+    return c.json(
+      {
+        requestId: c.var.requestId,
+        scope: req.scope,
+        threshold: req.threshold,
+        baselineVersion: version,
+        results,
+        advisory: MATCH_ADVISORY,
+      },
+      200,
+    );
+  },
+);
+
+function shardCount(env: { MATCH_SHARDS?: string }): number {
+  const n = Number.parseInt(env.MATCH_SHARDS ?? "1", 10);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new ApiError("internal_error", "MATCH_SHARDS misconfigured");
+  return n;
+}
+
+export default app;

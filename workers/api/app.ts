@@ -98,8 +98,16 @@ export function createApp() {
     if (err instanceof ApiError) {
       return problemResponse(err.code, requestId, err.detail, err.errors, instance, err.headers);
     }
-    if (err instanceof HTTPException && err.status === 400) {
-      return problemResponse("malformed_json", requestId, err.message, undefined, instance);
+    if (err instanceof HTTPException) {
+      // Raised by Hono's own validators and middleware: malformed JSON, unsupported media type.
+      const code =
+        err.status === 415
+          ? "unsupported_media_type"
+          : err.status === 413
+            ? "payload_too_large"
+            : "malformed_json";
+      const detail = err.status === 415 ? "this endpoint takes application/json" : err.message;
+      return problemResponse(code, requestId, detail, undefined, instance);
     }
     // Internals never go on the wire; the request id ties the log line to the response.
     console.error(

@@ -6,9 +6,8 @@ import { MAX_BATCH, newId } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { inArray, sql } from "drizzle-orm";
 import { matchRequests, submissionMatches, submissions } from "../../../schema/index.ts";
-import { verifyAccess } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { bearerSecurity, problems, router } from "../lib/hono.ts";
+import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import type { ShardHit, ShardQueryItem } from "../match/shard.ts";
 import { baselineVersion, chunk, isExpired, type SubmissionRow } from "../store/submissions.ts";
@@ -93,6 +92,7 @@ app.openapi(
     description:
       "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match; retired entries match only in scope `all`. The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals.",
     security: bearerSecurity,
+    middleware: [access(["platform"])] as const,
     request: { body: { required: true, content: { "application/json": { schema: MatchRequest } } } },
     responses: {
       200: {
@@ -103,7 +103,7 @@ app.openapi(
     },
   }),
   async (c) => {
-    const caller = await verifyAccess(c.req.raw, c.env, c.var.db, ["platform"]);
+    const caller = c.var.caller!;
     const req = c.req.valid("json");
     const items: ShardQueryItem[] = req.items.map((it) => ({
       type: it.type,
@@ -184,7 +184,7 @@ app.openapi(
         matchedItems: results.filter((r) => r.matches.length > 0).length,
         matchedEntries: matchedIds.length,
       }),
-      ...chunk(matchedIds, 20).map((part) =>
+      ...chunk(matchedIds, 10).map((part) =>
         c.var.db
           .insert(submissionMatches)
           .values(

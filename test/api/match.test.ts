@@ -1,0 +1,417 @@
+// POST /v1/match through the real Worker, D1 and the Durable Object index: scope rules, exact
+// threshold edges, dihedral variants, exact hashes, recall against brute force, accounting,
+// feedback and reversal propagation.
+
+import { env } from "cloudflare:workers";
+import type { SubmissionView, WriteReceipt } from "@eusn/protocol";
+import { beforeAll, describe, expect, it } from "vitest";
+import { flipBits, hamming, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
+
+type Hit = {
+  submissionId: string;
+  distance: number;
+  variant: number;
+  baselineState: string;
+  memberState: string;
+  legalBasis: { nationalProvision: string };
+};
+type MatchResult = {
+  baselineVersion: number;
+  results: { index: number; matches: Hit[] }[];
+  advisory: string;
+};
+
+let nl: Admitted;
+let de: Admitted;
+let fr: Admitted;
+let p1: Admitted;
+let p2: Admitted;
+const r = rng(42);
+
+beforeAll(async () => {
+  nl = await admit("authority", "NL");
+  de = await admit("authority", "DE");
+  fr = await admit("authority", "FR");
+  p1 = await admit("platform");
+  p2 = await admit("platform");
+});
+
+async function submit(by: Admitted, items: unknown[]): Promise<string[]> {
+  const res = await by.client.write<{ submissions: { id: string }[] }>(
+    "/v1/submissions",
+    "submission.create",
+    { items },
+  );
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  return res.data.submissions.map((s) => s.id);
+}
+
+async function include(id: string) {
+  const cites: string[] = [];
+  for (const a of [de, fr]) {
+    const res = await a.client.write<WriteReceipt>(`/v1/submissions/${id}/assessments`, "assessment.create", {
+      submissionId: id,
+      verdict: "concur",
+      limb: "a",
+    });
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    cites.push(res.data.subjectId);
+  }
+  const res = await coordinator().write(`/v1/submissions/${id}/decisions`, "baseline.decide", {
+    submissionId: id,
+    decision: "include",
+    reason: "quorum",
+    assessmentIds: cites,
+  });
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+}
+
+async function match(by: Admitted, body: unknown): Promise<MatchResult> {
+  const res = await by.client.postJson<MatchResult>("/v1/match", body);
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  return res.data;
+}
+
+const ids = (m: MatchResult, i = 0) => m.results[i]!.matches.map((h) => h.submissionId);
+
+describe("match semantics", () => {
+  it("finds an included entry in the baseline scope with everything a reviewer needs", async () => {
+    const value = randomPdq(r);
+    const [id] = await submit(nl, [pdqItem(value, { nationalProvision: "NL Sr. art. 131" })]);
+    const before = await match(p1, { items: [{ type: "pdq", value }] });
+    expect(ids(before)).toEqual([]); // not in the baseline yet
+    expect(
+      (await match(p1, { scope: "all", items: [{ type: "pdq", value }] })).results[0]!.matches[0],
+    ).toMatchObject({ submissionId: id, baselineState: "none" });
+    await include(id!);
+    const m = await match(p1, { items: [{ type: "pdq", value: flipBits(value, 5, r) }] });
+    expect(m.results[0]!.matches).toHaveLength(1);
+    expect(m.results[0]!.matches[0]).toMatchObject({
+      submissionId: id,
+      distance: 5,
+      variant: 0,
+      baselineState: "included",
+      memberState: "NL",
+      legalBasis: { nationalProvision: "NL Sr. art. 131" },
+    });
+    expect(m.baselineVersion).toBeGreaterThan(0);
+    expect(m.advisory).toMatch(/human review/);
+  });
+
+  it("is exact at the threshold: distance T matches, T+1 does not (T = 31, 0, 63 and 52)", async () => {
+    const value = randomPdq(r);
+    await submit(nl, [pdqItem(value)]);
+    for (const t of [31, 0, 52, 63]) {
+      const at = flipBits(value, t, r);
+      const past = t < 64 ? flipBits(value, t + 1, r) : null;
+      const m = await match(p1, {
+        scope: "all",
+        threshold: t,
+        items: [{ type: "pdq", value: at }, ...(past && t < 63 ? [{ type: "pdq", value: past }] : [])],
+      });
+      expect(m.results[0]!.matches.find((h) => h.distance === t)).toBeDefined();
+      if (t < 63)
+        expect(
+          m.results[1]!.matches.filter(
+            (h) => hamming(h.submissionId === "" ? "" : value, value) === 0 && h.distance > t,
+          ),
+        ).toEqual([]);
+      if (t < 63)
+        expect(ids(m, 1).length === 0 || m.results[1]!.matches.every((h) => h.distance <= t)).toBe(true);
+    }
+  });
+
+  it("tries the dihedral variants the client sends and reports which one matched", async () => {
+    const stored = randomPdq(r);
+    const [id] = await submit(nl, [pdqItem(stored)]);
+    const variants = Array.from({ length: 7 }, () => randomPdq(r));
+    variants[3] = flipBits(stored, 2, r); // the rotated image's hash
+    const m = await match(p1, {
+      scope: "all",
+      items: [{ type: "pdq", value: randomPdq(r), dihedral: variants }],
+    });
+    expect(m.results[0]!.matches.find((h) => h.submissionId === id)).toMatchObject({
+      variant: 4,
+      distance: 2,
+    });
+  });
+
+  it("matches md5 and sha256 by equality only", async () => {
+    const md5 = "00112233445566778899aabbccddeeff";
+    const [id] = await submit(nl, [
+      {
+        signalType: "md5",
+        value: md5,
+        limbs: ["d"],
+        contentType: "document",
+        nationalProvision: "NL Sr. art. 134a",
+      },
+    ]);
+    const m = await match(p1, {
+      scope: "all",
+      items: [
+        { type: "md5", value: md5 },
+        { type: "md5", value: "00112233445566778899aabbccddeefe" },
+      ],
+    });
+    expect(ids(m, 0)).toEqual([id]);
+    expect(ids(m, 1)).toEqual([]);
+  });
+
+  it("a new submission matches on the next query; a withdrawal stops matching at once", async () => {
+    const value = randomPdq(r);
+    const [id] = await submit(fr, [pdqItem(value)]);
+    expect(ids(await match(p1, { scope: "all", items: [{ type: "pdq", value }] }))).toContain(id);
+    await fr.client.write(`/v1/submissions/${id}/withdraw`, "submission.withdraw", {
+      submissionId: id,
+      reason: "error",
+    });
+    expect(ids(await match(p1, { scope: "all", items: [{ type: "pdq", value }] }))).not.toContain(id);
+  });
+
+  it("never matches reversed, excluded, expired or TLP:RED entries; retired only in scope all", async () => {
+    const [rev, exc, red, ret] = [randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r)];
+    const [revId, excId, , retId] = await submit(de, [
+      pdqItem(rev),
+      pdqItem(exc),
+      pdqItem(red, { tlp: "red" }),
+      pdqItem(ret),
+    ]);
+    await coordinator().write(`/v1/submissions/${revId}/reverse`, "submission.reverse", {
+      submissionId: revId,
+      ground: "complaint_upheld",
+      reason: "complaint upheld",
+    });
+    await coordinator().write(`/v1/submissions/${excId}/decisions`, "baseline.decide", {
+      submissionId: excId,
+      decision: "exclude",
+      reason: "not terrorist content",
+    });
+    const cites: string[] = [];
+    for (const a of [nl, fr]) {
+      const res = await a.client.write<WriteReceipt>(
+        `/v1/submissions/${retId}/assessments`,
+        "assessment.create",
+        { submissionId: retId, verdict: "concur", limb: "a" },
+      );
+      cites.push(res.ok ? res.data.subjectId : "");
+    }
+    await coordinator().write(`/v1/submissions/${retId}/decisions`, "baseline.decide", {
+      submissionId: retId,
+      decision: "include",
+      reason: "q",
+      assessmentIds: cites,
+    });
+    await coordinator().write(`/v1/submissions/${retId}/decisions`, "baseline.decide", {
+      submissionId: retId,
+      decision: "retire",
+      reason: "outdated",
+    });
+    const all = await match(p1, {
+      scope: "all",
+      items: [rev, exc, red, ret].map((value) => ({ type: "pdq", value })),
+    });
+    expect(all.results.map((x) => x.matches.length)).toEqual([0, 0, 0, 1]);
+    const base = await match(p1, { items: [{ type: "pdq", value: ret }] });
+    expect(ids(base)).toEqual([]);
+
+    const soon = randomPdq(r);
+    await submit(nl, [pdqItem(soon, { expiresAt: new Date(Date.now() + 1500).toISOString() })]);
+    expect(ids(await match(p1, { scope: "all", items: [{ type: "pdq", value: soon }] }))).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, 1700));
+    expect(ids(await match(p1, { scope: "all", items: [{ type: "pdq", value: soon }] }))).toHaveLength(0);
+  });
+});
+
+describe("recall", () => {
+  it("returns exactly the brute-force answer on uniform and clustered data (T = 31 and 52)", async () => {
+    const stored: string[] = [];
+    for (let i = 0; i < 300; i++) stored.push(randomPdq(r));
+    const centres = Array.from({ length: 10 }, () => randomPdq(r));
+    for (const c of centres) for (let k = 0; k < 20; k++) stored.push(flipBits(c, Math.floor(r() * 40), r));
+    const unique = [...new Set(stored)];
+    const created: string[] = [];
+    for (let i = 0; i < unique.length; i += 250)
+      created.push(
+        ...(await submit(
+          nl,
+          unique.slice(i, i + 250).map((v) => pdqItem(v)),
+        )),
+      );
+    const idOf = new Map(unique.map((v, i) => [created[i]!, v]));
+    const queries = [
+      ...centres,
+      ...Array.from({ length: 20 }, () => randomPdq(r)),
+      ...centres.map((c) => flipBits(c, 10, r)),
+    ];
+    // Entries that other tests in this file left live also count: compare against D1's live set.
+    const live = await env.DB.prepare(
+      "SELECT id, value FROM submissions WHERE signal_type = 'pdq' AND status = 'live' AND baseline_state <> 'excluded' AND (tlp IS NULL OR tlp <> 'red') AND (expires_at IS NULL OR expires_at > ?)",
+    )
+      .bind(new Date().toISOString())
+      .all<{ id: string; value: string }>();
+    for (const t of [31, 52]) {
+      const m = await match(p2, {
+        scope: "all",
+        threshold: t,
+        items: queries.map((value) => ({ type: "pdq", value })),
+      });
+      let total = 0;
+      queries.forEach((q, i) => {
+        const expected = live.results
+          .filter((e) => hamming(e.value, q) <= t)
+          .map((e) => e.id)
+          .sort();
+        const got = ids(m, i).sort();
+        expect(got).toEqual(expected);
+        total += got.length;
+        for (const h of m.results[i]!.matches)
+          expect(h.distance).toBe(
+            hamming(idOf.get(h.submissionId) ?? live.results.find((e) => e.id === h.submissionId)!.value, q),
+          );
+      });
+      expect(total).toBeGreaterThan(queries.length); // the clustered data really produced neighbours
+    }
+  });
+});
+
+describe("accounting, feedback and reversals", () => {
+  it("records counts (not hashes) per request and remembers which platforms matched what", async () => {
+    const value = randomPdq(r);
+    const [id] = await submit(nl, [pdqItem(value)]);
+    await match(p1, {
+      scope: "all",
+      items: [
+        { type: "pdq", value },
+        { type: "pdq", value: randomPdq(r) },
+      ],
+    });
+    const row = await env.DB.prepare(
+      "SELECT * FROM match_requests WHERE platform_id = ? ORDER BY at DESC LIMIT 1",
+    )
+      .bind(p1.id)
+      .first<Record<string, unknown>>();
+    expect(row).toMatchObject({ queried: 2, matched_items: 1, matched_entries: 1, scope: "all" });
+    expect(JSON.stringify(row)).not.toContain(value);
+    const m = await env.DB.prepare(
+      "SELECT count FROM submission_matches WHERE submission_id = ? AND platform_id = ?",
+    )
+      .bind(id, p1.id)
+      .first<{ count: number }>();
+    expect(m?.count).toBe(1);
+  });
+
+  it("false-positive feedback from platforms that matched flags the entry for review", async () => {
+    const value = randomPdq(r);
+    const [id] = await submit(nl, [pdqItem(value)]);
+    const p3 = await admit("platform");
+    for (const p of [p1, p2, p3]) await match(p, { scope: "all", items: [{ type: "pdq", value }] });
+    for (const p of [p1, p2, p3]) {
+      const res = await p.client.write(`/v1/submissions/${id}/feedback`, "feedback.create", {
+        submissionId: id,
+        outcome: "false_positive",
+        note: "a news photo",
+      });
+      expect(res.status).toBe(201);
+    }
+    // p1 changes its report: the later one replaces the earlier.
+    await p1.client.write(`/v1/submissions/${id}/feedback`, "feedback.create", {
+      submissionId: id,
+      outcome: "true_positive",
+    });
+    const flagged = await coordinator().get<{ submissions: SubmissionView[] }>("/v1/curation?queue=flagged");
+    const entry = flagged.ok ? flagged.data.submissions.find((s) => s.id === id) : undefined;
+    expect(entry?.feedback).toMatchObject({ truePositive: 1, falsePositive: 2, flagged: true });
+  });
+
+  it("a reversal reaches exactly the platforms that matched the entry", async () => {
+    const value = randomPdq(r);
+    const [id] = await submit(de, [pdqItem(value)]);
+    await match(p1, { scope: "all", items: [{ type: "pdq", value }] });
+    const cursor1 = await p1.client.get<{ reversals: unknown[]; next: number | null }>("/v1/reversals");
+    const seen = cursor1.ok ? cursor1.data.reversals.length : -1;
+    await coordinator().write(`/v1/submissions/${id}/reverse`, "submission.reverse", {
+      submissionId: id,
+      ground: "complaint_upheld",
+      reason: "TCO Art 10 complaint upheld",
+    });
+    const r1 = await p1.client.get<{
+      reversals: { submissionId: string; change: string; reason: string; seq: number }[];
+    }>("/v1/reversals");
+    expect(r1.ok && r1.data.reversals.length).toBe(seen + 1);
+    expect(r1.ok && r1.data.reversals.at(-1)).toMatchObject({
+      submissionId: id,
+      change: "reversed",
+      reason: "TCO Art 10 complaint upheld",
+    });
+    const after = r1.ok ? r1.data.reversals.at(-1)!.seq : 0;
+    const again = await p1.client.get<{ reversals: unknown[] }>(`/v1/reversals?after=${after}`);
+    expect(again.ok && again.data.reversals).toEqual([]);
+    const r2 = await p2.client.get<{ reversals: { submissionId: string }[] }>("/v1/reversals");
+    expect(r2.ok && r2.data.reversals.map((x) => x.submissionId)).not.toContain(id);
+  });
+});
+
+describe("bad match requests", () => {
+  const post = async (body: string, contentType = "application/json", by: Admitted = p1) =>
+    nodeFetch(`${BASE}/v1/match`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await by.client.token()}`, "content-type": contentType },
+      body,
+    });
+
+  it("refuse thresholds out of range, oversize batches, bad hex and unknown fields", async () => {
+    const v = randomPdq(r);
+    await expectProblem(
+      await post(JSON.stringify({ threshold: 64, items: [{ type: "pdq", value: v }] })),
+      400,
+      "validation_failed",
+    );
+    await expectProblem(
+      await post(JSON.stringify({ items: Array.from({ length: 1001 }, () => ({ type: "pdq", value: v })) })),
+      400,
+      "validation_failed",
+    );
+    const p = await expectProblem(
+      await post(JSON.stringify({ items: [{ type: "pdq", value: v.toUpperCase() }] })),
+      400,
+      "validation_failed",
+    );
+    expect(p.errors?.[0]?.path).toBe("/items/0/value");
+    await expectProblem(
+      await post(JSON.stringify({ items: [{ type: "md5", value: v }] })),
+      400,
+      "validation_failed",
+    );
+    await expectProblem(await post(JSON.stringify({ items: [] })), 400, "validation_failed");
+    await expectProblem(
+      await post(JSON.stringify({ items: [{ type: "pdq", value: v }], extra: 1 })),
+      400,
+      "validation_failed",
+    );
+  });
+
+  it("refuse malformed JSON, a wrong content type, and callers that are not platforms", async () => {
+    await expectProblem(await post("{not json"), 400, "malformed_json");
+    await expectProblem(
+      await post("items=1", "application/x-www-form-urlencoded"),
+      415,
+      "unsupported_media_type",
+    );
+    await expectProblem(
+      await post(JSON.stringify({ items: [{ type: "pdq", value: randomPdq(r) }] }), "application/json", nl),
+      403,
+      "forbidden",
+    );
+    await expectProblem(
+      await nodeFetch(`${BASE}/v1/match`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      }),
+      401,
+      "unauthenticated",
+    );
+  });
+});

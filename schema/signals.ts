@@ -47,7 +47,10 @@ export const signalSelectors = sqliteTable(
     pseudonym: text("pseudonym").notNull(),
     signalId: text("signal_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.pseudonym, t.signalId] }), index("signal_selectors_signal").on(t.signalId)],
+  (t) => [
+    primaryKey({ columns: [t.pseudonym, t.signalId] }),
+    index("signal_selectors_signal").on(t.signalId),
+  ],
 );
 
 /** Normalised out-link → signal. */

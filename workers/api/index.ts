@@ -1,6 +1,7 @@
 // Worker entry point: the Hono app for HTTP, and the scheduled handler for periodic jobs.
 import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
+import { purgeExpiredSignals } from "./store/signals.ts";
 
 export { MatchShard } from "./match/shard.ts";
 
@@ -8,7 +9,8 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller: ScheduledController, _env: Env, _ctx: ExecutionContext) {
+  async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
     // Scheduled jobs (signal purge, index compaction) register here as they land.
+    await purgeExpiredSignals(env.DB);
   },
 } satisfies ExportedHandler<Env>;

@@ -2,3 +2,4 @@
 export * from "./client.ts";
 export * from "./keys.ts";
 export * from "./sign.ts";
+export * from "./signals.ts";

@@ -4,4 +4,5 @@ export * from "./ids.ts";
 export * from "./keys.ts";
 export * from "./problems.ts";
 export * from "./schemas.ts";
+export * from "./signals.ts";
 export * from "./submissions.ts";

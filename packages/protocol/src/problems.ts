@@ -23,6 +23,7 @@ export const PROBLEMS = {
   wrong_audience: { status: 401, title: "The request is addressed to another node" },
   unprocessable: { status: 422, title: "The request cannot be applied" },
   rate_limited: { status: 429, title: "Too many requests" },
+  enumeration_limit: { status: 429, title: "Daily limit of distinct selectors looked up reached" },
   internal_error: { status: 500, title: "Internal error" },
   unavailable: { status: 503, title: "Temporarily unavailable" },
 } as const satisfies Record<string, { status: number; title: string }>;

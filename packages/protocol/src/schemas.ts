@@ -4,6 +4,14 @@ import { z } from "zod";
 import { ALLOWED_ALGS, EU_MEMBER_STATES, ROLES } from "./constants.ts";
 import { idPattern } from "./ids.ts";
 import {
+  CreateSignalRecord,
+  GrantSelectorKeyRecord,
+  PublishSelectorKeyRecord,
+  RetractSignalRecord,
+  ReverseSignalRecord,
+  SetEncKeyRecord,
+} from "./signals.ts";
+import {
   AssessRecord,
   BaselineDecisionRecord,
   FeedbackRecord,
@@ -134,6 +142,12 @@ export const RECORD_SCHEMAS = {
   "assessment.create": AssessRecord,
   "baseline.decide": BaselineDecisionRecord,
   "feedback.create": FeedbackRecord,
+  "signal.enckey.set": SetEncKeyRecord,
+  "signal.key.publish": PublishSelectorKeyRecord,
+  "signal.key.grant": GrantSelectorKeyRecord,
+  "signal.create": CreateSignalRecord,
+  "signal.retract": RetractSignalRecord,
+  "signal.reverse": ReverseSignalRecord,
 } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;

@@ -4,6 +4,7 @@ import baseline from "./baseline.ts";
 import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
+import signals from "./signals.ts";
 import submissions from "./submissions.ts";
 
-export const ROUTERS = [meta, participants, audit, submissions, baseline, match];
+export const ROUTERS = [meta, participants, audit, submissions, baseline, match, signals];

@@ -5,8 +5,7 @@ import { AuditPage } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, gt } from "drizzle-orm";
 import { auditLog, records } from "../../../schema/index.ts";
-import { verifyAccess } from "../auth/verify.ts";
-import { bearerSecurity, problems, router } from "../lib/hono.ts";
+import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 
 const app = router();
@@ -18,6 +17,7 @@ app.openapi(
     tags: ["audit"],
     summary: "Page through the audit trail (coordinator)",
     security: bearerSecurity,
+    middleware: [access(["coordinator"])] as const,
     request: {
       query: z.object({
         after: z.coerce
@@ -38,7 +38,6 @@ app.openapi(
     },
   }),
   async (c) => {
-    await verifyAccess(c.req.raw, c.env, c.var.db, ["coordinator"]);
     const { after, limit } = c.req.valid("query");
     const rows = await c.var.db
       .select()
@@ -75,6 +74,7 @@ app.openapi(
     description:
       "Answers the compact JWS exactly as it was received, as application/jose, for independent verification.",
     security: bearerSecurity,
+    middleware: [access(["coordinator", "authority", "platform"])] as const,
     request: { params: z.object({ id: z.string().regex(/^rec_[0-9a-z]{1,40}$/) }) },
     responses: {
       200: { description: "The compact JWS", content: { "application/jose": { schema: z.string() } } },
@@ -82,7 +82,6 @@ app.openapi(
     },
   }),
   async (c) => {
-    await verifyAccess(c.req.raw, c.env, c.var.db, ["coordinator", "authority", "platform"]);
     const { id } = c.req.valid("param");
     const row = await c.var.db.select({ jws: records.jws }).from(records).where(eq(records.id, id)).get();
     if (!row) throw new ApiError("not_found", `no record ${id}`);

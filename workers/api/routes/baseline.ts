@@ -5,9 +5,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { CompactSign } from "jose";
 import { decisions, submissionChanges, submissionMatches, submissions } from "../../../schema/index.ts";
-import { verifyAccess } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { bearerSecurity, problems, router } from "../lib/hono.ts";
+import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
 import { nodeKey } from "../lib/node-key.ts";
 import { baselineVersion, chunk, type SubmissionRow } from "../store/submissions.ts";
 
@@ -66,6 +65,7 @@ app.openapi(
     tags: ["baseline"],
     summary: "The current baseline, paged; `version` (also the ETag) changes with every baseline change",
     security: bearerSecurity,
+    middleware: [access(participants)] as const,
     request: {
       query: z.object({
         after: z.string().max(64).optional().describe("Cursor: the last id of the previous page."),
@@ -93,7 +93,6 @@ app.openapi(
     },
   }),
   async (c) => {
-    await verifyAccess(c.req.raw, c.env, c.var.db, participants);
     const { after, limit } = c.req.valid("query");
     const version = await baselineVersion(c.var.db);
     const etag = `"baseline-${version}"`;
@@ -127,13 +126,13 @@ app.openapi(
     description:
       'Payload: {"typ":"eusn-baseline-snapshot","nodeId","version","generatedAt","count","entries":[BaselineEntry…]}. Header typ "eusn-baseline+jws", kid = the node key thumbprint.',
     security: bearerSecurity,
+    middleware: [access(participants)] as const,
     responses: {
       200: { description: "Compact JWS", content: { "application/jose": { schema: z.string() } } },
       ...problems(401, 403, 503),
     },
   }),
   async (c) => {
-    await verifyAccess(c.req.raw, c.env, c.var.db, participants);
     const key = await nodeKey(c.env);
     const version = await baselineVersion(c.var.db);
     const now = nowIso();
@@ -180,6 +179,7 @@ app.openapi(
       "Withdrawals, reversals and exclusions of entries this platform matched, since a cursor (platform)",
     description: "Act on these: content removed because of a reversed entry may need to be restored.",
     security: bearerSecurity,
+    middleware: [access(["platform"])] as const,
     request: {
       query: z.object({
         after: z.coerce.number().int().min(0).default(0),
@@ -201,7 +201,7 @@ app.openapi(
     },
   }),
   async (c) => {
-    const caller = await verifyAccess(c.req.raw, c.env, c.var.db, ["platform"]);
+    const caller = c.var.caller!;
     const { after, limit } = c.req.valid("query");
     const rows = await c.var.db
       .select({

@@ -13,9 +13,9 @@ import {
   submissionMatches,
   submissions,
 } from "../../../schema/index.ts";
-import { verifyAccess, verifyWrite } from "../auth/verify.ts";
+import { verifyWrite } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { bearerSecurity, problems, receiptResponse, router, signedBody } from "../lib/hono.ts";
+import { access, bearerSecurity, problems, receiptResponse, router, signedBody } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { commitWrite } from "../store/records.ts";
 import {
@@ -140,17 +140,15 @@ app.openapi(
           // 23 columns per row: 4 rows per statement stays under D1's 100 bound parameters.
           const inserts = chunk(rows, 4).map((part) => c.var.db.insert(submissions).values(part));
           const changes = chunk(fresh, 16).map((part) =>
-            c.var.db
-              .insert(submissionChanges)
-              .values(
-                part.map(({ id }) => ({
-                  submissionId: id,
-                  change: "created",
-                  affectsBaseline: false,
-                  recordId,
-                  at: createdAt,
-                })),
-              ),
+            c.var.db.insert(submissionChanges).values(
+              part.map(({ id }) => ({
+                submissionId: id,
+                change: "created",
+                affectsBaseline: false,
+                recordId,
+                at: createdAt,
+              })),
+            ),
           );
           return [...inserts, ...changes];
         },
@@ -205,6 +203,7 @@ app.openapi(
     tags: ["submissions"],
     summary: "List submissions (authority: mine / awaiting my assessment; coordinator: all)",
     security: bearerSecurity,
+    middleware: [access(["authority", "coordinator"])] as const,
     request: { query: ListQuery },
     responses: {
       200: {
@@ -221,7 +220,7 @@ app.openapi(
     },
   }),
   async (c) => {
-    const caller = await verifyAccess(c.req.raw, c.env, c.var.db, ["authority", "coordinator"]);
+    const caller = c.var.caller!;
     const q = c.req.valid("query");
     const me = caller.participant;
     if (q.scope !== "all" && me.role !== "authority")
@@ -283,6 +282,7 @@ app.openapi(
     tags: ["submissions"],
     summary: "One entry with its full signed history (authority, coordinator)",
     security: bearerSecurity,
+    middleware: [access(["authority", "coordinator"])] as const,
     request: { params: z.object({ id: SubmissionId }) },
     responses: {
       200: {
@@ -299,7 +299,6 @@ app.openapi(
     },
   }),
   async (c) => {
-    await verifyAccess(c.req.raw, c.env, c.var.db, ["authority", "coordinator"]);
     const { id } = c.req.valid("param");
     const row = await getSubmission(c.var.db, id);
     if (!row) throw new ApiError("not_found", `no submission ${id}`);
@@ -424,15 +423,13 @@ app.openapi(
               .update(submissions)
               .set({ baselineState: "disputed" })
               .where(and(eq(submissions.id, id), eq(submissions.baselineState, "included"))),
-            c.var.db
-              .insert(submissionChanges)
-              .values({
-                submissionId: id,
-                change: "disputed",
-                affectsBaseline: true,
-                recordId,
-                at: nowIso(),
-              }),
+            c.var.db.insert(submissionChanges).values({
+              submissionId: id,
+              change: "disputed",
+              affectsBaseline: true,
+              recordId,
+              at: nowIso(),
+            }),
           ]
         : []),
     ]);
@@ -688,6 +685,7 @@ app.openapi(
     tags: ["baseline"],
     summary: "The coordinator's curation queue: eligible, disputed, or flagged by feedback",
     security: bearerSecurity,
+    middleware: [access(["coordinator"])] as const,
     request: {
       query: z.object({
         queue: z.enum(["eligible", "disputed", "flagged"]),
@@ -707,7 +705,6 @@ app.openapi(
     },
   }),
   async (c) => {
-    await verifyAccess(c.req.raw, c.env, c.var.db, ["coordinator"]);
     const { queue, limit } = c.req.valid("query");
     const p = await policy(c.var.db, c.env);
     const nowIsoStr = nowIso();

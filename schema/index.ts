@@ -3,3 +3,4 @@ export * from "./participants.ts";
 export * from "./records.ts";
 export * from "./submissions.ts";
 export * from "./signals.ts";
+export * from "./credentials.ts";

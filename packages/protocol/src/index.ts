@@ -6,3 +6,4 @@ export * from "./problems.ts";
 export * from "./schemas.ts";
 export * from "./signals.ts";
 export * from "./submissions.ts";
+export * from "./taxii.ts";

@@ -19,6 +19,7 @@ import {
   SubmitRecord,
   WithdrawRecord,
 } from "./submissions.ts";
+import { RevokeApiCredentialRecord, SetApiCredentialRecord } from "./taxii.ts";
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
 
@@ -148,6 +149,8 @@ export const RECORD_SCHEMAS = {
   "signal.create": CreateSignalRecord,
   "signal.retract": RetractSignalRecord,
   "signal.reverse": ReverseSignalRecord,
+  "participant.apicred.set": SetApiCredentialRecord,
+  "participant.apicred.revoke": RevokeApiCredentialRecord,
 } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;

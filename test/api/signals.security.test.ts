@@ -3,7 +3,8 @@
 // party, wrapped-key tampering, the enumeration guard and the rate limit, and the purge itself.
 // Each refusal must answer a problem and leave every table exactly as it was.
 
-import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import {
   b64url,
   type EusnClient,
@@ -14,8 +15,9 @@ import {
   wrapSelectorKey,
 } from "@eusn/client";
 import { JOSE_MEDIA_TYPE, type Problem, SIGNAL_LOOKUP_MAX } from "@eusn/protocol";
-import { CompactEncrypt, importJWK } from "jose";
+import { CompactEncrypt, importJWK, type JWK } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import worker from "../../workers/api/index.ts";
 import {
   type Admitted,
   admit,
@@ -75,6 +77,17 @@ async function lookupRaw(by: EusnClient | null, body: unknown): Promise<Response
 
 async function getRaw(by: EusnClient | null, path: string): Promise<Response> {
   return nodeFetch(`${BASE}${path}`, { headers: await bearerHeaders(by) });
+}
+
+/** What the cron trigger does: the Worker's own `scheduled` handler, run to completion. */
+async function runCron(): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(
+    createScheduledController({ cron: "*/15 * * * *", scheduledTime: Date.now() }),
+    env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
 }
 
 /** Runs `send`, expects the problem, and checks that no table changed. */
@@ -403,7 +416,7 @@ describe("selector keys", () => {
     // Right key, but with direct key agreement instead of key wrapping.
     const direct = await new CompactEncrypt(new TextEncoder().encode("{}"))
       .setProtectedHeader({ alg: "ECDH-ES", enc: "A256GCM", kid: origin.enc.kid })
-      .encrypt(await importJWK(origin.enc.publicJwk, "ECDH-ES"));
+      .encrypt(await importJWK(origin.enc.publicJwk as JWK, "ECDH-ES"));
     for (const wrapped of [
       [wrongKey],
       [notPlatform],
@@ -527,7 +540,7 @@ describe("expiry and purge", () => {
 
     // The cron trigger runs.
     const auditBefore = await env.DB.prepare("SELECT max(seq) AS s FROM audit_log").first<{ s: number }>();
-    await exports.default.scheduled({ cron: "*/15 * * * *", scheduledTime: new Date() });
+    await runCron();
     for (const [table, col] of [
       ["signals", "id"],
       ["signal_selectors", "signal_id"],
@@ -596,7 +609,7 @@ describe("expiry and purge", () => {
     expect(made?.n).toBe(1);
 
     // Nothing left to purge: no further entry.
-    await exports.default.scheduled({ cron: "*/15 * * * *", scheduledTime: new Date() });
+    await runCron();
     const after = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE seq > ?")
       .bind(auditBefore?.s ?? 0)
       .first<{ n: number }>();
@@ -678,7 +691,7 @@ describe("abuse limits", () => {
     expect(before?.n).toBeGreaterThan(0);
     freezeAtMinuteStart(3);
     const auditBefore = await env.DB.prepare("SELECT max(seq) AS s FROM audit_log").first<{ s: number }>();
-    await exports.default.scheduled({ cron: "*/15 * * * *", scheduledTime: new Date() });
+    await runCron();
     const guard = await env.DB.prepare("SELECT count(*) AS n FROM signal_lookup_guard").first<{
       n: number;
     }>();

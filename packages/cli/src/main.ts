@@ -9,6 +9,7 @@ import pkg from "../package.json" with { type: "json" };
  */
 const COMMANDS: ReadonlyArray<() => Promise<{ default: () => Command }>> = [
   () => import("./commands/hash.ts"),
+  () => import("./commands/signal.ts"),
 ];
 
 export async function main(argv: readonly string[]): Promise<void> {

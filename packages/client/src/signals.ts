@@ -122,32 +122,26 @@ export function normalisePhone(input: string, opts: NormaliseOptions = {}): Norm
   return { ok: true, value: v };
 }
 
-const PROFILE_HOST_PREFIXES = /^(www|m|mobile)\./;
+const PROFILE_HOST_PREFIXES = /^(m|mobile)\./;
 
 /**
- * A profile URL: `https://` added if there is no scheme, http and https both become https,
- * lower-case host without trailing dot and without a leading `www.`, `m.` or `mobile.`; no
- * credentials, query or fragment; trailing `/` removed; the path keeps its case (some platforms'
- * profile ids are case-sensitive). Refused: other schemes, no path.
+ * A profile URL: the out-link rules (`https://` added if there is no scheme; lower-case host
+ * without trailing dot or leading `www.`; no credentials, default port, fragment or tracking
+ * parameters; other parameters sorted; trailing `/` removed), then http becomes https and a
+ * leading `m.` or `mobile.` is dropped from the host. Non-tracking parameters stay: some
+ * platforms name a profile by them (`profile.php?id=…`). The path keeps its case. Refused:
+ * other schemes, no path.
  */
 export function normaliseProfileUrl(input: string): NormaliseResult {
-  const raw = clean(input);
-  const withScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(raw) ? raw : `https://${raw}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    return { ok: false, reason: "not a URL" };
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return { ok: false, reason: `scheme ${url.protocol} is not http(s)` };
-  }
-  const host = url.hostname.replace(/\.$/, "").replace(PROFILE_HOST_PREFIXES, "");
+  const n = normaliseOutLink(clean(input));
+  if (!n.ok) return n;
+  const url = new URL(n.value);
+  url.protocol = "https:";
+  const host = url.hostname.replace(PROFILE_HOST_PREFIXES, "");
   if (!host.includes(".")) return { ok: false, reason: "no public host name" };
-  const path = url.pathname.replace(/\/+$/, "");
-  if (path.length === 0) return { ok: false, reason: "a profile URL has a path" };
-  const port = url.port && !(url.protocol === "http:" && url.port === "80") ? `:${url.port}` : "";
-  return { ok: true, value: `https://${host}${port}${path}` };
+  url.hostname = host;
+  if (url.pathname === "/" && url.search === "") return { ok: false, reason: "a profile URL has a path" };
+  return { ok: true, value: url.toString().replace(/\?$/, "") };
 }
 
 /** The normal form of a selector of the given kind. */

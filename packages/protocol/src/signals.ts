@@ -115,7 +115,14 @@ export function normaliseOutLink(input: string): NormaliseResult {
   const raw = input.trim();
   if (raw.length === 0) return { ok: false, reason: "empty URL" };
   if (raw.length > OUT_LINK_MAX_LENGTH) return { ok: false, reason: `longer than ${OUT_LINK_MAX_LENGTH}` };
-  const withScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(raw) ? raw : `https://${raw}`;
+  // `scheme:` without `//` (mailto:, javascript:, data:) is another scheme, not a bare host
+  // (a bare `host:port/path` is told apart by its digits).
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(raw);
+  const rest = scheme ? raw.slice(scheme[0].length) : "";
+  if (scheme && !rest.startsWith("//") && !/^[0-9]+([/?#]|$)/.test(rest)) {
+    return { ok: false, reason: `scheme ${scheme[1]!.toLowerCase()}: is not http(s)` };
+  }
+  const withScheme = scheme && rest.startsWith("//") ? raw : `https://${raw}`;
   let url: URL;
   try {
     url = new URL(withScheme);

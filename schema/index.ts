@@ -4,3 +4,5 @@ export * from "./records.ts";
 export * from "./submissions.ts";
 export * from "./signals.ts";
 export * from "./credentials.ts";
+export * from "./log.ts";
+export * from "./federation.ts";

@@ -10,6 +10,9 @@ import pkg from "../package.json" with { type: "json" };
 const COMMANDS: ReadonlyArray<() => Promise<{ default: () => Command }>> = [
   () => import("./commands/hash.ts"),
   () => import("./commands/signal.ts"),
+  () => import("./commands/keygen.ts"),
+  () => import("./commands/submit.ts"),
+  () => import("./commands/match.ts"),
 ];
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -1,0 +1,116 @@
+// Starts a real local node (`wrangler dev`) for tests that need one from outside the Worker
+// (the CLI, end-to-end flows): its own temp persistence dir, fresh keys passed through a temp
+// env file (the developer's .dev.vars and .eusn-demo are not touched), migrations applied.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { generateParticipantKey, type PrivateJwk } from "@eusn/client";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+export type LocalNode = {
+  baseUrl: string;
+  nodeId: string;
+  coordinator: { participantId: string; privateJwk: PrivateJwk };
+  dir: string;
+  stop: () => Promise<void>;
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function startLocalNode(
+  opts: { nodeId?: string; vars?: Record<string, string> } = {},
+): Promise<LocalNode> {
+  const dir = mkdtempSync(path.join(tmpdir(), "eusn-node-"));
+  const nodeId = opts.nodeId ?? "eusn-test-local";
+  const nodeKey = await generateParticipantKey();
+  const coord = await generateParticipantKey();
+  const envFile = path.join(dir, "node.env");
+  const vars = {
+    NODE_ID: nodeId,
+    NODE_PRIVATE_JWK: JSON.stringify(nodeKey.privateJwk),
+    BOOTSTRAP_COORDINATOR_JWKS: JSON.stringify({ keys: [coord.publicJwk] }),
+    ...opts.vars,
+  };
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join("\n") + "\n",
+    { mode: 0o600 },
+  );
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+  const persist = path.join(dir, "state");
+  const mig = spawnSync(
+    "npx",
+    ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+    {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+    },
+  );
+  if (mig.status !== 0) throw new Error(`migrations failed: ${mig.stdout}${mig.stderr}`);
+  const port = await freePort();
+  const inspector = await freePort();
+  const child: ChildProcess = spawn(
+    "npx",
+    [
+      "wrangler",
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      persist,
+      "--env-file",
+      envFile,
+    ],
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
+  let log = "";
+  child.stdout?.on("data", (d) => (log += d));
+  child.stderr?.on("data", (d) => (log += d));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${log.slice(-2000)}`);
+    try {
+      if ((await fetch(`${baseUrl}/health`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`node did not start: ${log.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return {
+    baseUrl,
+    nodeId,
+    coordinator: { participantId: "par_coordinator", privateJwk: coord.privateJwk },
+    dir,
+    stop: async () => {
+      if (child.exitCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {
+          // already gone
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

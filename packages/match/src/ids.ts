@@ -2,23 +2,30 @@
 //
 // Why not a Map<string, number> plus a string[]: at a million entries that costs roughly 90 bytes per
 // id in V8 (string header, array slot, hash-table entry) and puts a million objects in front of every
-// major GC. Here the ids live as UTF-8 bytes back to back in one Uint8Array, and an open-addressing
-// table of Int32 slots (linear probing, load <= 0.75, any size rather than a power of two so it is
-// never more than ~1.4x the ids) maps id -> slot: about id length + 4 + ~5.5 bytes per id, and
-// nothing for the GC to trace. Lookups by id only happen on add/remove, never on query.
+// major GC. Here the ids live as UTF-8 bytes back to back in one Uint8Array; where each one starts is
+// kept as one 32-bit offset per block of 16 slots plus a 1-byte length per slot (1.25 bytes per id
+// instead of 4). An open-addressing table of Int32 slots (linear probing, load <= 0.75, any size
+// rather than a power of two so it is never much more than 1.33x the ids) maps id -> slot. About
+// id length + 6.6 bytes per id, and nothing for the GC to trace. Lookups by id happen on add/remove
+// only, never on query.
 
 const EMPTY = -1;
 /** Ids longer than this (in UTF-8 bytes) are refused: they are database keys, not documents. */
 export const MAX_ID_BYTES = 256;
+const BLOCK_SHIFT = 4;
+const BLOCK = 1 << BLOCK_SHIFT;
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 export class IdTable {
   private bytes: Uint8Array;
-  /** starts[s]..starts[s+1] is the UTF-8 of slot s's id; starts[count] is the bytes in use. */
-  private starts: Uint32Array;
+  /** Byte offset of the first id of each block of 16 slots. */
+  private blockStart: Uint32Array;
+  /** UTF-8 length of each slot's id, minus 1 (ids are 1..256 bytes). */
+  private lens: Uint8Array;
   private count = 0;
+  private used = 0;
   private table: Int32Array;
   private live = 0;
   // One scratch buffer for encoding the id being looked up; 3 bytes per UTF-16 unit is the worst case.
@@ -27,14 +34,21 @@ export class IdTable {
   private scratchHash = 0;
 
   constructor(slotCapacity: number, byteCapacity: number) {
+    const slots = Math.max(BLOCK, slotCapacity);
     this.bytes = new Uint8Array(Math.max(64, byteCapacity));
-    this.starts = new Uint32Array(Math.max(16, slotCapacity) + 1);
+    this.blockStart = new Uint32Array((slots >>> BLOCK_SHIFT) + 1);
+    this.lens = new Uint8Array(slots);
     this.table = new Int32Array(tableSizeFor(slotCapacity)).fill(EMPTY);
   }
 
   /** Ids currently mapped. */
   get size(): number {
     return this.live;
+  }
+
+  /** Bytes of id text stored (live or not). */
+  get bytesUsed(): number {
+    return this.used;
   }
 
   /** Whether `id` is acceptable at all: non-empty and at most MAX_ID_BYTES of UTF-8. */
@@ -45,8 +59,7 @@ export class IdTable {
   /** The slot of `id`, or -1. */
   find(id: string): number {
     if (!this.encode(id)) return EMPTY;
-    const i = this.position();
-    return this.table[i]!;
+    return this.table[this.position()]!;
   }
 
   /**
@@ -58,14 +71,16 @@ export class IdTable {
     this.encode(id);
     const len = this.scratchLength;
     const slot = this.count;
-    if (slot + 2 > this.starts.length)
-      this.starts = resizeU32(this.starts, grow(this.starts.length, slot + 2));
-    const at = this.starts[slot]!;
-    if (at + len > this.bytes.length) this.bytes = resizeU8(this.bytes, grow(this.bytes.length, at + len));
+    if (slot >= this.lens.length) this.reserve(grow(this.lens.length, slot + 1), 0);
+    if (this.used + len > this.bytes.length)
+      this.bytes = resizeU8(this.bytes, grow(this.bytes.length, this.used + len));
+    if ((slot & (BLOCK - 1)) === 0) this.blockStart[slot >>> BLOCK_SHIFT] = this.used;
     const bytes = this.bytes;
     const scratch = this.scratch;
+    const at = this.used;
     for (let k = 0; k < len; k++) bytes[at + k] = scratch[k]!;
-    this.starts[slot + 1] = at + len;
+    this.lens[slot] = len - 1;
+    this.used = at + len;
     this.count = slot + 1;
     let i = this.position();
     const previous = this.table[i]!;
@@ -106,8 +121,8 @@ export class IdTable {
 
   /** The id stored for slot `s`. */
   idOf(s: number): string {
-    const a = this.starts[s]!;
-    const b = this.starts[s + 1]!;
+    const a = this.startOf(s);
+    const b = a + this.lens[s]! + 1;
     let ascii = "";
     for (let p = a; p < b; p++) {
       const c = this.bytes[p]!;
@@ -118,49 +133,83 @@ export class IdTable {
   }
 
   /**
-   * Drops every slot whose `keep` byte is 0 and renumbers the rest densely in order, moving bytes in
-   * place (no second copy of the pool), then rebuilds the table. Returns the new slot count.
+   * Drops every slot whose bit in `alive` is 0 and renumbers the rest densely in order, moving bytes
+   * in place (no second copy of the pool), then rebuilds the table sized for `room` more ids, and
+   * the pools with room for as many ids of the current average length. Returns the new slot count.
    */
-  compact(keep: Uint8Array): number {
+  compact(alive: Uint32Array, room: number): number {
     let w = 0;
     let j = 0;
+    let a = 0;
+    const lens = this.lens;
+    const bytes = this.bytes;
     for (let s = 0; s < this.count; s++) {
-      if (keep[s] === 0) continue;
-      const a = this.starts[s]!;
-      const b = this.starts[s + 1]!;
-      if (a !== w) this.bytes.copyWithin(w, a, b);
-      this.starts[j] = w;
-      w += b - a;
-      j++;
+      const len = lens[s]! + 1;
+      if (((alive[s >>> 5]! >>> (s & 31)) & 1) !== 0) {
+        if (a !== w) bytes.copyWithin(w, a, a + len);
+        if ((j & (BLOCK - 1)) === 0) this.blockStart[j >>> BLOCK_SHIFT] = w;
+        lens[j] = len - 1;
+        w += len;
+        j++;
+      }
+      a += len;
     }
-    this.starts[j] = w;
     this.count = j;
+    this.used = w;
     this.live = j;
+    const average = j > 0 ? w / j : 32;
+    this.reserve(j + room, Math.ceil(room * average * 1.05));
+    const packed = this.bytes; // reserve() may have moved the pools; the first j ids are unchanged
+    const packedLens = this.lens;
     // Reuse the table when it is about the right size: compaction should not need a second copy.
-    const size = tableSizeFor(j);
-    if (size <= this.table.length && this.table.length <= 2 * size) this.table.fill(EMPTY);
+    const size = tableSizeFor(j + room);
+    if (size <= this.table.length && this.table.length <= size + (size >>> 3)) this.table.fill(EMPTY);
     else this.table = new Int32Array(size).fill(EMPTY);
     const table = this.table;
     const n = table.length;
+    let start = 0;
     for (let s = 0; s < j; s++) {
-      let i = this.homeOf(s);
+      const end = start + packedLens[s]! + 1;
+      let i = reduce(hashBytes(packed, start, end), n);
       while (table[i] !== EMPTY) i = i + 1 === n ? 0 : i + 1;
       table[i] = s;
+      start = end;
     }
     return j;
   }
 
-  /** Grows the backing arrays ahead of a bulk load so it does not reallocate repeatedly. */
+  /** Makes room for `slots` slots in total and `bytes` more bytes of id text. */
   reserve(slots: number, bytes: number): void {
-    if (slots + 1 > this.starts.length) this.starts = resizeU32(this.starts, slots + 1);
-    const needBytes = this.starts[this.count]! + bytes;
-    if (needBytes > this.bytes.length) this.bytes = resizeU8(this.bytes, needBytes);
+    if (slots > this.lens.length) {
+      const lens = new Uint8Array(slots);
+      lens.set(this.lens.subarray(0, this.count));
+      this.lens = lens;
+      const blocks = (slots >>> BLOCK_SHIFT) + 1;
+      const blockStart = new Uint32Array(blocks);
+      blockStart.set(this.blockStart.subarray(0, Math.min(blocks, this.blockStart.length)));
+      this.blockStart = blockStart;
+    }
+    if (this.used + bytes > this.bytes.length) this.bytes = resizeU8(this.bytes, this.used + bytes);
     const size = tableSizeFor(slots);
     if (size > this.table.length) this.rehash(size);
   }
 
   memoryBytes(): number {
-    return this.bytes.byteLength + this.starts.byteLength + this.table.byteLength + this.scratch.byteLength;
+    return (
+      this.bytes.byteLength +
+      this.blockStart.byteLength +
+      this.lens.byteLength +
+      this.table.byteLength +
+      this.scratch.byteLength
+    );
+  }
+
+  /** Byte offset of slot `s`'s id: its block's offset plus the lengths before it in the block. */
+  private startOf(s: number): number {
+    let a = this.blockStart[s >>> BLOCK_SHIFT]!;
+    const lens = this.lens;
+    for (let t = s & ~(BLOCK - 1); t < s; t++) a += lens[t]! + 1;
+    return a;
   }
 
   /** Table index holding the scratch id, or the empty index where it would go. */
@@ -191,15 +240,17 @@ export class IdTable {
   }
 
   private homeOf(s: number): number {
-    return reduce(hashBytes(this.bytes, this.starts[s]!, this.starts[s + 1]!), this.table.length);
+    const a = this.startOf(s);
+    return reduce(hashBytes(this.bytes, a, a + this.lens[s]! + 1), this.table.length);
   }
 
   private equalsScratch(s: number, len: number): boolean {
-    const a = this.starts[s]!;
-    if (this.starts[s + 1]! - a !== len) return false;
+    if (this.lens[s]! + 1 !== len) return false;
+    const a = this.startOf(s);
     const bytes = this.bytes;
     const scratch = this.scratch;
-    for (let k = 0; k < len; k++) if (bytes[a + k] !== scratch[k]) return false;
+    // Backwards: ids of one kind share a prefix ("hsh_01J..."), so they differ soonest at the end.
+    for (let k = len - 1; k >= 0; k--) if (bytes[a + k] !== scratch[k]) return false;
     return true;
   }
 
@@ -245,7 +296,7 @@ function hashBytes(b: Uint8Array, from: number, to: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Maps a 32-bit hash onto 0..size-1 by multiplication (Lemire), so the size need not be a power of 2. */
+/** Maps a 32-bit hash onto 0..size-1 by multiplication, so the size need not be a power of two. */
 function reduce(h: number, size: number): number {
   return Math.floor((h / 4294967296) * size);
 }
@@ -255,14 +306,9 @@ function tableSizeFor(n: number): number {
   return Math.max(16, Math.ceil((n * 4) / 3) + 1);
 }
 
-// Modest growth (1/8): these pools are tens of MiB at a million ids and spare room is never returned.
+// Modest growth (1/16): these pools are tens of MiB at a million ids and spare room is never returned.
 function grow(current: number, need: number): number {
-  return Math.max(need, current + Math.max(4096, current >>> 3));
-}
-function resizeU32(a: Uint32Array, n: number): Uint32Array {
-  const b = new Uint32Array(n);
-  b.set(a.subarray(0, Math.min(a.length, n)));
-  return b;
+  return Math.max(need, current + Math.max(4096, current >>> 4));
 }
 function resizeU8(a: Uint8Array, n: number): Uint8Array {
   const b = new Uint8Array(n);

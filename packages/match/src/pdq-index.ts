@@ -7,10 +7,11 @@
 //   lo, hi    Uint32Array, 4 words per slot each: words 0-3 and 4-7 of the hash (see hex.ts). Split so
 //             that rejecting a candidate (almost always decided by the first 128 bits) touches a
 //             16 MiB array per million entries instead of 32 MiB: fewer cache and TLB misses.
-//   alive     Uint8Array per slot: 0 once removed. Checked on every hit, so removal is immediate.
+//   alive     Uint32Array bitset, 1 bit per slot: 0 once removed. Checked on every hit, so removal is
+//             immediate.
 //   offsets   Uint32Array(16 * 65536 + 1): CSR bucket starts of the base, band-major.
 //   postings  Uint8Array, 3 bytes (little-endian) per slot per band: the base's slots grouped by
-//             (band, band value), ascending in a bucket. 3 bytes, not 4, saves 16 MiB per million;
+//             (band, band value), ascending in a bucket. 3 bytes, not 4, saves 15 MiB per million;
 //             it is why an index holds at most 2^24 slots.
 //   deltaHead/deltaNext  Int32Array chains per (band, band value) for slots added since the last
 //             compaction; compaction folds them into the base.
@@ -30,16 +31,25 @@ export const MAX_THRESHOLD = 63;
 export const DEFAULT_THRESHOLD = 31;
 /** Hard cap on slots: postings store slots in 3 bytes. A Worker-held index is far smaller. */
 export const MAX_SLOTS = 1 << 24;
-/** Smallest delta before compaction; larger bases get base/16 (amortises the O(n) rebuild). */
+/**
+ * Smallest delta before compaction; larger bases get base/32. Compaction is O(n) (~0.5 s per million
+ * here), so this amortises it to ~15 us per add, while capping what the delta and the headroom kept
+ * for it cost in memory (~3.5 MiB per million).
+ */
 const MIN_DELTA = 4096;
+const DELTA_SHIFT = 5;
 /** Entries per block of a batched scan: 4096 x 16 B per half = 64 KiB, comfortably inside L2. */
 const SCAN_BLOCK = 4096;
 /**
- * Candidates of a probe batch are bucket-sorted by slot >> WINDOW_SHIFT before they are checked, so
- * the checks walk memory in order, 4096 slots (64 KiB of `lo`) at a time, instead of at random.
+ * Candidates of a probe batch are radix-sorted by slot (two passes of 12 bits) before they are
+ * checked, so the checks stream through `lo` in order instead of jumping at random: measured ~2x
+ * faster at a million entries, where random reads miss every cache and the TLB.
  */
-const WINDOW_SHIFT = 12;
-/** Candidate pairs buffered before they are sorted and checked (12 bytes each: ~3 MiB). */
+const RADIX_BITS = 12;
+/**
+ * Candidate pairs buffered before they are sorted and checked (12 bytes each: 3 MiB at most,
+ * allocated per query call and not kept). More pairs per pass means denser reads of `lo`.
+ */
 const PAIR_CAPACITY = 1 << 18;
 /** Queries per probe batch; a pair packs the query's position in the batch with its band in 16 bits. */
 const BATCH_QUERIES = 4096;
@@ -47,11 +57,26 @@ const BATCH_QUERIES = 4096;
 /**
  * Cost model for choosing probing or a scan per query, in nanoseconds. Measured with
  * bench/match-index.ts on the 2-core benchmark VM (1M entries); only the ratios matter. Probing a
- * bucket and checking a candidate are dominated by cache misses; a scan streams.
+ * bucket costs a few cache misses; a candidate, its share of gathering, sorting and checking; a
+ * scanned entry, the first half of a comparison, plus the second half for the fraction of entries
+ * whose first 128 bits are already within T (for random data, P[Binomial(128, 1/2) <= T]).
  */
 const COST_BUCKET_NS = 150;
-const COST_CANDIDATE_NS = 80;
-const COST_SCAN_NS = 6.5;
+const COST_CANDIDATE_NS = 50;
+const COST_SCAN_NS = 5;
+const COST_SCAN_SECOND_HALF_NS = 4;
+const HALF_PASS: Float64Array = (() => {
+  // P[X <= t] for X ~ Binomial(128, 1/2), t = 0..63, by the recurrence on C(128, k).
+  const out = new Float64Array(MAX_THRESHOLD + 1);
+  let term = 2 ** -128;
+  let acc = 0;
+  for (let k = 0; k <= MAX_THRESHOLD; k++) {
+    acc += term;
+    out[k] = acc;
+    term = (term * (128 - k)) / (k + 1);
+  }
+  return out;
+})();
 
 /** Probe masks: all 16-bit values with popcount <= r, for r = 0..3 (sizes 1, 17, 137, 697). */
 const BALLS: readonly Uint16Array[] = (() => {
@@ -125,7 +150,9 @@ export interface PdqQueryStats {
 export class PdqIndex {
   private lo: Uint32Array;
   private hi: Uint32Array;
-  private alive: Uint8Array;
+  private alive: Uint32Array;
+  /** Slot capacity of lo/hi/alive. */
+  private capacity: number;
   private readonly ids: IdTable;
   /** Slots in use (live or dead); slots are never reused before compaction. */
   private count = 0;
@@ -141,27 +168,23 @@ export class PdqIndex {
   private deltaCap = MIN_DELTA;
   private compactions = 0;
   private readonly one = new Uint32Array(PDQ_WORDS);
-  // Probe-batch buffers, allocated on first use and kept (counted in memoryBytes()).
-  private pairSlot: Int32Array = new Int32Array(0);
-  private pairTag: Uint16Array = new Uint16Array(0);
-  private sortedSlot: Int32Array = new Int32Array(0);
-  private sortedTag: Uint16Array = new Uint16Array(0);
-  private windowCounts: Int32Array = new Int32Array(0);
+  private readonly radixCounts = new Int32Array(Math.max(1 << RADIX_BITS, MAX_SLOTS >>> RADIX_BITS) + 2);
   /** Counters of the last query() call. */
   lastQueryStats: PdqQueryStats = { mihQueries: 0, scanQueries: 0, candidates: 0, scanned: 0 };
 
   constructor(options: PdqIndexOptions = {}) {
     const capacity = Math.min(MAX_SLOTS, Math.max(1024, Math.floor(options.capacity ?? 1024)));
     const idBytes = Math.max(1, Math.floor(options.idBytes ?? 32));
+    this.capacity = capacity;
     this.lo = new Uint32Array(capacity * 4);
     this.hi = new Uint32Array(capacity * 4);
-    this.alive = new Uint8Array(capacity);
+    this.alive = new Uint32Array((capacity >>> 5) + 1);
     this.ids = new IdTable(capacity, capacity * idBytes);
   }
 
   /** Builds an index from many entries at once (one CSR build, no delta). */
   static build(entries: readonly PdqEntry[], options: PdqIndexOptions = {}): Result<PdqIndex> {
-    // The id pool is sized exactly by addMany, so start it small.
+    // Sized for exactly these entries; compaction at the end of addMany adds the delta's headroom.
     const index = new PdqIndex({ capacity: Math.max(options.capacity ?? 0, entries.length), idBytes: 1 });
     const added = index.addMany(entries);
     return added.ok ? ok(index) : added;
@@ -259,28 +282,32 @@ export class PdqIndex {
    * removed slots pile up; results are identical before and after.
    */
   compact(): void {
-    const n = this.ids.compact(this.alive);
     const { lo, hi, alive } = this;
     let j = 0;
     for (let s = 0; s < this.count; s++) {
-      if (alive[s] === 0) continue;
+      if (((alive[s >>> 5]! >>> (s & 31)) & 1) === 0) continue;
       if (j !== s) {
         lo.copyWithin(j * 4, s * 4, s * 4 + 4);
         hi.copyWithin(j * 4, s * 4, s * 4 + 4);
       }
       j++;
     }
-    alive.fill(1, 0, j);
-    alive.fill(0, j, this.count);
+    this.deltaCap = Math.max(MIN_DELTA, j >>> DELTA_SHIFT);
+    // Room for a full delta now, so adds until the next compaction never reallocate.
+    const n = this.ids.compact(alive, this.deltaCap + 1);
     // Both sides drop exactly the dead slots; a mismatch would mean ids point at the wrong hashes.
     if (j !== n) throw new Error(`internal: id table and slots disagree (${n} vs ${j})`);
+    alive.fill(0);
+    for (let w = 0; w < j >>> 5; w++) alive[w] = -1;
+    if ((j & 31) !== 0) alive[j >>> 5] = (1 << (j & 31)) - 1;
     this.count = j;
     this.baseCount = j;
     this.indexed = j;
     this.live = j;
+    this.reserve(Math.min(MAX_SLOTS, j + this.deltaCap + 1));
     this.rebuildBase();
-    this.deltaCap = Math.max(MIN_DELTA, j >>> 4);
-    if (this.deltaNext.length < BANDS * this.deltaCap) this.deltaNext = new Int32Array(BANDS * this.deltaCap);
+    // The delta's arrays are allocated by the first add (an index that is only rebuilt never needs them).
+    if (this.deltaNext.length < BANDS * this.deltaCap) this.deltaNext = new Int32Array(0);
     this.deltaHead?.fill(-1);
     this.compactions++;
   }
@@ -315,17 +342,23 @@ export class PdqIndex {
     const dists: number[][] = [];
     const toProbe: number[] = [];
     const toScan: number[] = [];
+    const buckets = BANDS * BALLS[radius]!.length;
+    const scanCost = this.count * (COST_SCAN_NS + COST_SCAN_SECOND_HALF_NS * HALF_PASS[threshold]!);
+    let expectedPairs = 0;
     for (let i = 0; i < nq; i++) {
       slots.push([]);
       dists.push([]);
-      let scan = strategy === "scan";
-      if (strategy === "auto") {
-        const buckets = BANDS * BALLS[radius]!.length;
-        const probeCost =
-          buckets * COST_BUCKET_NS + this.countCandidates(q, i * PDQ_WORDS, radius) * COST_CANDIDATE_NS;
-        scan = probeCost > this.count * COST_SCAN_NS;
+      if (strategy === "scan") {
+        toScan.push(i);
+        continue;
       }
-      (scan ? toScan : toProbe).push(i);
+      const candidates = this.countCandidates(q, i * PDQ_WORDS, radius);
+      if (strategy === "auto" && buckets * COST_BUCKET_NS + candidates * COST_CANDIDATE_NS > scanCost) {
+        toScan.push(i);
+      } else {
+        toProbe.push(i);
+        expectedPairs += candidates;
+      }
     }
     const stats: PdqQueryStats = {
       mihQueries: toProbe.length,
@@ -333,7 +366,8 @@ export class PdqIndex {
       candidates: 0,
       scanned: 0,
     };
-    if (toProbe.length > 0) stats.candidates = this.probe(q, toProbe, threshold, radius, slots, dists);
+    if (toProbe.length > 0)
+      stats.candidates = this.probe(q, toProbe, threshold, radius, expectedPairs, slots, dists);
     if (toScan.length > 0) stats.scanned = this.scan(q, toScan, threshold, slots, dists);
     this.lastQueryStats = stats;
     const out: PdqMatch[][] = [];
@@ -341,7 +375,10 @@ export class PdqIndex {
     return out;
   }
 
-  /** Bytes held by this index's typed arrays (the id pool included); excludes small JS objects. */
+  /**
+   * Bytes held by this index's typed arrays, the id pool included (small JS objects and the
+   * per-call query buffers, at most ~3 MiB while a query runs, are not).
+   */
   memoryBytes(): number {
     return (
       this.lo.byteLength +
@@ -351,11 +388,7 @@ export class PdqIndex {
       this.postings.byteLength +
       (this.deltaHead?.byteLength ?? 0) +
       this.deltaNext.byteLength +
-      this.pairSlot.byteLength +
-      this.pairTag.byteLength +
-      this.sortedSlot.byteLength +
-      this.sortedTag.byteLength +
-      this.windowCounts.byteLength +
+      this.radixCounts.byteLength +
       this.ids.memoryBytes()
     );
   }
@@ -367,7 +400,7 @@ export class PdqIndex {
       base: this.baseCount,
       delta: this.count - this.baseCount,
       deltaCapacity: this.deltaCap,
-      capacity: this.alive.length,
+      capacity: this.capacity,
       compactions: this.compactions,
     };
   }
@@ -386,8 +419,10 @@ export class PdqIndex {
 
   /** Marks a slot dead (its id mapping is already gone or replaced). */
   private kill(s: number): void {
-    if (this.alive[s] === 0) return;
-    this.alive[s] = 0;
+    const w = s >>> 5;
+    const bit = 1 << (s & 31);
+    if ((this.alive[w]! & bit) === 0) return;
+    this.alive[w] = this.alive[w]! & ~bit;
     this.live--;
   }
 
@@ -398,23 +433,24 @@ export class PdqIndex {
   }
 
   private reserve(slots: number): void {
-    if (slots <= this.alive.length) return;
+    if (slots <= this.capacity) return;
     const lo = new Uint32Array(slots * 4);
     lo.set(this.lo.subarray(0, this.count * 4));
     this.lo = lo;
     const hi = new Uint32Array(slots * 4);
     hi.set(this.hi.subarray(0, this.count * 4));
     this.hi = hi;
-    const alive = new Uint8Array(slots);
-    alive.set(this.alive.subarray(0, this.count));
+    const alive = new Uint32Array((slots >>> 5) + 1);
+    alive.set(this.alive.subarray(0, Math.min(this.alive.length, alive.length)));
     this.alive = alive;
+    this.capacity = slots;
   }
 
   /** Appends a live slot for `id` with hash `h`; returns the slot `id` had before, or -1. */
   private appendSlot(id: string, h: Uint32Array): number {
-    if (this.count >= this.alive.length) {
-      // Grow by 1/8, not 1.5x: at a million entries every spare slot is 32+ bytes that may never be used.
-      this.reserve(Math.min(MAX_SLOTS, this.count + Math.max(MIN_DELTA, this.count >>> 3)));
+    if (this.count >= this.capacity) {
+      // Normally compaction leaves room for the whole delta; this is the fallback.
+      this.reserve(Math.min(MAX_SLOTS, this.count + Math.max(MIN_DELTA, this.count >>> DELTA_SHIFT)));
     }
     const s = this.count;
     const o = s * 4;
@@ -427,7 +463,7 @@ export class PdqIndex {
     hi[o + 1] = h[5]!;
     hi[o + 2] = h[6]!;
     hi[o + 3] = h[7]!;
-    this.alive[s] = 1;
+    this.alive[s >>> 5] = this.alive[s >>> 5]! | (1 << (s & 31));
     this.count++;
     this.live++;
     return this.ids.upsert(id);
@@ -459,7 +495,7 @@ export class PdqIndex {
     if (this.postings.length < 3 * BANDS * n) {
       // Room for the next delta too, so the following compaction reuses this array.
       this.postings = new Uint8Array(0); // let the old one go before allocating the new one
-      this.postings = new Uint8Array(3 * BANDS * (n + Math.max(MIN_DELTA, n >>> 4)));
+      this.postings = new Uint8Array(3 * BANDS * Math.min(MAX_SLOTS, n + this.deltaCap + 1));
     }
     const postings = this.postings;
     offsets.fill(0);
@@ -528,20 +564,26 @@ export class PdqIndex {
    * Multi-index probing for the queries in `which`. Every entry within `threshold` of a query has
    * some band within `radius` bits of the query's band (pigeonhole), so the buckets at distance
    * <= radius in every band hold all matches. Candidates are gathered as (slot, query, band) pairs,
-   * bucket-sorted by slot window and only then checked, which turns one random memory access per
-   * candidate into a walk through memory. An entry is reported only from the first band in which it
-   * qualifies, so nothing is reported twice and no per-query "seen" set is needed. Returns the number
-   * of candidates checked.
+   * sorted by slot and only then checked, which turns one random memory access per candidate into a
+   * stream through memory. An entry is reported only from the first band in which it qualifies, so
+   * nothing is reported twice and no per-query "seen" set is needed. Returns candidates checked.
    */
   private probe(
     q: Uint32Array,
     which: readonly number[],
     threshold: number,
     radius: number,
+    expectedPairs: number,
     slots: number[][],
     dists: number[][],
   ): number {
-    this.ensurePairBuffers();
+    const size = Math.min(PAIR_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(1024, expectedPairs + 1))));
+    const pairs: Pairs = {
+      slot: new Int32Array(size),
+      tag: new Uint16Array(size),
+      tmpSlot: new Int32Array(size),
+      tmpTag: new Uint16Array(size),
+    };
     const masks = BALLS[radius]!;
     const nm = masks.length;
     const offsets = this.offsets;
@@ -550,9 +592,8 @@ export class PdqIndex {
     const next = this.deltaNext;
     const deltaCap = this.deltaCap;
     const baseCount = this.baseCount;
-    const pairSlot = this.pairSlot;
-    const pairTag = this.pairTag;
-    const capacity = pairSlot.length;
+    const pairSlot = pairs.slot;
+    const pairTag = pairs.tag;
     let n = 0;
     let total = 0;
     for (let from = 0; from < which.length; from += BATCH_QUERIES) {
@@ -569,8 +610,8 @@ export class PdqIndex {
             if (offsets !== undefined) {
               const end = offsets[k + 1]!;
               for (let p = offsets[k]!; p < end; p++) {
-                if (n === capacity) {
-                  this.checkPairs(n, q, batch, threshold, radius, slots, dists);
+                if (n === size) {
+                  this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
                   total += n;
                   n = 0;
                 }
@@ -582,8 +623,8 @@ export class PdqIndex {
             }
             if (head !== undefined) {
               for (let i = head[k]!; i >= 0; i = next[b * deltaCap + i]!) {
-                if (n === capacity) {
-                  this.checkPairs(n, q, batch, threshold, radius, slots, dists);
+                if (n === size) {
+                  this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
                   total += n;
                   n = 0;
                 }
@@ -595,15 +636,16 @@ export class PdqIndex {
           }
         }
       }
-      this.checkPairs(n, q, batch, threshold, radius, slots, dists);
+      this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
       total += n;
       n = 0;
     }
     return total;
   }
 
-  /** Sorts the first `n` pairs by slot window, then checks each one's distance and band. */
+  /** Sorts the first `n` pairs by slot, then checks each one's distance, liveness and band. */
   private checkPairs(
+    pairs: Pairs,
     n: number,
     q: Uint32Array,
     batch: readonly number[],
@@ -613,46 +655,53 @@ export class PdqIndex {
     dists: number[][],
   ): void {
     if (n === 0) return;
-    let sSlot = this.pairSlot;
-    let sTag = this.pairTag;
-    const windows = (this.count >>> WINDOW_SHIFT) + 1;
-    if (windows > 1) {
-      // Counting sort by window (stable; order within a window does not matter).
-      sSlot = this.sortedSlot;
-      sTag = this.sortedTag;
-      const counts = this.windowCounts;
-      counts.fill(0, 0, windows + 1);
-      const pairSlot = this.pairSlot;
-      const pairTag = this.pairTag;
-      for (let i = 0; i < n; i++) counts[(pairSlot[i]! >>> WINDOW_SHIFT) + 1]!++;
-      for (let w = 1; w <= windows; w++) counts[w]! += counts[w - 1]!;
+    const { slot, tag, tmpSlot, tmpTag } = pairs;
+    if (this.count > 1 << RADIX_BITS) {
+      // LSD radix sort by slot: low 12 bits into tmp, then the high bits back (stable).
+      const counts = this.radixCounts;
+      const lowMask = (1 << RADIX_BITS) - 1;
+      const highs = (this.count >>> RADIX_BITS) + 1;
+      counts.fill(0, 0, lowMask + 2);
+      for (let i = 0; i < n; i++) counts[(slot[i]! & lowMask) + 1]!++;
+      for (let w = 1; w <= lowMask + 1; w++) counts[w]! += counts[w - 1]!;
       for (let i = 0; i < n; i++) {
-        const s = pairSlot[i]!;
-        const at = counts[s >>> WINDOW_SHIFT]!++;
-        sSlot[at] = s;
-        sTag[at] = pairTag[i]!;
+        const s = slot[i]!;
+        const at = counts[s & lowMask]!++;
+        tmpSlot[at] = s;
+        tmpTag[at] = tag[i]!;
+      }
+      counts.fill(0, 0, highs + 1);
+      for (let i = 0; i < n; i++) counts[(tmpSlot[i]! >>> RADIX_BITS) + 1]!++;
+      for (let w = 1; w <= highs; w++) counts[w]! += counts[w - 1]!;
+      for (let i = 0; i < n; i++) {
+        const s = tmpSlot[i]!;
+        const at = counts[s >>> RADIX_BITS]!++;
+        slot[at] = s;
+        tag[at] = tmpTag[i]!;
       }
     }
     const { lo, hi, alive } = this;
     for (let i = 0; i < n; i++) {
-      const s = sSlot[i]!;
-      const tag = sTag[i]!;
-      const qi = batch[tag >>> 4]!;
+      const s = slot[i]!;
+      const t = tag[i]!;
+      const qi = batch[t >>> 4]!;
       const qo = qi * PDQ_WORDS;
       const o = s * 4;
-      let d =
-        popcount32(lo[o]! ^ q[qo]!) +
-        popcount32(lo[o + 1]! ^ q[qo + 1]!) +
-        popcount32(lo[o + 2]! ^ q[qo + 2]!) +
-        popcount32(lo[o + 3]! ^ q[qo + 3]!);
+      let d = popcount4(
+        lo[o]! ^ q[qo]!,
+        lo[o + 1]! ^ q[qo + 1]!,
+        lo[o + 2]! ^ q[qo + 2]!,
+        lo[o + 3]! ^ q[qo + 3]!,
+      );
       if (d > threshold) continue;
-      d +=
-        popcount32(hi[o]! ^ q[qo + 4]!) +
-        popcount32(hi[o + 1]! ^ q[qo + 5]!) +
-        popcount32(hi[o + 2]! ^ q[qo + 6]!) +
-        popcount32(hi[o + 3]! ^ q[qo + 7]!);
-      if (d > threshold || alive[s] === 0) continue;
-      if (!this.firstBand(s, q, qo, tag & 15, radius)) continue;
+      d += popcount4(
+        hi[o]! ^ q[qo + 4]!,
+        hi[o + 1]! ^ q[qo + 5]!,
+        hi[o + 2]! ^ q[qo + 6]!,
+        hi[o + 3]! ^ q[qo + 7]!,
+      );
+      if (d > threshold || ((alive[s >>> 5]! >>> (s & 31)) & 1) === 0) continue;
+      if (!this.firstBand(s, q, qo, t & 15, radius)) continue;
       slots[qi]!.push(s);
       dists[qi]!.push(d);
     }
@@ -665,18 +714,6 @@ export class PdqIndex {
       if (popcount32((e & 1) === 0 ? x >>> 16 : x & 0xffff) <= radius) return false;
     }
     return true;
-  }
-
-  private ensurePairBuffers(): void {
-    const want = Math.min(PAIR_CAPACITY, Math.max(4096, 2 ** Math.ceil(Math.log2(Math.max(1, this.count)))));
-    if (this.pairSlot.length < want) {
-      this.pairSlot = new Int32Array(want);
-      this.pairTag = new Uint16Array(want);
-      this.sortedSlot = new Int32Array(want);
-      this.sortedTag = new Uint16Array(want);
-    }
-    const windows = (this.count >>> WINDOW_SHIFT) + 2;
-    if (this.windowCounts.length < windows) this.windowCounts = new Int32Array(windows + 64);
   }
 
   /**
@@ -714,6 +751,34 @@ export function compareMatches(a: PdqMatch, b: PdqMatch): number {
   return a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** Candidate buffers of one probe call. */
+interface Pairs {
+  slot: Int32Array;
+  /** Position of the query in its batch << 4 | band. */
+  tag: Uint16Array;
+  tmpSlot: Int32Array;
+  tmpTag: Uint16Array;
+}
+
+/**
+ * Total popcount of four 32-bit words in one SWAR reduction: per-word 2-bit and 4-bit sums, then
+ * bytes summed across words (each byte <= 32, so the final multiply cannot overflow a byte).
+ */
+function popcount4(a: number, b: number, c: number, d: number): number {
+  a -= (a >>> 1) & 0x55555555;
+  b -= (b >>> 1) & 0x55555555;
+  c -= (c >>> 1) & 0x55555555;
+  d -= (d >>> 1) & 0x55555555;
+  a = (a & 0x33333333) + ((a >>> 2) & 0x33333333);
+  b = (b & 0x33333333) + ((b >>> 2) & 0x33333333);
+  c = (c & 0x33333333) + ((c >>> 2) & 0x33333333);
+  d = (d & 0x33333333) + ((d >>> 2) & 0x33333333);
+  const ab = a + b; // nibbles <= 8
+  const cd = c + d;
+  const x = (ab & 0x0f0f0f0f) + ((ab >>> 4) & 0x0f0f0f0f) + (cd & 0x0f0f0f0f) + ((cd >>> 4) & 0x0f0f0f0f);
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
 /**
  * The scan's inner loop over slots from..to-1 for one query, query words hoisted into locals. The
  * first 128 bits decide almost every non-match (a random pair differs in ~64 of them), so the second
@@ -722,7 +787,7 @@ export function compareMatches(a: PdqMatch, b: PdqMatch): number {
 function scanRange(
   lo: Uint32Array,
   hi: Uint32Array,
-  alive: Uint8Array,
+  alive: Uint32Array,
   from: number,
   to: number,
   q: Uint32Array,
@@ -736,18 +801,15 @@ function scanRange(
   const q2 = q[qo + 2]!;
   const q3 = q[qo + 3]!;
   for (let s = from, o = from * 4; s < to; s++, o += 4) {
-    let d =
-      popcount32(lo[o]! ^ q0) +
-      popcount32(lo[o + 1]! ^ q1) +
-      popcount32(lo[o + 2]! ^ q2) +
-      popcount32(lo[o + 3]! ^ q3);
+    let d = popcount4(lo[o]! ^ q0, lo[o + 1]! ^ q1, lo[o + 2]! ^ q2, lo[o + 3]! ^ q3);
     if (d > t) continue;
-    d +=
-      popcount32(hi[o]! ^ q[qo + 4]!) +
-      popcount32(hi[o + 1]! ^ q[qo + 5]!) +
-      popcount32(hi[o + 2]! ^ q[qo + 6]!) +
-      popcount32(hi[o + 3]! ^ q[qo + 7]!);
-    if (d <= t && alive[s] === 1) {
+    d += popcount4(
+      hi[o]! ^ q[qo + 4]!,
+      hi[o + 1]! ^ q[qo + 5]!,
+      hi[o + 2]! ^ q[qo + 6]!,
+      hi[o + 3]! ^ q[qo + 7]!,
+    );
+    if (d <= t && ((alive[s >>> 5]! >>> (s & 31)) & 1) === 1) {
       outSlots.push(s);
       outDists.push(d);
     }

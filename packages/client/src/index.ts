@@ -1,5 +1,6 @@
 // @eusn/client: the SDK that authorities, platforms and coordinators use to talk to a node.
 export * from "./client.ts";
+export * from "./key-signer.ts";
 export * from "./keys.ts";
 export * from "./sign.ts";
 export * from "./signals.ts";

@@ -1,10 +1,22 @@
 // Every resource router of the node, mounted at "/" by createApp(). Add a line per new resource.
+import consolePages from "../../console/routes.tsx";
 import audit from "./audit.ts";
 import baseline from "./baseline.ts";
 import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
 import signals from "./signals.ts";
+import stats from "./stats.ts";
 import submissions from "./submissions.ts";
 
-export const ROUTERS = [meta, participants, audit, submissions, baseline, match, signals];
+export const ROUTERS = [
+  meta,
+  participants,
+  audit,
+  submissions,
+  baseline,
+  match,
+  signals,
+  stats,
+  consolePages,
+];

@@ -1,0 +1,424 @@
+/** @jsxImportSource hono/jsx */
+// /console/*: the web console's pages, rendered on the server. They are shells: everything that
+// needs the participant's key (reads with a bearer token, signed writes) is done by the browser
+// module calling the same JSON API as the CLI. No page reads or changes anything on the caller's
+// behalf, so the console adds no way around the API's rules. The statistics page is the
+// exception: it is public and rendered here from the same aggregates as GET /v1/stats.
+import { CONTENT_TYPES, EU_MEMBER_STATES, SubmissionId, TCO_LIMBS, TLP_LEVELS } from "@eusn/protocol";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../api/lib/hono.ts";
+import { router } from "../api/lib/hono.ts";
+import { computeStats } from "../api/routes/stats.ts";
+import { DropZone, Layout, Section } from "./layout.tsx";
+import { StatsBody } from "./stats-page.tsx";
+
+const app = router();
+
+/**
+ * Strict CSP for every console page: scripts only from this origin (the one module; no inline
+ * script, no eval), styles only from the stylesheet, fetches only to this node, no framing.
+ * `img-src data:` is for nothing but the browser's own form controls; images dropped for hashing
+ * are decoded from memory and never displayed.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  c.res.headers.set("content-security-policy", CONSOLE_CSP);
+  c.res.headers.set("referrer-policy", "no-referrer");
+  c.res.headers.set("x-frame-options", "DENY");
+  c.res.headers.set("cross-origin-opener-policy", "same-origin");
+  c.res.headers.set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+  if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-cache");
+};
+app.use("/console", securityHeaders);
+app.use("/console/*", securityHeaders);
+
+const LegalBasisFields = () => (
+  <fieldset>
+    <legend>Legal basis (applies to every hash in this batch)</legend>
+    <fieldset class="inline">
+      <legend>TCO Art 2(7) limbs</legend>
+      {TCO_LIMBS.map((l) => (
+        <label class="check">
+          <input type="checkbox" name="limbs" value={l} checked={l === "a"} /> ({l})
+        </label>
+      ))}
+    </fieldset>
+    <p class="hint">
+      (a) incites, (b) solicits to commit or contribute, (c) solicits participation in a group's activities,
+      (d) instructs on weapons or methods, (e) threatens to commit a terrorist offence.
+    </p>
+    <div class="grid">
+      <label>
+        National provision <input name="nationalProvision" required minlength={2} maxlength={300} />
+      </label>
+      <label>
+        Content type{" "}
+        <select name="contentType">
+          {CONTENT_TYPES.map((t) => (
+            <option value={t}>{t}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        TLP marking{" "}
+        <select name="tlp">
+          <option value="">none</option>
+          {TLP_LEVELS.map((t) => (
+            <option value={t}>TLP:{t.toUpperCase()}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Expires (optional) <input type="date" name="expiresOn" />
+      </label>
+    </div>
+    <label>
+      Note (optional) <textarea name="note" rows={2} maxlength={1000} />
+    </label>
+    <label class="check">
+      <input type="checkbox" name="force" /> Submit PDQ hashes below quality 50 anyway (they are flagged
+      low-quality)
+    </label>
+  </fieldset>
+);
+
+const HashPaste = ({ id, help }: { id: string; help: string }) => (
+  <div class="paste">
+    <label for={`${id}-text`}>…or paste hashes, one per line</label>
+    <p class="hint" id={`${id}-help`}>
+      {help}
+    </p>
+    <textarea id={`${id}-text`} rows={4} spellcheck={false} aria-describedby={`${id}-help`} />
+    <button type="button" id={`${id}-add`}>
+      Add pasted hashes
+    </button>
+  </div>
+);
+
+app.get("/console", (c) =>
+  c.html(
+    <Layout title="Sign in" page="signin" path="/console">
+      <section aria-labelledby="signin-h" id="signin">
+        <h2 id="signin-h">Load your key</h2>
+        <p>
+          Sign in by loading your participant key file (as written by <code>npm start</code> or handed over
+          when you were admitted) or by pasting your private JWK. The key is imported into this browser as a{" "}
+          <strong>non-extractable</strong> WebCrypto key and kept in this browser's storage until you sign
+          out; it is never sent to the node. Every request is signed here.
+        </p>
+        <form id="signin-form" novalidate>
+          <div class="drop" data-drop-target="key">
+            <label for="key-file">Key file (JSON)</label>{" "}
+            <input type="file" id="key-file" accept=".json,application/json" />
+            <p class="hint">You can also drop the key file here.</p>
+          </div>
+          <label for="key-text">…or paste the key file or private JWK</label>
+          <textarea id="key-text" rows={5} spellcheck={false} autocomplete="off" />
+          <p>
+            <button type="submit" class="primary" id="signin-submit">
+              Sign in
+            </button>
+          </p>
+          <p id="signin-error" class="error" role="alert" />
+        </form>
+      </section>
+      <section aria-labelledby="whoami-h" id="whoami" hidden>
+        <h2 id="whoami-h">Signed in</h2>
+        <dl id="whoami-list" class="kv" />
+        <p id="whoami-links" />
+      </section>
+    </Layout>,
+  ),
+);
+
+app.get("/console/stats", async (c) => {
+  const stats = await computeStats(c.var.db, c.env);
+  return c.html(
+    <Layout title="Statistics" page="stats" path="/console/stats">
+      <StatsBody stats={stats} />
+    </Layout>,
+  );
+});
+
+app.get("/console/curation", (c) =>
+  c.html(
+    <Layout title="Curation queue" page="curation" path="/console/curation" roles={["coordinator"]}>
+      <p>
+        Entries waiting for a coordinator. Open an entry to see its signed history and decide. The node only
+        accepts an inclusion when the entry is eligible and the decision cites concurrences that reach the
+        quorum.
+      </p>
+      <Section id="queue-eligible" title="Eligible for the baseline">
+        <div class="table" id="queue-eligible-table" />
+      </Section>
+      <Section id="queue-disputed" title="Disputed (a dissent after inclusion)">
+        <div class="table" id="queue-disputed-table" />
+      </Section>
+      <Section id="queue-flagged" title="Flagged by platform feedback">
+        <div class="table" id="queue-flagged-table" />
+      </Section>
+    </Layout>,
+  ),
+);
+
+app.get("/console/entries/:id", (c) => {
+  const id = c.req.param("id");
+  const ok = SubmissionId.safeParse(id).success;
+  return c.html(
+    <Layout
+      title={`Entry ${ok ? id : "(invalid id)"}`}
+      page="entry"
+      path="/console/entries"
+      roles={["coordinator", "authority"]}
+      data={{ entry: ok ? id : "" }}
+    >
+      <div id="entry-summary" />
+      <Section id="entry-actions" title="Actions">
+        <div id="entry-action-buttons" class="buttons" />
+      </Section>
+      <Section id="entry-matches" title="Matches">
+        <div class="table" id="entry-matches-table" />
+      </Section>
+      <Section id="entry-history" title="Signed history">
+        <p class="hint">
+          Every record about this entry, exactly as signed. Signatures are checked in this browser against the
+          issuer's published keys.
+        </p>
+        <div class="table" id="entry-history-table" />
+      </Section>
+    </Layout>,
+    ok ? 200 : 404,
+  );
+});
+
+app.get("/console/participants", (c) =>
+  c.html(
+    <Layout title="Participants" page="participants" path="/console/participants" roles={["coordinator"]}>
+      <Section id="participants-list" title="Registry">
+        <div class="table" id="participants-table" />
+      </Section>
+      <Section id="admit" title="Admit a participant">
+        <form id="admit-form" novalidate>
+          <div class="grid">
+            <label>
+              Role{" "}
+              <select name="role" id="admit-role">
+                <option value="authority">authority</option>
+                <option value="platform">platform</option>
+                <option value="coordinator">coordinator</option>
+              </select>
+            </label>
+            <label>
+              Member state (authorities){" "}
+              <select name="memberState" id="admit-state">
+                {EU_MEMBER_STATES.map((s) => (
+                  <option value={s}>{s}</option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Display name <input name="displayName" id="admit-name" required minlength={2} maxlength={120} />
+            </label>
+          </div>
+          <fieldset>
+            <legend>Signing key</legend>
+            <label class="check">
+              <input type="radio" name="keySource" value="generate" checked /> Generate a new key pair in this
+              browser (you download the key file and hand it over securely)
+            </label>
+            <label class="check">
+              <input type="radio" name="keySource" value="paste" /> Use the participant's public JWK
+            </label>
+            <label>
+              Public JWK <textarea name="publicJwk" id="admit-jwk" rows={3} spellcheck={false} />
+            </label>
+          </fieldset>
+          <button type="submit" class="primary" id="admit-submit">
+            Review and admit…
+          </button>
+        </form>
+        <div id="admit-download" />
+      </Section>
+    </Layout>,
+  ),
+);
+
+app.get("/console/audit", (c) =>
+  c.html(
+    <Layout title="Audit trail" page="audit" path="/console/audit" roles={["coordinator"]}>
+      <form id="audit-filters" class="grid" novalidate>
+        <label>
+          Kind{" "}
+          <select name="kind" id="audit-kind">
+            <option value="">any</option>
+          </select>
+        </label>
+        <label>
+          Actor{" "}
+          <select name="actor" id="audit-actor">
+            <option value="">anyone</option>
+          </select>
+        </label>
+        <label>
+          Subject id contains <input name="subject" id="audit-subject" />
+        </label>
+        <label>
+          From <input type="date" name="from" id="audit-from" />
+        </label>
+        <label>
+          To <input type="date" name="to" id="audit-to" />
+        </label>
+      </form>
+      <p id="audit-count" aria-live="polite" />
+      <div class="table" id="audit-table" />
+      <p>
+        <button type="button" id="audit-more">
+          Load more
+        </button>
+      </p>
+    </Layout>,
+  ),
+);
+
+app.get("/console/submit", (c) =>
+  c.html(
+    <Layout title="Submit hashes" page="submit" path="/console/submit" roles={["authority"]}>
+      <form id="submit-form" novalidate>
+        <Section id="submit-hashes" title="Hashes">
+          <DropZone id="submit" label="Image files" />
+          <label class="check">
+            <input type="checkbox" id="submit-sha256" /> Also submit each file's SHA-256 (exact copies)
+          </label>
+          <HashPaste
+            id="submit-paste"
+            help="PDQ as `hash,quality` (what `eusn hash` prints; a header line is skipped); MD5 as 32 hex characters; SHA-256 as 64 hex characters without a quality."
+          />
+          <div class="table" id="submit-items" />
+        </Section>
+        <LegalBasisFields />
+        <p>
+          <button type="submit" class="primary" id="submit-review">
+            Review and submit…
+          </button>
+        </p>
+      </form>
+      <Section id="submit-results" title="Last submission">
+        <div class="table" id="submit-results-table" />
+      </Section>
+    </Layout>,
+  ),
+);
+
+app.get("/console/assess", (c) =>
+  c.html(
+    <Layout title="Assessments" page="assess" path="/console/assess" roles={["authority"]}>
+      <Section id="awaiting" title="Awaiting my assessment">
+        <p class="hint">
+          Other authorities' live submissions that you have not assessed. Concur or dissent with the TCO limb
+          and your reason; a later assessment replaces your earlier one.
+        </p>
+        <div class="table" id="awaiting-table" />
+      </Section>
+      <Section id="mine" title="My submissions">
+        <div class="table" id="mine-table" />
+      </Section>
+    </Layout>,
+  ),
+);
+
+app.get("/console/match", (c) =>
+  c.html(
+    <Layout title="Match" page="match" path="/console/match" roles={["platform"]}>
+      <form id="match-form" novalidate>
+        <DropZone id="match" label="Image files" />
+        <HashPaste
+          id="match-paste"
+          help="PDQ as 64 hex characters (optionally `hash,quality`); MD5 as 32 hex characters; prefix SHA-256 with `sha256:`."
+        />
+        <div class="table" id="match-items" />
+        <fieldset class="inline">
+          <legend>Options</legend>
+          <label>
+            Scope{" "}
+            <select name="scope" id="match-scope">
+              <option value="baseline">baseline (highest confidence)</option>
+              <option value="all">all live submissions</option>
+            </select>
+          </label>
+          <label>
+            PDQ distance threshold{" "}
+            <input type="number" name="threshold" id="match-threshold" min={0} max={63} value="31" />
+          </label>
+          <label class="check">
+            <input type="checkbox" name="dihedral" id="match-dihedral" /> Also match rotated and mirrored
+            copies (dropped images)
+          </label>
+        </fieldset>
+        <p>
+          <button type="submit" class="primary" id="match-run">
+            Match
+          </button>
+        </p>
+      </form>
+      <Section id="match-results" title="Results">
+        <div id="match-results-body" />
+      </Section>
+      <Section id="reversals" title="Reversals of entries you matched">
+        <p class="hint">
+          Withdrawn, reversed or excluded entries you matched before: content removed because of them may need
+          to be restored.
+        </p>
+        <div class="table" id="reversals-table" />
+      </Section>
+    </Layout>,
+  ),
+);
+
+app.get("/console/signals", (c) =>
+  c.html(
+    <Layout title="Signal lookup" page="signals" path="/console/signals" roles={["platform"]}>
+      <div id="signals-body" />
+    </Layout>,
+  ),
+);
+
+app.get("/console/key", (c) =>
+  c.html(
+    <Layout title="My key" page="key" path="/console/key" roles={["coordinator", "authority", "platform"]}>
+      <Section id="key-info" title="This participant">
+        <dl id="key-participant" class="kv" />
+        <div class="table" id="key-table" />
+      </Section>
+      <Section id="key-rotate" title="Rotate my key">
+        <ol>
+          <li>
+            A new key pair is generated in this browser and registered with a record signed by your key.
+          </li>
+          <li>You download the new key file; the console switches to the new key.</li>
+          <li>
+            You retire the old key with a record signed by the new one. Records signed before stay valid.
+          </li>
+        </ol>
+        <div class="buttons" id="rotate-buttons">
+          <button type="button" id="rotate-start">
+            Rotate my key…
+          </button>
+        </div>
+        <div id="rotate-status" />
+      </Section>
+    </Layout>,
+  ),
+);
+
+export default app;

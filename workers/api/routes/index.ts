@@ -1,13 +1,16 @@
 // Every resource router of the node, mounted at "/" by createApp(). Add a line per new resource.
 import consolePages from "../../console/routes.tsx";
+import apiCredentials from "./api-credentials.ts";
 import audit from "./audit.ts";
 import baseline from "./baseline.ts";
+import baselineExport from "./export.ts";
 import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
 import signals from "./signals.ts";
 import stats from "./stats.ts";
 import submissions from "./submissions.ts";
+import taxii from "./taxii.ts";
 
 export const ROUTERS = [
   meta,
@@ -19,4 +22,7 @@ export const ROUTERS = [
   signals,
   stats,
   consolePages,
+  apiCredentials,
+  baselineExport,
+  taxii,
 ];

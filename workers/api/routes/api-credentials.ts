@@ -1,0 +1,197 @@
+// /v1/participants/{id}/api-credentials: per-participant API credentials for HTTP Basic (TAXII
+// clients). A participant registers one with a signed write carrying only the SHA-256 of a secret
+// it generated itself; it or a coordinator revokes it. See docs/taxii.md "API credentials".
+
+import {
+  API_CREDENTIAL_DEFAULT_DAYS,
+  API_CREDENTIAL_MAX_DAYS,
+  ApiCredentialView,
+  MAX_API_CREDENTIALS,
+  newId,
+  ParticipantId,
+} from "@eusn/protocol";
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { apiCredentials } from "../../../schema/index.ts";
+import { verifyWrite } from "../auth/verify.ts";
+import { nowIso } from "../lib/encoding.ts";
+import { access, bearerSecurity, problems, receiptResponse, router, signedBody } from "../lib/hono.ts";
+import { ApiError } from "../lib/problem.ts";
+import { commitWrite } from "../store/records.ts";
+
+const app = router();
+const everyone = ["coordinator", "authority", "platform"] as const;
+const DAY_MS = 86_400_000;
+
+type CredentialRow = typeof apiCredentials.$inferSelect;
+
+function toView(r: CredentialRow, now: string): ApiCredentialView {
+  return {
+    id: r.id,
+    participantId: r.participantId,
+    label: r.label,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    revokedAt: r.revokedAt,
+    status: r.revokedAt ? "revoked" : r.expiresAt <= now ? "expired" : "active",
+    recordId: r.recordId,
+  };
+}
+
+app.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/participants/{id}/api-credentials",
+    tags: ["participants"],
+    summary: "Register an API credential for HTTP Basic (TAXII clients); by the participant itself",
+    description: `The client generates the secret (\`eusn_\` + 43 base64url characters, 256 random bits) and signs only its SHA-256; the node never sees the secret. Use it as Basic username = participant id, password = secret. At most ${MAX_API_CREDENTIALS} unrevoked credentials; lifetime at most ${API_CREDENTIAL_MAX_DAYS} days (${API_CREDENTIAL_DEFAULT_DAYS} when \`expiresAt\` is absent). A coordinator cannot register one for somebody else.`,
+    request: {
+      params: z.object({ id: ParticipantId }),
+      body: signedBody("participant.apicred.set", "SetApiCredentialRecord"),
+    },
+    responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.apicred.set", everyone);
+    if (w.record.participantId !== id || w.claims.iss !== id) {
+      // Reading as somebody else is impersonation, even read-only: only the participant itself.
+      throw new ApiError("forbidden", "a participant can only register API credentials for itself");
+    }
+    const nowMs = Date.now();
+    const now = nowIso(nowMs);
+    let expiresAt = nowIso(nowMs + API_CREDENTIAL_DEFAULT_DAYS * DAY_MS);
+    if (w.record.expiresAt) {
+      const t = Date.parse(w.record.expiresAt);
+      if (t <= nowMs || t > nowMs + API_CREDENTIAL_MAX_DAYS * DAY_MS) {
+        throw new ApiError("validation_failed", "expiresAt out of range", [
+          {
+            path: "/record/expiresAt",
+            message: `must be in the future and at most ${API_CREDENTIAL_MAX_DAYS} days ahead`,
+          },
+        ]);
+      }
+      expiresAt = nowIso(t);
+    }
+    const active = await c.var.db
+      .select({ id: apiCredentials.id })
+      .from(apiCredentials)
+      .where(
+        and(
+          eq(apiCredentials.participantId, id),
+          isNull(apiCredentials.revokedAt),
+          gt(apiCredentials.expiresAt, now),
+        ),
+      );
+    if (active.length >= MAX_API_CREDENTIALS) {
+      throw new ApiError(
+        "conflict",
+        `at most ${MAX_API_CREDENTIALS} active API credentials; revoke one first`,
+      );
+    }
+    const same = await c.var.db
+      .select({ id: apiCredentials.id })
+      .from(apiCredentials)
+      .where(eq(apiCredentials.secretSha256, w.record.secretSha256))
+      .get();
+    if (same) throw new ApiError("conflict", "this secret is already registered; generate a fresh one");
+    // Same shape as every node id (time + 80 random bits), with the credential prefix.
+    const credentialId = newId("record").replace(/^rec_/, "apc_");
+    const receipt = await commitWrite(c.var.db, c.env, w, credentialId, (recordId) => [
+      c.var.db.insert(apiCredentials).values({
+        id: credentialId,
+        participantId: id,
+        label: w.record.label,
+        secretSha256: w.record.secretSha256,
+        recordId,
+        createdAt: now,
+        expiresAt,
+      }),
+    ]);
+    return c.json(receipt, 201);
+  },
+);
+
+app.openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/participants/{id}/api-credentials/revoke",
+    tags: ["participants"],
+    summary: "Revoke an API credential (the participant itself, or a coordinator)",
+    description:
+      "It stops working at once. A revoked participant's credentials stop working too, without a revocation record each.",
+    request: {
+      params: z.object({ id: ParticipantId }),
+      body: signedBody("participant.apicred.revoke", "RevokeApiCredentialRecord"),
+    },
+    responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.apicred.revoke", everyone);
+    if (w.record.participantId !== id)
+      throw new ApiError("bad_request", "the record names another participant than the path");
+    if (w.claims.iss !== id && w.caller.participant.role !== "coordinator") {
+      throw new ApiError(
+        "forbidden",
+        "only the participant itself or a coordinator can revoke its API credentials",
+      );
+    }
+    const cred = await c.var.db
+      .select()
+      .from(apiCredentials)
+      .where(and(eq(apiCredentials.id, w.record.credentialId), eq(apiCredentials.participantId, id)))
+      .get();
+    if (!cred) throw new ApiError("not_found", `${w.record.credentialId} is not an API credential of ${id}`);
+    if (cred.revokedAt) throw new ApiError("conflict", `${cred.id} was already revoked at ${cred.revokedAt}`);
+    const receipt = await commitWrite(c.var.db, c.env, w, cred.id, (recordId) => [
+      c.var.db
+        .update(apiCredentials)
+        .set({ revokedAt: nowIso(), revokedRecordId: recordId })
+        .where(and(eq(apiCredentials.id, cred.id), isNull(apiCredentials.revokedAt))),
+    ]);
+    return c.json(receipt, 201);
+  },
+);
+
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/participants/{id}/api-credentials",
+    tags: ["participants"],
+    summary: "List a participant's API credentials (the participant itself, or a coordinator)",
+    description: "Labels, dates and status only: neither the secret nor its hash is ever returned.",
+    security: bearerSecurity,
+    middleware: [access(everyone)] as const,
+    request: { params: z.object({ id: ParticipantId }) },
+    responses: {
+      200: {
+        description: "The credentials, oldest first",
+        content: {
+          "application/json": {
+            schema: z.object({ credentials: z.array(ApiCredentialView) }).meta({ id: "ApiCredentialList" }),
+          },
+        },
+      },
+      ...problems(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const me = c.var.caller!.participant;
+    if (me.id !== id && me.role !== "coordinator")
+      throw new ApiError(
+        "forbidden",
+        "only the participant itself or a coordinator can list its API credentials",
+      );
+    const rows = await c.var.db
+      .select()
+      .from(apiCredentials)
+      .where(eq(apiCredentials.participantId, id))
+      .orderBy(asc(apiCredentials.createdAt), asc(apiCredentials.id));
+    const now = nowIso();
+    return c.json({ credentials: rows.map((r) => toView(r, now)) }, 200);
+  },
+);
+
+export default app;

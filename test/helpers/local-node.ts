@@ -29,7 +29,12 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startLocalNode(
-  opts: { nodeId?: string; vars?: Record<string, string> } = {},
+  opts: {
+    nodeId?: string;
+    vars?: Record<string, string>;
+    /** Runs after migrations, before the node starts (e.g. to bulk-load the local D1 file). */
+    beforeStart?: (persistDir: string) => Promise<void>;
+  } = {},
 ): Promise<LocalNode> {
   const dir = mkdtempSync(path.join(tmpdir(), "eusn-node-"));
   const nodeId = opts.nodeId ?? "eusn-test-local";
@@ -61,6 +66,7 @@ export async function startLocalNode(
     },
   );
   if (mig.status !== 0) throw new Error(`migrations failed: ${mig.stdout}${mig.stderr}`);
+  await opts.beforeStart?.(persist);
   const port = await freePort();
   const inspector = await freePort();
   const child: ChildProcess = spawn(

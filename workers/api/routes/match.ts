@@ -123,11 +123,15 @@ app.openapi(
     );
     const hits: ShardHit[] = hitLists.flat();
     // Metadata straight from D1: status, expiry and baseline state are always current here.
+    // One statement whatever the number of hits: the ids travel as one JSON parameter.
     const ids = [...new Set(hits.map((h) => h.id))];
     const rows = new Map<string, SubmissionRow>();
-    for (const part of chunk(ids, 90)) {
-      for (const r of await c.var.db.select().from(submissions).where(inArray(submissions.id, part)))
-        rows.set(r.id, r);
+    if (ids.length > 0) {
+      const found = await c.var.db
+        .select()
+        .from(submissions)
+        .where(sql`${submissions.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
+      for (const r of found) rows.set(r.id, r);
     }
     const now = Date.now();
     const allowed = (r: SubmissionRow | undefined): r is SubmissionRow =>
@@ -212,6 +216,53 @@ app.openapi(
       },
       200,
     );
+  },
+);
+
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/match/stats",
+    tags: ["match"],
+    summary: "The match index shards: entries, applied feed position, memory (coordinator)",
+    security: bearerSecurity,
+    middleware: [access(["coordinator"])] as const,
+    responses: {
+      200: {
+        description: "One row per shard",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                shards: z.array(
+                  z.object({
+                    shard: z.number().int(),
+                    entries: z.number().int(),
+                    appliedSeq: z.number().int(),
+                    memoryBytes: z.number().int(),
+                    rebuilds: z.number().int(),
+                  }),
+                ),
+              })
+              .meta({ id: "MatchStats" }),
+          },
+        },
+      },
+      ...problems(401, 403),
+    },
+  }),
+  async (c) => {
+    const shards = shardCount(c.env);
+    const stats = await Promise.all(
+      Array.from({ length: shards }, async (_, s) => ({
+        shard: s,
+        ...(await c.env.MATCH_SHARD.get(c.env.MATCH_SHARD.idFromName(`shard-${s}-of-${shards}`)).stats(
+          s,
+          shards,
+        )),
+      })),
+    );
+    return c.json({ shards: stats }, 200);
   },
 );
 

@@ -286,6 +286,24 @@ describe("input handling", () => {
     expect(index.query([entries[0]!.hash], { threshold: 0 }).ok).toBe(true);
   });
 
+  it("queries already-packed hashes the same way", () => {
+    const qs = [entries[3]!.hash, entries[4]!.hash];
+    const packed = new Uint32Array(16);
+    packed.set(parsePdqHex(qs[0]!)!, 0);
+    packed.set(parsePdqHex(qs[1]!)!, 8);
+    expect(unwrap(index.queryPacked(packed, { threshold: 20 }))).toEqual(
+      unwrap(index.query(qs, { threshold: 20 })),
+    );
+    expect(index.queryPacked(new Uint32Array(7))).toMatchObject({
+      ok: false,
+      error: { code: "invalid_hash" },
+    });
+    expect(index.queryPacked(packed, { threshold: 64 })).toMatchObject({
+      ok: false,
+      error: { code: "invalid_threshold" },
+    });
+  });
+
   it("refuses malformed hashes and ids, naming the position in a batch", () => {
     const good = entries[0]!.hash;
     expect(index.query([good, "abc", good])).toMatchObject({

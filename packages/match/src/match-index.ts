@@ -14,6 +14,7 @@ import {
   type PdqEntry,
   PdqIndex,
   type PdqIndexOptions,
+  type PdqIndexStats,
   type PdqMatch,
   type PdqQueryOptions,
 } from "./pdq-index.ts";
@@ -138,6 +139,10 @@ export class MatchIndex {
   /** Ids with exactly each queried MD5/SHA-256. */
   lookupExact(queries: readonly ExactQuery[]): Result<string[][]> {
     return this.exact.lookup(queries);
+  }
+
+  stats(): { appliedSeq: number; pdq: PdqIndexStats; exact: number } {
+    return { appliedSeq: this.seq, pdq: this.pdq.stats(), exact: this.exact.size };
   }
 
   /** Typed arrays of the PDQ index plus an estimate for the exact map. */

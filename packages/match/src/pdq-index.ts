@@ -318,10 +318,6 @@ export class PdqIndex {
    * offending hash).
    */
   query(hashes: readonly string[], options: PdqQueryOptions = {}): Result<PdqMatch[][]> {
-    const threshold = options.threshold ?? DEFAULT_THRESHOLD;
-    if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_THRESHOLD) {
-      return fail("invalid_threshold", `threshold must be an integer from 0 to ${MAX_THRESHOLD}`);
-    }
     const nq = hashes.length;
     const q = new Uint32Array(nq * PDQ_WORDS);
     for (let i = 0; i < nq; i++) {
@@ -329,14 +325,23 @@ export class PdqIndex {
         return fail("invalid_hash", "PDQ hash must be 64 hex characters", i);
       }
     }
-    return ok(this.queryWords(q, nq, threshold, options.strategy ?? "auto"));
+    return this.queryPacked(q, options);
   }
 
   /**
-   * query() on hashes already packed 8 words each (hex.ts layout). `threshold` must be an integer
-   * 0..63; this is the unchecked inner entry point.
+   * query() on hashes already packed 8 words each (see parsePdqHex), for callers that hold them
+   * that way (e.g. the 8 dihedral variants of an image).
    */
-  queryWords(q: Uint32Array, nq: number, threshold: number, strategy: MatchStrategy = "auto"): PdqMatch[][] {
+  queryPacked(q: Uint32Array, options: PdqQueryOptions = {}): Result<PdqMatch[][]> {
+    const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_THRESHOLD) {
+      return fail("invalid_threshold", `threshold must be an integer from 0 to ${MAX_THRESHOLD}`);
+    }
+    if (q.length % PDQ_WORDS !== 0) return fail("invalid_hash", "packed hashes are 8 words each");
+    return ok(this.search(q, q.length / PDQ_WORDS, threshold, options.strategy ?? "auto"));
+  }
+
+  private search(q: Uint32Array, nq: number, threshold: number, strategy: MatchStrategy): PdqMatch[][] {
     const radius = threshold >>> 4; // pigeonhole: some band differs by <= floor(T / 16) bits
     const slots: number[][] = [];
     const dists: number[][] = [];

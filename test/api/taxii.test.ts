@@ -606,6 +606,13 @@ describe("access, media types and errors", () => {
       (await taxiiGet(platform, `${ROOT}/collections/baseline/objects/${missing}/versions/`)).status,
     ).toBe(404);
     expect((await taxiiGet(platform, `${ROOT}/nowhere/`)).status).toBe(404);
+    const head = await nodeFetch(`${ROOT}/collections/`, {
+      method: "HEAD",
+      headers: { accept: TAXII_MEDIA_TYPE, authorization: `Bearer ${await platform.client.token()}` },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe(TAXII_MEDIA_TYPE);
+    expect(await head.text()).toBe("");
     const post = await nodeFetch(`${ROOT}/collections/baseline/objects/`, {
       method: "POST",
       headers: {

@@ -63,5 +63,8 @@ export const federationEntries = sqliteTable(
     reason: text("reason"),
     at: text("at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.peerId, t.peerIndex] }), index("federation_entries_record").on(t.recordId)],
+  (t) => [
+    primaryKey({ columns: [t.peerId, t.peerIndex] }),
+    index("federation_entries_record").on(t.recordId),
+  ],
 );

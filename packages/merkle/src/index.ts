@@ -3,6 +3,7 @@
 // checkpoints, fork detection and receipt verification. WebCrypto only: Worker, Node, browser.
 export * from "./bytes.ts";
 export * from "./checkpoint.ts";
+export * from "./compact.ts";
 export * from "./hash.ts";
 export * from "./memory.ts";
 export * from "./receipt.ts";

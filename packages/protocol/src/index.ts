@@ -7,3 +7,4 @@ export * from "./schemas.ts";
 export * from "./signals.ts";
 export * from "./submissions.ts";
 export * from "./taxii.ts";
+export * from "./log.ts";

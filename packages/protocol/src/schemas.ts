@@ -232,6 +232,24 @@ export const WriteReceipt = z
       .describe("Id of the thing the record created or changed (participant, submission, …)."),
     auditSeq: z.number().int().describe("Sequence number of the audit-trail entry for this write."),
     jwsSha256: z.string().describe("Hex SHA-256 of the JWS bytes as stored."),
+    logIndex: z
+      .number()
+      .int()
+      .describe("Position of the record in the node's transparency log (GET /v1/log/inclusion?index=…)."),
+    leafHash: z
+      .string()
+      .describe("RFC 6962 leaf hash of the JWS bytes, SHA-256(0x00 ‖ JWS), as 64 lowercase hex digits."),
+    treeSize: z.number().int().optional().describe("With ?proof=1: the tree size the proof is for."),
+    inclusionProof: z
+      .array(z.string())
+      .optional()
+      .describe("With ?proof=1: the audit path of logIndex in that tree (hex), leaf side first."),
+    checkpoint: z
+      .string()
+      .optional()
+      .describe(
+        "With ?proof=1: the node-signed checkpoint for treeSize. The receipt then verifies offline with @eusn/client verifyWriteReceipt.",
+      ),
   })
   .meta({ id: "WriteReceipt" });
 export type WriteReceipt = z.infer<typeof WriteReceipt>;

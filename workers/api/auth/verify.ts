@@ -20,6 +20,7 @@ import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { sha256Hex } from "../lib/encoding.ts";
 import { ApiError, zodErrors } from "../lib/problem.ts";
+import { enforceRateLimit, readClass } from "../limits/rate-limiter.ts";
 import {
   ensureBootstrap,
   getKey,
@@ -38,12 +39,14 @@ export type VerifiedWrite<K extends RecordKind> = {
   claims: WriteClaims;
   record: RecordOf<K>;
   caller: Caller;
+  /** The writer asked for an inclusion proof with its receipt (`?proof=1`). */
+  receiptProof?: boolean;
 };
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
-function b64urlJson(part: string, what: string): Record<string, unknown> {
+export function b64urlJson(part: string, what: string): Record<string, unknown> {
   try {
     const bin = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
     const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
@@ -60,7 +63,7 @@ function b64urlJson(part: string, what: string): Record<string, unknown> {
  * checked against an allow-list (never `none`, never HMAC, which would let a public key be used
  * as an HMAC secret), and §3.11: the `typ` must be the one for this use.
  */
-function checkHeader(header: Record<string, unknown>, typ: string): { alg: AllowedAlg; kid: string } {
+export function checkHeader(header: Record<string, unknown>, typ: string): { alg: AllowedAlg; kid: string } {
   const alg = header.alg;
   if (typeof alg !== "string" || !(ALLOWED_ALGS as readonly string[]).includes(alg)) {
     throw new ApiError(
@@ -117,7 +120,7 @@ async function resolveSigner(db: Db, d1: D1Database, env: Env, iss: unknown, kid
   return { participant, key };
 }
 
-async function verifySignature(jws: string, key: KeyRow, alg: AllowedAlg): Promise<Uint8Array> {
+export async function verifySignature(jws: string, key: KeyRow, alg: AllowedAlg): Promise<Uint8Array> {
   if (key.alg !== alg) {
     throw new ApiError("invalid_signature", `key ${key.kid} is an ${key.alg} key; the header says ${alg}`);
   }
@@ -130,7 +133,7 @@ async function verifySignature(jws: string, key: KeyRow, alg: AllowedAlg): Promi
   }
 }
 
-function requireRole(participant: ParticipantRow, roles: readonly Role[]) {
+export function requireRole(participant: ParticipantRow, roles: readonly Role[]) {
   if (!roles.includes(participant.role)) {
     throw new ApiError("forbidden", `a ${participant.role} may not do this (needs: ${roles.join(" or ")})`);
   }
@@ -206,6 +209,8 @@ export async function verifyWrite<K extends RecordKind>(
     .bind(claims.iss, claims.jti)
     .first<{ id: string }>();
   if (seen) throw new ApiError("replayed_jti", `jti ${claims.jti} was already used by record ${seen.id}`);
+  // Only now is the caller known for certain: charge its own write quota (SECURITY.md).
+  await enforceRateLimit(env, caller.participant.id, "write");
   return {
     kind,
     jws,
@@ -213,6 +218,7 @@ export async function verifyWrite<K extends RecordKind>(
     claims,
     record: recordResult.data as RecordOf<K>,
     caller,
+    receiptProof: ["1", "true"].includes(new URL(req.url).searchParams.get("proof") ?? ""),
   };
 }
 
@@ -261,5 +267,6 @@ export async function verifyAccess(req: Request, env: Env, db: Db, roles: readon
     throw new ApiError("invalid_token", "the token is issued in the future");
   if (c.exp <= now) throw new ApiError("invalid_token", "the token has expired");
   requireRole(caller.participant, roles);
+  await enforceRateLimit(env, caller.participant.id, readClass(req));
   return caller;
 }

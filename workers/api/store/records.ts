@@ -1,20 +1,50 @@
-// Storing an accepted signed write: the exact JWS bytes, the domain rows it implies and one audit
-// entry, in a single D1 batch (D1 has no interactive transactions; a batch is atomic).
-import { newId, type RecordKind, type WriteReceipt } from "@eusn/protocol";
+// Storing an accepted signed write: the exact JWS bytes, the domain rows it implies, its leaf in
+// the transparency log and one audit entry, in a single D1 batch (D1 has no interactive
+// transactions; a batch is atomic). Used by the HTTP routes and by federation (replicated records).
+import { hashLeaf, toHex } from "@eusn/merkle";
+import type { RecordKind, WriteReceipt } from "@eusn/protocol";
 import type { BatchItem } from "drizzle-orm/batch";
 import { auditLog, records } from "../../../schema/index.ts";
+import { derivedId } from "../apply/ids.ts";
 import type { VerifiedWrite } from "../auth/verify.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
+import {
+  appendStatements,
+  currentCheckpoint,
+  inclusionProof,
+  isLogAppendConflict,
+  planAppend,
+} from "./log.ts";
 
 export type DomainStatements = BatchItem<"sqlite">[];
 
+export type CommitOptions = {
+  /** The node the record was first accepted on (default: this node). */
+  origin?: string;
+  /** More statements for the same batch: federation advances its peer cursor here. */
+  extra?: (recordId: string) => DomainStatements;
+  /** Details for the audit entry (JSON), e.g. the peer log index of a replicated record. */
+  auditDetail?: Record<string, unknown>;
+};
+
 /**
- * Appends the record, `domain` (the inserts/updates the record implies) and its audit entry
- * atomically. Either all of it lands or none of it: a replayed `jti` that raced past the
- * pre-check fails the unique index and the whole batch rolls back.
+ * Each append takes the next log index; of two writes racing for it, the second batch fails on
+ * the primary key, and that write is re-planned and re-sent (otherwise unchanged). A handful of
+ * attempts with jitter is plenty: each round lets at least one writer through.
+ */
+const MAX_APPEND_ATTEMPTS = 8;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Appends the record, `domain` (the inserts/updates the record implies), its transparency-log
+ * leaf (the exact JWS bytes) with the perfect subtrees it closes, and its audit entry atomically.
+ * Either all of it lands or none of it: a replayed `jti` that raced past the pre-check fails the
+ * unique index and the whole batch rolls back. The receipt carries the log index and leaf hash,
+ * and with `?proof=1` (VerifiedWrite.receiptProof) an inclusion proof against a signed checkpoint.
  */
 export async function commitWrite<K extends RecordKind>(
   db: Db,
@@ -22,42 +52,79 @@ export async function commitWrite<K extends RecordKind>(
   w: VerifiedWrite<K>,
   subjectId: string,
   domain: (recordId: string) => DomainStatements,
-  recordId: string = newId("record"),
+  recordId?: string,
+  options: CommitOptions = {},
 ): Promise<WriteReceipt> {
-  const now = nowIso();
-  const insertRecord = db.insert(records).values({
-    id: recordId,
-    kind: w.kind,
-    issuer: w.claims.iss,
-    kid: w.caller.key.kid,
-    jti: w.claims.jti,
-    iat: w.claims.iat,
-    jws: w.jws,
-    jwsSha256: w.jwsSha256,
-    subjectId,
-    originNode: env.NODE_ID,
-    receivedAt: now,
-  });
-  const audit = db
-    .insert(auditLog)
-    .values({
+  const id = recordId ?? (await derivedId("record", w));
+  const leafHash = await hashLeaf(utf8.encode(w.jws));
+  let results: unknown[] | undefined;
+  let logIndex = -1;
+  for (let attempt = 1; results === undefined; attempt++) {
+    const plan = await planAppend(env.DB, leafHash);
+    const now = nowIso();
+    const insertRecord = db.insert(records).values({
+      id,
       kind: w.kind,
-      recordId,
-      subjectId,
-      actor: w.claims.iss,
-      at: now,
+      issuer: w.claims.iss,
+      kid: w.caller.key.kid,
+      jti: w.claims.jti,
+      iat: w.claims.iat,
+      jws: w.jws,
       jwsSha256: w.jwsSha256,
-    })
-    .returning({ seq: auditLog.seq });
-  let results: unknown[];
-  try {
-    results = await db.batch([insertRecord, ...domain(recordId), audit]);
-  } catch (e) {
-    if (/UNIQUE constraint failed: records\.issuer, records\.jti/.test(String((e as Error)?.message ?? e))) {
-      throw new ApiError("replayed_jti", `jti ${w.claims.jti} was already used`);
+      subjectId,
+      originNode: options.origin ?? env.NODE_ID,
+      receivedAt: now,
+    });
+    const audit = db
+      .insert(auditLog)
+      .values({
+        kind: w.kind,
+        recordId: id,
+        subjectId,
+        actor: w.claims.iss,
+        at: now,
+        jwsSha256: w.jwsSha256,
+        detail: options.auditDetail ? JSON.stringify(options.auditDetail) : null,
+      })
+      .returning({ seq: auditLog.seq });
+    try {
+      results = await db.batch([
+        insertRecord,
+        ...appendStatements(db, plan, id, w.kind),
+        ...domain(id),
+        ...(options.extra?.(id) ?? []),
+        audit,
+      ]);
+      logIndex = plan.index;
+    } catch (e) {
+      const msg = String((e as Error)?.message ?? e);
+      // The record id derives from the JWS bytes, so a clash on it is the same JWS twice.
+      if (/UNIQUE constraint failed: records\.(issuer, records\.jti|id)/.test(msg)) {
+        throw new ApiError("replayed_jti", `jti ${w.claims.jti} was already used`);
+      }
+      if (isLogAppendConflict(e) && attempt < MAX_APPEND_ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+        continue;
+      }
+      throw e;
     }
-    throw e;
   }
   const seqRows = results[results.length - 1] as { seq: number }[];
-  return { recordId, kind: w.kind, subjectId, auditSeq: seqRows[0]!.seq, jwsSha256: w.jwsSha256 };
+  const receipt: WriteReceipt = {
+    recordId: id,
+    kind: w.kind,
+    subjectId,
+    auditSeq: seqRows[0]!.seq,
+    jwsSha256: w.jwsSha256,
+    logIndex,
+    leafHash: toHex(leafHash),
+  };
+  if (!w.receiptProof) return receipt;
+  const cp = await currentCheckpoint(env);
+  return {
+    ...receipt,
+    treeSize: cp.checkpoint.treeSize,
+    inclusionProof: await inclusionProof(env.DB, logIndex, cp.checkpoint.treeSize),
+    checkpoint: cp.jws,
+  };
 }

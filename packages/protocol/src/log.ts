@@ -1,0 +1,141 @@
+// Wire schemas of the transparency log and federation (issue 6, docs/federation.md): log
+// receipts, checkpoints, inclusion and consistency proofs, log entries, peer configuration and
+// pull reports. Hashes are 64 lowercase hex digits everywhere, as in the signed checkpoints.
+import { z } from "zod";
+import { Jwks, ParticipantId, PublicJwk } from "./schemas.ts";
+
+const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits");
+const CompactJws = z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+
+/** JOSE `typ` of the bearer token a node signs with its node key to pull a peer's log entries. */
+export const PEER_ACCESS_TYP = "eusn-peer+jwt";
+
+/** The most entries one page of `/v1/log/entries` returns. */
+export const MAX_LOG_PAGE = 500;
+
+/**
+ * A log receipt with its proof (what `?proof=1` adds to a write receipt, and what
+ * `/v1/log/inclusion` answers). Field for field the `Receipt` of `@eusn/merkle`, so
+ * `verifyReceipt(receipt, nodeJwk, jws)` checks it offline.
+ */
+export const LogInclusion = z
+  .object({
+    logIndex: z.number().int().nonnegative().describe("Position of the record's leaf in the node's log."),
+    leafHash: Hex32.describe("RFC 6962 leaf hash of the record's JWS bytes: SHA-256(0x00 ‖ JWS)."),
+    treeSize: z.number().int().positive().describe("Size of the tree the proof and checkpoint are for."),
+    inclusionProof: z.array(Hex32).describe("Audit path of logIndex in that tree, leaf side first."),
+    checkpoint: CompactJws.describe(
+      "The node-signed checkpoint (typ eusn-checkpoint+json) for treeSize; verify with /.well-known/jwks.json.",
+    ),
+  })
+  .meta({ id: "LogInclusion" });
+export type LogInclusion = z.infer<typeof LogInclusion>;
+
+export const LogCheckpoint = z
+  .object({
+    checkpoint: CompactJws.describe(
+      "Compact JWS signed by the node key; its payload is the four fields below.",
+    ),
+    origin: z.string().describe("The node id of the log."),
+    treeSize: z.number().int().nonnegative(),
+    rootHash: Hex32,
+    timestamp: z.number().int().describe("Milliseconds since the Unix epoch."),
+  })
+  .meta({ id: "LogCheckpoint" });
+export type LogCheckpoint = z.infer<typeof LogCheckpoint>;
+
+export const LogConsistency = z
+  .object({
+    firstSize: z.number().int().nonnegative(),
+    secondSize: z.number().int().nonnegative(),
+    proof: z
+      .array(Hex32)
+      .describe("RFC 6962 PROOF(firstSize, D[secondSize]); empty when firstSize is 0 or equal."),
+  })
+  .meta({ id: "LogConsistency" });
+export type LogConsistency = z.infer<typeof LogConsistency>;
+
+export const LogEntry = z
+  .object({
+    index: z.number().int().nonnegative(),
+    kind: z.string().describe("The record kind."),
+    leafHash: Hex32,
+    jws: CompactJws.optional().describe(
+      "The leaf: the record's compact JWS exactly as the node accepted it. Absent when withheld.",
+    ),
+    withheld: z
+      .string()
+      .optional()
+      .describe("Why the body is not shown (node-local kind, or not readable by the caller's role)."),
+  })
+  .meta({ id: "LogEntry" });
+export type LogEntry = z.infer<typeof LogEntry>;
+
+export const LogEntriesPage = z
+  .object({
+    entries: z.array(LogEntry),
+    treeSize: z.number().int().nonnegative().describe("The log size when the page was read."),
+    next: z.number().int().nullable().describe("Index to continue from, or null at the end of the log."),
+  })
+  .meta({ id: "LogEntriesPage" });
+export type LogEntriesPage = z.infer<typeof LogEntriesPage>;
+
+/** A coordinator the peer's configuration vouches for (its bootstrap coordinator). */
+export const PeerCoordinator = z
+  .object({
+    id: ParticipantId,
+    jwks: Jwks,
+    displayName: z.string().min(2).max(120).optional(),
+  })
+  .strict();
+
+/** One entry of the PEERS configuration (a JSON array in wrangler.toml vars or a secret). */
+export const PeerConfig = z
+  .object({
+    nodeId: z.string().regex(/^[\x21-\x7e]{1,256}$/),
+    url: z.url({ protocol: /^https?$/ }),
+    jwk: PublicJwk.describe("The peer's node public key (from its /.well-known/jwks.json)."),
+    coordinators: z
+      .array(PeerCoordinator)
+      .max(10)
+      .default([])
+      .describe(
+        "The peer's bootstrap coordinator(s), trusted here as coordinators: the roots of its admissions.",
+      ),
+  })
+  .strict();
+export type PeerConfig = z.infer<typeof PeerConfig>;
+export const PeersConfig = z.array(PeerConfig).max(50);
+
+export const PullReport = z
+  .object({
+    peer: z.string(),
+    status: z.enum(["ok", "refused", "forked", "error"]),
+    reason: z.string().optional(),
+    checkpoint: z.object({ treeSize: z.number().int(), rootHash: Hex32 }).nullable(),
+    from: z.number().int().describe("The cursor (peer log index) the pull started at."),
+    to: z.number().int().describe("The cursor after the pull."),
+    applied: z.number().int(),
+    skipped: z.record(z.string(), z.number().int()).describe("Skipped entries by reason code."),
+    more: z.boolean().describe("True when the peer has entries this pull did not reach (limit)."),
+  })
+  .meta({ id: "PullReport" });
+export type PullReport = z.infer<typeof PullReport>;
+
+export const PeerView = z
+  .object({
+    nodeId: z.string(),
+    url: z.string(),
+    kid: z.string().nullable(),
+    status: z.enum(["active", "forked", "never_pulled"]),
+    nextIndex: z.number().int(),
+    checkpoint: z
+      .object({ treeSize: z.number().int(), rootHash: Hex32, timestamp: z.number().int() })
+      .nullable(),
+    lastPullAt: z.string().nullable(),
+    lastResult: z.unknown().nullable(),
+    applied: z.number().int(),
+    skipped: z.number().int(),
+  })
+  .meta({ id: "Peer" });
+export type PeerView = z.infer<typeof PeerView>;

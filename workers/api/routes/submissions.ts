@@ -1,35 +1,27 @@
 // /v1/submissions: authorities submit hashes and assess each other's; coordinators decide on
-// the baseline and reverse; platforms give feedback on what they matched.
+// the baseline and reverse; platforms give feedback on what they matched. The rules of each
+// signed write live in its applier (apply/submissions.ts), shared with federation.
 
-import { newId, SubmissionId, type SubmissionItem, SubmissionView, WriteReceipt } from "@eusn/protocol";
+import { SubmissionId, SubmissionView, WriteReceipt } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gt, inArray, notExists, sql } from "drizzle-orm";
+import { assessments, decisions, feedback, records, submissions } from "../../../schema/index.ts";
+import { applyAndCommit } from "../apply/commit.ts";
+import { localContext } from "../apply/context.ts";
 import {
-  assessments,
-  decisions,
-  feedback,
-  records,
-  submissionChanges,
-  submissionMatches,
-  submissions,
-} from "../../../schema/index.ts";
+  createAssessment,
+  createFeedback,
+  createSubmissions,
+  decideBaseline,
+  reverseSubmission,
+  withdrawSubmission,
+} from "../apply/submissions.ts";
 import { verifyWrite } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, receiptResponse, router, signedBody } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { commitWrite } from "../store/records.ts";
-import {
-  chunk,
-  getSubmission,
-  isEligible,
-  isExpired,
-  liveAssessments,
-  policy,
-  recomputeAssessmentTally,
-  recomputeFeedbackTally,
-  type SubmissionRow,
-  viewsOf,
-} from "../store/submissions.ts";
+import { chunk, getSubmission, policy, type SubmissionRow, viewsOf } from "../store/submissions.ts";
 
 const app = router();
 
@@ -70,92 +62,14 @@ app.openapi(
     },
   }),
   async (c) => {
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "submission.create", ["authority"]);
-    const me = w.caller.participant;
-    const items = w.record.items;
-    const fp = (i: SubmissionItem) => `${i.signalType}:${i.value}`;
-    const seen = new Set<string>();
-    items.forEach((it, idx) => {
-      if (seen.has(fp(it))) {
-        throw new ApiError("validation_failed", "the batch repeats a value", [
-          { path: `/record/items/${idx}/value`, message: "repeated in this batch" },
-        ]);
-      }
-      seen.add(fp(it));
-    });
-    const now = Date.now();
-    items.forEach((it, idx) => {
-      if (it.expiresAt && Date.parse(it.expiresAt) <= now) {
-        throw new ApiError("validation_failed", "expiry in the past", [
-          { path: `/record/items/${idx}/expiresAt`, message: "must be in the future" },
-        ]);
-      }
-    });
-    // Idempotency: this authority's live submissions of the same fingerprints.
-    const existing = new Map<string, SubmissionRow>();
-    for (const part of chunk([...seen], 90)) {
-      const rows = await c.var.db
-        .select()
-        .from(submissions)
-        .where(
-          and(
-            eq(submissions.submitterId, me.id),
-            eq(submissions.status, "live"),
-            inArray(submissions.fingerprint, part),
-          ),
-        );
-      for (const r of rows) existing.set(r.fingerprint, r);
-    }
-    const createdAt = nowIso();
-    const fresh = items
-      .filter((it) => !existing.has(fp(it)))
-      .map((it) => ({ item: it, id: newId("submission") }));
+    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "submission.create", createSubmissions.roles);
+    const applied = await createSubmissions.apply(c.var.db, c.env, w, localContext(c.env));
+    const { fresh, ids } = applied;
     let receipt: z.infer<typeof WriteReceipt> | null = null;
     if (fresh.length > 0) {
-      receipt = await commitWrite(
-        c.var.db,
-        c.env,
-        w,
-        fresh.length === 1 ? fresh[0]!.id : `batch:${fresh.length}`,
-        (recordId) => {
-          const rows = fresh.map(({ item, id }) => ({
-            id,
-            recordId,
-            submitterId: me.id,
-            memberState: me.memberState!,
-            signalType: item.signalType,
-            value: item.value,
-            fingerprint: fp(item),
-            quality: item.quality ?? null,
-            lowQuality: item.signalType === "pdq" && (item.quality ?? 0) < 50,
-            limbs: JSON.stringify([...item.limbs].sort()),
-            contentType: item.contentType,
-            nationalProvision: item.nationalProvision,
-            tlp: item.tlp ?? null,
-            expiresAt: item.expiresAt ? new Date(item.expiresAt).toISOString() : null,
-            note: item.note ?? null,
-            concurStates: JSON.stringify([me.memberState]),
-            createdAt,
-          }));
-          // 23 columns per row: 4 rows per statement stays under D1's 100 bound parameters.
-          const inserts = chunk(rows, 4).map((part) => c.var.db.insert(submissions).values(part));
-          const changes = chunk(fresh, 16).map((part) =>
-            c.var.db.insert(submissionChanges).values(
-              part.map(({ id }) => ({
-                submissionId: id,
-                change: "created",
-                affectsBaseline: false,
-                recordId,
-                at: createdAt,
-              })),
-            ),
-          );
-          return [...inserts, ...changes];
-        },
-      );
+      receipt = await commitWrite(c.var.db, c.env, w, applied.subjectId, applied.statements);
     }
     const all: SubmissionRow[] = [];
-    const ids = items.map((it) => existing.get(fp(it))?.id ?? fresh.find((f) => f.item === it)!.id);
     for (const part of chunk(ids, 90)) {
       all.push(...(await c.var.db.select().from(submissions).where(inArray(submissions.id, part))));
     }
@@ -353,18 +267,6 @@ app.openapi(
   },
 );
 
-/** A live, unexpired submission, or a 404/409 problem. */
-async function liveSubmission(
-  c: { var: { db: import("../lib/db.ts").Db } },
-  id: string,
-): Promise<SubmissionRow> {
-  const row = await getSubmission(c.var.db, id);
-  if (!row) throw new ApiError("not_found", `no submission ${id}`);
-  if (row.status !== "live") throw new ApiError("conflict", `submission ${id} is ${row.status}`);
-  if (isExpired(row)) throw new ApiError("conflict", `submission ${id} expired at ${row.expiresAt}`);
-  return row;
-}
-
 function samePath(pathId: string, recordId: string) {
   if (pathId !== recordId)
     throw new ApiError("bad_request", "the signed record names another submission than the path");
@@ -386,54 +288,9 @@ app.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "assessment.create", ["authority"]);
+    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "assessment.create", createAssessment.roles);
     samePath(id, w.record.submissionId);
-    const row = await liveSubmission(c, id);
-    const me = w.caller.participant;
-    if (row.submitterId === me.id)
-      throw new ApiError("forbidden", "an authority cannot assess its own submission");
-    const assessmentId = newId("assessment");
-    const disputes = w.record.verdict === "dissent" && row.baselineState === "included";
-    const receipt = await commitWrite(c.var.db, c.env, w, assessmentId, (recordId) => [
-      c.var.db
-        .update(assessments)
-        .set({ live: false, supersededBy: assessmentId })
-        .where(
-          and(
-            eq(assessments.submissionId, id),
-            eq(assessments.authorityId, me.id),
-            eq(assessments.live, true),
-          ),
-        ),
-      c.var.db.insert(assessments).values({
-        id: assessmentId,
-        recordId,
-        submissionId: id,
-        authorityId: me.id,
-        memberState: me.memberState!,
-        verdict: w.record.verdict,
-        limb: w.record.limb,
-        reason: w.record.reason ?? null,
-        createdAt: nowIso(),
-      }),
-      recomputeAssessmentTally(c.var.db, id),
-      ...(disputes
-        ? [
-            c.var.db
-              .update(submissions)
-              .set({ baselineState: "disputed" })
-              .where(and(eq(submissions.id, id), eq(submissions.baselineState, "included"))),
-            c.var.db.insert(submissionChanges).values({
-              submissionId: id,
-              change: "disputed",
-              affectsBaseline: true,
-              recordId,
-              at: nowIso(),
-            }),
-          ]
-        : []),
-    ]);
-    return c.json(receipt, 201);
+    return c.json(await applyAndCommit(c.var.db, c.env, w, createAssessment), 201);
   },
 );
 
@@ -453,95 +310,9 @@ app.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "baseline.decide", ["coordinator"]);
+    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "baseline.decide", decideBaseline.roles);
     samePath(id, w.record.submissionId);
-    const row = await liveSubmission(c, id);
-    const p = await policy(c.var.db, c.env);
-    const cited = w.record.assessmentIds;
-    const live = await liveAssessments(c.var.db, id);
-    const liveById = new Map(live.map((a) => [a.id, a]));
-    for (const aid of cited) {
-      if (!liveById.has(aid))
-        throw new ApiError("unprocessable", `assessment ${aid} is not a live assessment of ${id}`);
-    }
-    let next: SubmissionRow["baselineState"];
-    let change: "included" | "excluded" | "retired";
-    switch (w.record.decision) {
-      case "include": {
-        if (row.baselineState === "included")
-          throw new ApiError("conflict", `${id} is already in the baseline`);
-        if (row.tlp === "red")
-          throw new ApiError("unprocessable", "TLP:RED entries are never shared through the baseline");
-        if (!isEligible(row, p)) {
-          throw new ApiError(
-            "unprocessable",
-            `${id} is not eligible: ${JSON.parse(row.concurStates).length} of ${p.quorum} member states concur, ${row.liveDissents} live dissent(s)`,
-          );
-        }
-        const citedStates = new Set([row.memberState]);
-        for (const aid of cited) {
-          const a = liveById.get(aid)!;
-          if (a.verdict !== "concur")
-            throw new ApiError(
-              "unprocessable",
-              `assessment ${aid} is a dissent; an inclusion cites concurrences`,
-            );
-          citedStates.add(a.memberState);
-        }
-        if (citedStates.size < p.quorum) {
-          throw new ApiError(
-            "unprocessable",
-            `the cited assessments cover ${citedStates.size} member state(s) (with the submitter's); the quorum is ${p.quorum}`,
-          );
-        }
-        next = "included";
-        change = "included";
-        break;
-      }
-      case "exclude":
-        if (row.baselineState === "excluded") throw new ApiError("conflict", `${id} is already excluded`);
-        next = "excluded";
-        change = "excluded";
-        break;
-      case "retire":
-        if (row.baselineState !== "included" && row.baselineState !== "disputed") {
-          throw new ApiError(
-            "conflict",
-            `only an entry in the baseline can be retired; ${id} is ${row.baselineState}`,
-          );
-        }
-        next = "retired";
-        change = "retired";
-        break;
-    }
-    const decisionId = newId("decision");
-    const receipt = await commitWrite(c.var.db, c.env, w, decisionId, (recordId) => [
-      c.var.db.insert(decisions).values({
-        id: decisionId,
-        recordId,
-        submissionId: id,
-        actorId: w.claims.iss,
-        action: w.record.decision,
-        reason: w.record.reason,
-        assessmentIds: JSON.stringify(cited),
-        createdAt: nowIso(),
-      }),
-      // Guarded by the state read above, so a racing decision cannot apply on a stale state.
-      c.var.db
-        .update(submissions)
-        .set({ baselineState: next })
-        .where(
-          and(
-            eq(submissions.id, id),
-            eq(submissions.baselineState, row.baselineState),
-            eq(submissions.status, "live"),
-          ),
-        ),
-      c.var.db
-        .insert(submissionChanges)
-        .values({ submissionId: id, change, affectsBaseline: true, recordId, at: nowIso() }),
-    ]);
-    return c.json(receipt, 201);
+    return c.json(await applyAndCommit(c.var.db, c.env, w, decideBaseline), 201);
   },
 );
 
@@ -550,48 +321,14 @@ async function endSubmission(
   id: string,
   kind: "submission.withdraw" | "submission.reverse",
 ) {
-  const w =
-    kind === "submission.withdraw"
-      ? await verifyWrite(c.req.raw, c.env, c.var.db, kind, ["authority"])
-      : await verifyWrite(c.req.raw, c.env, c.var.db, kind, ["coordinator"]);
-  samePath(id, w.record.submissionId);
-  const row = await getSubmission(c.var.db, id);
-  if (!row) throw new ApiError("not_found", `no submission ${id}`);
-  if (row.status !== "live") throw new ApiError("conflict", `submission ${id} is already ${row.status}`);
-  if (kind === "submission.withdraw" && row.submitterId !== w.claims.iss) {
-    throw new ApiError(
-      "forbidden",
-      "only the submitting authority can withdraw a submission; a coordinator can reverse it",
-    );
+  if (kind === "submission.withdraw") {
+    const w = await verifyWrite(c.req.raw, c.env, c.var.db, kind, withdrawSubmission.roles);
+    samePath(id, w.record.submissionId);
+    return applyAndCommit(c.var.db, c.env, w, withdrawSubmission);
   }
-  const status = kind === "submission.withdraw" ? "withdrawn" : "reversed";
-  const action = kind === "submission.withdraw" ? "withdraw" : "reverse";
-  const decisionId = newId("decision");
-  const record = w.record as { reason: string; ground?: string; reference?: string };
-  return commitWrite(c.var.db, c.env, w, decisionId, (recordId) => [
-    c.var.db.insert(decisions).values({
-      id: decisionId,
-      recordId,
-      submissionId: id,
-      actorId: w.claims.iss,
-      action,
-      reason: record.reason,
-      ground: record.ground ?? null,
-      reference: record.reference ?? null,
-      createdAt: nowIso(),
-    }),
-    c.var.db
-      .update(submissions)
-      .set({ status })
-      .where(and(eq(submissions.id, id), eq(submissions.status, "live"))),
-    c.var.db.insert(submissionChanges).values({
-      submissionId: id,
-      change: status,
-      affectsBaseline: row.baselineState === "included" || row.baselineState === "disputed",
-      recordId,
-      at: nowIso(),
-    }),
-  ]);
+  const w = await verifyWrite(c.req.raw, c.env, c.var.db, kind, reverseSubmission.roles);
+  samePath(id, w.record.submissionId);
+  return applyAndCommit(c.var.db, c.env, w, reverseSubmission);
 }
 
 app.openapi(
@@ -644,37 +381,9 @@ app.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "feedback.create", ["platform"]);
+    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "feedback.create", createFeedback.roles);
     samePath(id, w.record.submissionId);
-    const row = await getSubmission(c.var.db, id);
-    if (!row) throw new ApiError("not_found", `no submission ${id}`);
-    const matched = await c.var.db
-      .select({ n: submissionMatches.count })
-      .from(submissionMatches)
-      .where(and(eq(submissionMatches.submissionId, id), eq(submissionMatches.platformId, w.claims.iss)))
-      .get();
-    if (!matched)
-      throw new ApiError("forbidden", `you have not matched ${id}; feedback is about your own matches`);
-    const feedbackId = newId("feedback");
-    const receipt = await commitWrite(c.var.db, c.env, w, feedbackId, (recordId) => [
-      c.var.db
-        .update(feedback)
-        .set({ live: false })
-        .where(
-          and(eq(feedback.submissionId, id), eq(feedback.platformId, w.claims.iss), eq(feedback.live, true)),
-        ),
-      c.var.db.insert(feedback).values({
-        id: feedbackId,
-        recordId,
-        submissionId: id,
-        platformId: w.claims.iss,
-        outcome: w.record.outcome,
-        note: w.record.note ?? null,
-        createdAt: nowIso(),
-      }),
-      recomputeFeedbackTally(c.var.db, id),
-    ]);
-    return c.json(receipt, 201);
+    return c.json(await applyAndCommit(c.var.db, c.env, w, createFeedback), 201);
   },
 );
 

@@ -3,6 +3,8 @@
 // the threshold; removals take effect immediately; compaction changes nothing; bad input is a result.
 // All data comes from a seeded PRNG so a failure reproduces.
 
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import {
   bruteForceMatch,
   formatPdqHex,
@@ -13,6 +15,7 @@ import {
   type PdqMatch,
   packEntries,
   parsePdqHex,
+  scanKernelBytes,
 } from "@eusn/match";
 import { describe, expect, it } from "vitest";
 
@@ -151,6 +154,39 @@ describe("recall against brute force", () => {
     for (const e of entries.slice(4000)) unwrap(index.add(e.id, e.hash));
     expect(index.stats().delta).toBe(2000);
     checkAgainstBruteForce(index, entries, 400);
+  });
+});
+
+describe("WebAssembly scan kernel", () => {
+  // Node may compile bytes at runtime; a Worker imports the same module precompiled.
+  const scanModule = new WebAssembly.Module(scanKernelBytes());
+
+  it("gives the same results as brute force on uniform and clustered data", () => {
+    for (const entries of [uniformEntries(20_000, 21), clusteredEntries(200, 60, 22)]) {
+      const index = unwrap(PdqIndex.build(entries, { scanModule }));
+      checkAgainstBruteForce(index, entries, 2100);
+    }
+  });
+
+  it("keeps working across growth, removal and compaction", () => {
+    const entries = clusteredEntries(100, 60, 23);
+    const index = new PdqIndex({ scanModule });
+    for (const e of entries) unwrap(index.add(e.id, e.hash)); // grows the wasm memory several times
+    const removed = entries.filter((_, i) => i % 5 === 0);
+    for (const e of removed) index.remove(e.id);
+    const live = entries.filter((_, i) => i % 5 !== 0);
+    const qs = entries.filter((_, i) => i % 50 === 0).map((e) => e.hash);
+    for (const t of [31, 52, 63]) {
+      const expected = unwrap(bruteForceMatch(live, qs, t));
+      expect(unwrap(index.query(qs, { threshold: t, strategy: "scan" }))).toEqual(expected);
+      index.compact();
+      expect(unwrap(index.query(qs, { threshold: t, strategy: "scan" }))).toEqual(expected);
+    }
+  });
+
+  it("wasm/scan.wasm (what a Worker imports) is the module scanKernelBytes() builds", () => {
+    const file = readFileSync(path.join(import.meta.dirname, "../../packages/match/wasm/scan.wasm"));
+    expect(new Uint8Array(file)).toEqual(scanKernelBytes());
   });
 });
 

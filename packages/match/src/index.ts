@@ -23,3 +23,4 @@ export {
 } from "./pdq-index.ts";
 export { popcount32 } from "./popcount.ts";
 export { fail, type MatchError, type MatchErrorCode, ok, type Result } from "./result.ts";
+export { scanKernelBytes } from "./wasm-scan.ts";

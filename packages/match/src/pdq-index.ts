@@ -21,6 +21,7 @@ import { PDQ_WORDS, parsePdqHexInto } from "./hex.ts";
 import { IdTable } from "./ids.ts";
 import { popcount32 } from "./popcount.ts";
 import { fail, ok, type Result } from "./result.ts";
+import { WasmScanner } from "./wasm-scan.ts";
 
 /** Bands per hash and bits per band for multi-index hashing. */
 export const BANDS = 16;
@@ -65,6 +66,11 @@ const COST_BUCKET_NS = 150;
 const COST_CANDIDATE_NS = 50;
 const COST_SCAN_NS = 5;
 const COST_SCAN_SECOND_HALF_NS = 4;
+/** The same for the WebAssembly kernel (wasm-scan.ts), which pays little for the second half. */
+const COST_WASM_SCAN_NS = 1.2;
+const COST_WASM_SCAN_SECOND_HALF_NS = 0.5;
+/** Above this share of entries passing the first half, the branch-free wasm kernel is faster. */
+const WASM_EARLY_EXIT_MAX_PASS = 0.005;
 const HALF_PASS: Float64Array = (() => {
   // P[X <= t] for X ~ Binomial(128, 1/2), t = 0..63, by the recurrence on C(128, k).
   const out = new Float64Array(MAX_THRESHOLD + 1);
@@ -117,6 +123,11 @@ export interface PdqQueryOptions {
 export interface PdqIndexOptions {
   /** Expected number of entries: arrays are sized for it up front so a bulk load does not regrow. */
   capacity?: number;
+  /**
+   * The compiled scan kernel (wasm-scan.ts; in a Worker, the precompiled import of wasm/scan.wasm).
+   * When given, hashes live in WebAssembly memory and scans use the kernel; otherwise plain JS.
+   */
+  scanModule?: WebAssembly.Module;
   /** Expected UTF-8 length of an id, for sizing the id pool before a bulk load (default 32). */
   idBytes?: number;
 }
@@ -168,6 +179,8 @@ export class PdqIndex {
   private deltaCap = MIN_DELTA;
   private compactions = 0;
   private readonly one = new Uint32Array(PDQ_WORDS);
+  private readonly scanModule: WebAssembly.Module | undefined;
+  private scanner: WasmScanner | undefined;
   private readonly radixCounts = new Int32Array(Math.max(1 << RADIX_BITS, MAX_SLOTS >>> RADIX_BITS) + 2);
   /** Counters of the last query() call. */
   lastQueryStats: PdqQueryStats = { mihQueries: 0, scanQueries: 0, candidates: 0, scanned: 0 };
@@ -176,8 +189,15 @@ export class PdqIndex {
     const capacity = Math.min(MAX_SLOTS, Math.max(1024, Math.floor(options.capacity ?? 1024)));
     const idBytes = Math.max(1, Math.floor(options.idBytes ?? 32));
     this.capacity = capacity;
-    this.lo = new Uint32Array(capacity * 4);
-    this.hi = new Uint32Array(capacity * 4);
+    this.scanModule = options.scanModule;
+    if (this.scanModule !== undefined) {
+      this.scanner = new WasmScanner(this.scanModule, capacity, SCAN_BLOCK);
+      this.lo = this.scanner.lo;
+      this.hi = this.scanner.hi;
+    } else {
+      this.lo = new Uint32Array(capacity * 4);
+      this.hi = new Uint32Array(capacity * 4);
+    }
     this.alive = new Uint32Array((capacity >>> 5) + 1);
     this.ids = new IdTable(capacity, capacity * idBytes);
   }
@@ -185,7 +205,11 @@ export class PdqIndex {
   /** Builds an index from many entries at once (one CSR build, no delta). */
   static build(entries: readonly PdqEntry[], options: PdqIndexOptions = {}): Result<PdqIndex> {
     // Sized for exactly these entries; compaction at the end of addMany adds the delta's headroom.
-    const index = new PdqIndex({ capacity: Math.max(options.capacity ?? 0, entries.length), idBytes: 1 });
+    const index = new PdqIndex({
+      ...options,
+      capacity: Math.max(options.capacity ?? 0, entries.length),
+      idBytes: 1,
+    });
     const added = index.addMany(entries);
     return added.ok ? ok(index) : added;
   }
@@ -348,7 +372,12 @@ export class PdqIndex {
     const toProbe: number[] = [];
     const toScan: number[] = [];
     const buckets = BANDS * BALLS[radius]!.length;
-    const scanCost = this.count * (COST_SCAN_NS + COST_SCAN_SECOND_HALF_NS * HALF_PASS[threshold]!);
+    const pass = HALF_PASS[threshold]!;
+    const scanCost =
+      this.count *
+      (this.scanner !== undefined
+        ? COST_WASM_SCAN_NS + COST_WASM_SCAN_SECOND_HALF_NS * pass
+        : COST_SCAN_NS + COST_SCAN_SECOND_HALF_NS * pass);
     let expectedPairs = 0;
     for (let i = 0; i < nq; i++) {
       slots.push([]);
@@ -386,8 +415,7 @@ export class PdqIndex {
    */
   memoryBytes(): number {
     return (
-      this.lo.byteLength +
-      this.hi.byteLength +
+      (this.scanner?.memory.buffer.byteLength ?? this.lo.byteLength + this.hi.byteLength) +
       this.alive.byteLength +
       (this.offsets?.byteLength ?? 0) +
       this.postings.byteLength +
@@ -439,10 +467,18 @@ export class PdqIndex {
 
   private reserve(slots: number): void {
     if (slots <= this.capacity) return;
-    const lo = new Uint32Array(slots * 4);
+    let lo: Uint32Array;
+    let hi: Uint32Array;
+    if (this.scanModule !== undefined) {
+      this.scanner = new WasmScanner(this.scanModule, slots, SCAN_BLOCK);
+      lo = this.scanner.lo;
+      hi = this.scanner.hi;
+    } else {
+      lo = new Uint32Array(slots * 4);
+      hi = new Uint32Array(slots * 4);
+    }
     lo.set(this.lo.subarray(0, this.count * 4));
     this.lo = lo;
-    const hi = new Uint32Array(slots * 4);
     hi.set(this.hi.subarray(0, this.count * 4));
     this.hi = hi;
     const alive = new Uint32Array((slots >>> 5) + 1);
@@ -734,10 +770,17 @@ export class PdqIndex {
     dists: number[][],
   ) {
     const n = this.count;
+    const scanner = this.scanner;
+    const early = HALF_PASS[threshold]! <= WASM_EARLY_EXIT_MAX_PASS;
     for (let lo = 0; lo < n; lo += SCAN_BLOCK) {
       const hi = Math.min(n, lo + SCAN_BLOCK);
       for (const i of which) {
-        scanRange(this.lo, this.hi, this.alive, lo, hi, q, i * PDQ_WORDS, threshold, slots[i]!, dists[i]!);
+        if (scanner !== undefined) {
+          scanner.setQuery(q, i * PDQ_WORDS);
+          scanner.scan(lo, hi, threshold, early, this.alive, slots[i]!, dists[i]!);
+        } else {
+          scanRange(this.lo, this.hi, this.alive, lo, hi, q, i * PDQ_WORDS, threshold, slots[i]!, dists[i]!);
+        }
       }
     }
     return n * which.length;

@@ -16,11 +16,14 @@ import {
   type PdqMatch,
   type PdqQueryStats,
   packEntries,
+  scanKernelBytes,
 } from "@eusn/match";
 
 // gc() without requiring the caller to pass --expose-gc: memory deltas are meaningless without it.
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
+// Node may compile wasm bytes; a Worker would import wasm/scan.wasm precompiled instead.
+const scanModule = new WebAssembly.Module(scanKernelBytes());
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const sizesArg = process.argv.indexOf("--sizes");
@@ -214,6 +217,8 @@ const mib = (b: number) => b / 2 ** 20;
 interface QueryRow {
   dataset: string;
   entries: number;
+  /** Scan kernel of the index: plain JS, or the WebAssembly module. */
+  kernel: "js" | "wasm";
   threshold: number;
   batch: number;
   queries: number;
@@ -250,6 +255,10 @@ interface SweepRow {
   autoScanFraction: number;
   mihCandidatesPerQuery: number;
   faster: "mih" | "scan";
+  wasmScanMsPerQuery: number;
+  wasmAutoMsPerQuery: number;
+  wasmAutoScanFraction: number;
+  fasterWithWasm: "mih" | "scan";
 }
 interface UpdateRow {
   dataset: string;
@@ -304,53 +313,66 @@ for (const n of sizes) {
     timeQueries(index, queries.slice(0, 4), 2, 52);
 
     console.log(
-      "  T  batch  queries  ms/query  (min, cpu)        ms/batch  probe/scan  cand/q  recall  brute ms/q  speedup",
+      "  scan T  batch  queries  ms/query  (min, cpu)        ms/batch  probe/scan  cand/q  recall  brute ms/q  speedup",
     );
+    // The same index with the WebAssembly scan kernel (hashes in wasm memory), queried alongside.
+    const wasmIndex = unwrap(PdqIndex.build(entries, { scanModule }));
+    timeQueries(wasmIndex, queries.slice(0, 4), 2, 52);
+    const kernels = [
+      ["js", index],
+      ["wasm", wasmIndex],
+    ] as const;
     for (const threshold of THRESHOLDS) {
       const tb = performance.now();
       const expected = unwrap(bruteForceMatch(packed, queries, threshold));
       const bruteMs = (performance.now() - tb) / queries.length;
-      for (const batch of [1, 100, 1000]) {
-        // Enough queries for a stable figure without running every batch size over all 1000.
-        const count = batch === 1 ? 100 : batch === 100 ? 300 : 1000;
-        const r = timeQueries(index, queries.slice(0, count), batch, threshold);
-        const row: QueryRow = {
-          dataset,
-          entries: n,
-          threshold,
-          batch,
-          queries: count,
-          msPerQuery: r.msPerQuery,
-          msPerBatch: r.msPerQuery * batch,
-          minMsPerQuery: r.minMsPerQuery,
-          cpuMsPerQuery: r.cpuMsPerQuery,
-          mihQueries: r.stats.mihQueries,
-          scanQueries: r.stats.scanQueries,
-          candidatesPerQuery: r.stats.mihQueries > 0 ? r.stats.candidates / r.stats.mihQueries : 0,
-          recall: recall(r.results, expected.slice(0, count)),
-          bruteForceMsPerQuery: bruteMs,
-          speedup: bruteMs / r.msPerQuery,
-        };
-        if (row.recall !== 1)
-          throw new Error(`recall ${row.recall} for ${dataset} ${n} T=${threshold} batch=${batch}`);
-        queryRows.push(row);
-        console.log(
-          `  ${threshold}  ${String(batch).padStart(5)}  ${String(count).padStart(7)}  ${f(row.msPerQuery).padStart(8)}` +
-            `  (${f(row.minMsPerQuery)}, ${f(row.cpuMsPerQuery)})`.padEnd(18) +
-            `  ${f(row.msPerBatch, 1).padStart(8)}  ${`${row.mihQueries}/${row.scanQueries}`.padStart(10)}` +
-            `  ${f(row.candidatesPerQuery, 0).padStart(6)}  ${f(row.recall, 1).padStart(6)}  ${f(bruteMs, 2).padStart(10)}` +
-            `  ${f(row.speedup, 1).padStart(6)}x`,
-        );
-      }
+      for (const [kernel, ix] of kernels)
+        for (const batch of [1, 100, 1000]) {
+          // Enough queries for a stable figure without running every batch size over all 1000.
+          const count = batch === 1 ? 100 : batch === 100 ? 300 : 1000;
+          const r = timeQueries(ix, queries.slice(0, count), batch, threshold);
+          const row: QueryRow = {
+            dataset,
+            entries: n,
+            kernel,
+            threshold,
+            batch,
+            queries: count,
+            msPerQuery: r.msPerQuery,
+            msPerBatch: r.msPerQuery * batch,
+            minMsPerQuery: r.minMsPerQuery,
+            cpuMsPerQuery: r.cpuMsPerQuery,
+            mihQueries: r.stats.mihQueries,
+            scanQueries: r.stats.scanQueries,
+            candidatesPerQuery: r.stats.mihQueries > 0 ? r.stats.candidates / r.stats.mihQueries : 0,
+            recall: recall(r.results, expected.slice(0, count)),
+            bruteForceMsPerQuery: bruteMs,
+            speedup: bruteMs / r.msPerQuery,
+          };
+          if (row.recall !== 1)
+            throw new Error(`recall ${row.recall} for ${dataset} ${n} T=${threshold} batch=${batch}`);
+          queryRows.push(row);
+          console.log(
+            `  ${kernel.padEnd(4)} ${threshold}  ${String(batch).padStart(5)}  ${String(count).padStart(7)}  ${f(row.msPerQuery).padStart(8)}` +
+              `  (${f(row.minMsPerQuery)}, ${f(row.cpuMsPerQuery)})`.padEnd(18) +
+              `  ${f(row.msPerBatch, 1).padStart(8)}  ${`${row.mihQueries}/${row.scanQueries}`.padStart(10)}` +
+              `  ${f(row.candidatesPerQuery, 0).padStart(6)}  ${f(row.recall, 1).padStart(6)}  ${f(bruteMs, 2).padStart(10)}` +
+              `  ${f(row.speedup, 1).padStart(6)}x`,
+          );
+        }
     }
 
     if (n === Math.max(...sizes)) {
-      console.log("  sweep (batch 50): T  r  probe ms/q  scan ms/q  auto ms/q (scan share)  cand/q  faster");
+      console.log(
+        "  sweep (batch 50): T  r  probe ms/q  scan ms/q  auto ms/q (scan share)  cand/q  faster | wasm scan  wasm auto (scan share)",
+      );
       const sq = queries.slice(0, SWEEP_QUERIES);
       for (const threshold of SWEEP_THRESHOLDS) {
         const mih = timeQueries(index, sq, SWEEP_QUERIES, threshold, "mih", 2);
         const scan = timeQueries(index, sq, SWEEP_QUERIES, threshold, "scan", 2);
         const auto = timeQueries(index, sq, SWEEP_QUERIES, threshold, "auto", 2);
+        const wasmScan = timeQueries(wasmIndex, sq, SWEEP_QUERIES, threshold, "scan", 2);
+        const wasmAuto = timeQueries(wasmIndex, sq, SWEEP_QUERIES, threshold, "auto", 2);
         const row: SweepRow = {
           dataset,
           entries: n,
@@ -362,11 +384,16 @@ for (const n of sizes) {
           autoScanFraction: auto.stats.scanQueries / SWEEP_QUERIES,
           mihCandidatesPerQuery: mih.stats.candidates / SWEEP_QUERIES,
           faster: mih.minMsPerQuery < scan.minMsPerQuery ? "mih" : "scan",
+          wasmScanMsPerQuery: wasmScan.minMsPerQuery,
+          wasmAutoMsPerQuery: wasmAuto.minMsPerQuery,
+          wasmAutoScanFraction: wasmAuto.stats.scanQueries / SWEEP_QUERIES,
+          fasterWithWasm: mih.minMsPerQuery < wasmScan.minMsPerQuery ? "mih" : "scan",
         };
         sweep.push(row);
         console.log(
           `    ${threshold}  ${row.radius}  ${f(row.mihMsPerQuery).padStart(9)}  ${f(row.scanMsPerQuery).padStart(9)}` +
-            `  ${f(row.autoMsPerQuery).padStart(9)} (${f(row.autoScanFraction, 2)})  ${f(row.mihCandidatesPerQuery, 0).padStart(7)}  ${row.faster}`,
+            `  ${f(row.autoMsPerQuery).padStart(9)} (${f(row.autoScanFraction, 2)})  ${f(row.mihCandidatesPerQuery, 0).padStart(7)}  ${row.faster}` +
+            `  | ${f(row.wasmScanMsPerQuery).padStart(9)}  ${f(row.wasmAutoMsPerQuery).padStart(9)} (${f(row.wasmAutoScanFraction, 2)})`,
         );
       }
 
@@ -438,6 +465,7 @@ const out = {
     "batch 1 is timed over 100 queries, batch 100 over 300, batch 1000 over 1000; up to 3 repetitions",
     "msPerQuery is the median wall-clock repetition, minMsPerQuery the best, cpuMsPerQuery this process's CPU time",
     "brute force = bruteForceMatch (plain JS loop over a packed Uint32Array, no early exit), same queries, same run",
+    "kernel js = the default JS scan; wasm = the same index built with scanModule (hashes in wasm memory, i64.popcnt scan)",
   ],
   builds,
   queries: queryRows,

@@ -8,6 +8,8 @@ import { z } from "zod";
 import { db } from "./lib/db.ts";
 import type { AppEnv } from "./lib/hono.ts";
 import { ApiError, problemResponse } from "./lib/problem.ts";
+import { safeErrorSummary } from "./lib/safe-log.ts";
+import { securityHeaders } from "./lib/security-headers.ts";
 import { docsRoutes } from "./routes/docs.tsx";
 import { ROUTERS } from "./routes/index.ts";
 
@@ -36,6 +38,7 @@ export function createApp() {
     c.res.headers.set("x-request-id", requestId);
     c.res.headers.set("x-content-type-options", "nosniff");
   });
+  app.use("*", securityHeaders);
 
   app.use(
     "*",
@@ -109,11 +112,9 @@ export function createApp() {
       const detail = err.status === 415 ? "this endpoint takes application/json" : err.message;
       return problemResponse(code, requestId, detail, undefined, instance);
     }
-    // Internals never go on the wire; the request id ties the log line to the response.
-    console.error(
-      `request ${requestId} failed:`,
-      err instanceof Error ? `${err.name}: ${err.message}` : "unknown",
-    );
+    // Internals never go on the wire; the request id ties the log line to the response. The
+    // line carries no request data (tokens, JWS, pseudonyms, query parameters): lib/safe-log.ts.
+    console.error(`request ${requestId} failed:`, safeErrorSummary(err));
     return problemResponse(
       "internal_error",
       requestId,

@@ -27,4 +27,11 @@ export interface Env {
   MATCH_SHARD: DurableObjectNamespace<import("./match/shard.ts").MatchShard>;
   /** How many shards the index is split into (default 1). */
   MATCH_SHARDS?: string;
+  /** Per-participant rate limits (workers/api/limits; SECURITY.md): one Durable Object per participant. */
+  RATE_LIMITER: DurableObjectNamespace<import("./limits/rate-limiter.ts").RateLimiter>;
+  /** Rules per request class, e.g. "600/min, 50000/day"; "off" disables a class. Defaults: limits/policy.ts. */
+  RATE_LIMIT_WRITE?: string;
+  RATE_LIMIT_READ?: string;
+  RATE_LIMIT_MATCH?: string;
+  RATE_LIMIT_SIGNAL_LOOKUP?: string;
 }

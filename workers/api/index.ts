@@ -3,6 +3,7 @@ import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
 import { purgeExpiredSignals } from "./store/signals.ts";
 
+export { RateLimiter } from "./limits/rate-limiter.ts";
 export { MatchShard } from "./match/shard.ts";
 
 const app = createApp();

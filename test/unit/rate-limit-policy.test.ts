@@ -1,0 +1,75 @@
+// The arithmetic of the per-participant rate limiter (workers/api/limits/policy.ts): rule
+// parsing and GCRA's admit / refuse / exact Retry-After, without the Durable Object around it.
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_LIMITS,
+  gcra,
+  LIMIT_CLASSES,
+  parseRules,
+  type Rule,
+} from "../../workers/api/limits/policy.ts";
+
+describe("parseRules", () => {
+  it("reads rule lists in the units operators write", () => {
+    expect(parseRules("600/min, 50000/day")).toEqual([
+      { limit: 600, windowS: 60 },
+      { limit: 50000, windowS: 86400 },
+    ]);
+    expect(parseRules("10/30s")).toEqual([{ limit: 10, windowS: 30 }]);
+    expect(parseRules("100 / 2 hour")).toEqual([{ limit: 100, windowS: 7200 }]);
+    expect(parseRules("off")).toEqual([]);
+    expect(parseRules("")).toEqual([]);
+  });
+
+  it("refuses anything else, so a typo is loud", () => {
+    for (const bad of [
+      "lots",
+      "10",
+      "10/",
+      "0/min",
+      "10/fortnight",
+      "-1/min",
+      "10/min;5/day",
+      "1e3/min",
+      "10/0s",
+    ]) {
+      expect(parseRules(bad), bad).toBeNull();
+    }
+  });
+
+  it("every default parses", () => {
+    for (const c of LIMIT_CLASSES) expect(parseRules(DEFAULT_LIMITS[c])?.length).toBeGreaterThan(0);
+  });
+});
+
+describe("gcra", () => {
+  const rule: Rule = { limit: 3, windowS: 60 };
+
+  function run(times: number[]) {
+    let tat: number | undefined;
+    return times.map((t) => {
+      const r = gcra(tat, rule, t);
+      if (r.ok) tat = r.tat;
+      return r.ok ? "ok" : Math.ceil(r.retryAfterMs / 1000);
+    });
+  }
+
+  it("admits a burst of `limit`, then one per window/limit, with the exact wait", () => {
+    expect(run([0, 0, 0, 0])).toEqual(["ok", "ok", "ok", 20]);
+    expect(run([0, 0, 0, 20_000, 20_000])).toEqual(["ok", "ok", "ok", "ok", 20]);
+  });
+
+  it("has no double burst at a window edge (unlike fixed windows)", () => {
+    expect(run([59_000, 59_000, 59_000, 61_000])).toEqual(["ok", "ok", "ok", 18]);
+  });
+
+  it("refills fully after an idle window", () => {
+    expect(run([0, 0, 0, 60_000, 60_000, 60_000])).toEqual(["ok", "ok", "ok", "ok", "ok", "ok"]);
+  });
+
+  it("starts over when the clock went back by more than a window, instead of locking the caller out", () => {
+    const ahead = gcra(undefined, rule, 10 * 86_400_000);
+    expect(ahead.ok).toBe(true);
+    if (ahead.ok) expect(gcra(ahead.tat, rule, 0)).toEqual({ ok: true, tat: 20_000 });
+  });
+});

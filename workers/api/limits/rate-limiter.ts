@@ -1,0 +1,88 @@
+// RateLimiter: a Durable Object per participant that keeps its GCRA state for every request
+// class (limits/policy.ts), and enforceRateLimit(), the hook verify.ts calls once a caller is
+// authenticated. Limiting only verified identities means nobody can spend someone else's quota
+// by sending requests in their name; unauthenticated floods are the edge's job (SECURITY.md).
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.ts";
+import { ApiError } from "../lib/problem.ts";
+import { gcra, type LimitClass, type Rule, rulesFor } from "./policy.ts";
+
+export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; rule: Rule };
+
+export class RateLimiter extends DurableObject<Env> {
+  /**
+   * Admits one request of `cls` if every rule admits it, and only then charges it to each rule
+   * (a refused request costs nothing, so a caller that waits `retryAfterS` gets in). A Durable
+   * Object handles one call at a time, so the read-modify-write needs no lock, and the state is
+   * in the object's own storage, so an eviction or restart does not hand out a fresh bucket.
+   */
+  take(cls: LimitClass, rules: Rule[], nowMs: number = Date.now()): TakeResult {
+    const kv = this.ctx.storage.kv;
+    const next: [string, number][] = [];
+    let refused: { retryAfterMs: number; rule: Rule } | null = null;
+    for (const rule of rules) {
+      const key = `${cls}/${rule.limit}/${rule.windowS}`;
+      const r = gcra(kv.get<number>(key), rule, nowMs);
+      if (r.ok) next.push([key, r.tat]);
+      else if (!refused || r.retryAfterMs > refused.retryAfterMs) refused = { ...r, rule };
+    }
+    if (refused) {
+      return {
+        ok: false,
+        retryAfterS: Math.max(1, Math.ceil(refused.retryAfterMs / 1000)),
+        rule: refused.rule,
+      };
+    }
+    for (const [key, tat] of next) kv.put(key, tat);
+    return { ok: true };
+  }
+}
+
+/** The class of a verified bearer read, from its route. */
+export function readClass(req: Request): LimitClass {
+  if (req.method !== "POST") return "read";
+  const path = new URL(req.url).pathname;
+  if (path === "/v1/match") return "match";
+  if (path === "/v1/signals/lookup") return "signal-lookup";
+  return "read";
+}
+
+const per = (rule: Rule) =>
+  rule.windowS === 60
+    ? "minute"
+    : rule.windowS === 86_400
+      ? "day"
+      : rule.windowS === 3600
+        ? "hour"
+        : `${rule.windowS} s`;
+
+/**
+ * Charges one request of `cls` to `participantId`, or throws `rate_limited` (429) with
+ * Retry-After. Called by verifyWrite / verifyAccess after every check has passed.
+ */
+export async function enforceRateLimit(env: Env, participantId: string, cls: LimitClass): Promise<void> {
+  const rules = rulesFor(env as unknown as Record<string, unknown>, cls);
+  if (rules === null) throw new ApiError("internal_error", `rate limit for ${cls} misconfigured`);
+  if (rules.length === 0) return;
+  let result: TakeResult;
+  try {
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(participantId));
+    result = await stub.take(cls, rules);
+  } catch (e) {
+    // Fail closed. The object is per participant, so this refuses only the caller whose limiter
+    // is unavailable — typically because that caller is flooding it; failing open would hand the
+    // flood exactly the bypass the limiter exists to prevent. No request data goes to the log.
+    console.error(`rate limiter unavailable (${cls}):`, e instanceof Error ? e.name : "unknown");
+    throw new ApiError("unavailable", "the rate limiter is unavailable; retry shortly", undefined, {
+      "retry-after": "1",
+    });
+  }
+  if (!result.ok) {
+    throw new ApiError(
+      "rate_limited",
+      `${participantId} may make at most ${result.rule.limit} ${cls} requests per ${per(result.rule)}; retry in ${result.retryAfterS}s`,
+      undefined,
+      { "retry-after": String(result.retryAfterS) },
+    );
+  }
+}

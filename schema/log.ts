@@ -3,7 +3,7 @@
 // perfect subtrees (packages/merkle README, "Storage layout"), and the checkpoints it signed.
 // All three tables are append-only: triggers in migration 0006 refuse UPDATE and DELETE.
 import { sql } from "drizzle-orm";
-import { check, customType, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, customType, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * A 32-byte SHA-256 hash as a BLOB (half the size of hex: at 10^8 leaves the log is ~2·10^8
@@ -31,7 +31,11 @@ export const logLeaves = sqliteTable(
     /** The record kind, kept so that entries can be filtered or withheld without the record. */
     kind: text("kind").notNull(),
   },
-  (t) => [check("log_leaves_hash_len", sql`length(${t.leafHash}) = 32`)],
+  (t) => [
+    check("log_leaves_hash_len", sql`length(${t.leafHash}) = 32`),
+    // GET /v1/log/inclusion?leafHash=…: find a leaf by its hash (who holds a JWS can compute it).
+    index("log_leaves_hash").on(t.leafHash),
+  ],
 );
 
 /** Closed perfect subtrees of level >= 1: node (level, idx) covers leaves [idx·2^level, (idx+1)·2^level). */

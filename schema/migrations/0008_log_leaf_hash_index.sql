@@ -1,0 +1,1 @@
+CREATE INDEX `log_leaves_hash` ON `log_leaves` (`leaf_hash`);

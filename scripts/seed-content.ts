@@ -1,7 +1,98 @@
-// Demo content for a fresh local node (hash submissions, assessments, …) as the features that
-// use it land. Idempotent: it checks what is there before writing.
+// Demo content for a fresh local node, written through the API with each participant's own key:
+// the ATKM (NL) submits the PDQ hashes of the synthetic test images, DE and FR assess them,
+// the coordinator includes the entries that reach the quorum, DE disputes one, a platform
+// matches. Idempotent: it does nothing when the NL authority already has submissions.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { EusnClient } from "@eusn/client";
+import type { WriteReceipt } from "@eusn/protocol";
 import type { Credential } from "./demo-keys.ts";
 
-export async function seedDemoContent(_creds: Credential[], _log: (msg: string) => void): Promise<void> {
-  // Filled in by the submissions work (issue 3).
+const FIXTURES = path.resolve(import.meta.dirname, "..", "test", "fixtures", "pdq", "expected-synthetic.csv");
+
+export async function seedDemoContent(creds: Credential[], log: (msg: string) => void): Promise<void> {
+  const by = (pred: (c: Credential) => boolean) => {
+    const c = creds.find(pred);
+    if (!c) throw new Error("demo participant missing");
+    return new EusnClient(c);
+  };
+  const coordinator = by((c) => c.role === "coordinator");
+  const nl = by((c) => c.memberState === "NL");
+  const de = by((c) => c.memberState === "DE");
+  const fr = by((c) => c.memberState === "FR");
+  const platform = by((c) => c.role === "platform");
+
+  const mine = await nl.get<{ submissions: unknown[] }>("/v1/submissions?scope=mine&limit=1");
+  if (!mine.ok) throw new Error(`listing demo submissions failed: ${mine.problem.detail}`);
+  if (mine.data.submissions.length > 0) {
+    log("demo content already seeded");
+    return;
+  }
+  const seen = new Set<string>();
+  const rows = readFileSync(FIXTURES, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","))
+    .filter(([hash, q]) => Number(q) >= 50 && !/^0+$/.test(hash!) && !seen.has(hash!) && seen.add(hash!))
+    .map(([hash, q, file]) => ({ hash: hash!, quality: Number(q), file: file! }));
+  const must = <T>(
+    r: { ok: true; data: T } | { ok: false; problem: { code: string; detail?: string } },
+    what: string,
+  ): T => {
+    if (!r.ok) throw new Error(`${what}: ${r.problem.code} ${r.problem.detail ?? ""}`);
+    return r.data;
+  };
+  const submitted = must(
+    await nl.write<{ submissions: { id: string }[] }>("/v1/submissions", "submission.create", {
+      items: rows.map((r, i) => ({
+        signalType: "pdq",
+        value: r.hash,
+        quality: r.quality,
+        limbs: i % 3 === 0 ? ["a", "c"] : ["a"],
+        contentType: "image",
+        nationalProvision: "NL Wetboek van Strafrecht art. 131 / 134a",
+        tlp: i % 4 === 0 ? "amber" : "green",
+        note: `demo: ${r.file}`,
+      })),
+    }),
+    "demo submission",
+  ).submissions.map((s) => s.id);
+  const assess = async (c: EusnClient, id: string, verdict: "concur" | "dissent", reason?: string) =>
+    must(
+      await c.write<WriteReceipt>(`/v1/submissions/${id}/assessments`, "assessment.create", {
+        submissionId: id,
+        verdict,
+        limb: "a",
+        ...(reason ? { reason } : {}),
+      }),
+      "demo assessment",
+    ).subjectId;
+  let included = 0;
+  for (const [i, id] of submitted.entries()) {
+    if (i >= 8) break; // leave the rest awaiting assessment
+    const a = await assess(de, id, "concur");
+    if (i >= 6) continue; // eligible after FR too; some stay half-assessed
+    const b = await assess(fr, id, "concur");
+    if (i < 5) {
+      must(
+        await coordinator.write(`/v1/submissions/${id}/decisions`, "baseline.decide", {
+          submissionId: id,
+          decision: "include",
+          reason: "every member state with an active authority concurs",
+          assessmentIds: [a, b],
+        }),
+        "demo inclusion",
+      );
+      included++;
+    }
+  }
+  await assess(de, submitted[0]!, "dissent", "on review this still is a news agency photograph");
+  const match = await platform.postJson("/v1/match", {
+    items: rows.slice(0, 5).map((r) => ({ type: "pdq", value: r.hash })),
+  });
+  must(match, "demo match");
+  log(
+    `seeded demo content: ${submitted.length} NL submissions, ${included} in the baseline (1 disputed by DE), some awaiting assessment; one platform match`,
+  );
 }

@@ -99,8 +99,8 @@ function applyMigrations() {
     process.stderr.write(r.stdout + r.stderr);
     throw new Error("applying migrations failed");
   }
-  const applied = (r.stdout.match(/^│ \d{4}_\S+\.sql\s+│ ✅/gm) ?? []).length;
-  log(
+  const applied = new Set(r.stdout.match(/\d{4}_[\w-]+\.sql(?=\s+│ ✅)/g) ?? []).size;
+  log(/No migrations to apply/.test(r.stdout) ? "migrations: already up to date" : `applied ${applied} migration(s)`);
     /No migrations to apply/.test(r.stdout)
       ? "migrations: already up to date"
       : `applied ${applied} migration(s)`,

@@ -100,7 +100,7 @@ function applyMigrations() {
     throw new Error("applying migrations failed");
   }
   const applied = new Set(r.stdout.match(/\d{4}_[\w-]+\.sql(?=\s+│ ✅)/g) ?? []).size;
-  log(/No migrations to apply/.test(r.stdout) ? "migrations: already up to date" : `applied ${applied} migration(s)`);
+  log(
     /No migrations to apply/.test(r.stdout)
       ? "migrations: already up to date"
       : `applied ${applied} migration(s)`,

@@ -7,15 +7,15 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
   bruteForceMatch,
-  formatPdqHex,
   MatchIndex,
   type MatchStrategy,
   type PdqEntry,
   PdqIndex,
   type PdqMatch,
   packEntries,
-  parsePdqHex,
+  pdqHexToWords,
   scanKernelBytes,
+  wordsToPdqHex,
 } from "@eusn/match";
 import { describe, expect, it } from "vitest";
 
@@ -52,7 +52,7 @@ function id(n: number): string {
 
 function uniformEntries(n: number, seed: number): PdqEntry[] {
   const rnd = prng(seed);
-  return Array.from({ length: n }, (_, i) => ({ id: id(i), hash: formatPdqHex(randomWords(rnd)) }));
+  return Array.from({ length: n }, (_, i) => ({ id: id(i), hash: wordsToPdqHex(randomWords(rnd)) }));
 }
 
 /** `centres` random centres, each with `variants` copies at distances 0..40 (exact bit flips). */
@@ -62,7 +62,7 @@ function clusteredEntries(centres: number, variants: number, seed: number): PdqE
   for (let c = 0; c < centres; c++) {
     const centre = randomWords(rnd);
     for (let v = 0; v < variants; v++) {
-      out.push({ id: id(out.length), hash: formatPdqHex(flip(centre, rnd() % 41, rnd)) });
+      out.push({ id: id(out.length), hash: wordsToPdqHex(flip(centre, rnd() % 41, rnd)) });
     }
   }
   return out;
@@ -82,11 +82,11 @@ function queriesFor(entries: readonly PdqEntry[], t: number, seed: number) {
   const other: string[] = [];
   for (let i = 0; i < 12; i++) {
     const e = entries[rnd() % entries.length]!;
-    const w = parsePdqHex(e.hash)!;
-    atThreshold.push({ query: formatPdqHex(flip(w, t, rnd)), source: e.id });
-    pastThreshold.push({ query: formatPdqHex(flip(w, t + 1, rnd)), source: e.id });
+    const w = pdqHexToWords(e.hash)!;
+    atThreshold.push({ query: wordsToPdqHex(flip(w, t, rnd)), source: e.id });
+    pastThreshold.push({ query: wordsToPdqHex(flip(w, t + 1, rnd)), source: e.id });
   }
-  for (let i = 0; i < 4; i++) other.push(formatPdqHex(randomWords(rnd)));
+  for (let i = 0; i < 4; i++) other.push(wordsToPdqHex(randomWords(rnd)));
   for (let i = 0; i < 4; i++) other.push(entries[rnd() % entries.length]!.hash);
   return {
     atThreshold,
@@ -228,7 +228,7 @@ describe("incremental updates", () => {
     expect(unwrap(index.add(e.id, e.hash))).toBe("unchanged");
     for (const s of STRATEGIES) expect(matchIds(index, e.hash, 0, s)).toEqual([e.id]);
 
-    const other = formatPdqHex(randomWords(prng(77)));
+    const other = wordsToPdqHex(randomWords(prng(77)));
     expect(unwrap(index.add(e.id, other))).toBe("replaced");
     expect(index.hashOf(e.id)).toBe(other);
     for (const s of STRATEGIES) {
@@ -325,8 +325,8 @@ describe("input handling", () => {
   it("queries already-packed hashes the same way", () => {
     const qs = [entries[3]!.hash, entries[4]!.hash];
     const packed = new Uint32Array(16);
-    packed.set(parsePdqHex(qs[0]!)!, 0);
-    packed.set(parsePdqHex(qs[1]!)!, 8);
+    packed.set(pdqHexToWords(qs[0]!)!, 0);
+    packed.set(pdqHexToWords(qs[1]!)!, 8);
     expect(unwrap(index.queryPacked(packed, { threshold: 20 }))).toEqual(
       unwrap(index.query(qs, { threshold: 20 })),
     );
@@ -357,9 +357,9 @@ describe("input handling", () => {
 
   it("defaults to T=31, accepts upper-case hex, handles empty batches and empty indexes", () => {
     const e = entries[5]!;
-    const w = parsePdqHex(e.hash)!;
-    const at31 = formatPdqHex(flip(w, 31, prng(10)));
-    const at32 = formatPdqHex(flip(w, 32, prng(11)));
+    const w = pdqHexToWords(e.hash)!;
+    const at31 = wordsToPdqHex(flip(w, 31, prng(10)));
+    const at32 = wordsToPdqHex(flip(w, 32, prng(11)));
     expect(unwrap(index.query([at31]))[0]).toContainEqual({ id: e.id, distance: 31 });
     expect(unwrap(index.query([at32]))[0]!.map((m) => m.id)).not.toContain(e.id);
     expect(unwrap(index.query([e.hash.toUpperCase()], { threshold: 0 }))).toEqual([
@@ -372,11 +372,11 @@ describe("input handling", () => {
   it("reads hex as a big-endian 256-bit integer and round-trips it", () => {
     const top = `8${"0".repeat(63)}`;
     const bottom = `${"0".repeat(63)}1`;
-    expect(parsePdqHex(top)![0]).toBe(0x80000000);
-    expect(parsePdqHex(bottom)![7]).toBe(1);
+    expect(pdqHexToWords(top)![0]).toBe(0x80000000);
+    expect(pdqHexToWords(bottom)![7]).toBe(1);
     const h = entries[7]!.hash;
-    expect(formatPdqHex(parsePdqHex(h)!)).toBe(h);
-    expect(parsePdqHex("xyz")).toBeUndefined();
+    expect(wordsToPdqHex(pdqHexToWords(h)!)).toBe(h);
+    expect(pdqHexToWords("xyz")).toBeUndefined();
     const rows = unwrap(bruteForceMatch([{ id: "a", hash: top }], [bottom, "0".repeat(64)], 2));
     expect(rows).toEqual([[{ id: "a", distance: 2 }], [{ id: "a", distance: 1 }]]);
   });
@@ -485,10 +485,10 @@ describe("brute-force reference", () => {
   it("agrees with a bit-by-bit BigInt distance", () => {
     const rnd = prng(13);
     const qw = randomWords(rnd);
-    const q = formatPdqHex(qw);
+    const q = wordsToPdqHex(qw);
     const entries = Array.from({ length: 80 }, (_, k) => ({
       id: id(k),
-      hash: formatPdqHex(flip(qw, k, rnd)),
+      hash: wordsToPdqHex(flip(qw, k, rnd)),
     }));
     const qb = BigInt(`0x${q}`);
     const expected: PdqMatch[] = [];

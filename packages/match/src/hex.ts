@@ -40,13 +40,13 @@ export function parsePdqHexInto(hex: string, out: Uint32Array, offset: number): 
 }
 
 /** Parses one PDQ hex string into a fresh Uint32Array(8), or undefined when it is malformed. */
-export function parsePdqHex(hex: string): Uint32Array | undefined {
+export function pdqHexToWords(hex: string): Uint32Array | undefined {
   const out = new Uint32Array(PDQ_WORDS);
   return parsePdqHexInto(hex, out, 0) ? out : undefined;
 }
 
 /** Formats the 8 words at `offset` in `words` as 64 lower-case hex characters. */
-export function formatPdqHex(words: Uint32Array, offset = 0): string {
+export function wordsToPdqHex(words: Uint32Array, offset = 0): string {
   let s = "";
   for (let w = 0; w < PDQ_WORDS; w++) s += (words[offset + w] ?? 0).toString(16).padStart(8, "0");
   return s;

@@ -3,7 +3,7 @@
 
 export { bruteForceMatch, type PackedEntries, packEntries } from "./brute-force.ts";
 export { type ExactEntry, type ExactHashType, ExactIndex, type ExactQuery } from "./exact-index.ts";
-export { formatPdqHex, PDQ_HEX_LENGTH, PDQ_WORDS, parsePdqHex } from "./hex.ts";
+export { PDQ_HEX_LENGTH, PDQ_WORDS, pdqHexToWords, wordsToPdqHex } from "./hex.ts";
 export { MAX_ID_BYTES } from "./ids.ts";
 export { type HashType, type IndexEntry, MatchIndex, type MatchIndexOptions } from "./match-index.ts";
 export {

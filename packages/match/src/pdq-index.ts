@@ -204,10 +204,12 @@ export class PdqIndex {
 
   /** Builds an index from many entries at once (one CSR build, no delta). */
   static build(entries: readonly PdqEntry[], options: PdqIndexOptions = {}): Result<PdqIndex> {
-    // Sized for exactly these entries; compaction at the end of addMany adds the delta's headroom.
+    // Sized once for these entries plus a full delta, so neither the load nor the adds after it
+    // reallocate (a reallocation briefly holds two copies of the hashes). The id pool is sized
+    // exactly by addMany.
     const index = new PdqIndex({
       ...options,
-      capacity: Math.max(options.capacity ?? 0, entries.length),
+      capacity: withDeltaRoom(Math.max(options.capacity ?? 0, entries.length)),
       idBytes: 1,
     });
     const added = index.addMany(entries);
@@ -269,8 +271,8 @@ export class PdqIndex {
       return ok(n);
     }
     if (this.count + n > MAX_SLOTS) this.compact();
-    this.reserve(this.count + n);
-    this.ids.reserve(this.count + n, idBytes);
+    this.reserve(withDeltaRoom(this.count + n));
+    this.ids.reserve(withDeltaRoom(this.count + n), idBytes);
     const one = this.one;
     for (const e of entries) {
       parsePdqHexInto(e.hash, one, 0);
@@ -328,7 +330,7 @@ export class PdqIndex {
     this.baseCount = j;
     this.indexed = j;
     this.live = j;
-    this.reserve(Math.min(MAX_SLOTS, j + this.deltaCap + 1));
+    this.reserve(withDeltaRoom(j));
     this.rebuildBase();
     // The delta's arrays are allocated by the first add (an index that is only rebuilt never needs them).
     if (this.deltaNext.length < BANDS * this.deltaCap) this.deltaNext = new Int32Array(0);
@@ -353,7 +355,7 @@ export class PdqIndex {
   }
 
   /**
-   * query() on hashes already packed 8 words each (see parsePdqHex), for callers that hold them
+   * query() on hashes already packed 8 words each (see pdqHexToWords), for callers that hold them
    * that way (e.g. the 8 dihedral variants of an image).
    */
   queryPacked(q: Uint32Array, options: PdqQueryOptions = {}): Result<PdqMatch[][]> {
@@ -792,6 +794,11 @@ export class PdqIndex {
     out.sort(compareMatches);
     return out;
   }
+}
+
+/** Slots for `n` entries plus a full delta (see compact()). */
+function withDeltaRoom(n: number): number {
+  return Math.min(MAX_SLOTS, n + Math.max(MIN_DELTA, n >>> DELTA_SHIFT) + 1);
 }
 
 /** Sort order of every match list: distance, then id (so results do not depend on slot order). */

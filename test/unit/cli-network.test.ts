@@ -58,7 +58,8 @@ beforeAll(async () => {
   node = await startLocalNode();
   authorityCred = await admitTo(node, "authority", "NL");
   platformCred = await admitTo(node, "platform");
-}, 120_000);
+  // Starting wrangler dev takes seconds on a quiet machine and minutes on a loaded 2-core one.
+}, 300_000);
 
 afterAll(async () => {
   await node?.stop();

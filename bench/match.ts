@@ -151,16 +151,14 @@ async function benchSize(size: number) {
       const t = performance.now();
       for (let i = 0; i < stored.length; i += 1000) {
         const res = await authority.write("/v1/submissions", "submission.create", {
-          items: stored
-            .slice(i, i + 1000)
-            .map((value) => ({
-              signalType: "pdq",
-              value,
-              quality: 90,
-              limbs: ["a"],
-              contentType: "image",
-              nationalProvision: "bench",
-            })),
+          items: stored.slice(i, i + 1000).map((value) => ({
+            signalType: "pdq",
+            value,
+            quality: 90,
+            limbs: ["a"],
+            contentType: "image",
+            nationalProvision: "bench",
+          })),
         });
         if (!res.ok) throw new Error(JSON.stringify(res.problem));
         if ((i / 1000) % 10 === 9) log(`  loaded ${(i + 1000).toLocaleString()} via the API`);

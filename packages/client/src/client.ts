@@ -95,7 +95,9 @@ export class EusnClient {
 
 async function toResult<T>(res: Response): Promise<Result<T>> {
   const type = res.headers.get("content-type") ?? "";
-  const text = await res.text();
+  // Decode the bytes ourselves: compact JWS bodies (application/jose) are text, and reading them
+  // with .text() makes workerd warn that the body "does not appear to be text".
+  const text = new TextDecoder().decode(await res.arrayBuffer());
   if (res.ok) {
     const data = (type.includes("json") && text ? JSON.parse(text) : text) as T;
     return { ok: true, status: res.status, data, headers: res.headers };

@@ -318,6 +318,12 @@ function matrix(w: World): Record<string, Case[]> {
         });
     }),
 
+    // ---- transparency log (checkpoints and proofs public; entries for participants) ------------
+    "GET /v1/log/checkpoint": get(at("/v1/log/checkpoint"), PUBLIC),
+    "GET /v1/log/inclusion": get(at("/v1/log/inclusion?index=0"), PUBLIC),
+    "GET /v1/log/consistency": get(at("/v1/log/consistency?first=1"), PUBLIC),
+    "GET /v1/log/entries": get(at("/v1/log/entries?start=0&limit=5"), reader(ALL_ROLES)),
+
     // ---- TAXII 2.1 (bearer here; Basic credentials are covered by the TAXII tests) -------------
     "GET /taxii2/": get(at("/taxii2/"), reader(ALL_ROLES), { headers: TAXII }),
     "GET /taxii2/eusn/": get(at("/taxii2/eusn/"), reader(ALL_ROLES), { headers: TAXII }),
@@ -473,6 +479,10 @@ describe("authorization matrix", () => {
     "GET /v1/signals/{id}",
     "POST /v1/signals/{id}/retract",
     "POST /v1/signals/{id}/reverse",
+    "GET /v1/log/checkpoint",
+    "GET /v1/log/inclusion",
+    "GET /v1/log/consistency",
+    "GET /v1/log/entries",
     "GET /taxii2/",
     "GET /taxii2/eusn/",
     "GET /taxii2/eusn/collections/",

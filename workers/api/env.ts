@@ -34,4 +34,11 @@ export interface Env {
   RATE_LIMIT_READ?: string;
   RATE_LIMIT_MATCH?: string;
   RATE_LIMIT_SIGNAL_LOOKUP?: string;
+  /**
+   * Federation (docs/federation.md): JSON array of the peer nodes this node pulls from and lets
+   * pull its log entries — [{nodeId, url, jwk, coordinators: [{id, jwks}]}].
+   */
+  PEERS?: string;
+  /** Most peer log entries one pull consumes per peer (default 1000); the next pull continues. */
+  FEDERATION_PULL_LIMIT?: string;
 }

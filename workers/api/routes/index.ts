@@ -4,6 +4,7 @@ import apiCredentials from "./api-credentials.ts";
 import audit from "./audit.ts";
 import baseline from "./baseline.ts";
 import baselineExport from "./export.ts";
+import log from "./log.ts";
 import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
@@ -25,4 +26,5 @@ export const ROUTERS = [
   apiCredentials,
   baselineExport,
   taxii,
+  log,
 ];

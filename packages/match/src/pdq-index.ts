@@ -56,21 +56,26 @@ const PAIR_CAPACITY = 1 << 18;
 const BATCH_QUERIES = 4096;
 
 /**
- * Cost model for choosing probing or a scan per query, in nanoseconds. Measured with
- * bench/match-index.ts on the 2-core benchmark VM (1M entries); only the ratios matter. Probing a
- * bucket costs a few cache misses; a candidate, its share of gathering, sorting and checking; a
- * scanned entry, the first half of a comparison, plus the second half for the fraction of entries
- * whose first 128 bits are already within T (for random data, P[Binomial(128, 1/2) <= T]).
+ * Cost model for choosing probing or a scan per query, in nanoseconds of CPU, measured on the 2-core
+ * benchmark VM at 1M uniform entries (see README); only the ratios matter. A probed bucket and a
+ * candidate (its share of gathering, sorting and checking) cost cache misses. A scanned entry costs
+ * the first half of a comparison, plus the second half for the share `pass` of entries whose first
+ * 128 bits are already within T (P[Binomial(128, 1/2) <= T] for random data), unless the branch-free
+ * loop that always adds all 256 bits is cheaper.
  */
-const COST_BUCKET_NS = 150;
-const COST_CANDIDATE_NS = 50;
-const COST_SCAN_NS = 5;
-const COST_SCAN_SECOND_HALF_NS = 4;
-/** The same for the WebAssembly kernel (wasm-scan.ts), which pays little for the second half. */
-const COST_WASM_SCAN_NS = 1.2;
-const COST_WASM_SCAN_SECOND_HALF_NS = 0.5;
-/** Above this share of entries passing the first half, the branch-free wasm kernel is faster. */
-const WASM_EARLY_EXIT_MAX_PASS = 0.005;
+const COST_BUCKET_NS = 100;
+const COST_CANDIDATE_NS = 65;
+/** JS scan: early exit 5.5 + 24 x pass ns per entry, branch-free 9.6 ns. */
+const JS_SCAN = { early: 5.5, perPass: 24, full: 9.6 };
+/** The WebAssembly kernel (wasm-scan.ts): early exit 1.4 + 9 x pass, branch-free 2.2. */
+const WASM_SCAN = { early: 1.4, perPass: 9, full: 2.2 };
+
+/** Per-entry scan cost and whether the early-exit loop is the cheaper one, for a pass share. */
+function scanCostNs(kernel: { early: number; perPass: number; full: number }, pass: number) {
+  const early = kernel.early + kernel.perPass * pass;
+  return early <= kernel.full ? { ns: early, early: true } : { ns: kernel.full, early: false };
+}
+
 const HALF_PASS: Float64Array = (() => {
   // P[X <= t] for X ~ Binomial(128, 1/2), t = 0..63, by the recurrence on C(128, k).
   const out = new Float64Array(MAX_THRESHOLD + 1);
@@ -374,12 +379,7 @@ export class PdqIndex {
     const toProbe: number[] = [];
     const toScan: number[] = [];
     const buckets = BANDS * BALLS[radius]!.length;
-    const pass = HALF_PASS[threshold]!;
-    const scanCost =
-      this.count *
-      (this.scanner !== undefined
-        ? COST_WASM_SCAN_NS + COST_WASM_SCAN_SECOND_HALF_NS * pass
-        : COST_SCAN_NS + COST_SCAN_SECOND_HALF_NS * pass);
+    const scanCost = this.count * scanCostNs(this.scanner ? WASM_SCAN : JS_SCAN, HALF_PASS[threshold]!).ns;
     let expectedPairs = 0;
     for (let i = 0; i < nq; i++) {
       slots.push([]);
@@ -773,15 +773,28 @@ export class PdqIndex {
   ) {
     const n = this.count;
     const scanner = this.scanner;
-    const early = HALF_PASS[threshold]! <= WASM_EARLY_EXIT_MAX_PASS;
+    const early = scanCostNs(scanner ? WASM_SCAN : JS_SCAN, HALF_PASS[threshold]!).early;
     for (let lo = 0; lo < n; lo += SCAN_BLOCK) {
       const hi = Math.min(n, lo + SCAN_BLOCK);
       for (const i of which) {
         if (scanner !== undefined) {
           scanner.setQuery(q, i * PDQ_WORDS);
           scanner.scan(lo, hi, threshold, early, this.alive, slots[i]!, dists[i]!);
-        } else {
+        } else if (early) {
           scanRange(this.lo, this.hi, this.alive, lo, hi, q, i * PDQ_WORDS, threshold, slots[i]!, dists[i]!);
+        } else {
+          scanRangeFull(
+            this.lo,
+            this.hi,
+            this.alive,
+            lo,
+            hi,
+            q,
+            i * PDQ_WORDS,
+            threshold,
+            slots[i]!,
+            dists[i]!,
+          );
         }
       }
     }
@@ -864,6 +877,38 @@ function scanRange(
       hi[o + 2]! ^ q[qo + 6]!,
       hi[o + 3]! ^ q[qo + 7]!,
     );
+    if (d <= t && ((alive[s >>> 5]! >>> (s & 31)) & 1) === 1) {
+      outSlots.push(s);
+      outDists.push(d);
+    }
+  }
+}
+
+/** scanRange without the early exit, for thresholds where many entries pass the first half. */
+function scanRangeFull(
+  lo: Uint32Array,
+  hi: Uint32Array,
+  alive: Uint32Array,
+  from: number,
+  to: number,
+  q: Uint32Array,
+  qo: number,
+  t: number,
+  outSlots: number[],
+  outDists: number[],
+): void {
+  const q0 = q[qo]!;
+  const q1 = q[qo + 1]!;
+  const q2 = q[qo + 2]!;
+  const q3 = q[qo + 3]!;
+  const q4 = q[qo + 4]!;
+  const q5 = q[qo + 5]!;
+  const q6 = q[qo + 6]!;
+  const q7 = q[qo + 7]!;
+  for (let s = from, o = from * 4; s < to; s++, o += 4) {
+    const d =
+      popcount4(lo[o]! ^ q0, lo[o + 1]! ^ q1, lo[o + 2]! ^ q2, lo[o + 3]! ^ q3) +
+      popcount4(hi[o]! ^ q4, hi[o + 1]! ^ q5, hi[o + 2]! ^ q6, hi[o + 3]! ^ q7);
     if (d <= t && ((alive[s >>> 5]! >>> (s & 31)) & 1) === 1) {
       outSlots.push(s);
       outDists.push(d);

@@ -34,7 +34,7 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1000)) {
 }
 const QUERIES = 1000;
 const THRESHOLDS = [31, 52];
-const SWEEP_THRESHOLDS = [31, 32, 40, 47, 48, 52, 63];
+const SWEEP_THRESHOLDS = [31, 32, 47, 48, 52, 56, 63];
 const SWEEP_QUERIES = 50;
 
 // --- seeded data -----------------------------------------------------------------------------------
@@ -237,6 +237,7 @@ interface BuildRow {
   dataset: string;
   entries: number;
   buildMs: number;
+  buildCpuMs: number;
   heapDeltaBytes: number;
   memoryBytes: number;
   memoryBytesPerMillion: number;
@@ -252,11 +253,16 @@ interface SweepRow {
   mihMsPerQuery: number;
   scanMsPerQuery: number;
   autoMsPerQuery: number;
+  mihCpuMsPerQuery: number;
+  scanCpuMsPerQuery: number;
+  autoCpuMsPerQuery: number;
   autoScanFraction: number;
   mihCandidatesPerQuery: number;
   faster: "mih" | "scan";
   wasmScanMsPerQuery: number;
   wasmAutoMsPerQuery: number;
+  wasmScanCpuMsPerQuery: number;
+  wasmAutoCpuMsPerQuery: number;
   wasmAutoScanFraction: number;
   fasterWithWasm: "mih" | "scan";
 }
@@ -289,22 +295,26 @@ for (const n of sizes) {
     const packed = unwrap(packEntries(entries));
 
     const before = heapBytes();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const index = unwrap(PdqIndex.build(entries));
     const buildMs = performance.now() - t0;
+    const cu = process.cpuUsage(c0);
+    const buildCpuMs = (cu.user + cu.system) / 1000;
     const heapDelta = heapBytes() - before;
     const memoryBytes = index.memoryBytes();
     builds.push({
       dataset,
       entries: n,
       buildMs,
+      buildCpuMs,
       heapDeltaBytes: heapDelta,
       memoryBytes,
       memoryBytesPerMillion: (memoryBytes / n) * 1e6,
       heapDeltaBytesPerMillion: (heapDelta / n) * 1e6,
     });
     console.log(
-      `\n${dataset} ${n}: build ${f(buildMs, 0)} ms, memoryBytes ${f(mib(memoryBytes), 1)} MiB ` +
+      `\n${dataset} ${n}: build ${f(buildMs, 0)} ms (CPU ${f(buildCpuMs, 0)}), memoryBytes ${f(mib(memoryBytes), 1)} MiB ` +
         `(${f(mib((memoryBytes / n) * 1e6), 1)} MiB per 1M), heap delta ${f(mib(heapDelta), 1)} MiB`,
     );
 
@@ -364,36 +374,41 @@ for (const n of sizes) {
 
     if (n === Math.max(...sizes)) {
       console.log(
-        "  sweep (batch 50): T  r  probe ms/q  scan ms/q  auto ms/q (scan share)  cand/q  faster | wasm scan  wasm auto (scan share)",
+        "  sweep (batch 50, CPU ms/query): T  r  probe  js scan  js auto (scan share)  cand/q  faster | wasm scan  wasm auto (scan share)  faster",
       );
       const sq = queries.slice(0, SWEEP_QUERIES);
       for (const threshold of SWEEP_THRESHOLDS) {
-        const mih = timeQueries(index, sq, SWEEP_QUERIES, threshold, "mih", 2);
-        const scan = timeQueries(index, sq, SWEEP_QUERIES, threshold, "scan", 2);
-        const auto = timeQueries(index, sq, SWEEP_QUERIES, threshold, "auto", 2);
-        const wasmScan = timeQueries(wasmIndex, sq, SWEEP_QUERIES, threshold, "scan", 2);
-        const wasmAuto = timeQueries(wasmIndex, sq, SWEEP_QUERIES, threshold, "auto", 2);
+        const mih = timeQueries(index, sq, SWEEP_QUERIES, threshold, "mih", 1);
+        const scan = timeQueries(index, sq, SWEEP_QUERIES, threshold, "scan", 1);
+        const auto = timeQueries(index, sq, SWEEP_QUERIES, threshold, "auto", 1);
+        const wasmScan = timeQueries(wasmIndex, sq, SWEEP_QUERIES, threshold, "scan", 1);
+        const wasmAuto = timeQueries(wasmIndex, sq, SWEEP_QUERIES, threshold, "auto", 1);
         const row: SweepRow = {
           dataset,
           entries: n,
           threshold,
           radius: threshold >>> 4,
-          mihMsPerQuery: mih.minMsPerQuery,
-          scanMsPerQuery: scan.minMsPerQuery,
-          autoMsPerQuery: auto.minMsPerQuery,
+          mihMsPerQuery: mih.msPerQuery,
+          scanMsPerQuery: scan.msPerQuery,
+          autoMsPerQuery: auto.msPerQuery,
+          mihCpuMsPerQuery: mih.cpuMsPerQuery,
+          scanCpuMsPerQuery: scan.cpuMsPerQuery,
+          autoCpuMsPerQuery: auto.cpuMsPerQuery,
           autoScanFraction: auto.stats.scanQueries / SWEEP_QUERIES,
           mihCandidatesPerQuery: mih.stats.candidates / SWEEP_QUERIES,
-          faster: mih.minMsPerQuery < scan.minMsPerQuery ? "mih" : "scan",
-          wasmScanMsPerQuery: wasmScan.minMsPerQuery,
-          wasmAutoMsPerQuery: wasmAuto.minMsPerQuery,
+          faster: mih.cpuMsPerQuery < scan.cpuMsPerQuery ? "mih" : "scan",
+          wasmScanMsPerQuery: wasmScan.msPerQuery,
+          wasmAutoMsPerQuery: wasmAuto.msPerQuery,
+          wasmScanCpuMsPerQuery: wasmScan.cpuMsPerQuery,
+          wasmAutoCpuMsPerQuery: wasmAuto.cpuMsPerQuery,
           wasmAutoScanFraction: wasmAuto.stats.scanQueries / SWEEP_QUERIES,
-          fasterWithWasm: mih.minMsPerQuery < wasmScan.minMsPerQuery ? "mih" : "scan",
+          fasterWithWasm: mih.cpuMsPerQuery < wasmScan.cpuMsPerQuery ? "mih" : "scan",
         };
         sweep.push(row);
         console.log(
-          `    ${threshold}  ${row.radius}  ${f(row.mihMsPerQuery).padStart(9)}  ${f(row.scanMsPerQuery).padStart(9)}` +
-            `  ${f(row.autoMsPerQuery).padStart(9)} (${f(row.autoScanFraction, 2)})  ${f(row.mihCandidatesPerQuery, 0).padStart(7)}  ${row.faster}` +
-            `  | ${f(row.wasmScanMsPerQuery).padStart(9)}  ${f(row.wasmAutoMsPerQuery).padStart(9)} (${f(row.wasmAutoScanFraction, 2)})`,
+          `    ${threshold}  ${row.radius}  ${f(row.mihCpuMsPerQuery).padStart(7)}  ${f(row.scanCpuMsPerQuery).padStart(7)}` +
+            `  ${f(row.autoCpuMsPerQuery).padStart(7)} (${f(row.autoScanFraction, 2)})  ${f(row.mihCandidatesPerQuery, 0).padStart(7)}  ${row.faster.padEnd(4)}` +
+            `  | ${f(row.wasmScanCpuMsPerQuery).padStart(7)}  ${f(row.wasmAutoCpuMsPerQuery).padStart(7)} (${f(row.wasmAutoScanFraction, 2)})  ${row.fasterWithWasm}`,
         );
       }
 
@@ -402,20 +417,25 @@ for (const n of sizes) {
         id: `${e.id}_${i}`,
         hash: e.hash,
       }));
-      let t = performance.now();
-      for (const e of extra) unwrap(index.add(e.id, e.hash));
-      const addUs = ((performance.now() - t) * 1000) / extra.length;
+      // CPU time, after a gc(): the bench's own million-object heap should not be what is measured.
       const victims = entries.slice(0, 10_000);
-      t = performance.now();
+      gc();
+      let c = process.cpuUsage();
+      for (const e of extra) unwrap(index.add(e.id, e.hash));
+      let u = process.cpuUsage(c);
+      const addUs = (u.user + u.system) / extra.length;
+      c = process.cpuUsage();
       for (const e of victims) index.remove(e.id);
-      const removeUs = ((performance.now() - t) * 1000) / victims.length;
+      u = process.cpuUsage(c);
+      const removeUs = (u.user + u.system) / victims.length;
       const deltaSize = index.stats().delta;
       const withDelta = timeQueries(index, queries, 1000, 31);
       const last = builds[builds.length - 1]!;
       last.memoryBytesWithDelta = index.memoryBytes();
-      t = performance.now();
+      c = process.cpuUsage();
       index.compact();
-      const compactMs = performance.now() - t;
+      u = process.cpuUsage(c);
+      const compactMs = (u.user + u.system) / 1000;
       const afterCompact = timeQueries(index, queries, 1000, 31);
       updates.push({
         dataset,
@@ -432,7 +452,7 @@ for (const n of sizes) {
         throw new Error("results changed across compaction");
       }
       console.log(
-        `  updates: add ${f(addUs, 2)} us, remove ${f(removeUs, 2)} us, T=31 batch 1000 with a ${deltaSize}-entry delta ` +
+        `  updates (CPU): add ${f(addUs, 2)} us, remove ${f(removeUs, 2)} us, T=31 batch 1000 with a ${deltaSize}-entry delta ` +
           `${f(withDelta.msPerQuery)} ms/q, compact ${f(compactMs, 0)} ms, after ${f(afterCompact.msPerQuery)} ms/q; ` +
           `memoryBytes with the delta ${f(mib(last.memoryBytesWithDelta), 1)} MiB`,
       );

@@ -448,6 +448,22 @@ describe("MatchIndex (PDQ + exact hashes + change sequence)", () => {
     expect(index.remove("nope")).toBe(false);
   });
 
+  it("addMany applies a batch in order: the last entry for an id wins, across types", () => {
+    const index = new MatchIndex();
+    const h = pdq[1]!.hash;
+    unwrap(
+      index.addMany([
+        { id: "a", type: "pdq", value: h },
+        { id: "a", type: "md5", value: md5 },
+        { id: "b", type: "md5", value: md5 },
+        { id: "b", type: "pdq", value: h },
+      ]),
+    );
+    expect(unwrap(index.lookupExact([{ type: "md5", value: md5 }]))).toEqual([["a"]]);
+    expect(unwrap(index.queryPdq([h], { threshold: 0 }))).toEqual([[{ id: "b", distance: 0 }]]);
+    expect(index.stats()).toMatchObject({ exact: 1, pdq: { live: 1 } });
+  });
+
   it("tracks the applied change sequence monotonically", () => {
     const index = new MatchIndex();
     expect(index.appliedSeq).toBe(0);

@@ -24,6 +24,7 @@ const arg = (name: string, def: string) => {
 const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
 const QUICK = args.includes("--quick");
 const API_LOAD_MAX = Number(arg("api-load-max", "100000"));
+const SHARDS = arg("shards", "1");
 const THRESHOLDS = [31, 52];
 const BATCHES = [1, 100, 1000];
 
@@ -132,6 +133,7 @@ async function benchSize(size: number) {
   log(`generated data set in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const viaApi = size <= API_LOAD_MAX;
   const node = await startLocalNode({
+    vars: { MATCH_SHARDS: SHARDS },
     beforeStart: async (persist) => {
       if (!viaApi) {
         const t = performance.now();
@@ -142,7 +144,7 @@ async function benchSize(size: number) {
       }
     },
   });
-  const result: Record<string, unknown> = { size, loadedVia: viaApi ? "api" : "d1-file" };
+  const result: Record<string, unknown> = { size, shards: Number(SHARDS), loadedVia: viaApi ? "api" : "d1-file" };
   try {
     const coordinator = await admit(node, "coordinator");
     const platform = await admit(node, "platform");
@@ -245,6 +247,9 @@ async function benchSize(size: number) {
       }
     }
     result.rows = rows;
+  } catch (e) {
+    log(`failed: ${(e as Error).message}\n--- wrangler dev output (tail) ---\n${node.output().slice(-3000)}`);
+    throw e;
   } finally {
     await node.stop();
   }

@@ -15,6 +15,8 @@ export type LocalNode = {
   nodeId: string;
   coordinator: { participantId: string; privateJwk: PrivateJwk };
   dir: string;
+  /** What wrangler dev printed so far (for diagnosing failures). */
+  output: () => string;
   stop: () => Promise<void>;
 };
 
@@ -107,6 +109,7 @@ export async function startLocalNode(
     nodeId,
     coordinator: { participantId: "par_coordinator", privateJwk: coord.privateJwk },
     dir,
+    output: () => log,
     stop: async () => {
       if (child.exitCode === null && child.pid) {
         try {

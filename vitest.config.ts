@@ -1,5 +1,7 @@
 // Two test projects: `workers` runs the real Worker inside workerd with real (local) D1;
 // `unit` runs the binding-free packages (PDQ, match index, Merkle log, client, CLI) in Node.
+// A third, `e2e`, drives the web console in headless Chromium against a `wrangler dev` node that
+// its global setup starts (test/e2e/global-setup.ts; docs/console.md).
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig, type ViteUserConfig } from "vitest/config";
@@ -41,6 +43,20 @@ export default defineConfig(async () => {
             include: ["test/api/**/*.test.ts"],
             setupFiles: ["./test/helpers/apply-migrations.ts"],
             testTimeout: 30_000,
+          },
+        },
+        {
+          test: {
+            name: "e2e",
+            environment: "node",
+            include: ["test/e2e/**/*.test.ts"],
+            globalSetup: ["./test/e2e/global-setup.ts"],
+            // One browser session walks the flows in order; files run one after another.
+            fileParallelism: false,
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+            // Pages answer in milliseconds, but CI machines can be slow and busy.
+            expect: { poll: { timeout: 10_000 } },
           },
         },
       ],

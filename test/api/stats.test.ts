@@ -56,7 +56,7 @@ beforeAll(async () => {
     ),
   );
   recordIds.push(sub.receipt.recordId);
-  [ids.a, ids.b, ids.c] = sub.submissions.map((s) => s.id);
+  for (const [i, k] of ["a", "b", "c"].entries()) ids[k] = sub.submissions[i]!.id;
   const subD = ok(
     await de.client.write<{ submissions: { id: string }[] }>("/v1/submissions", "submission.create", {
       items: [pdqItem(values.d, { limbs: ["e"], nationalProvision: "DE StGB § 91" })],

@@ -1,0 +1,152 @@
+// Helpers for the console e2e tests: connect to the Chromium that global setup started, open a
+// page signed in as a demo participant (through the real sign-in form), drop files the way a
+// person drags them from the desktop, run axe-core, watch for CSP violations, take screenshots.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { expect, inject } from "vitest";
+
+export const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts/e2e");
+export const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/pdq");
+
+export const skip = inject("e2eSkip");
+export const base = skip ? "" : inject("e2eBaseUrl");
+export const keysDir = skip ? "" : inject("e2eKeysDir");
+
+export type Slug = "coordinator" | "nl" | "de" | "fr" | "platform";
+
+export function keyFile(slug: Slug): string {
+  return path.join(keysDir, `${slug}.json`);
+}
+
+export function credential(slug: Slug): { participantId: string; privateJwk: { d: string } } {
+  return JSON.parse(readFileSync(keyFile(slug), "utf8"));
+}
+
+export async function connect(): Promise<Browser> {
+  return chromium.connect(inject("e2eWsEndpoint"));
+}
+
+/** Everything a page reported that the tests treat as a failure: CSP violations, script errors. */
+export type Watch = { problems: string[]; requests: { url: string; body: string; headers: string }[] };
+
+export async function newPage(
+  browser: Browser,
+): Promise<{ context: BrowserContext; page: Page; watch: Watch }> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+  // Fail a stuck step with Playwright's own message well inside the test's timeout.
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(30_000);
+  const page = await context.newPage();
+  const watch: Watch = { problems: [], requests: [] };
+  page.on("console", (m) => {
+    if (m.type() === "error") watch.problems.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  page.on("pageerror", (e) => watch.problems.push(`pageerror: ${e.message}`));
+  page.on("request", (r) =>
+    watch.requests.push({ url: r.url(), body: r.postData() ?? "", headers: JSON.stringify(r.headers()) }),
+  );
+  return { context, page, watch };
+}
+
+/** Navigates and waits until the browser module finished the page's first load. */
+export async function open(page: Page, pathname: string) {
+  await page.goto(`${base}${pathname}`);
+  await page.waitForSelector("body[data-ready='1']");
+}
+
+/** Signs in through the form by loading the participant's key file, as a person would. */
+export async function signIn(page: Page, slug: Slug) {
+  await open(page, "/console");
+  await page.setInputFiles("#key-file", keyFile(slug));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/console\/(curation|assess|match)$/);
+  await page.waitForSelector("body[data-ready='1']");
+  await expect.poll(() => page.textContent("#session-who")).toContain("Signed in");
+}
+
+/** Dispatches dragover + drop with real File objects, as a drag from the file manager does. */
+export async function dropFiles(page: Page, selector: string, files: string[]) {
+  const payload = files.map((f) => ({
+    name: path.basename(f),
+    type: f.endsWith(".png") ? "image/png" : f.endsWith(".jpg") ? "image/jpeg" : "application/octet-stream",
+    b64: readFileSync(f).toString("base64"),
+  }));
+  const dt = await page.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name, { type: f.type }));
+    }
+    return dt;
+  }, payload);
+  await page.dispatchEvent(selector, "dragover", { dataTransfer: dt });
+  await page.dispatchEvent(selector, "drop", { dataTransfer: dt });
+}
+
+export async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core (WCAG 2.x A and AA rules) on the current page; serious and critical findings fail. */
+export async function expectAccessible(page: Page) {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run: (
+            ctx: unknown,
+            opts: unknown,
+          ) => Promise<{
+            violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+          }>;
+        };
+      }
+    ).axe;
+    const r = await axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+    });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    }));
+  });
+  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length > 0) throw new Error(`axe-core on ${page.url()}:\n${JSON.stringify(bad, null, 2)}`);
+}
+
+/**
+ * Clicks through the confirmation dialog: fills the given fields, checks that the preview shows
+ * the record kind, signs, and returns the record id the node answered with.
+ */
+export async function confirmDialog(
+  page: Page,
+  opts: { kind: string; fill?: Record<string, string>; select?: Record<string, string>; screenshot?: string },
+): Promise<string> {
+  const dialog = page.getByRole("dialog");
+  await expect.poll(() => dialog.isVisible()).toBe(true);
+  expect(await page.textContent("#confirm-kind")).toBe(opts.kind);
+  for (const [name, value] of Object.entries(opts.select ?? {}))
+    await dialog.locator(`[name="${name}"]`).selectOption(value);
+  for (const [name, value] of Object.entries(opts.fill ?? {}))
+    await dialog.locator(`[name="${name}"]`).fill(value);
+  if (opts.screenshot) await shot(page, opts.screenshot);
+  await dialog.getByRole("button", { name: "Sign and send" }).click();
+  const id = dialog.locator("#confirm-record-id");
+  await id.waitFor({ timeout: 15_000 }).catch(async () => {
+    throw new Error(`no record id; dialog says: ${await page.textContent("#confirm-error")}`);
+  });
+  const recordId = (await id.textContent()) ?? "";
+  expect(recordId).toMatch(/^rec_[0-9a-z]+$/);
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await expect.poll(() => dialog.isVisible()).toBe(false);
+  // The page keeps showing the record id after the dialog closed.
+  await expect.poll(() => page.textContent("#flash")).toContain(recordId);
+  return recordId;
+}

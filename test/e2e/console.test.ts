@@ -1,0 +1,413 @@
+// The web console end to end, in real headless Chromium against a real local node (wrangler dev,
+// local D1): each role signs in by loading its key file and completes its main flows through the
+// pages and the confirmation dialog. Screenshots go to test-artifacts/e2e/.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { hammingDistance, type PdqHex } from "@eusn/pdq";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ARTIFACTS,
+  base,
+  confirmDialog,
+  connect,
+  credential,
+  dropFiles,
+  expectAccessible,
+  FIXTURES,
+  newPage,
+  open,
+  shot,
+  signIn,
+  skip,
+  type Watch,
+} from "./browser.ts";
+
+const synthetic = (f: string) => path.join(FIXTURES, "synthetic", f);
+const reference = new Map(
+  readFileSync(path.join(FIXTURES, "expected-synthetic.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","))
+    .map(([hash, quality, file]) => [file!, { hash: hash!, quality: Number(quality) }]),
+);
+const MD5 = "0123456789abcdef0123456789abcdef";
+
+const d = skip ? describe.skip : describe;
+if (skip) it.skip(`console e2e skipped: ${skip}`, () => {});
+
+d("the console", () => {
+  let browser: Browser;
+  const pages: { page: Page; watch: Watch }[] = [];
+  const entry = { shapes: "", md5: "" };
+  const shapesHash = reference.get("shapes-1024x768.png")!.hash;
+
+  const by: Record<string, { page: Page; watch: Watch }> = {};
+  async function as(slug: Parameters<typeof signIn>[1]) {
+    const p = await newPage(browser);
+    pages.push(p);
+    by[slug] = p;
+    await signIn(p.page, slug);
+    return p;
+  }
+
+  beforeAll(async () => {
+    browser = await connect();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("serves pages under a strict CSP, the module and stylesheet as static assets", async () => {
+    const res = await fetch(`${base}/console`);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toMatch(/unsafe-(inline|eval)/);
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const html = await res.text();
+    expect(html).toContain('<script type="module" src="/console/assets/console.js"></script>');
+    const js = await fetch(`${base}/console/assets/console.js`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-type")).toMatch(/javascript/);
+    expect((await fetch(`${base}/console/assets/console.css`)).status).toBe(200);
+  });
+
+  it("authority: signs in with its key file; the key is non-extractable and never sent", async () => {
+    const { page, watch } = await as("nl");
+    expect(page.url()).toBe(`${base}/console/assess`);
+    const key = await page.evaluate(
+      () =>
+        new Promise<{ extractable: boolean; type: string; usages: string[]; exportRefused: boolean }>(
+          (resolve, reject) => {
+            const req = indexedDB.open("eusn-console");
+            req.onerror = () => reject(req.error);
+            req.onsuccess = () => {
+              const get = req.result.transaction("session").objectStore("session").get("current");
+              get.onsuccess = async () => {
+                const k = get.result.key as CryptoKey;
+                const exportRefused = await crypto.subtle.exportKey("jwk", k).then(
+                  () => false,
+                  () => true,
+                );
+                resolve({ extractable: k.extractable, type: k.type, usages: k.usages, exportRefused });
+              };
+            };
+          },
+        ),
+    );
+    expect(key).toEqual({ extractable: false, type: "private", usages: ["sign"], exportRefused: true });
+    const d = credential("nl").privateJwk.d;
+    expect(watch.requests.length).toBeGreaterThan(2);
+    for (const r of watch.requests) {
+      expect(r.body).not.toContain(d);
+      expect(r.headers).not.toContain(d);
+      expect(r.url).not.toContain(d);
+    }
+    await expectAccessible(page);
+  });
+
+  it("authority: submits by dropping image files (hashed in the browser) and by pasting hex", async () => {
+    const { page, watch } = by.nl!;
+    await open(page, "/console/submit");
+    const before = watch.requests.length;
+    await dropFiles(page, "#submit-zone", [
+      synthetic("shapes-1024x768.png"),
+      synthetic("checker-512x512.png"),
+      synthetic("noise-800x600.jpg"),
+    ]);
+    const rows = page.locator("#submit-items tbody tr");
+    await expect.poll(() => rows.count()).toBe(3);
+    // Hashing happened here: dropping the files sent nothing at all.
+    expect(watch.requests.length).toBe(before);
+    const cells = await rows.evaluateAll((trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent ?? "")),
+    );
+    // PNG decodes to the same samples everywhere: bit-for-bit the reference hash and quality.
+    for (const [i, f] of ["shapes-1024x768.png", "checker-512x512.png"].entries()) {
+      expect(cells[i]![2]).toBe(reference.get(f)!.hash);
+      expect(Number(cells[i]![3])).toBe(reference.get(f)!.quality);
+    }
+    // A JPEG goes through Chromium's decoder, not libjpeg-turbo's: a few bits may move.
+    const jpegDistance = hammingDistance(
+      cells[2]![2]! as PdqHex,
+      reference.get("noise-800x600.jpg")!.hash as PdqHex,
+    );
+    process.stderr.write(`[e2e] noise-800x600.jpg: browser PDQ is ${jpegDistance} bits from the reference\n`);
+    expect(jpegDistance).toBeLessThanOrEqual(8);
+
+    await page.fill("#submit-paste-text", `md5:${MD5.toUpperCase()}\nnot-a-hash`);
+    await page.click("#submit-paste-add");
+    await expect.poll(() => page.textContent("#submit-items")).toContain("line 2: not a hash");
+    await expect.poll(() => rows.count()).toBe(4);
+    await page.getByLabel("National provision").fill("NL Sr. art. 421");
+    await page.locator("input[name=limbs][value=c]").check();
+    await shot(page, "01-authority-submit");
+    await expectAccessible(page);
+    await page.getByRole("button", { name: "Review and submit…" }).click();
+    await confirmDialog(page, { kind: "submission.create", screenshot: "02-authority-submit-confirm" });
+    const results = page.locator("#submit-results-table tbody tr");
+    await expect.poll(() => results.count()).toBe(4);
+    expect(await page.locator("#submit-results-table").textContent()).not.toContain("existing");
+    entry.shapes = (await results.filter({ hasText: shapesHash }).locator("a").first().textContent()) ?? "";
+    entry.md5 = (await results.filter({ hasText: MD5 }).locator("a").first().textContent()) ?? "";
+    expect(entry.shapes).toMatch(/^hsh_/);
+    expect(entry.md5).toMatch(/^hsh_/);
+  });
+
+  it("authorities: concur and dissent from the queue awaiting their assessment", async () => {
+    const { page } = await as("de");
+    await expect.poll(() => page.locator("#awaiting-table tbody tr").count()).toBe(4);
+    await page.getByRole("button", { name: `Concur with ${entry.shapes}` }).click();
+    await confirmDialog(page, {
+      kind: "assessment.create",
+      fill: { reason: "Glorifies an attack; DE StGB § 91" },
+      screenshot: "03-authority-assess-confirm",
+    });
+    await page.getByRole("button", { name: `Dissent from ${entry.md5}` }).click();
+    await confirmDialog(page, {
+      kind: "assessment.create",
+      fill: { reason: "Not enough context to assess" },
+    });
+    await expect.poll(() => page.locator("#awaiting-table tbody tr").count()).toBe(2);
+    await shot(page, "04-authority-assess");
+
+    // FR works the dialog with the keyboard only; Escape cancels without sending anything.
+    const fr = await as("fr");
+    const concur = fr.page.getByRole("button", { name: `Concur with ${entry.shapes}` });
+    await concur.focus();
+    await fr.page.keyboard.press("Enter");
+    await expect.poll(() => fr.page.getByRole("dialog").isVisible()).toBe(true);
+    expect(await fr.page.evaluate(() => document.activeElement?.getAttribute("name"))).toBe("limb");
+    const posts = fr.watch.requests.filter((r) => r.body).length;
+    await fr.page.keyboard.press("Escape");
+    await expect.poll(() => fr.page.getByRole("dialog").isVisible()).toBe(false);
+    expect(fr.watch.requests.filter((r) => r.body).length).toBe(posts);
+    await concur.focus();
+    await fr.page.keyboard.press("Enter");
+    await fr.page.keyboard.press("Tab");
+    await fr.page.keyboard.type("Incitement, FR code pénal art. 421-2-5");
+    while ((await fr.page.evaluate(() => document.activeElement?.id)) !== "confirm-ok")
+      await fr.page.keyboard.press("Tab");
+    await fr.page.keyboard.press("Enter");
+    await fr.page.locator("#confirm-record-id").waitFor();
+    await fr.page.keyboard.press("Enter"); // "Close" has the focus
+    await expect.poll(() => fr.page.getByRole("dialog").isVisible()).toBe(false);
+    await expect.poll(() => fr.page.locator("#awaiting-table").textContent()).not.toContain(entry.shapes);
+  });
+
+  it("coordinator: finds the entry eligible, checks its signed history, includes it", async () => {
+    const { page } = await as("coordinator");
+    const eligible = page.locator("#queue-eligible-table");
+    await expect.poll(() => eligible.textContent()).toContain(entry.shapes);
+    expect(await page.locator("#queue-disputed-table").textContent()).toContain("Nothing waiting.");
+    await shot(page, "05-coordinator-curation");
+    await expectAccessible(page);
+    await eligible.getByRole("link", { name: entry.shapes }).click();
+    await page.waitForSelector("body[data-ready='1']");
+    const history = page.locator("#entry-history-table tbody tr");
+    await expect.poll(() => history.count()).toBe(3);
+    expect(await history.filter({ hasText: "✓ signature verified" }).count()).toBe(3);
+    expect(await page.locator("#entry-history-table").textContent()).toContain("Glorifies an attack");
+    await page.getByRole("button", { name: "Include…" }).click();
+    // Both live concurrences are cited by default.
+    expect(await page.locator("#confirm-fields input[name=assessmentIds]:checked").count()).toBe(2);
+    await confirmDialog(page, {
+      kind: "baseline.decide",
+      fill: { reason: "NL, DE and FR assess it as terrorist content (limb a)" },
+      screenshot: "06-coordinator-include-confirm",
+    });
+    await expect.poll(() => page.locator("[data-field=Status]").textContent()).toContain("included");
+    await expect.poll(() => page.locator("#entry-history-table tbody tr").count()).toBe(4);
+    await shot(page, "07-coordinator-entry");
+    await expectAccessible(page);
+  });
+
+  it("platform: matches a dropped image, sees distance and baseline state, reports the outcome", async () => {
+    const { page, watch } = await as("platform");
+    const before = watch.requests.length;
+    // The JPEG copy of the included PNG: a near-duplicate, as platforms see them.
+    await dropFiles(page, "#match-zone", [synthetic("shapes-1024x768.jpg")]);
+    await expect.poll(() => page.locator("#match-items tbody tr").count()).toBe(1);
+    expect(watch.requests.length).toBe(before);
+    await page.fill("#match-paste-text", `md5:${MD5}`);
+    await page.click("#match-paste-add");
+    await page.getByRole("button", { name: "Match", exact: true }).click();
+    const result = page.locator("section.result").first();
+    await expect.poll(() => result.textContent()).toContain(entry.shapes);
+    const row = result.locator("tbody tr").first();
+    const distance = Number((await row.locator("td").nth(1).textContent())?.split(" ")[0]);
+    expect(distance).toBeLessThanOrEqual(31);
+    expect(await row.textContent()).toContain("included");
+    // The MD5 entry is not in the baseline (DE dissented): no match in the default scope.
+    expect(await page.locator("section.result").nth(1).textContent()).toContain("No match.");
+    expect(await page.locator("#match-results-body").textContent()).toContain("human review");
+    await shot(page, "08-platform-match");
+    await expectAccessible(page);
+    await row.getByRole("button", { name: `Report outcome for ${entry.shapes}` }).click();
+    await confirmDialog(page, {
+      kind: "feedback.create",
+      select: { outcome: "false_positive" },
+      fill: { note: "a news report about the attack" },
+    });
+  });
+
+  it("a dissent after inclusion disputes the entry; the coordinator retires, then reverses it", async () => {
+    const de = by.de!;
+    await open(de.page, `/console/entries/${entry.shapes}`);
+    await de.page.getByRole("button", { name: "Dissent…" }).click();
+    await confirmDialog(de.page, {
+      kind: "assessment.create",
+      fill: { reason: "Court found it is reporting" },
+    });
+
+    const coord = by.coordinator!;
+    await open(coord.page, "/console/curation");
+    await expect
+      .poll(() => coord.page.locator("#queue-disputed-table").textContent())
+      .toContain(entry.shapes);
+    await coord.page.locator("#queue-disputed-table").getByRole("link", { name: entry.shapes }).click();
+    await coord.page.waitForSelector("body[data-ready='1']");
+    expect(await coord.page.locator("#entry-matches-table").textContent()).toContain("Demo Social");
+    await coord.page.getByRole("button", { name: "Retire…" }).click();
+    await confirmDialog(coord.page, {
+      kind: "baseline.decide",
+      fill: { reason: "Disputed by DE after a ruling" },
+    });
+    await expect.poll(() => coord.page.locator("[data-field=Status]").textContent()).toContain("retired");
+    await coord.page.getByRole("button", { name: "Reverse…" }).click();
+    await confirmDialog(coord.page, {
+      kind: "submission.reverse",
+      select: { ground: "court_ruling" },
+      fill: { reason: "Annulled by the court", reference: "LG Berlin 1/26" },
+    });
+    await expect.poll(() => coord.page.locator("[data-field=Status]").textContent()).toContain("reversed");
+    await expect.poll(() => coord.page.getByRole("button", { name: "Reverse…" }).count()).toBe(0);
+
+    const platform = by.platform!;
+    await open(platform.page, "/console/match");
+    await expect.poll(() => platform.page.locator("#reversals-table").textContent()).toContain(entry.shapes);
+    expect(await platform.page.locator("#reversals-table").textContent()).toContain("court ruling");
+  });
+
+  it("coordinator: admits a platform with a key made in the browser, which signs in; then revokes it", async () => {
+    const { page } = by.coordinator!;
+    await open(page, "/console/participants");
+    await page.selectOption("#admit-role", "platform");
+    expect(await page.locator("#admit-state").isDisabled()).toBe(true);
+    await page.fill("#admit-name", "Video Host");
+    await page.getByRole("button", { name: "Review and admit…" }).click();
+    await confirmDialog(page, { kind: "participant.admit" });
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download the key file for Video Host" }).click(),
+    ]);
+    const file = path.join(ARTIFACTS, "downloaded-video-host.json");
+    await download.saveAs(file);
+    const newcomer = await newPage(browser);
+    pages.push(newcomer);
+    await open(newcomer.page, "/console");
+    await newcomer.page.setInputFiles("#key-file", file);
+    await newcomer.page.getByRole("button", { name: "Sign in" }).click();
+    await newcomer.page.waitForURL(/\/console\/match$/);
+    await expect.poll(() => newcomer.page.textContent("#session-who")).toContain("Video Host");
+
+    await expect.poll(() => page.locator("#participants-table").textContent()).toContain("Video Host");
+    await page.getByRole("button", { name: "Revoke Video Host" }).click();
+    await confirmDialog(page, { kind: "participant.revoke", fill: { reason: "Test admission, withdrawn" } });
+    const row = page.locator("#participants-table tbody tr").filter({ hasText: "Video Host" });
+    await expect.poll(() => row.textContent()).toContain("revoked");
+    await shot(page, "09-coordinator-participants");
+    await expectAccessible(page);
+  });
+
+  it("coordinator: filters the audit trail by kind and actor and opens a signed record", async () => {
+    const { page } = by.coordinator!;
+    await open(page, "/console/audit");
+    const rows = page.locator("#audit-table tbody tr");
+    await expect.poll(() => rows.count()).toBeGreaterThan(15);
+    await page.selectOption("#audit-kind", "baseline.decide");
+    await expect.poll(() => rows.count()).toBe(2);
+    await page.selectOption("#audit-kind", "assessment.create");
+    await page.selectOption("#audit-actor", {
+      label: `Bundeskriminalamt (DE) (${credential("de").participantId})`,
+    });
+    await expect.poll(() => rows.count()).toBe(3);
+    await page.fill("#audit-subject", "asm_");
+    await expect.poll(() => rows.count()).toBe(3);
+    await rows.first().locator("summary").click();
+    const record = rows.first().locator("pre");
+    await record.waitFor();
+    expect(await record.textContent()).toContain('"kind": "assessment.create"');
+    await shot(page, "10-coordinator-audit");
+    await expectAccessible(page);
+  });
+
+  it("platform: rotates its own key in the browser and keeps working with the new one", async () => {
+    const { page } = by.platform!;
+    const oldKid = (await page.evaluate(() => document.querySelector("#session-who")?.textContent)) ?? "";
+    expect(oldKid).toContain("Demo Social");
+    await open(page, "/console/key");
+    await page.getByRole("button", { name: "Rotate my key…" }).click();
+    await confirmDialog(page, { kind: "participant.key.add" });
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download the new key file" }).click(),
+    ]);
+    const file = path.join(ARTIFACTS, "downloaded-rotated-platform.json");
+    await download.saveAs(file);
+    await page.getByRole("button", { name: "Retire the old key…" }).click();
+    await confirmDialog(page, { kind: "participant.key.retire", fill: { reason: "scheduled rotation" } });
+    const keys = page.locator("#key-table tbody tr");
+    await expect.poll(() => keys.filter({ hasText: "retired" }).count()).toBe(1);
+    expect(await keys.filter({ hasText: "(this browser)" }).textContent()).toContain("active");
+    await shot(page, "11-platform-key-rotated");
+    await expectAccessible(page);
+    // Signed reads work with the new key.
+    await open(page, "/console/match");
+    await expect.poll(() => page.locator("#reversals-table").textContent()).toContain(entry.shapes);
+    // The old key file no longer signs in; the new one does.
+    const other = await newPage(browser);
+    pages.push(other);
+    await open(other.page, "/console");
+    await other.page.setInputFiles("#key-file", file);
+    await other.page.getByRole("button", { name: "Sign in" }).click();
+    await other.page.waitForURL(/\/console\/match$/);
+  });
+
+  it("statistics: public, aggregate figures and charts reflect what happened", async () => {
+    const visitor = await newPage(browser);
+    pages.push(visitor);
+    by.visitor = visitor;
+    const { page } = visitor;
+    await open(page, "/console/stats");
+    expect(await page.textContent("#session-who")).toBe("Not signed in");
+    const text = (await page.textContent("main")) ?? "";
+    expect(text).toContain("Baseline entries");
+    expect(await page.locator("svg#chart-states").count()).toBe(1);
+    const stats = (await (await fetch(`${base}/v1/stats`)).json()) as Record<string, Record<string, unknown>>;
+    expect(stats.submissions).toMatchObject({ total: 4, byStatus: { live: 3, reversed: 1 } });
+    expect(stats.decisions).toMatchObject({ include: 1, retire: 1 });
+    expect(stats.disputes).toMatchObject({ raised: 1 });
+    expect(stats.feedback).toMatchObject({ falsePositive: 1, falsePositiveRate: 1 });
+    expect(stats.reversals).toMatchObject({ reversed: 1, byGround: { court_ruling: 1 } });
+    for (const id of [entry.shapes, entry.md5, shapesHash]) expect(text).not.toContain(id);
+    await shot(page, "12-public-statistics");
+    await expectAccessible(page);
+  });
+
+  it("pages for another role or without a key say so instead of loading", async () => {
+    const { page } = by.visitor!;
+    await open(page, "/console/curation");
+    expect(await page.locator("#gate").textContent()).toContain("Sign in");
+    expect(await page.locator("#page-body").isHidden()).toBe(true);
+    const platform = by.platform!;
+    await open(platform.page, "/console/audit");
+    expect(await platform.page.locator("#gate").textContent()).toContain("for the coordinator role");
+  });
+
+  it("no page reported a CSP violation or a script error along the way", () => {
+    expect(pages.flatMap((p) => p.watch.problems)).toEqual([]);
+  });
+});

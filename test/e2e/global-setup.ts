@@ -1,0 +1,283 @@
+// Global setup of the `e2e` vitest project: a real local node and a real headless Chromium.
+//  1. builds the console bundle (scripts/build-console.ts);
+//  2. makes a temp dir with fresh keys (node key, bootstrap coordinator) and an env file for
+//     `wrangler dev --env-file` (the developer's .dev.vars is neither read nor touched);
+//  3. bundles the Worker once (`wrangler deploy --dry-run --outdir`) and copies the static assets
+//     into the temp dir, with a copy of wrangler.toml pointing at them (`no_bundle`): the node
+//     under test is a snapshot, so edits elsewhere in the checkout cannot reload it mid-run;
+//  4. applies the D1 migrations into a fresh `--persist-to` dir and starts `wrangler dev` on free
+//     ports (HTTP and inspector), logging to test-artifacts/e2e/wrangler.log;
+//  5. admits three authorities (NL, DE, FR) and a platform through the signed API and writes
+//     their key files (the format `npm start` writes) for the tests to sign in with;
+//  6. starts Chromium (Debian's /usr/bin/chromium, via playwright-core) as a browser server;
+// and undoes all of it at teardown. Without Chromium the tests are skipped with a message, or
+// fail when CI is set.
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { EusnClient, generateParticipantKey } from "@eusn/client";
+import type { WriteReceipt } from "@eusn/protocol";
+import { type BrowserServer, chromium } from "playwright-core";
+import type { TestProject } from "vitest/node";
+import { buildConsole } from "../../scripts/build-console.ts";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** The flags a closed-network machine needs (.library/env/machines/node.md). */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+export const ARTIFACTS = path.join(ROOT, "test-artifacts/e2e");
+const NODE_ID = "eusn-local";
+const COORDINATOR_ID = "par_coordinator";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    e2eSkip: string;
+    e2eBaseUrl: string;
+    e2eKeysDir: string;
+    e2eWsEndpoint: string;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+/** The project's own wrangler (4.86.0, pinned for Node 20), without npx's start-up cost. */
+const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+/** Runs a wrangler command to completion; rejects with its output when it fails. */
+function run(args: string[], what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WRANGLER, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (b) => (out += b));
+    child.stderr.on("data", (b) => (out += b));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${what} failed (${code}):\n${out}`)),
+    );
+  });
+}
+
+export default async function setup(project: TestProject) {
+  project.provide("e2eSkip", "");
+  if (!existsSync(CHROMIUM)) {
+    const msg = `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the console e2e tests`;
+    if (process.env.CI) throw new Error(msg);
+    process.stderr.write(`\n[e2e] SKIPPED: ${msg}\n\n`);
+    project.provide("e2eSkip", msg);
+    return;
+  }
+  const t0 = Date.now();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const built = await buildConsole({ quiet: true });
+  const timings: string[] = [];
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "eusn-e2e-"));
+  const state = path.join(tmp, "state");
+  const keysDir = path.join(tmp, "keys");
+  mkdirSync(keysDir, { mode: 0o700 });
+  const [port, inspector] = [await freePort(), await freePort()];
+  const base = `http://127.0.0.1:${port}`;
+
+  const nodeKey = await generateParticipantKey("EdDSA");
+  const coordKey = await generateParticipantKey("EdDSA");
+  const envFile = path.join(tmp, "e2e.env");
+  writeFileSync(
+    envFile,
+    [
+      `NODE_PRIVATE_JWK='${JSON.stringify(nodeKey.privateJwk)}'`,
+      `BOOTSTRAP_COORDINATOR_JWKS='${JSON.stringify({ keys: [coordKey.publicJwk] })}'`,
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+
+  const workerDir = path.join(tmp, "worker");
+  const bundling = run(["deploy", "--dry-run", "--outdir", workerDir], "bundling the Worker");
+  cpSync(path.join(ROOT, "workers/console/public"), path.join(tmp, "public"), { recursive: true });
+  const config = path.join(tmp, "wrangler.toml");
+  let toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const swaps: [RegExp, string][] = [
+    [/^main = .*$/m, `main = ${JSON.stringify(path.join(workerDir, "index.js"))}\nno_bundle = true`],
+    [/^directory = "workers\/console\/public"$/m, `directory = ${JSON.stringify(path.join(tmp, "public"))}`],
+    [/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, "schema/migrations"))}`],
+  ];
+  for (const [re, line] of swaps) {
+    if (!re.test(toml))
+      throw new Error(`wrangler.toml has no line matching ${re}; update test/e2e/global-setup.ts`);
+    toml = toml.replace(re, line);
+  }
+  writeFileSync(config, toml);
+  // Bundling and migrating are independent: run them side by side.
+  await Promise.all([
+    bundling,
+    run(
+      ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", config],
+      "migrations",
+    ),
+  ]);
+  timings.push(`bundle + migrations ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const log = createWriteStream(path.join(ARTIFACTS, "wrangler.log"));
+  // Its own process group, so teardown can stop wrangler and workerd together (and only them).
+  const wrangler: ChildProcess = spawn(
+    process.execPath,
+    [
+      WRANGLER,
+      "dev",
+      "--config",
+      config,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      state,
+      "--env-file",
+      envFile,
+      "--show-interactive-dev-session=false",
+    ],
+    { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  wrangler.stdout?.pipe(log);
+  wrangler.stderr?.pipe(log);
+  let browser: BrowserServer | undefined;
+
+  const teardown = async () => {
+    await browser?.close().catch(() => {});
+    if (wrangler.pid && wrangler.exitCode === null) {
+      try {
+        process.kill(-wrangler.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      try {
+        process.kill(-wrangler.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  };
+
+  try {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (wrangler.exitCode !== null)
+        throw new Error(`wrangler dev exited (${wrangler.exitCode}); see ${ARTIFACTS}/wrangler.log`);
+      try {
+        if ((await fetch(`${base}/health`)).ok) break;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error("wrangler dev did not come up in 90 s");
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    timings.push(`node up ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    const credential = (
+      participantId: string,
+      role: string,
+      displayName: string,
+      privateJwk: unknown,
+      memberState?: string,
+    ) => ({
+      participantId,
+      role,
+      ...(memberState ? { memberState } : {}),
+      displayName,
+      nodeId: NODE_ID,
+      baseUrl: base,
+      privateJwk,
+    });
+    const write = (slug: string, cred: unknown) =>
+      writeFileSync(path.join(keysDir, `${slug}.json`), `${JSON.stringify(cred, null, 2)}\n`, {
+        mode: 0o600,
+      });
+    write(
+      "coordinator",
+      credential(COORDINATOR_ID, "coordinator", "EU coordinator (bootstrap)", coordKey.privateJwk),
+    );
+    const coordinator = new EusnClient({
+      baseUrl: base,
+      nodeId: NODE_ID,
+      participantId: COORDINATOR_ID,
+      privateJwk: coordKey.privateJwk,
+    });
+    const demo = [
+      { slug: "nl", role: "authority", memberState: "NL", name: "ATKM (NL competent authority)" },
+      { slug: "de", role: "authority", memberState: "DE", name: "Bundeskriminalamt (DE)" },
+      { slug: "fr", role: "authority", memberState: "FR", name: "PHAROS (FR)" },
+      { slug: "platform", role: "platform", name: "Demo Social" },
+    ] as const;
+    for (const p of demo) {
+      const key = await generateParticipantKey();
+      const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: p.role,
+        ...("memberState" in p ? { memberState: p.memberState } : {}),
+        displayName: p.name,
+        jwks: { keys: [key.publicJwk] },
+      });
+      if (!res.ok) throw new Error(`admitting ${p.slug}: ${JSON.stringify(res.problem)}`);
+      write(
+        p.slug,
+        credential(
+          res.data.subjectId,
+          p.role,
+          p.name,
+          key.privateJwk,
+          "memberState" in p ? p.memberState : undefined,
+        ),
+      );
+    }
+
+    browser = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    project.provide("e2eBaseUrl", base);
+    project.provide("e2eKeysDir", keysDir);
+    project.provide("e2eWsEndpoint", browser.wsEndpoint());
+    process.stderr.write(
+      `[e2e] node ${base} (bundle ${(built.bytes / 1024).toFixed(0)} KiB), Chromium ${CHROMIUM}, ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(", ")})\n`,
+    );
+  } catch (e) {
+    await teardown();
+    throw e;
+  }
+  return teardown;
+}

@@ -1,0 +1,232 @@
+// Platform: match dropped images (hashed here; the image never leaves the machine) or pasted
+// hashes against the baseline or every live submission, see each hit with its distance, legal
+// basis and baseline state, report the outcome (signed feedback), and see reversals of entries
+// matched before.
+import { DIHEDRAL_NAMES } from "@eusn/pdq";
+import { get, postJson } from "../api.ts";
+import { confirmWrite } from "../confirm.ts";
+import { $, button, h, hashCell, replace, table, when } from "../dom.ts";
+import { parseHashes } from "../hashes.ts";
+import { hashImage, wireDrop } from "../images.ts";
+import type { Session } from "../session.ts";
+import { stateBadge } from "./views.ts";
+
+type Item = {
+  type: "pdq" | "md5" | "sha256";
+  value: string;
+  dihedral?: string[];
+  source: string;
+  quality?: number;
+};
+type Hit = {
+  submissionId: string;
+  distance: number;
+  variant: number;
+  signalType: string;
+  limbs: string[];
+  legalBasis: { nationalProvision: string };
+  memberState: string;
+  baselineState: string;
+  assessments: { concurStates: string[]; dissenting: number };
+  tlp: string | null;
+  lowQuality: boolean;
+};
+type MatchAnswer = {
+  requestId: string;
+  scope: string;
+  threshold: number;
+  baselineVersion: number;
+  results: { index: number; matches: Hit[] }[];
+  advisory: string;
+};
+type Reversal = {
+  submissionId: string;
+  change: string;
+  at: string;
+  reason: string | null;
+  ground: string | null;
+  signalType: string;
+  value: string;
+};
+
+export default async function match(s: Session | null) {
+  if (!s) return;
+  const items: Item[] = [];
+  const notes: string[] = [];
+  const box = $("match-items");
+  const render = () =>
+    replace(
+      box,
+      notes.length
+        ? h(
+            "ul",
+            { class: "error" },
+            notes.map((n) => h("li", {}, n)),
+          )
+        : null,
+      table(
+        `${items.length} hash(es) to match`,
+        ["Source", "Type", "Hash", "Quality", ""],
+        items.map((it, i) => [
+          it.source,
+          it.type,
+          hashCell(it.value),
+          it.quality === undefined ? "—" : String(it.quality),
+          button(
+            "Remove",
+            () => {
+              items.splice(i, 1);
+              render();
+            },
+            { "aria-label": `Remove ${it.value.slice(0, 12)}…` },
+          ),
+        ]),
+        "No hashes yet: drop image files or paste hashes.",
+      ),
+    );
+
+  wireDrop($("match-zone"), $("match-files") as unknown as HTMLInputElement, async (files) => {
+    notes.length = 0;
+    replace(box, h("p", { role: "status" }, `Hashing ${files.length} file(s) in this browser…`));
+    for (const f of files) {
+      try {
+        const r = await hashImage(f);
+        items.push({
+          type: "pdq",
+          value: r.pdq,
+          dihedral: r.dihedral,
+          quality: r.quality,
+          source: `${r.file} (${r.width}×${r.height})`,
+        });
+      } catch (e) {
+        notes.push((e as Error).message);
+      }
+    }
+    render();
+  });
+  $("match-paste-add").addEventListener("click", () => {
+    const ta = $("match-paste-text") as unknown as HTMLTextAreaElement;
+    const parsed = parseHashes(ta.value, "pdq");
+    notes.length = 0;
+    notes.push(...parsed.errors);
+    for (const p of parsed.items)
+      items.push({
+        type: p.signalType,
+        value: p.value,
+        source: p.label,
+        ...(p.quality !== undefined ? { quality: p.quality } : {}),
+      });
+    if (parsed.errors.length === 0) ta.value = "";
+    render();
+  });
+
+  ($("match-form") as unknown as HTMLFormElement).addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (items.length === 0) {
+      notes.length = 0;
+      notes.push("Add at least one hash first.");
+      render();
+      return;
+    }
+    const scope = ($("match-scope") as unknown as HTMLSelectElement).value;
+    const threshold = Number(($("match-threshold") as unknown as HTMLInputElement).value || 31);
+    const dihedral = ($("match-dihedral") as unknown as HTMLInputElement).checked;
+    const out = $("match-results-body");
+    replace(out, h("p", { role: "status" }, "Matching…"));
+    const answer = await postJson<MatchAnswer>(s, "/v1/match", {
+      scope,
+      threshold,
+      items: items.map((it) =>
+        it.type === "pdq"
+          ? {
+              type: "pdq",
+              value: it.value,
+              ...(dihedral && it.dihedral?.length ? { dihedral: it.dihedral } : {}),
+            }
+          : { type: it.type, value: it.value },
+      ),
+    });
+    const hits = answer.results.reduce((a, r) => a + r.matches.length, 0);
+    replace(
+      out,
+      h("p", { class: "advisory", role: "note" }, answer.advisory),
+      h(
+        "p",
+        { id: "match-summary" },
+        `${hits} match(es) for ${items.length} hash(es) — scope ${answer.scope}, threshold ${answer.threshold}, baseline version ${answer.baselineVersion}, request ${answer.requestId}.`,
+      ),
+      answer.results.map((r) => {
+        const it = items[r.index]!;
+        return h(
+          "section",
+          { class: "result", "aria-label": `Result for ${it.source}` },
+          h("h3", {}, `${it.source}: `, h("code", { class: "hash" }, it.value)),
+          table(
+            `Matches for ${it.source}`,
+            ["Entry", "Distance", "Baseline state", "Origin", "Legal basis", "Assessments", "Outcome"],
+            r.matches.map((m) => [
+              h("code", {}, m.submissionId),
+              `${m.distance}${m.variant > 0 ? ` (${DIHEDRAL_NAMES[m.variant]})` : ""}`,
+              [
+                stateBadge(m.baselineState),
+                m.lowQuality ? " low quality" : "",
+                m.tlp ? ` TLP:${m.tlp.toUpperCase()}` : "",
+              ],
+              m.memberState,
+              `${m.limbs.map((l) => `(${l})`).join(" ")} ${m.legalBasis.nationalProvision}`,
+              `${m.assessments.concurStates.join(", ")} concur${m.assessments.dissenting ? `, ${m.assessments.dissenting} dissent` : ""}`,
+              button(
+                "Report outcome…",
+                () =>
+                  void confirmWrite(s, {
+                    title: "Report the match outcome",
+                    intro: `Tell the network what ${m.submissionId} turned out to be on your service. A later report of yours replaces this one; false positives put the entry up for coordinator review.`,
+                    kind: "feedback.create",
+                    path: `/v1/submissions/${encodeURIComponent(m.submissionId)}/feedback`,
+                    fields: [
+                      {
+                        name: "outcome",
+                        label: "Outcome",
+                        type: "select",
+                        options: [
+                          ["true_positive", "true positive (it was terrorist content)"],
+                          ["false_positive", "false positive (it was not)"],
+                          ["not_actioned", "not actioned"],
+                        ],
+                      },
+                      { name: "note", label: "Note (optional)", type: "textarea" },
+                    ],
+                    record: (x) => ({
+                      submissionId: m.submissionId,
+                      outcome: x.outcome,
+                      ...(String(x.note ?? "").trim() ? { note: String(x.note).trim() } : {}),
+                    }),
+                  }),
+                { "aria-label": `Report outcome for ${m.submissionId}` },
+              ),
+            ]),
+            "No match.",
+          ),
+        );
+      }),
+    );
+  });
+  render();
+
+  const rev = await get<{ reversals: Reversal[] }>(s, "/v1/reversals?limit=200");
+  replace(
+    $("reversals-table"),
+    table(
+      "Reversals of entries you matched",
+      ["When", "Entry", "Change", "Hash", "Reason"],
+      rev.reversals.map((r) => [
+        when(r.at),
+        h("code", {}, r.submissionId),
+        stateBadge(r.change),
+        [h("span", { class: "type" }, r.signalType), " ", hashCell(r.value)],
+        `${r.ground ? `${r.ground.replaceAll("_", " ")}: ` : ""}${r.reason ?? ""}`,
+      ]),
+      "None: nothing you matched was withdrawn, reversed or excluded.",
+    ),
+  );
+}

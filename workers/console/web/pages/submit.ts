@@ -1,0 +1,172 @@
+// Authority: submit hashes. Image files dropped on the page are decoded and PDQ-hashed here (the
+// image never leaves the machine); hashes can also be pasted. One legal basis covers the batch,
+// which is signed as one submission.create record after confirmation.
+import { MAX_BATCH, MIN_PDQ_QUALITY } from "@eusn/protocol";
+import { confirmWrite } from "../confirm.ts";
+import { $, button, entryLink, formValues, h, hashCell, replace, table } from "../dom.ts";
+import { parseHashes, type SignalType } from "../hashes.ts";
+import { hashImage, wireDrop } from "../images.ts";
+import type { Session } from "../session.ts";
+
+type Item = { signalType: SignalType; value: string; quality?: number; source: string };
+type SubmitAnswer = {
+  submissions: {
+    id: string;
+    signalType: string;
+    value: string;
+    outcome: string;
+    lowQuality: boolean;
+    linked: string[];
+  }[];
+};
+
+export default function submit(s: Session | null) {
+  if (!s) return;
+  const items: Item[] = [];
+  const notes: string[] = [];
+  const box = $("submit-items");
+
+  const render = () => {
+    replace(
+      box,
+      notes.length
+        ? h(
+            "ul",
+            { class: "error", id: "submit-notes" },
+            notes.map((n) => h("li", {}, n)),
+          )
+        : null,
+      table(
+        `${items.length} hash(es) ready to submit`,
+        ["Source", "Type", "Hash", "Quality", ""],
+        items.map((it, i) => [
+          it.source,
+          it.signalType,
+          hashCell(it.value),
+          it.quality === undefined
+            ? "—"
+            : h(
+                "span",
+                { class: it.quality < MIN_PDQ_QUALITY ? "warn" : "" },
+                String(it.quality),
+                it.quality < MIN_PDQ_QUALITY ? " (below 50: refused unless forced)" : "",
+              ),
+          button(
+            "Remove",
+            () => {
+              items.splice(i, 1);
+              render();
+            },
+            { "aria-label": `Remove ${it.signalType} ${it.value.slice(0, 12)}… from the batch` },
+          ),
+        ]),
+        "No hashes yet: drop image files or paste hashes.",
+      ),
+    );
+  };
+  const add = (it: Item) => {
+    if (items.some((x) => x.signalType === it.signalType && x.value === it.value)) {
+      notes.push(`${it.source}: the same ${it.signalType} hash is already in the batch`);
+      return;
+    }
+    items.push(it);
+  };
+
+  wireDrop($("submit-zone"), $("submit-files") as unknown as HTMLInputElement, async (files) => {
+    notes.length = 0;
+    replace(box, h("p", { role: "status" }, `Hashing ${files.length} file(s) in this browser…`));
+    const withSha = ($("submit-sha256") as HTMLInputElement).checked;
+    for (const f of files) {
+      try {
+        const r = await hashImage(f);
+        add({
+          signalType: "pdq",
+          value: r.pdq,
+          quality: r.quality,
+          source: `${r.file} (${r.width}×${r.height})`,
+        });
+        if (withSha) add({ signalType: "sha256", value: r.sha256, source: r.file });
+      } catch (e) {
+        notes.push((e as Error).message);
+      }
+    }
+    render();
+  });
+
+  $("submit-paste-add").addEventListener("click", () => {
+    const ta = $("submit-paste-text") as unknown as HTMLTextAreaElement;
+    const parsed = parseHashes(ta.value, "sha256");
+    notes.length = 0;
+    notes.push(...parsed.errors);
+    for (const p of parsed.items)
+      add({
+        signalType: p.signalType,
+        value: p.value,
+        source: p.label,
+        ...(p.quality !== undefined ? { quality: p.quality } : {}),
+      });
+    if (parsed.errors.length === 0) ta.value = "";
+    render();
+  });
+
+  const form = $("submit-form") as unknown as HTMLFormElement;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    notes.length = 0;
+    if (items.length === 0) notes.push("Add at least one hash first.");
+    if (items.length > MAX_BATCH) notes.push(`At most ${MAX_BATCH} hashes per submission.`);
+    const v = formValues(form);
+    const limbs = (v.limbs as string[]) ?? [];
+    if (limbs.length === 0) notes.push("Choose at least one TCO limb.");
+    if (String(v.nationalProvision ?? "").trim().length < 2)
+      notes.push("Name the national provision relied on.");
+    if (notes.length) {
+      render();
+      return;
+    }
+    const common = {
+      limbs,
+      contentType: v.contentType,
+      nationalProvision: String(v.nationalProvision).trim(),
+      ...(v.tlp ? { tlp: v.tlp } : {}),
+      ...(v.expiresOn ? { expiresAt: `${v.expiresOn}T23:59:59Z` } : {}),
+      ...(String(v.note ?? "").trim() ? { note: String(v.note).trim() } : {}),
+    };
+    const record = {
+      items: items.map((it) => ({
+        signalType: it.signalType,
+        value: it.value,
+        ...(it.signalType === "pdq" ? { quality: it.quality } : {}),
+        ...(it.signalType === "pdq" && v.force === true && (it.quality ?? 0) < MIN_PDQ_QUALITY
+          ? { force: true }
+          : {}),
+        ...common,
+      })),
+    };
+    const r = await confirmWrite<SubmitAnswer>(s, {
+      title: `Submit ${items.length} hash(es)`,
+      intro: `Signed by ${s.displayName} (${s.memberState}) as one record. Legal basis: TCO Art 2(7) ${limbs.map((l) => `(${l})`).join(" ")}, ${common.nationalProvision}${v.tlp ? `, TLP:${String(v.tlp).toUpperCase()}` : ""}.`,
+      kind: "submission.create",
+      path: "/v1/submissions",
+      record: () => record,
+    });
+    if (!r) return;
+    replace(
+      $("submit-results-table"),
+      table(
+        `${r.data.submissions.length} hash(es) answered`,
+        ["Entry", "Type", "Hash", "Outcome", "Linked to other authorities' entries"],
+        r.data.submissions.map((x) => [
+          entryLink(x.id),
+          x.signalType,
+          hashCell(x.value),
+          `${x.outcome}${x.lowQuality ? " (low quality)" : ""}`,
+          x.linked.length ? x.linked.map((l) => [entryLink(l), " "]) : "—",
+        ]),
+      ),
+    );
+    items.length = 0;
+    render();
+  });
+  render();
+}

@@ -35,6 +35,9 @@ export default defineConfig(async () => {
                   BOOTSTRAP_COORDINATOR_JWKS: JSON.stringify({ keys: [keys.coordinatorPublicJwk] }),
                   TEST_COORDINATOR_PRIVATE_JWK: JSON.stringify(keys.coordinatorPrivateJwk),
                 },
+                // A second node's database for the federation tests (test/api/federation*.test.ts):
+                // two nodes in one workerd run, each app instance with its own D1.
+                d1Databases: { DB_B: "eusn-test-node-b" },
               },
             }),
           ],

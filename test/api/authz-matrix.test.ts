@@ -324,6 +324,16 @@ function matrix(w: World): Record<string, Case[]> {
     "GET /v1/log/consistency": get(at("/v1/log/consistency?first=1"), PUBLIC),
     "GET /v1/log/entries": get(at("/v1/log/entries?start=0&limit=5"), reader(ALL_ROLES)),
 
+    // ---- federation (this world has no peers: a pull reports nothing) -------------------------
+    "POST /v1/federation/pull": [
+      {
+        label: "",
+        prepare: async (a) => () => jsonPost(w, a, "/v1/federation/pull", {}),
+        expect: reader(["coordinator"]),
+      },
+    ],
+    "GET /v1/federation/peers": get(at("/v1/federation/peers"), reader(["coordinator"])),
+
     // ---- TAXII 2.1 (bearer here; Basic credentials are covered by the TAXII tests) -------------
     "GET /taxii2/": get(at("/taxii2/"), reader(ALL_ROLES), { headers: TAXII }),
     "GET /taxii2/eusn/": get(at("/taxii2/eusn/"), reader(ALL_ROLES), { headers: TAXII }),
@@ -483,6 +493,8 @@ describe("authorization matrix", () => {
     "GET /v1/log/inclusion",
     "GET /v1/log/consistency",
     "GET /v1/log/entries",
+    "POST /v1/federation/pull",
+    "GET /v1/federation/peers",
     "GET /taxii2/",
     "GET /taxii2/eusn/",
     "GET /taxii2/eusn/collections/",

@@ -1,6 +1,7 @@
 // Worker entry point: the Hono app for HTTP, and the scheduled handler for periodic jobs.
 import { createApp } from "./app.ts";
 import type { Env } from "./env.ts";
+import { pullPeers } from "./federation/pull.ts";
 import { purgeExpiredSignals } from "./store/signals.ts";
 
 export { RateLimiter } from "./limits/rate-limiter.ts";
@@ -13,5 +14,12 @@ export default {
   async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
     // Scheduled jobs (signal purge, index compaction) register here as they land.
     await purgeExpiredSignals(env.DB);
+    // Federation: pull every configured peer's log from its cursor (docs/federation.md). Reports
+    // are kept per peer (GET /v1/federation/peers); refusals and forks are in the audit log.
+    for (const r of await pullPeers(env).catch((e: unknown) => [
+      { peer: "*", status: "error", reason: String(e) },
+    ])) {
+      if (r.status !== "ok") console.warn(`federation pull of ${r.peer}: ${r.status}: ${r.reason ?? ""}`);
+    }
   },
 } satisfies ExportedHandler<Env>;

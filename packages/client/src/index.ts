@@ -3,5 +3,6 @@ export * from "./api-credentials.ts";
 export * from "./client.ts";
 export * from "./key-signer.ts";
 export * from "./keys.ts";
+export * from "./log.ts";
 export * from "./sign.ts";
 export * from "./signals.ts";

@@ -88,3 +88,9 @@ export async function verifyPeerAccess(req: Request, env: Env): Promise<PeerConf
     throw new ApiError("invalid_token", `token lifetime ${lifetime}s exceeds ${MAX_TOKEN_LIFETIME_S}s`);
   return peer;
 }
+
+/** The kid (RFC 7638 thumbprint) of a configured peer's node key, or null if it is unusable. */
+export async function peerKid(peer: PeerConfig): Promise<string | null> {
+  const n = await normalisePublicJwk(peer.jwk);
+  return n.ok ? n.key.kid : null;
+}

@@ -4,6 +4,7 @@ import apiCredentials from "./api-credentials.ts";
 import audit from "./audit.ts";
 import baseline from "./baseline.ts";
 import baselineExport from "./export.ts";
+import federation from "./federation.ts";
 import log from "./log.ts";
 import match from "./match.ts";
 import meta from "./meta.ts";
@@ -27,4 +28,5 @@ export const ROUTERS = [
   baselineExport,
   taxii,
   log,
+  federation,
 ];

@@ -1,0 +1,398 @@
+// Pulling a peer's log (docs/federation.md, "The pull"). Nothing the relay says is taken on
+// trust: the peer's checkpoint must carry its configured node key and be consistent with every
+// checkpoint of it seen before (else the peer is marked forked, reported, and never followed);
+// each page of entries must hash, together with everything consumed before (the compact range
+// kept with the cursor), to a tree the signed checkpoint extends; and each record must verify
+// against its originating participant's key history and pass the same applier rules as a
+// direct write. Each consumed entry moves the cursor in the same D1 batch as what it stores, so
+// a pull interrupted anywhere resumes exactly there, and re-running a pull is a no-op.
+import {
+  bytesEqual,
+  type Checkpoint,
+  CompactRange,
+  detectFork,
+  fromHex,
+  hashLeaf,
+  toHex,
+  verifyCheckpointJws,
+  verifyConsistency,
+} from "@eusn/merkle";
+import {
+  LogCheckpoint,
+  LogConsistency,
+  LogEntriesPage,
+  type LogEntry,
+  MAX_LOG_PAGE,
+  type PeerConfig,
+  type PullReport,
+} from "@eusn/protocol";
+import { eq } from "drizzle-orm";
+import type { JWK } from "jose";
+import type { z } from "zod";
+import { auditLog, federationEntries, federationPeers } from "../../../schema/index.ts";
+import { replicatedContext } from "../apply/context.ts";
+import { APPLIERS } from "../apply/index.ts";
+import type { Env } from "../env.ts";
+import { type Db, db as dbOf } from "../lib/db.ts";
+import { nowIso } from "../lib/encoding.ts";
+import { ApiError } from "../lib/problem.ts";
+import { commitWrite, type DomainStatements } from "../store/records.ts";
+import { ensurePeerCoordinators } from "./coordinators.ts";
+import { signPeerToken } from "./peer-auth.ts";
+import { peersOf } from "./peers.ts";
+import { verifyReplicated } from "./verify.ts";
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export type PullOptions = {
+  /** How requests reach the peer (tests route them to another app instance). Default: fetch. */
+  fetch?: FetchLike;
+  /** Most entries consumed in this pull (default FEDERATION_PULL_LIMIT, else 1000). */
+  limit?: number;
+  /** Entries per page request (default 100, at most MAX_LOG_PAGE). */
+  pageSize?: number;
+};
+
+/** Skips that are routine in a federation and need no audit entry (counted in the report). */
+const ROUTINE_SKIPS = new Set(["not_origin", "node_local", "withheld"]);
+
+type PeerRow = typeof federationPeers.$inferSelect;
+
+/** Why a pull stopped without following the peer; `forked` is permanent, `refused` is not. */
+class Stop extends Error {
+  constructor(
+    readonly status: "refused" | "forked" | "error",
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+async function getJson<T>(
+  f: FetchLike,
+  url: string,
+  schema: z.ZodType<T>,
+  headers: Record<string, string> = {},
+): Promise<{ ok: true; data: T } | { ok: false; status: number; reason: string }> {
+  let res: Response;
+  try {
+    res = await f(url, { headers: { accept: "application/json", ...headers } });
+  } catch (e) {
+    return { ok: false, status: 0, reason: `${url}: ${(e as Error)?.message ?? "unreachable"}` };
+  }
+  const text = await res.text();
+  if (!res.ok)
+    return { ok: false, status: res.status, reason: `${url}: HTTP ${res.status} ${text.slice(0, 200)}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, status: res.status, reason: `${url}: not JSON` };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return { ok: false, status: res.status, reason: `${url}: unexpected answer shape` };
+  return { ok: true, data: parsed.data };
+}
+
+function audit(db: Db, kind: string, subjectId: string, detail: Record<string, unknown>) {
+  return db
+    .insert(auditLog)
+    .values({ kind, subjectId, actor: "system", at: nowIso(), detail: JSON.stringify(detail) });
+}
+
+async function peerRow(db: Db, peerId: string): Promise<PeerRow> {
+  await db.insert(federationPeers).values({ peerId }).onConflictDoNothing();
+  return (await db.select().from(federationPeers).where(eq(federationPeers.peerId, peerId)).get())!;
+}
+
+/** The statements that record entry `index` as consumed and move the cursor past it (guarded). */
+function consumed(
+  db: Db,
+  peerId: string,
+  index: number,
+  leafHash: Uint8Array,
+  after: CompactRange,
+  outcome: { recordId: string } | { reason: string },
+): DomainStatements {
+  return [
+    // Two pulls racing over the same entry: the primary key fails the second batch whole.
+    db.insert(federationEntries).values({
+      peerId,
+      peerIndex: index,
+      leafHash,
+      outcome: "recordId" in outcome ? "applied" : "skipped",
+      recordId: "recordId" in outcome ? outcome.recordId : null,
+      reason: "reason" in outcome ? outcome.reason : null,
+      at: nowIso(),
+    }),
+    db
+      .update(federationPeers)
+      .set({ nextIndex: index + 1, frontier: JSON.stringify(after.toHex()) })
+      .where(eq(federationPeers.peerId, peerId)),
+  ];
+}
+
+/** One pull of one peer. Never throws for the peer's behaviour: the report says what happened. */
+export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {}): Promise<PullReport> {
+  const db = dbOf(env.DB);
+  const f = opts.fetch ?? ((input, init) => fetch(input, init));
+  const limit = opts.limit ?? (Number.parseInt(env.FEDERATION_PULL_LIMIT ?? "", 10) || 1000);
+  const pageSize = Math.min(opts.pageSize ?? 100, MAX_LOG_PAGE);
+  const base = peer.url.replace(/\/$/, "");
+  const row = await peerRow(db, peer.nodeId);
+  const report: PullReport = {
+    peer: peer.nodeId,
+    status: "ok",
+    checkpoint: null,
+    from: row.nextIndex,
+    to: row.nextIndex,
+    applied: 0,
+    skipped: {},
+    more: false,
+  };
+  try {
+    if (row.status === "forked") {
+      throw new Stop(
+        "forked",
+        `${peer.nodeId} signed two inconsistent histories; pulls are refused (see the audit log)`,
+      );
+    }
+    await ensurePeerCoordinators(env, peer);
+    const target = await verifiedCheckpoint(env, db, f, base, peer, row);
+    report.checkpoint = { treeSize: target.treeSize, rootHash: target.rootHash };
+    const start = CompactRange.from(row.nextIndex, JSON.parse(row.frontier) as string[]);
+    if (!start.ok) throw new Error(`stored state for ${peer.nodeId} is corrupt: ${start.reason}`);
+    let range = start.value;
+    const targetRoot = fromHex(target.rootHash)!;
+    const token = await signPeerToken(env, peer);
+    let processed = 0;
+    while (range.size < target.treeSize && processed < limit) {
+      const want = Math.min(pageSize, target.treeSize - range.size, limit - processed);
+      const page = await getJson(
+        f,
+        `${base}/v1/log/entries?start=${range.size}&limit=${want}`,
+        LogEntriesPage,
+        {
+          authorization: `Bearer ${token}`,
+        },
+      );
+      if (!page.ok) throw new Stop("error", page.reason);
+      const entries = page.data.entries.slice(0, want);
+      if (entries.length === 0 || entries.some((e, i) => e.index !== range.size + i)) {
+        throw new Stop("refused", `entries from ${range.size}: the peer answered the wrong indices`);
+      }
+      // Hash the page into the compact range and tie the result to the signed checkpoint before
+      // anything of it is applied: one altered byte anywhere in the page refuses the page.
+      const leaves: { entry: LogEntry; leafHash: Uint8Array; after: CompactRange }[] = [];
+      let r = range;
+      for (const entry of entries) {
+        const leafHash = entry.jws
+          ? await hashLeaf(new TextEncoder().encode(entry.jws))
+          : fromHex(entry.leafHash)!;
+        if (entry.jws && toHex(leafHash) !== entry.leafHash) {
+          throw await refused(db, peer, `entry ${entry.index}: its leaf hash is not the hash of its JWS`);
+        }
+        r = await r.append(leafHash);
+        leaves.push({ entry, leafHash, after: r });
+      }
+      const end = r.size;
+      const pageRoot = await r.root();
+      if (end === target.treeSize) {
+        if (!bytesEqual(pageRoot, targetRoot)) {
+          throw await refused(
+            db,
+            peer,
+            `entries [${range.size}, ${end}) do not hash to the signed checkpoint's root`,
+          );
+        }
+      } else {
+        const proof = await getJson(
+          f,
+          `${base}/v1/log/consistency?first=${end}&second=${target.treeSize}`,
+          LogConsistency,
+        );
+        if (!proof.ok) throw new Stop("error", proof.reason);
+        const ok = await verifyConsistency({
+          firstSize: end,
+          secondSize: target.treeSize,
+          firstRoot: pageRoot,
+          secondRoot: targetRoot,
+          proof: proof.data.proof.map((h) => fromHex(h)!),
+        });
+        if (!ok.ok) {
+          throw await refused(
+            db,
+            peer,
+            `entries [${range.size}, ${end}) are not a prefix of the signed checkpoint (${target.treeSize}): ${ok.reason}`,
+          );
+        }
+      }
+      for (const { entry, leafHash, after } of leaves) {
+        const outcome = await consume(env, db, peer, entry, leafHash, after);
+        if (outcome === "applied") report.applied++;
+        else report.skipped[outcome] = (report.skipped[outcome] ?? 0) + 1;
+        range = after;
+        report.to = range.size;
+      }
+      processed += entries.length;
+    }
+    report.more = range.size < target.treeSize;
+  } catch (e) {
+    if (e instanceof Stop) {
+      report.status = e.status;
+      report.reason = e.message;
+    } else {
+      report.status = "error";
+      report.reason =
+        e instanceof ApiError ? (e.detail ?? e.code) : e instanceof Error ? e.message : "failed";
+    }
+  }
+  await db
+    .update(federationPeers)
+    .set({ lastPullAt: nowIso(), lastResult: JSON.stringify(report) })
+    .where(eq(federationPeers.peerId, peer.nodeId));
+  return report;
+}
+
+/** Audits a refusal and returns the Stop to throw: the cursor stays before the offending entry. */
+async function refused(db: Db, peer: PeerConfig, reason: string): Promise<Stop> {
+  await audit(db, "federation.refused", peer.nodeId, { peer: peer.nodeId, reason });
+  return new Stop("refused", reason);
+}
+
+/**
+ * The peer's latest checkpoint, verified with its configured key and checked consistent with the
+ * last one this node verified (RFC 6962 §2.1.2 proof served by the peer). A fork marks the peer
+ * forked for good, with both signed checkpoints kept as evidence in the audit entry.
+ */
+async function verifiedCheckpoint(
+  env: Env,
+  db: Db,
+  f: FetchLike,
+  base: string,
+  peer: PeerConfig,
+  row: PeerRow,
+): Promise<Checkpoint> {
+  const got = await getJson(f, `${base}/v1/log/checkpoint`, LogCheckpoint);
+  if (!got.ok) throw new Stop("error", got.reason);
+  const fresh = await verifyCheckpointJws(got.data.checkpoint, peer.jwk as JWK, { origin: peer.nodeId });
+  if (!fresh.ok) throw await refused(db, peer, `checkpoint: ${fresh.reason}`);
+  let target = fresh.checkpoint;
+  if (row.checkpointJws) {
+    const prev = await verifyCheckpointJws(row.checkpointJws, peer.jwk as JWK, { origin: peer.nodeId });
+    if (!prev.ok)
+      throw new Stop("error", `the stored checkpoint of ${peer.nodeId} no longer verifies: ${prev.reason}`);
+    const [m, n] = [prev.checkpoint.treeSize, fresh.checkpoint.treeSize].sort((a, b) => a - b) as [
+      number,
+      number,
+    ];
+    let proof: Uint8Array[] = [];
+    if (m > 0 && m < n) {
+      const p = await getJson(f, `${base}/v1/log/consistency?first=${m}&second=${n}`, LogConsistency);
+      // A peer that cannot prove consistency between two checkpoints it signed is treated as
+      // forked (detectFork with no proof); a network failure is only an error, retried later.
+      if (p.ok && p.data.firstSize === m && p.data.secondSize === n)
+        proof = p.data.proof.map((h) => fromHex(h)!);
+      else if (!p.ok && (p.status === 0 || p.status >= 500)) throw new Stop("error", p.reason);
+    }
+    const fork = await detectFork(prev.checkpoint, fresh.checkpoint, proof);
+    if (fork.status === "fork") {
+      const [older, newer] =
+        prev.checkpoint.treeSize <= fresh.checkpoint.treeSize
+          ? [row.checkpointJws, got.data.checkpoint]
+          : [got.data.checkpoint, row.checkpointJws];
+      await db.batch([
+        db.update(federationPeers).set({ status: "forked" }).where(eq(federationPeers.peerId, peer.nodeId)),
+        audit(db, "federation.fork", peer.nodeId, { peer: peer.nodeId, reason: fork.reason, older, newer }),
+      ]);
+      throw new Stop("forked", `${peer.nodeId} forked: ${fork.reason}`);
+    }
+    if (fork.status !== "consistent") throw new Stop("refused", fork.reason);
+    // An older (cached) checkpoint that is consistent teaches nothing new: keep following the newer one.
+    if (fresh.checkpoint.treeSize < prev.checkpoint.treeSize) target = prev.checkpoint;
+  }
+  if (target === fresh.checkpoint && fresh.checkpoint.treeSize !== row.checkpointSize) {
+    await env.DB.batch([
+      env.DB.prepare(
+        "UPDATE federation_peers SET checkpoint_size = ?, checkpoint_root = ?, checkpoint_jws = ? WHERE peer_id = ?",
+      ).bind(target.treeSize, target.rootHash, got.data.checkpoint, peer.nodeId),
+      env.DB.prepare(
+        "INSERT OR IGNORE INTO peer_checkpoints (peer_id, tree_size, root_hash, timestamp, jws, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ).bind(peer.nodeId, target.treeSize, target.rootHash, target.timestamp, got.data.checkpoint, nowIso()),
+    ]);
+  }
+  return target;
+}
+
+/**
+ * Consumes one verified-in-the-log entry: apply it (same applier as the HTTP route, judged as of
+ * its signed time) or skip it with its reason. Returns "applied" or the skip code. Throws Stop
+ * when the entry must not be followed.
+ */
+async function consume(
+  env: Env,
+  db: Db,
+  peer: PeerConfig,
+  entry: LogEntry,
+  leafHash: Uint8Array,
+  after: CompactRange,
+): Promise<string> {
+  const peerId = peer.nodeId;
+  const skipWith = async (code: string, reason: string, extra: Record<string, unknown> = {}) => {
+    const why = `${code}: ${reason}`;
+    const [first, ...rest] = consumed(db, peerId, entry.index, leafHash, after, { reason: why });
+    await db.batch([
+      first!,
+      ...rest,
+      ...(ROUTINE_SKIPS.has(code)
+        ? []
+        : [
+            audit(db, "federation.skipped", peerId, {
+              peer: peerId,
+              index: entry.index,
+              reason: why,
+              ...extra,
+            }),
+          ]),
+    ]);
+    return code;
+  };
+  if (!entry.jws) return skipWith("withheld", entry.withheld ?? "the peer did not serve the body");
+  const check = await verifyReplicated(db, env.DB, entry.jws, peer);
+  if (!check.ok) {
+    if (check.disposition === "refuse") {
+      throw await refused(db, peer, `entry ${entry.index}: ${check.code}: ${check.reason}`);
+    }
+    return skipWith(check.code, check.reason);
+  }
+  const w = check.w;
+  const who = { kind: w.kind, issuer: w.claims.iss, jti: w.claims.jti };
+  let applied: Awaited<ReturnType<NonNullable<(typeof APPLIERS)[typeof w.kind]>["apply"]>>;
+  try {
+    applied = await APPLIERS[w.kind]!.apply(db, env, w, replicatedContext(w, peerId));
+  } catch (e) {
+    if (e instanceof ApiError) return skipWith(e.code, e.detail ?? e.code, who);
+    throw e;
+  }
+  try {
+    await commitWrite(db, env, w, applied.subjectId, applied.statements, undefined, {
+      origin: peerId,
+      extra: (recordId) => consumed(db, peerId, entry.index, leafHash, after, { recordId }),
+      auditDetail: { origin: peerId, peerIndex: entry.index },
+    });
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "replayed_jti") return skipWith("duplicate", e.detail ?? "", who);
+    throw e;
+  }
+  return "applied";
+}
+
+/** Pulls every configured peer (or one), one after another; for the scheduled handler and the route. */
+export async function pullPeers(env: Env, only?: string, opts: PullOptions = {}): Promise<PullReport[]> {
+  const out: PullReport[] = [];
+  for (const peer of peersOf(env)) {
+    if (only && peer.nodeId !== only) continue;
+    out.push(await pullPeer(env, peer, opts));
+  }
+  return out;
+}

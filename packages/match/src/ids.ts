@@ -146,7 +146,9 @@ export class IdTable {
     for (let s = 0; s < this.count; s++) {
       const len = lens[s]! + 1;
       if (((alive[s >>> 5]! >>> (s & 31)) & 1) !== 0) {
-        if (a !== w) bytes.copyWithin(w, a, a + len);
+        // A byte loop, not copyWithin: ids are short and a native call per id costs more. w < a, so
+        // copying forwards never overwrites bytes still to be read.
+        if (a !== w) for (let k = 0; k < len; k++) bytes[w + k] = bytes[a + k]!;
         if ((j & (BLOCK - 1)) === 0) this.blockStart[j >>> BLOCK_SHIFT] = w;
         lens[j] = len - 1;
         w += len;

@@ -33,9 +33,9 @@ export const DEFAULT_THRESHOLD = 31;
 /** Hard cap on slots: postings store slots in 3 bytes. A Worker-held index is far smaller. */
 export const MAX_SLOTS = 1 << 24;
 /**
- * Smallest delta before compaction; larger bases get base/32. Compaction is O(n) (~0.5 s per million
- * here), so this amortises it to ~15 us per add, while capping what the delta and the headroom kept
- * for it cost in memory (~3.5 MiB per million).
+ * Smallest delta before compaction; larger bases get base/32. Compaction is O(n) (0.5-2 s of CPU per
+ * million entries on the benchmark VM), so this amortises it to 15-60 us per add, while capping what
+ * the delta and the headroom kept for it cost in memory (~6 MiB per million, chain heads included).
  */
 const MIN_DELTA = 4096;
 const DELTA_SHIFT = 5;
@@ -318,8 +318,17 @@ export class PdqIndex {
     for (let s = 0; s < this.count; s++) {
       if (((alive[s >>> 5]! >>> (s & 31)) & 1) === 0) continue;
       if (j !== s) {
-        lo.copyWithin(j * 4, s * 4, s * 4 + 4);
-        hi.copyWithin(j * 4, s * 4, s * 4 + 4);
+        // Four word moves each, not copyWithin: a native call per slot costs more than the copy.
+        const to = j * 4;
+        const from = s * 4;
+        lo[to] = lo[from]!;
+        lo[to + 1] = lo[from + 1]!;
+        lo[to + 2] = lo[from + 2]!;
+        lo[to + 3] = lo[from + 3]!;
+        hi[to] = hi[from]!;
+        hi[to + 1] = hi[from + 1]!;
+        hi[to + 2] = hi[from + 2]!;
+        hi[to + 3] = hi[from + 3]!;
       }
       j++;
     }

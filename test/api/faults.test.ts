@@ -3,6 +3,7 @@
 // test, not by mocking our code); a retried write never duplicates; the match index rebuilt
 // after a restart, or after the database was restored, misses nothing and resurrects nothing.
 
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { signWrite } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
@@ -256,6 +257,22 @@ describe("the match index after a restart or a restore", () => {
     const after = byItem(await restarted.query(0, 1, ask([values[0]!, extraValue]), 0), 2);
     expect(after).toEqual([[], [extra]]);
     expect((await restarted.stats(0, 1)).rebuilds).toBe(1);
+  });
+
+  it("the serving shard evicted (a restart) comes back from D1 with exactly the live entries", async () => {
+    const values = Array.from({ length: 4 }, () => randomPdq(r));
+    const ids = await submit(values);
+    await withdraw(ids[2]!);
+    const before = byItem(await live().query(0, 1, ask(values), 0), values.length);
+    const statsBefore = await live().stats(0, 1);
+    await evictDurableObject(live());
+    const after = byItem(await live().query(0, 1, ask(values), 0), values.length);
+    expect(after).toEqual(before);
+    expect(after).toEqual(ids.map((id, i) => (i === 2 ? [] : [id])));
+    const statsAfter = await live().stats(0, 1);
+    expect(statsAfter.entries).toBe(statsBefore.entries);
+    expect(statsAfter.appliedSeq).toBe(statsBefore.appliedSeq);
+    expect(statsAfter.rebuilds).toBe(1); // a new instance: one full load, then the feed
   });
 
   it("after the database is restored to an earlier point, the index rebuilds: nothing lost is resurrected", async () => {

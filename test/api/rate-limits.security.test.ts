@@ -4,6 +4,7 @@
 // requests in its name. Limits are the node's vars; each test sets low ones on the Worker's env
 // (the object the Worker under test reads per request) and restores the defaults afterwards.
 
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { signAccessToken, signWrite } from "@eusn/client";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -257,6 +258,18 @@ describe("nobody can spend another participant's quota", () => {
     expect((await import("@eusn/client").then((m) => m.setEncKey(p.client, keys.publicJwk))).status).toBe(
       201,
     );
+  });
+});
+
+describe("durability", () => {
+  it("a participant's charges survive its limiter object being evicted (a daily quota is not reset by going idle)", async () => {
+    const p = await fresh("platform");
+    limit("RATE_LIMIT_MATCH", "1000/min, 2/day");
+    for (let i = 0; i < 2; i++) expect((await matchRaw(p)).status).toBe(200);
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(p.id));
+    await evictDurableObject(stub);
+    const { problem } = await rateLimited(await matchRaw(p));
+    expect(problem.detail).toContain("2 match requests per day");
   });
 });
 

@@ -10,19 +10,32 @@ import { gcra, type LimitClass, type Rule, rulesFor } from "./policy.ts";
 export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; rule: Rule };
 
 export class RateLimiter extends DurableObject<Env> {
+  /** GCRA state, `${class}/${limit}/${windowS}` → theoretical arrival time (ms). */
+  private readonly tats = new Map<string, number>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Loaded once per instance: a restart or eviction continues from the stored state (a daily
+    // quota survives an idle participant's object being evicted).
+    void ctx.blockConcurrencyWhile(async () => {
+      for (const [k, v] of await ctx.storage.list<number>()) this.tats.set(k, v);
+    });
+  }
+
   /**
    * Admits one request of `cls` if every rule admits it, and only then charges it to each rule
    * (a refused request costs nothing, so a caller that waits `retryAfterS` gets in). A Durable
-   * Object handles one call at a time, so the read-modify-write needs no lock, and the state is
-   * in the object's own storage, so an eviction or restart does not hand out a fresh bucket.
+   * Object handles one call at a time, so the read-modify-write needs no lock. The new state is
+   * written through without holding the answer for the write to be confirmed
+   * (`allowUnconfirmed`): at worst a crash forgets the last few charges, which errs towards
+   * the caller, and no request waits on a disk write to be counted.
    */
   take(cls: LimitClass, rules: Rule[], nowMs: number = Date.now()): TakeResult {
-    const kv = this.ctx.storage.kv;
     const next: [string, number][] = [];
     let refused: { retryAfterMs: number; rule: Rule } | null = null;
     for (const rule of rules) {
       const key = `${cls}/${rule.limit}/${rule.windowS}`;
-      const r = gcra(kv.get<number>(key), rule, nowMs);
+      const r = gcra(this.tats.get(key), rule, nowMs);
       if (r.ok) next.push([key, r.tat]);
       else if (!refused || r.retryAfterMs > refused.retryAfterMs) refused = { ...r, rule };
     }
@@ -33,7 +46,12 @@ export class RateLimiter extends DurableObject<Env> {
         rule: refused.rule,
       };
     }
-    for (const [key, tat] of next) kv.put(key, tat);
+    for (const [key, tat] of next) {
+      this.tats.set(key, tat);
+      this.ctx.storage.put(key, tat, { allowUnconfirmed: true }).catch((e: unknown) => {
+        console.error("rate limiter state not saved:", e instanceof Error ? e.name : "unknown");
+      });
+    }
     return { ok: true };
   }
 }

@@ -110,7 +110,16 @@ export class MatchShard extends DurableObject<Env> {
     const head = await db
       .prepare("SELECT seq, submission_id FROM submission_changes ORDER BY seq DESC LIMIT 1")
       .first<{ seq: number; submission_id: string }>();
-    const entries: { id: string; type: "pdq" | "md5" | "sha256"; value: string }[] = [];
+    // Stream the pages into an index sized up front: materialising every row first would need
+    // ~170 MB of transient objects per million entries on top of the index itself, more than an
+    // isolate may use.
+    const total = await db
+      .prepare("SELECT count(*) AS n FROM submissions WHERE status = 'live' AND baseline_state <> 'excluded'")
+      .first<{ n: number }>();
+    const index = new MatchIndex({
+      seq: head?.seq ?? 0,
+      capacity: Math.ceil((total?.n ?? 0) / this.shards) + 1024,
+    });
     let after = "";
     for (;;) {
       // Keyset paging on the primary key; rows added after `head` are applied by catchUp().
@@ -120,16 +129,19 @@ export class MatchShard extends DurableObject<Env> {
         )
         .bind(after, PAGE)
         .all<{ id: string; signal_type: "pdq" | "md5" | "sha256"; value: string }>();
+      const entries = [];
       for (const r of page.results) {
         if (shardOf(r.id, this.shards) === this.shard)
           entries.push({ id: r.id, type: r.signal_type, value: r.value });
       }
+      if (entries.length > 0) {
+        const added = index.addMany(entries);
+        if (!added.ok) throw new Error(`index build failed: ${added.error.message}`);
+      }
       if (page.results.length < PAGE) break;
       after = page.results[page.results.length - 1]!.id;
     }
-    const built = MatchIndex.build(entries, { seq: head?.seq ?? 0, capacity: entries.length + 1024 });
-    if (!built.ok) throw new Error(`index build failed: ${built.error.message}`);
-    this.index = built.value;
+    this.index = index;
     this.anchor = head?.submission_id ?? null;
     this.rebuilds++;
   }

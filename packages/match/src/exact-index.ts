@@ -9,7 +9,8 @@ export type ExactHashType = "md5" | "sha256";
 const HEX_LENGTH: Readonly<Record<ExactHashType, number>> = { md5: 32, sha256: 64 };
 const HEX = /^[0-9a-f]+$/;
 
-// Rough V8 cost of one entry (two keys as strings, two Map entries, the id string), for memoryBytes().
+// V8 cost of one entry for memoryBytes(): ~165 B measured for MD5 entries (key string, two Map
+// entries, the id array); rounded up for SHA-256 keys and id strings the index alone holds.
 const BYTES_PER_ENTRY_ESTIMATE = 200;
 
 export interface ExactEntry {

@@ -14,9 +14,10 @@ export const skip = inject("e2eSkip");
 export const base = skip ? "" : inject("e2eBaseUrl");
 export const keysDir = skip ? "" : inject("e2eKeysDir");
 
-export type Slug = "coordinator" | "nl" | "de" | "fr" | "platform";
+export type Slug = "coordinator" | "nl" | "de" | "fr" | "platform" | "video";
 
-export function keyFile(slug: Slug): string {
+/** A key file written by global setup: a participant's (`Slug`) or e.g. "platform-enc". */
+export function keyFile(slug: Slug | "platform-enc"): string {
   return path.join(keysDir, `${slug}.json`);
 }
 

@@ -15,6 +15,7 @@ import {
   dropFiles,
   expectAccessible,
   FIXTURES,
+  keyFile,
   newPage,
   open,
   shot,
@@ -22,6 +23,7 @@ import {
   skip,
   type Watch,
 } from "./browser.ts";
+import { SIGNAL_HANDLE, SIGNAL_OUT_LINK } from "./global-setup.ts";
 
 const synthetic = (f: string) => path.join(FIXTURES, "synthetic", f);
 const reference = new Map(
@@ -40,7 +42,7 @@ if (skip) it.skip(`console e2e skipped: ${skip}`, () => {});
 d("the console", () => {
   let browser: Browser;
   const pages: { page: Page; watch: Watch }[] = [];
-  const entry = { shapes: "", md5: "" };
+  const entry = { shapes: "", checker: "", md5: "" };
   const shapesHash = reference.get("shapes-1024x768.png")!.hash;
 
   const by: Record<string, { page: Page; watch: Watch }> = {};
@@ -152,6 +154,8 @@ d("the console", () => {
     expect(await page.locator("#submit-results-table").textContent()).not.toContain("existing");
     entry.shapes = (await results.filter({ hasText: shapesHash }).locator("a").first().textContent()) ?? "";
     entry.md5 = (await results.filter({ hasText: MD5 }).locator("a").first().textContent()) ?? "";
+    const checkerHash = reference.get("checker-512x512.png")!.hash;
+    entry.checker = (await results.filter({ hasText: checkerHash }).locator("a").first().textContent()) ?? "";
     expect(entry.shapes).toMatch(/^hsh_/);
     expect(entry.md5).toMatch(/^hsh_/);
   });
@@ -165,12 +169,14 @@ d("the console", () => {
       fill: { reason: "Glorifies an attack; DE StGB § 91" },
       screenshot: "03-authority-assess-confirm",
     });
+    await page.getByRole("button", { name: `Concur with ${entry.checker}` }).click();
+    await confirmDialog(page, { kind: "assessment.create", fill: { reason: "Recruitment poster (limb c)" } });
     await page.getByRole("button", { name: `Dissent from ${entry.md5}` }).click();
     await confirmDialog(page, {
       kind: "assessment.create",
       fill: { reason: "Not enough context to assess" },
     });
-    await expect.poll(() => page.locator("#awaiting-table tbody tr").count()).toBe(2);
+    await expect.poll(() => page.locator("#awaiting-table tbody tr").count()).toBe(1);
     await shot(page, "04-authority-assess");
 
     // FR works the dialog with the keyboard only; Escape cancels without sending anything.
@@ -195,6 +201,8 @@ d("the console", () => {
     await fr.page.keyboard.press("Enter"); // "Close" has the focus
     await expect.poll(() => fr.page.getByRole("dialog").isVisible()).toBe(false);
     await expect.poll(() => fr.page.locator("#awaiting-table").textContent()).not.toContain(entry.shapes);
+    await fr.page.getByRole("button", { name: `Concur with ${entry.checker}` }).click();
+    await confirmDialog(fr.page, { kind: "assessment.create" });
   });
 
   it("coordinator: finds the entry eligible, checks its signed history, includes it", async () => {
@@ -222,6 +230,11 @@ d("the console", () => {
     await expect.poll(() => page.locator("#entry-history-table tbody tr").count()).toBe(4);
     await shot(page, "07-coordinator-entry");
     await expectAccessible(page);
+    // The checkerboard too: it stays in the baseline to the end.
+    await open(page, `/console/entries/${entry.checker}`);
+    await page.getByRole("button", { name: "Include…" }).click();
+    await confirmDialog(page, { kind: "baseline.decide", fill: { reason: "NL, DE and FR concur" } });
+    await expect.poll(() => page.locator("[data-field=Status]").textContent()).toContain("included");
   });
 
   it("platform: matches a dropped image, sees distance and baseline state, reports the outcome", async () => {
@@ -251,6 +264,39 @@ d("the console", () => {
       select: { outcome: "false_positive" },
       fill: { note: "a news report about the attack" },
     });
+  });
+
+  it("platform: opens its selector keys in the page and looks up a handle and a link (pseudonymised here)", async () => {
+    const { page, watch } = by.platform!;
+    await open(page, "/console/signals");
+    await expect.poll(() => page.locator("#signals-targeted").textContent()).toContain("Demo Video");
+    await page.setInputFiles("#signals-key-file", keyFile("platform-enc"));
+    await page.getByRole("button", { name: "Open selector keys" }).click();
+    await expect
+      .poll(() => page.textContent("#signals-key-status"))
+      .toContain("Selector keys open: version(s) 1");
+    const before = watch.requests.length;
+    await page.getByLabel("Handles, one per line").fill(`${SIGNAL_HANDLE.toUpperCase()}\n@someone_else`);
+    await page
+      .getByLabel("Public URLs seen in removed content (out-links), one per line")
+      .fill(SIGNAL_OUT_LINK);
+    await page.getByRole("button", { name: "Look up" }).click();
+    await expect
+      .poll(() => page.textContent("#signals-results"))
+      .toContain("1 signal(s) for 2 pseudonym(s) and 1 URL(s)");
+    const row = page.locator("#signals-results tbody tr");
+    expect(await row.count()).toBe(1);
+    expect(await row.textContent()).toContain(`handle ${SIGNAL_HANDLE.toUpperCase()}`);
+    expect(await row.textContent()).toContain("Demo Video");
+    expect(await page.textContent("#signals-results")).toContain("Lead for human review only");
+    // The raw handles never left the page: only pseudonyms (v1:handle:…) and the public URL did.
+    const sent = watch.requests.slice(before).filter((r) => r.body);
+    expect(sent.length).toBe(1);
+    expect(sent[0]!.body.toLowerCase()).not.toContain("attacker_01");
+    expect(sent[0]!.body.toLowerCase()).not.toContain("someone_else");
+    expect(sent[0]!.body).toMatch(/"v1:handle:[A-Za-z0-9_-]{43}"/);
+    await shot(page, "09-platform-signal-lookup");
+    await expectAccessible(page);
   });
 
   it("a dissent after inclusion disputes the entry; the coordinator retires, then reverses it", async () => {
@@ -318,7 +364,7 @@ d("the console", () => {
     await confirmDialog(page, { kind: "participant.revoke", fill: { reason: "Test admission, withdrawn" } });
     const row = page.locator("#participants-table tbody tr").filter({ hasText: "Video Host" });
     await expect.poll(() => row.textContent()).toContain("revoked");
-    await shot(page, "09-coordinator-participants");
+    await shot(page, "10-coordinator-participants");
     await expectAccessible(page);
   });
 
@@ -328,19 +374,19 @@ d("the console", () => {
     const rows = page.locator("#audit-table tbody tr");
     await expect.poll(() => rows.count()).toBeGreaterThan(15);
     await page.selectOption("#audit-kind", "baseline.decide");
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count()).toBe(3);
     await page.selectOption("#audit-kind", "assessment.create");
     await page.selectOption("#audit-actor", {
       label: `Bundeskriminalamt (DE) (${credential("de").participantId})`,
     });
-    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.count()).toBe(4);
     await page.fill("#audit-subject", "asm_");
-    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.count()).toBe(4);
     await rows.first().locator("summary").click();
     const record = rows.first().locator("pre");
     await record.waitFor();
     expect(await record.textContent()).toContain('"kind": "assessment.create"');
-    await shot(page, "10-coordinator-audit");
+    await shot(page, "11-coordinator-audit");
     await expectAccessible(page);
   });
 
@@ -362,7 +408,7 @@ d("the console", () => {
     const keys = page.locator("#key-table tbody tr");
     await expect.poll(() => keys.filter({ hasText: "retired" }).count()).toBe(1);
     expect(await keys.filter({ hasText: "(this browser)" }).textContent()).toContain("active");
-    await shot(page, "11-platform-key-rotated");
+    await shot(page, "12-platform-key-rotated");
     await expectAccessible(page);
     // Signed reads work with the new key.
     await open(page, "/console/match");
@@ -388,12 +434,13 @@ d("the console", () => {
     expect(await page.locator("svg#chart-states").count()).toBe(1);
     const stats = (await (await fetch(`${base}/v1/stats`)).json()) as Record<string, Record<string, unknown>>;
     expect(stats.submissions).toMatchObject({ total: 4, byStatus: { live: 3, reversed: 1 } });
-    expect(stats.decisions).toMatchObject({ include: 1, retire: 1 });
+    expect(stats.decisions).toMatchObject({ include: 2, retire: 1 });
+    expect(stats.baseline).toMatchObject({ total: 1, byMemberState: { NL: 1 }, byLimb: { a: 1, c: 1 } });
     expect(stats.disputes).toMatchObject({ raised: 1 });
     expect(stats.feedback).toMatchObject({ falsePositive: 1, falsePositiveRate: 1 });
     expect(stats.reversals).toMatchObject({ reversed: 1, byGround: { court_ruling: 1 } });
     for (const id of [entry.shapes, entry.md5, shapesHash]) expect(text).not.toContain(id);
-    await shot(page, "12-public-statistics");
+    await shot(page, "13-public-statistics");
     await expectAccessible(page);
   });
 

@@ -7,8 +7,10 @@
 //     under test is a snapshot, so edits elsewhere in the checkout cannot reload it mid-run;
 //  4. applies the D1 migrations into a fresh `--persist-to` dir and starts `wrangler dev` on free
 //     ports (HTTP and inspector), logging to test-artifacts/e2e/wrangler.log;
-//  5. admits three authorities (NL, DE, FR) and a platform through the signed API and writes
-//     their key files (the format `npm start` writes) for the tests to sign in with;
+//  5. admits three authorities (NL, DE, FR) and two platforms through the signed API and writes
+//     their key files (the format `npm start` writes) for the tests to sign in with; registers
+//     the platforms' key-wrapping keys, publishes a selector key and has "Demo Video" share a
+//     migration signal naming "Demo Social" as target (for the signal-lookup page);
 //  6. starts Chromium (Debian's /usr/bin/chromium, via playwright-core) as a browser server;
 // and undoes all of it at teardown. Without Chromium the tests are skipped with a message, or
 // fail when CI is set.
@@ -26,7 +28,17 @@ import {
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { EusnClient, generateParticipantKey } from "@eusn/client";
+import {
+  EusnClient,
+  generateEncKeyPair,
+  generateParticipantKey,
+  generateSelectorKey,
+  openSelectorKeys,
+  pseudonymise,
+  publishSelectorKey,
+  setEncKey,
+  submitSignal,
+} from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 import { type BrowserServer, chromium } from "playwright-core";
 import type { TestProject } from "vitest/node";
@@ -246,7 +258,9 @@ export default async function setup(project: TestProject) {
       { slug: "de", role: "authority", memberState: "DE", name: "Bundeskriminalamt (DE)" },
       { slug: "fr", role: "authority", memberState: "FR", name: "PHAROS (FR)" },
       { slug: "platform", role: "platform", name: "Demo Social" },
+      { slug: "video", role: "platform", name: "Demo Video" },
     ] as const;
+    const clients: Record<string, EusnClient> = {};
     for (const p of demo) {
       const key = await generateParticipantKey();
       const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
@@ -266,7 +280,14 @@ export default async function setup(project: TestProject) {
           "memberState" in p ? p.memberState : undefined,
         ),
       );
+      clients[p.slug] = new EusnClient({
+        baseUrl: base,
+        nodeId: NODE_ID,
+        participantId: res.data.subjectId,
+        privateJwk: key.privateJwk,
+      });
     }
+    await seedSignal(coordinator, clients.platform!, clients.video!, (slug, v) => write(slug, v));
 
     browser = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     project.provide("e2eBaseUrl", base);
@@ -280,4 +301,49 @@ export default async function setup(project: TestProject) {
     throw e;
   }
   return teardown;
+}
+
+export const SIGNAL_HANDLE = "@Attacker_01";
+export const SIGNAL_OUT_LINK = "https://t.me/attackerchannel";
+
+/** Selector-key plumbing and one signal, as platforms and the coordinator do it with the CLI. */
+async function seedSignal(
+  coordinator: EusnClient,
+  social: EusnClient,
+  video: EusnClient,
+  write: (slug: string, value: unknown) => void,
+) {
+  const must = <T>(r: { ok: true; data: T } | { ok: false; problem: unknown }, what: string): T => {
+    if (!r.ok) throw new Error(`${what}: ${JSON.stringify(r.problem)}`);
+    return r.data;
+  };
+  const socialEnc = await generateEncKeyPair();
+  const videoEnc = await generateEncKeyPair();
+  must(await setEncKey(social, socialEnc.publicJwk), "social enc key");
+  must(await setEncKey(video, videoEnc.publicJwk), "video enc key");
+  write("platform-enc", socialEnc.privateJwk);
+  const now = Math.floor(Date.now() / 1000);
+  must(
+    await publishSelectorKey(
+      coordinator,
+      { version: 1, key: generateSelectorKey() },
+      { validFrom: now - 60, validUntil: now + 200 * 86400 },
+    ),
+    "publishing selector key v1",
+  );
+  const opened = await openSelectorKeys(video, videoEnc.privateJwk);
+  const key = opened.keys.find((k) => k.version === 1)!;
+  const p = await pseudonymise(key, "handle", SIGNAL_HANDLE);
+  if (!p.ok) throw new Error(p.reason);
+  must(
+    await submitSignal(video, {
+      kind: "account_removed",
+      keyVersion: 1,
+      selectors: [p.pseudonym],
+      outLinks: [SIGNAL_OUT_LINK],
+      targetPlatformId: social.participantId,
+      reason: { tcoLimb: "c" },
+    }),
+    "submitting a signal",
+  );
 }

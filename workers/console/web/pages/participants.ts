@@ -34,7 +34,8 @@ export default async function participants(s: Session | null) {
                 {},
                 h("code", {}, k.kid),
                 ` ${k.jwk.kty === "OKP" ? "Ed25519" : "P-256"} `,
-                stateBadge(k.status),
+                // A revoked participant's keys stop working with it, whatever their own status.
+                stateBadge(p.status === "revoked" && k.status === "active" ? "revoked" : k.status),
               ),
             ),
           ),
@@ -64,10 +65,13 @@ export default async function participants(s: Session | null) {
   const form = $("admit-form") as unknown as HTMLFormElement;
   const role = $("admit-role") as unknown as HTMLSelectElement;
   const state = $("admit-state") as unknown as HTMLSelectElement;
+  const jwk = $("admit-jwk") as unknown as HTMLTextAreaElement;
   const syncState = () => {
     state.disabled = role.value !== "authority";
+    jwk.disabled = formValues(form).keySource !== "paste";
   };
   role.addEventListener("change", syncState);
+  form.addEventListener("change", syncState);
   syncState();
 
   form.addEventListener("submit", async (e) => {

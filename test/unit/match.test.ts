@@ -121,10 +121,10 @@ function checkAgainstBruteForce(index: PdqIndex, entries: readonly PdqEntry[], s
 }
 
 describe("recall against brute force", () => {
-  it("uniform random data (30k entries), every threshold class, every strategy", () => {
-    const entries = uniformEntries(30_000, 1);
+  it("uniform random data (20k entries), every threshold class, every strategy", () => {
+    const entries = uniformEntries(20_000, 1);
     const index = unwrap(PdqIndex.build(entries));
-    expect(index.size).toBe(30_000);
+    expect(index.size).toBe(20_000);
     checkAgainstBruteForce(index, entries, 100);
   });
 
@@ -162,7 +162,7 @@ describe("WebAssembly scan kernel", () => {
   const scanModule = new WebAssembly.Module(scanKernelBytes());
 
   it("gives the same results as brute force on uniform and clustered data", () => {
-    for (const entries of [uniformEntries(20_000, 21), clusteredEntries(200, 60, 22)]) {
+    for (const entries of [uniformEntries(8_000, 21), clusteredEntries(100, 60, 22)]) {
       const index = unwrap(PdqIndex.build(entries, { scanModule }));
       checkAgainstBruteForce(index, entries, 2100);
     }

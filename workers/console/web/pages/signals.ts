@@ -27,14 +27,14 @@ const KINDS: [SelectorKind, string, string][] = [
 
 type KeyFile = { current: number | null; lookupVersions: number[]; keys: { version: number; key: string }[] };
 
-function signalRows(signals: SignalView[], asked?: Map<string, string[]>): Child[][] {
+function signalRows(me: string, signals: SignalView[], asked?: Map<string, string[]>): Child[][] {
   return signals.map((s) => [
     h("code", {}, s.id),
     s.kind.replaceAll("_", " "),
     asked ? (asked.get(s.id) ?? []).join(", ") : "—",
     `TCO (${s.reason.tcoLimb})`,
     s.origin.displayName,
-    s.targetHost ?? s.targetPlatformId ?? "—",
+    s.targetPlatformId === me ? "you" : (s.targetHost ?? s.targetPlatformId ?? "—"),
     s.outLinks.length ? s.outLinks.join(" ") : "—",
     `${when(s.createdAt)} (${s.ageDays} d)`,
     when(s.expiresAt),
@@ -115,7 +115,7 @@ export default async function signals(s: Session | null) {
     country,
     h("p", {}, lookupBtn),
   );
-  const results = h("div", { id: "signals-results" });
+  const results = h("div", { id: "signals-results", class: "table" });
   const targeted = h("div", { class: "table", id: "signals-targeted" });
   replace(
     body,
@@ -244,7 +244,7 @@ export default async function signals(s: Session | null) {
         table(
           "Signals that name what you asked about",
           HEADERS,
-          signalRows(answer.signals, asked),
+          signalRows(s.participantId, answer.signals, asked),
           "No live signal names any of these.",
         ),
       );
@@ -262,7 +262,7 @@ export default async function signals(s: Session | null) {
     table(
       "Live signals naming you as target",
       HEADERS,
-      signalRows(page.signals),
+      signalRows(s.participantId, page.signals),
       "No live signal names you as target.",
     ),
   );

@@ -399,8 +399,8 @@ async function main() {
     console.log(JSON.stringify(report, null, 2));
     const ok = missing === 0 && differing === 0 && gaps === 0 && unaudited === 0 && dupSeqs === 0;
     log(
-      `\n[bench] match: ${report.match.requestsPerSecond} req/s (${report.match.hashesPerSecond} hashes/s), p50 ${report.match.p50ms} ms, p99 ${report.match.p99ms} ms, errors ${matchErrors}` +
-        `\n[bench] submissions: ${report.submissions.writesPerSecond} writes/s, p50 ${report.submissions.p50ms} ms, p99 ${report.submissions.p99ms} ms, errors ${report.submissions.errors}` +
+      `\n[bench] match: ${report.match.requestsPerSecond} req/s (${report.match.hashesPerSecond} hashes/s), p50 ${report.match.p50ms} ms, p99 ${report.match.p99ms} ms, errors ${matchErrors} (statuses ${JSON.stringify(report.match.statuses)})` +
+        `\n[bench] submissions: ${report.submissions.writesPerSecond} writes/s, p50 ${report.submissions.p50ms} ms, p99 ${report.submissions.p99ms} ms, errors ${report.submissions.errors} ${JSON.stringify(writeErrors)}` +
         `\n[bench] verification: ${accepted.length} accepted writes ${missing + differing === 0 ? "all present byte for byte" : `— ${missing} missing, ${differing} differ`}; audit ${entries.length} entries, ${gaps === 0 ? "gap-free" : `${gaps} gaps`}` +
         `\n[bench] ${cpus().length} cores, load average ${load.toFixed(2)} at start: numbers are this machine's, shared with whatever else runs on it.`,
     );

@@ -293,9 +293,10 @@ const BASE_QUERY: Record<string, string> = { "GET /v1/curation": "queue=eligible
  * Free-form string query parameters (no pattern or enum in the schema): what a hostile value
  * gets. Opaque cursors answer an empty page; TAXII parses its own parameters and refuses.
  */
-const PLAIN_QUERY: Record<string, "empty page" | "refused"> = {
+const PLAIN_QUERY: Record<string, "empty page" | "refused" | "not found"> = {
   "GET /v1/baseline after": "empty page",
   "GET /v1/submissions after": "empty page",
+  "POST /v1/federation/pull peer": "not found",
 };
 const plainQuery = (r: Route, name: string) =>
   PLAIN_QUERY[`${r.key} ${name}`] ??
@@ -1081,112 +1082,113 @@ const HOSTILE_STRINGS: [string, string][] = [
   ["an encoded NUL", "\u0000"],
 ];
 
-describe("path and query parameters: SQL, unicode, overlong and out-of-range values", () => {
-  it.each(routes.filter((x) => x.method === "GET" || isJson(x)).map((r) => [r.key, r] as const))(
-    "%s",
-    async (_key, r) => {
-      const actor = await readerFor(r);
-      const me = signerOf(w, actor === "anonymous" ? "platform" : actor).participantId;
-      const send = (path: string, query: string) => async () =>
-        nodeFetch(`${BASE}${path}${query ? `?${query}` : ""}`, {
-          method: r.method,
-          headers: {
-            ...(actor === "anonymous"
-              ? {}
-              : { authorization: `Bearer ${await signAccessToken(signerOf(w, actor), env.NODE_ID)}` }),
-            accept: isTaxii(r) ? "application/taxii+json;version=2.1" : "application/json",
-            ...(isJson(r) ? { "content-type": "application/json" } : {}),
-          },
-          ...(isJson(r) ? { body: JSON.stringify(JSON_BODIES[r.key]!.valid()) } : {}),
-        });
-      const baseQuery = BASE_QUERY[r.key] ?? "";
-      const withQuery = (q: string) => (baseQuery ? `${baseQuery}&${q}` : q);
-      for (const p of r.op.parameters ?? []) {
-        const schema = resolve(p.schema);
-        const patterned = !!(
-          schema.pattern ||
-          schema.enum ||
-          schema.type === "integer" ||
-          (Array.isArray(schema.type) && schema.type.includes("integer"))
-        );
-        const maxLength = typeof schema.maxLength === "number" ? schema.maxLength : undefined;
-        const integer =
-          schema.type === "integer" || (Array.isArray(schema.type) && schema.type.includes("integer"));
-        if (p.in === "path") {
-          for (const [what, value] of [
-            ...HOSTILE_STRINGS,
-            ["1e308", "1e308"],
-            ["5,000 characters", "a".repeat(5000)],
-          ] as const) {
-            const tooLong = maxLength !== undefined && value.length > maxLength;
-            // A parameter with a pattern, an enum or a numeric type refuses anything else; a free
-            // string (a TAXII collection or object id, a problem code) is simply not found.
-            const exp: Expect = patterned || tooLong ? [400, "validation_failed"] : [404, "not_found"];
-            if (what === "1e308" && integer) continue; // covered as a query value below
+describe("path and query parameters of every other route: SQL, unicode, overlong and out-of-range values", () => {
+  it.each(routes.filter((x) => !isWrite(x)).map((r) => [r.key, r] as const))("%s", async (_key, r) => {
+    const actor = await readerFor(r);
+    const me = signerOf(w, actor === "anonymous" ? "platform" : actor).participantId;
+    const send = (path: string, query: string) => async () =>
+      nodeFetch(`${BASE}${path}${query ? `?${query}` : ""}`, {
+        method: r.method,
+        headers: {
+          ...(actor === "anonymous"
+            ? {}
+            : { authorization: `Bearer ${await signAccessToken(signerOf(w, actor), env.NODE_ID)}` }),
+          accept: isTaxii(r) ? "application/taxii+json;version=2.1" : "application/json",
+          ...(isJson(r) ? { "content-type": "application/json" } : {}),
+        },
+        ...(isJson(r) ? { body: JSON.stringify(JSON_BODIES[r.key]!.valid()) } : {}),
+      });
+    const baseQuery = BASE_QUERY[r.key] ?? "";
+    const withQuery = (q: string) => (baseQuery ? `${baseQuery}&${q}` : q);
+    for (const p of r.op.parameters ?? []) {
+      const schema = resolve(p.schema);
+      const patterned = !!(
+        schema.pattern ||
+        schema.enum ||
+        schema.type === "integer" ||
+        (Array.isArray(schema.type) && schema.type.includes("integer"))
+      );
+      const maxLength = typeof schema.maxLength === "number" ? schema.maxLength : undefined;
+      const integer =
+        schema.type === "integer" || (Array.isArray(schema.type) && schema.type.includes("integer"));
+      if (p.in === "path") {
+        for (const [what, value] of [
+          ...HOSTILE_STRINGS,
+          ["1e308", "1e308"],
+          ["5,000 characters", "a".repeat(5000)],
+        ] as const) {
+          const tooLong = maxLength !== undefined && value.length > maxLength;
+          // A parameter with a pattern, an enum or a numeric type refuses anything else; a free
+          // string (a TAXII collection or object id, a problem code) is simply not found.
+          const exp: Expect = patterned || tooLong ? [400, "validation_failed"] : [404, "not_found"];
+          if (what === "1e308" && integer) continue; // covered as a query value below
+          await attempt(
+            send(pathOf(r, me, { [p.name]: encodeURIComponent(value) }), baseQuery),
+            exp,
+            `${r.key} {${p.name}} ${what}`,
+          );
+        }
+      } else if (p.in === "query") {
+        const values: [string, string, Expect | "ok"][] = integer
+          ? [
+              ["negative", "-1", [400, "validation_failed"]],
+              ["fractional", "1.5", [400, "validation_failed"]],
+              ["not a number", "abc", [400, "validation_failed"]],
+              ["1e400", "1e400", [400, "validation_failed"]],
+              ["SQL", encodeURIComponent(SQL), [400, "validation_failed"]],
+              // zod's int() is a safe integer: beyond 2^53 is refused even without a maximum.
+              ["1e308", "1e308", [400, "validation_failed"]],
+              ["2^53+1", "9007199254740993", [400, "validation_failed"]],
+            ]
+          : [
+              ...HOSTILE_STRINGS.map(([what, v]): [string, string, Expect | "ok"] => {
+                if (schema.pattern || schema.enum)
+                  return [what, encodeURIComponent(v), [400, "validation_failed"]];
+                const plain = plainQuery(r, p.name);
+                if (!plain)
+                  throw new Error(`declare what ${r.key} does with a hostile ${p.name} in PLAIN_QUERY`);
+                return [
+                  what,
+                  encodeURIComponent(v),
+                  plain === "refused"
+                    ? [400, "validation_failed"]
+                    : plain === "not found"
+                      ? [404, "not_found"]
+                      : "ok",
+                ];
+              }),
+              ...(maxLength !== undefined
+                ? [
+                    ["overlong", "a".repeat(maxLength + 1), [400, "validation_failed"]] as [
+                      string,
+                      string,
+                      Expect,
+                    ],
+                  ]
+                : []),
+            ];
+        if (p.name === "queue" && r.key === "GET /v1/curation") {
+          for (const [what, v] of HOSTILE_STRINGS)
             await attempt(
-              send(pathOf(r, me, { [p.name]: encodeURIComponent(value) }), baseQuery),
-              exp,
-              `${r.key} {${p.name}} ${what}`,
+              send(pathOf(r, me), `queue=${encodeURIComponent(v)}`),
+              [400, "validation_failed"],
+              `${r.key} ?queue ${what}`,
             );
-          }
-        } else if (p.in === "query") {
-          const values: [string, string, Expect | "ok"][] = integer
-            ? [
-                ["negative", "-1", [400, "validation_failed"]],
-                ["fractional", "1.5", [400, "validation_failed"]],
-                ["not a number", "abc", [400, "validation_failed"]],
-                ["1e400", "1e400", [400, "validation_failed"]],
-                ["SQL", encodeURIComponent(SQL), [400, "validation_failed"]],
-                // zod's int() is a safe integer: beyond 2^53 is refused even without a maximum.
-                ["1e308", "1e308", [400, "validation_failed"]],
-                ["2^53+1", "9007199254740993", [400, "validation_failed"]],
-              ]
-            : [
-                ...HOSTILE_STRINGS.map(([what, v]): [string, string, Expect | "ok"] => {
-                  if (schema.pattern || schema.enum)
-                    return [what, encodeURIComponent(v), [400, "validation_failed"]];
-                  const plain = plainQuery(r, p.name);
-                  if (!plain)
-                    throw new Error(`declare what ${r.key} does with a hostile ${p.name} in PLAIN_QUERY`);
-                  return [
-                    what,
-                    encodeURIComponent(v),
-                    plain === "refused" ? [400, "validation_failed"] : "ok",
-                  ];
-                }),
-                ...(maxLength !== undefined
-                  ? [
-                      ["overlong", "a".repeat(maxLength + 1), [400, "validation_failed"]] as [
-                        string,
-                        string,
-                        Expect,
-                      ],
-                    ]
-                  : []),
-              ];
-          if (p.name === "queue" && r.key === "GET /v1/curation") {
-            for (const [what, v] of HOSTILE_STRINGS)
-              await attempt(
-                send(pathOf(r, me), `queue=${encodeURIComponent(v)}`),
-                [400, "validation_failed"],
-                `${r.key} ?queue ${what}`,
-              );
-            continue;
-          }
-          for (const [what, v, exp] of values) {
-            const label = `${r.key} ?${p.name} ${what}`;
-            const q = withQuery(`${encodeURIComponent(p.name)}=${v}`);
-            if (exp === "ok") {
-              // Accepted as an opaque value: a clear answer (an empty page), nothing changes.
-              const res = await unchanged(send(pathOf(r, me), q), label);
-              expect(res.status, label).toBe(200);
-              await res.body?.cancel();
-            } else await attempt(send(pathOf(r, me), q), exp, label);
-          }
+          continue;
+        }
+        for (const [what, v, exp] of values) {
+          const label = `${r.key} ?${p.name} ${what}`;
+          const q = withQuery(`${encodeURIComponent(p.name)}=${v}`);
+          if (exp === "ok") {
+            // Accepted as an opaque value: a clear answer (an empty page), nothing changes.
+            const res = await unchanged(send(pathOf(r, me), q), label);
+            expect(res.status, label).toBe(200);
+            await res.body?.cancel();
+          } else await attempt(send(pathOf(r, me), q), exp, label);
         }
       }
-    },
-  );
+    }
+  });
 });
 
 // ---- what is data, not an attack ----------------------------------------------------------------
@@ -1197,7 +1199,7 @@ describe("SQL-looking and unicode text in free-text fields is data", () => {
     async () => {
       const tables = await allTables();
       const before = await dbState();
-      const name = `Robert'); DROP TABLE participants;-- \u202e\u0301 𝕏 "quoted" \\ back`;
+      const name = `Robert'); DROP TABLE participants;-- \u202e\u0301\u0000 𝕏 "quoted" \\ back`;
       const key = await generateParticipantKey();
       const res = await coordinator().write<{ subjectId: string }>("/v1/participants", "participant.admit", {
         role: "platform",

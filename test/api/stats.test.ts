@@ -197,7 +197,11 @@ describe("GET /v1/stats", () => {
       headers: { authorization: `Bearer ${await platform.client.token()}` },
     });
     expect(withToken.status).toBe(200);
-    expect(withToken.headers.get("cache-control")).toBe("public, max-age=60");
+    // Public and briefly cacheable; a response to a request that carried a token is never stored
+    // (the node-wide rule in workers/api/lib/security-headers.ts).
+    const anonymous = await nodeFetch(`${BASE}/v1/stats`);
+    expect(anonymous.headers.get("cache-control")).toBe("public, max-age=60");
+    expect(withToken.headers.get("cache-control")).toBe("no-store");
     const post = await nodeFetch(`${BASE}/v1/stats`, { method: "POST" });
     await expectProblem(post, 405, "method_not_allowed");
   });

@@ -144,7 +144,11 @@ async function benchSize(size: number) {
       }
     },
   });
-  const result: Record<string, unknown> = { size, shards: Number(SHARDS), loadedVia: viaApi ? "api" : "d1-file" };
+  const result: Record<string, unknown> = {
+    size,
+    shards: Number(SHARDS),
+    loadedVia: viaApi ? "api" : "d1-file",
+  };
   try {
     const coordinator = await admit(node, "coordinator");
     const platform = await admit(node, "platform");
@@ -256,8 +260,15 @@ async function benchSize(size: number) {
   return result;
 }
 
-const results = [];
-for (const size of SIZES) results.push(await benchSize(size));
+const results: Record<string, unknown>[] = [];
+for (const size of SIZES) {
+  try {
+    results.push(await benchSize(size));
+  } catch (e) {
+    // Recorded, not hidden: e.g. a 1M-entry shard exhausting the isolate's memory.
+    results.push({ size, shards: Number(SHARDS), error: (e as Error).message.slice(0, 500) });
+  }
+}
 const table = results.flatMap((r) => (r.rows as Row[]) ?? []);
 console.log("\nsize       T   batch  p50 ms/req  ms/query  recall  bf ms/query  index/bf speed-up");
 for (const r of table) {
@@ -266,6 +277,10 @@ for (const r of table) {
   );
 }
 for (const r of results) {
+  if (r.error) {
+    console.log(`${r.size}: FAILED — ${r.error}`);
+    continue;
+  }
   console.log(
     `${r.size}: index ${(Number(r.memoryBytes) / 2 ** 20).toFixed(1)} MiB for ${r.entries} entries (${(((Number(r.memoryBytes) / Number(r.entries)) * 1e6) / 2 ** 20).toFixed(1)} MiB per million), built in ${r.indexBuildSeconds} s${r.apiLoadHashesPerSecond ? `; API bulk load ${r.apiLoadHashesPerSecond} hashes/s` : ""}`,
   );

@@ -106,7 +106,7 @@ export async function verifyLogEntries(
     if (e.index !== range.size)
       return { ok: false, reason: `expected entry ${range.size}, got ${e.index}`, index: e.index };
     const leaf = e.jws === undefined ? fromHex(e.leafHash) : await hashLeaf(new TextEncoder().encode(e.jws));
-    if (!leaf || leaf.length !== 32) return { ok: false, reason: "bad leaf hash", index: e.index };
+    if (leaf?.length !== 32) return { ok: false, reason: "bad leaf hash", index: e.index };
     if (e.jws !== undefined && toHex(leaf) !== e.leafHash) {
       return {
         ok: false,

@@ -144,7 +144,12 @@ export default async function setup(project: TestProject) {
   const config = path.join(tmp, "wrangler.toml");
   let toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
   const swaps: [RegExp, string][] = [
-    [/^main = .*$/m, `main = ${JSON.stringify(path.join(workerDir, "index.js"))}\nno_bundle = true`],
+    // The dry-run output is the whole Worker: index.js plus any module it emitted beside it
+    // (e.g. a .wasm file), which `find_additional_modules` picks up by wrangler's default rules.
+    [
+      /^main = .*$/m,
+      `main = ${JSON.stringify(path.join(workerDir, "index.js"))}\nno_bundle = true\nfind_additional_modules = true`,
+    ],
     [/^directory = "workers\/console\/public"$/m, `directory = ${JSON.stringify(path.join(tmp, "public"))}`],
     [/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, "schema/migrations"))}`],
   ];

@@ -1,8 +1,9 @@
 // All D1 tables of an EUSN node (drizzle). See schema/README.md for what each one holds and why.
+
+export * from "./credentials.ts";
+export * from "./federation.ts";
+export * from "./log.ts";
 export * from "./participants.ts";
 export * from "./records.ts";
-export * from "./submissions.ts";
 export * from "./signals.ts";
-export * from "./credentials.ts";
-export * from "./log.ts";
-export * from "./federation.ts";
+export * from "./submissions.ts";

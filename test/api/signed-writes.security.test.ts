@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { generateParticipantKey, newJti, signAccessToken, signWrite } from "@eusn/client";
 import { ACCESS_TYP, MAX_BODY_BYTES, WRITE_TYP } from "@eusn/protocol";
-import { CompactSign, type JWK } from "jose";
+import { CompactSign } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type Admitted,
@@ -569,6 +569,3 @@ describe("errors are problem details everywhere", () => {
     expect(text).not.toMatch(/at .*\.ts:\d+|Error:|stack/);
   });
 });
-
-// `JWK` is used in helper types above; keep the import meaningful for readers.
-export type { JWK };

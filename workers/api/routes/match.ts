@@ -4,7 +4,7 @@
 
 import { MAX_BATCH, newId } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { matchRequests, submissionMatches, submissions } from "../../../schema/index.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, router } from "../lib/hono.ts";

@@ -7,7 +7,6 @@ import { hammingDistance, type PdqHex } from "@eusn/pdq";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ARTIFACTS,
   base,
   confirmDialog,
   connect,
@@ -16,6 +15,7 @@ import {
   expectAccessible,
   FIXTURES,
   keyFile,
+  keysDir,
   newPage,
   open,
   shot,
@@ -349,7 +349,7 @@ d("the console", () => {
       page.waitForEvent("download"),
       page.getByRole("link", { name: "Download the key file for Video Host" }).click(),
     ]);
-    const file = path.join(ARTIFACTS, "downloaded-video-host.json");
+    const file = path.join(keysDir, "downloaded-video-host.json");
     await download.saveAs(file);
     const newcomer = await newPage(browser);
     pages.push(newcomer);
@@ -401,7 +401,7 @@ d("the console", () => {
       page.waitForEvent("download"),
       page.getByRole("link", { name: "Download the new key file" }).click(),
     ]);
-    const file = path.join(ARTIFACTS, "downloaded-rotated-platform.json");
+    const file = path.join(keysDir, "downloaded-rotated-platform.json");
     await download.saveAs(file);
     await page.getByRole("button", { name: "Retire the old key…" }).click();
     await confirmDialog(page, { kind: "participant.key.retire", fill: { reason: "scheduled rotation" } });

@@ -115,6 +115,8 @@ export default async function setup(project: TestProject) {
     return;
   }
   const t0 = Date.now();
+  // Fresh artifacts each run: screenshots of this run only, and its wrangler log.
+  rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   const built = await buildConsole({ quiet: true });
   const timings: string[] = [];

@@ -39,6 +39,6 @@ export interface Env {
    * pull its log entries — [{nodeId, url, jwk, coordinators: [{id, jwks}]}].
    */
   PEERS?: string;
-  /** Most peer log entries one pull consumes per peer (default 1000); the next pull continues. */
+  /** Most peer log entries one pull consumes per peer (default 100); the next pull continues. */
   FEDERATION_PULL_LIMIT?: string;
 }

@@ -47,11 +47,18 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 export type PullOptions = {
   /** How requests reach the peer (tests route them to another app instance). Default: fetch. */
   fetch?: FetchLike;
-  /** Most entries consumed in this pull (default FEDERATION_PULL_LIMIT, else 1000). */
+  /** Most entries consumed in this pull (default FEDERATION_PULL_LIMIT, else DEFAULT_PULL_LIMIT). */
   limit?: number;
   /** Entries per page request (default 100, at most MAX_LOG_PAGE). */
   pageSize?: number;
 };
+
+/**
+ * Entries per pull by default. Each consumed record costs about ten D1 queries (key lookups, the
+ * applier's reads, the log append, the batch) and a Worker invocation may run 1,000 D1 queries on
+ * the paid plan, so a hundred entries per pull (and per cron tick) stays well inside it.
+ */
+export const DEFAULT_PULL_LIMIT = 100;
 
 /** Skips that are routine in a federation and need no audit entry (counted in the report). */
 const ROUTINE_SKIPS = new Set(["not_origin", "node_local", "withheld"]);
@@ -136,7 +143,8 @@ function consumed(
 export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {}): Promise<PullReport> {
   const db = dbOf(env.DB);
   const f = opts.fetch ?? ((input, init) => fetch(input, init));
-  const limit = opts.limit ?? (Number.parseInt(env.FEDERATION_PULL_LIMIT ?? "", 10) || 1000);
+  const configured = Number.parseInt(env.FEDERATION_PULL_LIMIT ?? "", 10);
+  const limit = opts.limit ?? (configured > 0 ? configured : DEFAULT_PULL_LIMIT);
   const pageSize = Math.min(opts.pageSize ?? 100, MAX_LOG_PAGE);
   const base = peer.url.replace(/\/$/, "");
   const row = await peerRow(db, peer.nodeId);
@@ -179,7 +187,11 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
       if (!page.ok) throw new Stop("error", page.reason);
       const entries = page.data.entries.slice(0, want);
       if (entries.length === 0 || entries.some((e, i) => e.index !== range.size + i)) {
-        throw new Stop("refused", `entries from ${range.size}: the peer answered the wrong indices`);
+        throw await refused(
+          db,
+          peer,
+          `entries from ${range.size}: the answer does not continue the log there`,
+        );
       }
       // Hash the page into the compact range and tie the result to the signed checkpoint before
       // anything of it is applied: one altered byte anywhere in the page refuses the page.

@@ -30,6 +30,7 @@ import { type Reader, verifyReader } from "../auth/basic.ts";
 import type { AppEnv } from "../lib/hono.ts";
 import { router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
+import { safeErrorSummary } from "../lib/safe-log.ts";
 import { type Filter, type Page, type VersionFilter, walk } from "../taxii/feed.ts";
 
 const app = router();
@@ -72,10 +73,8 @@ function taxiiError(
 app.onError((err, c) => {
   const requestId = c.var.requestId ?? crypto.randomUUID();
   if (err instanceof ApiError) return taxiiError(err.code, requestId, err.detail, err.errors, err.headers);
-  console.error(
-    `request ${requestId} failed:`,
-    err instanceof Error ? `${err.name}: ${err.message}` : "unknown",
-  );
+  // Same rule as the app's handler: no bound parameters, tokens or pseudonyms in logs.
+  console.error(`request ${requestId} failed:`, safeErrorSummary(err));
   return taxiiError("internal_error", requestId, "the node failed to handle this request");
 });
 

@@ -40,8 +40,16 @@ export const submissions = sqliteTable(
     fbTrue: integer("fb_true").notNull().default(0),
     fbFalse: integer("fb_false").notNull().default(0),
     fbNotActioned: integer("fb_not_actioned").notNull().default(0),
+    /**
+     * Node-local integer key of the entry in the in-memory match index: the `seq` of its `created`
+     * change, set by a trigger when that change is inserted (migration 0009). Stable (the feed's
+     * sequence is AUTOINCREMENT, never reused), never leaves the node, and far smaller in memory
+     * than the 30-character id.
+     */
+    matchKey: integer("match_key"),
   },
   (t) => [
+    uniqueIndex("submissions_match_key").on(t.matchKey),
     // Idempotency: one live submission per authority per fingerprint.
     uniqueIndex("submissions_live_by_submitter").on(t.submitterId, t.fingerprint).where(sql`status = 'live'`),
     index("submissions_fingerprint").on(t.fingerprint),

@@ -170,6 +170,47 @@ describe("match semantics", () => {
     expect(ids(await match(p1, { scope: "all", items: [{ type: "pdq", value }] }))).not.toContain(id);
   });
 
+  it("keys every entry by the seq of its created change, unique, and says where the time went", async () => {
+    const values = [randomPdq(r), randomPdq(r), randomPdq(r)];
+    const created = await submit(
+      nl,
+      values.map((v) => pdqItem(v)),
+    );
+    const rows = await env.DB.prepare(
+      `SELECT s.id, s.match_key, c.seq FROM submissions s
+         JOIN submission_changes c ON c.submission_id = s.id AND c.change = 'created'
+        WHERE s.id IN (SELECT value FROM json_each(?))`,
+    )
+      .bind(JSON.stringify(created))
+      .all<{ id: string; match_key: number | null; seq: number }>();
+    expect(rows.results).toHaveLength(3);
+    for (const row of rows.results) expect(row.match_key).toBe(row.seq);
+    const unkeyed = await env.DB.prepare(
+      "SELECT count(*) AS n FROM submissions WHERE match_key IS NULL",
+    ).first<{
+      n: number;
+    }>();
+    expect(unkeyed?.n).toBe(0);
+    // A second row cannot take a key that is in use: the index would answer for the wrong entry.
+    await expect(
+      env.DB.prepare("UPDATE submissions SET match_key = ? WHERE id = ?")
+        .bind(rows.results[0]!.match_key, created[1])
+        .run(),
+    ).rejects.toThrow(/UNIQUE/);
+    const res = await p1.client.postJson<MatchResult>("/v1/match", {
+      scope: "all",
+      items: values.map((value) => ({ type: "pdq", value })),
+    });
+    expect(res.status).toBe(200);
+    if (!res.ok) throw new Error("unreachable");
+    expect(res.data.results.map((x) => x.matches.map((h) => h.submissionId))).toEqual(
+      created.map((id) => [id]),
+    );
+    expect(res.headers.get("server-timing")).toMatch(
+      /^version;dur=\d+, index;dur=\d+, meta;dur=\d+, account;dur=\d+$/,
+    );
+  });
+
   it("never matches reversed, excluded, expired or TLP:RED entries; retired only in scope all", async () => {
     const [rev, exc, red, ret] = [randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r)];
     const [revId, excId, , retId] = await submit(de, [

@@ -308,6 +308,50 @@ describe("incremental updates", () => {
   });
 });
 
+describe("loading in pages (deferIndex)", () => {
+  it("pages appended unindexed, then built once, answer exactly as one build; adds and removes mid-load count", () => {
+    const entries = [
+      ...uniformEntries(12_000, 31),
+      ...clusteredEntries(60, 50, 32).map((e) => ({ id: `c_${e.id}`, hash: e.hash })),
+    ];
+    const index = new PdqIndex({ capacity: entries.length + 1024 });
+    for (let i = 0; i < entries.length; i += 2500)
+      expect(unwrap(index.addMany(entries.slice(i, i + 2500), { deferIndex: true }))).toBe(
+        Math.min(2500, entries.length - i),
+      );
+    // Nothing was indexed page by page: the only build is the one below.
+    expect(index.stats().compactions).toBe(0);
+    // A removal during the load takes effect; a duplicate id in a later page replaces the earlier one.
+    expect(index.remove(entries[5]!.id)).toBe(true);
+    unwrap(index.addMany([{ id: entries[7]!.id, hash: entries[8]!.hash }], { deferIndex: true }));
+    index.finishLoad();
+    expect(index.stats()).toMatchObject({ compactions: 1, delta: 0, dead: 0, live: entries.length - 1 });
+    const live = entries
+      .filter((_, i) => i !== 5)
+      .map((e) => (e.id === entries[7]!.id ? { id: e.id, hash: entries[8]!.hash } : e))
+      .filter((e, i, all) => all.findIndex((x) => x.id === e.id) === i);
+    expect(live).toHaveLength(entries.length - 1);
+    checkAgainstBruteForce(index, live, 33);
+  });
+
+  it("a query or an add during an unfinished load indexes what is pending first (nothing is missed)", () => {
+    const entries = uniformEntries(6000, 34);
+    const queried = new PdqIndex();
+    unwrap(queried.addMany(entries.slice(0, 3000), { deferIndex: true }));
+    unwrap(queried.addMany(entries.slice(3000), { deferIndex: true }));
+    const qs = entries.filter((_, i) => i % 50 === 0).map((e) => e.hash);
+    expect(unwrap(queried.query(qs, { threshold: 31 }))).toEqual(unwrap(bruteForceMatch(entries, qs, 31)));
+
+    const added = new PdqIndex();
+    unwrap(added.addMany(entries.slice(0, 5000), { deferIndex: true }));
+    unwrap(added.add(entries[5000]!.id, entries[5000]!.hash));
+    unwrap(added.addMany(entries.slice(5001), { deferIndex: true }));
+    expect(unwrap(added.query(qs, { threshold: 31, strategy: "mih" }))).toEqual(
+      unwrap(bruteForceMatch(entries, qs, 31)),
+    );
+  });
+});
+
 describe("input handling", () => {
   const entries = uniformEntries(2000, 9);
   const index = unwrap(PdqIndex.build(entries));

@@ -98,8 +98,12 @@ export class MatchIndex {
     return r.ok && moved ? ok("replaced") : r;
   }
 
-  /** Adds or replaces many entries; all-or-nothing validation. Returns how many were applied. */
-  addMany(entries: readonly IndexEntry[]): Result<number> {
+  /**
+   * Adds or replaces many entries; all-or-nothing validation. Returns how many were applied.
+   * `deferIndex`: a page of a larger load; the PDQ index is built once, by `finishLoad()` or the
+   * next query or add, instead of after every page.
+   */
+  addMany(entries: readonly IndexEntry[], options: { deferIndex?: boolean } = {}): Result<number> {
     for (let i = 0; i < entries.length; i++) {
       const valid = this.validate(entries[i]!);
       if (!valid.ok) return fail(valid.error.code, valid.error.message, i);
@@ -120,10 +124,15 @@ export class MatchIndex {
     const last = new Map<string, HashType>();
     for (const e of entries) last.set(e.id, e.type);
     const pdqLast = pdq.filter((e) => last.get(e.id) === "pdq");
-    const added = this.pdq.addMany(pdqLast);
+    const added = this.pdq.addMany(pdqLast, options);
     if (!added.ok) return added;
     for (const e of exact) if (last.get(e.id) !== "pdq") this.exact.add(e.id, e.type, e.value);
     return ok(entries.length);
+  }
+
+  /** Builds what paged `addMany(..., { deferIndex: true })` calls left unindexed. */
+  finishLoad(): void {
+    this.pdq.finishLoad();
   }
 
   /** Removes `id` whatever its type; it never matches again, effective immediately. */

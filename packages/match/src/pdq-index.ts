@@ -238,6 +238,7 @@ export class PdqIndex {
     if (!IdTable.isValid(id)) return fail("invalid_id", "entry id must be 1..256 bytes of UTF-8");
     if (!parsePdqHexInto(hash, this.one, 0))
       return fail("invalid_hash", "PDQ hash must be 64 hex characters");
+    this.finishLoad();
     const existing = this.ids.find(id);
     if (existing >= 0 && this.sameHash(existing, this.one)) return ok("unchanged");
     if (this.live >= MAX_SLOTS) {
@@ -257,7 +258,7 @@ export class PdqIndex {
    * and hash is validated before any is applied. Small batches go to the delta; large ones are
    * appended and folded in by one rebuild. Returns the number of entries applied.
    */
-  addMany(entries: readonly PdqEntry[]): Result<number> {
+  addMany(entries: readonly PdqEntry[], options: { deferIndex?: boolean } = {}): Result<number> {
     const n = entries.length;
     let idBytes = 0;
     for (let i = 0; i < n; i++) {
@@ -271,7 +272,7 @@ export class PdqIndex {
     if (this.live + n > MAX_SLOTS)
       return fail("capacity_exceeded", `an index holds at most ${MAX_SLOTS} entries`);
     // Into the delta when it fits; an empty index always gets the (faster to query) CSR base.
-    if (this.count > 0 && this.count - this.baseCount + n <= this.deltaCap) {
+    if (this.count > 0 && this.indexed === this.count && this.count - this.baseCount + n <= this.deltaCap) {
       for (const e of entries) this.add(e.id, e.hash);
       return ok(n);
     }
@@ -284,8 +285,15 @@ export class PdqIndex {
       const previous = this.appendSlot(e.id, one);
       if (previous >= 0) this.kill(previous);
     }
-    this.compact();
+    // A load in pages (e.g. from a database) appends every page first and builds the CSR once at
+    // the end: one O(n) build instead of one per page, and no regrown postings arrays in between.
+    if (!options.deferIndex) this.compact();
     return ok(n);
+  }
+
+  /** Builds what `addMany(..., { deferIndex: true })` left unindexed. Queries and adds do it too. */
+  finishLoad(): void {
+    if (this.indexed < this.count) this.compact();
   }
 
   /** Removes `id`; it can never match again, effective immediately. False when it was not present. */
@@ -378,6 +386,7 @@ export class PdqIndex {
       return fail("invalid_threshold", `threshold must be an integer from 0 to ${MAX_THRESHOLD}`);
     }
     if (q.length % PDQ_WORDS !== 0) return fail("invalid_hash", "packed hashes are 8 words each");
+    this.finishLoad();
     return ok(this.search(q, q.length / PDQ_WORDS, threshold, options.strategy ?? "auto"));
   }
 

@@ -9,20 +9,24 @@ import { MatchIndex, type PdqMatch } from "@eusn/match";
 import type { Env } from "../env.ts";
 
 export type ShardQueryItem = { type: "pdq" | "md5" | "sha256"; values: string[] };
-export type ShardHit = { item: number; variant: number; id: string; distance: number };
+/** `key` is the submission's `match_key` (see schema/submissions.ts). */
+export type ShardHit = { item: number; variant: number; key: number; distance: number };
 export type ShardStats = { entries: number; appliedSeq: number; memoryBytes: number; rebuilds: number };
 
 const PAGE = 20_000;
 
-/** FNV-1a over the id: which shard an entry belongs to. */
-export function shardOf(id: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % shards;
+/** Which shard an entry belongs to: keys are dense feed positions, so a modulus balances them. */
+export function shardOf(key: number, shards: number): number {
+  return key % shards;
 }
+
+/**
+ * Entries are held under their integer `match_key` written in base 36 (at most 6 characters below
+ * 2^31): the index's id table then costs ~11 bytes per entry instead of ~37 for the 30-character
+ * submission id, ~25 MiB less per million.
+ */
+const keyId = (key: number) => key.toString(36);
+const keyOf = (id: string) => Number.parseInt(id, 36);
 
 export class MatchShard extends DurableObject<Env> {
   private index: MatchIndex | null = null;
@@ -58,7 +62,12 @@ export class MatchShard extends DurableObject<Env> {
       if (!r.ok) throw new Error(`pdq query failed: ${r.error.message}`);
       r.value.forEach((ms: PdqMatch[], k) => {
         for (const m of ms)
-          hits.push({ item: flat[k]!.item, variant: flat[k]!.variant, id: m.id, distance: m.distance });
+          hits.push({
+            item: flat[k]!.item,
+            variant: flat[k]!.variant,
+            key: keyOf(m.id),
+            distance: m.distance,
+          });
       });
     }
     const exact = items.flatMap((it, item) =>
@@ -68,7 +77,7 @@ export class MatchShard extends DurableObject<Env> {
       const r = index.lookupExact(exact.map((e) => e.q));
       if (!r.ok) throw new Error(`exact lookup failed: ${r.error.message}`);
       r.value.forEach((ids, k) => {
-        for (const id of ids) hits.push({ item: exact[k]!.item, variant: 0, id, distance: 0 });
+        for (const id of ids) hits.push({ item: exact[k]!.item, variant: 0, key: keyOf(id), distance: 0 });
       });
     }
     return hits;
@@ -110,37 +119,43 @@ export class MatchShard extends DurableObject<Env> {
     const head = await db
       .prepare("SELECT seq, submission_id FROM submission_changes ORDER BY seq DESC LIMIT 1")
       .first<{ seq: number; submission_id: string }>();
-    // Stream the pages into an index sized up front: materialising every row first would need
-    // ~170 MB of transient objects per million entries on top of the index itself, more than an
-    // isolate may use.
+    const live = "status = 'live' AND baseline_state <> 'excluded' AND match_key % ?1 = ?2";
     const total = await db
-      .prepare("SELECT count(*) AS n FROM submissions WHERE status = 'live' AND baseline_state <> 'excluded'")
+      .prepare(`SELECT count(*) AS n FROM submissions WHERE ${live}`)
+      .bind(this.shards, this.shard)
       .first<{ n: number }>();
+    const n = total?.n ?? 0;
+    // Sized once for every entry plus the room the index keeps for later adds (its delta), so
+    // neither the load nor the first adds reallocate: a reallocation briefly holds two copies.
     const index = new MatchIndex({
       seq: head?.seq ?? 0,
-      capacity: Math.ceil((total?.n ?? 0) / this.shards) + 1024,
+      capacity: n + Math.max(4096, n >>> 5) + 1024,
+      idBytes: keyId(Math.max(1, head?.seq ?? 1)).length,
     });
-    let after = "";
+    // Streamed page by page into the pre-sized arrays, indexed once at the end: materialising
+    // every row first would need ~170 MB of transient objects per million entries, more than an
+    // isolate may use. Keyset paging on match_key; rows added after `head` come from catchUp().
+    let after = 0;
     for (;;) {
-      // Keyset paging on the primary key; rows added after `head` are applied by catchUp().
       const page = await db
         .prepare(
-          "SELECT id, signal_type, value FROM submissions WHERE status = 'live' AND baseline_state <> 'excluded' AND id > ? ORDER BY id LIMIT ?",
+          `SELECT match_key, signal_type, value FROM submissions WHERE ${live} AND match_key > ?3 ORDER BY match_key LIMIT ?4`,
         )
-        .bind(after, PAGE)
-        .all<{ id: string; signal_type: "pdq" | "md5" | "sha256"; value: string }>();
-      const entries = [];
-      for (const r of page.results) {
-        if (shardOf(r.id, this.shards) === this.shard)
-          entries.push({ id: r.id, type: r.signal_type, value: r.value });
-      }
+        .bind(this.shards, this.shard, after, PAGE)
+        .all<{ match_key: number; signal_type: "pdq" | "md5" | "sha256"; value: string }>();
+      const entries = page.results.map((r) => ({
+        id: keyId(r.match_key),
+        type: r.signal_type,
+        value: r.value,
+      }));
       if (entries.length > 0) {
-        const added = index.addMany(entries);
+        const added = index.addMany(entries, { deferIndex: true });
         if (!added.ok) throw new Error(`index build failed: ${added.error.message}`);
       }
       if (page.results.length < PAGE) break;
-      after = page.results[page.results.length - 1]!.id;
+      after = page.results[page.results.length - 1]!.match_key;
     }
+    index.finishLoad();
     this.index = index;
     this.anchor = head?.submission_id ?? null;
     this.rebuilds++;
@@ -155,7 +170,7 @@ export class MatchShard extends DurableObject<Env> {
     const from = index.appliedSeq;
     for (;;) {
       const rows = await this.env.DB.prepare(
-        `SELECT c.seq, c.submission_id, c.change, s.signal_type, s.value, s.status, s.baseline_state
+        `SELECT c.seq, c.submission_id, c.change, s.match_key, s.signal_type, s.value, s.status, s.baseline_state
            FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
           WHERE c.seq >= ? ORDER BY c.seq LIMIT 5000`,
       )
@@ -164,6 +179,7 @@ export class MatchShard extends DurableObject<Env> {
           seq: number;
           submission_id: string;
           change: string;
+          match_key: number;
           signal_type: "pdq" | "md5" | "sha256";
           value: string;
           status: string;
@@ -179,14 +195,15 @@ export class MatchShard extends DurableObject<Env> {
       }
       if (rs.length === 0) return true;
       for (const r of rs) {
-        if (shardOf(r.submission_id, this.shards) === this.shard) {
+        if (shardOf(r.match_key, this.shards) === this.shard) {
+          const id = keyId(r.match_key);
           if (r.change === "created" && r.status === "live" && r.baseline_state !== "excluded") {
-            index.add(r.submission_id, r.signal_type, r.value);
+            index.add(id, r.signal_type, r.value);
           } else if (r.change === "withdrawn" || r.change === "reversed" || r.change === "excluded") {
-            index.remove(r.submission_id);
-          } else if (r.status === "live" && r.baseline_state !== "excluded" && !index.has(r.submission_id)) {
+            index.remove(id);
+          } else if (r.status === "live" && r.baseline_state !== "excluded" && !index.has(id)) {
             // e.g. re-included after an exclusion.
-            index.add(r.submission_id, r.signal_type, r.value);
+            index.add(id, r.signal_type, r.value);
           }
         }
         index.applied(r.seq);

@@ -1,23 +1,29 @@
 // API credentials (HTTP Basic for TAXII clients): every rule tried from the wrong side. The node
 // stores only the hash of a client-made secret, refuses anything but the exact secret of an
 // unrevoked, unexpired credential of an active participant, and keeps roles as with bearer tokens.
+// A credential ends, in the same batch, with the key that signed its registration (retirement) and
+// with its participant (revocation).
 
 import { env } from "cloudflare:workers";
 import {
   apiSecretHash,
   basicAuthorization,
   createApiCredential,
+  type EusnClient,
   generateApiSecret,
+  generateParticipantKey,
   listApiCredentials,
   revokeApiCredential,
   signWrite,
 } from "@eusn/client";
 import { API_SECRET_PATTERN, TAXII_MEDIA_TYPE, type WriteReceipt } from "@eusn/protocol";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { dbState } from "../helpers/db-state.ts";
 import {
   type Admitted,
   admit,
   BASE,
+  clientFor,
   coordinator,
   expectProblem,
   nodeFetch,
@@ -35,6 +41,10 @@ beforeAll(async () => {
 });
 
 const TABLES = ["api_credentials"] as const;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 function taxii(authorization: string | undefined, path = "/taxii2/eusn/collections/") {
   return nodeFetch(`${BASE}${path}`, {
@@ -265,5 +275,192 @@ describe("using a credential", () => {
     expect(res.ok ? 0 : res.problem.code).toBe("forbidden");
     const coord = await listApiCredentials(coordinator(), other.id);
     expect(coord.ok).toBe(true);
+  });
+});
+
+describe("a credential ends with the key that registered it, and with its participant", () => {
+  type CredView = {
+    id: string;
+    status: string;
+    revokedAt: string | null;
+    kid: string | null;
+    revokedRecordId: string | null;
+  };
+  async function listed(p: Admitted | EusnClient, id: string): Promise<CredView> {
+    const client = "client" in p ? p.client : p;
+    const res = await listApiCredentials(client, client.participantId);
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    return res.data.credentials.find((c) => c.id === id)! as CredView;
+  }
+  async function rotate(p: Admitted): Promise<{ next: EusnClient; kid: string }> {
+    const key = await generateParticipantKey();
+    const add = await p.client.write(`/v1/participants/${p.id}/keys`, "participant.key.add", {
+      participantId: p.id,
+      jwk: key.publicJwk,
+    });
+    if (!add.ok) throw new Error(JSON.stringify(add.problem));
+    return { next: clientFor(p.id, key.privateJwk), kid: key.kid };
+  }
+  const retire = (by: EusnClient, participantId: string, kid: string) =>
+    by.write<WriteReceipt>(`/v1/participants/${participantId}/keys/retire`, "participant.key.retire", {
+      participantId,
+      kid,
+      reason: "suspected compromise",
+    });
+  const auditFrom = async (seq: number) =>
+    (
+      await env.DB.prepare(
+        "SELECT kind, subject_id, actor, detail FROM audit_log WHERE seq >= ? ORDER BY seq",
+      )
+        .bind(seq)
+        .all<{ kind: string; subject_id: string; actor: string; detail: string | null }>()
+    ).results;
+
+  it("retiring a key revokes, in the same batch, every credential its key registered; credentials of the other key keep working", async () => {
+    const p = await admit("platform");
+    const old = await create(p, "registered with the old key");
+    const revokedEarlier = await create(p, "revoked by hand before");
+    expect((await revokeApiCredential(p.client, revokedEarlier.credentialId, { reason: "unused" })).ok).toBe(
+      true,
+    );
+    const { next, kid: newKid } = await rotate(p);
+    const fresh = await createApiCredential(next, { label: "registered with the new key" });
+    if (!fresh.ok) throw new Error(JSON.stringify(fresh.problem));
+    expect((await taxii(basicAuthorization(old.username, old.secret))).status).toBe(200);
+    const manualRevocation = (await listed(p, revokedEarlier.credentialId)).revokedRecordId;
+
+    const res = await retire(next, p.id, p.key.kid);
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    const receipt = res.data;
+
+    // At once: the old key's credential is refused; the new key's still works.
+    await expectTaxiiProblem(
+      await taxii(basicAuthorization(old.username, old.secret)),
+      401,
+      "unauthenticated",
+    );
+    expect((await taxii(basicAuthorization(fresh.data.username, fresh.data.secret))).status).toBe(200);
+
+    expect(await listed(next, old.credentialId)).toMatchObject({
+      status: "revoked",
+      kid: p.key.kid,
+      revokedRecordId: receipt.recordId,
+    });
+    expect(await listed(next, fresh.data.credentialId)).toMatchObject({
+      status: "active",
+      kid: newKid,
+      revokedRecordId: null,
+    });
+    // A credential revoked before keeps its own revocation record.
+    expect((await listed(next, revokedEarlier.credentialId)).revokedRecordId).toBe(manualRevocation);
+
+    // The audit trail: the retirement, then one entry per credential it revoked.
+    const trail = await auditFrom(receipt.auditSeq);
+    expect(trail.map((x) => [x.kind, x.subject_id])).toEqual([
+      ["participant.key.retire", p.id],
+      ["apicred.revoked", old.credentialId],
+    ]);
+    expect(trail[1]!.actor).toBe("system");
+    expect(JSON.parse(trail[1]!.detail!)).toEqual({
+      cause: "participant.key.retire",
+      recordId: receipt.recordId,
+      participantId: p.id,
+      kid: p.key.kid,
+    });
+  });
+
+  it("revoking a participant revokes all its credentials in the same batch, whichever key registered them", async () => {
+    const p = await admit("authority", "NL");
+    const first = await create(p);
+    const { next } = await rotate(p);
+    const second = await createApiCredential(next, { label: "second key" });
+    if (!second.ok) throw new Error(JSON.stringify(second.problem));
+    const res = await coordinator().write<WriteReceipt>(
+      `/v1/participants/${p.id}/revoke`,
+      "participant.revoke",
+      {
+        participantId: p.id,
+        reason: "key compromised",
+      },
+    );
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    for (const c of [first, second.data]) {
+      await expectTaxiiProblem(
+        await taxii(basicAuthorization(c.username, c.secret)),
+        403,
+        "participant_revoked",
+      );
+    }
+    const all = await listApiCredentials(coordinator(), p.id);
+    if (!all.ok) throw new Error(JSON.stringify(all.problem));
+    expect(all.data.credentials.map((c) => [c.id, c.status, c.revokedRecordId])).toEqual([
+      [first.credentialId, "revoked", res.data.recordId],
+      [second.data.credentialId, "revoked", res.data.recordId],
+    ]);
+    const trail = await auditFrom(res.data.auditSeq);
+    expect(trail.map((x) => x.kind)).toEqual(["participant.revoke", "apicred.revoked", "apicred.revoked"]);
+  });
+
+  it("a credential that escaped the revocation (registered racing the retirement, or older than the rule) is refused at use and shown revoked", async () => {
+    const p = await admit("platform");
+    const cred = await create(p);
+    const { next } = await rotate(p);
+    const res = await retire(next, p.id, p.key.kid);
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    // As if the cascade had not reached this row.
+    await env.DB.prepare(
+      "UPDATE api_credentials SET revoked_at = NULL, revoked_record_id = NULL WHERE id = ?",
+    )
+      .bind(cred.credentialId)
+      .run();
+    const body = await expectTaxiiProblem(
+      await taxii(basicAuthorization(cred.username, cred.secret)),
+      401,
+      "unauthenticated",
+    );
+    expect(JSON.stringify(body)).toContain(p.key.kid);
+    expect(await listed(next, cred.credentialId)).toMatchObject({
+      status: "revoked",
+      revokedRecordId: res.data.recordId,
+    });
+  });
+
+  it("a retirement whose batch fails revokes nothing; the same JWS then lands once", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const p = await admit("platform");
+    const cred = await create(p);
+    const { next } = await rotate(p);
+    const jws = await signWrite(
+      { participantId: p.id, privateJwk: next.privateJwk },
+      env.NODE_ID,
+      "participant.key.retire",
+      { participantId: p.id, kid: p.key.kid },
+    );
+    const before = await dbState();
+    // The last statements of the batch: the audit entry of the revoked credential.
+    await env.DB.exec(
+      "CREATE TRIGGER eusn_apicred_fault BEFORE INSERT ON audit_log WHEN NEW.kind = 'apicred.revoked' BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    );
+    try {
+      const res = await nodeFetch(`${BASE}/v1/participants/${p.id}/keys/retire`, {
+        method: "POST",
+        headers: { "content-type": "application/jose" },
+        body: jws,
+      });
+      await expectProblem(res, 500, "internal_error");
+    } finally {
+      await env.DB.exec("DROP TRIGGER eusn_apicred_fault;");
+    }
+    expect(await dbState()).toEqual(before);
+    expect((await taxii(basicAuthorization(cred.username, cred.secret))).status).toBe(200);
+    expect((await listed(p, cred.credentialId)).status).toBe("active");
+
+    const again = await next.postJws(`/v1/participants/${p.id}/keys/retire`, jws);
+    expect(again.ok).toBe(true);
+    await expectTaxiiProblem(
+      await taxii(basicAuthorization(cred.username, cred.secret)),
+      401,
+      "unauthenticated",
+    );
   });
 });

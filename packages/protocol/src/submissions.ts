@@ -123,7 +123,7 @@ export const BaselineDecisionRecord = z
       .max(64)
       .default([])
       .describe(
-        "The assessments the decision relies on. An inclusion must cite concurrences that reach the quorum.",
+        "The assessments the decision relies on. An inclusion must cite live concurrences of active authorities that reach the quorum (a revoked authority's assessments cannot be cited).",
       ),
   })
   .strict()
@@ -162,9 +162,13 @@ export const SUBMISSION_STATUSES = ["live", "withdrawn", "reversed"] as const;
 
 export const Tally = z
   .object({
-    concurStates: z.array(z.string()).describe("Member states concurring (the submitter's included)."),
+    concurStates: z
+      .array(z.string())
+      .describe(
+        "Member states concurring: live concurrences of active authorities, and the submitter's state while the submitter is active. A revoked authority's assessments do not count.",
+      ),
     concurring: z.number().int(),
-    dissenting: z.number().int(),
+    dissenting: z.number().int().describe("Live dissents of active authorities."),
     quorum: z.number().int().describe("Distinct member states needed under the current policy."),
     eligible: z.boolean(),
   })

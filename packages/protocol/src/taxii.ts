@@ -136,6 +136,16 @@ export const ApiCredentialView = z
     revokedAt: z.string().nullable(),
     status: z.enum(["active", "expired", "revoked"]),
     recordId: z.string().describe("The signed record that registered it."),
+    kid: z
+      .string()
+      .nullable()
+      .describe("The key that signed the registration: retiring that key revokes the credential."),
+    revokedRecordId: z
+      .string()
+      .nullable()
+      .describe(
+        "The signed record that revoked it: a `participant.apicred.revoke`, or the `participant.key.retire` of its key or the `participant.revoke` of its participant.",
+      ),
   })
   .meta({ id: "ApiCredential", description: "An API credential; the secret and its hash are never shown." });
 export type ApiCredentialView = z.infer<typeof ApiCredentialView>;

@@ -14,5 +14,5 @@ export async function applyAndCommit<K extends RecordKind>(
   applier: Applier<K, Applied>,
 ): Promise<WriteReceipt> {
   const applied = await applier.apply(db, env, w, localContext(env));
-  return commitWrite(db, env, w, applied.subjectId, applied.statements);
+  return commitWrite(db, env, w, applied.subjectId, applied.statements, undefined, { after: applied.after });
 }

@@ -30,8 +30,16 @@ export function replicatedContext(w: { claims: { iat: number } }, origin: string
   return { at: w.claims.iat * 1000, origin, replicated: true };
 }
 
-/** What applying a record gives commitWrite: its subject and the statements for the batch. */
-export type Applied = { subjectId: string; statements: (recordId: string) => DomainStatements };
+/**
+ * What applying a record gives commitWrite: its subject, the statements for the batch, and
+ * optionally statements that follow the record's own audit entry in the same batch (the audit
+ * entries of the record's consequences; commitWrite's `after`).
+ */
+export type Applied = {
+  subjectId: string;
+  statements: (recordId: string) => DomainStatements;
+  after?: (recordId: string) => DomainStatements;
+};
 
 export type Applier<K extends RecordKind, R extends Applied = Applied> = {
   kind: K;

@@ -6,7 +6,9 @@ import { and, eq } from "drizzle-orm";
 import { participantKeys, participants } from "../../../schema/index.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
+import { cascadeCredentialRevocation } from "../store/credentials.ts";
 import { getKeyByKid, getParticipant, keysOf } from "../store/participants.ts";
+import { revocationStatements } from "../store/submissions.ts";
 import type { Applier } from "./context.ts";
 import { derivedId } from "./ids.ts";
 
@@ -94,7 +96,12 @@ export const addKey: Applier<"participant.key.add"> = {
   },
 };
 
-/** A participant retires one of its own keys (rotation, step 2); what it signed before stays valid. */
+/**
+ * A participant retires one of its own keys (rotation, step 2); what it signed before stays valid.
+ * The API credentials whose registration that key signed are revoked in the same batch: the node
+ * cannot tell a routine rotation from a compromise, and a credential is only as good as the key
+ * that vouched for it (register the connector's next credential with the new key first).
+ */
 export const retireKey: Applier<"participant.key.retire"> = {
   kind: "participant.key.retire",
   roles: ANY_PARTICIPANT,
@@ -108,6 +115,15 @@ export const retireKey: Applier<"participant.key.retire"> = {
     if (keys.filter((k) => k.status === "active").length <= 1) {
       throw new ApiError("conflict", "this is the last active key; add its successor before retiring it");
     }
+    const cascade = (recordId: string) =>
+      cascadeCredentialRevocation(db, {
+        participantId: id,
+        kid: w.record.kid,
+        recordId,
+        cause: "participant.key.retire",
+        at: nowIso(ctx.at),
+        auditAt: nowIso(),
+      });
     return {
       subjectId: id,
       statements: (recordId) => [
@@ -120,33 +136,63 @@ export const retireKey: Applier<"participant.key.retire"> = {
             validUntil: Math.floor(ctx.at / 1000),
           })
           .where(and(eq(participantKeys.participantId, id), eq(participantKeys.kid, w.record.kid))),
+        ...cascade(recordId).statements,
       ],
+      after: (recordId) => cascade(recordId).after,
     };
   },
 };
 
-/** A coordinator revokes a participant: its keys stop being accepted; earlier records stay valid. */
+/**
+ * A coordinator revokes a participant: its keys stop being accepted; earlier records stay valid
+ * and verifiable, but from this batch on they count for nothing where counting decides: an
+ * authority's assessments (and its own member state as submitter) leave the quorum tallies, and
+ * included entries that fall short of the quorum go back to the coordinators as `disputed`
+ * (store/submissions.ts `revocationStatements`). Its API credentials are revoked too.
+ */
 export const revokeParticipant: Applier<"participant.revoke"> = {
   kind: "participant.revoke",
   roles: ["coordinator"],
-  async apply(db, _env, w, ctx) {
+  async apply(db, env, w, ctx) {
     const id = w.record.participantId;
     if (id === w.claims.iss) throw new ApiError("conflict", "a coordinator cannot revoke itself");
     const target = await getParticipant(db, id);
     if (!target) throw new ApiError("not_found", `no participant ${id}`);
     if (target.status === "revoked") throw new ApiError("conflict", `${id} is already revoked`);
+    const at = nowIso(ctx.at);
+    const auditAt = nowIso();
+    const consequences = (recordId: string) => {
+      const creds = cascadeCredentialRevocation(db, {
+        participantId: id,
+        recordId,
+        cause: "participant.revoke",
+        at,
+        auditAt,
+      });
+      const baseline =
+        target.role === "authority"
+          ? revocationStatements(db, env, { participantId: id, recordId, at, auditAt })
+          : { statements: [], after: [] };
+      return {
+        statements: [...baseline.statements, ...creds.statements],
+        after: [...baseline.after, ...creds.after],
+      };
+    };
     return {
       subjectId: id,
       statements: (recordId) => [
+        // First: the statements below judge "active" with this revocation already in place.
         db
           .update(participants)
-          .set({ status: "revoked", revokedAt: nowIso(ctx.at), revocationRecordId: recordId })
+          .set({ status: "revoked", revokedAt: at, revocationRecordId: recordId })
           .where(eq(participants.id, id)),
         db
           .update(participantKeys)
           .set({ validUntil: Math.floor(ctx.at / 1000) })
           .where(and(eq(participantKeys.participantId, id), eq(participantKeys.status, "active"))),
+        ...consequences(recordId).statements,
       ],
+      after: (recordId) => consequences(recordId).after,
     };
   },
 };

@@ -2,7 +2,7 @@
 // withdrawals/reversals and match feedback. Used by routes/submissions.ts and by federation,
 // so a replicated assessment counts toward eligibility exactly as a local one (apply/context.ts).
 import type { SubmissionItem } from "@eusn/protocol";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import {
   assessments,
   decisions,
@@ -11,12 +11,15 @@ import {
   submissionMatches,
   submissions,
 } from "../../../schema/index.ts";
-import type { Db } from "../lib/db.ts";
+import { type Db, insertSelect } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
+import { getParticipant } from "../store/participants.ts";
 import {
   chunk,
   getSubmission,
+  guardedReason,
+  inclusionGuard,
   isEligible,
   isExpired,
   liveAssessments,
@@ -106,7 +109,9 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
           tlp: item.tlp ?? null,
           expiresAt: item.expiresAt ? new Date(item.expiresAt).toISOString() : null,
           note: item.note ?? null,
-          concurStates: JSON.stringify([me.memberState]),
+          // The submitter's own state counts while it is active (a replica may apply the record
+          // of an authority revoked since; recomputeTallies keeps to the same rule).
+          concurStates: JSON.stringify(me.status === "active" ? [me.memberState] : []),
           createdAt,
         }));
         // 23 columns per row: 4 rows per statement stays under D1's 100 bound parameters.
@@ -139,7 +144,9 @@ async function liveSubmission(db: Db, id: string, ctx: ApplyContext): Promise<Su
 
 /**
  * Another authority concurs or dissents. One live assessment per authority per submission: a
- * later one replaces the earlier (both kept). A dissent on an included entry disputes it.
+ * later one replaces the earlier (both kept). A dissent on an included entry disputes it, when its
+ * authority is active as the batch lands (a replicated dissent of an authority revoked since is
+ * stored but, like all its assessments, counts for nothing).
  */
 export const createAssessment: Applier<"assessment.create"> = {
   kind: "assessment.create",
@@ -151,8 +158,10 @@ export const createAssessment: Applier<"assessment.create"> = {
     if (row.submitterId === me.id)
       throw new ApiError("forbidden", "an authority cannot assess its own submission");
     const assessmentId = await derivedId("assessment", w);
-    const disputes = w.record.verdict === "dissent" && row.baselineState === "included";
+    const disputes =
+      w.record.verdict === "dissent" && row.baselineState === "included" && me.status === "active";
     const at = nowIso(ctx.at);
+    const assessorActive = sql`EXISTS (SELECT 1 FROM participants p WHERE p.id = ${me.id} AND p.status = 'active')`;
     return {
       subjectId: assessmentId,
       statements: (recordId) => [
@@ -180,17 +189,41 @@ export const createAssessment: Applier<"assessment.create"> = {
         recomputeAssessmentTally(db, id),
         ...(disputes
           ? [
+              // Both judged as the batch lands: still included, the assessor still active.
+              insertSelect(
+                db,
+                submissionChanges,
+                {
+                  submissionId: sql`${id}`,
+                  change: sql`'disputed'`,
+                  affectsBaseline: sql`1`,
+                  recordId: sql`${recordId}`,
+                  at: sql`${at}`,
+                },
+                sql`WHERE EXISTS (SELECT 1 FROM submissions WHERE id = ${id} AND baseline_state = 'included')
+                  AND ${assessorActive}`,
+              ),
               db
                 .update(submissions)
                 .set({ baselineState: "disputed" })
-                .where(and(eq(submissions.id, id), eq(submissions.baselineState, "included"))),
-              db.insert(submissionChanges).values({
-                submissionId: id,
-                change: "disputed",
-                affectsBaseline: true,
-                recordId,
-                at,
-              }),
+                .where(
+                  and(
+                    eq(submissions.id, id),
+                    eq(submissions.baselineState, "included"),
+                    inArray(
+                      submissions.id,
+                      db
+                        .select({ id: submissionChanges.submissionId })
+                        .from(submissionChanges)
+                        .where(
+                          and(
+                            eq(submissionChanges.recordId, recordId),
+                            eq(submissionChanges.change, "disputed"),
+                          ),
+                        ),
+                    ),
+                  ),
+                ),
             ]
           : []),
       ],
@@ -216,6 +249,7 @@ export const decideBaseline: Applier<"baseline.decide"> = {
       if (!liveById.has(aid))
         throw new ApiError("unprocessable", `assessment ${aid} is not a live assessment of ${id}`);
     }
+    const submitterActive = (await getParticipant(db, row.submitterId))?.status === "active";
     let next: SubmissionRow["baselineState"];
     let change: "included" | "excluded" | "retired";
     switch (w.record.decision) {
@@ -224,14 +258,8 @@ export const decideBaseline: Applier<"baseline.decide"> = {
           throw new ApiError("conflict", `${id} is already in the baseline`);
         if (row.tlp === "red")
           throw new ApiError("unprocessable", "TLP:RED entries are never shared through the baseline");
-        // Expiry was judged as of the record's time above (liveSubmission); eligibility is the rest.
-        if (!isEligible({ ...row, expiresAt: null }, p)) {
-          throw new ApiError(
-            "unprocessable",
-            `${id} is not eligible: ${JSON.parse(row.concurStates).length} of ${p.quorum} member states concur, ${row.liveDissents} live dissent(s)`,
-          );
-        }
-        const citedStates = new Set([row.memberState]);
+        // The submitter's state counts while the submitter is active, like in the tallies.
+        const citedStates = new Set(submitterActive ? [row.memberState] : []);
         for (const aid of cited) {
           const a = liveById.get(aid)!;
           if (a.verdict !== "concur")
@@ -239,12 +267,24 @@ export const decideBaseline: Applier<"baseline.decide"> = {
               "unprocessable",
               `assessment ${aid} is a dissent; an inclusion cites concurrences`,
             );
+          if (!a.counts)
+            throw new ApiError(
+              "unprocessable",
+              `assessment ${aid} is by ${a.authorityId}, which was revoked: its assessments no longer count`,
+            );
           citedStates.add(a.memberState);
+        }
+        // Expiry was judged as of the record's time above (liveSubmission); eligibility is the rest.
+        if (!isEligible({ ...row, expiresAt: null }, p)) {
+          throw new ApiError(
+            "unprocessable",
+            `${id} is not eligible: ${JSON.parse(row.concurStates).length} of ${p.quorum} member states concur, ${row.liveDissents} live dissent(s)`,
+          );
         }
         if (citedStates.size < p.quorum) {
           throw new ApiError(
             "unprocessable",
-            `the cited assessments cover ${citedStates.size} member state(s) (with the submitter's); the quorum is ${p.quorum}`,
+            `the cited assessments cover ${citedStates.size} member state(s)${submitterActive ? " (with the submitter's)" : " (the submitter was revoked and does not count)"}; the quorum is ${p.quorum}`,
           );
         }
         next = "included";
@@ -269,6 +309,12 @@ export const decideBaseline: Applier<"baseline.decide"> = {
     }
     const decisionId = await derivedId("decision", w);
     const at = nowIso(ctx.at);
+    // An inclusion re-checks its rule as its batch lands: a revocation or a dissent that landed
+    // since the reads above fails the whole batch (409) instead of including on a stale tally.
+    const reason =
+      next === "included"
+        ? guardedReason(inclusionGuard(env, id, row.baselineState, cited), w.record.reason)
+        : w.record.reason;
     return {
       subjectId: decisionId,
       statements: (recordId) => [
@@ -278,7 +324,7 @@ export const decideBaseline: Applier<"baseline.decide"> = {
           submissionId: id,
           actorId: w.claims.iss,
           action: w.record.decision,
-          reason: w.record.reason,
+          reason,
           assessmentIds: JSON.stringify(cited),
           createdAt: at,
         }),

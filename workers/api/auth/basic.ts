@@ -9,6 +9,7 @@ import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { sha256Hex } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
+import { credentialVoidedBy } from "../store/credentials.ts";
 import { getParticipant, type ParticipantRow } from "../store/participants.ts";
 import { verifyAccess } from "./verify.ts";
 
@@ -59,10 +60,24 @@ function parseBasic(header: string): { user: string; pass: string } | null {
   return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
 }
 
+function participantRevoked(p: ParticipantRow): ApiError {
+  return new ApiError(
+    "participant_revoked",
+    `participant ${p.id} was revoked at ${p.revokedAt}; its API credentials no longer work`,
+  );
+}
+
+async function revokedParticipant(db: Db, user: string): Promise<ParticipantRow | undefined> {
+  if (!/^par_[0-9a-z_]{1,60}$/.test(user)) return undefined;
+  const p = await getParticipant(db, user);
+  return p?.status === "revoked" ? p : undefined;
+}
+
 /**
  * Verifies Basic credentials: the password must have the form of a generated secret, its SHA-256
  * must equal (constant-time) the hash of an unrevoked, unexpired credential of the participant
- * named as the username, and the participant must be active and have one of `roles`.
+ * named as the username, the key that signed its registration must still be active, and the
+ * participant must be active and have one of `roles`.
  */
 export async function verifyBasic(req: Request, env: Env, db: Db, roles: readonly Role[]): Promise<Reader> {
   const parsed = parseBasic(req.headers.get("authorization") ?? "");
@@ -83,16 +98,23 @@ export async function verifyBasic(req: Request, env: Env, db: Db, roles: readonl
     if (constantTimeEqual(presented, stored) && cred && !match) match = cred;
   }
   if (!API_SECRET_PATTERN.test(parsed.pass) || !match) {
+    // A revoked participant's credentials were revoked with it; say so (its status is public).
+    const named = candidates.length === 0 ? await revokedParticipant(db, parsed.user) : undefined;
+    if (named) throw participantRevoked(named);
     throw refuse(env, "the API credential was refused (unknown, revoked or wrong secret)");
   }
   if (match.expiresAt <= now)
     throw refuse(env, `the API credential ${match.id} expired at ${match.expiresAt}`);
   const participant = await getParticipant(db, match.participantId);
   if (!participant) throw refuse(env, "the API credential was refused (unknown, revoked or wrong secret)");
-  if (participant.status === "revoked") {
-    throw new ApiError(
-      "participant_revoked",
-      `participant ${participant.id} was revoked at ${participant.revokedAt}; its API credentials no longer work`,
+  if (participant.status === "revoked") throw participantRevoked(participant);
+  // Belt and braces: retiring the registering key revokes the credential in the same batch, but a
+  // registration that raced the retirement (or a row older than that rule) is caught here.
+  const voided = await credentialVoidedBy(db, match.recordId);
+  if (voided) {
+    throw refuse(
+      env,
+      `the API credential ${match.id} was registered with key ${voided.kid}, which is no longer active${voided.retiredAt ? ` (retired at ${voided.retiredAt})` : ""}`,
     );
   }
   if (!roles.includes(participant.role)) {

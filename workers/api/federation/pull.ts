@@ -391,9 +391,13 @@ async function consume(
       origin: peerId,
       extra: (recordId) => consumed(db, peerId, entry.index, leafHash, after, { recordId }),
       auditDetail: { origin: peerId, peerIndex: entry.index },
+      after: applied.after,
     });
   } catch (e) {
     if (e instanceof ApiError && e.code === "replayed_jti") return skipWith("duplicate", e.detail ?? "", who);
+    // A guard re-checked inside the batch failed (the state changed after apply() judged it):
+    // judged again now, the applier would refuse it, so it is skipped like any rule conflict.
+    if (e instanceof ApiError && e.code === "conflict") return skipWith(e.code, e.detail ?? e.code, who);
     throw e;
   }
   return "applied";

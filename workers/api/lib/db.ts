@@ -1,8 +1,36 @@
 // The drizzle handle over the D1 binding.
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "../../../schema/index.ts";
 
 export function db(d1: D1Database) {
   return drizzle(d1, { schema });
 }
 export type Db = ReturnType<typeof db>;
+
+/**
+ * `INSERT INTO table (every column) SELECT <values, in column order> <tail>` as a batchable
+ * drizzle statement, for rows whose existence or content is decided in SQL inside a write's batch
+ * (drizzle cannot batch a raw statement with bound parameters on D1). Columns without a value get
+ * their default, or NULL (an AUTOINCREMENT key then takes its next value).
+ */
+export function insertSelect<T extends SQLiteTable>(
+  d: Db,
+  table: T,
+  values: Partial<Record<keyof T["_"]["columns"], SQL>>,
+  tail: SQL,
+) {
+  // The same columns, in the same order, as drizzle's own column list for the INSERT.
+  const cols = Object.entries(getTableColumns(table)).filter(
+    ([, col]) => !(col as unknown as { shouldDisableInsert(): boolean }).shouldDisableInsert(),
+  );
+  const list = cols.map(([key, col]) => {
+    const v = (values as Record<string, SQL | undefined>)[key];
+    if (v) return v;
+    if (col.default !== undefined && col.default !== null)
+      return is(col.default, SQL) ? col.default : sql.param(col.default, col);
+    return sql`NULL`;
+  });
+  return d.insert(table).select(sql`SELECT ${sql.join(list, sql`, `)} ${tail}`);
+}

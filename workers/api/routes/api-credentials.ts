@@ -11,8 +11,8 @@ import {
   ParticipantId,
 } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, gt, isNull } from "drizzle-orm";
-import { apiCredentials } from "../../../schema/index.ts";
+import { and, asc, eq, getTableColumns, gt, isNull } from "drizzle-orm";
+import { apiCredentials, participantKeys, records } from "../../../schema/index.ts";
 import { verifyWrite } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, receiptResponse, router, signedBody } from "../lib/hono.ts";
@@ -23,18 +23,32 @@ const app = router();
 const everyone = ["coordinator", "authority", "platform"] as const;
 const DAY_MS = 86_400_000;
 
-type CredentialRow = typeof apiCredentials.$inferSelect;
+type CredentialRow = typeof apiCredentials.$inferSelect & {
+  kid: string | null;
+  keyStatus: string | null;
+  keyRetiredAt: string | null;
+  keyRetiredRecordId: string | null;
+};
 
+/**
+ * A credential as shown. Retiring its key or revoking its participant revokes it in that record's
+ * batch; one that escaped the cascade (it raced the retirement, or predates the rule) is refused at
+ * use anyway (auth/basic.ts), and is shown revoked by its key's retirement.
+ */
 function toView(r: CredentialRow, now: string): ApiCredentialView {
+  const keyGone = !r.revokedAt && r.keyStatus !== null && r.keyStatus !== "active";
+  const revokedAt = r.revokedAt ?? (keyGone ? r.keyRetiredAt : null);
   return {
     id: r.id,
     participantId: r.participantId,
     label: r.label,
     createdAt: r.createdAt,
     expiresAt: r.expiresAt,
-    revokedAt: r.revokedAt,
-    status: r.revokedAt ? "revoked" : r.expiresAt <= now ? "expired" : "active",
+    revokedAt,
+    status: r.revokedAt || keyGone ? "revoked" : r.expiresAt <= now ? "expired" : "active",
     recordId: r.recordId,
+    kid: r.kid,
+    revokedRecordId: r.revokedRecordId ?? (keyGone ? r.keyRetiredRecordId : null),
   };
 }
 
@@ -44,7 +58,7 @@ app.openapi(
     path: "/v1/participants/{id}/api-credentials",
     tags: ["participants"],
     summary: "Register an API credential for HTTP Basic (TAXII clients); by the participant itself",
-    description: `The client generates the secret (\`eusn_\` + 43 base64url characters, 256 random bits) and signs only its SHA-256; the node never sees the secret. Use it as Basic username = participant id, password = secret. At most ${MAX_API_CREDENTIALS} unrevoked credentials; lifetime at most ${API_CREDENTIAL_MAX_DAYS} days (${API_CREDENTIAL_DEFAULT_DAYS} when \`expiresAt\` is absent). A coordinator cannot register one for somebody else.`,
+    description: `The client generates the secret (\`eusn_\` + 43 base64url characters, 256 random bits) and signs only its SHA-256; the node never sees the secret. Use it as Basic username = participant id, password = secret. At most ${MAX_API_CREDENTIALS} unrevoked credentials; lifetime at most ${API_CREDENTIAL_MAX_DAYS} days (${API_CREDENTIAL_DEFAULT_DAYS} when \`expiresAt\` is absent). A coordinator cannot register one for somebody else. The credential lives no longer than the key that signs this record: retiring that key (or revoking the participant) revokes it, so when rotating, register the connector's next credential with the new key before retiring the old one.`,
     request: {
       params: z.object({ id: ParticipantId }),
       body: signedBody("participant.apicred.set", "SetApiCredentialRecord"),
@@ -119,7 +133,7 @@ app.openapi(
     tags: ["participants"],
     summary: "Revoke an API credential (the participant itself, or a coordinator)",
     description:
-      "It stops working at once. A revoked participant's credentials stop working too, without a revocation record each.",
+      "It stops working at once. Credentials also end without a record of this kind: revoking the participant revokes all of its credentials, and retiring a key revokes every credential whose registration that key signed, each in the same batch as that record (the credential's `revokedRecordId` names it, and the audit trail has one `apicred.revoked` entry per credential).",
     request: {
       params: z.object({ id: ParticipantId }),
       body: signedBody("participant.apicred.revoke", "RevokeApiCredentialRecord"),
@@ -160,7 +174,8 @@ app.openapi(
     path: "/v1/participants/{id}/api-credentials",
     tags: ["participants"],
     summary: "List a participant's API credentials (the participant itself, or a coordinator)",
-    description: "Labels, dates and status only: neither the secret nor its hash is ever returned.",
+    description:
+      "Labels, dates, status, the key that registered each and the record that revoked it: neither the secret nor its hash is ever returned.",
     security: bearerSecurity,
     middleware: [access(everyone)] as const,
     request: { params: z.object({ id: ParticipantId }) },
@@ -185,8 +200,19 @@ app.openapi(
         "only the participant itself or a coordinator can list its API credentials",
       );
     const rows = await c.var.db
-      .select()
+      .select({
+        ...getTableColumns(apiCredentials),
+        kid: records.kid,
+        keyStatus: participantKeys.status,
+        keyRetiredAt: participantKeys.retiredAt,
+        keyRetiredRecordId: participantKeys.retiredRecordId,
+      })
       .from(apiCredentials)
+      .leftJoin(records, eq(records.id, apiCredentials.recordId))
+      .leftJoin(
+        participantKeys,
+        and(eq(participantKeys.kid, records.kid), eq(participantKeys.participantId, records.issuer)),
+      )
       .where(eq(apiCredentials.participantId, id))
       .orderBy(asc(apiCredentials.createdAt), asc(apiCredentials.id));
     const now = nowIso();

@@ -112,7 +112,7 @@ app.openapi(
     tags: ["participants"],
     summary: "Retire a signing key (key rotation, step 2; by the participant itself)",
     description:
-      "The key stops being accepted from now on; records it signed before stay valid. The last active key cannot be retired (add its successor first).",
+      "The key stops being accepted from now on; records it signed before stay valid. The last active key cannot be retired (add its successor first). Every API credential whose registration this key signed is revoked in the same batch (the node cannot tell a routine rotation from a compromise): register the next credential with the new key before retiring the old one.",
     request: {
       params: z.object({ id: ParticipantId }),
       body: signedBody("participant.key.retire", "RetireKeyRecord"),
@@ -136,7 +136,7 @@ app.openapi(
     tags: ["participants"],
     summary: "Revoke a participant (coordinator)",
     description:
-      "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable. A coordinator cannot revoke itself.",
+      "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable, but, in the same batch, stop counting: a revoked authority's assessments, and its own member state as submitter, leave the quorum tallies and can no longer be cited by an inclusion; an included entry whose concurring member states then fall short of the quorum becomes `disputed` (still in the baseline, in the coordinators' disputed queue, with a `baseline.disputed` audit entry naming this record) until a coordinator includes it again, excludes or retires it. The participant's API credentials are revoked. A coordinator cannot revoke itself.",
     request: {
       params: z.object({ id: ParticipantId }),
       body: signedBody("participant.revoke", "RevokeParticipantRecord"),

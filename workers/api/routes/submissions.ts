@@ -5,7 +5,15 @@
 import { SubmissionId, SubmissionView, WriteReceipt } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gt, inArray, notExists, sql } from "drizzle-orm";
-import { assessments, decisions, feedback, records, submissions } from "../../../schema/index.ts";
+import {
+  assessments,
+  decisions,
+  feedback,
+  participants,
+  records,
+  submissionChanges,
+  submissions,
+} from "../../../schema/index.ts";
 import { applyAndCommit } from "../apply/commit.ts";
 import { localContext } from "../apply/context.ts";
 import {
@@ -217,12 +225,16 @@ app.openapi(
     const row = await getSubmission(c.var.db, id);
     if (!row) throw new ApiError("not_found", `no submission ${id}`);
     const [view] = await viewsOf(c.var.db, [row], await policy(c.var.db, c.env));
-    const asm = await c.var.db.select().from(assessments).where(eq(assessments.submissionId, id));
+    const asm = await c.var.db
+      .select({ a: assessments, authorityStatus: participants.status })
+      .from(assessments)
+      .leftJoin(participants, eq(participants.id, assessments.authorityId))
+      .where(eq(assessments.submissionId, id));
     const dec = await c.var.db.select().from(decisions).where(eq(decisions.submissionId, id));
     const fbk = await c.var.db.select().from(feedback).where(eq(feedback.submissionId, id));
     const summaries = new Map<string, Record<string, unknown>>();
     summaries.set(row.recordId, { action: "submitted", submissionId: id });
-    for (const a of asm) {
+    for (const { a, authorityStatus } of asm) {
       summaries.set(a.recordId, {
         action: "assessed",
         assessmentId: a.id,
@@ -231,6 +243,9 @@ app.openapi(
         reason: a.reason,
         memberState: a.memberState,
         live: a.live,
+        // Only a live assessment of an active authority counts toward the quorum or may be cited.
+        counts: a.live && authorityStatus === "active",
+        ...(authorityStatus === "revoked" ? { authorityRevoked: true } : {}),
       });
     }
     for (const d of dec) {
@@ -243,6 +258,16 @@ app.openapi(
       });
     }
     for (const f of fbk) summaries.set(f.recordId, { action: "feedback", outcome: f.outcome, live: f.live });
+    // Changes caused by a record about something else (the item's `kind` says which): a
+    // participant.revoke that sent the entry back to review names itself in its `disputed` change.
+    const caused = await c.var.db
+      .select({ recordId: submissionChanges.recordId, change: submissionChanges.change })
+      .from(submissionChanges)
+      .where(eq(submissionChanges.submissionId, id))
+      .orderBy(asc(submissionChanges.seq));
+    for (const ch of caused) {
+      if (ch.recordId && !summaries.has(ch.recordId)) summaries.set(ch.recordId, { action: ch.change });
+    }
     const recs = [];
     for (const part of chunk([...summaries.keys()], 90)) {
       recs.push(...(await c.var.db.select().from(records).where(inArray(records.id, part))));
@@ -279,7 +304,7 @@ app.openapi(
     tags: ["submissions"],
     summary: "Concur or dissent (another authority)",
     description:
-      "One live assessment per authority per submission: a later one replaces the earlier (both kept). The submitter cannot assess its own submission. A dissent needs a reason; a dissent on an included entry marks it disputed.",
+      "One live assessment per authority per submission: a later one replaces the earlier (both kept). The submitter cannot assess its own submission. A dissent needs a reason; a dissent on an included entry marks it disputed. If the authority is later revoked, its assessments stay on record but stop counting.",
     request: {
       params: z.object({ id: SubmissionId }),
       body: signedBody("assessment.create", "AssessRecord"),
@@ -301,7 +326,7 @@ app.openapi(
     tags: ["baseline"],
     summary: "Include, exclude or retire a baseline entry (coordinator)",
     description:
-      "`include` is refused unless the entry is eligible (concurring authorities from distinct member states, the submitter's included, reach the quorum, with no live dissent) and the decision cites live concurrences that by themselves reach the quorum. `exclude` takes an entry out of the baseline and out of matching; `retire` takes it out of the baseline (it still matches in scope `all`).",
+      "`include` is refused unless the entry is eligible (concurring authorities from distinct member states, the submitter's included, reach the quorum, with no live dissent) and the decision cites live concurrences that by themselves reach the quorum. Only active authorities count: a revoked authority's assessments (and its member state as submitter) count for nothing and cannot be cited (422). The rule is checked again as the decision's batch lands: if an authority was revoked or a dissent arrived meanwhile, nothing is stored (409). `exclude` takes an entry out of the baseline and out of matching; `retire` takes it out of the baseline (it still matches in scope `all`).",
     request: {
       params: z.object({ id: SubmissionId }),
       body: signedBody("baseline.decide", "BaselineDecisionRecord"),

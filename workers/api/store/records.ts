@@ -28,6 +28,12 @@ export type CommitOptions = {
   extra?: (recordId: string) => DomainStatements;
   /** Details for the audit entry (JSON), e.g. the peer log index of a replicated record. */
   auditDetail?: Record<string, unknown>;
+  /**
+   * Statements for the same batch that come after the record's own audit entry: the audit entries
+   * of what the record caused (entries a revocation sent back to review, credentials it revoked),
+   * so the trail reads cause first, then its consequences.
+   */
+  after?: ((recordId: string) => DomainStatements) | undefined;
 };
 
 /**
@@ -38,6 +44,15 @@ export type CommitOptions = {
 const MAX_APPEND_ATTEMPTS = 8;
 
 const utf8 = new TextEncoder();
+
+/**
+ * A guard planted in a batch failed: a statement whose precondition is re-checked inside the batch
+ * (see `guardedReason` in store/submissions.ts) wrote NULL into a NOT NULL column, which aborts
+ * the whole batch. Nothing else writes NULL there (every record with a reason requires one).
+ */
+function isGuardFailure(msg: string): boolean {
+  return /NOT NULL constraint failed: decisions\.reason/.test(msg);
+}
 
 /**
  * Appends the record, `domain` (the inserts/updates the record implies), its transparency-log
@@ -59,6 +74,7 @@ export async function commitWrite<K extends RecordKind>(
   const leafHash = await hashLeaf(utf8.encode(w.jws));
   let results: unknown[] | undefined;
   let logIndex = -1;
+  let auditAt = -1;
   for (let attempt = 1; results === undefined; attempt++) {
     const plan = await planAppend(env.DB, leafHash);
     const now = nowIso();
@@ -87,13 +103,17 @@ export async function commitWrite<K extends RecordKind>(
         detail: options.auditDetail ? JSON.stringify(options.auditDetail) : null,
       })
       .returning({ seq: auditLog.seq });
+    const before: DomainStatements = [
+      insertRecord,
+      ...appendStatements(db, plan, id, w.kind),
+      ...domain(id),
+      ...(options.extra?.(id) ?? []),
+    ];
+    auditAt = before.length;
     try {
-      results = await db.batch([
-        insertRecord,
-        ...appendStatements(db, plan, id, w.kind),
-        ...domain(id),
-        ...(options.extra?.(id) ?? []),
-        audit,
+      results = await db.batch([...before, audit, ...(options.after?.(id) ?? [])] as [
+        DomainStatements[number],
+        ...DomainStatements,
       ]);
       logIndex = plan.index;
     } catch (e) {
@@ -102,6 +122,12 @@ export async function commitWrite<K extends RecordKind>(
       if (/UNIQUE constraint failed: records\.(issuer, records\.jti|id)/.test(msg)) {
         throw new ApiError("replayed_jti", `jti ${w.claims.jti} was already used`);
       }
+      if (isGuardFailure(msg)) {
+        throw new ApiError(
+          "conflict",
+          "what this record relies on changed while it was being stored (e.g. an authority it cites was revoked); nothing was stored: read the entry again and decide anew",
+        );
+      }
       if (isLogAppendConflict(e) && attempt < MAX_APPEND_ATTEMPTS) {
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
         continue;
@@ -109,7 +135,7 @@ export async function commitWrite<K extends RecordKind>(
       throw e;
     }
   }
-  const seqRows = results[results.length - 1] as { seq: number }[];
+  const seqRows = results[auditAt] as { seq: number }[];
   const receipt: WriteReceipt = {
     recordId: id,
     kind: w.kind,

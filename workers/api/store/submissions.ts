@@ -1,10 +1,16 @@
 // Submission, assessment and baseline queries and the statements that keep tallies and the
 // change feed consistent. No Hono types here.
 import type { SubmissionView, TcoLimb } from "@eusn/protocol";
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import { assessments, submissions } from "../../../schema/index.ts";
+import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import {
+  assessments,
+  auditLog,
+  participants,
+  submissionChanges,
+  submissions,
+} from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
-import type { Db } from "../lib/db.ts";
+import { type Db, insertSelect } from "../lib/db.ts";
 
 export type SubmissionRow = typeof submissions.$inferSelect;
 
@@ -17,17 +23,33 @@ export function chunk<T>(items: T[], size: number): T[][] {
 
 export type Policy = { quorum: number; fpRate: number; fpMinReports: number };
 
+/** BASELINE_MIN_STATES when set (> 0); 0 means "every member state that has an active authority". */
+function fixedQuorum(env: Env): number {
+  const min = Number.parseInt(env.BASELINE_MIN_STATES ?? "0", 10);
+  return Number.isFinite(min) && min > 0 ? min : 0;
+}
+
+/** Distinct member states that have an active authority (at least 1), in SQL. */
+const ACTIVE_STATES_SQL = sql`max(1, (SELECT count(DISTINCT member_state) FROM participants WHERE role = 'authority' AND status = 'active'))`;
+
+/**
+ * The quorum as an SQL expression, for statements that must judge it inside a write's batch
+ * (after, say, a revocation in the same batch has changed which authorities are active). Same
+ * rule as `policy()`.
+ */
+export function quorumSql(env: Env): SQL {
+  const fixed = fixedQuorum(env);
+  return fixed > 0 ? sql`${fixed}` : ACTIVE_STATES_SQL;
+}
+
 /**
  * The network policy now. Quorum: BASELINE_MIN_STATES distinct member states when set (> 0),
  * otherwise every member state that has an active authority (ARCHITECTURE.md "The baseline").
  */
 export async function policy(db: Db, env: Env): Promise<Policy> {
-  const min = Number.parseInt(env.BASELINE_MIN_STATES ?? "0", 10);
-  let quorum = Number.isFinite(min) && min > 0 ? min : 0;
+  let quorum = fixedQuorum(env);
   if (quorum === 0) {
-    const row = await db.get<{ n: number }>(
-      sql`SELECT count(DISTINCT member_state) AS n FROM participants WHERE role = 'authority' AND status = 'active'`,
-    );
+    const row = await db.get<{ n: number }>(sql`SELECT ${ACTIVE_STATES_SQL} AS n`);
     quorum = Math.max(1, row?.n ?? 1);
   }
   const fpRate = Number.parseFloat(env.FP_FLAG_RATE ?? "0.3");
@@ -134,25 +156,41 @@ export async function viewsOf(db: Db, rows: SubmissionRow[], p: Policy): Promise
 }
 
 /**
- * Recomputes the assessment tallies of one submission from the live assessments, in SQL, so it
- * can run inside the same batch as the assessment that changes them. The submitter's own member
- * state counts as concurring; two authorities of one member state count once.
+ * An assessment counts when it is live and its authority is active: a revoked authority's
+ * assessments stay stored and verifiable, but no longer count toward the quorum, dissent, or an
+ * inclusion's citations. `a` is the alias of `assessments`.
  */
-export function recomputeAssessmentTally(db: Db, submissionId: string) {
+const COUNTS = sql.raw(
+  "a.live = 1 AND EXISTS (SELECT 1 FROM participants p WHERE p.id = a.authority_id AND p.status = 'active')",
+);
+
+/**
+ * Recomputes the assessment tallies of the submissions matching `where`, in SQL, so it can run
+ * inside the same batch as the write that changes them (an assessment, a revocation). Counted:
+ * the live assessments of active authorities, and the submitter's own member state while the
+ * submitter is active; two authorities of one member state count once.
+ */
+export function recomputeTallies(db: Db, where: SQL) {
   return db
     .update(submissions)
     .set({
       concurStates: sql`(
         SELECT json_group_array(ms) FROM (
           SELECT DISTINCT ms FROM (
-            SELECT member_state AS ms FROM assessments
-              WHERE submission_id = ${submissionId} AND live = 1 AND verdict = 'concur'
-            UNION SELECT member_state AS ms FROM submissions WHERE id = ${submissionId}
+            SELECT a.member_state AS ms FROM assessments a
+              WHERE a.submission_id = "submissions"."id" AND a.verdict = 'concur' AND ${COUNTS}
+            UNION SELECT "submissions"."member_state" AS ms
+              WHERE EXISTS (SELECT 1 FROM participants p WHERE p.id = "submissions"."submitter_id" AND p.status = 'active')
           ) ORDER BY ms
         ))`,
-      liveDissents: sql`(SELECT count(*) FROM assessments WHERE submission_id = ${submissionId} AND live = 1 AND verdict = 'dissent')`,
+      liveDissents: sql`(SELECT count(*) FROM assessments a WHERE a.submission_id = "submissions"."id" AND a.verdict = 'dissent' AND ${COUNTS})`,
     })
-    .where(eq(submissions.id, submissionId));
+    .where(where);
+}
+
+/** The tallies of one submission (in the batch of the assessment that changes them). */
+export function recomputeAssessmentTally(db: Db, submissionId: string) {
+  return recomputeTallies(db, eq(submissions.id, submissionId));
 }
 
 export function recomputeFeedbackTally(db: Db, submissionId: string) {
@@ -176,11 +214,123 @@ export async function baselineVersion(db: Db): Promise<number> {
   return row?.v ?? 0;
 }
 
-/** The live assessments of a submission (for decisions that must cite them). */
+/**
+ * The live assessments of a submission (for decisions that must cite them), each with whether it
+ * counts: only an active authority's do (a revoked authority's stay live but count for nothing).
+ */
 export async function liveAssessments(db: Db, submissionId: string) {
-  return db
-    .select()
+  const rows = await db
+    .select({ a: assessments, authorityStatus: participants.status })
     .from(assessments)
+    .leftJoin(participants, eq(participants.id, assessments.authorityId))
     .where(and(eq(assessments.submissionId, submissionId), eq(assessments.live, true)))
     .orderBy(asc(assessments.createdAt));
+  return rows.map((r) => ({ ...r.a, counts: r.authorityStatus === "active" }));
+}
+
+/**
+ * What revoking an authority does to the baseline, as statements for the revocation's own batch
+ * (after the statement that marks the participant revoked, so the counting rule already sees it):
+ *
+ * 1. the tallies of every submission it submitted or assessed are recomputed: its concurrences,
+ *    its dissents and its own member state as submitter no longer count;
+ * 2. every live entry among them that is `included` but whose concurring member states now fall
+ *    short of the quorum (judged in SQL, with the quorum as of the same batch) is sent back to the
+ *    coordinators: `disputed` (it stays in the baseline, labelled, until a coordinator includes it
+ *    again, excludes or retires it), with a `disputed` change in the feed whose record is the
+ *    revocation.
+ *
+ * `after` holds one `baseline.disputed` audit entry per entry sent back (actor `system`, detail:
+ * the revocation record, the participant, the remaining states and the quorum), for after the
+ * revocation's own audit entry.
+ */
+export function revocationStatements(
+  db: Db,
+  env: Env,
+  o: { participantId: string; recordId: string; at: string; auditAt: string },
+) {
+  const touched = sql`("submissions"."submitter_id" = ${o.participantId} OR "submissions"."id" IN (SELECT submission_id FROM assessments WHERE authority_id = ${o.participantId} AND live = 1))`;
+  const q = quorumSql(env);
+  const sentBack = db
+    .select({ id: submissionChanges.submissionId })
+    .from(submissionChanges)
+    .where(and(eq(submissionChanges.recordId, o.recordId), eq(submissionChanges.change, "disputed")));
+  return {
+    statements: [
+      recomputeTallies(db, touched),
+      insertSelect(
+        db,
+        submissionChanges,
+        {
+          submissionId: sql`"submissions"."id"`,
+          change: sql`'disputed'`,
+          affectsBaseline: sql`1`,
+          recordId: sql`${o.recordId}`,
+          at: sql`${o.at}`,
+        },
+        sql`FROM submissions
+          WHERE "submissions"."baseline_state" = 'included' AND "submissions"."status" = 'live' AND ${touched}
+            AND json_array_length("submissions"."concur_states") < ${q}
+          ORDER BY "submissions"."id"`,
+      ),
+      db
+        .update(submissions)
+        .set({ baselineState: "disputed" })
+        .where(and(eq(submissions.baselineState, "included"), inArray(submissions.id, sentBack))),
+    ],
+    after: [
+      insertSelect(
+        db,
+        auditLog,
+        {
+          kind: sql`'baseline.disputed'`,
+          subjectId: sql`c.submission_id`,
+          actor: sql`'system'`,
+          at: sql`${o.auditAt}`,
+          detail: sql`json_object('cause', 'participant.revoke', 'recordId', ${o.recordId},
+            'participantId', ${o.participantId}, 'concurStates', json(s.concur_states), 'quorum', ${q},
+            'why', ${SENT_BACK_WHY})`,
+        },
+        sql`FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
+          WHERE c.record_id = ${o.recordId} AND c.change = 'disputed'
+          ORDER BY c.seq`,
+      ),
+    ],
+  };
+}
+
+const SENT_BACK_WHY =
+  "the concurring member states fell short of the quorum once the revoked authority's assessments stopped counting; a coordinator decides";
+
+/**
+ * `reason` when `guard` holds inside the batch, NULL otherwise: written into `decisions.reason`
+ * (NOT NULL), a failed guard aborts the whole batch, which commitWrite answers as a 409 conflict.
+ * This re-checks, at the moment the batch lands, a rule that apply() judged on an earlier read.
+ */
+export function guardedReason(guard: SQL, reason: string): SQL {
+  return sql`(CASE WHEN ${guard} THEN ${reason} END)`;
+}
+
+/**
+ * The inclusion rule as an SQL condition, re-checked inside the inclusion's batch: the entry is
+ * still in the state the decision was judged on, live, without counting dissent, its counting
+ * concurrences reach the quorum, and every cited assessment is still live, by an active authority,
+ * a concurrence of this entry, and together (with the submitter's state while the submitter is
+ * active) they reach the quorum. A revocation or a dissent that lands between apply() and the
+ * batch makes it false.
+ */
+export function inclusionGuard(env: Env, id: string, fromState: string, cited: string[]): SQL {
+  const q = quorumSql(env);
+  const citedJson = JSON.stringify(cited);
+  return sql`(
+    EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live' AND s.baseline_state = ${fromState}
+      AND s.live_dissents = 0 AND json_array_length(s.concur_states) >= ${q})
+    AND NOT EXISTS (SELECT 1 FROM json_each(${citedJson}) j WHERE NOT EXISTS (
+      SELECT 1 FROM assessments a WHERE a.id = j.value AND a.submission_id = ${id} AND a.verdict = 'concur' AND ${COUNTS}))
+    AND (SELECT count(DISTINCT ms) FROM (
+      SELECT a.member_state AS ms FROM assessments a WHERE a.id IN (SELECT value FROM json_each(${citedJson}))
+      UNION SELECT s.member_state AS ms FROM submissions s WHERE s.id = ${id}
+        AND EXISTS (SELECT 1 FROM participants p WHERE p.id = s.submitter_id AND p.status = 'active')
+    )) >= ${q}
+  )`;
 }

@@ -58,7 +58,10 @@ function who(id: string, people: Map<string, ParticipantView>): Child {
 function summaryText(item: HistoryItem): Child {
   const s = item.summary as Record<string, string | boolean | string[] | undefined>;
   const parts: Child[] = [h("strong", {}, String(s.action ?? item.kind))];
-  if (s.verdict) parts.push(` ${s.verdict} on limb (${s.limb})${s.live === false ? " — superseded" : ""}`);
+  if (s.verdict)
+    parts.push(
+      ` ${s.verdict} on limb (${s.limb})${s.live === false ? " — superseded" : s.authorityRevoked ? " — authority revoked, does not count" : ""}`,
+    );
   if (s.outcome)
     parts.push(` ${String(s.outcome).replace("_", " ")}${s.live === false ? " — superseded" : ""}`);
   if (s.ground) parts.push(` — ground: ${String(s.ground).replaceAll("_", " ")}`);
@@ -173,11 +176,13 @@ async function render(s: Session, id: string) {
           assessmentId?: string;
           verdict?: string;
           live?: boolean;
+          counts?: boolean;
           memberState?: string;
           limb?: string;
         },
     )
-    .filter((x) => x.action === "assessed" && x.live && x.assessmentId);
+    // A revoked authority's assessments stay on record but cannot be cited (`counts: false`).
+    .filter((x) => x.action === "assessed" && x.live && x.counts !== false && x.assessmentId);
   const act = (
     label: string,
     title: string,

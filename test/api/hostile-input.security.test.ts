@@ -78,6 +78,19 @@ function resolve(schema: Record<string, unknown> | undefined): Record<string, un
   return schema ?? {};
 }
 
+// ---- how the cases run --------------------------------------------------------------------------
+//
+// Every request an attack sends is wrapped in unchanged(): the whole database is read before it
+// is sent and after its answer, and must be equal. The attacks of one endpoint run in order; the
+// endpoints of the signed-write, JSON-body and bearer batteries run side by side (vitest runs
+// consecutive concurrent suites as one group, at most `maxConcurrency` tests at once), which is
+// where most of this file's time went: each case waited on D1 and the Worker in turn.
+// Running them side by side weakens nothing: a refusal that wrongly writes still does so between
+// its own two reads and fails its own case (a neighbour's case may fail too). So nothing that
+// writes may run in that group: the only requests outside unchanged() (building the world,
+// finding each route's reader) run before or after it, and the parameter battery, which finds
+// its readers first, runs as its own group after it, then the one case that stores data, alone.
+
 // ---- the world ---------------------------------------------------------------------------------
 
 let w: World;
@@ -758,7 +771,7 @@ function fieldAttacks(record: Record<string, unknown>): [string, Record<string, 
   return out;
 }
 
-describe("signed writes: every endpoint refuses hostile bodies and stores nothing", () => {
+describe.concurrent("signed writes: every endpoint refuses hostile bodies and stores nothing", () => {
   it("knows the kind, the signer and a valid record of every signed-write endpoint", () => {
     const writes = routes.filter(isWrite);
     expect(writes.length).toBeGreaterThanOrEqual(18);
@@ -798,7 +811,7 @@ describe("signed writes: every endpoint refuses hostile bodies and stores nothin
 
 // ---- JSON bodies -------------------------------------------------------------------------------
 
-describe("JSON bodies: malformed, oversized, nested, out of range", () => {
+describe.concurrent("JSON bodies: malformed, oversized, nested, out of range", () => {
   it.each(["POST /v1/match", "POST /v1/signals/lookup"])(
     "%s",
     async (key) => {
@@ -1027,7 +1040,7 @@ function tokenAttacks(): TokenAttack[] {
   ];
 }
 
-describe("bearer routes: forged, tampered and foreign tokens", () => {
+describe.concurrent("bearer routes: forged, tampered and foreign tokens", () => {
   it.each(routes.filter(isBearer).map((r) => [r.key, r] as const))(
     "%s",
     async (_key, r) => {
@@ -1082,113 +1095,130 @@ const HOSTILE_STRINGS: [string, string][] = [
   ["an encoded NUL", "\u0000"],
 ];
 
+// Not a concurrent suite itself, so that it runs after the group above: finding a reader sends
+// valid requests, and some of those write (a match request, a signal-lookup rate window).
 describe("path and query parameters of every other route: SQL, unicode, overlong and out-of-range values", () => {
-  it.each(routes.filter((x) => !isWrite(x)).map((r) => [r.key, r] as const))("%s", async (_key, r) => {
-    const actor = await readerFor(r);
-    const me = signerOf(w, actor === "anonymous" ? "platform" : actor).participantId;
-    const send = (path: string, query: string) => async () =>
-      nodeFetch(`${BASE}${path}${query ? `?${query}` : ""}`, {
-        method: r.method,
-        headers: {
-          ...(actor === "anonymous"
-            ? {}
-            : { authorization: `Bearer ${await signAccessToken(signerOf(w, actor), env.NODE_ID)}` }),
-          accept: isTaxii(r) ? "application/taxii+json;version=2.1" : "application/json",
-          ...(isJson(r) ? { "content-type": "application/json" } : {}),
-        },
-        ...(isJson(r) ? { body: JSON.stringify(JSON_BODIES[r.key]!.valid()) } : {}),
-      });
-    const baseQuery = BASE_QUERY[r.key] ?? "";
-    const withQuery = (q: string) => (baseQuery ? `${baseQuery}&${q}` : q);
-    for (const p of r.op.parameters ?? []) {
-      const schema = resolve(p.schema);
-      const patterned = !!(
-        schema.pattern ||
-        schema.enum ||
-        schema.type === "integer" ||
-        (Array.isArray(schema.type) && schema.type.includes("integer"))
+  const readers = new Map<string, Actor | Error>();
+  beforeAll(async () => {
+    // In route order, one at a time, as each case used to do first; a failure is its route's.
+    for (const r of routes.filter((x) => !isWrite(x)))
+      readers.set(
+        r.key,
+        await readerFor(r).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
       );
-      const maxLength = typeof schema.maxLength === "number" ? schema.maxLength : undefined;
-      const integer =
-        schema.type === "integer" || (Array.isArray(schema.type) && schema.type.includes("integer"));
-      if (p.in === "path") {
-        for (const [what, value] of [
-          ...HOSTILE_STRINGS,
-          ["1e308", "1e308"],
-          ["5,000 characters", "a".repeat(5000)],
-        ] as const) {
-          const tooLong = maxLength !== undefined && value.length > maxLength;
-          // A parameter with a pattern, an enum or a numeric type refuses anything else; a free
-          // string (a TAXII collection or object id, a problem code) is simply not found.
-          const exp: Expect = patterned || tooLong ? [400, "validation_failed"] : [404, "not_found"];
-          if (what === "1e308" && integer) continue; // covered as a query value below
-          await attempt(
-            send(pathOf(r, me, { [p.name]: encodeURIComponent(value) }), baseQuery),
-            exp,
-            `${r.key} {${p.name}} ${what}`,
-          );
-        }
-      } else if (p.in === "query") {
-        const values: [string, string, Expect | "ok"][] = integer
-          ? [
-              ["negative", "-1", [400, "validation_failed"]],
-              ["fractional", "1.5", [400, "validation_failed"]],
-              ["not a number", "abc", [400, "validation_failed"]],
-              ["1e400", "1e400", [400, "validation_failed"]],
-              ["SQL", encodeURIComponent(SQL), [400, "validation_failed"]],
-              // zod's int() is a safe integer: beyond 2^53 is refused even without a maximum.
-              ["1e308", "1e308", [400, "validation_failed"]],
-              ["2^53+1", "9007199254740993", [400, "validation_failed"]],
-            ]
-          : [
-              ...HOSTILE_STRINGS.map(([what, v]): [string, string, Expect | "ok"] => {
-                if (schema.pattern || schema.enum)
-                  return [what, encodeURIComponent(v), [400, "validation_failed"]];
-                const plain = plainQuery(r, p.name);
-                if (!plain)
-                  throw new Error(`declare what ${r.key} does with a hostile ${p.name} in PLAIN_QUERY`);
-                return [
-                  what,
-                  encodeURIComponent(v),
-                  plain === "refused"
-                    ? [400, "validation_failed"]
-                    : plain === "not found"
-                      ? [404, "not_found"]
-                      : "ok",
-                ];
-              }),
-              ...(maxLength !== undefined
-                ? [
-                    ["overlong", "a".repeat(maxLength + 1), [400, "validation_failed"]] as [
-                      string,
-                      string,
-                      Expect,
-                    ],
-                  ]
-                : []),
-            ];
-        if (p.name === "queue" && r.key === "GET /v1/curation") {
-          for (const [what, v] of HOSTILE_STRINGS)
+  }, SLOW);
+
+  it.concurrent.each(routes.filter((x) => !isWrite(x)).map((r) => [r.key, r] as const))(
+    "%s",
+    async (_key, r) => {
+      const actor = readers.get(r.key);
+      if (actor === undefined || actor instanceof Error)
+        throw actor ?? new Error(`no reader found for ${r.key}`);
+      const me = signerOf(w, actor === "anonymous" ? "platform" : actor).participantId;
+      const send = (path: string, query: string) => async () =>
+        nodeFetch(`${BASE}${path}${query ? `?${query}` : ""}`, {
+          method: r.method,
+          headers: {
+            ...(actor === "anonymous"
+              ? {}
+              : { authorization: `Bearer ${await signAccessToken(signerOf(w, actor), env.NODE_ID)}` }),
+            accept: isTaxii(r) ? "application/taxii+json;version=2.1" : "application/json",
+            ...(isJson(r) ? { "content-type": "application/json" } : {}),
+          },
+          ...(isJson(r) ? { body: JSON.stringify(JSON_BODIES[r.key]!.valid()) } : {}),
+        });
+      const baseQuery = BASE_QUERY[r.key] ?? "";
+      const withQuery = (q: string) => (baseQuery ? `${baseQuery}&${q}` : q);
+      for (const p of r.op.parameters ?? []) {
+        const schema = resolve(p.schema);
+        const patterned = !!(
+          schema.pattern ||
+          schema.enum ||
+          schema.type === "integer" ||
+          (Array.isArray(schema.type) && schema.type.includes("integer"))
+        );
+        const maxLength = typeof schema.maxLength === "number" ? schema.maxLength : undefined;
+        const integer =
+          schema.type === "integer" || (Array.isArray(schema.type) && schema.type.includes("integer"));
+        if (p.in === "path") {
+          for (const [what, value] of [
+            ...HOSTILE_STRINGS,
+            ["1e308", "1e308"],
+            ["5,000 characters", "a".repeat(5000)],
+          ] as const) {
+            const tooLong = maxLength !== undefined && value.length > maxLength;
+            // A parameter with a pattern, an enum or a numeric type refuses anything else; a free
+            // string (a TAXII collection or object id, a problem code) is simply not found.
+            const exp: Expect = patterned || tooLong ? [400, "validation_failed"] : [404, "not_found"];
+            if (what === "1e308" && integer) continue; // covered as a query value below
             await attempt(
-              send(pathOf(r, me), `queue=${encodeURIComponent(v)}`),
-              [400, "validation_failed"],
-              `${r.key} ?queue ${what}`,
+              send(pathOf(r, me, { [p.name]: encodeURIComponent(value) }), baseQuery),
+              exp,
+              `${r.key} {${p.name}} ${what}`,
             );
-          continue;
-        }
-        for (const [what, v, exp] of values) {
-          const label = `${r.key} ?${p.name} ${what}`;
-          const q = withQuery(`${encodeURIComponent(p.name)}=${v}`);
-          if (exp === "ok") {
-            // Accepted as an opaque value: a clear answer (an empty page), nothing changes.
-            const res = await unchanged(send(pathOf(r, me), q), label);
-            expect(res.status, label).toBe(200);
-            await res.body?.cancel();
-          } else await attempt(send(pathOf(r, me), q), exp, label);
+          }
+        } else if (p.in === "query") {
+          const values: [string, string, Expect | "ok"][] = integer
+            ? [
+                ["negative", "-1", [400, "validation_failed"]],
+                ["fractional", "1.5", [400, "validation_failed"]],
+                ["not a number", "abc", [400, "validation_failed"]],
+                ["1e400", "1e400", [400, "validation_failed"]],
+                ["SQL", encodeURIComponent(SQL), [400, "validation_failed"]],
+                // zod's int() is a safe integer: beyond 2^53 is refused even without a maximum.
+                ["1e308", "1e308", [400, "validation_failed"]],
+                ["2^53+1", "9007199254740993", [400, "validation_failed"]],
+              ]
+            : [
+                ...HOSTILE_STRINGS.map(([what, v]): [string, string, Expect | "ok"] => {
+                  if (schema.pattern || schema.enum)
+                    return [what, encodeURIComponent(v), [400, "validation_failed"]];
+                  const plain = plainQuery(r, p.name);
+                  if (!plain)
+                    throw new Error(`declare what ${r.key} does with a hostile ${p.name} in PLAIN_QUERY`);
+                  return [
+                    what,
+                    encodeURIComponent(v),
+                    plain === "refused"
+                      ? [400, "validation_failed"]
+                      : plain === "not found"
+                        ? [404, "not_found"]
+                        : "ok",
+                  ];
+                }),
+                ...(maxLength !== undefined
+                  ? [
+                      ["overlong", "a".repeat(maxLength + 1), [400, "validation_failed"]] as [
+                        string,
+                        string,
+                        Expect,
+                      ],
+                    ]
+                  : []),
+              ];
+          if (p.name === "queue" && r.key === "GET /v1/curation") {
+            for (const [what, v] of HOSTILE_STRINGS)
+              await attempt(
+                send(pathOf(r, me), `queue=${encodeURIComponent(v)}`),
+                [400, "validation_failed"],
+                `${r.key} ?queue ${what}`,
+              );
+            continue;
+          }
+          for (const [what, v, exp] of values) {
+            const label = `${r.key} ?${p.name} ${what}`;
+            const q = withQuery(`${encodeURIComponent(p.name)}=${v}`);
+            if (exp === "ok") {
+              // Accepted as an opaque value: a clear answer (an empty page), nothing changes.
+              const res = await unchanged(send(pathOf(r, me), q), label);
+              expect(res.status, label).toBe(200);
+              await res.body?.cancel();
+            } else await attempt(send(pathOf(r, me), q), exp, label);
+          }
         }
       }
-    }
-  });
+    },
+  );
 });
 
 // ---- what is data, not an attack ----------------------------------------------------------------

@@ -4,40 +4,80 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 
+const TABLES_SQL =
+  "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name";
+
 /** Every application table (SQLite's and Cloudflare's internal tables excluded). */
 export async function allTables(): Promise<string[]> {
-  const rows = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
-  ).all<{ name: string }>();
+  const rows = await env.DB.prepare(TABLES_SQL).all<{ name: string }>();
   return rows.results.map((r) => r.name);
 }
 
 export type DbState = Record<string, number>;
 
-/** Row count of every table, `seq:<table>` for every AUTOINCREMENT counter, `audit:maxSeq`. */
-export async function dbState(): Promise<DbState> {
-  const tables = await allTables();
-  const out: DbState = {};
-  // One row of scalar subqueries per 50 tables (D1 caps compound SELECTs at a few terms).
-  for (let i = 0; i < tables.length; i += 50) {
-    const part = tables.slice(i, i + 50);
-    const row = await env.DB.prepare(
-      `SELECT ${part.map((t, j) => `(SELECT count(*) FROM "${t}") AS c${j}`).join(", ")}`,
-    ).first<Record<string, number>>();
-    part.forEach((t, j) => {
-      out[t] = row?.[`c${j}`] ?? -1;
-    });
+/** Scalar subqueries per statement (D1 caps compound SELECTs at a few terms; these are columns). */
+const CHUNK = 50;
+/** The table list the counting statements were built for; rebuilt whenever it no longer holds. */
+let known: { tables: string[]; statements: D1PreparedStatement[] } | undefined;
+
+function countingStatements(tables: string[]): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < Math.max(tables.length, 1); i += CHUNK) {
+    const cols = tables.slice(i, i + CHUNK).map((t, j) => `(SELECT count(*) FROM "${t}") AS c${i + j}`);
+    // The first statement also reads the current table list, the AUTOINCREMENT counters and the
+    // audit trail's length: the whole state is one D1 round trip, not four.
+    if (i === 0)
+      cols.unshift(
+        `(SELECT json_group_array(name) FROM (${TABLES_SQL})) AS tables`,
+        "(SELECT json_group_array(json_array(name, seq)) FROM sqlite_sequence) AS seqs",
+        "(SELECT coalesce(max(seq), 0) FROM audit_log) AS audit",
+      );
+    statements.push(env.DB.prepare(`SELECT ${cols.join(", ")}`));
   }
-  const seqs = await env.DB.prepare("SELECT name, seq FROM sqlite_sequence").all<{
-    name: string;
-    seq: number;
-  }>();
-  for (const r of seqs.results) out[`seq:${r.name}`] = r.seq;
-  const audit = await env.DB.prepare("SELECT coalesce(max(seq), 0) AS m FROM audit_log").first<{
-    m: number;
-  }>();
-  out["audit:maxSeq"] = audit?.m ?? 0;
+  return statements;
+}
+
+/** One D1 round trip; "stale" when the statements no longer fit the database's tables. */
+async function readState(k: NonNullable<typeof known>, fresh: boolean): Promise<DbState | "stale"> {
+  let rows: (Record<string, unknown> | null)[];
+  try {
+    rows =
+      k.statements.length === 1
+        ? [await k.statements[0]!.first<Record<string, unknown>>()]
+        : (await env.DB.batch<Record<string, unknown>>(k.statements)).map((r) => r.results[0] ?? null);
+  } catch (e) {
+    // With statements built from an older list, a dropped table fails the read: rebuild them.
+    if (fresh) throw e;
+    return "stale";
+  }
+  const head = rows[0] ?? {};
+  const now = (JSON.parse(String(head.tables ?? "[]")) as string[]).sort();
+  if (now.join("\n") !== [...k.tables].sort().join("\n")) return "stale";
+  const out: DbState = {};
+  k.tables.forEach((t, i) => {
+    const v = rows[Math.floor(i / CHUNK)]?.[`c${i}`];
+    out[t] = typeof v === "number" ? v : -1;
+  });
+  for (const [name, seq] of JSON.parse(String(head.seqs)) as [string, number][]) out[`seq:${name}`] = seq;
+  out["audit:maxSeq"] = typeof head.audit === "number" ? head.audit : 0;
   return out;
+}
+
+/**
+ * Row count of every table, `seq:<table>` for every AUTOINCREMENT counter, `audit:maxSeq`.
+ * The statements are built once per table list and checked against the current list on every
+ * call, so a table added or dropped since is counted (or missed) exactly as a fresh read would.
+ */
+export async function dbState(): Promise<DbState> {
+  if (known) {
+    const state = await readState(known, false);
+    if (state !== "stale") return state;
+  }
+  const tables = await allTables();
+  known = { tables, statements: countingStatements(tables) };
+  const state = await readState(known, true);
+  if (state === "stale") throw new Error("dbState: the table list changed while it was being read");
+  return state;
 }
 
 /** Runs `send` and checks that not one row anywhere changed; answers the response. */

@@ -192,10 +192,9 @@ describe("match semantics", () => {
     }>();
     expect(unkeyed?.n).toBe(0);
     // A second row cannot take a key that is in use: the index would answer for the wrong entry.
+    const [a, b] = rows.results;
     await expect(
-      env.DB.prepare("UPDATE submissions SET match_key = ? WHERE id = ?")
-        .bind(rows.results[0]!.match_key, created[1])
-        .run(),
+      env.DB.prepare("UPDATE submissions SET match_key = ? WHERE id = ?").bind(a!.match_key, b!.id).run(),
     ).rejects.toThrow(/UNIQUE/);
     const res = await p1.client.postJson<MatchResult>("/v1/match", {
       scope: "all",

@@ -39,6 +39,8 @@ export default defineConfig(async () => {
             name: "unit",
             environment: "node",
             include: ["test/unit/**/*.test.ts"],
+            // Bundles the CLI once for the tests that run it as a child process (test/helpers/cli.ts).
+            globalSetup: ["./test/helpers/cli-bundle.ts"],
             testTimeout: 60_000,
           },
         },

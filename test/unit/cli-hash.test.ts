@@ -1,5 +1,6 @@
-// Tests of `eusn hash` as users run it: the real CLI (bin/eusn.mjs) in a child process on fixture
-// files, checking the exact CSV the reference tool would print, JSON, --exact, --dihedral, directory
+// Tests of `eusn hash` as users run it: the real CLI in a child process on fixture files (the
+// launcher bin/eusn.mjs for the first test, the same program pre-bundled for the rest:
+// test/helpers/cli.ts), checking the exact CSV the reference tool would print, JSON, --exact, --dihedral, directory
 // walking, error reporting (stderr, run continues, exit 1), the defined image behaviours and the
 // progress bar on a terminal.
 import { execFile, execFileSync } from "node:child_process";
@@ -9,9 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { EUSN, EUSN_LAUNCHER, REPO_ROOT as repoRoot } from "../helpers/cli.ts";
 
-const repoRoot = path.resolve(import.meta.dirname, "../..");
-const bin = path.join(repoRoot, "packages/cli/bin/eusn.mjs");
 const fixtures = "test/fixtures/pdq";
 const synthetic = `${fixtures}/synthetic`;
 const behaviour = `${fixtures}/behaviour`;
@@ -28,8 +28,13 @@ const execFileAsync = promisify(execFile);
 
 /** Runs `eusn ARGS` from the repo root with stdout/stderr as pipes (so never a terminal). */
 async function eusn(...args: string[]): Promise<Run> {
+  return eusnWith(EUSN, args);
+}
+
+/** The same, with `node ENTRY`: the bundled CLI (EUSN) or the launcher (EUSN_LAUNCHER). */
+async function eusnWith(entry: string, args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, ...args], {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [entry, ...args], {
       cwd: repoRoot,
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -68,7 +73,8 @@ afterAll(() => {
 
 describe("eusn hash: output", () => {
   it("a directory prints exactly the reference's hash,quality,file lines, in sorted order, no header", async () => {
-    const run = await eusn("hash", synthetic);
+    // Through the launcher users run (bin/eusn.mjs: tsx, then the TypeScript sources).
+    const run = await eusnWith(EUSN_LAUNCHER, ["hash", synthetic]);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe("");
     const expected = [...expectedSynthetic()]
@@ -289,7 +295,7 @@ describe("eusn hash: progress bar", () => {
       "script",
       [
         "-qec",
-        `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} hash ${args} >/dev/null`,
+        `${JSON.stringify(process.execPath)} ${JSON.stringify(EUSN)} hash ${args} >/dev/null`,
         "/dev/null",
       ],
       { cwd: repoRoot },

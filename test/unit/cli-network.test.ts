@@ -1,5 +1,6 @@
 // The `eusn` CLI against a real local node (`wrangler dev` with local D1): keygen, resumable bulk
-// submission, matching, and clear failures. Runs the real CLI as a child process.
+// submission, matching, and clear failures. Runs the real CLI as a child process: the launcher
+// bin/eusn.mjs for keygen, the same program pre-bundled for the rest (test/helpers/cli.ts).
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -7,20 +8,19 @@ import { promisify } from "node:util";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EUSN, EUSN_LAUNCHER, REPO_ROOT as ROOT } from "../helpers/cli.ts";
 import { flipBits, randomPdq, rng } from "../helpers/hashes.ts";
 import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
 
 const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
-const EUSN = path.join(ROOT, "packages/cli/bin/eusn.mjs");
 
 let node: LocalNode;
 let authorityCred: string;
 let platformCred: string;
 
-async function eusn(args: string[]) {
+async function eusn(args: string[], entry = EUSN) {
   try {
-    const r = await run(process.execPath, [EUSN, ...args], {
+    const r = await run(process.execPath, [entry, ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1" },
     });
@@ -68,7 +68,8 @@ afterAll(async () => {
 describe("eusn against a local node", () => {
   it("keygen writes a private JWK (0600, never overwritten) and prints the public one", async () => {
     const out = path.join(node.dir, "new-key.json");
-    const r = await eusn(["keygen", "--out", out]);
+    // Through the launcher users run (bin/eusn.mjs: tsx, then the TypeScript sources).
+    const r = await eusn(["keygen", "--out", out], EUSN_LAUNCHER);
     expect(r.code).toBe(0);
     const pub = JSON.parse(r.stdout) as { kid: string; jwk: Record<string, string> };
     expect(pub.jwk.kty).toBe("OKP");

@@ -24,6 +24,7 @@ import {
 } from "@eusn/client";
 import { PSEUDONYM_PATTERN, parsePseudonym, type SelectorKind } from "@eusn/protocol";
 import { describe, expect, it } from "vitest";
+import { EUSN, EUSN_LAUNCHER, REPO_ROOT } from "../helpers/cli.ts";
 
 const ok = (r: { ok: true; value: string } | { ok: false; reason: string }) =>
   r.ok ? r.value : `!${r.reason}`;
@@ -284,12 +285,11 @@ describe("key wrapping", () => {
 });
 
 describe("eusn signal (local commands)", () => {
-  const repoRoot = path.resolve(import.meta.dirname, "../..");
-  const bin = path.join(repoRoot, "packages/cli/bin/eusn.mjs");
-  const run = async (...args: string[]) => {
+  // The CLI bundled once per run (test/helpers/cli.ts); `viaLauncher` runs bin/eusn.mjs (tsx).
+  const runWith = async (entry: string, args: string[]) => {
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-        cwd: repoRoot,
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [entry, ...args], {
+        cwd: REPO_ROOT,
       });
       return { code: 0, stdout, stderr };
     } catch (err) {
@@ -297,9 +297,11 @@ describe("eusn signal (local commands)", () => {
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
+  const run = (...args: string[]) => runWith(EUSN, args);
+  const viaLauncher = (...args: string[]) => runWith(EUSN_LAUNCHER, args);
 
   it("normalises selectors and URLs", async () => {
-    const r = await run(
+    const r = await viaLauncher(
       "signal",
       "normalise",
       "--kind",

@@ -281,6 +281,11 @@ describe("the match index after a restart or a restore", () => {
     expect(statsAfter.entries).toBe(statsBefore.entries);
     expect(statsAfter.appliedSeq).toBe(statsBefore.appliedSeq);
     expect(statsAfter.rebuilds).toBe(1); // a new instance: one full load, then the feed
+    expect(Date.parse(statsAfter.builtAt)).toBeGreaterThanOrEqual(Date.parse(statsBefore.builtAt));
+    // Following the feed is not a rebuild: the build time stays while changes are applied.
+    await withdraw(ids[0]!);
+    await live().query(0, 1, ask(values), 0);
+    expect((await live().stats(0, 1)).builtAt).toBe(statsAfter.builtAt);
   });
 
   it("after the database is restored to an earlier point, the index rebuilds: nothing lost is resurrected", async () => {

@@ -11,9 +11,28 @@ import type { Env } from "../env.ts";
 export type ShardQueryItem = { type: "pdq" | "md5" | "sha256"; values: string[] };
 /** `key` is the submission's `match_key` (see schema/submissions.ts). */
 export type ShardHit = { item: number; variant: number; key: number; distance: number };
-export type ShardStats = { entries: number; appliedSeq: number; memoryBytes: number; rebuilds: number };
+/** `builtAt`: when this instance loaded its index from D1 (a later time means it was rebuilt). */
+export type ShardStats = {
+  entries: number;
+  appliedSeq: number;
+  memoryBytes: number;
+  rebuilds: number;
+  builtAt: string;
+};
 
 const PAGE = 20_000;
+
+/**
+ * Gives the event loop a timer turn between D1 pages. Local workerd (wrangler dev 4.86.0 and its
+ * miniflare) drops a Durable Object instance when one request has kept it in back-to-back D1 calls
+ * for more than about 10 s: the call returns normally, but the next request meets a new, empty
+ * instance (and a request arriving at that moment fails). A 1M-entry build takes 10-20 s on a
+ * busy machine, so without this the index was rebuilt on every request and never served. One timer
+ * turn per page (~1 ms each) is enough: measured with a 1M build of 13 s and with a scratch object
+ * doing 12-30 s of D1 calls (dropped every time without a turn, kept every time with one). The
+ * deployed runtime keeps objects while requests are in flight; the turn costs nothing there.
+ */
+const timerTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Which shard an entry belongs to: keys are dense feed positions, so a modulus balances them. */
 export function shardOf(key: number, shards: number): number {
@@ -34,6 +53,7 @@ export class MatchShard extends DurableObject<Env> {
   private anchor: string | null = null;
   private loading: Promise<void> | null = null;
   private rebuilds = 0;
+  private builtAt = "";
   private shard = 0;
   private shards = 1;
 
@@ -90,6 +110,7 @@ export class MatchShard extends DurableObject<Env> {
       appliedSeq: this.index!.appliedSeq,
       memoryBytes: this.index!.memoryBytes(),
       rebuilds: this.rebuilds,
+      builtAt: this.builtAt,
     };
   }
 
@@ -153,12 +174,14 @@ export class MatchShard extends DurableObject<Env> {
         if (!added.ok) throw new Error(`index build failed: ${added.error.message}`);
       }
       if (page.results.length < PAGE) break;
+      await timerTurn();
       after = page.results[page.results.length - 1]!.match_key;
     }
     index.finishLoad();
     this.index = index;
     this.anchor = head?.submission_id ?? null;
     this.rebuilds++;
+    this.builtAt = new Date().toISOString();
   }
 
   /**
@@ -210,6 +233,7 @@ export class MatchShard extends DurableObject<Env> {
         this.anchor = r.submission_id;
       }
       if (rows.results.length < 5000) return true;
+      await timerTurn();
     }
   }
 }

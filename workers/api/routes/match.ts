@@ -252,6 +252,10 @@ app.openapi(
                     appliedSeq: z.number().int(),
                     memoryBytes: z.number().int(),
                     rebuilds: z.number().int(),
+                    builtAt: z.iso.datetime().meta({
+                      description:
+                        "When this shard's instance loaded its index from D1; it changes only when the index is rebuilt (a restart, an eviction, a replaced database)",
+                    }),
                   }),
                 ),
               })

@@ -148,6 +148,13 @@ async function timedMatch(platform: EusnClient, items: string[], threshold: numb
   return { ms, indexMs: index ? Number(index[1]) : null, data: res.data };
 }
 
+/** When the shards last loaded their index (GET /v1/match/stats): changes only on a rebuild. */
+async function builtAt(coordinator: EusnClient): Promise<string> {
+  const res = await coordinator.get<{ shards: { builtAt: string }[] }>("/v1/match/stats");
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  return res.data.shards.map((s) => s.builtAt).join(",");
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function benchSize(size: number) {
@@ -212,6 +219,7 @@ async function benchSize(size: number) {
       `index built in the Durable Object in ${result.indexBuildSeconds} s: ${result.entries} entries, ${(Number(result.memoryBytes) / 2 ** 20).toFixed(1)} MiB`,
     );
 
+    const builds = new Set<string>([await builtAt(coordinator)]);
     const packedResult = packEntries(stored.map((value, i) => ({ id: String(i), hash: value })));
     if (!packedResult.ok) throw new Error(packedResult.error.message);
     const packed = packedResult.value;
@@ -235,7 +243,8 @@ async function benchSize(size: number) {
             : batch === 100
               ? 10
               : 5;
-        await timedMatch(platform, q1000.slice(0, batch), threshold); // warm
+        await timedMatch(platform, q1000.slice(0, batch), threshold); // warm (and rebuild, if evicted)
+        const builtBefore = await builtAt(coordinator);
         const times: number[] = [];
         const indexTimes: number[] = [];
         let found = 0;
@@ -256,6 +265,12 @@ async function benchSize(size: number) {
             });
           }
         }
+        // The index must have served every measured request from memory: a rebuild in between
+        // (an evicted or reset shard) would be measured as query time.
+        const builtAfter = await builtAt(coordinator);
+        builds.add(builtBefore).add(builtAfter);
+        if (builtAfter !== builtBefore)
+          throw new Error(`the index was rebuilt during the measured requests (T=${threshold}, batch ${batch})`);
         const p50 = median(times);
         const indexP50 = indexTimes.length === times.length ? median(indexTimes) : null;
         const row: Row = {
@@ -280,6 +295,9 @@ async function benchSize(size: number) {
       }
     }
     result.rows = rows;
+    // Distinct index builds seen: the first, plus one after each idle spell long enough for local
+    // workerd to evict the object (its idle timeout is 10 s; the brute-force runs are longer).
+    result.indexBuilds = builds.size;
   } catch (e) {
     log(`failed: ${(e as Error).message}\n--- wrangler dev output (tail) ---\n${node.output().slice(-3000)}`);
     throw e;
@@ -294,7 +312,7 @@ for (const size of SIZES) {
   try {
     results.push(await benchSize(size));
   } catch (e) {
-    // Recorded, not hidden: e.g. a 1M-entry shard exhausting the isolate's memory.
+    // Recorded, not hidden: e.g. a node that stops answering, or an index rebuilt mid-measurement.
     results.push({ size, shards: Number(SHARDS), error: (e as Error).message.slice(0, 500) });
   }
 }

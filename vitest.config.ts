@@ -2,6 +2,7 @@
 // `unit` runs the binding-free packages (PDQ, match index, Merkle log, client, CLI) in Node.
 // A third, `e2e`, drives the web console in headless Chromium against a `wrangler dev` node that
 // its global setup starts (test/e2e/global-setup.ts; docs/console.md).
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig, type ViteUserConfig } from "vitest/config";
@@ -33,6 +34,11 @@ export default defineConfig(async () => {
   const keys = await makeTestKeys();
   const config: ViteUserConfig = {
     test: {
+      // Vitest's default is one worker per core less one: a single worker on a 2-core machine
+      // (CI here), which ran the 30 files one after another. Most of their time is spent in other
+      // processes (workerd, wrangler dev, Chromium, the CLI), so two workers on two cores nearly
+      // halve the run. `--maxWorkers=N` still overrides this.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       projects: [
         {
           test: {
@@ -85,8 +91,11 @@ export default defineConfig(async () => {
             environment: "node",
             include: ["test/e2e/**/*.test.ts"],
             globalSetup: ["./test/e2e/global-setup.ts"],
-            // One browser session walks the flows in order; files run one after another.
-            fileParallelism: false,
+            // These files run beside the other projects' files (one group, so console.test.ts, the
+            // longest file, starts first instead of after everything else). One browser session
+            // walks the flows in order inside console.test.ts; key-signer.test.ts uses neither the
+            // node nor the browser. A second file that drives the shared node must not assume it
+            // has the node to itself.
             testTimeout: 60_000,
             hookTimeout: 120_000,
             // Pages answer in milliseconds, but CI machines can be slow and busy.

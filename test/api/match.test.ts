@@ -137,6 +137,31 @@ describe("match semantics", () => {
     });
   });
 
+  it("a batch longer than one shard slice (256 queries) keeps every answer and variant on its item", async () => {
+    // 40 items x 8 hashes = 320 queries: the shard answers them in two slices. Item 35's match is
+    // its variant 5 (flat position 285, in the second slice); item 31 ends the first slice.
+    const stored = [randomPdq(r), randomPdq(r)];
+    const [a, b] = await submit(
+      nl,
+      stored.map((v) => pdqItem(v)),
+    );
+    const items = Array.from({ length: 40 }, () => ({
+      type: "pdq" as const,
+      value: randomPdq(r),
+      dihedral: Array.from({ length: 7 }, () => randomPdq(r)),
+    }));
+    items[35]!.dihedral[4] = flipBits(stored[0]!, 3, r);
+    items[31]!.value = flipBits(stored[1]!, 1, r); // flat 248, first slice
+    items[31]!.dihedral[6] = flipBits(stored[1]!, 4, r); // flat 255, the slice's last query
+    const m = await match(p1, { scope: "all", items });
+    const mine = (i: number) =>
+      m.results[i]!.matches.filter((h) => h.submissionId === a || h.submissionId === b);
+    expect(mine(35)).toEqual([expect.objectContaining({ submissionId: a, variant: 5, distance: 3 })]);
+    // The best variant is reported: the original at distance 1.
+    expect(mine(31)).toEqual([expect.objectContaining({ submissionId: b, variant: 0, distance: 1 })]);
+    for (let i = 0; i < 40; i++) if (i !== 31 && i !== 35) expect(mine(i)).toEqual([]);
+  });
+
   it("matches md5 and sha256 by equality only", async () => {
     const md5 = "00112233445566778899aabbccddeeff";
     const [id] = await submit(nl, [

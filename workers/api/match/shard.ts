@@ -21,16 +21,19 @@ export type ShardStats = {
 };
 
 const PAGE = 20_000;
+/** PDQ queries per slice of a batch: one slice of 256 at T = 52 over 1M entries is ~2.5 s. */
+const QUERY_SLICE = 256;
 
 /**
- * Gives the event loop a timer turn between D1 pages. Local workerd (wrangler dev 4.86.0 and its
- * miniflare) drops a Durable Object instance when one request has kept it in back-to-back D1 calls
- * for more than about 10 s: the call returns normally, but the next request meets a new, empty
- * instance (and a request arriving at that moment fails). A 1M-entry build takes 10-20 s on a
- * busy machine, so without this the index was rebuilt on every request and never served. One timer
- * turn per page (~1 ms each) is enough: measured with a 1M build of 13 s and with a scratch object
- * doing 12-30 s of D1 calls (dropped every time without a turn, kept every time with one). The
- * deployed runtime keeps objects while requests are in flight; the turn costs nothing there.
+ * Gives the event loop a timer turn. Local workerd (wrangler dev 4.86.0 and its miniflare) drops a
+ * Durable Object instance after it has been kept busy for more than about 10 s without one:
+ * back-to-back D1 calls, or long batch queries right after a D1 read. The call returns normally,
+ * but the next request meets a new, empty instance (and a request arriving at that moment fails).
+ * A 1M-entry build takes 10-20 s on a busy machine, and a T = 52 batch of 1,000 at 1M about 9 s,
+ * so without turns the index was rebuilt again and again. Measured with a scratch object (12-30 s
+ * of D1 calls: dropped every time without a turn, kept every time with one every few seconds) and
+ * with the bench's 1M data. A turn costs about a millisecond; the deployed runtime does not need
+ * it, and there it also lets other requests in during a long batch.
  */
 const timerTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -67,7 +70,7 @@ export class MatchShard extends DurableObject<Env> {
     await this.ready(shard, shards);
     const index = this.index!;
     const hits: ShardHit[] = [];
-    // PDQ: all variants of all items in one batch query (one pass over memory).
+    // PDQ: all variants of all items as one batch (each slice is one pass over memory).
     const flat: { item: number; variant: number }[] = [];
     const pdqValues: string[] = [];
     items.forEach((it, item) => {
@@ -77,17 +80,16 @@ export class MatchShard extends DurableObject<Env> {
         pdqValues.push(v);
       });
     });
-    if (pdqValues.length > 0) {
-      const r = index.queryPdq(pdqValues, { threshold });
+    // In slices with a timer turn between them (see timerTurn). Another request may apply feed
+    // changes during a turn; later slices then see them, which is what "stops matching at once"
+    // asks for (and every hit's status is read again from D1 before it is answered).
+    for (let start = 0; start < pdqValues.length; start += QUERY_SLICE) {
+      if (start > 0) await timerTurn();
+      const r = index.queryPdq(pdqValues.slice(start, start + QUERY_SLICE), { threshold });
       if (!r.ok) throw new Error(`pdq query failed: ${r.error.message}`);
-      r.value.forEach((ms: PdqMatch[], k) => {
-        for (const m of ms)
-          hits.push({
-            item: flat[k]!.item,
-            variant: flat[k]!.variant,
-            key: keyOf(m.id),
-            distance: m.distance,
-          });
+      r.value.forEach((ms: PdqMatch[], j) => {
+        const { item, variant } = flat[start + j]!;
+        for (const m of ms) hits.push({ item, variant, key: keyOf(m.id), distance: m.distance });
       });
     }
     const exact = items.flatMap((it, item) =>

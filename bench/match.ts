@@ -224,6 +224,7 @@ async function benchSize(size: number) {
     if (!packedResult.ok) throw new Error(packedResult.error.message);
     const packed = packedResult.value;
     const rows: Row[] = [];
+    const failures: { threshold: number; batch: number; error: string }[] = [];
     for (const threshold of THRESHOLDS) {
       const q1000 = queries(stored, 1000, threshold * 7 + size);
       // Ground truth and the brute-force timing: the same 1,000 queries, plain JS scan in this process.
@@ -232,69 +233,79 @@ async function benchSize(size: number) {
       const bfMs = performance.now() - tbf;
       if (!truth.ok) throw new Error(truth.error.message);
       for (const batch of BATCHES) {
-        const reps = QUICK
-          ? batch === 1
-            ? 20
-            : batch === 100
-              ? 3
-              : 2
-          : batch === 1
-            ? 100
-            : batch === 100
-              ? 10
-              : 5;
-        await timedMatch(platform, q1000.slice(0, batch), threshold); // warm (and rebuild, if evicted)
-        const builtBefore = await builtAt(coordinator);
-        const times: number[] = [];
-        const indexTimes: number[] = [];
-        let found = 0;
-        let expected = 0;
-        for (let k = 0; k < reps; k++) {
-          const start = (k * batch) % 1000;
-          const items = q1000.slice(start, start + batch);
-          const { ms, indexMs, data } = await timedMatch(platform, items, threshold);
-          times.push(ms);
-          if (indexMs !== null) indexTimes.push(indexMs);
-          if (batch === 1000) {
-            data.results.forEach((res, i) => {
-              const want = new Set(truth.value[start + i]!.map((m) => stored[Number(m.id)]!));
-              const got = new Set(res.matches.map((m) => m.value));
-              expected += want.size;
-              for (const v of want) if (got.has(v)) found++;
-              for (const v of got) if (!want.has(v)) throw new Error(`false hit ${v} for query ${start + i}`);
-            });
+        try {
+          const reps = QUICK
+            ? batch === 1
+              ? 20
+              : batch === 100
+                ? 3
+                : 2
+            : batch === 1
+              ? 100
+              : batch === 100
+                ? 10
+                : 5;
+          await timedMatch(platform, q1000.slice(0, batch), threshold); // warm (and rebuild, if evicted)
+          const builtBefore = await builtAt(coordinator);
+          const times: number[] = [];
+          const indexTimes: number[] = [];
+          let found = 0;
+          let expected = 0;
+          for (let k = 0; k < reps; k++) {
+            const start = (k * batch) % 1000;
+            const items = q1000.slice(start, start + batch);
+            const { ms, indexMs, data } = await timedMatch(platform, items, threshold);
+            times.push(ms);
+            if (indexMs !== null) indexTimes.push(indexMs);
+            if (batch === 1000) {
+              data.results.forEach((res, i) => {
+                const want = new Set(truth.value[start + i]!.map((m) => stored[Number(m.id)]!));
+                const got = new Set(res.matches.map((m) => m.value));
+                expected += want.size;
+                for (const v of want) if (got.has(v)) found++;
+                for (const v of got)
+                  if (!want.has(v)) throw new Error(`false hit ${v} for query ${start + i}`);
+              });
+            }
           }
+          // The index must have served every measured request from memory: a rebuild in between
+          // (an evicted or reset shard) would be measured as query time.
+          const builtAfter = await builtAt(coordinator);
+          builds.add(builtBefore).add(builtAfter);
+          if (builtAfter !== builtBefore)
+            throw new Error(
+              `the index was rebuilt during the measured requests (T=${threshold}, batch ${batch})`,
+            );
+          const p50 = median(times);
+          const indexP50 = indexTimes.length === times.length ? median(indexTimes) : null;
+          const row: Row = {
+            size,
+            data: "uniform+clustered",
+            threshold,
+            batch,
+            requests: reps,
+            msPerRequestP50: Number(p50.toFixed(1)),
+            msPerQuery: Number((p50 / batch).toFixed(3)),
+            indexMsPerRequestP50: indexP50,
+            indexMsPerQuery: indexP50 === null ? null : Number((indexP50 / batch).toFixed(3)),
+            recall: batch === 1000 ? (expected === 0 ? 1 : found / expected) : null,
+            bruteForceMsPerQuery: batch === 1000 ? Number((bfMs / 1000).toFixed(3)) : null,
+            speedupVsBruteForce: batch === 1000 ? Number((bfMs / 1000 / (p50 / batch)).toFixed(1)) : null,
+          };
+          if (batch === 1000) result[`hitsAtT${threshold}`] = expected;
+          rows.push(row);
+          log(
+            `  T=${threshold} batch=${batch}: p50 ${row.msPerRequestP50} ms/request, ${row.msPerQuery} ms/query (index ${row.indexMsPerQuery ?? "?"} ms/query)${row.recall !== null ? `, recall ${row.recall}, brute force ${row.bruteForceMsPerQuery} ms/query (×${row.speedupVsBruteForce})` : ""}`,
+          );
+        } catch (e) {
+          // One failed measurement is reported with the rest, not instead of them.
+          failures.push({ threshold, batch, error: (e as Error).message.slice(0, 300) });
+          log(`  T=${threshold} batch=${batch}: FAILED — ${(e as Error).message}`);
         }
-        // The index must have served every measured request from memory: a rebuild in between
-        // (an evicted or reset shard) would be measured as query time.
-        const builtAfter = await builtAt(coordinator);
-        builds.add(builtBefore).add(builtAfter);
-        if (builtAfter !== builtBefore)
-          throw new Error(`the index was rebuilt during the measured requests (T=${threshold}, batch ${batch})`);
-        const p50 = median(times);
-        const indexP50 = indexTimes.length === times.length ? median(indexTimes) : null;
-        const row: Row = {
-          size,
-          data: "uniform+clustered",
-          threshold,
-          batch,
-          requests: reps,
-          msPerRequestP50: Number(p50.toFixed(1)),
-          msPerQuery: Number((p50 / batch).toFixed(3)),
-          indexMsPerRequestP50: indexP50,
-          indexMsPerQuery: indexP50 === null ? null : Number((indexP50 / batch).toFixed(3)),
-          recall: batch === 1000 ? (expected === 0 ? 1 : found / expected) : null,
-          bruteForceMsPerQuery: batch === 1000 ? Number((bfMs / 1000).toFixed(3)) : null,
-          speedupVsBruteForce: batch === 1000 ? Number((bfMs / 1000 / (p50 / batch)).toFixed(1)) : null,
-        };
-        if (batch === 1000) result[`hitsAtT${threshold}`] = expected;
-        rows.push(row);
-        log(
-          `  T=${threshold} batch=${batch}: p50 ${row.msPerRequestP50} ms/request, ${row.msPerQuery} ms/query (index ${row.indexMsPerQuery ?? "?"} ms/query)${row.recall !== null ? `, recall ${row.recall}, brute force ${row.bruteForceMsPerQuery} ms/query (×${row.speedupVsBruteForce})` : ""}`,
-        );
       }
     }
     result.rows = rows;
+    if (failures.length > 0) result.failures = failures;
     // Distinct index builds seen: the first, plus one after each idle spell long enough for local
     // workerd to evict the object (its idle timeout is 10 s; the brute-force runs are longer).
     result.indexBuilds = builds.size;
@@ -334,6 +345,8 @@ for (const r of results) {
     console.log(`${r.size}: FAILED — ${r.error}`);
     continue;
   }
+  for (const f of (r.failures as { threshold: number; batch: number; error: string }[]) ?? [])
+    console.log(`${r.size}: T=${f.threshold} batch ${f.batch} FAILED — ${f.error}`);
   console.log(
     `${r.size}: index ${(Number(r.memoryBytes) / 2 ** 20).toFixed(1)} MiB for ${r.entries} entries (${(((Number(r.memoryBytes) / Number(r.entries)) * 1e6) / 2 ** 20).toFixed(1)} MiB per million), built in ${r.indexBuildSeconds} s${r.apiLoadHashesPerSecond ? `; API bulk load ${r.apiLoadHashesPerSecond} hashes/s` : ""}`,
   );

@@ -9,6 +9,8 @@ import path from "node:path";
 import { generateParticipantKey, type PrivateJwk } from "@eusn/client";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
+/** The project's own wrangler (4.86.0, pinned for Node 20), run with node: npx costs ~1–2 s a start. */
+const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 export type LocalNode = {
   baseUrl: string;
@@ -59,8 +61,8 @@ export async function startLocalNode(
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
   const persist = path.join(dir, "state");
   const mig = spawnSync(
-    "npx",
-    ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+    process.execPath,
+    [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
     {
       cwd: ROOT,
       env,
@@ -72,9 +74,9 @@ export async function startLocalNode(
   const port = await freePort();
   const inspector = await freePort();
   const child: ChildProcess = spawn(
-    "npx",
+    process.execPath,
     [
-      "wrangler",
+      WRANGLER,
       "dev",
       "--port",
       String(port),

@@ -119,8 +119,10 @@ describe("signed writes are refused and store nothing when", () => {
   });
 
   it("iat is in the future beyond the allowed skew", async () => {
+    // 330, not 301: seconds passing between signing and checking shrink a future iat's distance
+    // (this flaked once at 301 on a loaded machine); a past iat only grows staler, so -301 stays.
     const jws = await signWrite(coordSigner(), env.NODE_ID, "participant.admit", await admitRecord(), {
-      iat: Math.floor(Date.now() / 1000) + 301,
+      iat: Math.floor(Date.now() / 1000) + 330,
     });
     await refused("/v1/participants", jws, 401, "stale_request");
   });

@@ -20,6 +20,7 @@ import {
   getSubmission,
   guardedReason,
   inclusionGuard,
+  unchangedGuard,
   isEligible,
   isExpired,
   liveAssessments,
@@ -309,12 +310,17 @@ export const decideBaseline: Applier<"baseline.decide"> = {
     }
     const decisionId = await derivedId("decision", w);
     const at = nowIso(ctx.at);
-    // An inclusion re-checks its rule as its batch lands: a revocation or a dissent that landed
-    // since the reads above fails the whole batch (409) instead of including on a stale tally.
-    const reason =
+    // Every decision re-checks, as its batch lands, what it was judged on: an inclusion its whole
+    // rule (a revocation or a dissent that landed since the reads above fails the batch with 409
+    // instead of including on a stale tally); an exclusion or retirement that the entry is still
+    // live and in the state it was judged in (another decision, a withdrawal or a reversal that
+    // landed first fails it the same way, instead of recording a change that did not happen).
+    const reason = guardedReason(
       next === "included"
-        ? guardedReason(inclusionGuard(env, id, row.baselineState, cited), w.record.reason)
-        : w.record.reason;
+        ? inclusionGuard(env, id, row.baselineState, cited)
+        : unchangedGuard(id, row.baselineState),
+      w.record.reason,
+    );
     return {
       subjectId: decisionId,
       statements: (recordId) => [
@@ -379,7 +385,9 @@ function endSubmission<K extends "submission.withdraw" | "submission.reverse">(
             submissionId: id,
             actorId: w.claims.iss,
             action,
-            reason: record.reason,
+            // Still live as the batch lands, or the whole write is refused (409): of a withdrawal
+            // and a reversal racing, one ends the entry and the other records nothing.
+            reason: guardedReason(unchangedGuard(id), record.reason),
             ground: record.ground ?? null,
             reference: record.reference ?? null,
             createdAt: at,

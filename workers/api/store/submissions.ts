@@ -312,6 +312,18 @@ export function guardedReason(guard: SQL, reason: string): SQL {
 }
 
 /**
+ * The entry is still live (and, given `baselineState`, still in that baseline state) as the batch
+ * lands: a withdrawal, reversal, exclusion or retirement judged on an earlier read re-checks it
+ * with `guardedReason`, so a decision that another one overtook is refused whole (409) instead of
+ * recording a decision and a change that did not happen.
+ */
+export function unchangedGuard(id: string, baselineState?: string): SQL {
+  return baselineState === undefined
+    ? sql`EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live')`
+    : sql`EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live' AND s.baseline_state = ${baselineState})`;
+}
+
+/**
  * The inclusion rule as an SQL condition, re-checked inside the inclusion's batch: the entry is
  * still in the state the decision was judged on, live, without counting dissent, its counting
  * concurrences reach the quorum, and every cited assessment is still live, by an active authority,

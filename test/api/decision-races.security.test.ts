@@ -1,0 +1,176 @@
+// Decisions that another write overtakes between their judgement and their batch. apply() judges
+// a withdrawal, reversal, exclusion or retirement on a read; the batch re-checks, as it lands,
+// that the entry is still live and in the state judged (store/submissions.ts `unchangedGuard`).
+// A write that lost the race is refused whole with 409: no decision, no change-feed row, no log
+// leaf, no audit entry for something that did not happen. Each case runs the loser's apply()
+// first, lets the winner land through the API, then commits the loser's batch.
+
+import { env } from "cloudflare:workers";
+import { type Signer, signWrite } from "@eusn/client";
+import type { RecordKind, SubmissionView } from "@eusn/protocol";
+import { beforeAll, describe, expect, it } from "vitest";
+import { localContext } from "../../workers/api/apply/context.ts";
+import {
+  decideBaseline,
+  reverseSubmission,
+  withdrawSubmission,
+} from "../../workers/api/apply/submissions.ts";
+import { verifyWrite } from "../../workers/api/auth/verify.ts";
+import { db } from "../../workers/api/lib/db.ts";
+import { ApiError } from "../../workers/api/lib/problem.ts";
+import { commitWrite } from "../../workers/api/store/records.ts";
+import { dbState } from "../helpers/db-state.ts";
+import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import { type Admitted, admit, BASE, coordinator } from "../helpers/node.ts";
+
+const r = rng(31337);
+let nl: Admitted;
+
+beforeAll(async () => {
+  nl = await admit("authority", "NL");
+});
+
+async function submit(): Promise<string> {
+  const res = await nl.client.write<{ submissions: { id: string }[] }>(
+    "/v1/submissions",
+    "submission.create",
+    {
+      items: [pdqItem(randomPdq(r))],
+    },
+  );
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  return res.data.submissions[0]!.id;
+}
+
+async function view(id: string): Promise<SubmissionView> {
+  const res = await coordinator().get<{ submission: SubmissionView }>(`/v1/submissions/${id}`);
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  return res.data.submission;
+}
+
+const coordSigner = (): Signer => {
+  const c = coordinator();
+  return { participantId: c.participantId, privateJwk: c.privateJwk };
+};
+const nlSigner = (): Signer => ({ participantId: nl.id, privateJwk: nl.key.privateJwk });
+
+/** Verifies a signed write as the route would, without storing it: apply() now, commit later. */
+async function verified<K extends RecordKind>(by: Signer, kind: K, record: unknown) {
+  const jws = await signWrite(by, env.NODE_ID, kind, record);
+  const req = new Request(`${BASE}/x`, {
+    method: "POST",
+    headers: { "content-type": "application/jose" },
+    body: jws,
+  });
+  return verifyWrite(
+    req,
+    env,
+    db(env.DB),
+    kind,
+    kind === "submission.withdraw" ? ["authority"] : ["coordinator"],
+  );
+}
+
+/** Commits a batch planned earlier and expects it refused whole with 409, the database untouched. */
+async function expectOvertaken(commit: () => Promise<unknown>) {
+  const before = await dbState();
+  const err = await commit().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ApiError);
+  expect((err as ApiError).code).toBe("conflict");
+  expect(await dbState()).toEqual(before);
+}
+
+async function changesOf(id: string): Promise<string[]> {
+  const rows = await env.DB.prepare(
+    "SELECT change FROM submission_changes WHERE submission_id = ? ORDER BY seq",
+  )
+    .bind(id)
+    .all<{ change: string }>();
+  return rows.results.map((x) => x.change);
+}
+
+describe("a decision overtaken before its batch lands is refused whole (409)", () => {
+  it("a withdrawal judged while live, after a coordinator's reversal landed", async () => {
+    const id = await submit();
+    const w = await verified(nlSigner(), "submission.withdraw", { submissionId: id, reason: "our mistake" });
+    const d = db(env.DB);
+    const planned = await withdrawSubmission.apply(d, env, w, localContext(env));
+    const reversed = await coordinator().write(`/v1/submissions/${id}/reverse`, "submission.reverse", {
+      submissionId: id,
+      ground: "complaint_upheld",
+      reason: "complaint upheld",
+    });
+    expect(reversed.ok).toBe(true);
+    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    expect((await view(id)).status).toBe("reversed");
+    expect(await changesOf(id)).toEqual(["created", "reversed"]);
+  });
+
+  it("a reversal judged while live, after the authority's withdrawal landed", async () => {
+    const id = await submit();
+    const w = await verified(coordSigner(), "submission.reverse", {
+      submissionId: id,
+      ground: "error",
+      reason: "wrong file",
+    });
+    const d = db(env.DB);
+    const planned = await reverseSubmission.apply(d, env, w, localContext(env));
+    const withdrawn = await nl.client.write(`/v1/submissions/${id}/withdraw`, "submission.withdraw", {
+      submissionId: id,
+      reason: "withdrawn first",
+    });
+    expect(withdrawn.ok).toBe(true);
+    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    expect((await view(id)).status).toBe("withdrawn");
+    expect(await changesOf(id)).toEqual(["created", "withdrawn"]);
+  });
+
+  it("an exclusion judged on one state, after another coordinator's exclusion landed", async () => {
+    const id = await submit();
+    const record = { submissionId: id, decision: "exclude", reason: "not terrorist content" };
+    const w = await verified(coordSigner(), "baseline.decide", record);
+    const d = db(env.DB);
+    const planned = await decideBaseline.apply(d, env, w, localContext(env));
+    const first = await coordinator().write(`/v1/submissions/${id}/decisions`, "baseline.decide", {
+      ...record,
+      reason: "excluded first",
+    });
+    expect(first.ok ? first.status : JSON.stringify(first.problem)).toBe(201);
+    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    expect((await view(id)).baselineState).toBe("excluded");
+    expect(await changesOf(id)).toEqual(["created", "excluded"]);
+  });
+
+  it("an exclusion judged while live, after the submission was withdrawn", async () => {
+    const id = await submit();
+    const w = await verified(coordSigner(), "baseline.decide", {
+      submissionId: id,
+      decision: "exclude",
+      reason: "not terrorist content",
+    });
+    const d = db(env.DB);
+    const planned = await decideBaseline.apply(d, env, w, localContext(env));
+    const withdrawn = await nl.client.write(`/v1/submissions/${id}/withdraw`, "submission.withdraw", {
+      submissionId: id,
+      reason: "withdrawn first",
+    });
+    expect(withdrawn.ok).toBe(true);
+    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    expect(await changesOf(id)).toEqual(["created", "withdrawn"]);
+  });
+
+  it("the same exclusion, not overtaken, lands (the guard holds when nothing changed)", async () => {
+    const id = await submit();
+    const w = await verified(coordSigner(), "baseline.decide", {
+      submissionId: id,
+      decision: "exclude",
+      reason: "not terrorist content",
+    });
+    const d = db(env.DB);
+    const planned = await decideBaseline.apply(d, env, w, localContext(env));
+    const receipt = await commitWrite(d, env, w, planned.subjectId, planned.statements);
+    expect(receipt.recordId).toMatch(/^rec_/);
+    expect((await view(id)).baselineState).toBe("excluded");
+    expect(await changesOf(id)).toEqual(["created", "excluded"]);
+  });
+});

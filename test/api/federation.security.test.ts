@@ -379,6 +379,26 @@ describe("who may read log entries as a peer", () => {
     expect(((await res.json()) as Page).entries[0]?.jws).toBeTruthy();
   });
 
+  it("a peer's reads draw on a read quota of their own (429 with Retry-After past it)", async () => {
+    const saved = n.envA.RATE_LIMIT_READ;
+    n.envA.RATE_LIMIT_READ = "2/min";
+    try {
+      for (let i = 0; i < 2; i++) expect((await entries(await peerToken({}))).status).toBe(200);
+      const refused = await entries(await peerToken({}));
+      await expectProblem(refused, 429, "rate_limited");
+      expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+      // A refused peer token is not charged: a stranger's tokens do not spend B's quota.
+      await expectProblem(
+        await entries(await peerToken({}, await generateParticipantKey())),
+        401,
+        "invalid_token",
+      );
+    } finally {
+      if (saved === undefined) delete n.envA.RATE_LIMIT_READ;
+      else n.envA.RATE_LIMIT_READ = saved;
+    }
+  });
+
   it("not a node missing from PEERS, not another key, not another audience, not a long-lived token", async () => {
     const stranger = await generateParticipantKey();
     await expectProblem(

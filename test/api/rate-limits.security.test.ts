@@ -6,7 +6,13 @@
 
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { signAccessToken, signWrite } from "@eusn/client";
+import {
+  basicAuthorization,
+  createApiCredential,
+  generateApiSecret,
+  signAccessToken,
+  signWrite,
+} from "@eusn/client";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { unchanged } from "../helpers/db-state.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
@@ -191,6 +197,29 @@ describe("matches, signal lookups and reads are separate classes", () => {
     expect(((await taxii.json()) as { code: string }).code).toBe("rate_limited");
     // Public endpoints need no participant and are not limited per participant.
     expect((await nodeFetch(`${BASE}/v1/participants`)).status).toBe(200);
+  });
+
+  it("TAXII reads with an API credential (HTTP Basic) draw on the same read quota; wrong secrets cost nothing", async () => {
+    const p = await fresh("platform");
+    const cred = await createApiCredential(p.client, { label: "rate-limit test" });
+    if (!cred.ok) throw new Error(JSON.stringify(cred.problem));
+    const basic = (secret: string) =>
+      nodeFetch(`${BASE}/taxii2/`, {
+        headers: {
+          accept: "application/taxii+json;version=2.1",
+          authorization: basicAuthorization(cred.data.username, secret),
+        },
+      });
+    limit("RATE_LIMIT_READ", "2/min");
+    // Refused credentials are not charged to the participant they name.
+    for (let i = 0; i < 3; i++) expect((await basic(generateApiSecret())).status).toBe(401);
+    expect((await basic(cred.data.secret)).status).toBe(200);
+    expect((await getRaw(p, "/v1/baseline")).status).toBe(200); // the same bucket, by bearer
+    const refused = await basic(cred.data.secret);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(((await refused.json()) as { code: string }).code).toBe("rate_limited");
+    await rateLimited(await getRaw(p, "/v1/reversals"));
   });
 });
 

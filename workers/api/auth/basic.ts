@@ -9,6 +9,7 @@ import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { sha256Hex } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
+import { enforceRateLimit } from "../limits/rate-limiter.ts";
 import { credentialVoidedBy } from "../store/credentials.ts";
 import { getParticipant, type ParticipantRow } from "../store/participants.ts";
 import { verifyAccess } from "./verify.ts";
@@ -120,6 +121,9 @@ export async function verifyBasic(req: Request, env: Env, db: Db, roles: readonl
   if (!roles.includes(participant.role)) {
     throw new ApiError("forbidden", `a ${participant.role} may not do this (needs: ${roles.join(" or ")})`);
   }
+  // The participant's read quota, as for bearer reads: a credential is not a way around it.
+  // Charged only once every check has passed, so nobody can spend another participant's quota.
+  await enforceRateLimit(env, participant.id, "read");
   return { participant, via: "basic", credentialId: match.id };
 }
 

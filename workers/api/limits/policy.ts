@@ -4,8 +4,8 @@
 
 /**
  * What a request costs against. `write`: a verified signed write (any kind). `match`: POST
- * /v1/match. `signal-lookup`: POST /v1/signals/lookup. `read`: every other verified bearer read
- * (including TAXII with a bearer token).
+ * /v1/match. `signal-lookup`: POST /v1/signals/lookup. `read`: every other verified read (bearer
+ * reads, TAXII by bearer or API credential, and a peer node's log pulls, charged to `peer:<id>`).
  */
 export const LIMIT_CLASSES = ["write", "read", "match", "signal-lookup"] as const;
 export type LimitClass = (typeof LIMIT_CLASSES)[number];

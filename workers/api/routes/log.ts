@@ -17,6 +17,7 @@ import { verifyAccess } from "../auth/verify.ts";
 import { isPeerToken, verifyPeerAccess } from "../federation/peer-auth.ts";
 import { bearerSecurity, problems, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
+import { enforceRateLimit } from "../limits/rate-limiter.ts";
 import {
   consistencyProof,
   currentCheckpoint,
@@ -173,7 +174,10 @@ app.openapi(
   async (c) => {
     let viewer: Viewer;
     if (isPeerToken(c.req.header("authorization"))) {
-      viewer = { peer: (await verifyPeerAccess(c.req.raw, c.env)).nodeId };
+      const { nodeId } = await verifyPeerAccess(c.req.raw, c.env);
+      // A peer's pulls draw on a read quota of their own, as a participant's reads do.
+      await enforceRateLimit(c.env, `peer:${nodeId}`, "read");
+      viewer = { peer: nodeId };
     } else {
       const caller = await verifyAccess(c.req.raw, c.env, c.var.db, ["coordinator", "authority", "platform"]);
       viewer = { role: caller.participant.role, id: caller.participant.id };

@@ -1,7 +1,8 @@
-// Helpers for the console e2e tests: connect to the Chromium that global setup started, open a
+// Helpers for the console e2e tests: wait until global setup has the node and Chromium ready,
+// connect to that Chromium, open a
 // page signed in as a demo participant (through the real sign-in form), drop files the way a
 // person drags them from the desktop, run axe-core, watch for CSP violations, take screenshots.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -14,6 +15,26 @@ export const skip = inject("e2eSkip");
 export const base = skip ? "" : inject("e2eBaseUrl");
 export const keysDir = skip ? "" : inject("e2eKeysDir");
 
+/** Global setup prepares the node and Chromium while other files run; a loaded CI machine is slow. */
+export const READY_TIMEOUT = 240_000;
+
+/**
+ * Waits for the file global setup writes when the node is seeded and Chromium is up, and returns
+ * Chromium's endpoint; throws setup's error if it failed.
+ */
+export async function ready(): Promise<{ wsEndpoint: string }> {
+  const file = inject("e2eReadyFile");
+  const deadline = Date.now() + READY_TIMEOUT;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline)
+      throw new Error(`e2e global setup was not ready after ${READY_TIMEOUT / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const state = JSON.parse(readFileSync(file, "utf8")) as { wsEndpoint: string } | { error: string };
+  if ("error" in state) throw new Error(`e2e global setup failed: ${state.error}`);
+  return state;
+}
+
 export type Slug = "coordinator" | "nl" | "de" | "fr" | "platform" | "video";
 
 /** A key file written by global setup: a participant's (`Slug`) or e.g. "platform-enc". */
@@ -25,8 +46,9 @@ export function credential(slug: Slug): { participantId: string; privateJwk: { d
   return JSON.parse(readFileSync(keyFile(slug), "utf8"));
 }
 
+/** Waits for global setup (`ready`), then connects to its Chromium. */
 export async function connect(): Promise<Browser> {
-  return chromium.connect(inject("e2eWsEndpoint"));
+  return chromium.connect((await ready()).wsEndpoint);
 }
 
 /** Everything a page reported that the tests treat as a failure: CSP violations, script errors. */

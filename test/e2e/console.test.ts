@@ -18,6 +18,7 @@ import {
   keysDir,
   newPage,
   open,
+  READY_TIMEOUT,
   shot,
   signIn,
   skip,
@@ -54,9 +55,10 @@ d("the console", () => {
     return p;
   }
 
+  // Also waits for global setup, which starts the node and Chromium beside the other files' tests.
   beforeAll(async () => {
     browser = await connect();
-  });
+  }, READY_TIMEOUT + 30_000);
   afterAll(async () => {
     await browser?.close();
   });

@@ -14,6 +14,10 @@
 //  6. starts Chromium (Debian's /usr/bin/chromium, via playwright-core) as a browser server;
 // and undoes all of it at teardown. Without Chromium the tests are skipped with a message, or
 // fail when CI is set.
+// Steps 1–6 take 20–30 s, mostly waiting on wrangler, so they run in the background while the
+// other files' tests run: setup returns at once, having provided the node's URL, the key dir
+// and the path of a file it writes when the node and the browser are ready, or the error that
+// stopped them (`ready()` in browser.ts waits for it).
 import { type ChildProcess, spawn } from "node:child_process";
 import {
   cpSync,
@@ -22,6 +26,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -67,7 +72,8 @@ declare module "vitest" {
     e2eSkip: string;
     e2eBaseUrl: string;
     e2eKeysDir: string;
-    e2eWsEndpoint: string;
+    /** Written by setup when steps 1–6 are done: `{ wsEndpoint }`, or `{ error }`. */
+    e2eReadyFile: string;
   }
 }
 
@@ -114,18 +120,75 @@ export default async function setup(project: TestProject) {
     project.provide("e2eSkip", msg);
     return;
   }
-  const t0 = Date.now();
   // Fresh artifacts each run: screenshots of this run only, and its wrangler log.
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  const built = await buildConsole({ quiet: true });
-  const timings: string[] = [];
   const tmp = mkdtempSync(path.join(os.tmpdir(), "eusn-e2e-"));
-  const state = path.join(tmp, "state");
   const keysDir = path.join(tmp, "keys");
   mkdirSync(keysDir, { mode: 0o700 });
   const [port, inspector] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
+  const readyFile = path.join(tmp, "ready.json");
+  project.provide("e2eBaseUrl", base);
+  project.provide("e2eKeysDir", keysDir);
+  project.provide("e2eReadyFile", readyFile);
+
+  const started: Started = {};
+  /** Stops Chromium and wrangler's process group (and only them). */
+  const stop = async () => {
+    await started.browser?.close().catch(() => {});
+    const wrangler = started.wrangler;
+    if (wrangler?.pid && wrangler.exitCode === null) {
+      try {
+        process.kill(-wrangler.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      try {
+        process.kill(-wrangler.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  };
+  // Written whole under another name, then renamed: a reader never sees half a file.
+  const announce = (value: { wsEndpoint: string } | { error: string }) => {
+    writeFileSync(`${readyFile}.part`, JSON.stringify(value));
+    renameSync(`${readyFile}.part`, readyFile);
+  };
+  const preparing = prepare({ tmp, keysDir, port, inspector, base, started }).then(
+    (wsEndpoint) => announce({ wsEndpoint }),
+    async (e: unknown) => {
+      const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      process.stderr.write(`[e2e] setup failed: ${error}\n`);
+      announce({ error });
+      await stop();
+    },
+  );
+  return async () => {
+    await preparing;
+    await stop();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+}
+
+type Started = { wrangler?: ChildProcess; browser?: BrowserServer };
+
+/** Steps 1–6; returns Chromium's WebSocket endpoint. Puts what it starts in `started`. */
+async function prepare(opts: {
+  tmp: string;
+  keysDir: string;
+  port: number;
+  inspector: number;
+  base: string;
+  started: Started;
+}): Promise<string> {
+  const { tmp, keysDir, port, inspector, base, started } = opts;
+  const t0 = Date.now();
+  const built = await buildConsole({ quiet: true });
+  const timings: string[] = [];
+  const state = path.join(tmp, "state");
 
   const nodeKey = await generateParticipantKey("EdDSA");
   const coordKey = await generateParticipantKey("EdDSA");
@@ -194,120 +257,99 @@ export default async function setup(project: TestProject) {
     ],
     { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
+  started.wrangler = wrangler;
   wrangler.stdout?.pipe(log);
   wrangler.stderr?.pipe(log);
-  let browser: BrowserServer | undefined;
 
-  const teardown = async () => {
-    await browser?.close().catch(() => {});
-    if (wrangler.pid && wrangler.exitCode === null) {
-      try {
-        process.kill(-wrangler.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      await new Promise((r) => setTimeout(r, 300));
-      try {
-        process.kill(-wrangler.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (wrangler.exitCode !== null)
+      throw new Error(`wrangler dev exited (${wrangler.exitCode}); see ${ARTIFACTS}/wrangler.log`);
+    try {
+      if ((await fetch(`${base}/health`)).ok) break;
+    } catch {
+      // not up yet
     }
-    rmSync(tmp, { recursive: true, force: true });
-  };
-
-  try {
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (wrangler.exitCode !== null)
-        throw new Error(`wrangler dev exited (${wrangler.exitCode}); see ${ARTIFACTS}/wrangler.log`);
-      try {
-        if ((await fetch(`${base}/health`)).ok) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error("wrangler dev did not come up in 90 s");
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    timings.push(`node up ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
-    const credential = (
-      participantId: string,
-      role: string,
-      displayName: string,
-      privateJwk: unknown,
-      memberState?: string,
-    ) => ({
-      participantId,
-      role,
-      ...(memberState ? { memberState } : {}),
-      displayName,
-      nodeId: NODE_ID,
-      baseUrl: base,
-      privateJwk,
-    });
-    const write = (slug: string, cred: unknown) =>
-      writeFileSync(path.join(keysDir, `${slug}.json`), `${JSON.stringify(cred, null, 2)}\n`, {
-        mode: 0o600,
-      });
-    write(
-      "coordinator",
-      credential(COORDINATOR_ID, "coordinator", "EU coordinator (bootstrap)", coordKey.privateJwk),
-    );
-    const coordinator = new EusnClient({
-      baseUrl: base,
-      nodeId: NODE_ID,
-      participantId: COORDINATOR_ID,
-      privateJwk: coordKey.privateJwk,
-    });
-    const demo = [
-      { slug: "nl", role: "authority", memberState: "NL", name: "ATKM (NL competent authority)" },
-      { slug: "de", role: "authority", memberState: "DE", name: "Bundeskriminalamt (DE)" },
-      { slug: "fr", role: "authority", memberState: "FR", name: "PHAROS (FR)" },
-      { slug: "platform", role: "platform", name: "Demo Social" },
-      { slug: "video", role: "platform", name: "Demo Video" },
-    ] as const;
-    const clients: Record<string, EusnClient> = {};
-    for (const p of demo) {
-      const key = await generateParticipantKey();
-      const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
-        role: p.role,
-        ...("memberState" in p ? { memberState: p.memberState } : {}),
-        displayName: p.name,
-        jwks: { keys: [key.publicJwk] },
-      });
-      if (!res.ok) throw new Error(`admitting ${p.slug}: ${JSON.stringify(res.problem)}`);
-      write(
-        p.slug,
-        credential(
-          res.data.subjectId,
-          p.role,
-          p.name,
-          key.privateJwk,
-          "memberState" in p ? p.memberState : undefined,
-        ),
-      );
-      clients[p.slug] = new EusnClient({
-        baseUrl: base,
-        nodeId: NODE_ID,
-        participantId: res.data.subjectId,
-        privateJwk: key.privateJwk,
-      });
-    }
-    await seedSignal(coordinator, clients.platform!, clients.video!, (slug, v) => write(slug, v));
-
-    browser = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    project.provide("e2eBaseUrl", base);
-    project.provide("e2eKeysDir", keysDir);
-    project.provide("e2eWsEndpoint", browser.wsEndpoint());
-    process.stderr.write(
-      `[e2e] node ${base} (bundle ${(built.bytes / 1024).toFixed(0)} KiB), Chromium ${CHROMIUM}, ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(", ")})\n`,
-    );
-  } catch (e) {
-    await teardown();
-    throw e;
+    if (Date.now() > deadline) throw new Error("wrangler dev did not come up in 90 s");
+    await new Promise((r) => setTimeout(r, 300));
   }
-  return teardown;
+  timings.push(`node up ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const credential = (
+    participantId: string,
+    role: string,
+    displayName: string,
+    privateJwk: unknown,
+    memberState?: string,
+  ) => ({
+    participantId,
+    role,
+    ...(memberState ? { memberState } : {}),
+    displayName,
+    nodeId: NODE_ID,
+    baseUrl: base,
+    privateJwk,
+  });
+  const write = (slug: string, cred: unknown) =>
+    writeFileSync(path.join(keysDir, `${slug}.json`), `${JSON.stringify(cred, null, 2)}\n`, {
+      mode: 0o600,
+    });
+  write(
+    "coordinator",
+    credential(COORDINATOR_ID, "coordinator", "EU coordinator (bootstrap)", coordKey.privateJwk),
+  );
+  const coordinator = new EusnClient({
+    baseUrl: base,
+    nodeId: NODE_ID,
+    participantId: COORDINATOR_ID,
+    privateJwk: coordKey.privateJwk,
+  });
+  const demo = [
+    { slug: "nl", role: "authority", memberState: "NL", name: "ATKM (NL competent authority)" },
+    { slug: "de", role: "authority", memberState: "DE", name: "Bundeskriminalamt (DE)" },
+    { slug: "fr", role: "authority", memberState: "FR", name: "PHAROS (FR)" },
+    { slug: "platform", role: "platform", name: "Demo Social" },
+    { slug: "video", role: "platform", name: "Demo Video" },
+  ] as const;
+  const clients: Record<string, EusnClient> = {};
+  for (const p of demo) {
+    const key = await generateParticipantKey();
+    const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+      role: p.role,
+      ...("memberState" in p ? { memberState: p.memberState } : {}),
+      displayName: p.name,
+      jwks: { keys: [key.publicJwk] },
+    });
+    if (!res.ok) throw new Error(`admitting ${p.slug}: ${JSON.stringify(res.problem)}`);
+    write(
+      p.slug,
+      credential(
+        res.data.subjectId,
+        p.role,
+        p.name,
+        key.privateJwk,
+        "memberState" in p ? p.memberState : undefined,
+      ),
+    );
+    clients[p.slug] = new EusnClient({
+      baseUrl: base,
+      nodeId: NODE_ID,
+      participantId: res.data.subjectId,
+      privateJwk: key.privateJwk,
+    });
+  }
+  await seedSignal(coordinator, clients.platform!, clients.video!, (slug, v) => write(slug, v));
+
+  const browser = await chromium.launchServer({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  started.browser = browser;
+  process.stderr.write(
+    `[e2e] node ${base} (bundle ${(built.bytes / 1024).toFixed(0)} KiB), Chromium ${CHROMIUM}, ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(", ")})\n`,
+  );
+  return browser.wsEndpoint();
 }
 
 export const SIGNAL_HANDLE = "@Attacker_01";

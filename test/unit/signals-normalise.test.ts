@@ -3,7 +3,7 @@
 // handling, key wrapping, and the `eusn signal` commands that do this locally.
 import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -23,7 +23,7 @@ import {
   wrapSelectorKey,
 } from "@eusn/client";
 import { PSEUDONYM_PATTERN, parsePseudonym, type SelectorKind } from "@eusn/protocol";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { EUSN, EUSN_LAUNCHER, REPO_ROOT } from "../helpers/cli.ts";
 
 const ok = (r: { ok: true; value: string } | { ok: false; reason: string }) =>
@@ -320,6 +320,7 @@ describe("eusn signal (local commands)", () => {
 
   it("pseudonymises locally with a key file, under every version it holds", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "eusn-signal-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const keyFile = path.join(dir, "selector-keys.json");
     const k1 = Buffer.from(Uint8Array.from({ length: 32 }, (_, i) => i)).toString("base64url");
     const k2 = Buffer.alloc(32, 9).toString("base64url");

@@ -30,26 +30,32 @@ export default async function setup(project: TestProject) {
   const sharp = pathToFileURL(
     createRequire(path.join(ROOT, "packages/cli/package.json")).resolve("sharp"),
   ).href;
-  await build({
-    entryPoints: [path.join(ROOT, "packages/cli/src/main.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile,
-    logLevel: "warning",
-    // CommonJS dependencies (commander, cli-progress) call require() for Node built-ins.
-    banner: {
-      js: "import { createRequire as __eusnRequire } from 'node:module'; const require = __eusnRequire(import.meta.url);",
-    },
-    plugins: [
-      {
-        name: "eusn:external-sharp",
-        setup(b) {
-          b.onResolve({ filter: /^sharp$/ }, () => ({ path: sharp, external: true }));
-        },
+  const bundle = () =>
+    build({
+      entryPoints: [path.join(ROOT, "packages/cli/src/main.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      outfile,
+      logLevel: "warning",
+      // CommonJS dependencies (commander, cli-progress) call require() for Node built-ins.
+      banner: {
+        js: "import { createRequire as __eusnRequire } from 'node:module'; const require = __eusnRequire(import.meta.url);",
       },
-    ],
+      plugins: [
+        {
+          name: "eusn:external-sharp",
+          setup(b) {
+            b.onResolve({ filter: /^sharp$/ }, () => ({ path: sharp, external: true }));
+          },
+        },
+      ],
+    });
+  await bundle();
+  // In watch mode, every rerun bundles the sources as they are then.
+  project.onTestsRerun(async () => {
+    await bundle();
   });
   project.provide("eusnCli", outfile);
   return () => rmSync(dir, { recursive: true, force: true });

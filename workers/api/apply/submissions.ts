@@ -20,7 +20,6 @@ import {
   getSubmission,
   guardedReason,
   inclusionGuard,
-  unchangedGuard,
   isEligible,
   isExpired,
   liveAssessments,
@@ -28,6 +27,7 @@ import {
   recomputeAssessmentTally,
   recomputeFeedbackTally,
   type SubmissionRow,
+  unchangedGuard,
 } from "../store/submissions.ts";
 import type { Applied, Applier, ApplyContext } from "./context.ts";
 import { derivedId } from "./ids.ts";

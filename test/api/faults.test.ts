@@ -3,12 +3,12 @@
 // test, not by mocking our code); a retried write never duplicates; the match index rebuilt
 // after a restart, or after the database was restored, misses nothing and resurrects nothing.
 
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { signWrite } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { ShardHit } from "../../workers/api/match/shard.ts";
+import type { MatchShard, ShardHit } from "../../workers/api/match/shard.ts";
 import { allTables, dbState, expectGapFreeAudit } from "../helpers/db-state.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
@@ -240,6 +240,28 @@ describe("the match index after a restart or a restore", () => {
     });
     expect(res.status).toBe(201);
   }
+
+  it("concurrent queries that both find new changes apply them once, without a rebuild", async () => {
+    const probeShard = probe(`concurrent-${Date.now()}`);
+    const seed = [randomPdq(r)];
+    await submit(seed);
+    await probeShard.query(0, 1, ask(seed), 0); // built
+    const before = await probeShard.stats(0, 1);
+    // New changes for both catch-ups to find: three submissions and a withdrawal.
+    const values = Array.from({ length: 3 }, () => randomPdq(r));
+    const ids = await submit(values);
+    await withdraw(ids[1]!);
+    // Inside the object, so all four start (and send their catch-up reads) before any read
+    // returns: the interleaving that used to read the same changes twice, every time.
+    const answers = await runInDurableObject(probeShard, (shard: MatchShard) =>
+      Promise.all(Array.from({ length: 4 }, () => shard.query(0, 1, ask(values), 0))),
+    );
+    for (const a of answers) expect(await byItem(a, 3)).toEqual([[ids[0]], [], [ids[2]]]);
+    const after = await probeShard.stats(0, 1);
+    expect(after.rebuilds).toBe(before.rebuilds);
+    expect(after.builtAt).toBe(before.builtAt);
+    expect(after.entries).toBe(before.entries + 2);
+  });
 
   it("a fresh shard instance built from D1 holds exactly the live entries, and keeps following the feed", async () => {
     const values = Array.from({ length: 6 }, () => randomPdq(r));

@@ -55,6 +55,8 @@ export class MatchShard extends DurableObject<Env> {
   /** The submission id of the change at `appliedSeq`: detects a feed that is not ours any more. */
   private anchor: string | null = null;
   private loading: Promise<void> | null = null;
+  /** The last catch-up started: the next one runs after it (see `followFeed`). */
+  private following: Promise<unknown> = Promise.resolve();
   private rebuilds = 0;
   private builtAt = "";
   private shard = 0;
@@ -126,13 +128,13 @@ export class MatchShard extends DurableObject<Env> {
       });
       await this.loading;
     }
-    if (!(await this.catchUp())) {
+    if (!(await this.followFeed())) {
       this.index = null;
       this.loading ??= this.build().finally(() => {
         this.loading = null;
       });
       await this.loading;
-      await this.catchUp();
+      await this.followFeed();
     }
   }
 
@@ -184,6 +186,18 @@ export class MatchShard extends DurableObject<Env> {
     this.anchor = head?.submission_id ?? null;
     this.rebuilds++;
     this.builtAt = new Date().toISOString();
+  }
+
+  /**
+   * Catches up, one catch-up at a time. Requests reach the object concurrently and a catch-up
+   * awaits D1: two running side by side would read the same changes, the first would apply them,
+   * and the second would then find its page no longer starting at the applied sequence and take
+   * that for a replaced database (a full rebuild). Run in turn, each starts where the last ended.
+   */
+  private followFeed(): Promise<boolean> {
+    const run = this.following.then(() => this.catchUp());
+    this.following = run.catch(() => undefined);
+    return run;
   }
 
   /**

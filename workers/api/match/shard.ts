@@ -122,19 +122,23 @@ export class MatchShard extends DurableObject<Env> {
     if (this.index && (shard !== this.shard || shards !== this.shards)) this.index = null;
     this.shard = shard;
     this.shards = shards;
-    if (!this.index) {
-      this.loading ??= this.build().finally(() => {
-        this.loading = null;
-      });
-      await this.loading;
-    }
-    if (!(await this.followFeed())) {
-      this.index = null;
-      this.loading ??= this.build().finally(() => {
-        this.loading = null;
-      });
-      await this.loading;
-      await this.followFeed();
+    // Load when there is no index, then follow the feed. A feed that is not the one the index
+    // followed (a restored or replaced database) drops the index and loads again; `null` means a
+    // concurrent request dropped it meanwhile, so this one waits for that load and follows again.
+    for (let replaced = 0; ; ) {
+      if (!this.index) {
+        this.loading ??= this.build().finally(() => {
+          this.loading = null;
+        });
+        await this.loading;
+      }
+      const followed = await this.followFeed();
+      if (followed === true) return;
+      if (followed === false) {
+        if (++replaced > 2)
+          throw new Error("the change feed does not continue the index just loaded from it");
+        this.index = null;
+      }
     }
   }
 
@@ -193,9 +197,10 @@ export class MatchShard extends DurableObject<Env> {
    * awaits D1: two running side by side would read the same changes, the first would apply them,
    * and the second would then find its page no longer starting at the applied sequence and take
    * that for a replaced database (a full rebuild). Run in turn, each starts where the last ended.
+   * Null when there is no index to follow (another request dropped it for a rebuild).
    */
-  private followFeed(): Promise<boolean> {
-    const run = this.following.then(() => this.catchUp());
+  private followFeed(): Promise<boolean | null> {
+    const run = this.following.then(() => (this.index ? this.catchUp() : null));
     this.following = run.catch(() => undefined);
     return run;
   }

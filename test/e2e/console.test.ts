@@ -171,8 +171,12 @@ d("the console", () => {
       fill: { reason: "Glorifies an attack; DE StGB § 91" },
       screenshot: "03-authority-assess-confirm",
     });
+    // The queue reloads after each assessment: wait for it to drop the entry before clicking a
+    // button in it again (a click on a row being replaced was lost once, on a loaded CI run).
+    await expect.poll(() => page.locator("#awaiting-table tbody tr").count()).toBe(3);
     await page.getByRole("button", { name: `Concur with ${entry.checker}` }).click();
     await confirmDialog(page, { kind: "assessment.create", fill: { reason: "Recruitment poster (limb c)" } });
+    await expect.poll(() => page.locator("#awaiting-table tbody tr").count()).toBe(2);
     await page.getByRole("button", { name: `Dissent from ${entry.md5}` }).click();
     await confirmDialog(page, {
       kind: "assessment.create",

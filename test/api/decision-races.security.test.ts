@@ -6,22 +6,22 @@
 // first, lets the winner land through the API, then commits the loser's batch.
 
 import { env } from "cloudflare:workers";
-import { type Signer, signWrite } from "@eusn/client";
+import type { Signer } from "@eusn/client";
 import type { RecordKind, SubmissionView } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
-import { localContext } from "../../workers/api/apply/context.ts";
+import { type Applier, localContext } from "../../workers/api/apply/context.ts";
 import {
   decideBaseline,
   reverseSubmission,
   withdrawSubmission,
 } from "../../workers/api/apply/submissions.ts";
-import { verifyWrite } from "../../workers/api/auth/verify.ts";
 import { db } from "../../workers/api/lib/db.ts";
 import { ApiError } from "../../workers/api/lib/problem.ts";
 import { commitWrite } from "../../workers/api/store/records.ts";
 import { dbState } from "../helpers/db-state.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
-import { type Admitted, admit, BASE, coordinator } from "../helpers/node.ts";
+import { type Admitted, admit, coordinator } from "../helpers/node.ts";
+import { verifiedFor } from "../helpers/planned-write.ts";
 
 const r = rng(31337);
 let nl: Admitted;
@@ -54,21 +54,15 @@ const coordSigner = (): Signer => {
 };
 const nlSigner = (): Signer => ({ participantId: nl.id, privateJwk: nl.key.privateJwk });
 
-/** Verifies a signed write as the route would, without storing it: apply() now, commit later. */
-async function verified<K extends RecordKind>(by: Signer, kind: K, record: unknown) {
-  const jws = await signWrite(by, env.NODE_ID, kind, record);
-  const req = new Request(`${BASE}/x`, {
-    method: "POST",
-    headers: { "content-type": "application/jose" },
-    body: jws,
-  });
-  return verifyWrite(
-    req,
-    env,
-    db(env.DB),
-    kind,
-    kind === "submission.withdraw" ? ["authority"] : ["coordinator"],
-  );
+/**
+ * Verifies and applies `record` now, as its route would, and returns the commit of its batch for
+ * later: the write that is to lose the race.
+ */
+async function plan<K extends RecordKind>(applier: Applier<K>, by: Signer, record: unknown) {
+  const w = await verifiedFor(applier, by, record);
+  const d = db(env.DB);
+  const planned = await applier.apply(d, env, w, localContext(env));
+  return () => commitWrite(d, env, w, planned.subjectId, planned.statements);
 }
 
 /** Commits a batch planned earlier and expects it refused whole with 409, the database untouched. */
@@ -92,35 +86,31 @@ async function changesOf(id: string): Promise<string[]> {
 describe("a decision overtaken before its batch lands is refused whole (409)", () => {
   it("a withdrawal judged while live, after a coordinator's reversal landed", async () => {
     const id = await submit();
-    const w = await verified(nlSigner(), "submission.withdraw", { submissionId: id, reason: "our mistake" });
-    const d = db(env.DB);
-    const planned = await withdrawSubmission.apply(d, env, w, localContext(env));
+    const commit = await plan(withdrawSubmission, nlSigner(), { submissionId: id, reason: "our mistake" });
     const reversed = await coordinator().write(`/v1/submissions/${id}/reverse`, "submission.reverse", {
       submissionId: id,
       ground: "complaint_upheld",
       reason: "complaint upheld",
     });
     expect(reversed.ok).toBe(true);
-    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    await expectOvertaken(commit);
     expect((await view(id)).status).toBe("reversed");
     expect(await changesOf(id)).toEqual(["created", "reversed"]);
   });
 
   it("a reversal judged while live, after the authority's withdrawal landed", async () => {
     const id = await submit();
-    const w = await verified(coordSigner(), "submission.reverse", {
+    const commit = await plan(reverseSubmission, coordSigner(), {
       submissionId: id,
       ground: "error",
       reason: "wrong file",
     });
-    const d = db(env.DB);
-    const planned = await reverseSubmission.apply(d, env, w, localContext(env));
     const withdrawn = await nl.client.write(`/v1/submissions/${id}/withdraw`, "submission.withdraw", {
       submissionId: id,
       reason: "withdrawn first",
     });
     expect(withdrawn.ok).toBe(true);
-    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    await expectOvertaken(commit);
     expect((await view(id)).status).toBe("withdrawn");
     expect(await changesOf(id)).toEqual(["created", "withdrawn"]);
   });
@@ -128,47 +118,41 @@ describe("a decision overtaken before its batch lands is refused whole (409)", (
   it("an exclusion judged on one state, after another coordinator's exclusion landed", async () => {
     const id = await submit();
     const record = { submissionId: id, decision: "exclude", reason: "not terrorist content" };
-    const w = await verified(coordSigner(), "baseline.decide", record);
-    const d = db(env.DB);
-    const planned = await decideBaseline.apply(d, env, w, localContext(env));
+    const commit = await plan(decideBaseline, coordSigner(), record);
     const first = await coordinator().write(`/v1/submissions/${id}/decisions`, "baseline.decide", {
       ...record,
       reason: "excluded first",
     });
     expect(first.ok ? first.status : JSON.stringify(first.problem)).toBe(201);
-    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    await expectOvertaken(commit);
     expect((await view(id)).baselineState).toBe("excluded");
     expect(await changesOf(id)).toEqual(["created", "excluded"]);
   });
 
   it("an exclusion judged while live, after the submission was withdrawn", async () => {
     const id = await submit();
-    const w = await verified(coordSigner(), "baseline.decide", {
+    const commit = await plan(decideBaseline, coordSigner(), {
       submissionId: id,
       decision: "exclude",
       reason: "not terrorist content",
     });
-    const d = db(env.DB);
-    const planned = await decideBaseline.apply(d, env, w, localContext(env));
     const withdrawn = await nl.client.write(`/v1/submissions/${id}/withdraw`, "submission.withdraw", {
       submissionId: id,
       reason: "withdrawn first",
     });
     expect(withdrawn.ok).toBe(true);
-    await expectOvertaken(() => commitWrite(d, env, w, planned.subjectId, planned.statements));
+    await expectOvertaken(commit);
     expect(await changesOf(id)).toEqual(["created", "withdrawn"]);
   });
 
   it("the same exclusion, not overtaken, lands (the guard holds when nothing changed)", async () => {
     const id = await submit();
-    const w = await verified(coordSigner(), "baseline.decide", {
+    const commit = await plan(decideBaseline, coordSigner(), {
       submissionId: id,
       decision: "exclude",
       reason: "not terrorist content",
     });
-    const d = db(env.DB);
-    const planned = await decideBaseline.apply(d, env, w, localContext(env));
-    const receipt = await commitWrite(d, env, w, planned.subjectId, planned.statements);
+    const receipt = await commit();
     expect(receipt.recordId).toMatch(/^rec_/);
     expect((await view(id)).baselineState).toBe("excluded");
     expect(await changesOf(id)).toEqual(["created", "excluded"]);

@@ -10,12 +10,11 @@
 // the authorities revoked are extra ones admitted per test.
 
 import { env } from "cloudflare:workers";
-import { type Signer, signWrite } from "@eusn/client";
+import { signWrite } from "@eusn/client";
 import type { MemberState, SubmissionView, WriteReceipt } from "@eusn/protocol";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { localContext } from "../../workers/api/apply/context.ts";
 import { createAssessment, decideBaseline } from "../../workers/api/apply/submissions.ts";
-import { verifyWrite } from "../../workers/api/auth/verify.ts";
 import { db } from "../../workers/api/lib/db.ts";
 import { ApiError } from "../../workers/api/lib/problem.ts";
 import { commitWrite } from "../../workers/api/store/records.ts";
@@ -30,6 +29,7 @@ import {
   nodeFetch,
   snapshot,
 } from "../helpers/node.ts";
+import { verifiedFor } from "../helpers/planned-write.ts";
 import { twoNodes } from "../helpers/two-nodes.ts";
 
 type Detail = {
@@ -341,36 +341,15 @@ describe("revoking an authority recounts the quorum in the same batch", () => {
 });
 
 describe("records judged before a revocation that land after it", () => {
-  /** Verifies a signed write as the route would, without storing it: apply() can then be run, and the batch committed later. */
-  async function verified<K extends "baseline.decide" | "assessment.create">(
-    by: Signer,
-    kind: K,
-    record: unknown,
-  ) {
-    const jws = await signWrite(by, env.NODE_ID, kind, record);
-    const req = new Request(`${BASE}/x`, {
-      method: "POST",
-      headers: { "content-type": "application/jose" },
-      body: jws,
-    });
-    return verifyWrite(
-      req,
-      env,
-      db(env.DB),
-      kind,
-      kind === "baseline.decide" ? ["coordinator"] : ["authority"],
-    );
-  }
-
   it("an inclusion judged eligible, then overtaken by the revocation of an authority it cites, is refused whole (409)", async () => {
     const fr4 = await extra("FR");
     const id = await submit(nl);
     const viaDe = await assess(de, id);
     const viaFr4 = await assess(fr4, id);
     const c = coordinator();
-    const w = await verified(
+    const w = await verifiedFor(
+      decideBaseline,
       { participantId: c.participantId, privateJwk: c.privateJwk },
-      "baseline.decide",
       {
         submissionId: id,
         decision: "include",
@@ -399,12 +378,16 @@ describe("records judged before a revocation that land after it", () => {
     const viaDe = await assess(de, id);
     const viaFr = await assess(fr, id);
     await include(id, [viaDe, viaFr]);
-    const w = await verified({ participantId: de3.id, privateJwk: de3.key.privateJwk }, "assessment.create", {
-      submissionId: id,
-      verdict: "dissent",
-      limb: "a",
-      reason: "judged before the revocation",
-    });
+    const w = await verifiedFor(
+      createAssessment,
+      { participantId: de3.id, privateJwk: de3.key.privateJwk },
+      {
+        submissionId: id,
+        verdict: "dissent",
+        limb: "a",
+        reason: "judged before the revocation",
+      },
+    );
     const d = db(env.DB);
     const applied = await createAssessment.apply(d, env, w, localContext(env));
     await revoke(de3);

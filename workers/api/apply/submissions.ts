@@ -11,23 +11,25 @@ import {
   submissionMatches,
   submissions,
 } from "../../../schema/index.ts";
-import { type Db, insertSelect } from "../lib/db.ts";
+import { chunk, type Db, insertSelect } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
-import { getParticipant } from "../store/participants.ts";
 import {
-  chunk,
-  getSubmission,
   guardedReason,
   inclusionGuard,
   isEligible,
   isExpired,
-  liveAssessments,
+  isShareable,
   policy,
-  recomputeAssessmentTally,
-  recomputeFeedbackTally,
   type SubmissionRow,
   unchangedGuard,
+} from "../rules/baseline.ts";
+import { getParticipant } from "../store/participants.ts";
+import {
+  getSubmission,
+  liveAssessments,
+  recomputeAssessmentTally,
+  recomputeFeedbackTally,
 } from "../store/submissions.ts";
 import type { Applied, Applier, ApplyContext } from "./context.ts";
 import { derivedId } from "./ids.ts";
@@ -257,7 +259,7 @@ export const decideBaseline: Applier<"baseline.decide"> = {
       case "include": {
         if (row.baselineState === "included")
           throw new ApiError("conflict", `${id} is already in the baseline`);
-        if (row.tlp === "red")
+        if (!isShareable(row))
           throw new ApiError("unprocessable", "TLP:RED entries are never shared through the baseline");
         // The submitter's state counts while the submitter is active, like in the tallies.
         const citedStates = new Set(submitterActive ? [row.memberState] : []);

@@ -1,7 +1,7 @@
 // The drizzle handle over the D1 binding.
 import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { SQLiteAsyncDialect, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "../../../schema/index.ts";
 
 export function db(d1: D1Database) {
@@ -33,4 +33,22 @@ export function insertSelect<T extends SQLiteTable>(
     return sql`NULL`;
   });
   return d.insert(table).select(sql`SELECT ${sql.join(list, sql`, `)} ${tail}`);
+}
+
+/** Splits `items` into parts of `size`: D1 binds at most 100 parameters per statement. */
+export function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const dialect = new SQLiteAsyncDialect();
+
+/**
+ * A drizzle `sql` query as a D1 prepared statement, for read-only statements that go into one
+ * `D1Database.batch` round trip (drizzle's own batch does not take raw `sql` queries on D1).
+ */
+export function prepared(d1: D1Database, query: SQL): D1PreparedStatement {
+  const q = dialect.sqlToQuery(query);
+  return d1.prepare(q.sql).bind(...q.params);
 }

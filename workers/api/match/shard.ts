@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { MatchIndex, type PdqMatch } from "@eusn/match";
 import type { Env } from "../env.ts";
+import { indexableSqlText, isIndexable } from "../rules/baseline.ts";
 
 export type ShardQueryItem = { type: "pdq" | "md5" | "sha256"; values: string[] };
 /** `key` is the submission's `match_key` (see schema/submissions.ts). */
@@ -148,7 +149,7 @@ export class MatchShard extends DurableObject<Env> {
     const head = await db
       .prepare("SELECT seq, submission_id FROM submission_changes ORDER BY seq DESC LIMIT 1")
       .first<{ seq: number; submission_id: string }>();
-    const live = "status = 'live' AND baseline_state <> 'excluded' AND match_key % ?1 = ?2";
+    const live = `${indexableSqlText()} AND match_key % ?1 = ?2`;
     const total = await db
       .prepare(`SELECT count(*) AS n FROM submissions WHERE ${live}`)
       .bind(this.shards, this.shard)
@@ -214,7 +215,7 @@ export class MatchShard extends DurableObject<Env> {
     const from = index.appliedSeq;
     for (;;) {
       const rows = await this.env.DB.prepare(
-        `SELECT c.seq, c.submission_id, c.change, s.match_key, s.signal_type, s.value, s.status, s.baseline_state
+        `SELECT c.seq, c.submission_id, c.change, s.match_key, s.signal_type, s.value, s.status, s.baseline_state AS baselineState, s.tlp
            FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
           WHERE c.seq >= ? ORDER BY c.seq LIMIT 5000`,
       )
@@ -226,8 +227,9 @@ export class MatchShard extends DurableObject<Env> {
           match_key: number;
           signal_type: "pdq" | "md5" | "sha256";
           value: string;
-          status: string;
-          baseline_state: string;
+          status: "live" | "withdrawn" | "reversed";
+          baselineState: "none" | "included" | "disputed" | "excluded" | "retired";
+          tlp: string | null;
         }>();
       let rs = rows.results;
       if (index.appliedSeq > 0) {
@@ -241,11 +243,11 @@ export class MatchShard extends DurableObject<Env> {
       for (const r of rs) {
         if (shardOf(r.match_key, this.shards) === this.shard) {
           const id = keyId(r.match_key);
-          if (r.change === "created" && r.status === "live" && r.baseline_state !== "excluded") {
+          if (r.change === "created" && isIndexable(r)) {
             index.add(id, r.signal_type, r.value);
           } else if (r.change === "withdrawn" || r.change === "reversed" || r.change === "excluded") {
             index.remove(id);
-          } else if (r.status === "live" && r.baseline_state !== "excluded" && !index.has(id)) {
+          } else if (isIndexable(r) && !index.has(id)) {
             // e.g. re-included after an exclusion.
             index.add(id, r.signal_type, r.value);
           }

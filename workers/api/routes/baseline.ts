@@ -2,13 +2,15 @@
 // node key for offline verification, and /v1/reversals: withdrawals and reversals of entries a
 // platform matched.
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { CompactSign } from "jose";
 import { decisions, submissionChanges, submissionMatches, submissions } from "../../../schema/index.ts";
+import { chunk } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
 import { nodeKey } from "../lib/node-key.ts";
-import { baselineVersion, chunk, type SubmissionRow } from "../store/submissions.ts";
+import { inBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
+import { baselineVersion } from "../store/submissions.ts";
 
 const app = router();
 
@@ -44,16 +46,6 @@ export function toBaselineEntry(r: SubmissionRow): z.infer<typeof BaselineEntry>
     concurStates: JSON.parse(r.concurStates) as string[],
     expiresAt: r.expiresAt,
   };
-}
-
-/** Baseline membership: included or disputed, live, unexpired, never TLP:RED. */
-export function inBaseline(now: string) {
-  return and(
-    inArray(submissions.baselineState, ["included", "disputed"]),
-    eq(submissions.status, "live"),
-    sql`(${submissions.expiresAt} IS NULL OR ${submissions.expiresAt} > ${now})`,
-    sql`(${submissions.tlp} IS NULL OR ${submissions.tlp} <> 'red')`,
-  );
 }
 
 const participants = ["coordinator", "authority", "platform"] as const;
@@ -101,7 +93,7 @@ app.openapi(
     const rows = await c.var.db
       .select()
       .from(submissions)
-      .where(and(inBaseline(nowIso()), after ? gt(submissions.id, after) : undefined))
+      .where(and(inBaselineSql("submissions", nowIso()), after ? gt(submissions.id, after) : undefined))
       .orderBy(asc(submissions.id))
       .limit(limit + 1);
     const page = rows.slice(0, limit);
@@ -139,7 +131,7 @@ app.openapi(
     const rows = await c.var.db
       .select()
       .from(submissions)
-      .where(inBaseline(now))
+      .where(inBaselineSql("submissions", now))
       .orderBy(asc(submissions.id));
     const payload = {
       typ: "eusn-baseline-snapshot",

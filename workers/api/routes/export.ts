@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
+import { inBaselineSql } from "../rules/baseline.ts";
 import { baselineVersion } from "../store/submissions.ts";
 
 const app = router();
@@ -32,9 +33,7 @@ async function page(db: Parameters<typeof baselineVersion>[0], after: number, li
     SELECT c.seq AS pos, s.id, s.signal_type, s.value, s.quality, s.baseline_state, s.tlp, s.expires_at
     FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
     WHERE c.affects_baseline = 1 AND c.change = 'included' AND c.seq > ${after}
-      AND s.baseline_state IN ('included', 'disputed') AND s.status = 'live'
-      AND (s.expires_at IS NULL OR s.expires_at > ${now})
-      AND (s.tlp IS NULL OR s.tlp <> 'red')
+      AND ${inBaselineSql("s", now)}
       AND NOT EXISTS (
         SELECT 1 FROM submission_changes x WHERE x.submission_id = c.submission_id AND x.seq > c.seq
           AND x.change IN ('excluded', 'retired', 'withdrawn', 'reversed'))

@@ -6,11 +6,13 @@ import { MAX_BATCH, newId } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { matchRequests, submissionMatches, submissions } from "../../../schema/index.ts";
+import { chunk } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import type { ShardHit, ShardQueryItem } from "../match/shard.ts";
-import { baselineVersion, chunk, isExpired, type SubmissionRow } from "../store/submissions.ts";
+import { isMatchable, type SubmissionRow } from "../rules/baseline.ts";
+import { baselineVersion } from "../store/submissions.ts";
 
 const app = router();
 
@@ -139,12 +141,7 @@ app.openapi(
     const tMeta = Date.now();
     const now = Date.now();
     const allowed = (r: SubmissionRow | undefined): r is SubmissionRow =>
-      !!r &&
-      r.status === "live" &&
-      !isExpired(r, now) &&
-      r.tlp !== "red" &&
-      r.baselineState !== "excluded" &&
-      (req.scope === "all" || r.baselineState === "included" || r.baselineState === "disputed");
+      !!r && isMatchable(r, req.scope, now);
     const results = req.items.map((_, index) => ({ index, matches: [] as z.infer<typeof MatchHit>[] }));
     const best = new Map<string, ShardHit>();
     for (const h of hits) {

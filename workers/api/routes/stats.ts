@@ -8,13 +8,15 @@
 
 import { EU_MEMBER_STATES, SubmissionId, TCO_LIMBS } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
+import { type SQL, sql } from "drizzle-orm";
 import { verifyAccess } from "../auth/verify.ts";
 import type { Env } from "../env.ts";
-import type { Db } from "../lib/db.ts";
+import { type Db, prepared } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { bearerSecurity, problems, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
-import { baselineVersion, getSubmission, policy } from "../store/submissions.ts";
+import { flaggedSql, inBaselineSql, policy } from "../rules/baseline.ts";
+import { baselineVersion, getSubmission } from "../store/submissions.ts";
 
 const app = router();
 
@@ -100,50 +102,34 @@ export const NodeStats = z
   .meta({ id: "NodeStats" });
 export type NodeStats = z.infer<typeof NodeStats>;
 
-const IN_BASELINE = `(s.baseline_state IN ('included','disputed') AND s.status = 'live'
-  AND (s.expires_at IS NULL OR s.expires_at > ?1) AND (s.tlp IS NULL OR s.tlp <> 'red'))`;
-
 const fpRate = (tp: number, fp: number) => (tp + fp > 0 ? fp / (tp + fp) : null);
 
 /** The public figures, in one D1 round trip (a batch of read-only aggregate queries). */
 export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
   const now = nowIso();
   const p = await policy(db, env);
-  const q = (sql: string, ...binds: unknown[]) => env.DB.prepare(sql).bind(...binds);
-  const [parts, subs, limbs, asm, disputed, decs, fbk, flagged, matches] = await env.DB.batch([
-    q(`SELECT role, count(*) AS n, count(DISTINCT member_state) AS states FROM participants
+  type Row = Record<string, number | string | null>;
+  const q = (query: SQL) => prepared(env.DB, query);
+  const inBaseline = inBaselineSql("s", now);
+  const [parts, subs, limbs, asm, disputed, decs, fbk, flagged, matches] = await env.DB.batch<Row>([
+    q(sql`SELECT role, count(*) AS n, count(DISTINCT member_state) AS states FROM participants
        WHERE status = 'active' GROUP BY role`),
-    q(
-      `SELECT s.member_state AS ms, s.status, s.baseline_state AS bs, s.signal_type AS st,
-         s.low_quality AS lq, count(*) AS n, sum(CASE WHEN ${IN_BASELINE} THEN 1 ELSE 0 END) AS nb
-       FROM submissions s GROUP BY 1, 2, 3, 4, 5`,
-      now,
-    ),
-    q(
-      `SELECT j.value AS limb, count(*) AS n FROM submissions s, json_each(s.limbs) j
-       WHERE ${IN_BASELINE} GROUP BY 1`,
-      now,
-    ),
-    q("SELECT member_state AS ms, verdict, live, count(*) AS n FROM assessments GROUP BY 1, 2, 3"),
-    q("SELECT count(*) AS n FROM submission_changes WHERE change = 'disputed'"),
-    q("SELECT action, ground, count(*) AS n FROM decisions GROUP BY 1, 2"),
-    q(
-      `SELECT s.member_state AS ms, f.outcome, (CASE WHEN ${IN_BASELINE} THEN 1 ELSE 0 END) AS b,
+    q(sql`SELECT s.member_state AS ms, s.status, s.baseline_state AS bs, s.signal_type AS st,
+         s.low_quality AS lq, count(*) AS n, sum(CASE WHEN ${inBaseline} THEN 1 ELSE 0 END) AS nb
+       FROM submissions s GROUP BY 1, 2, 3, 4, 5`),
+    q(sql`SELECT j.value AS limb, count(*) AS n FROM submissions s, json_each(s.limbs) j
+       WHERE ${inBaseline} GROUP BY 1`),
+    q(sql`SELECT member_state AS ms, verdict, live, count(*) AS n FROM assessments GROUP BY 1, 2, 3`),
+    q(sql`SELECT count(*) AS n FROM submission_changes WHERE change = 'disputed'`),
+    q(sql`SELECT action, ground, count(*) AS n FROM decisions GROUP BY 1, 2`),
+    q(sql`SELECT s.member_state AS ms, f.outcome, (CASE WHEN ${inBaseline} THEN 1 ELSE 0 END) AS b,
          count(*) AS n
-       FROM feedback f JOIN submissions s ON s.id = f.submission_id WHERE f.live = 1 GROUP BY 1, 2, 3`,
-      now,
-    ),
-    q(
-      `SELECT count(*) AS n FROM submissions WHERE status = 'live' AND fb_true + fb_false >= ?1
-       AND fb_true + fb_false > 0 AND CAST(fb_false AS REAL) / (fb_true + fb_false) >= ?2`,
-      p.fpMinReports,
-      p.fpRate,
-    ),
-    q(`SELECT count(*) AS requests, coalesce(sum(queried), 0) AS queried,
+       FROM feedback f JOIN submissions s ON s.id = f.submission_id WHERE f.live = 1 GROUP BY 1, 2, 3`),
+    q(sql`SELECT count(*) AS n FROM submissions s WHERE s.status = 'live' AND ${flaggedSql("s", p)}`),
+    q(sql`SELECT count(*) AS requests, coalesce(sum(queried), 0) AS queried,
          coalesce(sum(matched_items), 0) AS matched FROM match_requests`),
   ]);
-  type Row = Record<string, number | string | null>;
-  const rows = (r: D1Result | undefined) => (r?.results ?? []) as Row[];
+  const rows = (r: D1Result<Row> | undefined) => r?.results ?? [];
   const num = (v: unknown) => (typeof v === "number" ? v : Number(v ?? 0));
 
   const states = new Map<string, z.infer<typeof MemberStateStats>>();

@@ -25,11 +25,13 @@ import {
   withdrawSubmission,
 } from "../apply/submissions.ts";
 import { verifyWrite } from "../auth/verify.ts";
+import { chunk } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, receiptResponse, router, signedBody } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
+import { currentSql, eligibleSql, flaggedSql, policy, type SubmissionRow } from "../rules/baseline.ts";
 import { commitWrite } from "../store/records.ts";
-import { chunk, getSubmission, policy, type SubmissionRow, viewsOf } from "../store/submissions.ts";
+import { getSubmission, viewsOf } from "../store/submissions.ts";
 
 const app = router();
 
@@ -441,11 +443,8 @@ app.openapi(
   async (c) => {
     const { queue, limit } = c.req.valid("query");
     const p = await policy(c.var.db, c.env);
-    const nowIsoStr = nowIso();
-    const live = and(
-      eq(submissions.status, "live"),
-      sql`(${submissions.expiresAt} IS NULL OR ${submissions.expiresAt} > ${nowIsoStr})`,
-    );
+    const now = nowIso();
+    const live = currentSql("submissions", now);
     let rows: SubmissionRow[];
     if (queue === "eligible") {
       rows = await c.var.db
@@ -453,11 +452,8 @@ app.openapi(
         .from(submissions)
         .where(
           and(
-            live,
             inArray(submissions.baselineState, ["none", "disputed"]),
-            eq(submissions.liveDissents, 0),
-            sql`(${submissions.tlp} IS NULL OR ${submissions.tlp} <> 'red')`,
-            sql`json_array_length(${submissions.concurStates}) >= ${p.quorum}`,
+            eligibleSql("submissions", p.quorum, now),
           ),
         )
         .orderBy(asc(submissions.createdAt))
@@ -473,13 +469,7 @@ app.openapi(
       rows = await c.var.db
         .select()
         .from(submissions)
-        .where(
-          and(
-            live,
-            sql`${submissions.fbTrue} + ${submissions.fbFalse} >= ${p.fpMinReports}`,
-            sql`CAST(${submissions.fbFalse} AS REAL) / (${submissions.fbTrue} + ${submissions.fbFalse}) >= ${p.fpRate}`,
-          ),
-        )
+        .where(and(live, flaggedSql("submissions", p)))
         .orderBy(desc(submissions.fbFalse))
         .limit(limit);
     }

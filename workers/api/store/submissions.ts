@@ -1,7 +1,7 @@
 // Submission, assessment and baseline queries and the statements that keep tallies and the
-// change feed consistent. No Hono types here.
+// change feed consistent; the rules they apply live in rules/baseline.ts. No Hono types here.
 import type { SubmissionView, TcoLimb } from "@eusn/protocol";
-import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import {
   assessments,
   auditLog,
@@ -10,76 +10,15 @@ import {
   submissions,
 } from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
-import { type Db, insertSelect } from "../lib/db.ts";
-
-export type SubmissionRow = typeof submissions.$inferSelect;
-
-/** D1 binds at most 100 parameters per statement. */
-export function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-export type Policy = { quorum: number; fpRate: number; fpMinReports: number };
-
-/** BASELINE_MIN_STATES when set (> 0); 0 means "every member state that has an active authority". */
-function fixedQuorum(env: Env): number {
-  const min = Number.parseInt(env.BASELINE_MIN_STATES ?? "0", 10);
-  return Number.isFinite(min) && min > 0 ? min : 0;
-}
-
-/** Distinct member states that have an active authority (at least 1), in SQL. */
-const ACTIVE_STATES_SQL = sql`max(1, (SELECT count(DISTINCT member_state) FROM participants WHERE role = 'authority' AND status = 'active'))`;
-
-/**
- * The quorum as an SQL expression, for statements that must judge it inside a write's batch
- * (after, say, a revocation in the same batch has changed which authorities are active). Same
- * rule as `policy()`.
- */
-export function quorumSql(env: Env): SQL {
-  const fixed = fixedQuorum(env);
-  return fixed > 0 ? sql`${fixed}` : ACTIVE_STATES_SQL;
-}
-
-/**
- * The network policy now. Quorum: BASELINE_MIN_STATES distinct member states when set (> 0),
- * otherwise every member state that has an active authority (ARCHITECTURE.md "The baseline").
- */
-export async function policy(db: Db, env: Env): Promise<Policy> {
-  let quorum = fixedQuorum(env);
-  if (quorum === 0) {
-    const row = await db.get<{ n: number }>(sql`SELECT ${ACTIVE_STATES_SQL} AS n`);
-    quorum = Math.max(1, row?.n ?? 1);
-  }
-  const fpRate = Number.parseFloat(env.FP_FLAG_RATE ?? "0.3");
-  const fpMinReports = Number.parseInt(env.FP_FLAG_MIN_REPORTS ?? "3", 10);
-  return {
-    quorum,
-    fpRate: Number.isFinite(fpRate) ? fpRate : 0.3,
-    fpMinReports: Number.isFinite(fpMinReports) ? fpMinReports : 3,
-  };
-}
-
-export function isExpired(row: Pick<SubmissionRow, "expiresAt">, now = Date.now()): boolean {
-  return row.expiresAt !== null && Date.parse(row.expiresAt) <= now;
-}
-
-export function isEligible(row: SubmissionRow, p: Policy): boolean {
-  const states = JSON.parse(row.concurStates) as string[];
-  return (
-    row.status === "live" &&
-    !isExpired(row) &&
-    row.tlp !== "red" &&
-    row.liveDissents === 0 &&
-    states.length >= p.quorum
-  );
-}
-
-export function isFlagged(row: SubmissionRow, p: Policy): boolean {
-  const rated = row.fbTrue + row.fbFalse;
-  return rated >= p.fpMinReports && rated > 0 && row.fbFalse / rated >= p.fpRate;
-}
+import { chunk, type Db, insertSelect } from "../lib/db.ts";
+import {
+  isEligible,
+  isFlagged,
+  type Policy,
+  quorumSql,
+  recomputeTallies,
+  type SubmissionRow,
+} from "../rules/baseline.ts";
 
 export async function getSubmission(db: Db, id: string): Promise<SubmissionRow | undefined> {
   return db.select().from(submissions).where(eq(submissions.id, id)).get();
@@ -155,42 +94,9 @@ export async function viewsOf(db: Db, rows: SubmissionRow[], p: Policy): Promise
   return rows.map((r) => toView(r, p, linked.get(r.id) ?? []));
 }
 
-/**
- * An assessment counts when it is live and its authority is active: a revoked authority's
- * assessments stay stored and verifiable, but no longer count toward the quorum, dissent, or an
- * inclusion's citations. `a` is the alias of `assessments`.
- */
-const COUNTS = sql.raw(
-  "a.live = 1 AND EXISTS (SELECT 1 FROM participants p WHERE p.id = a.authority_id AND p.status = 'active')",
-);
-
-/**
- * Recomputes the assessment tallies of the submissions matching `where`, in SQL, so it can run
- * inside the same batch as the write that changes them (an assessment, a revocation). Counted:
- * the live assessments of active authorities, and the submitter's own member state while the
- * submitter is active; two authorities of one member state count once.
- */
-export function recomputeTallies(db: Db, where: SQL) {
-  return db
-    .update(submissions)
-    .set({
-      concurStates: sql`(
-        SELECT json_group_array(ms) FROM (
-          SELECT DISTINCT ms FROM (
-            SELECT a.member_state AS ms FROM assessments a
-              WHERE a.submission_id = "submissions"."id" AND a.verdict = 'concur' AND ${COUNTS}
-            UNION SELECT "submissions"."member_state" AS ms
-              WHERE EXISTS (SELECT 1 FROM participants p WHERE p.id = "submissions"."submitter_id" AND p.status = 'active')
-          ) ORDER BY ms
-        ))`,
-      liveDissents: sql`(SELECT count(*) FROM assessments a WHERE a.submission_id = "submissions"."id" AND a.verdict = 'dissent' AND ${COUNTS})`,
-    })
-    .where(where);
-}
-
 /** The tallies of one submission (in the batch of the assessment that changes them). */
 export function recomputeAssessmentTally(db: Db, submissionId: string) {
-  return recomputeTallies(db, eq(submissions.id, submissionId));
+  return recomputeTallies(db, submissions, eq(submissions.id, submissionId));
 }
 
 export function recomputeFeedbackTally(db: Db, submissionId: string) {
@@ -257,7 +163,7 @@ export function revocationStatements(
     .where(and(eq(submissionChanges.recordId, o.recordId), eq(submissionChanges.change, "disputed")));
   return {
     statements: [
-      recomputeTallies(db, touched),
+      recomputeTallies(db, submissions, touched),
       insertSelect(
         db,
         submissionChanges,
@@ -301,48 +207,3 @@ export function revocationStatements(
 
 const SENT_BACK_WHY =
   "the concurring member states fell short of the quorum once the revoked authority's assessments stopped counting; a coordinator decides";
-
-/**
- * `reason` when `guard` holds inside the batch, NULL otherwise: written into `decisions.reason`
- * (NOT NULL), a failed guard aborts the whole batch, which commitWrite answers as a 409 conflict.
- * This re-checks, at the moment the batch lands, a rule that apply() judged on an earlier read.
- */
-export function guardedReason(guard: SQL, reason: string): SQL {
-  return sql`(CASE WHEN ${guard} THEN ${reason} END)`;
-}
-
-/**
- * The entry is still live (and, given `baselineState`, still in that baseline state) as the batch
- * lands: a withdrawal, reversal, exclusion or retirement judged on an earlier read re-checks it
- * with `guardedReason`, so a decision that another one overtook is refused whole (409) instead of
- * recording a decision and a change that did not happen.
- */
-export function unchangedGuard(id: string, baselineState?: string): SQL {
-  return baselineState === undefined
-    ? sql`EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live')`
-    : sql`EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live' AND s.baseline_state = ${baselineState})`;
-}
-
-/**
- * The inclusion rule as an SQL condition, re-checked inside the inclusion's batch: the entry is
- * still in the state the decision was judged on, live, without counting dissent, its counting
- * concurrences reach the quorum, and every cited assessment is still live, by an active authority,
- * a concurrence of this entry, and together (with the submitter's state while the submitter is
- * active) they reach the quorum. A revocation or a dissent that lands between apply() and the
- * batch makes it false.
- */
-export function inclusionGuard(env: Env, id: string, fromState: string, cited: string[]): SQL {
-  const q = quorumSql(env);
-  const citedJson = JSON.stringify(cited);
-  return sql`(
-    EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live' AND s.baseline_state = ${fromState}
-      AND s.live_dissents = 0 AND json_array_length(s.concur_states) >= ${q})
-    AND NOT EXISTS (SELECT 1 FROM json_each(${citedJson}) j WHERE NOT EXISTS (
-      SELECT 1 FROM assessments a WHERE a.id = j.value AND a.submission_id = ${id} AND a.verdict = 'concur' AND ${COUNTS}))
-    AND (SELECT count(DISTINCT ms) FROM (
-      SELECT a.member_state AS ms FROM assessments a WHERE a.id IN (SELECT value FROM json_each(${citedJson}))
-      UNION SELECT s.member_state AS ms FROM submissions s WHERE s.id = ${id}
-        AND EXISTS (SELECT 1 FROM participants p WHERE p.id = s.submitter_id AND p.status = 'active')
-    )) >= ${q}
-  )`;
-}

@@ -6,8 +6,9 @@ import { type TaxiiCollectionKey, TLP2_MARKINGS } from "@eusn/protocol";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { participants, submissions, taxiiIndexState, taxiiObjects } from "../../../schema/index.ts";
 import type { Db } from "../lib/db.ts";
+import { chunk } from "../lib/db.ts";
+import { isShareable, type SubmissionRow, shareableSql } from "../rules/baseline.ts";
 import type { ParticipantRow } from "../store/participants.ts";
-import { chunk, type SubmissionRow } from "../store/submissions.ts";
 import {
   authorityIdentity,
   authorityIdentityId,
@@ -117,22 +118,20 @@ export function versionsOf(collection: TaxiiCollectionKey, changes: ChangeRow[])
 
 // ---- SQL fragments (aliases: c = submission_changes, s = submissions) ------------------------
 
-const NOT_RED = sql.raw(`(s.tlp IS NULL OR s.tlp <> 'red')`);
+const NOT_RED = shareableSql("s");
 
 /** Rows that can carry an entry of the collection (the state machine drops the rest). */
 function candidateCond(collection: TaxiiCollectionKey) {
   return collection === "baseline"
-    ? sql.raw(
-        `c.affects_baseline = 1 AND (s.tlp IS NULL OR s.tlp <> 'red') AND EXISTS (SELECT 1 FROM submission_changes i WHERE i.submission_id = c.submission_id AND i.change = 'included' AND i.seq <= c.seq)`,
-      )
+    ? sql`c.affects_baseline = 1 AND ${NOT_RED} AND EXISTS (SELECT 1 FROM submission_changes i WHERE i.submission_id = c.submission_id AND i.change = 'included' AND i.seq <= c.seq)`
     : NOT_RED;
 }
 
 /** Rows where an entry first enters the collection (positions of the prelude and identities). */
 function startCond(collection: TaxiiCollectionKey) {
   return collection === "baseline"
-    ? sql.raw(`c.change = 'included' AND (s.tlp IS NULL OR s.tlp <> 'red')`)
-    : sql.raw(`c.change = 'created' AND (s.tlp IS NULL OR s.tlp <> 'red')`);
+    ? sql`c.change = 'included' AND ${NOT_RED}`
+    : sql`c.change = 'created' AND ${NOT_RED}`;
 }
 
 async function firstSeq(db: Db, collection: TaxiiCollectionKey): Promise<number | null> {
@@ -203,7 +202,7 @@ export async function catchUpIndex(db: Db, maxBatches = 40): Promise<void> {
         .select({ id: submissions.id, tlp: submissions.tlp })
         .from(submissions)
         .where(inArray(submissions.id, part))) {
-        if (r.tlp === "red") red.add(r.id);
+        if (!isShareable(r)) red.add(r.id);
       }
     }
     const hist = await histories(db, ids);

@@ -11,8 +11,8 @@ import {
   TLP2_EXTENSION_ID,
   TLP2_MARKINGS,
 } from "@eusn/protocol";
+import type { SubmissionRow } from "../rules/baseline.ts";
 import type { ParticipantRow } from "../store/participants.ts";
-import type { SubmissionRow } from "../store/submissions.ts";
 import { uuidv5 } from "./uuid.ts";
 
 export type StixObject = { type: string; id: string; spec_version: "2.1" } & Record<string, unknown>;

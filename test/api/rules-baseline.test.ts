@@ -1,0 +1,144 @@
+// The baseline rule as plain spec cases (workers/api/rules/baseline.ts). Each case is one entry's
+// state; every rule is judged twice — by its predicate and by its SQL form against real D1 — and
+// both must give the expected answer, so the two forms cannot drift apart.
+
+import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { submissions } from "../../schema/index.ts";
+import { db as dbOf } from "../../workers/api/lib/db.ts";
+import {
+  currentSql,
+  eligibleSql,
+  flaggedSql,
+  inBaselineSql,
+  indexableSqlText,
+  isCurrent,
+  isEligible,
+  isFlagged,
+  isInBaseline,
+  isIndexable,
+  isMatchable,
+  type Policy,
+  type SubmissionRow,
+} from "../../workers/api/rules/baseline.ts";
+
+const NOW = Date.parse("2026-06-01T12:00:00.000Z");
+const NOW_ISO = new Date(NOW).toISOString();
+const PAST = "2026-05-01T00:00:00.000Z";
+const FUTURE = "2026-07-01T00:00:00.000Z";
+const P: Policy = { quorum: 3, fpRate: 0.3, fpMinReports: 3 };
+
+type Case = {
+  name: string;
+  row: Partial<SubmissionRow>;
+  current: boolean;
+  eligible: boolean;
+  inBaseline: boolean;
+  indexable: boolean;
+  matchAll: boolean;
+  matchBaseline: boolean;
+  flagged: boolean;
+};
+
+const three = JSON.stringify(["DE", "FR", "NL"]);
+const two = JSON.stringify(["DE", "NL"]);
+
+// One row per state the rule distinguishes. Read across: what each rule says about that entry.
+// biome-ignore format: a table of cases reads across.
+const CASES: Case[] = [
+  { name: "new, no concurrence",            row: {},                                             current: true,  eligible: false, inBaseline: false, indexable: true,  matchAll: true,  matchBaseline: false, flagged: false },
+  { name: "quorum reached",                 row: { concurStates: three },                        current: true,  eligible: true,  inBaseline: false, indexable: true,  matchAll: true,  matchBaseline: false, flagged: false },
+  { name: "one state short of quorum",      row: { concurStates: two },                          current: true,  eligible: false, inBaseline: false, indexable: true,  matchAll: true,  matchBaseline: false, flagged: false },
+  { name: "quorum with an open dissent",    row: { concurStates: three, liveDissents: 1 },       current: true,  eligible: false, inBaseline: false, indexable: true,  matchAll: true,  matchBaseline: false, flagged: false },
+  { name: "included",                       row: { concurStates: three, baselineState: "included" }, current: true, eligible: true, inBaseline: true, indexable: true, matchAll: true, matchBaseline: true, flagged: false },
+  { name: "disputed after inclusion",       row: { concurStates: three, liveDissents: 1, baselineState: "disputed" }, current: true, eligible: false, inBaseline: true, indexable: true, matchAll: true, matchBaseline: true, flagged: false },
+  { name: "excluded",                       row: { concurStates: three, baselineState: "excluded" }, current: true, eligible: true, inBaseline: false, indexable: false, matchAll: false, matchBaseline: false, flagged: false },
+  { name: "retired",                        row: { concurStates: three, baselineState: "retired" }, current: true, eligible: true, inBaseline: false, indexable: true, matchAll: true, matchBaseline: false, flagged: false },
+  { name: "withdrawn while included",       row: { concurStates: three, baselineState: "included", status: "withdrawn" }, current: false, eligible: false, inBaseline: false, indexable: false, matchAll: false, matchBaseline: false, flagged: false },
+  { name: "reversed while included",        row: { concurStates: three, baselineState: "included", status: "reversed" }, current: false, eligible: false, inBaseline: false, indexable: false, matchAll: false, matchBaseline: false, flagged: false },
+  { name: "expired while included",         row: { concurStates: three, baselineState: "included", expiresAt: PAST }, current: false, eligible: false, inBaseline: false, indexable: true, matchAll: false, matchBaseline: false, flagged: false },
+  { name: "expires later, included",        row: { concurStates: three, baselineState: "included", expiresAt: FUTURE }, current: true, eligible: true, inBaseline: true, indexable: true, matchAll: true, matchBaseline: true, flagged: false },
+  { name: "TLP:RED with quorum",            row: { concurStates: three, tlp: "red" },            current: true,  eligible: false, inBaseline: false, indexable: false, matchAll: false, matchBaseline: false, flagged: false },
+  { name: "TLP:RED marked included",        row: { concurStates: three, tlp: "red", baselineState: "included" }, current: true, eligible: false, inBaseline: false, indexable: false, matchAll: false, matchBaseline: false, flagged: false },
+  { name: "TLP:AMBER included",             row: { concurStates: three, tlp: "amber", baselineState: "included" }, current: true, eligible: true, inBaseline: true, indexable: true, matchAll: true, matchBaseline: true, flagged: false },
+  { name: "false positives at the rate",    row: { fbTrue: 7, fbFalse: 3 },                      current: true,  eligible: false, inBaseline: false, indexable: true,  matchAll: true,  matchBaseline: false, flagged: true },
+  { name: "false positives below the rate", row: { fbTrue: 8, fbFalse: 3 },                      current: true,  eligible: false, inBaseline: false, indexable: true,  matchAll: true,  matchBaseline: false, flagged: false },
+  { name: "too few reports to flag",        row: { fbTrue: 0, fbFalse: 2 },                      current: true,  eligible: false, inBaseline: false, indexable: true,  matchAll: true,  matchBaseline: false, flagged: false },
+];
+
+let n = 0;
+function rowOf(c: Case): SubmissionRow {
+  n++;
+  const id = `hsh_rules_${String(n).padStart(4, "0")}`;
+  return {
+    id,
+    recordId: `rec_rules_${n}`,
+    submitterId: "par_rules",
+    memberState: "NL",
+    signalType: "md5",
+    value: n.toString(16).padStart(32, "0"),
+    fingerprint: `md5:${n}`,
+    quality: null,
+    lowQuality: false,
+    limbs: '["a"]',
+    contentType: "image",
+    nationalProvision: "Art. 1",
+    tlp: null,
+    expiresAt: null,
+    note: null,
+    status: "live",
+    baselineState: "none",
+    createdAt: PAST,
+    concurStates: "[]",
+    liveDissents: 0,
+    fbTrue: 0,
+    fbFalse: 0,
+    fbNotActioned: 0,
+    matchKey: null,
+    ...c.row,
+  } as SubmissionRow;
+}
+
+const rows = CASES.map((c) => ({ c, row: rowOf(c) }));
+const db = dbOf(env.DB);
+
+/** The ids of the case rows for which the SQL condition holds. */
+async function holds(cond: ReturnType<typeof sql>): Promise<Set<string>> {
+  const got = await db.all<{ id: string }>(
+    sql`SELECT s.id FROM submissions s WHERE s.id LIKE 'hsh_rules_%' AND ${cond}`,
+  );
+  return new Set(got.map((r) => r.id));
+}
+
+beforeAll(async () => {
+  for (const { row } of rows) await db.insert(submissions).values(row);
+});
+
+describe("the baseline rule, predicate and SQL alike", () => {
+  it.each(rows.map((r) => [r.c.name, r] as const))("%s", async (_name, { c, row }) => {
+    expect(isCurrent(row, NOW), "current").toBe(c.current);
+    expect(isEligible(row, P, NOW), "eligible").toBe(c.eligible);
+    expect(isInBaseline(row, NOW), "in the baseline").toBe(c.inBaseline);
+    expect(isIndexable(row), "indexable").toBe(c.indexable);
+    expect(isMatchable(row, "all", NOW), "matchable, scope all").toBe(c.matchAll);
+    expect(isMatchable(row, "baseline", NOW), "matchable, scope baseline").toBe(c.matchBaseline);
+    expect(isFlagged(row, P), "flagged").toBe(c.flagged);
+
+    expect((await holds(currentSql("s", NOW_ISO))).has(row.id), "SQL current").toBe(c.current);
+    expect((await holds(eligibleSql("s", P.quorum, NOW_ISO))).has(row.id), "SQL eligible").toBe(c.eligible);
+    expect((await holds(inBaselineSql("s", NOW_ISO))).has(row.id), "SQL in the baseline").toBe(c.inBaseline);
+    expect((await holds(sql.raw(indexableSqlText("s")))).has(row.id), "SQL indexable").toBe(c.indexable);
+    expect((await holds(flaggedSql("s", P))).has(row.id), "SQL flagged").toBe(c.flagged);
+  });
+
+  it("the default quorum follows the active member states", async () => {
+    const { policy } = await import("../../workers/api/rules/baseline.ts");
+    const p = await policy(db, { ...env, BASELINE_MIN_STATES: "0" });
+    const active = await db.get<{ n: number }>(
+      sql`SELECT count(DISTINCT member_state) AS n FROM participants WHERE role = 'authority' AND status = 'active'`,
+    );
+    expect(p.quorum).toBe(Math.max(1, active?.n ?? 0));
+    expect((await policy(db, { ...env, BASELINE_MIN_STATES: "4" })).quorum).toBe(4);
+  });
+});

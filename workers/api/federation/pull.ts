@@ -32,6 +32,7 @@ import type { z } from "zod";
 import { auditLog, federationEntries, federationPeers } from "../../../schema/index.ts";
 import { replicatedContext } from "../apply/context.ts";
 import { APPLIERS } from "../apply/index.ts";
+import { config } from "../config.ts";
 import type { Env } from "../env.ts";
 import { type Db, db as dbOf } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
@@ -47,18 +48,11 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 export type PullOptions = {
   /** How requests reach the peer (tests route them to another app instance). Default: fetch. */
   fetch?: FetchLike;
-  /** Most entries consumed in this pull (default FEDERATION_PULL_LIMIT, else DEFAULT_PULL_LIMIT). */
+  /** Most entries consumed in this pull (default: FEDERATION_PULL_LIMIT, workers/api/config.ts). */
   limit?: number;
   /** Entries per page request (default 100, at most MAX_LOG_PAGE). */
   pageSize?: number;
 };
-
-/**
- * Entries per pull by default. Each consumed record costs about ten D1 queries (key lookups, the
- * applier's reads, the log append, the batch) and a Worker invocation may run 1,000 D1 queries on
- * the paid plan, so a hundred entries per pull (and per cron tick) stays well inside it.
- */
-export const DEFAULT_PULL_LIMIT = 100;
 
 /** Skips that are routine in a federation and need no audit entry (counted in the report). */
 const ROUTINE_SKIPS = new Set(["not_origin", "node_local", "withheld"]);
@@ -143,8 +137,7 @@ function consumed(
 export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {}): Promise<PullReport> {
   const db = dbOf(env.DB);
   const f = opts.fetch ?? ((input, init) => fetch(input, init));
-  const configured = Number.parseInt(env.FEDERATION_PULL_LIMIT ?? "", 10);
-  const limit = opts.limit ?? (configured > 0 ? configured : DEFAULT_PULL_LIMIT);
+  const limit = opts.limit ?? config(env).federation.pullLimit;
   const pageSize = Math.min(opts.pageSize ?? 100, MAX_LOG_PAGE);
   const base = peer.url.replace(/\/$/, "");
   const row = await peerRow(db, peer.nodeId);

@@ -67,12 +67,6 @@ export function parseRules(text: string): Rule[] | null {
   return rules;
 }
 
-/** The rules of `cls` under this configuration; null when the var is malformed. */
-export function rulesFor(env: Partial<Record<string, unknown>>, cls: LimitClass): Rule[] | null {
-  const configured = env[LIMIT_VARS[cls]];
-  return parseRules(typeof configured === "string" ? configured : DEFAULT_LIMITS[cls]);
-}
-
 /**
  * GCRA (the generic cell rate algorithm; a token bucket kept as one number): `tat` is the
  * theoretical arrival time of the next request at the sustained rate `limit / windowS`. A request

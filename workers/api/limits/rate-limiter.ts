@@ -3,9 +3,10 @@
 // authenticated. Limiting only verified identities means nobody can spend someone else's quota
 // by sending requests in their name; unauthenticated floods are the edge's job (SECURITY.md).
 import { DurableObject } from "cloudflare:workers";
+import { config } from "../config.ts";
 import type { Env } from "../env.ts";
 import { ApiError } from "../lib/problem.ts";
-import { gcra, type LimitClass, type Rule, rulesFor } from "./policy.ts";
+import { gcra, type LimitClass, type Rule } from "./policy.ts";
 
 export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; rule: Rule };
 
@@ -79,8 +80,7 @@ const per = (rule: Rule) =>
  * Retry-After. Called by verifyWrite / verifyAccess after every check has passed.
  */
 export async function enforceRateLimit(env: Env, participantId: string, cls: LimitClass): Promise<void> {
-  const rules = rulesFor(env as unknown as Record<string, unknown>, cls);
-  if (rules === null) throw new ApiError("internal_error", `rate limit for ${cls} misconfigured`);
+  const rules = config(env).rateLimits[cls];
   if (rules.length === 0) return;
   let result: TakeResult;
   try {

@@ -6,10 +6,10 @@ import { MAX_BATCH, newId } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { matchRequests, submissionMatches, submissions } from "../../../schema/index.ts";
+import { type ConfigEnv, config } from "../config.ts";
 import { chunk } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
-import { ApiError } from "../lib/problem.ts";
 import type { ShardHit, ShardQueryItem } from "../match/shard.ts";
 import { isMatchable, type SubmissionRow } from "../rules/baseline.ts";
 import { baselineVersion } from "../store/submissions.ts";
@@ -278,11 +278,8 @@ app.openapi(
   },
 );
 
-function shardCount(env: { MATCH_SHARDS?: string }): number {
-  const n = Number.parseInt(env.MATCH_SHARDS ?? "1", 10);
-  if (!Number.isInteger(n) || n < 1 || n > 64)
-    throw new ApiError("internal_error", "MATCH_SHARDS misconfigured");
-  return n;
+function shardCount(env: ConfigEnv): number {
+  return config(env).match.shards;
 }
 
 export default app;

@@ -6,8 +6,6 @@ import {
   SELECTOR_KEY_MAX_VERSION,
   type SelectorKeysView,
   SIGNAL_ADVISORY,
-  SIGNAL_DEFAULT_EXPIRY_DAYS,
-  SIGNAL_MAX_EXPIRY_DAYS,
   type SignalKind,
   type SignalReversalView,
   type SignalView,
@@ -25,6 +23,7 @@ import {
   signalSelectors,
   signals,
 } from "../../../schema/index.ts";
+import { config, type SignalPolicy } from "../config.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { nowIso, sha256Hex } from "../lib/encoding.ts";
@@ -48,30 +47,11 @@ function chunks<T>(xs: readonly T[], size: number): T[][] {
 
 // ---- policy ----------------------------------------------------------------------------------
 
-export type SignalPolicy = {
-  defaultExpiryDays: number;
-  maxExpiryDays: number;
-  lookupsPerMinute: number;
-  maxDistinctSelectorsPerDay: number;
-};
+export type { SignalPolicy };
 
-function intVar(raw: string | undefined, fallback: number, min: number, max: number): number {
-  const n = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
-  return Number.isInteger(n) && n >= min && n <= max ? n : fallback;
-}
-
-/** Policies from wrangler.toml [vars]; a missing or nonsensical value falls back to the default. */
+/** The signal policies of this node's configuration (workers/api/config.ts). */
 export function signalPolicy(env: Env): SignalPolicy {
-  const maxExpiryDays = intVar(env.SIGNAL_MAX_EXPIRY_DAYS, SIGNAL_MAX_EXPIRY_DAYS, 1, SIGNAL_MAX_EXPIRY_DAYS);
-  return {
-    maxExpiryDays,
-    defaultExpiryDays: Math.min(
-      intVar(env.SIGNAL_DEFAULT_EXPIRY_DAYS, SIGNAL_DEFAULT_EXPIRY_DAYS, 1, SIGNAL_MAX_EXPIRY_DAYS),
-      maxExpiryDays,
-    ),
-    lookupsPerMinute: intVar(env.SIGNAL_LOOKUPS_PER_MINUTE, 60, 1, 1_000_000),
-    maxDistinctSelectorsPerDay: intVar(env.SIGNAL_MAX_DISTINCT_SELECTORS_PER_DAY, 5000, 1, 100_000_000),
-  };
+  return config(env).signals;
 }
 
 // ---- encryption keys and selector-key versions -----------------------------------------------

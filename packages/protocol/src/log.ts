@@ -139,3 +139,33 @@ export const PeerView = z
   })
   .meta({ id: "Peer" });
 export type PeerView = z.infer<typeof PeerView>;
+
+// ---- requests and answers of /v1/log and /v1/federation -----------------------------------------
+
+/** A tree size or leaf index in a query string. */
+const LogSize = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** GET /v1/log/inclusion: exactly one of `index` and `leafHash` (checked by the node). */
+export const LogInclusionQuery = z.object({
+  index: LogSize.optional(),
+  leafHash: Hex32.optional().describe("SHA-256(0x00 ‖ JWS bytes) as hex."),
+  treeSize: LogSize.optional().describe(
+    "A tree size the node signed a checkpoint for (default: the latest).",
+  ),
+});
+
+/** GET /v1/log/consistency. */
+export const LogConsistencyQuery = z.object({ first: LogSize, second: LogSize.optional() });
+
+/** GET /v1/log/entries. */
+export const LogEntriesQuery = z.object({
+  start: LogSize.default(0),
+  limit: z.coerce.number().int().min(1).max(MAX_LOG_PAGE).default(100),
+});
+
+/** POST /v1/federation/pull. */
+export const PullQuery = z.object({ peer: z.string().max(256).optional() });
+export const PullReports = z.object({ reports: z.array(PullReport) });
+
+/** GET /v1/federation/peers. */
+export const PeerList = z.object({ peers: z.array(PeerView) });

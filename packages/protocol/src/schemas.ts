@@ -254,6 +254,12 @@ export const WriteReceipt = z
   .meta({ id: "WriteReceipt" });
 export type WriteReceipt = z.infer<typeof WriteReceipt>;
 
+/** What POST /v1/signals answers: the write receipt, the signal's id and when it expires. */
+export const SignalReceipt = WriteReceipt.extend({
+  signalId: z.string(),
+  expiresAt: z.string(),
+}).meta({ id: "MigrationSignalReceipt" });
+
 export const AuditEntry = z
   .object({
     seq: z.number().int(),
@@ -265,6 +271,7 @@ export const AuditEntry = z
     jwsSha256: z.string().nullable(),
   })
   .meta({ id: "AuditEntry" });
+export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const AuditPage = z
   .object({ entries: z.array(AuditEntry), next: z.number().int().nullable() })
@@ -282,3 +289,31 @@ export const ProblemSchema = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .meta({ id: "Problem", description: "RFC 9457 problem details." });
+
+// ---- requests and answers of the node's metadata, registry and audit routes --------------------
+
+/** GET /health. */
+export const HealthView = z.object({ status: z.literal("ok"), nodeId: z.string() });
+
+/** GET /problems/{code}: what a problem `type` means. */
+export const ProblemCodeParam = z.object({ code: z.string().max(64) });
+export const ProblemTypeView = z.object({ code: z.string(), status: z.number(), title: z.string() });
+
+/** A participant named in the path. */
+export const ParticipantIdParam = z.object({ id: ParticipantId });
+
+/** GET /v1/participants. */
+export const ParticipantListQuery = z.object({
+  role: Role.optional(),
+  status: z.enum(["active", "revoked"]).optional(),
+});
+export const ParticipantList = z.object({ participants: z.array(ParticipantView) });
+
+/** GET /v1/audit. */
+export const AuditQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0).describe("Return entries with seq greater than this."),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** GET /v1/records/{id}. */
+export const RecordIdParam = z.object({ id: z.string().regex(idPattern("record")) });

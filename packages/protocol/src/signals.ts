@@ -474,3 +474,18 @@ export const SignalEncKeyView = z
   .object({ participantId: z.string(), kid: z.string(), jwk: EncPublicJwk, setAt: z.string() })
   .meta({ id: "SignalEncKey" });
 export type SignalEncKeyView = z.infer<typeof SignalEncKeyView>;
+
+/** GET /v1/signals/enc-keys. */
+export const SignalEncKeyList = z.object({ encKeys: z.array(SignalEncKeyView) });
+
+/** Cursor paging of /v1/signals/targeted and /v1/signals/reversals. */
+export const SignalCursorQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0).describe("Return entries with seq greater than this."),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/** A signal named in the path. */
+export const SignalIdParam = z.object({ id: z.string().regex(/^sig_[0-9a-z]{1,40}$/) });
+
+/** A selector-key version named in the path. */
+export const SelectorKeyVersionParam = z.object({ version: z.coerce.number().int().min(1) });

@@ -150,6 +150,11 @@ export const ApiCredentialView = z
   .meta({ id: "ApiCredential", description: "An API credential; the secret and its hash are never shown." });
 export type ApiCredentialView = z.infer<typeof ApiCredentialView>;
 
+/** GET /v1/participants/{id}/api-credentials. */
+export const ApiCredentialList = z
+  .object({ credentials: z.array(ApiCredentialView) })
+  .meta({ id: "ApiCredentialList" });
+
 // ---- TAXII 2.1 resources (as served; for clients and the OpenAPI document) ---------------------
 
 const taxiiTimestamp = z.string().describe("RFC 3339 UTC timestamp, millisecond precision.");

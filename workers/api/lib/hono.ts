@@ -1,7 +1,7 @@
 // Shared Hono types and the OpenAPI helpers for signed-write routes.
 
 import { JOSE_MEDIA_TYPE, ProblemSchema, type Role, WriteReceipt } from "@eusn/protocol";
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { type Caller, verifyAccess } from "../auth/verify.ts";
 import type { Env } from "../env.ts";
@@ -9,6 +9,13 @@ import type { Db } from "./db.ts";
 import { ApiError, zodErrors } from "./problem.ts";
 
 export type AppEnv = { Bindings: Env; Variables: { requestId: string; db: Db; caller?: Caller } };
+
+/**
+ * What the handler of route `R` receives: the context with the path parameters, query, headers and
+ * body typed from the route's own definition, so a handler can be a named function beside its
+ * route (`export async function listX(c: RouteContext<typeof listXRoute>)`).
+ */
+export type RouteContext<R extends RouteConfig> = Parameters<RouteHandler<R, AppEnv>>[0];
 
 /**
  * Route middleware: verifies the bearer token before the request is validated, so an

@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 // /docs: a browsable API reference rendered on the server from the generated OpenAPI document.
 // Self-contained (no CDN scripts), so it works on an offline local node too.
-import { Hono } from "hono";
+import { type Handler, Hono } from "hono";
 import type { FC } from "hono/jsx";
 import type { AppEnv } from "../lib/hono.ts";
 
@@ -168,9 +168,14 @@ const Page: FC<{ doc: Doc }> = ({ doc }) => {
   );
 };
 
+/** GET /docs: the reference page of the OpenAPI document `getDoc` returns. */
+export function docsPage(getDoc: () => unknown): Handler<AppEnv> {
+  return (c) => c.html(<Page doc={getDoc() as Doc} />);
+}
+
 /** The docs page for the app whose OpenAPI document `getDoc` returns. */
 export function docsRoutes(getDoc: () => unknown) {
   const app = new Hono<AppEnv>();
-  app.get("/docs", (c) => c.html(<Page doc={getDoc() as Doc} />));
+  app.get("/docs", docsPage(getDoc));
   return app;
 }

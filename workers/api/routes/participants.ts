@@ -2,154 +2,140 @@
 // participant itself. The public listing shows only public keys and status. The rules of each
 // signed write live in its applier (apply/participants.ts), shared with federation.
 
-import { ParticipantId, ParticipantView, Role } from "@eusn/protocol";
-import { createRoute, z } from "@hono/zod-openapi";
+import { ParticipantIdParam, ParticipantList, ParticipantListQuery, ParticipantView } from "@eusn/protocol";
+import { createRoute } from "@hono/zod-openapi";
 import { applyAndCommit } from "../apply/commit.ts";
 import { addKey, admitParticipant, retireKey, revokeParticipant } from "../apply/participants.ts";
 import { verifyWrite } from "../auth/verify.ts";
-import { problems, receiptResponse, router, signedBody } from "../lib/hono.ts";
+import { problems, type RouteContext, receiptResponse, router, signedBody } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { ensureBootstrap, getParticipant, keysOf, listParticipants, toView } from "../store/participants.ts";
 
 const app = router();
 
-app.openapi(
-  createRoute({
-    method: "get",
-    path: "/v1/participants",
-    tags: ["participants"],
-    summary: "List participants (public part: role, member state, status, public keys)",
-    request: {
-      query: z.object({
-        role: Role.optional(),
-        status: z.enum(["active", "revoked"]).optional(),
-      }),
+export const listRegistryRoute = createRoute({
+  method: "get",
+  path: "/v1/participants",
+  tags: ["participants"],
+  summary: "List participants (public part: role, member state, status, public keys)",
+  request: { query: ParticipantListQuery },
+  responses: {
+    200: {
+      description: "Participants",
+      content: { "application/json": { schema: ParticipantList } },
     },
-    responses: {
-      200: {
-        description: "Participants",
-        content: { "application/json": { schema: z.object({ participants: z.array(ParticipantView) }) } },
-      },
-      ...problems(400),
-    },
-  }),
-  async (c) => {
-    await ensureBootstrap(c.env.DB, c.env);
-    const q = c.req.valid("query");
-    return c.json(
-      { participants: await listParticipants(c.var.db, { role: q.role, status: q.status }) },
-      200,
-    );
+    ...problems(400),
   },
-);
+});
+export async function listRegistry(c: RouteContext<typeof listRegistryRoute>) {
+  await ensureBootstrap(c.env.DB, c.env);
+  const q = c.req.valid("query");
+  return c.json({ participants: await listParticipants(c.var.db, { role: q.role, status: q.status }) }, 200);
+}
+app.openapi(listRegistryRoute, listRegistry);
 
-app.openapi(
-  createRoute({
-    method: "get",
-    path: "/v1/participants/{id}",
-    tags: ["participants"],
-    summary: "One participant with its key history",
-    request: { params: z.object({ id: ParticipantId }) },
-    responses: {
-      200: { description: "The participant", content: { "application/json": { schema: ParticipantView } } },
-      ...problems(400, 404),
-    },
-  }),
-  async (c) => {
-    await ensureBootstrap(c.env.DB, c.env);
-    const { id } = c.req.valid("param");
-    const p = await getParticipant(c.var.db, id);
-    if (!p) throw new ApiError("not_found", `no participant ${id}`);
-    return c.json(toView(p, await keysOf(c.var.db, [id])), 200);
+export const showParticipantRoute = createRoute({
+  method: "get",
+  path: "/v1/participants/{id}",
+  tags: ["participants"],
+  summary: "One participant with its key history",
+  request: { params: ParticipantIdParam },
+  responses: {
+    200: { description: "The participant", content: { "application/json": { schema: ParticipantView } } },
+    ...problems(400, 404),
   },
-);
+});
+export async function showParticipant(c: RouteContext<typeof showParticipantRoute>) {
+  await ensureBootstrap(c.env.DB, c.env);
+  const { id } = c.req.valid("param");
+  const p = await getParticipant(c.var.db, id);
+  if (!p) throw new ApiError("not_found", `no participant ${id}`);
+  return c.json(toView(p, await keysOf(c.var.db, [id])), 200);
+}
+app.openapi(showParticipantRoute, showParticipant);
 
-app.openapi(
-  createRoute({
-    method: "post",
-    path: "/v1/participants",
-    tags: ["participants"],
-    summary: "Admit a participant (coordinator)",
-    description:
-      "Signed by a coordinator. Authorities must carry their EU member state. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
-    request: { body: signedBody("participant.admit", "AdmitParticipantRecord") },
-    responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
-  }),
-  async (c) => {
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.admit", admitParticipant.roles);
-    return c.json(await applyAndCommit(c.var.db, c.env, w, admitParticipant), 201);
-  },
-);
+export const postAdmissionRoute = createRoute({
+  method: "post",
+  path: "/v1/participants",
+  tags: ["participants"],
+  summary: "Admit a participant (coordinator)",
+  description:
+    "Signed by a coordinator. Authorities must carry their EU member state. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
+  request: { body: signedBody("participant.admit", "AdmitParticipantRecord") },
+  responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
+});
+export async function postAdmission(c: RouteContext<typeof postAdmissionRoute>) {
+  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.admit", admitParticipant.roles);
+  return c.json(await applyAndCommit(c.var.db, c.env, w, admitParticipant), 201);
+}
+app.openapi(postAdmissionRoute, postAdmission);
 
-app.openapi(
-  createRoute({
-    method: "post",
-    path: "/v1/participants/{id}/keys",
-    tags: ["participants"],
-    summary: "Add a signing key (key rotation, step 1; by the participant itself)",
-    description:
-      "Signed by the participant with one of its active keys. A coordinator cannot add keys to another participant: that would let it sign in that participant's name.",
-    request: {
-      params: z.object({ id: ParticipantId }),
-      body: signedBody("participant.key.add", "AddKeyRecord"),
-    },
-    responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.key.add", addKey.roles);
-    if (w.record.participantId !== id) {
-      throw new ApiError("forbidden", "a participant can only add keys to its own key set");
-    }
-    return c.json(await applyAndCommit(c.var.db, c.env, w, addKey), 201);
+export const postParticipantKeyRoute = createRoute({
+  method: "post",
+  path: "/v1/participants/{id}/keys",
+  tags: ["participants"],
+  summary: "Add a signing key (key rotation, step 1; by the participant itself)",
+  description:
+    "Signed by the participant with one of its active keys. A coordinator cannot add keys to another participant: that would let it sign in that participant's name.",
+  request: {
+    params: ParticipantIdParam,
+    body: signedBody("participant.key.add", "AddKeyRecord"),
   },
-);
+  responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
+});
+export async function postParticipantKey(c: RouteContext<typeof postParticipantKeyRoute>) {
+  const { id } = c.req.valid("param");
+  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.key.add", addKey.roles);
+  if (w.record.participantId !== id) {
+    throw new ApiError("forbidden", "a participant can only add keys to its own key set");
+  }
+  return c.json(await applyAndCommit(c.var.db, c.env, w, addKey), 201);
+}
+app.openapi(postParticipantKeyRoute, postParticipantKey);
 
-app.openapi(
-  createRoute({
-    method: "post",
-    path: "/v1/participants/{id}/keys/retire",
-    tags: ["participants"],
-    summary: "Retire a signing key (key rotation, step 2; by the participant itself)",
-    description:
-      "The key stops being accepted from now on; records it signed before stay valid. The last active key cannot be retired (add its successor first). Every API credential whose registration this key signed is revoked in the same batch (the node cannot tell a routine rotation from a compromise): register the next credential with the new key before retiring the old one.",
-    request: {
-      params: z.object({ id: ParticipantId }),
-      body: signedBody("participant.key.retire", "RetireKeyRecord"),
-    },
-    responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.key.retire", retireKey.roles);
-    if (w.record.participantId !== id) {
-      throw new ApiError("forbidden", "a participant can only retire its own keys");
-    }
-    return c.json(await applyAndCommit(c.var.db, c.env, w, retireKey), 201);
+export const postKeyRetirementRoute = createRoute({
+  method: "post",
+  path: "/v1/participants/{id}/keys/retire",
+  tags: ["participants"],
+  summary: "Retire a signing key (key rotation, step 2; by the participant itself)",
+  description:
+    "The key stops being accepted from now on; records it signed before stay valid. The last active key cannot be retired (add its successor first). Every API credential whose registration this key signed is revoked in the same batch (the node cannot tell a routine rotation from a compromise): register the next credential with the new key before retiring the old one.",
+  request: {
+    params: ParticipantIdParam,
+    body: signedBody("participant.key.retire", "RetireKeyRecord"),
   },
-);
+  responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
+});
+export async function postKeyRetirement(c: RouteContext<typeof postKeyRetirementRoute>) {
+  const { id } = c.req.valid("param");
+  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.key.retire", retireKey.roles);
+  if (w.record.participantId !== id) {
+    throw new ApiError("forbidden", "a participant can only retire its own keys");
+  }
+  return c.json(await applyAndCommit(c.var.db, c.env, w, retireKey), 201);
+}
+app.openapi(postKeyRetirementRoute, postKeyRetirement);
 
-app.openapi(
-  createRoute({
-    method: "post",
-    path: "/v1/participants/{id}/revoke",
-    tags: ["participants"],
-    summary: "Revoke a participant (coordinator)",
-    description:
-      "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable, but, in the same batch, stop counting: a revoked authority's assessments, and its own member state as submitter, leave the quorum tallies and can no longer be cited by an inclusion; an included entry whose concurring member states then fall short of the quorum becomes `disputed` (still in the baseline, in the coordinators' disputed queue, with a `baseline.disputed` audit entry naming this record) until a coordinator includes it again, excludes or retires it. The participant's API credentials are revoked. A coordinator cannot revoke itself.",
-    request: {
-      params: z.object({ id: ParticipantId }),
-      body: signedBody("participant.revoke", "RevokeParticipantRecord"),
-    },
-    responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.revoke", revokeParticipant.roles);
-    if (w.record.participantId !== id)
-      throw new ApiError("bad_request", "the record names another participant than the path");
-    return c.json(await applyAndCommit(c.var.db, c.env, w, revokeParticipant), 201);
+export const postParticipantRevocationRoute = createRoute({
+  method: "post",
+  path: "/v1/participants/{id}/revoke",
+  tags: ["participants"],
+  summary: "Revoke a participant (coordinator)",
+  description:
+    "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable, but, in the same batch, stop counting: a revoked authority's assessments, and its own member state as submitter, leave the quorum tallies and can no longer be cited by an inclusion; an included entry whose concurring member states then fall short of the quorum becomes `disputed` (still in the baseline, in the coordinators' disputed queue, with a `baseline.disputed` audit entry naming this record) until a coordinator includes it again, excludes or retires it. The participant's API credentials are revoked. A coordinator cannot revoke itself.",
+  request: {
+    params: ParticipantIdParam,
+    body: signedBody("participant.revoke", "RevokeParticipantRecord"),
   },
-);
+  responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
+});
+export async function postParticipantRevocation(c: RouteContext<typeof postParticipantRevocationRoute>) {
+  const { id } = c.req.valid("param");
+  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.revoke", revokeParticipant.roles);
+  if (w.record.participantId !== id)
+    throw new ApiError("bad_request", "the record names another participant than the path");
+  return c.json(await applyAndCommit(c.var.db, c.env, w, revokeParticipant), 201);
+}
+app.openapi(postParticipantRevocationRoute, postParticipantRevocation);
 
 export default app;

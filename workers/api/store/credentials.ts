@@ -3,9 +3,11 @@
 // `records` row of that registration names the key (`kid`) that signed it. Retiring that key, or
 // revoking the participant, revokes the credential in the same D1 batch (docs/taxii.md "API
 // credentials"). No Hono types here.
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { apiCredentials, auditLog } from "../../../schema/index.ts";
+import type { ApiCredentialView } from "@eusn/protocol";
+import { and, asc, eq, getTableColumns, gt, isNull, sql } from "drizzle-orm";
+import { apiCredentials, auditLog, participantKeys, records } from "../../../schema/index.ts";
 import { type Db, insertSelect } from "../lib/db.ts";
+import { nowIso } from "../lib/encoding.ts";
 
 export type CredentialCascade = {
   participantId: string;
@@ -78,4 +80,55 @@ export async function credentialVoidedBy(
   // No registering record or key on file: fail closed.
   if (!row?.kid || row.status === null) return { kid: row?.kid ?? "unknown", retiredAt: null };
   return row.status === "active" ? null : { kid: row.kid, retiredAt: row.retired_at };
+}
+
+type CredentialRow = typeof apiCredentials.$inferSelect & {
+  kid: string | null;
+  keyStatus: string | null;
+  keyRetiredAt: string | null;
+  keyRetiredRecordId: string | null;
+};
+
+/**
+ * A credential as shown. Retiring its key or revoking its participant revokes it in that record's
+ * batch; one that escaped the cascade (it raced the retirement, or predates the rule) is refused at
+ * use anyway (auth/basic.ts), and is shown revoked by its key's retirement.
+ */
+function toView(r: CredentialRow, now: string): ApiCredentialView {
+  const keyGone = !r.revokedAt && r.keyStatus !== null && r.keyStatus !== "active";
+  const revokedAt = r.revokedAt ?? (keyGone ? r.keyRetiredAt : null);
+  return {
+    id: r.id,
+    participantId: r.participantId,
+    label: r.label,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    revokedAt,
+    status: r.revokedAt || keyGone ? "revoked" : r.expiresAt <= now ? "expired" : "active",
+    recordId: r.recordId,
+    kid: r.kid,
+    revokedRecordId: r.revokedRecordId ?? (keyGone ? r.keyRetiredRecordId : null),
+  };
+}
+
+/** A participant's API credentials, oldest first, each with the key that registered it. */
+export async function listCredentials(db: Db, participantId: string): Promise<ApiCredentialView[]> {
+  const rows = await db
+    .select({
+      ...getTableColumns(apiCredentials),
+      kid: records.kid,
+      keyStatus: participantKeys.status,
+      keyRetiredAt: participantKeys.retiredAt,
+      keyRetiredRecordId: participantKeys.retiredRecordId,
+    })
+    .from(apiCredentials)
+    .leftJoin(records, eq(records.id, apiCredentials.recordId))
+    .leftJoin(
+      participantKeys,
+      and(eq(participantKeys.kid, records.kid), eq(participantKeys.participantId, records.issuer)),
+    )
+    .where(eq(apiCredentials.participantId, participantId))
+    .orderBy(asc(apiCredentials.createdAt), asc(apiCredentials.id));
+  const now = nowIso();
+  return rows.map((r) => toView(r, now));
 }

@@ -3,9 +3,11 @@
 // returns a signal filters on `expires_at > now`, so an expired signal is never handed out, even
 // before the purge has deleted it.
 import {
+  type EncPublicJwk,
   SELECTOR_KEY_MAX_VERSION,
   type SelectorKeysView,
   SIGNAL_ADVISORY,
+  type SignalEncKeyView,
   type SignalKind,
   type SignalReversalView,
   type SignalView,
@@ -58,6 +60,16 @@ export function signalPolicy(env: Env): SignalPolicy {
 
 export async function getEncKey(db: Db, participantId: string): Promise<EncKeyRow | undefined> {
   return db.select().from(signalEncKeys).where(eq(signalEncKeys.participantId, participantId)).get();
+}
+
+/** The current key-wrapping key of every active platform that registered one, as shown. */
+export async function encKeyViews(db: Db): Promise<SignalEncKeyView[]> {
+  return (await listEncKeys(db)).map((r) => ({
+    participantId: r.participantId,
+    kid: r.kid,
+    jwk: JSON.parse(r.jwk) as EncPublicJwk,
+    setAt: nowIso(r.setAt * 1000),
+  }));
 }
 
 export async function listEncKeys(db: Db): Promise<EncKeyRow[]> {
@@ -248,6 +260,20 @@ export async function findHits(
 }
 
 /** Records that `platformId` was handed these signals (first time only). */
+/**
+ * Records, in one batch, which live signals a platform was handed (lookup hit or pull), after
+ * `first` (a lookup's enumeration-guard counts). Nothing to record, nothing written.
+ */
+export async function recordFetches(
+  db: Db,
+  platformId: string,
+  signalIds: readonly string[],
+  first: DomainStatements = [],
+): Promise<void> {
+  const writes = [...first, ...fetchLogStatements(db, platformId, signalIds)];
+  if (writes.length > 0) await db.batch(writes as [DomainStatements[number], ...DomainStatements]);
+}
+
 export function fetchLogStatements(
   db: Db,
   platformId: string,

@@ -1,0 +1,40 @@
+// The audit trail and the stored signed records, as read by the audit routes. No Hono types here.
+
+import type { AuditEntry } from "@eusn/protocol";
+import { asc, eq, gt } from "drizzle-orm";
+import { auditLog, records } from "../../../schema/index.ts";
+import type { Db } from "../lib/db.ts";
+
+/** Up to `limit` audit entries after sequence number `after`, and the cursor of the next page. */
+export async function auditPage(
+  db: Db,
+  after: number,
+  limit: number,
+): Promise<{ entries: (AuditEntry & { detail?: unknown })[]; next: number | null }> {
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(gt(auditLog.seq, after))
+    .orderBy(asc(auditLog.seq))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  return {
+    entries: page.map((r) => ({
+      seq: r.seq,
+      kind: r.kind,
+      recordId: r.recordId,
+      subjectId: r.subjectId,
+      actor: r.actor,
+      at: r.at,
+      jwsSha256: r.jwsSha256,
+      ...(r.detail ? { detail: JSON.parse(r.detail) as unknown } : {}),
+    })),
+    next: rows.length > limit ? page[page.length - 1]!.seq : null,
+  };
+}
+
+/** The compact JWS of a stored record exactly as it was received, or undefined. */
+export async function recordJws(db: Db, id: string): Promise<string | undefined> {
+  const row = await db.select({ jws: records.jws }).from(records).where(eq(records.id, id)).get();
+  return row?.jws;
+}

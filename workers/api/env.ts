@@ -1,4 +1,9 @@
-// The Worker's bindings and configuration (wrangler.toml vars, secrets, D1).
+// The Worker's bindings and configuration (wrangler.toml vars, secrets, D1). Policy vars are read
+// through config.ts, never directly. The Durable Object bindings are typed by the objects' RPC
+// interfaces (leaf modules), not by their classes, which themselves read Env.
+import type { RateLimiterRpc } from "./limits/policy.ts";
+import type { MatchShardRpc } from "./match/types.ts";
+
 export interface Env {
   DB: D1Database;
   /** This node's identity; the required `aud` of every signed write and read token. */
@@ -24,12 +29,12 @@ export interface Env {
   /** Enumeration guard: distinct selector pseudonyms a platform may look up per UTC day (default 5000). */
   SIGNAL_MAX_DISTINCT_SELECTORS_PER_DAY?: string;
   /** Match-index Durable Object shards (README "Matching"). */
-  MATCH_SHARD: DurableObjectNamespace<import("./match/shard.ts").MatchShard>;
+  MATCH_SHARD: DurableObjectNamespace<MatchShardRpc>;
   /** How many shards the index is split into (default 1). */
   MATCH_SHARDS?: string;
   /** Per-participant rate limits (workers/api/limits; SECURITY.md): one Durable Object per participant. */
-  RATE_LIMITER: DurableObjectNamespace<import("./limits/rate-limiter.ts").RateLimiter>;
-  /** Rules per request class, e.g. "600/min, 50000/day"; "off" disables a class. Defaults: limits/policy.ts. */
+  RATE_LIMITER: DurableObjectNamespace<RateLimiterRpc>;
+  /** Rules per request class, e.g. "600/min, 50000/day"; "off" disables a class. Defaults: limits/policy.ts; parsed by config.ts. */
   RATE_LIMIT_WRITE?: string;
   RATE_LIMIT_READ?: string;
   RATE_LIMIT_MATCH?: string;

@@ -13,6 +13,17 @@ export type LimitClass = (typeof LIMIT_CLASSES)[number];
 /** At most `limit` requests per `windowS` seconds, with bursts of up to `limit` at once. */
 export type Rule = { limit: number; windowS: number };
 
+/** A limiter's answer: admitted, or refused by `rule` until `retryAfterS` from now. */
+export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; rule: Rule };
+
+/**
+ * The RateLimiter Durable Object's RPC method (limits/rate-limiter.ts implements it). Declared
+ * here, beside the types it speaks, so env.ts can type the binding without importing the object.
+ */
+export interface RateLimiterRpc extends Rpc.DurableObjectBranded {
+  take(cls: LimitClass, rules: Rule[], nowMs?: number): TakeResult;
+}
+
 /** The var that configures each class, e.g. `RATE_LIMIT_WRITE = "600/min, 50000/day"`. */
 export const LIMIT_VARS = {
   write: "RATE_LIMIT_WRITE",

@@ -6,11 +6,9 @@ import { DurableObject } from "cloudflare:workers";
 import { config } from "../config.ts";
 import type { Env } from "../env.ts";
 import { ApiError } from "../lib/problem.ts";
-import { gcra, type LimitClass, type Rule } from "./policy.ts";
+import { gcra, type LimitClass, type RateLimiterRpc, type Rule, type TakeResult } from "./policy.ts";
 
-export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; rule: Rule };
-
-export class RateLimiter extends DurableObject<Env> {
+export class RateLimiter extends DurableObject<Env> implements RateLimiterRpc {
   /** GCRA state, `${class}/${limit}/${windowS}` → theoretical arrival time (ms). */
   private readonly tats = new Map<string, number>();
 

@@ -8,18 +8,9 @@ import { DurableObject } from "cloudflare:workers";
 import { MatchIndex, type PdqMatch } from "@eusn/match";
 import type { Env } from "../env.ts";
 import { indexableSqlText, isIndexable } from "../rules/baseline.ts";
+import type { MatchShardRpc, ShardHit, ShardQueryItem, ShardStats } from "./types.ts";
 
-export type ShardQueryItem = { type: "pdq" | "md5" | "sha256"; values: string[] };
-/** `key` is the submission's `match_key` (see schema/submissions.ts). */
-export type ShardHit = { item: number; variant: number; key: number; distance: number };
-/** `builtAt`: when this instance loaded its index from D1 (a later time means it was rebuilt). */
-export type ShardStats = {
-  entries: number;
-  appliedSeq: number;
-  memoryBytes: number;
-  rebuilds: number;
-  builtAt: string;
-};
+export type { ShardHit, ShardQueryItem, ShardStats } from "./types.ts";
 
 const PAGE = 20_000;
 /** PDQ queries per slice of a batch: one slice of 256 at T = 52 over 1M entries is ~2.5 s. */
@@ -51,7 +42,7 @@ export function shardOf(key: number, shards: number): number {
 const keyId = (key: number) => key.toString(36);
 const keyOf = (id: string) => Number.parseInt(id, 36);
 
-export class MatchShard extends DurableObject<Env> {
+export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
   private index: MatchIndex | null = null;
   /** The submission id of the change at `appliedSeq`: detects a feed that is not ours any more. */
   private anchor: string | null = null;

@@ -1,0 +1,22 @@
+// What the Worker and a match shard (match/shard.ts) say to each other over Durable Object RPC.
+// A leaf module: env.ts types the MATCH_SHARD binding with `MatchShardRpc` from here, so the
+// binding's type does not depend on the shard's implementation (which itself reads Env).
+
+export type ShardQueryItem = { type: "pdq" | "md5" | "sha256"; values: string[] };
+/** `key` is the submission's `match_key` (see schema/submissions.ts). */
+export type ShardHit = { item: number; variant: number; key: number; distance: number };
+/** `builtAt`: when this instance loaded its index from D1 (a later time means it was rebuilt). */
+export type ShardStats = {
+  entries: number;
+  appliedSeq: number;
+  memoryBytes: number;
+  rebuilds: number;
+  builtAt: string;
+};
+
+/** The shard's RPC methods; `MatchShard` implements this. */
+export interface MatchShardRpc extends Rpc.DurableObjectBranded {
+  /** Matches `items` against the up-to-date index of shard `shard` of `shards`. */
+  query(shard: number, shards: number, items: ShardQueryItem[], threshold: number): Promise<ShardHit[]>;
+  stats(shard: number, shards: number): Promise<ShardStats>;
+}

@@ -40,9 +40,8 @@ const signer = (a: Admitted) => ({ participantId: a.id, privateJwk: a.key.privat
 const postJws = (path: string, jws: string) =>
   nodeFetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/jose" }, body: jws });
 
-type MatchBody = { results: { matches: { submissionId: string }[] }[] };
 async function matchAll(values: string[]): Promise<string[][]> {
-  const res = await platform.client.postJson<MatchBody>("/v1/match", {
+  const res = await platform.client.match({
     scope: "all",
     threshold: 0,
     items: values.map((value) => ({ type: "pdq", value })),

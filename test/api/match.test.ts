@@ -3,24 +3,10 @@
 // feedback and reversal propagation.
 
 import { env } from "cloudflare:workers";
-import type { SubmissionView, WriteReceipt } from "@eusn/protocol";
+import type { MatchRequest, MatchResponse, SubmissionView, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { flipBits, hamming, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
-
-type Hit = {
-  submissionId: string;
-  distance: number;
-  variant: number;
-  baselineState: string;
-  memberState: string;
-  legalBasis: { nationalProvision: string };
-};
-type MatchResult = {
-  baselineVersion: number;
-  results: { index: number; matches: Hit[] }[];
-  advisory: string;
-};
 
 let nl: Admitted;
 let de: Admitted;
@@ -67,13 +53,13 @@ async function include(id: string) {
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
 }
 
-async function match(by: Admitted, body: unknown): Promise<MatchResult> {
-  const res = await by.client.postJson<MatchResult>("/v1/match", body);
+async function match(by: Admitted, body: MatchRequest): Promise<MatchResponse> {
+  const res = await by.client.match(body);
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
   return res.data;
 }
 
-const ids = (m: MatchResult, i = 0) => m.results[i]!.matches.map((h) => h.submissionId);
+const ids = (m: MatchResponse, i = 0) => m.results[i]!.matches.map((h) => h.submissionId);
 
 describe("match semantics", () => {
   it("finds an included entry in the baseline scope with everything a reviewer needs", async () => {
@@ -108,7 +94,10 @@ describe("match semantics", () => {
       const m = await match(p1, {
         scope: "all",
         threshold: t,
-        items: [{ type: "pdq", value: at }, ...(past && t < 63 ? [{ type: "pdq", value: past }] : [])],
+        items: [
+          { type: "pdq", value: at },
+          ...(past && t < 63 ? [{ type: "pdq" as const, value: past }] : []),
+        ],
       });
       expect(m.results[0]!.matches.find((h) => h.distance === t)).toBeDefined();
       if (t < 63)
@@ -221,7 +210,7 @@ describe("match semantics", () => {
     await expect(
       env.DB.prepare("UPDATE submissions SET match_key = ? WHERE id = ?").bind(a!.match_key, b!.id).run(),
     ).rejects.toThrow(/UNIQUE/);
-    const res = await p1.client.postJson<MatchResult>("/v1/match", {
+    const res = await p1.client.match({
       scope: "all",
       items: values.map((value) => ({ type: "pdq", value })),
     });

@@ -1,6 +1,6 @@
 // EusnClient: a typed HTTP client for one participant on one node. Signs every write and read
 // the way the node expects; returns problem details instead of throwing on HTTP errors.
-import { JOSE_MEDIA_TYPE, type Problem } from "@eusn/protocol";
+import { JOSE_MEDIA_TYPE, type MatchRequest, type MatchResponse, type Problem } from "@eusn/protocol";
 import type { JWK } from "jose";
 import { signAccessToken, signWrite, type WriteOptions } from "./sign.ts";
 
@@ -90,6 +90,14 @@ export class EusnClient {
       body: JSON.stringify(body),
     });
     return toResult<T>(res);
+  }
+
+  /**
+   * POST /v1/match (platforms): every baseline entry (or, with scope "all", every live
+   * submission) within `threshold` of each item, one result per item in order.
+   */
+  match(request: MatchRequest): Promise<Result<MatchResponse>> {
+    return this.postJson<MatchResponse>("/v1/match", request);
   }
 }
 

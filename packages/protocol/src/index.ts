@@ -3,6 +3,7 @@ export * from "./constants.ts";
 export * from "./ids.ts";
 export * from "./keys.ts";
 export * from "./log.ts";
+export * from "./match.ts";
 export * from "./problems.ts";
 export * from "./schemas.ts";
 export * from "./signals.ts";

@@ -1,31 +1,17 @@
 // `eusn match`: checks a hash list against the network in batches of up to 1,000 (as a
 // platform) and prints one CSV line per hit. Matches are leads for human review.
+import { MATCH_SCOPES, type MatchScope, SIGNAL_TYPES, type SignalType } from "@eusn/protocol";
 import { Command, Option } from "commander";
 import { loadClient, progressBar, readHashLines, UsageError } from "../credential.ts";
 
 type Opts = {
   key?: string;
-  type: "pdq" | "md5" | "sha256";
-  scope: "baseline" | "all";
+  type: SignalType;
+  scope: MatchScope;
   threshold: string;
   batch: string;
   progress: boolean;
 };
-type MatchResponse = {
-  baselineVersion: number;
-  results: {
-    index: number;
-    matches: {
-      submissionId: string;
-      distance: number;
-      baselineState: string;
-      memberState: string;
-      limbs: string[];
-    }[];
-  }[];
-  advisory: string;
-};
-
 export default function matchCommand(): Command {
   return new Command("match")
     .description(
@@ -33,14 +19,10 @@ export default function matchCommand(): Command {
     )
     .argument("<inputs...>", "files with one hash per line, or - for stdin")
     .option("--key <file>", "credential file (default $EUSN_KEY)")
-    .addOption(
-      new Option("--type <type>", "signal type of the values")
-        .choices(["pdq", "md5", "sha256"])
-        .default("pdq"),
-    )
+    .addOption(new Option("--type <type>", "signal type of the values").choices(SIGNAL_TYPES).default("pdq"))
     .addOption(
       new Option("--scope <scope>", "baseline or every live submission")
-        .choices(["baseline", "all"])
+        .choices(MATCH_SCOPES)
         .default("baseline"),
     )
     .option("--threshold <t>", "PDQ Hamming distance threshold 0..63", "31")
@@ -69,7 +51,7 @@ async function run(inputs: string[], opts: Opts): Promise<number> {
   let hits = 0;
   for (let i = 0; i < lines.length; i += size) {
     const part = lines.slice(i, i + size);
-    const res = await client.postJson<MatchResponse>("/v1/match", {
+    const res = await client.match({
       scope: opts.scope,
       threshold,
       items: part.map((l) => ({ type: opts.type, value: l.value })),

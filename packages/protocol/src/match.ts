@@ -1,0 +1,82 @@
+// Wire schemas of POST /v1/match: a platform checks up to MAX_BATCH hashes per request against
+// the baseline (default) or every live submission, and gets every entry within the threshold.
+import { z } from "zod";
+import { MAX_BATCH } from "./submissions.ts";
+
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `${n} lower-case hex characters`);
+
+export const MATCH_SCOPES = ["baseline", "all"] as const;
+export type MatchScope = (typeof MATCH_SCOPES)[number];
+
+export const MatchItem = z
+  .discriminatedUnion("type", [
+    z
+      .object({
+        type: z.literal("pdq"),
+        value: hex(64),
+        dihedral: z
+          .array(hex(64))
+          .max(7)
+          .optional()
+          .describe(
+            "The other dihedral variants of the same image (rotations/flips), as computed by the client (`eusn hash --dihedral`): PDQ variants come from the image's DCT and cannot be derived from the hash.",
+          ),
+      })
+      .strict(),
+    z.object({ type: z.literal("md5"), value: hex(32) }).strict(),
+    z.object({ type: z.literal("sha256"), value: hex(64) }).strict(),
+  ])
+  .meta({ id: "MatchItem" });
+export type MatchItem = z.infer<typeof MatchItem>;
+
+export const MatchRequest = z
+  .object({
+    scope: z.enum(MATCH_SCOPES).default("baseline"),
+    threshold: z
+      .number()
+      .int()
+      .min(0)
+      .max(63)
+      .default(31)
+      .describe("PDQ Hamming distance threshold (inclusive)."),
+    items: z.array(MatchItem).min(1).max(MAX_BATCH),
+  })
+  .strict()
+  .meta({ id: "MatchRequest" });
+/** What a client sends (`scope` and `threshold` may be left to their defaults). */
+export type MatchRequest = z.input<typeof MatchRequest>;
+
+export const MatchHit = z
+  .object({
+    submissionId: z.string(),
+    distance: z.number().int(),
+    variant: z.number().int().describe("0 = the hash as sent; 1..7 = the nth entry of `dihedral`."),
+    signalType: z.string(),
+    value: z.string(),
+    limbs: z.array(z.string()),
+    contentType: z.string(),
+    legalBasis: z.object({ limbs: z.array(z.string()), nationalProvision: z.string() }),
+    memberState: z.string().describe("The originating member state."),
+    baselineState: z.enum(["included", "disputed", "none", "retired"]),
+    assessments: z.object({ concurStates: z.array(z.string()), dissenting: z.number().int() }),
+    tlp: z.string().nullable(),
+    lowQuality: z.boolean(),
+  })
+  .meta({ id: "MatchHit" });
+export type MatchHit = z.infer<typeof MatchHit>;
+
+export const MatchResponse = z
+  .object({
+    requestId: z.string(),
+    scope: z.enum(MATCH_SCOPES),
+    threshold: z.number().int(),
+    baselineVersion: z.number().int().describe("The baseline version (snapshot) the answer came from."),
+    results: z.array(z.object({ index: z.number().int(), matches: z.array(MatchHit) })),
+    advisory: z.string(),
+  })
+  .meta({ id: "MatchResponse" });
+export type MatchResponse = z.infer<typeof MatchResponse>;
+
+/** Sent with every match answer. */
+export const MATCH_ADVISORY =
+  "Matches are leads for human review under your own terms and the TCO Regulation; a match alone is not a removal order.";

@@ -28,7 +28,7 @@ export interface Env {
   SIGNAL_LOOKUPS_PER_MINUTE?: string;
   /** Enumeration guard: distinct selector pseudonyms a platform may look up per UTC day (default 5000). */
   SIGNAL_MAX_DISTINCT_SELECTORS_PER_DAY?: string;
-  /** Match-index Durable Object shards (README "Matching"). */
+  /** Match-index Durable Object shards (docs/matching.md). */
   MATCH_SHARD: DurableObjectNamespace<MatchShardRpc>;
   /** How many shards the index is split into (default 1). */
   MATCH_SHARDS?: string;

@@ -12,7 +12,7 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
-    // Scheduled jobs (signal purge, index compaction) register here as they land.
+    // Expired migration signals are deleted, not only hidden (docs/signals.md "Retention and purge").
     await purgeExpiredSignals(env.DB);
     // Federation: pull every configured peer's log from its cursor (docs/federation.md). Reports
     // are kept per peer (GET /v1/federation/peers); refusals and forks are in the audit log.

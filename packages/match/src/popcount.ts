@@ -1,4 +1,4 @@
-// Popcount and Hamming distance on packed 32-bit words: the inner loop of every scan and candidate check.
+// Popcount of packed 32-bit words: the inner loop of every scan and candidate check.
 //
 // JS has no popcount instruction; this is the classic SWAR reduction (Hacker's Delight 5-1), which V8
 // compiles to a handful of integer ops and measured faster than a 64 KiB lookup table on our machines.
@@ -8,11 +8,4 @@ export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-}
-
-/** Hamming distance between the 8-word hashes at word offsets `ao` in `a` and `bo` in `b`. */
-export function hammingWords(a: Uint32Array, ao: number, b: Uint32Array, bo: number): number {
-  let d = 0;
-  for (let i = 0; i < 8; i++) d += popcount32((a[ao + i] ?? 0) ^ (b[bo + i] ?? 0));
-  return d;
 }

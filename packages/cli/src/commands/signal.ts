@@ -8,14 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { EusnClient, Result, SelectorKey } from "@eusn/client";
 import type { SelectorKind } from "@eusn/protocol";
 import { Command, Option } from "commander";
-
-/** A participant credential file, as `npm start` writes them: id, node, base URL, private key. */
-type Credential = {
-  participantId: string;
-  nodeId: string;
-  baseUrl: string;
-  privateJwk: Record<string, unknown>;
-};
+import type { CredentialFile } from "../credential.ts";
 
 /** The local selector-key file written by `eusn signal keys` (keep it 0600; it is a secret). */
 type KeyFile = { current: number | null; lookupVersions: number[]; keys: { version: number; key: string }[] };
@@ -44,7 +37,7 @@ function writeSecret(file: string, value: unknown) {
 async function clientFrom(opts: { key?: string }): Promise<EusnClient> {
   const file = opts.key ?? process.env.EUSN_KEY;
   if (!file) fail("name a credential file with --key FILE (or set EUSN_KEY)", 2);
-  const c = readJson<Credential>(file, "credential");
+  const c = readJson<CredentialFile>(file, "credential");
   const { EusnClient } = await import("@eusn/client");
   return new EusnClient({
     baseUrl: c.baseUrl,

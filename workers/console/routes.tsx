@@ -5,10 +5,10 @@
 // behalf, so the console adds no way around the API's rules. The statistics page is the
 // exception: it is public and rendered here from the same aggregates as GET /v1/stats.
 import { CONTENT_TYPES, EU_MEMBER_STATES, SubmissionId, TCO_LIMBS, TLP_LEVELS } from "@eusn/protocol";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../api/lib/hono.ts";
 import { router } from "../api/lib/hono.ts";
-import { computeStats } from "../api/routes/stats.ts";
+import { computeStats } from "../api/store/stats.ts";
 import { DropZone, Layout, Section } from "./layout.tsx";
 import { StatsBody } from "./stats-page.tsx";
 
@@ -106,8 +106,8 @@ const HashPaste = ({ id, help }: { id: string; help: string }) => (
   </div>
 );
 
-app.get("/console", (c) =>
-  c.html(
+export function consoleSignIn(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Sign in" page="signin" path="/console">
       <section aria-labelledby="signin-h" id="signin">
         <h2 id="signin-h">Load your key</h2>
@@ -139,20 +139,22 @@ app.get("/console", (c) =>
         <p id="whoami-links" />
       </section>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console", consoleSignIn);
 
-app.get("/console/stats", async (c) => {
+export async function consoleStats(c: Context<AppEnv>) {
   const stats = await computeStats(c.var.db, c.env);
   return c.html(
     <Layout title="Statistics" page="stats" path="/console/stats">
       <StatsBody stats={stats} />
     </Layout>,
   );
-});
+}
+app.get("/console/stats", consoleStats);
 
-app.get("/console/curation", (c) =>
-  c.html(
+export function consoleCuration(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Curation queue" page="curation" path="/console/curation" roles={["coordinator"]}>
       <p>
         Entries waiting for a coordinator. Open an entry to see its signed history and decide. The node only
@@ -169,10 +171,11 @@ app.get("/console/curation", (c) =>
         <div class="table" id="queue-flagged-table" />
       </Section>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/curation", consoleCuration);
 
-app.get("/console/entries/:id", (c) => {
+export function consoleEntry(c: Context<AppEnv, "/console/entries/:id">) {
   const id = c.req.param("id");
   const ok = SubmissionId.safeParse(id).success;
   return c.html(
@@ -200,10 +203,11 @@ app.get("/console/entries/:id", (c) => {
     </Layout>,
     ok ? 200 : 404,
   );
-});
+}
+app.get("/console/entries/:id", consoleEntry);
 
-app.get("/console/participants", (c) =>
-  c.html(
+export function consoleParticipants(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Participants" page="participants" path="/console/participants" roles={["coordinator"]}>
       <Section id="participants-list" title="Registry">
         <div class="table" id="participants-table" />
@@ -251,11 +255,12 @@ app.get("/console/participants", (c) =>
         <div id="admit-download" />
       </Section>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/participants", consoleParticipants);
 
-app.get("/console/audit", (c) =>
-  c.html(
+export function consoleAudit(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Audit trail" page="audit" path="/console/audit" roles={["coordinator"]}>
       <form id="audit-filters" class="grid" novalidate>
         <label>
@@ -288,11 +293,12 @@ app.get("/console/audit", (c) =>
         </button>
       </p>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/audit", consoleAudit);
 
-app.get("/console/submit", (c) =>
-  c.html(
+export function consoleSubmit(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Submit hashes" page="submit" path="/console/submit" roles={["authority"]}>
       <form id="submit-form" novalidate>
         <Section id="submit-hashes" title="Hashes">
@@ -317,11 +323,12 @@ app.get("/console/submit", (c) =>
         <div class="table" id="submit-results-table" />
       </Section>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/submit", consoleSubmit);
 
-app.get("/console/assess", (c) =>
-  c.html(
+export function consoleAssess(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Assessments" page="assess" path="/console/assess" roles={["authority"]}>
       <Section id="awaiting" title="Awaiting my assessment">
         <p class="hint">
@@ -334,11 +341,12 @@ app.get("/console/assess", (c) =>
         <div class="table" id="mine-table" />
       </Section>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/assess", consoleAssess);
 
-app.get("/console/match", (c) =>
-  c.html(
+export function consoleMatch(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Match" page="match" path="/console/match" roles={["platform"]}>
       <form id="match-form" novalidate>
         <DropZone id="match" label="Image files" />
@@ -382,19 +390,21 @@ app.get("/console/match", (c) =>
         <div class="table" id="reversals-table" />
       </Section>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/match", consoleMatch);
 
-app.get("/console/signals", (c) =>
-  c.html(
+export function consoleSignals(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="Signal lookup" page="signals" path="/console/signals" roles={["platform"]}>
       <div id="signals-body" />
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/signals", consoleSignals);
 
-app.get("/console/key", (c) =>
-  c.html(
+export function consoleKey(c: Context<AppEnv>) {
+  return c.html(
     <Layout title="My key" page="key" path="/console/key" roles={["coordinator", "authority", "platform"]}>
       <Section id="key-info" title="This participant">
         <dl id="key-participant" class="kv" />
@@ -418,7 +428,8 @@ app.get("/console/key", (c) =>
         <div id="rotate-status" />
       </Section>
     </Layout>,
-  ),
-);
+  );
+}
+app.get("/console/key", consoleKey);
 
 export default app;

@@ -3,8 +3,9 @@
 // drawn as inline SVG on the server (no chart library, no script; presentation attributes only,
 // so the strict CSP needs no inline styles). Each chart has a title, a description and a data
 // table with the same numbers for screen readers and for copying into a report.
+
+import type { NodeStats } from "@eusn/protocol";
 import type { FC } from "hono/jsx";
-import type { NodeStats } from "../api/routes/stats.ts";
 
 const pct = (r: number | null) => (r === null ? "—" : `${(r * 100).toFixed(1)} %`);
 

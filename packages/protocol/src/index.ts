@@ -1,4 +1,6 @@
 // @eusn/protocol: the wire contract between an EUSN node and its clients (no bindings, no Hono).
+
+export * from "./baseline.ts";
 export * from "./constants.ts";
 export * from "./ids.ts";
 export * from "./keys.ts";
@@ -7,5 +9,6 @@ export * from "./match.ts";
 export * from "./problems.ts";
 export * from "./schemas.ts";
 export * from "./signals.ts";
+export * from "./stats.ts";
 export * from "./submissions.ts";
 export * from "./taxii.ts";

@@ -80,3 +80,22 @@ export type MatchResponse = z.infer<typeof MatchResponse>;
 /** Sent with every match answer. */
 export const MATCH_ADVISORY =
   "Matches are leads for human review under your own terms and the TCO Regulation; a match alone is not a removal order.";
+
+/** GET /v1/match/stats: one row per shard of the match index. */
+export const MatchStats = z
+  .object({
+    shards: z.array(
+      z.object({
+        shard: z.number().int(),
+        entries: z.number().int(),
+        appliedSeq: z.number().int(),
+        memoryBytes: z.number().int(),
+        rebuilds: z.number().int(),
+        builtAt: z.iso.datetime().meta({
+          description:
+            "When this shard's instance loaded its index from D1; it changes only when the index is rebuilt (a restart, an eviction, a replaced database)",
+        }),
+      }),
+    ),
+  })
+  .meta({ id: "MatchStats" });

@@ -16,6 +16,7 @@ import {
   BaselineDecisionRecord,
   FeedbackRecord,
   ReverseRecord,
+  SubmissionId,
   SubmitRecord,
   WithdrawRecord,
 } from "./submissions.ts";
@@ -253,6 +254,26 @@ export const WriteReceipt = z
   })
   .meta({ id: "WriteReceipt" });
 export type WriteReceipt = z.infer<typeof WriteReceipt>;
+
+/** What POST /v1/submissions answers: the receipt (if anything was stored) and every item's outcome. */
+export const SubmitResult = z
+  .object({
+    receipt: WriteReceipt.nullable().describe(
+      "Null when every item already existed (nothing new was stored).",
+    ),
+    submissions: z.array(
+      z.object({
+        id: SubmissionId,
+        signalType: z.string(),
+        value: z.string(),
+        outcome: z.enum(["created", "existing"]),
+        lowQuality: z.boolean(),
+        linked: z.array(z.string()),
+      }),
+    ),
+  })
+  .meta({ id: "SubmitResult" });
+export type SubmitResult = z.infer<typeof SubmitResult>;
 
 /** What POST /v1/signals answers: the write receipt, the signal's id and when it expires. */
 export const SignalReceipt = WriteReceipt.extend({

@@ -210,3 +210,51 @@ export const SubmissionView = z
   })
   .meta({ id: "Submission" });
 export type SubmissionView = z.infer<typeof SubmissionView>;
+
+// ---- requests and answers of /v1/submissions and /v1/curation ---------------------------------
+
+/** A submission named in the path. */
+export const SubmissionIdParam = z.object({ id: SubmissionId });
+
+/** GET /v1/submissions. */
+export const SubmissionListQuery = z.object({
+  scope: z
+    .enum(["mine", "awaiting", "all"])
+    .default("all")
+    .describe(
+      "mine: my submissions; awaiting: other authorities' live submissions I have not assessed; all (coordinators and authorities).",
+    ),
+  status: z.enum(["live", "withdrawn", "reversed"]).optional(),
+  baselineState: z.enum(["none", "included", "disputed", "excluded", "retired"]).optional(),
+  after: z.string().max(64).optional().describe("Cursor: the last id of the previous page."),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type SubmissionListQuery = z.infer<typeof SubmissionListQuery>;
+
+export const SubmissionPage = z
+  .object({ submissions: z.array(SubmissionView), next: z.string().nullable() })
+  .meta({ id: "SubmissionPage" });
+
+/** One signed record about an entry, in GET /v1/submissions/{id}. */
+export const HistoryItem = z.object({
+  kind: z.string(),
+  recordId: z.string(),
+  issuer: z.string(),
+  receivedAt: z.string(),
+  jws: z.string().describe("The signed record exactly as received."),
+  summary: z.record(z.string(), z.unknown()),
+});
+export type HistoryItem = z.infer<typeof HistoryItem>;
+
+export const SubmissionDetail = z
+  .object({ submission: SubmissionView, history: z.array(HistoryItem) })
+  .meta({ id: "SubmissionDetail" });
+
+/** GET /v1/curation. */
+export const CURATION_QUEUES = ["eligible", "disputed", "flagged"] as const;
+export type CurationQueueName = (typeof CURATION_QUEUES)[number];
+export const CurationQuery = z.object({
+  queue: z.enum(CURATION_QUEUES),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const CurationQueue = z.object({ queue: z.string(), submissions: z.array(SubmissionView) });

@@ -2,123 +2,77 @@
 // existing matcher can bulk-load. Resumable: the cursor is the change-feed position at which each
 // entry entered the baseline, so new entries only ever land after the last page a client read.
 // See docs/taxii.md "Hash-list export".
-import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, type ExportLine } from "@eusn/protocol";
+import { EXPORT_CONTENT_TYPES, type ExportLine, ExportQuery } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
 import { nowIso } from "../lib/encoding.ts";
-import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
-import { inBaselineSql } from "../rules/baseline.ts";
-import { baselineVersion } from "../store/submissions.ts";
+import { access, bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { baselineVersion, exportRows } from "../store/changes.ts";
 
 const app = router();
 const participants = ["coordinator", "authority", "platform"] as const;
 
-/**
- * Entries in the baseline now, each at the seq of the `included` change that began its current
- * stay (a later dispute or re-inclusion of a disputed entry does not move it; an entry that left
- * and came back is at its new inclusion). Same membership rules as /v1/baseline: included or
- * disputed, live, unexpired, never TLP:RED.
- */
-async function page(db: Parameters<typeof baselineVersion>[0], after: number, limit: number, now: string) {
-  return db.all<{
-    pos: number;
-    id: string;
-    signal_type: ExportLine["type"];
-    value: string;
-    quality: number | null;
-    baseline_state: ExportLine["state"];
-    tlp: string | null;
-    expires_at: string | null;
-  }>(sql`
-    SELECT c.seq AS pos, s.id, s.signal_type, s.value, s.quality, s.baseline_state, s.tlp, s.expires_at
-    FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
-    WHERE c.affects_baseline = 1 AND c.change = 'included' AND c.seq > ${after}
-      AND ${inBaselineSql("s", now)}
-      AND NOT EXISTS (
-        SELECT 1 FROM submission_changes x WHERE x.submission_id = c.submission_id AND x.seq > c.seq
-          AND x.change IN ('excluded', 'retired', 'withdrawn', 'reversed'))
-      AND coalesce((
-        SELECT p.change FROM submission_changes p WHERE p.submission_id = c.submission_id AND p.seq < c.seq
-          AND p.change IN ('included', 'excluded', 'retired', 'withdrawn', 'reversed')
-        ORDER BY p.seq DESC LIMIT 1), '') <> 'included'
-    ORDER BY c.seq
-    LIMIT ${limit + 1}`);
-}
-
-app.openapi(
-  createRoute({
-    method: "get",
-    path: "/v1/baseline/export",
-    tags: ["baseline"],
-    summary: "The baseline as a hash list for bulk loading (csv `type,value,id` or jsonl), resumable",
-    description:
-      "csv: a header line `type,value,id`, then one line per hash (type pdq|md5|sha256, lower-case hex value, entry id). jsonl: one JSON object per line ({type, value, id, quality, state, tlp, expiresAt}). Pages in the order entries entered the baseline; pass `X-EUSN-Next` as `after` for the next page while `X-EUSN-More` is true, and keep it to fetch only newer inclusions later. Removals are not in the export: reload in full, or follow /v1/reversals or the TAXII feed.",
-    security: bearerSecurity,
-    middleware: [access(participants)] as const,
-    request: {
-      query: z.object({
-        format: z.enum(EXPORT_FORMATS).default("csv"),
-        after: z.coerce
-          .number()
-          .int()
-          .min(0)
-          .default(0)
-          .describe("Cursor: the X-EUSN-Next of the previous page (0 = from the start)."),
-        limit: z.coerce.number().int().min(1).max(50_000).default(10_000),
-      }),
-    },
-    responses: {
-      200: {
-        description: "One page of the hash list; headers X-EUSN-Next, X-EUSN-More, X-EUSN-Baseline-Version",
-        content: {
-          [EXPORT_CONTENT_TYPES.csv]: { schema: z.string() },
-          [EXPORT_CONTENT_TYPES.jsonl]: { schema: z.string() },
-        },
+export const exportBaselineRoute = createRoute({
+  method: "get",
+  path: "/v1/baseline/export",
+  tags: ["baseline"],
+  summary: "The baseline as a hash list for bulk loading (csv `type,value,id` or jsonl), resumable",
+  description:
+    "csv: a header line `type,value,id`, then one line per hash (type pdq|md5|sha256, lower-case hex value, entry id). jsonl: one JSON object per line ({type, value, id, quality, state, tlp, expiresAt}). Pages in the order entries entered the baseline; pass `X-EUSN-Next` as `after` for the next page while `X-EUSN-More` is true, and keep it to fetch only newer inclusions later. Removals are not in the export: reload in full, or follow /v1/reversals or the TAXII feed.",
+  security: bearerSecurity,
+  middleware: [access(participants)] as const,
+  request: { query: ExportQuery },
+  responses: {
+    200: {
+      description: "One page of the hash list; headers X-EUSN-Next, X-EUSN-More, X-EUSN-Baseline-Version",
+      content: {
+        [EXPORT_CONTENT_TYPES.csv]: { schema: z.string() },
+        [EXPORT_CONTENT_TYPES.jsonl]: { schema: z.string() },
       },
-      ...problems(400, 401, 403),
     },
-  }),
-  async (c) => {
-    const { format, after, limit } = c.req.valid("query");
-    const version = await baselineVersion(c.var.db);
-    const rows = await page(c.var.db, after, limit, nowIso());
-    const more = rows.length > limit;
-    const shown = rows.slice(0, limit);
-    const next = shown.length > 0 ? shown[shown.length - 1]!.pos : after;
-    let body: string;
-    if (format === "csv") {
-      // Hex values and ids never contain commas, quotes or line breaks: no quoting needed.
-      body = `type,value,id\n${shown.map((r) => `${r.signal_type},${r.value},${r.id}\n`).join("")}`;
-    } else {
-      body = shown
-        .map((r) => {
-          const line: ExportLine = {
-            type: r.signal_type,
-            value: r.value,
-            id: r.id,
-            quality: r.quality,
-            state: r.baseline_state,
-            tlp: r.tlp,
-            expiresAt: r.expires_at,
-          };
-          return `${JSON.stringify(line)}\n`;
-        })
-        .join("");
-    }
-    const headers: Record<string, string> = {
-      "content-type": EXPORT_CONTENT_TYPES[format],
-      "x-eusn-next": String(next),
-      "x-eusn-more": String(more),
-      "x-eusn-baseline-version": String(version),
-      "cache-control": "no-store",
-    };
-    if (more) {
-      const url = new URL(c.req.url);
-      url.searchParams.set("after", String(next));
-      headers.link = `<${url.pathname}${url.search}>; rel="next"`;
-    }
-    return c.body(body, 200, headers);
+    ...problems(400, 401, 403),
   },
-);
+});
+export async function exportBaseline(c: RouteContext<typeof exportBaselineRoute>) {
+  const { format, after, limit } = c.req.valid("query");
+  const version = await baselineVersion(c.var.db);
+  const rows = await exportRows(c.var.db, after, limit, nowIso());
+  const more = rows.length > limit;
+  const shown = rows.slice(0, limit);
+  const next = shown.length > 0 ? shown[shown.length - 1]!.pos : after;
+  let body: string;
+  if (format === "csv") {
+    // Hex values and ids never contain commas, quotes or line breaks: no quoting needed.
+    body = `type,value,id\n${shown.map((r) => `${r.signal_type},${r.value},${r.id}\n`).join("")}`;
+  } else {
+    body = shown
+      .map((r) => {
+        const line: ExportLine = {
+          type: r.signal_type,
+          value: r.value,
+          id: r.id,
+          quality: r.quality,
+          state: r.baseline_state,
+          tlp: r.tlp,
+          expiresAt: r.expires_at,
+        };
+        return `${JSON.stringify(line)}\n`;
+      })
+      .join("");
+  }
+  const headers: Record<string, string> = {
+    "content-type": EXPORT_CONTENT_TYPES[format],
+    "x-eusn-next": String(next),
+    "x-eusn-more": String(more),
+    "x-eusn-baseline-version": String(version),
+    "cache-control": "no-store",
+  };
+  if (more) {
+    const url = new URL(c.req.url);
+    url.searchParams.set("after", String(next));
+    headers.link = `<${url.pathname}${url.search}>; rel="next"`;
+  }
+  return c.body(body, 200, headers);
+}
+app.openapi(exportBaselineRoute, exportBaseline);
 
 export default app;

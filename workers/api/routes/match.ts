@@ -12,7 +12,7 @@ import { nowIso } from "../lib/encoding.ts";
 import { access, bearerSecurity, problems, router } from "../lib/hono.ts";
 import type { ShardHit, ShardQueryItem } from "../match/shard.ts";
 import { isMatchable, type SubmissionRow } from "../rules/baseline.ts";
-import { baselineVersion } from "../store/submissions.ts";
+import { baselineVersion } from "../store/changes.ts";
 
 const app = router();
 

@@ -112,14 +112,6 @@ export function recomputeFeedbackTally(db: Db, submissionId: string) {
     .where(eq(submissions.id, submissionId));
 }
 
-/** The baseline version: the feed position of the latest change to baseline membership or state. */
-export async function baselineVersion(db: Db): Promise<number> {
-  const row = await db.get<{ v: number | null }>(
-    sql`SELECT max(seq) AS v FROM submission_changes WHERE affects_baseline = 1`,
-  );
-  return row?.v ?? 0;
-}
-
 /**
  * The live assessments of a submission (for decisions that must cite them), each with whether it
  * counts: only an active authority's do (a revoked authority's stay live but count for nothing).

@@ -1,0 +1,106 @@
+// Wire schemas of the node's statistics: the public aggregate figures for transparency reports
+// (GET /v1/stats, also rendered by the console) and one entry's match counts per platform.
+import { z } from "zod";
+import { SubmissionId } from "./submissions.ts";
+
+const count = z.number().int().nonnegative();
+const rate = z.number().min(0).max(1).nullable().describe("FP / (TP + FP); null when there are no reports.");
+
+export const MemberStateStats = z.object({
+  memberState: z.string(),
+  submissions: count.describe("Submissions originated by this state's authorities (any status)."),
+  baselineEntries: count.describe("Of those, entries in the baseline now."),
+  withdrawn: count,
+  reversed: count,
+  concurrences: count.describe("Live concurrences given by this state's authorities."),
+  dissents: count.describe("Live dissents given by this state's authorities."),
+  truePositive: count.describe("Live platform reports on this state's entries."),
+  falsePositive: count,
+  falsePositiveRate: rate,
+});
+
+export const NodeStats = z
+  .object({
+    generatedAt: z.string(),
+    nodeId: z.string(),
+    baselineVersion: z.number().int(),
+    policy: z.object({ quorum: count, fpFlagRate: z.number(), fpFlagMinReports: count }),
+    participants: z.object({
+      coordinators: count,
+      authorities: count,
+      platforms: count,
+      memberStatesWithAuthority: count,
+    }),
+    baseline: z.object({
+      total: count,
+      included: count,
+      disputed: count,
+      byLimb: z.record(z.string(), count).describe("An entry citing several limbs counts once per limb."),
+      bySignalType: z.record(z.string(), count),
+      byMemberState: z.record(z.string(), count).describe("By originating member state."),
+    }),
+    submissions: z.object({
+      total: count,
+      byStatus: z.object({ live: count, withdrawn: count, reversed: count }),
+      byBaselineState: z.object({
+        none: count,
+        included: count,
+        disputed: count,
+        excluded: count,
+        retired: count,
+      }),
+      bySignalType: z.record(z.string(), count),
+      lowQuality: count,
+    }),
+    assessments: z.object({
+      total: count.describe("Every assessment record, superseded ones included."),
+      concur: count.describe("Live concurrences."),
+      dissent: count.describe("Live dissents."),
+      superseded: count,
+    }),
+    disputes: z.object({
+      open: count.describe("Baseline entries disputed now (a dissent after inclusion, not yet decided)."),
+      raised: count.describe("Times an included entry became disputed."),
+    }),
+    decisions: z.object({ include: count, exclude: count, retire: count }),
+    reversals: z.object({
+      withdrawn: count.describe("Withdrawn by the submitting authority."),
+      reversed: count.describe("Reversed by a coordinator."),
+      byGround: z.record(z.string(), count),
+    }),
+    feedback: z.object({
+      truePositive: count,
+      falsePositive: count,
+      notActioned: count,
+      falsePositiveRate: rate,
+      baseline: z
+        .object({ truePositive: count, falsePositive: count, falsePositiveRate: rate })
+        .describe("Reports on entries that are in the baseline now."),
+      flaggedEntries: count.describe("Live entries whose false-positive rate crossed the policy threshold."),
+    }),
+    matching: z.object({ requests: count, hashesQueried: count, itemsMatched: count }),
+    byMemberState: z.array(MemberStateStats),
+    note: z.string(),
+  })
+  .meta({ id: "NodeStats" });
+export type NodeStats = z.infer<typeof NodeStats>;
+export type MemberStateStats = z.infer<typeof MemberStateStats>;
+
+export const EntryMatches = z
+  .object({
+    submissionId: SubmissionId,
+    platforms: count.describe("Distinct platforms that matched the entry."),
+    total: count.describe("Match requests that returned the entry, over all platforms."),
+    byPlatform: z.array(
+      z.object({
+        platformId: z.string(),
+        displayName: z.string().nullable(),
+        count,
+        firstMatchedAt: z.string(),
+        lastMatchedAt: z.string(),
+      }),
+    ),
+    note: z.string(),
+  })
+  .meta({ id: "EntryMatches" });
+export type EntryMatches = z.infer<typeof EntryMatches>;

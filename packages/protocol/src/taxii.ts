@@ -1,4 +1,4 @@
-// Interop wire contract (issue 7): the TAXII 2.1 read facade over the baseline, the STIX 2.1
+// Interop wire contract: the TAXII 2.1 read facade over the baseline, the STIX 2.1
 // constants consumers need to recognise EUSN objects, per-participant API credentials (HTTP Basic
 // for TAXII clients), and the plain hash-list export. Rules and rationale: docs/taxii.md.
 import { z } from "zod";
@@ -242,6 +242,47 @@ export const TaxiiError = z
   })
   .meta({ id: "TaxiiError" });
 export type TaxiiError = z.infer<typeof TaxiiError>;
+
+// ---- TAXII 2.1 requests (§3.4 query parameters; the node parses their values itself) -----------
+
+/** Objects per page when the client names no `limit`, and the most a page holds (§3.4.1). */
+export const TAXII_DEFAULT_LIMIT = 100;
+export const TAXII_MAX_LIMIT = 1000;
+
+export const TaxiiQuery = z.object({
+  added_after: z.string().max(64).optional().describe("Only versions added after this timestamp."),
+  limit: z
+    .string()
+    .max(10)
+    .optional()
+    .describe(`Page size (default ${TAXII_DEFAULT_LIMIT}, at most ${TAXII_MAX_LIMIT}).`),
+  next: z.string().max(24).optional().describe("The `next` of the previous page (a log position)."),
+  "match[id]": z.string().max(8000).optional(),
+  "match[type]": z.string().max(2000).optional(),
+  "match[version]": z.string().max(2000).optional().describe("last (default), first, all or timestamps."),
+  "match[spec_version]": z.string().max(200).optional(),
+});
+export type TaxiiQuery = z.infer<typeof TaxiiQuery>;
+
+/** GET …/objects/{objectId}/: the filters that apply to one object. */
+export const TaxiiObjectQuery = TaxiiQuery.pick({
+  added_after: true,
+  limit: true,
+  next: true,
+  "match[version]": true,
+  "match[spec_version]": true,
+});
+
+/** GET …/objects/{objectId}/versions/. */
+export const TaxiiVersionsQuery = TaxiiQuery.pick({
+  added_after: true,
+  limit: true,
+  next: true,
+  "match[spec_version]": true,
+});
+
+export const TaxiiCollectionParam = z.object({ id: z.string().max(64).describe("Collection id or alias.") });
+export const TaxiiObjectParam = TaxiiCollectionParam.extend({ objectId: z.string().max(300) });
 
 // ---- hash-list export --------------------------------------------------------------------------
 

@@ -13,22 +13,28 @@ import {
   STIX_MEDIA_TYPE,
   TAXII_API_ROOT,
   TAXII_COLLECTIONS,
+  TAXII_DEFAULT_LIMIT,
+  TAXII_MAX_LIMIT,
   TAXII_MEDIA_TYPE,
   TaxiiApiRoot,
   TaxiiCollection,
   type TaxiiCollectionKey,
+  TaxiiCollectionParam,
   TaxiiCollections,
   TaxiiDiscovery,
   TaxiiEnvelope,
   TaxiiError,
   TaxiiManifest,
+  TaxiiObjectParam,
+  TaxiiObjectQuery,
+  TaxiiQuery,
   TaxiiVersions,
+  TaxiiVersionsQuery,
 } from "@eusn/protocol";
-import { createRoute, z } from "@hono/zod-openapi";
-import type { Context, TypedResponse } from "hono";
+import { createRoute, type z } from "@hono/zod-openapi";
+import type { Context, ErrorHandler, MiddlewareHandler, TypedResponse } from "hono";
 import { type Reader, verifyReader } from "../auth/basic.ts";
-import type { AppEnv } from "../lib/hono.ts";
-import { router } from "../lib/hono.ts";
+import { type AppEnv, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { safeErrorSummary } from "../lib/safe-log.ts";
 import { type Filter, type Page, type VersionFilter, walk } from "../taxii/feed.ts";
@@ -36,8 +42,6 @@ import { type Filter, type Page, type VersionFilter, walk } from "../taxii/feed.
 const app = router();
 const ROOT = `/taxii2/${TAXII_API_ROOT}`;
 const READERS = ["coordinator", "authority", "platform"] as const satisfies readonly Role[];
-const MAX_LIMIT = 1000;
-const DEFAULT_LIMIT = 100;
 const MAX_MATCH_IDS = 50;
 
 const readers = new WeakMap<Request, Reader>();
@@ -70,13 +74,15 @@ function taxiiError(
   });
 }
 
-app.onError((err, c) => {
+/** Every error under /taxii2/ as a TAXII error message. */
+export const taxiiErrors: ErrorHandler<AppEnv> = (err, c) => {
   const requestId = c.var.requestId ?? crypto.randomUUID();
   if (err instanceof ApiError) return taxiiError(err.code, requestId, err.detail, err.errors, err.headers);
   // Same rule as the app's handler: no bound parameters, tokens or pseudonyms in logs.
   console.error(`request ${requestId} failed:`, safeErrorSummary(err));
   return taxiiError("internal_error", requestId, "the node failed to handle this request");
-});
+};
+app.onError(taxiiErrors);
 
 // ---- content negotiation and authentication, before anything else ----------------------------
 
@@ -102,7 +108,8 @@ export function acceptsTaxii(accept: string | undefined): boolean {
   return false;
 }
 
-app.use("/taxii2/*", async (c, next) => {
+/** Before anything else under /taxii2/: the media type the client accepts, then who it is. */
+export const taxiiGate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!acceptsTaxii(c.req.header("accept"))) {
     throw new ApiError(
       "not_acceptable",
@@ -111,7 +118,8 @@ app.use("/taxii2/*", async (c, next) => {
   }
   readers.set(c.req.raw, await verifyReader(c.req.raw, c.env, c.var.db, READERS));
   await next();
-});
+};
+app.use("/taxii2/*", taxiiGate);
 
 function reader(c: Context<AppEnv>): Reader {
   return readers.get(c.req.raw)!;
@@ -189,32 +197,17 @@ const list = (v: string | undefined) =>
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
 
-const Query = z.object({
-  added_after: z.string().max(64).optional().describe("Only versions added after this timestamp."),
-  limit: z
-    .string()
-    .max(10)
-    .optional()
-    .describe(`Page size (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`),
-  next: z.string().max(24).optional().describe("The `next` of the previous page (a log position)."),
-  "match[id]": z.string().max(8000).optional(),
-  "match[type]": z.string().max(2000).optional(),
-  "match[version]": z.string().max(2000).optional().describe("last (default), first, all or timestamps."),
-  "match[spec_version]": z.string().max(200).optional(),
-});
-type Query = z.infer<typeof Query>;
-
-function parseQuery(q: Query, defaultVersion: "last" | "all") {
+function parseQuery(q: TaxiiQuery, defaultVersion: "last" | "all") {
   let addedAfter: string | undefined;
   if (q.added_after !== undefined) {
     const t = floorMs(q.added_after);
     if (!t) throw bad("added_after", "an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00.000Z");
     addedAfter = t;
   }
-  let limit = DEFAULT_LIMIT;
+  let limit = TAXII_DEFAULT_LIMIT;
   if (q.limit !== undefined) {
     if (!/^\d{1,9}$/.test(q.limit) || Number(q.limit) < 1) throw bad("limit", "a positive integer");
-    limit = Math.min(Number(q.limit), MAX_LIMIT); // a server may return fewer (TAXII 2.1 §3.4.1)
+    limit = Math.min(Number(q.limit), TAXII_MAX_LIMIT); // a server may return fewer (TAXII 2.1 §3.4.1)
   }
   let after: number | null = null;
   if (q.next !== undefined) {
@@ -281,157 +274,152 @@ const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(
     statuses.map((s) => [s, { description: "TAXII error message", content: taxiiContent(TaxiiError) }]),
   );
-const CollectionParam = z.object({ id: z.string().max(64).describe("Collection id or alias.") });
-const ObjectParam = CollectionParam.extend({ objectId: z.string().max(300) });
 
 // ---- endpoints --------------------------------------------------------------------------------
 
-app.openapi(
-  createRoute({
-    method: "get",
-    path: "/taxii2/",
-    tags: ["taxii"],
-    summary: "TAXII 2.1 discovery",
-    security,
-    responses: {
-      200: { description: "Server discovery", content: taxiiContent(TaxiiDiscovery) },
-      ...errorResponses(401, 403, 406),
-    },
-  }),
-  (c) => {
-    const root = `${new URL(c.req.url).origin}${ROOT}/`;
-    return taxii(c, {
-      title: `EUSN node ${c.env.NODE_ID}`,
-      description:
-        "Read-only TAXII 2.1 view of the EU Signal Network: the cross-border-assessed baseline of terrorist-content hash fingerprints as STIX 2.1 indicators.",
-      default: root,
-      api_roots: [root],
-    });
+export const getDiscoveryRoute = createRoute({
+  method: "get",
+  path: "/taxii2/",
+  tags: ["taxii"],
+  summary: "TAXII 2.1 discovery",
+  security,
+  responses: {
+    200: { description: "Server discovery", content: taxiiContent(TaxiiDiscovery) },
+    ...errorResponses(401, 403, 406),
   },
-);
-
-app.openapi(
-  createRoute({
-    method: "get",
-    path: `${ROOT}/`,
-    tags: ["taxii"],
-    summary: "TAXII 2.1 API root",
-    security,
-    responses: {
-      200: { description: "API root information", content: taxiiContent(TaxiiApiRoot) },
-      ...errorResponses(401, 403, 406),
-    },
-  }),
-  (c) =>
-    taxii(c, {
-      title: "EUSN",
-      description: "Baseline and submissions of this EUSN node (read-only).",
-      versions: [TAXII_MEDIA_TYPE],
-      max_content_length: MAX_BODY_BYTES,
-    }),
-);
-
-app.openapi(
-  createRoute({
-    method: "get",
-    path: `${ROOT}/collections/`,
-    tags: ["taxii"],
-    summary: "TAXII 2.1 collections (can_read says what your role may read)",
-    security,
-    responses: {
-      200: { description: "The collections", content: taxiiContent(TaxiiCollections) },
-      ...errorResponses(401, 403, 406),
-    },
-  }),
-  (c) => {
-    const role = reader(c).participant.role;
-    return taxii(c, {
-      collections: (Object.keys(TAXII_COLLECTIONS) as TaxiiCollectionKey[]).map((k) =>
-        collectionResource(k, role),
-      ),
-    });
-  },
-);
-
-app.openapi(
-  createRoute({
-    method: "get",
-    path: `${ROOT}/collections/{id}/`,
-    tags: ["taxii"],
-    summary: "One TAXII 2.1 collection",
-    security,
-    request: { params: CollectionParam },
-    responses: {
-      200: { description: "The collection", content: taxiiContent(TaxiiCollection) },
-      ...errorResponses(401, 403, 404, 406),
-    },
-  }),
-  (c) => taxii(c, collectionResource(findCollection(c.req.valid("param").id), reader(c).participant.role)),
-);
-
-app.openapi(
-  createRoute({
-    method: "get",
-    path: `${ROOT}/collections/{id}/objects/`,
-    tags: ["taxii"],
-    summary: "STIX objects of a collection, paged by log position (`next`), newest versions by default",
+});
+export function getDiscovery(c: RouteContext<typeof getDiscoveryRoute>) {
+  const root = `${new URL(c.req.url).origin}${ROOT}/`;
+  return taxii(c, {
+    title: `EUSN node ${c.env.NODE_ID}`,
     description:
-      "Filters: added_after, match[id], match[type], match[version] (last|first|all|timestamp), match[spec_version]. `next` is a position in the collection's log: pages never skip or repeat a version, even while new ones arrive.",
-    security,
-    request: { params: CollectionParam, query: Query },
-    responses: {
-      200: { description: "An envelope", content: taxiiContent(TaxiiEnvelope) },
-      ...errorResponses(400, 401, 403, 404, 406),
-    },
-  }),
-  async (c) => {
-    const key = readable(c, c.req.valid("param").id);
-    const { filter, limit, after } = parseQuery(c.req.valid("query"), "last");
-    const page = await walk(c.var.db, key, filter, after, limit);
-    return taxii(
-      c,
-      { ...paging(page), ...(page.entries.length > 0 ? { objects: page.entries.map((e) => e.object) } : {}) },
-      pageHeaders(page),
-    );
-  },
-);
+      "Read-only TAXII 2.1 view of the EU Signal Network: the cross-border-assessed baseline of terrorist-content hash fingerprints as STIX 2.1 indicators.",
+    default: root,
+    api_roots: [root],
+  });
+}
+app.openapi(getDiscoveryRoute, getDiscovery);
 
-app.openapi(
-  createRoute({
-    method: "get",
-    path: `${ROOT}/collections/{id}/manifest/`,
-    tags: ["taxii"],
-    summary: "Manifest of a collection (id, date_added, version, media_type), same filters and paging",
-    security,
-    request: { params: CollectionParam, query: Query },
-    responses: {
-      200: { description: "A manifest", content: taxiiContent(TaxiiManifest) },
-      ...errorResponses(400, 401, 403, 404, 406),
-    },
-  }),
-  async (c) => {
-    const key = readable(c, c.req.valid("param").id);
-    const { filter, limit, after } = parseQuery(c.req.valid("query"), "last");
-    const page = await walk(c.var.db, key, filter, after, limit);
-    return taxii(
-      c,
-      {
-        ...paging(page),
-        ...(page.entries.length > 0
-          ? {
-              objects: page.entries.map((e) => ({
-                id: e.id,
-                date_added: e.dateAdded,
-                version: e.version,
-                media_type: STIX_MEDIA_TYPE,
-              })),
-            }
-          : {}),
-      },
-      pageHeaders(page),
-    );
+export const getApiRootRoute = createRoute({
+  method: "get",
+  path: `${ROOT}/`,
+  tags: ["taxii"],
+  summary: "TAXII 2.1 API root",
+  security,
+  responses: {
+    200: { description: "API root information", content: taxiiContent(TaxiiApiRoot) },
+    ...errorResponses(401, 403, 406),
   },
-);
+});
+export function getApiRoot(c: RouteContext<typeof getApiRootRoute>) {
+  return taxii(c, {
+    title: "EUSN",
+    description: "Baseline and submissions of this EUSN node (read-only).",
+    versions: [TAXII_MEDIA_TYPE],
+    max_content_length: MAX_BODY_BYTES,
+  });
+}
+app.openapi(getApiRootRoute, getApiRoot);
+
+export const listCollectionsRoute = createRoute({
+  method: "get",
+  path: `${ROOT}/collections/`,
+  tags: ["taxii"],
+  summary: "TAXII 2.1 collections (can_read says what your role may read)",
+  security,
+  responses: {
+    200: { description: "The collections", content: taxiiContent(TaxiiCollections) },
+    ...errorResponses(401, 403, 406),
+  },
+});
+export function listCollections(c: RouteContext<typeof listCollectionsRoute>) {
+  const role = reader(c).participant.role;
+  return taxii(c, {
+    collections: (Object.keys(TAXII_COLLECTIONS) as TaxiiCollectionKey[]).map((k) =>
+      collectionResource(k, role),
+    ),
+  });
+}
+app.openapi(listCollectionsRoute, listCollections);
+
+export const getCollectionRoute = createRoute({
+  method: "get",
+  path: `${ROOT}/collections/{id}/`,
+  tags: ["taxii"],
+  summary: "One TAXII 2.1 collection",
+  security,
+  request: { params: TaxiiCollectionParam },
+  responses: {
+    200: { description: "The collection", content: taxiiContent(TaxiiCollection) },
+    ...errorResponses(401, 403, 404, 406),
+  },
+});
+export function getCollection(c: RouteContext<typeof getCollectionRoute>) {
+  return taxii(c, collectionResource(findCollection(c.req.valid("param").id), reader(c).participant.role));
+}
+app.openapi(getCollectionRoute, getCollection);
+
+export const getObjectsRoute = createRoute({
+  method: "get",
+  path: `${ROOT}/collections/{id}/objects/`,
+  tags: ["taxii"],
+  summary: "STIX objects of a collection, paged by log position (`next`), newest versions by default",
+  description:
+    "Filters: added_after, match[id], match[type], match[version] (last|first|all|timestamp), match[spec_version]. `next` is a position in the collection's log: pages never skip or repeat a version, even while new ones arrive.",
+  security,
+  request: { params: TaxiiCollectionParam, query: TaxiiQuery },
+  responses: {
+    200: { description: "An envelope", content: taxiiContent(TaxiiEnvelope) },
+    ...errorResponses(400, 401, 403, 404, 406),
+  },
+});
+export async function getObjects(c: RouteContext<typeof getObjectsRoute>) {
+  const key = readable(c, c.req.valid("param").id);
+  const { filter, limit, after } = parseQuery(c.req.valid("query"), "last");
+  const page = await walk(c.var.db, key, filter, after, limit);
+  return taxii(
+    c,
+    { ...paging(page), ...(page.entries.length > 0 ? { objects: page.entries.map((e) => e.object) } : {}) },
+    pageHeaders(page),
+  );
+}
+app.openapi(getObjectsRoute, getObjects);
+
+export const getManifestRoute = createRoute({
+  method: "get",
+  path: `${ROOT}/collections/{id}/manifest/`,
+  tags: ["taxii"],
+  summary: "Manifest of a collection (id, date_added, version, media_type), same filters and paging",
+  security,
+  request: { params: TaxiiCollectionParam, query: TaxiiQuery },
+  responses: {
+    200: { description: "A manifest", content: taxiiContent(TaxiiManifest) },
+    ...errorResponses(400, 401, 403, 404, 406),
+  },
+});
+export async function getManifest(c: RouteContext<typeof getManifestRoute>) {
+  const key = readable(c, c.req.valid("param").id);
+  const { filter, limit, after } = parseQuery(c.req.valid("query"), "last");
+  const page = await walk(c.var.db, key, filter, after, limit);
+  return taxii(
+    c,
+    {
+      ...paging(page),
+      ...(page.entries.length > 0
+        ? {
+            objects: page.entries.map((e) => ({
+              id: e.id,
+              date_added: e.dateAdded,
+              version: e.version,
+              media_type: STIX_MEDIA_TYPE,
+            })),
+          }
+        : {}),
+    },
+    pageHeaders(page),
+  );
+}
+app.openapi(getManifestRoute, getManifest);
 
 /** The object must exist in the collection (any version, any time), else 404. */
 async function requireObject(c: Context<AppEnv>, key: TaxiiCollectionKey, objectId: string) {
@@ -445,76 +433,66 @@ async function requireObject(c: Context<AppEnv>, key: TaxiiCollectionKey, object
     throw new ApiError("not_found", `no object ${objectId} in the ${key} collection`);
 }
 
-const OneObjectQuery = Query.pick({
-  added_after: true,
-  limit: true,
-  next: true,
-  "match[version]": true,
-  "match[spec_version]": true,
+export const getObjectRoute = createRoute({
+  method: "get",
+  path: `${ROOT}/collections/{id}/objects/{objectId}/`,
+  tags: ["taxii"],
+  summary: "One STIX object (its newest version by default; match[version]=all for every version)",
+  security,
+  request: { params: TaxiiObjectParam, query: TaxiiObjectQuery },
+  responses: {
+    200: { description: "An envelope with the object's versions", content: taxiiContent(TaxiiEnvelope) },
+    ...errorResponses(400, 401, 403, 404, 406),
+  },
 });
+export async function getObject(c: RouteContext<typeof getObjectRoute>) {
+  const { id, objectId } = c.req.valid("param");
+  const key = readable(c, id);
+  const { filter, limit, after } = parseQuery(c.req.valid("query"), "last");
+  await requireObject(c, key, objectId);
+  const page = await walk(c.var.db, key, { ...filter, ids: new Set([objectId]) }, after, limit);
+  return taxii(
+    c,
+    { ...paging(page), ...(page.entries.length > 0 ? { objects: page.entries.map((e) => e.object) } : {}) },
+    pageHeaders(page),
+  );
+}
+app.openapi(getObjectRoute, getObject);
 
-app.openapi(
-  createRoute({
-    method: "get",
-    path: `${ROOT}/collections/{id}/objects/{objectId}/`,
-    tags: ["taxii"],
-    summary: "One STIX object (its newest version by default; match[version]=all for every version)",
-    security,
-    request: { params: ObjectParam, query: OneObjectQuery },
-    responses: {
-      200: { description: "An envelope with the object's versions", content: taxiiContent(TaxiiEnvelope) },
-      ...errorResponses(400, 401, 403, 404, 406),
-    },
-  }),
-  async (c) => {
-    const { id, objectId } = c.req.valid("param");
-    const key = readable(c, id);
-    const { filter, limit, after } = parseQuery(c.req.valid("query"), "last");
-    await requireObject(c, key, objectId);
-    const page = await walk(c.var.db, key, { ...filter, ids: new Set([objectId]) }, after, limit);
-    return taxii(
-      c,
-      { ...paging(page), ...(page.entries.length > 0 ? { objects: page.entries.map((e) => e.object) } : {}) },
-      pageHeaders(page),
-    );
+export const getObjectVersionsRoute = createRoute({
+  method: "get",
+  path: `${ROOT}/collections/{id}/objects/{objectId}/versions/`,
+  tags: ["taxii"],
+  summary: "Every version (the `modified` timestamps) of one STIX object, oldest first",
+  security,
+  request: {
+    params: TaxiiObjectParam,
+    query: TaxiiVersionsQuery,
   },
-);
-
-app.openapi(
-  createRoute({
-    method: "get",
-    path: `${ROOT}/collections/{id}/objects/{objectId}/versions/`,
-    tags: ["taxii"],
-    summary: "Every version (the `modified` timestamps) of one STIX object, oldest first",
-    security,
-    request: {
-      params: ObjectParam,
-      query: Query.pick({ added_after: true, limit: true, next: true, "match[spec_version]": true }),
-    },
-    responses: {
-      200: { description: "The versions", content: taxiiContent(TaxiiVersions) },
-      ...errorResponses(400, 401, 403, 404, 406),
-    },
-  }),
-  async (c) => {
-    const { id, objectId } = c.req.valid("param");
-    const key = readable(c, id);
-    const { filter, limit, after } = parseQuery(c.req.valid("query"), "all");
-    await requireObject(c, key, objectId);
-    const page = await walk(c.var.db, key, { ...filter, ids: new Set([objectId]) }, after, limit);
-    return taxii(
-      c,
-      {
-        ...paging(page),
-        ...(page.entries.length > 0 ? { versions: page.entries.map((e) => e.version) } : {}),
-      },
-      pageHeaders(page),
-    );
+  responses: {
+    200: { description: "The versions", content: taxiiContent(TaxiiVersions) },
+    ...errorResponses(400, 401, 403, 404, 406),
   },
-);
+});
+export async function getObjectVersions(c: RouteContext<typeof getObjectVersionsRoute>) {
+  const { id, objectId } = c.req.valid("param");
+  const key = readable(c, id);
+  const { filter, limit, after } = parseQuery(c.req.valid("query"), "all");
+  await requireObject(c, key, objectId);
+  const page = await walk(c.var.db, key, { ...filter, ids: new Set([objectId]) }, after, limit);
+  return taxii(
+    c,
+    {
+      ...paging(page),
+      ...(page.entries.length > 0 ? { versions: page.entries.map((e) => e.version) } : {}),
+    },
+    pageHeaders(page),
+  );
+}
+app.openapi(getObjectVersionsRoute, getObjectVersions);
 
-// Anything else under /taxii2/ (after authentication): a TAXII 404, or 405 for a write method.
-app.all("/taxii2/*", (c) => {
+/** Anything else under /taxii2/ (after authentication): a TAXII 404, or 405 for a write method. */
+export function taxiiFallback(c: Context<AppEnv>): never {
   const method = c.req.method;
   if (method !== "GET" && method !== "HEAD") {
     throw new ApiError(
@@ -525,6 +503,7 @@ app.all("/taxii2/*", (c) => {
     );
   }
   throw new ApiError("not_found", `no TAXII resource at ${new URL(c.req.url).pathname}`);
-});
+}
+app.all("/taxii2/*", taxiiFallback);
 
 export default app;

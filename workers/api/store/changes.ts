@@ -1,12 +1,13 @@
 // The submission change feed (`submission_changes`) as read by everything that serves a position
 // in it: the baseline version, a platform's reversals feed, an entry's changes for its history,
-// the hash-list export's positions and the count of disputes for the statistics. The appliers
+// the hash-list export's positions, the count of disputes for the statistics, and the positions
+// of the TAXII collections' objects. The appliers
 // write the feed, each change in the batch of the record that caused it. No Hono types here.
-import { type ExportLine, REVERSAL_CHANGES, type Reversal } from "@eusn/protocol";
+import { type ExportLine, REVERSAL_CHANGES, type Reversal, type TaxiiCollectionKey } from "@eusn/protocol";
 import { and, asc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import { decisions, submissionChanges, submissionMatches, submissions } from "../../../schema/index.ts";
 import { chunk, type Db } from "../lib/db.ts";
-import { inBaselineSql } from "../rules/baseline.ts";
+import { inBaselineSql, shareableSql } from "../rules/baseline.ts";
 
 /** The baseline version: the feed position of the latest change to baseline membership or state. */
 export async function baselineVersion(db: Db): Promise<number> {
@@ -119,3 +120,106 @@ export async function exportRows(db: Db, after: number, limit: number, now: stri
 
 /** How many times an included entry became disputed (a statement for the statistics' batch). */
 export const DISPUTES_RAISED_SQL: SQL = sql`SELECT count(*) AS n FROM submission_changes WHERE change = 'disputed'`;
+
+// ---- the TAXII collections as logs over the feed (taxii/feed.ts; aliases c = submission_changes,
+// s = submissions) ------------------------------------------------------------------------------
+
+/** One change of one entry, as the TAXII state machine replays it. */
+export type ChangeRow = { seq: number; submissionId: string; change: string; at: string };
+
+/** Rows that can carry an entry of the collection (the state machine drops the rest). */
+function candidateCond(collection: TaxiiCollectionKey): SQL {
+  return collection === "baseline"
+    ? sql`c.affects_baseline = 1 AND ${shareableSql("s")} AND EXISTS (SELECT 1 FROM submission_changes i WHERE i.submission_id = c.submission_id AND i.change = 'included' AND i.seq <= c.seq)`
+    : shareableSql("s");
+}
+
+/** Rows where an entry first enters the collection (positions of the prelude and identities). */
+function startCond(collection: TaxiiCollectionKey): SQL {
+  return collection === "baseline"
+    ? sql`c.change = 'included' AND ${shareableSql("s")}`
+    : sql`c.change = 'created' AND ${shareableSql("s")}`;
+}
+
+/** The feed position where the collection begins (its first entry enters), or null while empty. */
+export async function collectionStart(db: Db, collection: TaxiiCollectionKey): Promise<number | null> {
+  const row = await db.get<{ seq: number | null }>(
+    sql`SELECT min(c.seq) AS seq FROM submission_changes c JOIN submissions s ON s.id = c.submission_id WHERE ${startCond(collection)}`,
+  );
+  return row?.seq ?? null;
+}
+
+/** Every change of each of these entries, in feed order, by entry id. */
+export async function changeHistories(db: Db, ids: string[]): Promise<Map<string, ChangeRow[]>> {
+  const out = new Map<string, ChangeRow[]>();
+  for (const part of chunk(ids, 90)) {
+    const rows = await db.all<{ seq: number; submission_id: string; change: string; at: string }>(
+      sql`SELECT seq, submission_id, change, at FROM submission_changes WHERE submission_id IN ${part} ORDER BY seq`,
+    );
+    for (const r of rows) {
+      const list = out.get(r.submission_id) ?? [];
+      list.push({ seq: r.seq, submissionId: r.submission_id, change: r.change, at: r.at });
+      out.set(r.submission_id, list);
+    }
+  }
+  return out;
+}
+
+/**
+ * The feed position at which each authority (all of them, or those named) first has an entry
+ * enter the collection: where its identity appears.
+ */
+export async function identityPositions(
+  db: Db,
+  collection: TaxiiCollectionKey,
+  authorityIds: string[] | null,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const parts = authorityIds ? chunk(authorityIds, 90) : [null];
+  for (const part of parts) {
+    const filter = part ? sql` AND s.submitter_id IN ${part}` : sql``;
+    const rows = await db.all<{ pid: string; seq: number }>(
+      sql`SELECT s.submitter_id AS pid, min(c.seq) AS seq FROM submission_changes c JOIN submissions s ON s.id = c.submission_id WHERE ${startCond(collection)}${filter} GROUP BY s.submitter_id`,
+    );
+    for (const r of rows) out.set(r.pid, r.seq);
+  }
+  return out;
+}
+
+/** Up to `limit` changes after feed position `after`, in order (the STIX-id index catching up). */
+export async function changesAfter(
+  db: Db,
+  after: number,
+  limit: number,
+): Promise<{ seq: number; submission_id: string }[]> {
+  return db.all<{ seq: number; submission_id: string }>(
+    sql`SELECT seq, submission_id FROM submission_changes WHERE seq > ${after} ORDER BY seq LIMIT ${limit}`,
+  );
+}
+
+/** Rows of named entries or at named positions only (`match[id]` / `match[type]`); null: all. */
+export type CollectionRestriction = { submissionIds: string[]; seqs: number[] } | null;
+
+/**
+ * Up to `limit` changes from feed position `fromSeq` on that can carry an entry of the collection,
+ * added after `addedAfter` when given, within `restrict`, each with the entry's submitter.
+ */
+export async function collectionChanges(
+  db: Db,
+  collection: TaxiiCollectionKey,
+  fromSeq: number,
+  addedAfter: string | undefined,
+  restrict: CollectionRestriction,
+  limit: number,
+): Promise<{ seq: number; submission_id: string; at: string; submitter_id: string }[]> {
+  let within = sql``;
+  if (restrict) {
+    const parts = [];
+    if (restrict.submissionIds.length > 0) parts.push(sql`c.submission_id IN ${restrict.submissionIds}`);
+    if (restrict.seqs.length > 0) parts.push(sql`c.seq IN ${restrict.seqs}`);
+    within = sql` AND (${sql.join(parts, sql` OR `)})`;
+  }
+  return db.all<{ seq: number; submission_id: string; at: string; submitter_id: string }>(
+    sql`SELECT c.seq, c.submission_id, c.at, s.submitter_id FROM submission_changes c JOIN submissions s ON s.id = c.submission_id WHERE c.seq >= ${fromSeq} AND ${candidateCond(collection)}${addedAfter ? sql` AND c.at > ${addedAfter}` : sql``}${within} ORDER BY c.seq LIMIT ${limit}`,
+  );
+}

@@ -3,12 +3,26 @@
 // skips or repeats an object while new changes arrive (they only ever get higher positions).
 // Design and the state machines: docs/taxii.md "Collections as logs".
 import { type TaxiiCollectionKey, TLP2_MARKINGS } from "@eusn/protocol";
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { participants, submissions, taxiiIndexState, taxiiObjects } from "../../../schema/index.ts";
 import type { Db } from "../lib/db.ts";
-import { chunk } from "../lib/db.ts";
-import { isShareable, type SubmissionRow, shareableSql } from "../rules/baseline.ts";
-import type { ParticipantRow } from "../store/participants.ts";
+import { isShareable } from "../rules/baseline.ts";
+import {
+  type ChangeRow,
+  type CollectionRestriction,
+  changeHistories,
+  changesAfter,
+  collectionChanges,
+  collectionStart,
+  identityPositions,
+} from "../store/changes.ts";
+import {
+  addToIndex,
+  entriesOfIndicators,
+  indexedUpTo,
+  participantsById,
+  submissionsById,
+  type TaxiiObjectRow,
+  tlpsOf,
+} from "../store/taxii.ts";
 import {
   authorityIdentity,
   authorityIdentityId,
@@ -33,8 +47,6 @@ import {
 export const SLOTS = 16;
 const SLOT_IDENTITY = 8;
 const SLOT_INDICATOR = 9;
-
-export type ChangeRow = { seq: number; submissionId: string; change: string; at: string };
 
 export type Version = IndicatorVersion & { seq: number; at: string; first: boolean; last: boolean };
 
@@ -116,64 +128,6 @@ export function versionsOf(collection: TaxiiCollectionKey, changes: ChangeRow[])
   return out;
 }
 
-// ---- SQL fragments (aliases: c = submission_changes, s = submissions) ------------------------
-
-const NOT_RED = shareableSql("s");
-
-/** Rows that can carry an entry of the collection (the state machine drops the rest). */
-function candidateCond(collection: TaxiiCollectionKey) {
-  return collection === "baseline"
-    ? sql`c.affects_baseline = 1 AND ${NOT_RED} AND EXISTS (SELECT 1 FROM submission_changes i WHERE i.submission_id = c.submission_id AND i.change = 'included' AND i.seq <= c.seq)`
-    : NOT_RED;
-}
-
-/** Rows where an entry first enters the collection (positions of the prelude and identities). */
-function startCond(collection: TaxiiCollectionKey) {
-  return collection === "baseline"
-    ? sql`c.change = 'included' AND ${NOT_RED}`
-    : sql`c.change = 'created' AND ${NOT_RED}`;
-}
-
-async function firstSeq(db: Db, collection: TaxiiCollectionKey): Promise<number | null> {
-  const row = await db.get<{ seq: number | null }>(
-    sql`SELECT min(c.seq) AS seq FROM submission_changes c JOIN submissions s ON s.id = c.submission_id WHERE ${startCond(collection)}`,
-  );
-  return row?.seq ?? null;
-}
-
-async function histories(db: Db, ids: string[]): Promise<Map<string, ChangeRow[]>> {
-  const out = new Map<string, ChangeRow[]>();
-  for (const part of chunk(ids, 90)) {
-    const rows = await db.all<{ seq: number; submission_id: string; change: string; at: string }>(
-      sql`SELECT seq, submission_id, change, at FROM submission_changes WHERE submission_id IN ${part} ORDER BY seq`,
-    );
-    for (const r of rows) {
-      const list = out.get(r.submission_id) ?? [];
-      list.push({ seq: r.seq, submissionId: r.submission_id, change: r.change, at: r.at });
-      out.set(r.submission_id, list);
-    }
-  }
-  return out;
-}
-
-/** The collection position (seq) at which each authority's identity appears. */
-async function identitySeqs(
-  db: Db,
-  collection: TaxiiCollectionKey,
-  authorityIds: string[] | null,
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  const parts = authorityIds ? chunk(authorityIds, 90) : [null];
-  for (const part of parts) {
-    const filter = part ? sql` AND s.submitter_id IN ${part}` : sql``;
-    const rows = await db.all<{ pid: string; seq: number }>(
-      sql`SELECT s.submitter_id AS pid, min(c.seq) AS seq FROM submission_changes c JOIN submissions s ON s.id = c.submission_id WHERE ${startCond(collection)}${filter} GROUP BY s.submitter_id`,
-    );
-    for (const r of rows) out.set(r.pid, r.seq);
-  }
-  return out;
-}
-
 // ---- the STIX-id index (one-way UUIDv5 ids → submission and epoch) --------------------------
 
 const INDEX_BATCH = 500;
@@ -184,31 +138,15 @@ const INDEX_BATCH = 500;
  */
 export async function catchUpIndex(db: Db, maxBatches = 40): Promise<void> {
   for (let b = 0; b < maxBatches; b++) {
-    const state = await db
-      .select({ seq: taxiiIndexState.seq })
-      .from(taxiiIndexState)
-      .where(eq(taxiiIndexState.name, "objects"))
-      .get();
-    const from = state?.seq ?? 0;
-    const rows = await db.all<{ seq: number; submission_id: string }>(
-      sql`SELECT seq, submission_id FROM submission_changes WHERE seq > ${from} ORDER BY seq LIMIT ${INDEX_BATCH}`,
-    );
+    const rows = await changesAfter(db, await indexedUpTo(db), INDEX_BATCH);
     if (rows.length === 0) return;
     const upTo = rows[rows.length - 1]!.seq;
     const ids = [...new Set(rows.map((r) => r.submission_id))];
-    const red = new Set<string>();
-    for (const part of chunk(ids, 90)) {
-      for (const r of await db
-        .select({ id: submissions.id, tlp: submissions.tlp })
-        .from(submissions)
-        .where(inArray(submissions.id, part))) {
-        if (!isShareable(r)) red.add(r.id);
-      }
-    }
-    const hist = await histories(db, ids);
-    const values: (typeof taxiiObjects.$inferInsert)[] = [];
+    const tlps = await tlpsOf(db, ids);
+    const hist = await changeHistories(db, ids);
+    const values: TaxiiObjectRow[] = [];
     for (const id of ids) {
-      if (red.has(id)) continue;
+      if (!isShareable({ tlp: tlps.get(id) ?? null })) continue;
       for (const collection of ["baseline", "submissions"] as const) {
         for (const v of versionsOf(collection, hist.get(id) ?? [])) {
           if (!v.first) continue;
@@ -222,18 +160,7 @@ export async function catchUpIndex(db: Db, maxBatches = 40): Promise<void> {
         }
       }
     }
-    const stmts = [
-      // 5 columns per row: 19 rows per statement stays under D1's 100 bound parameters.
-      ...chunk(values, 19).map((part) => db.insert(taxiiObjects).values(part).onConflictDoNothing()),
-      db
-        .insert(taxiiIndexState)
-        .values({ name: "objects", seq: upTo })
-        .onConflictDoUpdate({
-          target: taxiiIndexState.name,
-          set: { seq: sql`max(${taxiiIndexState.seq}, ${upTo})` },
-        }),
-    ];
-    await db.batch(stmts as [(typeof stmts)[number], ...(typeof stmts)[number][]]);
+    await addToIndex(db, values, upTo);
     if (rows.length < INDEX_BATCH) return;
   }
 }
@@ -291,7 +218,7 @@ async function restriction(
   collection: TaxiiCollectionKey,
   filter: Filter,
   first: number,
-): Promise<ReturnType<typeof sql> | null | "none"> {
+): Promise<CollectionRestriction | "none"> {
   const wantsIndicators = !filter.types || filter.types.has("indicator");
   if (!filter.ids && wantsIndicators) return null;
   const subIds = new Set<string>();
@@ -303,30 +230,20 @@ async function restriction(
     const indicatorIds = ids.filter((id) => id.startsWith("indicator--"));
     if (indicatorIds.length > 0 && wantsIndicators) {
       await catchUpIndex(db);
-      for (const part of chunk(indicatorIds, 90)) {
-        for (const r of await db
-          .select({ submissionId: taxiiObjects.submissionId })
-          .from(taxiiObjects)
-          .where(and(inArray(taxiiObjects.stixId, part), eq(taxiiObjects.collection, collection)))) {
-          subIds.add(r.submissionId);
-        }
-      }
+      for (const id of await entriesOfIndicators(db, collection, indicatorIds)) subIds.add(id);
     }
     if (ids.some((id) => id.startsWith("identity--"))) {
-      for (const [pid, seq] of await identitySeqs(db, collection, null)) {
+      for (const [pid, seq] of await identityPositions(db, collection, null)) {
         if (filter.ids.has(await authorityIdentityId(pid))) seqs.add(seq);
       }
     }
   } else {
     // Only non-indicator types: the prelude row and the identity rows, never the whole feed.
     seqs.add(first);
-    for (const seq of (await identitySeqs(db, collection, null)).values()) seqs.add(seq);
+    for (const seq of (await identityPositions(db, collection, null)).values()) seqs.add(seq);
   }
   if (subIds.size === 0 && seqs.size === 0) return "none";
-  const parts = [];
-  if (subIds.size > 0) parts.push(sql`c.submission_id IN ${[...subIds]}`);
-  if (seqs.size > 0) parts.push(sql`c.seq IN ${[...seqs]}`);
-  return sql`(${sql.join(parts, sql` OR `)})`;
+  return { submissionIds: [...subIds], seqs: [...seqs] };
 }
 
 /**
@@ -341,7 +258,7 @@ export async function walk(
   after: number | null,
   limit: number,
 ): Promise<Page> {
-  const first = await firstSeq(db, collection);
+  const first = await collectionStart(db, collection);
   if (first === null || !filter.specVersionOk) return { entries: [], more: false, next: null };
   const restrict = await restriction(db, collection, filter, first);
   if (restrict === "none") return { entries: [], more: false, next: null };
@@ -358,17 +275,15 @@ export async function walk(
     versionMatches(filter.version, e.version, firstV, lastV);
 
   for (;;) {
-    const rows = await db.all<{ seq: number; submission_id: string; at: string; submitter_id: string }>(
-      sql`SELECT c.seq, c.submission_id, c.at, s.submitter_id FROM submission_changes c JOIN submissions s ON s.id = c.submission_id WHERE c.seq >= ${fromSeq} AND ${candidateCond(collection)}${filter.addedAfter ? sql` AND c.at > ${filter.addedAfter}` : sql``}${restrict ? sql` AND ${restrict}` : sql``} ORDER BY c.seq LIMIT ${SCAN_BATCH}`,
-    );
+    const rows = await collectionChanges(db, collection, fromSeq, filter.addedAfter, restrict, SCAN_BATCH);
     if (rows.length === 0) return { entries: out, more: false, next: null };
     const subIds = [...new Set(rows.map((r) => r.submission_id))];
     const authorityIds = [...new Set(rows.map((r) => r.submitter_id))];
     const [hist, subRows, idSeqs, people] = await Promise.all([
-      histories(db, subIds),
-      loadSubmissions(db, subIds),
-      identitySeqs(db, collection, authorityIds),
-      loadParticipants(db, authorityIds),
+      changeHistories(db, subIds),
+      submissionsById(db, subIds),
+      identityPositions(db, collection, authorityIds),
+      participantsById(db, authorityIds),
     ]);
     const versions = new Map<string, Map<number, Version>>();
     for (const id of subIds) {
@@ -419,24 +334,4 @@ export async function walk(
     if (scanned >= MAX_SCAN) return { entries: out, more: true, next: lastPos };
     fromSeq = rows[rows.length - 1]!.seq + 1;
   }
-}
-
-async function loadSubmissions(db: Db, ids: string[]): Promise<Map<string, SubmissionRow>> {
-  const out = new Map<string, SubmissionRow>();
-  for (const part of chunk(ids, 90)) {
-    for (const r of await db.select().from(submissions).where(inArray(submissions.id, part))) {
-      out.set(r.id, r);
-    }
-  }
-  return out;
-}
-
-async function loadParticipants(db: Db, ids: string[]): Promise<Map<string, ParticipantRow>> {
-  const out = new Map<string, ParticipantRow>();
-  for (const part of chunk(ids, 90)) {
-    for (const r of await db.select().from(participants).where(inArray(participants.id, part))) {
-      out.set(r.id, r);
-    }
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-// Wire schemas of the transparency log and federation (issue 6, docs/federation.md): log
+// Wire schemas of the transparency log and federation (docs/federation.md): log
 // receipts, checkpoints, inclusion and consistency proofs, log entries, peer configuration and
 // pull reports. Hashes are 64 lowercase hex digits everywhere, as in the signed checkpoints.
 import { z } from "zod";

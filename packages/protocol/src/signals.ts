@@ -1,4 +1,4 @@
-// Wire schemas for platform-migration signals (issue 5), shared by the node and its clients:
+// Wire schemas for platform-migration signals, shared by the node and its clients:
 // pseudonymised selectors, out-link normalisation, selector-key distribution, signals,
 // retractions/reversals and the answers to lookups and pulls. See docs/signals.md.
 import { z } from "zod";

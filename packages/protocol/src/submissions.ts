@@ -1,5 +1,6 @@
 // Wire schemas for hash submissions, assessments, baseline decisions, withdrawals/reversals and
-// match feedback (issue 3), shared by the node and its clients.
+// match feedback, and the requests and answers of the submission routes, shared by the node and its
+// clients.
 import { z } from "zod";
 import { idPattern } from "./ids.ts";
 

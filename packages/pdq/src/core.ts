@@ -10,7 +10,7 @@ const f32 = Math.fround;
 export const MIN_SIDE = 5;
 
 /** Jarosz window for a side of n pixels, aiming at 64 output samples: floor((n + 127) / 128). */
-function windowSize(n: number): number {
+export function windowSize(n: number): number {
   return Math.floor((n + 2 * 64 - 1) / (2 * 64));
 }
 
@@ -128,13 +128,18 @@ function jaroszFilter(a: Float32Array, b: Float32Array, width: number, height: n
   }
 }
 
+/** The row or column of an N-sample side that grid index i (0..63) samples: floor((i + 0.5)·N / 64). */
+export function sampleIndex(i: number, n: number): number {
+  return Math.floor(((i + 0.5) * n) / 64);
+}
+
 /** Samples the filtered plane at 64×64 centres: index floor((i + 0.5)·N / 64). */
 function decimate(plane: Float32Array, width: number, height: number): Float32Array {
   const out = new Float32Array(64 * 64);
   for (let i = 0; i < 64; i++) {
-    const y = Math.floor(((i + 0.5) * height) / 64);
+    const y = sampleIndex(i, height);
     for (let j = 0; j < 64; j++) {
-      const x = Math.floor(((j + 0.5) * width) / 64);
+      const x = sampleIndex(j, width);
       out[i * 64 + j] = plane[y * width + x]!;
     }
   }
@@ -211,5 +216,10 @@ export function spectrum(plane: LumaPlane): Spectrum {
     jaroszFilter(luma, new Float32Array(luma.length), width, height);
     grid = decimate(luma, width, height);
   }
+  return gridSpectrum(grid);
+}
+
+/** DCT and quality of the filtered 64×64 grid. */
+export function gridSpectrum(grid: Float32Array): Spectrum {
   return { dct: dct16(grid), quality: quality(grid) };
 }

@@ -1,6 +1,7 @@
 // The public hashing entry points: pixels → PDQ hash and quality, optionally with the eight
 // dihedral variants computed on the DCT (no re-hashing of rotated pixels).
 import { type Spectrum, spectrum } from "./core.ts";
+import { frameSpectrum } from "./frame.ts";
 import { bitsToHex } from "./hex.ts";
 import { lumaPlane, validatePixels } from "./luma.ts";
 import {
@@ -8,16 +9,17 @@ import {
   type DihedralName,
   type PdqDihedralResult,
   type PdqHash,
+  type PdqHashOptions,
   type PdqHashResult,
   type PdqImageError,
   type PixelBuffer,
   type Result,
 } from "./types.ts";
 
-function computeSpectrum(pixels: PixelBuffer): Result<Spectrum, PdqImageError> {
+function computeSpectrum(pixels: PixelBuffer, resample = true): Result<Spectrum, PdqImageError> {
   const valid = validatePixels(pixels);
   if (!valid.ok) return valid;
-  return { ok: true, value: spectrum(lumaPlane(pixels)) };
+  return { ok: true, value: resample ? spectrum(lumaPlane(pixels)) : frameSpectrum(pixels) };
 }
 
 /**
@@ -38,9 +40,13 @@ const ZERO_DCT = new Float32Array(256);
 /**
  * PDQ hash of a decoded image. Images under 5 px on a side (after the 512 px resample) give the
  * all-zero hash with quality 0, like the reference; malformed buffers give an error result.
+ * `{ resample: false }` hashes at full resolution, as the reference's video hasher does per frame.
  */
-export function pdqHash(pixels: PixelBuffer): Result<PdqHashResult, PdqImageError> {
-  const s = computeSpectrum(pixels);
+export function pdqHash(
+  pixels: PixelBuffer,
+  options: PdqHashOptions = {},
+): Result<PdqHashResult, PdqImageError> {
+  const s = computeSpectrum(pixels, options.resample ?? true);
   if (!s.ok) return s;
   const { dct, quality } = s.value;
   // A flat (all-zero) DCT thresholds to all zeros: nothing is strictly above its median.

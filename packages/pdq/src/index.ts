@@ -10,6 +10,7 @@ export {
   type PdqBits,
   type PdqDihedralResult,
   type PdqHash,
+  type PdqHashOptions,
   type PdqHashResult,
   type PdqHex,
   type PdqHexError,

@@ -16,6 +16,15 @@ export interface PixelBuffer {
   readonly data: Uint8Array | Uint8ClampedArray | Uint16Array;
 }
 
+export interface PdqHashOptions {
+  /**
+   * Resample an image larger than 512 px on a side to 512×512 first (default true), as the
+   * reference still-image hasher does. The reference video hasher (vPDQ) hashes each frame at its
+   * own size instead: `false`. The two differ by a few bits on frames over 512 px.
+   */
+  readonly resample?: boolean;
+}
+
 /** Expected failures come back as values so callers in a Worker or a browser never need try/catch. */
 export type Result<T, E> =
   | { readonly ok: true; readonly value: T }

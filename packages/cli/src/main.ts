@@ -13,6 +13,7 @@ const COMMANDS: ReadonlyArray<() => Promise<{ default: () => Command }>> = [
   () => import("./commands/keygen.ts"),
   () => import("./commands/submit.ts"),
   () => import("./commands/match.ts"),
+  () => import("./commands/video.ts"),
 ];
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -23,8 +24,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     .exitOverride();
   for (const load of COMMANDS) {
     const command = (await load()).default();
-    // addCommand does not copy settings; the subcommands must throw rather than exit too.
-    command.copyInheritedSettings(program);
+    // addCommand does not copy settings; the subcommands (and theirs, as `video compare`) must
+    // throw rather than exit too.
+    inheritSettings(command, program);
     program.addCommand(command);
   }
   try {
@@ -34,6 +36,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     // --help and --version arrive here with exit code 0; everything else is a usage error.
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   }
+}
+
+function inheritSettings(command: Command, parent: Command): void {
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) inheritSettings(sub, command);
 }
 
 await main(process.argv);

@@ -1,13 +1,16 @@
 // `eusn hash`: PDQ-hashes image files locally (only hashes ever leave the machine), printing
-// `hash,quality,file` lines like the reference pdq-photo-hasher, or JSON; walks directories and
-// reports unreadable or undecodable files on stderr without stopping the run.
+// `hash,quality,file` lines like the reference pdq-photo-hasher, or JSON; with `--format vpdq`
+// hashes video files (vPDQ, decoded by FFmpeg) in the reference vpdq-hash-video's text format.
+// Walks directories and reports unreadable or undecodable files on stderr without stopping the run.
 import { createHash } from "node:crypto";
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { DIHEDRAL_NAMES, type DihedralName, type PdqHex, pdqHash, pdqHashDihedral } from "@eusn/pdq";
+import { formatVpdq } from "@eusn/vpdq";
+import type { VideoProbe } from "@eusn/vpdq/ffmpeg";
 import cliProgress from "cli-progress";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { decodeImage } from "../decode.ts";
 
 /** "More than a handful": below this many files a progress bar is just flicker. */
@@ -15,10 +18,12 @@ const PROGRESS_MIN_FILES = 6;
 
 interface HashOptions {
   readonly dihedral: boolean;
-  readonly format: "csv" | "json";
+  readonly format: "csv" | "json" | "vpdq";
   readonly exact: boolean;
   readonly header: boolean;
   readonly progress: boolean;
+  readonly secondsPerHash?: number;
+  readonly outDir?: string;
 }
 
 interface HashRow {
@@ -38,16 +43,49 @@ type Outcome =
 
 export default function hashCommand(): Command {
   return new Command("hash")
-    .description("compute PDQ hashes of image files (directories are walked); only hashes are printed")
-    .argument("<paths...>", "image files or directories")
+    .description(
+      "compute PDQ hashes of image files, or vPDQ hashes of video files (directories are walked); only hashes are printed",
+    )
+    .argument("<paths...>", "image or video files, or directories")
     .option("--dihedral", "print the 8 rotation/mirror variants (original, rotate90, …, flipMinus1)", false)
-    .addOption(new Option("--format <format>", "output format").choices(["csv", "json"]).default("csv"))
+    .addOption(
+      new Option("--format <format>", "output format (vpdq: video files, the reference's text format)")
+        .choices(["csv", "json", "vpdq"])
+        .default("csv"),
+    )
     .option("--exact", "also print MD5 and SHA-256 of the file bytes", false)
     .option("--header", "print a CSV header line", false)
-    .option("--no-progress", "never show a progress bar (it shows only on a terminal, for more than 5 files)")
-    .action(async (paths: string[], options: HashOptions) => {
+    .option(
+      "--seconds-per-hash <seconds>",
+      "vpdq: hash one frame per this many seconds (default 1; 0 = every frame)",
+      parseSeconds,
+    )
+    .option("--out-dir <dir>", "vpdq: write one <name>.txt per video here instead of printing")
+    .option(
+      "--no-progress",
+      "never show a progress bar (it shows only on a terminal: for more than 5 images; for any video)",
+    )
+    .action(async function (this: Command, paths: string[], options: HashOptions) {
+      if (options.format === "vpdq") {
+        const clash = (["dihedral", "exact", "header"] as const).find((o) => options[o]);
+        if (clash) this.error(`error: --${clash} does not apply to --format vpdq`, { exitCode: 2 });
+        process.exitCode = await runVideoHash(paths, options);
+        return;
+      }
+      if (options.secondsPerHash !== undefined || options.outDir !== undefined) {
+        this.error("error: --seconds-per-hash and --out-dir need --format vpdq", { exitCode: 2 });
+      }
       process.exitCode = await runHash(paths, options);
     });
+}
+
+/** `--seconds-per-hash`: a finite number ≥ 0 (decimals allowed, as the reference's -r). */
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError("a number of seconds, 0 or more (0 hashes every frame)");
+  }
+  return n;
 }
 
 /** Returns the exit status: 0 when every file was hashed, 1 when any path failed. */
@@ -250,4 +288,129 @@ function jsonWriter(): Writer {
       process.stdout.write(first ? "[]\n" : "\n]\n");
     },
   };
+}
+
+/** A file name on a header line: quoted when it holds a control character, so it stays one line. */
+function headerName(file: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  return /[\u0000-\u001f\u007f]/.test(file) ? JSON.stringify(file) : file;
+}
+
+/**
+ * `--format vpdq`: every file is probed first (the progress bar's total is the frames to hash),
+ * then hashed one video at a time. A video's block is printed, or its file written, only once
+ * the whole video has hashed, so a video that fails part-way leaves nothing behind. Returns the
+ * exit status: 0 when every video was hashed, 1 when any path failed.
+ */
+async function runVideoHash(paths: readonly string[], options: HashOptions): Promise<number> {
+  // Loaded here so image hashing and `eusn --help` never load the video code.
+  const { expectedFeatures, hashProbedVideo, probeVideo } = await import("@eusn/vpdq/ffmpeg");
+  const secondsPerHash = options.secondsPerHash ?? 1;
+  let failures = 0;
+  let log = (line: string): void => {
+    process.stderr.write(line + "\n");
+  };
+  const report = (file: string, reason: string): void => {
+    failures++;
+    log(`eusn hash: ${file}: ${reason}`);
+  };
+
+  const files = await collectFiles(paths, report);
+  const outDir = options.outDir;
+  if (outDir !== undefined) {
+    try {
+      await mkdir(outDir, { recursive: true });
+    } catch (err) {
+      report(outDir, `cannot create the output directory: ${fsReason(err)}`);
+      return 1;
+    }
+  }
+
+  const videos: Array<{ file: string; probe: VideoProbe } | { file: string; error: string }> = [];
+  for (const file of files) {
+    let size: number;
+    try {
+      size = (await stat(file)).size;
+    } catch (err) {
+      videos.push({ file, error: fsReason(err) });
+      continue;
+    }
+    if (size === 0) {
+      videos.push({ file, error: "empty file" });
+      continue;
+    }
+    const probe = await probeVideo(file);
+    videos.push(probe.ok ? { file, probe: probe.value } : { file, error: probe.error.message });
+  }
+
+  const total = videos.reduce(
+    (n, v) => n + ("probe" in v ? (expectedFeatures(v.probe, secondsPerHash) ?? 0) : 0),
+    0,
+  );
+  const showBar = options.progress && process.stderr.isTTY === true && files.length > 0;
+  const bars = showBar
+    ? new cliProgress.MultiBar(
+        {
+          stream: process.stderr,
+          clearOnComplete: true,
+          hideCursor: true,
+          format:
+            "hashing [{bar}] {value}/{total} frames | {videos}/{videoTotal} videos | {eta_formatted} left",
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const bar = bars?.create(Math.max(total, 1), 0, { videos: 0, videoTotal: videos.length });
+  if (bars) log = (line) => bars.log(line + "\n");
+
+  const written = new Map<string, string>();
+  let done = 0;
+  for (const video of videos) {
+    if ("error" in video) {
+      report(video.file, video.error);
+    } else {
+      const hashed = await hashProbedVideo(video.file, video.probe, {
+        secondsPerHash,
+        onFeature: () => {
+          if (bar && bar.getProgress() >= 1) bar.setTotal(bar.getTotal() + 1);
+          bar?.increment();
+        },
+      });
+      if (!hashed.ok) {
+        report(video.file, hashed.error.message);
+      } else if (outDir === undefined) {
+        process.stdout.write(`# ${headerName(video.file)}\n${formatVpdq(hashed.value.features)}`);
+      } else {
+        const name = `${path.parse(video.file).name}.txt`;
+        const earlier = written.get(name);
+        if (earlier !== undefined) {
+          report(
+            video.file,
+            `not written: ${path.join(outDir, name)} already holds ${earlier} from this run`,
+          );
+        } else {
+          const failed = await writeAtomically(path.join(outDir, name), formatVpdq(hashed.value.features));
+          if (failed) report(video.file, failed);
+          else written.set(name, video.file);
+        }
+      }
+    }
+    bar?.update({ videos: ++done });
+  }
+  bars?.stop();
+  if (failures > 0) process.stderr.write(`eusn hash: ${failures} path(s) failed\n`);
+  return failures > 0 ? 1 : 0;
+}
+
+/** Writes through a temporary file and a rename, so no reader ever sees half a file. */
+async function writeAtomically(file: string, text: string): Promise<string | null> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    await writeFile(temp, text);
+    await rename(temp, file);
+    return null;
+  } catch (err) {
+    await rm(temp, { force: true });
+    return `cannot write ${file}: ${fsReason(err)}`;
+  }
 }

@@ -27,7 +27,14 @@ import {
   verifyLogEntries,
   verifyWriteReceipt,
 } from "@eusn/client";
-import type { LogEntriesPage, PeerView, PullReport, SubmissionView, WriteReceipt } from "@eusn/protocol";
+import type {
+  LogEntriesPage,
+  PeerView,
+  PullReport,
+  SubmissionView,
+  SubmitResult,
+  WriteReceipt,
+} from "@eusn/protocol";
 import type { JWK } from "jose";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -249,18 +256,14 @@ async function demo(a: Node, b: Node) {
   }
   const { nl, de, fr } = people as Record<"nl" | "de" | "fr", { id: string; c: EusnClient }>;
   const submitted = await must(
-    nl.c.write<{ receipt: WriteReceipt; submissions: { id: string }[] }>(
-      "/v1/submissions?proof=1",
-      "submission.create",
-      {
-        items: [item(randomPdq()), item(randomPdq()), item(randomPdq())],
-      },
-    ),
+    nl.c.write<SubmitResult>("/v1/submissions?proof=1", "submission.create", {
+      items: [item(randomPdq()), item(randomPdq()), item(randomPdq())],
+    }),
     "submit",
   );
   const [entry] = submitted.submissions.map((s) => s.id) as [string];
   say(
-    `  NL submitted 3 hashes in one signed record (log index ${submitted.receipt.logIndex}); first: ${entry}`,
+    `  NL submitted 3 hashes in one signed record (log index ${submitted.receipt!.logIndex}); first: ${entry}`,
   );
   const concur: string[] = [];
   for (const [who, c] of [
@@ -291,7 +294,7 @@ async function demo(a: Node, b: Node) {
 
   step("The write receipt NL got with ?proof=1, verified offline");
   const jwksA = (await (await fetch(`${a.base}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
-  const nlJws = await must(nl.c.get<string>(`/v1/records/${submitted.receipt.recordId}`), "record");
+  const nlJws = await must(nl.c.get<string>(`/v1/records/${submitted.receipt!.recordId}`), "record");
   const receipt = submitted.receipt as WriteReceipt & {
     treeSize: number;
     inclusionProof: string[];
@@ -338,7 +341,7 @@ async function demo(a: Node, b: Node) {
     (await verifyCheckpointConsistency(before.checkpoint, cpB.checkpoint, proofB.proof, jwksB.keys[0]!)).ok,
     `B's log only grew: its checkpoint before the pull is a prefix of the one after`,
   );
-  const onB = await fetchInclusion(b.base, { leafHash: submitted.receipt.leafHash });
+  const onB = await fetchInclusion(b.base, { leafHash: submitted.receipt!.leafHash });
   check(
     (await verifyWriteReceipt(onB, jwksB.keys[0]!, nlJws, { origin: b.id })).ok,
     `NL's submission is leaf ${onB.logIndex} of B's log too, and B proves it`,

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { EusnClient } from "@eusn/client";
-import type { WriteReceipt } from "@eusn/protocol";
+import type { SubmitResult, WriteReceipt } from "@eusn/protocol";
 import type { Credential } from "./demo-keys.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "..", "test", "fixtures", "pdq", "expected-synthetic.csv");
@@ -44,7 +44,7 @@ export async function seedDemoContent(creds: Credential[], log: (msg: string) =>
     return r.data;
   };
   const submitted = must(
-    await nl.write<{ submissions: { id: string }[] }>("/v1/submissions", "submission.create", {
+    await nl.write<SubmitResult>("/v1/submissions", "submission.create", {
       items: rows.map((r, i) => ({
         signalType: "pdq",
         value: r.hash,

@@ -2,7 +2,7 @@
 // bulk-load, membership identical to /v1/baseline, and a cursor that resumes without skipping or
 // repeating while entries are included, disputed, retired and re-included.
 
-import { EXPORT_CONTENT_TYPES, type ExportLine, type WriteReceipt } from "@eusn/protocol";
+import { EXPORT_CONTENT_TYPES, type ExportLine, type SubmitResult, type WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pdqItem, randomHex, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
@@ -19,13 +19,9 @@ beforeAll(async () => {
 });
 
 async function submit(by: Admitted, items: unknown[]): Promise<string[]> {
-  const res = await by.client.write<{ submissions: { id: string }[] }>(
-    "/v1/submissions",
-    "submission.create",
-    {
-      items,
-    },
-  );
+  const res = await by.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+    items,
+  });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
   return res.data.submissions.map((s) => s.id);
 }

@@ -6,7 +6,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { signWrite } from "@eusn/client";
-import type { WriteReceipt } from "@eusn/protocol";
+import type { SubmitResult } from "@eusn/protocol";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { MatchShard, ShardHit } from "../../workers/api/match/shard.ts";
 import { allTables, dbState, expectGapFreeAudit } from "../helpers/db-state.ts";
@@ -78,8 +78,8 @@ describe("a D1 failure in the middle of a write's batch leaves nothing half-writ
       // The client retries the very same signed bytes: accepted once, with the next audit seq.
       const retry = await postJws("/v1/submissions", jws);
       expect(retry.status).toBe(201);
-      const body = (await retry.json()) as { receipt: WriteReceipt; submissions: { id: string }[] };
-      expect(body.receipt.auditSeq).toBe(before["audit:maxSeq"]! + 1);
+      const body = (await retry.json()) as SubmitResult;
+      expect(body.receipt!.auditSeq).toBe(before["audit:maxSeq"]! + 1);
       const after = await dbState();
       expect(after.records).toBe(before.records! + 1);
       expect(after.submissions).toBe(before.submissions! + 3);
@@ -125,13 +125,9 @@ describe("a D1 failure in the middle of a write's batch leaves nothing half-writ
   it("a match whose accounting fails answers an error and records neither the request nor the matched entries", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const value = randomPdq(r);
-    const res = await nl.client.write<{ submissions: { id: string }[] }>(
-      "/v1/submissions",
-      "submission.create",
-      {
-        items: [pdqItem(value)],
-      },
-    );
+    const res = await nl.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: [pdqItem(value)],
+    });
     expect(res.status).toBe(201);
     const before = await dbState();
     // The accounting batch is [match_requests insert, submission_matches upserts]: fail the second.
@@ -181,18 +177,10 @@ describe("a retried write never duplicates", () => {
 
   it("a client that re-signs the same hashes under a new jti gets `existing`, and nothing new is stored", async () => {
     const items = [pdqItem(randomPdq(r)), pdqItem(randomPdq(r))];
-    const first = await nl.client.write<{ submissions: { id: string; outcome: string }[] }>(
-      "/v1/submissions",
-      "submission.create",
-      { items },
-    );
+    const first = await nl.client.write<SubmitResult>("/v1/submissions", "submission.create", { items });
     expect(first.status).toBe(201);
     const before = await dbState();
-    const second = await nl.client.write<{ receipt: null; submissions: { id: string; outcome: string }[] }>(
-      "/v1/submissions",
-      "submission.create",
-      { items },
-    );
+    const second = await nl.client.write<SubmitResult>("/v1/submissions", "submission.create", { items });
     expect(second.status).toBe(200);
     if (!second.ok || !first.ok) throw new Error("unreachable");
     expect(second.data.receipt).toBeNull();
@@ -222,13 +210,9 @@ describe("the match index after a restart or a restore", () => {
   };
 
   async function submit(values: string[]): Promise<string[]> {
-    const res = await nl.client.write<{ submissions: { id: string }[] }>(
-      "/v1/submissions",
-      "submission.create",
-      {
-        items: values.map((v) => pdqItem(v)),
-      },
-    );
+    const res = await nl.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: values.map((v) => pdqItem(v)),
+    });
     if (!res.ok) throw new Error(JSON.stringify(res.problem));
     return res.data.submissions.map((s) => s.id);
   }

@@ -3,7 +3,7 @@
 // feedback and reversal propagation.
 
 import { env } from "cloudflare:workers";
-import type { MatchRequest, MatchResponse, SubmissionView, WriteReceipt } from "@eusn/protocol";
+import type { MatchRequest, MatchResponse, SubmissionView, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { flipBits, hamming, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
@@ -24,11 +24,7 @@ beforeAll(async () => {
 });
 
 async function submit(by: Admitted, items: unknown[]): Promise<string[]> {
-  const res = await by.client.write<{ submissions: { id: string }[] }>(
-    "/v1/submissions",
-    "submission.create",
-    { items },
-  );
+  const res = await by.client.write<SubmitResult>("/v1/submissions", "submission.create", { items });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
   return res.data.submissions.map((s) => s.id);
 }

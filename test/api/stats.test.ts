@@ -2,7 +2,7 @@
 // public statistics page, through the real Worker and D1. Builds a small history whose every
 // figure is known, then checks each one and that nothing but counts leaks.
 
-import type { WriteReceipt } from "@eusn/protocol";
+import type { SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pdqItem, randomHex, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
@@ -43,22 +43,18 @@ beforeAll(async () => {
     nationalProvision: "NL Sr. art. 131",
   });
   const sub = ok(
-    await nl.client.write<{ receipt: WriteReceipt; submissions: { id: string }[] }>(
-      "/v1/submissions",
-      "submission.create",
-      {
-        items: [
-          pdqItem(values.a, { limbs: ["c", "a"] }),
-          item("md5", values.b, ["b"]),
-          item("sha256", values.c, ["a"]),
-        ],
-      },
-    ),
+    await nl.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: [
+        pdqItem(values.a, { limbs: ["c", "a"] }),
+        item("md5", values.b, ["b"]),
+        item("sha256", values.c, ["a"]),
+      ],
+    }),
   );
-  recordIds.push(sub.receipt.recordId);
+  recordIds.push(sub.receipt!.recordId);
   for (const [i, k] of ["a", "b", "c"].entries()) ids[k] = sub.submissions[i]!.id;
   const subD = ok(
-    await de.client.write<{ submissions: { id: string }[] }>("/v1/submissions", "submission.create", {
+    await de.client.write<SubmitResult>("/v1/submissions", "submission.create", {
       items: [pdqItem(values.d, { limbs: ["e"], nationalProvision: "DE StGB § 91" })],
     }),
   );

@@ -3,7 +3,7 @@
 
 import { env } from "cloudflare:workers";
 import { signWrite } from "@eusn/client";
-import type { WriteReceipt } from "@eusn/protocol";
+import type { SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import {
@@ -41,13 +41,9 @@ beforeAll(async () => {
 });
 
 async function submitOne(by: Admitted = nl, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await by.client.write<{ submissions: { id: string }[] }>(
-    "/v1/submissions",
-    "submission.create",
-    {
-      items: [pdqItem(randomPdq(r), extra)],
-    },
-  );
+  const res = await by.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+    items: [pdqItem(randomPdq(r), extra)],
+  });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
   return res.data.submissions[0]!.id;
 }

@@ -7,6 +7,7 @@ import { basicAuthorization, createApiCredential } from "@eusn/client";
 import {
   EUSN_STIX_NAMESPACE,
   STIX_MEDIA_TYPE,
+  type SubmitResult,
   TAXII_COLLECTIONS,
   TAXII_MEDIA_TYPE,
   TLP2_MARKINGS,
@@ -111,13 +112,9 @@ beforeAll(async () => {
 });
 
 async function submit(by: Admitted, items: unknown[]): Promise<string[]> {
-  const res = await by.client.write<{ submissions: { id: string }[] }>(
-    "/v1/submissions",
-    "submission.create",
-    {
-      items,
-    },
-  );
+  const res = await by.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+    items,
+  });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
   return res.data.submissions.map((s) => s.id);
 }

@@ -15,7 +15,7 @@ import {
   submitSignal,
   type WriteOptions,
 } from "@eusn/client";
-import type { WriteReceipt } from "@eusn/protocol";
+import type { SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { expect } from "vitest";
 import { pdqItem, randomPdq, rng } from "./hashes.ts";
 import { type Admitted, admit, BASE, coordinator, nodeFetch } from "./node.ts";
@@ -63,11 +63,9 @@ export async function buildWorld(): Promise<World> {
 
   const value = randomPdq(r);
   const sub = must(
-    await authority.client.write<{ receipt: WriteReceipt; submissions: { id: string }[] }>(
-      "/v1/submissions",
-      "submission.create",
-      { items: [pdqItem(value)] },
-    ),
+    await authority.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: [pdqItem(value)],
+    }),
     "submit",
   );
   const id = sub.submissions[0]!.id;
@@ -108,7 +106,7 @@ export async function buildWorld(): Promise<World> {
     platform,
     stranger,
     selectorKey,
-    included: { id, value, recordId: sub.receipt.recordId },
+    included: { id, value, recordId: sub.receipt!.recordId },
     signalId,
     stixId,
     credentials,
@@ -173,7 +171,7 @@ export const jsonPost = (w: World, actor: Actor, path: string, body: unknown) =>
 export async function freshSubmission(by: Admitted): Promise<{ id: string; value: string }> {
   const value = randomPdq(r);
   const res = must(
-    await by.client.write<{ submissions: { id: string }[] }>("/v1/submissions", "submission.create", {
+    await by.client.write<SubmitResult>("/v1/submissions", "submission.create", {
       items: [pdqItem(value)],
     }),
     "fresh submission",
@@ -184,7 +182,7 @@ export async function freshSubmission(by: Admitted): Promise<{ id: string; value
 /** A live submission the world's platform has matched (so it may give feedback on it). */
 export async function matchedSubmission(w: World): Promise<string> {
   const s = await freshSubmission(w.authority);
-  const m = await w.platform.client.postJson("/v1/match", {
+  const m = await w.platform.client.match({
     scope: "all",
     items: [{ type: "pdq", value: s.value }],
   });

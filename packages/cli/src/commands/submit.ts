@@ -2,12 +2,13 @@
 // record. Resumable: the node treats a value the authority already submitted as `existing`, so
 // re-running after an interruption skips what landed and sends only the rest.
 import { writeFile } from "node:fs/promises";
+import { SIGNAL_TYPES, type SignalType, type SubmitResult, TLP_LEVELS } from "@eusn/protocol";
 import { Command, Option } from "commander";
 import { loadClient, progressBar, readHashLines, UsageError } from "../credential.ts";
 
 type Opts = {
   key?: string;
-  type: "pdq" | "md5" | "sha256";
+  type: SignalType;
   limbs: string;
   contentType: string;
   provision: string;
@@ -19,10 +20,6 @@ type Opts = {
   progress: boolean;
 };
 
-type SubmitResult = {
-  submissions: { id: string; value: string; outcome: "created" | "existing"; linked: string[] }[];
-};
-
 export default function submitCommand(): Command {
   return new Command("submit")
     .description(
@@ -30,23 +27,11 @@ export default function submitCommand(): Command {
     )
     .argument("<inputs...>", "files with one hash per line, or - for stdin")
     .option("--key <file>", "credential file (default $EUSN_KEY)")
-    .addOption(
-      new Option("--type <type>", "signal type of the values")
-        .choices(["pdq", "md5", "sha256"])
-        .default("pdq"),
-    )
+    .addOption(new Option("--type <type>", "signal type of the values").choices(SIGNAL_TYPES).default("pdq"))
     .requiredOption("--limbs <limbs>", "TCO Art 2(7) limbs, comma-separated, e.g. a,c")
     .requiredOption("--provision <text>", "the national legal provision relied on")
     .option("--content-type <type>", "image, video, audio, document, text or other", "image")
-    .addOption(
-      new Option("--tlp <level>", "TLP 2.0 marking").choices([
-        "clear",
-        "green",
-        "amber",
-        "amber+strict",
-        "red",
-      ]),
-    )
+    .addOption(new Option("--tlp <level>", "TLP 2.0 marking").choices(TLP_LEVELS))
     .option("--expires <iso>", "expiry (ISO 8601)")
     .option("--force", "submit PDQ hashes below quality 50 (they are flagged)", false)
     .option("--batch <n>", "hashes per signed record (1..1000)", "1000")

@@ -1,9 +1,8 @@
 // Shared Hono types and the OpenAPI helpers for signed-write routes.
 
-import { JOSE_MEDIA_TYPE, ProblemSchema, type Role, WriteReceipt } from "@eusn/protocol";
+import { JOSE_MEDIA_TYPE, ProblemSchema, WriteReceipt } from "@eusn/protocol";
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
-import { type Caller, verifyAccess } from "../auth/verify.ts";
+import type { Caller } from "../auth/verify.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "./db.ts";
 import { ApiError, zodErrors } from "./problem.ts";
@@ -16,17 +15,6 @@ export type AppEnv = { Bindings: Env; Variables: { requestId: string; db: Db; ca
  * route (`export async function listX(c: RouteContext<typeof listXRoute>)`).
  */
 export type RouteContext<R extends RouteConfig> = Parameters<RouteHandler<R, AppEnv>>[0];
-
-/**
- * Route middleware: verifies the bearer token before the request is validated, so an
- * unauthenticated caller learns nothing about what a valid body would be.
- */
-export function access(roles: readonly Role[]): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    c.set("caller", await verifyAccess(c.req.raw, c.env, c.var.db, roles));
-    await next();
-  };
-}
 
 /** A sub-app whose request validation failures become `validation_failed` problems. */
 export function router() {

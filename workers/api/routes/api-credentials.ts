@@ -13,10 +13,10 @@ import {
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { apiCredentials } from "../../../schema/index.ts";
+import { access } from "../auth/access.ts";
 import { verifyWrite } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
 import {
-  access,
   bearerSecurity,
   problems,
   type RouteContext,

@@ -3,7 +3,8 @@
 
 import { AuditPage, AuditQuery, RecordIdParam } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
-import { access, bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { access } from "../auth/access.ts";
+import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { auditPage, recordJws } from "../store/audit.ts";
 

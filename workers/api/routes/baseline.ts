@@ -10,8 +10,9 @@ import {
 } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { CompactSign } from "jose";
+import { access } from "../auth/access.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { access, bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { nodeKey } from "../lib/node-key.ts";
 import { baselineEntries, baselinePage } from "../store/baseline.ts";
 import { baselineVersion, reversalsFor } from "../store/changes.ts";

@@ -4,8 +4,9 @@
 // See docs/taxii.md "Hash-list export".
 import { EXPORT_CONTENT_TYPES, type ExportLine, ExportQuery } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
+import { access } from "../auth/access.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { access, bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { baselineVersion, exportRows } from "../store/changes.ts";
 
 const app = router();

@@ -2,10 +2,11 @@
 // scheduled handler pulls them on every cron tick). docs/federation.md describes the protocol.
 import { PeerList, PullQuery, PullReports } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
+import { access } from "../auth/access.ts";
 import { peerKid } from "../federation/peer-auth.ts";
 import { peersOf } from "../federation/peers.ts";
 import { pullPeers } from "../federation/pull.ts";
-import { access, bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { NEVER_PULLED, peerStates } from "../store/peers.ts";
 

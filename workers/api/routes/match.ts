@@ -4,9 +4,10 @@
 
 import { MATCH_ADVISORY, type MatchHit, MatchRequest, MatchResponse, MatchStats } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
+import { access } from "../auth/access.ts";
 import { type ConfigEnv, config } from "../config.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { access, bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import type { ShardHit, ShardQueryItem } from "../match/types.ts";
 import { isMatchable, type SubmissionRow } from "../rules/baseline.ts";
 import { baselineVersion } from "../store/changes.ts";

@@ -28,11 +28,11 @@ import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from "jose";
 import { signalEncKeys, signalKeyVersions, signalKeyWraps } from "../../../schema/index.ts";
+import { access } from "../auth/access.ts";
 import { verifyWrite } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
 import {
   type AppEnv,
-  access,
   bearerSecurity,
   problems,
   type RouteContext,

@@ -25,10 +25,10 @@ import {
   reverseSubmission,
   withdrawSubmission,
 } from "../apply/submissions.ts";
+import { access } from "../auth/access.ts";
 import { verifyWrite } from "../auth/verify.ts";
 import { chunk } from "../lib/db.ts";
 import {
-  access,
   bearerSecurity,
   problems,
   type RouteContext,

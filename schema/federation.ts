@@ -27,6 +27,11 @@ export const federationPeers = sqliteTable("federation_peers", {
     .notNull()
     .default("active"),
   lastPullAt: text("last_pull_at"),
+  /**
+   * Single flight: a pull holds the peer until this time (ms) and releases it when done; a pull
+   * that finds it held answers "in progress" instead of racing over the same entries.
+   */
+  pullLeaseUntil: integer("pull_lease_until").notNull().default(0),
   /** JSON summary of the last pull (counts, refusal reason). */
   lastResult: text("last_result"),
 });
@@ -55,8 +60,11 @@ export const federationEntries = sqliteTable(
     peerId: text("peer_id").notNull(),
     peerIndex: integer("peer_index").notNull(),
     leafHash: hash32("leaf_hash").notNull(),
-    /** `applied` (stored and in this node's log) or `skipped` (verified in the peer's log, not applied here). */
-    outcome: text("outcome", { enum: ["applied", "skipped"] }).notNull(),
+    /**
+     * `applied` (stored and in this node's log), `skipped` (verified in the peer's log, not applied
+     * here), or `pending` (authentic, waiting in `federation_pending` for a record it depends on).
+     */
+    outcome: text("outcome", { enum: ["applied", "skipped", "pending"] }).notNull(),
     /** The local record for `applied`. */
     recordId: text("record_id"),
     /** Why it was skipped: a stable code, then a colon and details. */
@@ -67,4 +75,23 @@ export const federationEntries = sqliteTable(
     primaryKey({ columns: [t.peerId, t.peerIndex] }),
     index("federation_entries_record").on(t.recordId),
   ],
+);
+
+/**
+ * Replicated records held until what they depend on arrives (an assessment before its
+ * submission, an inclusion before the assessments it cites, a record before its signer's
+ * admission): stored as received, tied to the peer's checkpoint like every consumed entry, and
+ * applied by the pull that brings the missing record (docs/federation.md "Wait, don't skip").
+ */
+export const federationPending = sqliteTable(
+  "federation_pending",
+  {
+    peerId: text("peer_id").notNull(),
+    peerIndex: integer("peer_index").notNull(),
+    jws: text("jws").notNull(),
+    /** What it waits for, e.g. `submission:hsh_…`, `assessment:asm_…`, `participant:par_…`. */
+    waitingFor: text("waiting_for").notNull(),
+    receivedAt: text("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.peerId, t.peerIndex] })],
 );

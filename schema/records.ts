@@ -1,5 +1,6 @@
 // Signed records (the exact JWS bytes of every accepted write) and the append-only audit trail.
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * One row per accepted signed write. `jws` holds the compact JWS exactly as received, so anyone
@@ -21,6 +22,12 @@ export const records = sqliteTable(
     subjectId: text("subject_id"),
     /** The node the record was first accepted on (this node's NODE_ID unless replicated). */
     originNode: text("origin_node").notNull(),
+    /**
+     * The record's index in its origin node's transparency log: with `iat` and `origin_node`, the
+     * total order in which an entry's records are folded (rules/entry-history.ts). Two records
+     * signed in the same second keep the order their origin accepted them in, on every node.
+     */
+    originIndex: integer("origin_index"),
     receivedAt: text("received_at").notNull(),
   },
   (t) => [uniqueIndex("records_issuer_jti").on(t.issuer, t.jti), index("records_subject").on(t.subjectId)],
@@ -47,3 +54,22 @@ export const auditLog = sqliteTable(
   },
   (t) => [index("audit_log_record").on(t.recordId)],
 );
+
+/**
+ * Node-wide version numbers that in-batch guards compare: `registry` is bumped by every record
+ * that changes the participant registry (admission, keys, revocation), since who is active decides
+ * quorums and which assessments count for every entry.
+ */
+export const stateVersions = sqliteTable("state_versions", {
+  name: text("name").primaryKey(),
+  version: integer("version").notNull().default(0),
+});
+
+/**
+ * Scratch table for in-batch guards: a batch inserts `ok` = 1 when its precondition still holds
+ * and 0 otherwise; the CHECK makes a 0 fail the whole batch (D1 batches are atomic). The row is
+ * deleted in the same batch.
+ */
+export const batchGuard = sqliteTable("batch_guard", { ok: integer("ok").notNull() }, (t) => [
+  check("batch_guard_ok", sql`${t.ok} = 1`),
+]);

@@ -27,7 +27,11 @@ export const submissions = sqliteTable(
     tlp: text("tlp"),
     expiresAt: text("expires_at"),
     note: text("note"),
-    status: text("status", { enum: ["live", "withdrawn", "reversed"] })
+    /**
+     * `voided`: the record that created it was signed after its key stopped being valid (a
+     * revocation or key retirement with an earlier signed time reached this node later).
+     */
+    status: text("status", { enum: ["live", "withdrawn", "reversed", "voided"] })
       .notNull()
       .default("live"),
     baselineState: text("baseline_state", { enum: ["none", "included", "disputed", "excluded", "retired"] })
@@ -47,6 +51,12 @@ export const submissions = sqliteTable(
      * than the 30-character id.
      */
     matchKey: integer("match_key"),
+    /**
+     * Bumped by every write that re-derives this entry's state from its records
+     * (rules/entry-history.ts); a write's batch is guarded on the version it derived from, so two
+     * writes racing on one entry cannot both land on a stale derivation.
+     */
+    stateVersion: integer("state_version").notNull().default(0),
   },
   (t) => [
     uniqueIndex("submissions_match_key").on(t.matchKey),
@@ -94,6 +104,12 @@ export const decisions = sqliteTable(
     ground: text("ground"),
     reference: text("reference"),
     createdAt: text("created_at").notNull(),
+    /**
+     * Whether the decision took effect when the entry's records are folded in signed order
+     * (rules/entry-history.ts): a decision overtaken by an earlier-signed record that arrived
+     * later (a dissent, a withdrawal) stays on record but changes nothing.
+     */
+    effective: integer("effective", { mode: "boolean" }).notNull().default(true),
   },
   (t) => [index("decisions_submission").on(t.submissionId)],
 );

@@ -1,15 +1,16 @@
-// Decisions that another write overtakes between their judgement and their batch. apply() judges
-// a withdrawal, reversal, exclusion or retirement on a read; the batch re-checks, as it lands,
-// that the entry is still live and in the state judged (store/submissions.ts `unchangedGuard`).
+// Decisions that another write overtakes between their judgement and their batch. The write
+// pipeline judges a withdrawal, reversal, exclusion or retirement on a read; the batch re-checks,
+// as it lands, that the entry is still at the version it was judged on (store/entry-state.ts).
 // A write that lost the race is refused whole with 409: no decision, no change-feed row, no log
 // leaf, no audit entry for something that did not happen. Each case runs the loser's apply()
-// first, lets the winner land through the API, then commits the loser's batch.
+// first (prepareRecord), lets the winner land through the API, then commits the loser's batch.
 
 import { env } from "cloudflare:workers";
 import type { Signer } from "@eusn/client";
 import type { RecordKind, SubmissionView } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Applier, localContext } from "../../workers/api/apply/context.ts";
+import type { Applier } from "../../workers/api/apply/context.ts";
+import { prepareRecord } from "../../workers/api/apply/pipeline.ts";
 import {
   decideBaseline,
   reverseSubmission,
@@ -17,7 +18,6 @@ import {
 } from "../../workers/api/apply/submissions.ts";
 import { db } from "../../workers/api/lib/db.ts";
 import { ApiError } from "../../workers/api/lib/problem.ts";
-import { commitWrite } from "../../workers/api/store/records.ts";
 import { dbState } from "../helpers/db-state.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, coordinator } from "../helpers/node.ts";
@@ -61,8 +61,8 @@ const nlSigner = (): Signer => ({ participantId: nl.id, privateJwk: nl.key.priva
 async function plan<K extends RecordKind>(applier: Applier<K>, by: Signer, record: unknown) {
   const w = await verifiedFor(applier, by, record);
   const d = db(env.DB);
-  const planned = await applier.apply(d, env, w, localContext(env));
-  return () => commitWrite(d, env, w, planned.subjectId, planned.statements);
+  const prepared = await prepareRecord(d, env, w, { applier });
+  return async () => (await prepared.commit()).receipt!;
 }
 
 /** Commits a batch planned earlier and expects it refused whole with 409, the database untouched. */

@@ -241,7 +241,7 @@ describe("checkpoints that are not the peer's are refused", () => {
 });
 
 describe("records the originating participant's key history does not support", () => {
-  it("are skipped and audited when a rule fails here, and so are the records of a signer never admitted here", async () => {
+  it("are skipped and audited when a rule fails here; the records of a signer not admitted here wait for its admission", async () => {
     await n.pull();
     // One key, two participants: a platform admitted on B, and (with the same key) on A.
     const key = await generateParticipantKey();
@@ -278,22 +278,27 @@ describe("records the originating participant's key history does not support", (
     const before = await stateOfB();
     const report = await n.pull();
     expect(report.status, JSON.stringify(report)).toBe("ok");
-    expect(report.skipped).toEqual({ conflict: 1, unknown_signer: 1 });
+    expect(report.skipped).toEqual({ conflict: 1 });
     expect(report.applied).toBe(1); // the other admission goes through
+    // The key addition of the participant B refused is held, waiting for an admission B lacks.
+    expect(report.pending).toBe(1);
     const after = await stateOfB();
     expect(after.records).toBe(before.records + 1);
     expect(after.cursor).toBe(before.cursor + 3);
     const skipped = await n.envB.DB.prepare(
-      "SELECT detail FROM audit_log WHERE kind = 'federation.skipped' ORDER BY seq DESC LIMIT 2",
+      "SELECT detail FROM audit_log WHERE kind = 'federation.skipped' ORDER BY seq DESC LIMIT 1",
     ).all<{ detail: string }>();
-    expect(skipped.results.map((x) => String(JSON.parse(x.detail).reason).split(":")[0]).sort()).toEqual([
+    expect(skipped.results.map((x) => String(JSON.parse(x.detail).reason).split(":")[0])).toEqual([
       "conflict",
-      "unknown_signer",
     ]);
+    const held = await n.envB.DB.prepare("SELECT waiting_for FROM federation_pending").all<{
+      waiting_for: string;
+    }>();
+    expect(held.results.map((x) => x.waiting_for)).toContain(`participant:${aAdmission}`);
     expect(onA.id).not.toBe(aAdmission);
   });
 
-  it("are skipped and audited when signed with a key retired earlier in the origin's own log", async () => {
+  it("are stored void, and change nothing, when signed with a key retired earlier in the origin's own log", async () => {
     await n.pull();
     // nl rotates: adds K2, retires its first key K1 — both on A, both replicated to B.
     const k2 = await generateParticipantKey();
@@ -326,15 +331,19 @@ describe("records the originating participant's key history does not support", (
     const before = await stateOfB();
     const report = await n.pull();
     expect(report.status, JSON.stringify(report)).toBe("ok");
-    expect(report.applied).toBe(2);
-    expect(report.skipped).toEqual({ key_not_valid: 1 });
+    // Every node holds the same records: the backdated one is stored, and void everywhere.
+    expect(report.applied).toBe(3);
+    expect(report.skipped).toEqual({});
     const after = await stateOfB();
-    expect(after.records).toBe(before.records + 2);
+    expect(after.records).toBe(before.records + 3);
     expect(after.cursor).toBe(before.cursor + 3);
-    expect(await lastAudit("federation.skipped")).toMatchObject({ peer: A_ID });
-    expect(String((await lastAudit("federation.skipped"))?.reason)).toMatch(
-      /^key_not_valid: .*earlier in .*own log/,
-    );
+    const stored = await n.envB.DB.prepare(
+      "SELECT a.detail, s.status FROM audit_log a JOIN records r ON r.id = a.record_id JOIN submissions s ON s.record_id = r.id WHERE r.jws = ?",
+    )
+      .bind(backdated)
+      .first<{ detail: string; status: string }>();
+    expect(stored?.status).toBe("voided");
+    expect(String(JSON.parse(stored!.detail).void)).toMatch(/retirement or its signer's revocation/);
   });
 
   it("stop the pull when a logged record's signature does not verify with its issuer's key", async () => {

@@ -13,11 +13,10 @@ import { env } from "cloudflare:workers";
 import { signWrite } from "@eusn/client";
 import type { MemberState, SubmissionView, WriteReceipt } from "@eusn/protocol";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { localContext } from "../../workers/api/apply/context.ts";
+import { prepareRecord } from "../../workers/api/apply/pipeline.ts";
 import { createAssessment, decideBaseline } from "../../workers/api/apply/submissions.ts";
 import { db } from "../../workers/api/lib/db.ts";
 import { ApiError } from "../../workers/api/lib/problem.ts";
-import { commitWrite } from "../../workers/api/store/records.ts";
 import { dbState, expectGapFreeAudit } from "../helpers/db-state.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import {
@@ -358,21 +357,21 @@ describe("records judged before a revocation that land after it", () => {
       },
     );
     const d = db(env.DB);
-    const applied = await decideBaseline.apply(d, env, w, localContext(env)); // eligible now
+    const prepared = await prepareRecord(d, env, w); // eligible now
     await revoke(fr4); // lands first
     const before = await dbState();
-    const err = await commitWrite(d, env, w, applied.subjectId, applied.statements).catch((e: unknown) => e);
+    const err = await prepared.commit().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe("conflict");
     expect(await dbState()).toEqual(before);
     expect((await view(id)).baselineState).toBe("none");
     // Judged again now, the same record is refused by the rule itself.
-    await expect(decideBaseline.apply(d, env, w, localContext(env))).rejects.toMatchObject({
+    await expect(prepareRecord(d, env, w)).rejects.toMatchObject({
       code: "unprocessable",
     });
   });
 
-  it("a dissent judged before its authority's revocation and landing after it is stored but neither counts nor disputes", async () => {
+  it("a dissent judged before its authority's revocation and landing after it is refused whole (409): it neither counts nor disputes", async () => {
     const de3 = await extra("DE");
     const id = await submit(nl);
     const viaDe = await assess(de, id);
@@ -389,12 +388,15 @@ describe("records judged before a revocation that land after it", () => {
       },
     );
     const d = db(env.DB);
-    const applied = await createAssessment.apply(d, env, w, localContext(env));
+    const prepared = await prepareRecord(d, env, w);
     await revoke(de3);
-    const receipt = await commitWrite(d, env, w, applied.subjectId, applied.statements, undefined, {
-      after: applied.after,
-    });
-    expect(receipt.recordId).toMatch(/^rec_/);
+    // The registry moved between the judgement and the batch: judged on a stale registry, the
+    // write is refused whole rather than stored on a derivation that no longer holds.
+    const before = await dbState();
+    const err = await prepared.commit().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe("conflict");
+    expect(await dbState()).toEqual(before);
     const v = await view(id);
     expect(v.baselineState).toBe("included");
     expect(v.assessments).toMatchObject({ dissenting: 0, concurStates: ["DE", "FR", "NL"] });

@@ -110,13 +110,25 @@ export const PeersConfig = z.array(PeerConfig).max(50);
 export const PullReport = z
   .object({
     peer: z.string(),
-    status: z.enum(["ok", "refused", "forked", "error"]),
+    status: z
+      .enum(["ok", "refused", "forked", "error", "in_progress"])
+      .describe(
+        "`in_progress`: another pull of this peer is running (one pull per peer at a time); nothing was done.",
+      ),
     reason: z.string().optional(),
     checkpoint: z.object({ treeSize: z.number().int(), rootHash: Hex32 }).nullable(),
     from: z.number().int().describe("The cursor (peer log index) the pull started at."),
     to: z.number().int().describe("The cursor after the pull."),
     applied: z.number().int(),
     skipped: z.record(z.string(), z.number().int()).describe("Skipped entries by reason code."),
+    pending: z
+      .number()
+      .int()
+      .describe("Entries of this pull held until what they depend on arrives (federation_pending)."),
+    released: z
+      .number()
+      .int()
+      .describe("Held entries (of any peer) applied by this pull because what they waited for arrived."),
     more: z.boolean().describe("True when the peer has entries this pull did not reach (limit)."),
   })
   .meta({ id: "PullReport" });
@@ -136,6 +148,7 @@ export const PeerView = z
     lastResult: z.unknown().nullable(),
     applied: z.number().int(),
     skipped: z.number().int(),
+    pending: z.number().int().describe("Entries of this peer held until what they depend on arrives."),
   })
   .meta({ id: "Peer" });
 export type PeerView = z.infer<typeof PeerView>;

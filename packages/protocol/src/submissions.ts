@@ -159,7 +159,11 @@ export const FeedbackRecord = z
 // ---- views -------------------------------------------------------------------------------------
 
 export const BASELINE_STATES = ["none", "included", "disputed", "excluded", "retired"] as const;
-export const SUBMISSION_STATUSES = ["live", "withdrawn", "reversed"] as const;
+/**
+ * `voided`: created by a record signed after its key was retired or its signer revoked (by signed
+ * times; it reached the node before the revocation did). It matches nothing and counts for nothing.
+ */
+export const SUBMISSION_STATUSES = ["live", "withdrawn", "reversed", "voided"] as const;
 
 export const Tally = z
   .object({

@@ -2,7 +2,7 @@
 // applier here are node-local (migration signals, API credentials): they are logged on their
 // node, withheld from /v1/log/entries, and never replicated (docs/federation.md).
 import type { RecordKind } from "@eusn/protocol";
-import type { Applied, Applier } from "./context.ts";
+import type { Applier, Plan } from "./context.ts";
 import { addKey, admitParticipant, retireKey, revokeParticipant } from "./participants.ts";
 import {
   createAssessment,
@@ -14,7 +14,7 @@ import {
 } from "./submissions.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: one table over every kind; each entry is typed at its definition.
-type AnyApplier = Applier<any, Applied>;
+type AnyApplier = Applier<any, Plan>;
 
 export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "participant.admit": admitParticipant,
@@ -31,7 +31,7 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
 
 /** Kinds replicated between nodes (and readable through /v1/log/entries). */
 export function isReplicatedKind(kind: string): kind is RecordKind {
-  return Object.hasOwn(APPLIERS, kind);
+  return Object.hasOwn(APPLIERS, kind) && !!APPLIERS[kind as RecordKind]?.replicated;
 }
 
 /** Registry records: public anyway (GET /v1/participants), so every participant may read them. */

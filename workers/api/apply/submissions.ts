@@ -1,8 +1,11 @@
 // Appliers of the hash-sharing records: submissions, assessments, baseline decisions,
 // withdrawals/reversals and match feedback. Used by routes/submissions.ts and by federation,
-// so a replicated assessment counts toward eligibility exactly as a local one (apply/context.ts).
+// through the same write pipeline (apply/pipeline.ts). Each applier checks what a record may say
+// at all (who signs it, about what) and adds the record's facts; the state an entry ends up in is
+// then re-derived from all its records in signed order (rules/entry-history.ts), so a replicated
+// assessment counts exactly as a local one, whatever order they arrive in.
 import type { SubmissionItem } from "@eusn/protocol";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import {
   assessments,
   decisions,
@@ -11,32 +14,17 @@ import {
   submissionMatches,
   submissions,
 } from "../../../schema/index.ts";
-import { chunk, type Db, insertSelect } from "../lib/db.ts";
+import { chunk, type Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
+import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
-import {
-  guardedReason,
-  inclusionGuard,
-  isEligible,
-  isExpired,
-  isShareable,
-  policy,
-  type SubmissionRow,
-  unchangedGuard,
-} from "../rules/baseline.ts";
-import { getParticipant } from "../store/participants.ts";
-import {
-  getSubmission,
-  liveAssessments,
-  recomputeAssessmentTally,
-  recomputeFeedbackTally,
-} from "../store/submissions.ts";
-import type { Applied, Applier, ApplyContext } from "./context.ts";
-import { derivedId } from "./ids.ts";
+import type { SubmissionRow } from "../rules/baseline.ts";
+import { getSubmission } from "../store/submissions.ts";
+import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
 
 const fp = (i: SubmissionItem) => `${i.signalType}:${i.value}`;
 
-export type SubmitApplied = Applied & {
+export type SubmitApplied = Plan & {
   /** Items new to this node, with the ids they get. */
   fresh: { item: SubmissionItem; id: string }[];
   /** The submission id of every item, in record order (existing ones keep theirs). */
@@ -51,6 +39,7 @@ export type SubmitApplied = Applied & {
 export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
   kind: "submission.create",
   roles: ["authority"],
+  replicated: true,
   async apply(db, _env, w, ctx) {
     const me = w.caller.participant;
     const items = w.record.items;
@@ -94,8 +83,12 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
     return {
       fresh,
       ids,
+      // Over HTTP a repeat stores nothing; a replica stores every record its origin logged.
+      nothingNew: fresh.length === 0 && !ctx.replicated,
       subjectId: fresh.length === 1 ? fresh[0]!.id : `batch:${fresh.length}`,
-      statements: (recordId) => {
+      creates: fresh.map((f) => f.id),
+      statements: (() => {
+        const recordId = ctx.recordId;
         const rows = fresh.map(({ item, id }) => ({
           id,
           recordId,
@@ -112,9 +105,11 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
           tlp: item.tlp ?? null,
           expiresAt: item.expiresAt ? new Date(item.expiresAt).toISOString() : null,
           note: item.note ?? null,
-          // The submitter's own state counts while it is active (a replica may apply the record
-          // of an authority revoked since; recomputeTallies keeps to the same rule).
-          concurStates: JSON.stringify(me.status === "active" ? [me.memberState] : []),
+          // The state of an entry with no other record yet (rules/entry-history.ts): live, or void
+          // when the record creating it was signed after its key stopped being valid; the
+          // submitter's own member state counts while the submitter is active.
+          status: w.void ? ("voided" as const) : ("live" as const),
+          concurStates: JSON.stringify(!w.void && me.status === "active" ? [me.memberState] : []),
           createdAt,
         }));
         // 23 columns per row: 4 rows per statement stays under D1's 100 bound parameters.
@@ -131,104 +126,65 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
           ),
         );
         return [...inserts, ...changes];
-      },
+      })(),
     };
   },
 };
 
-/** A live, unexpired submission (as of the record's time), or a 404/409 problem. */
-async function liveSubmission(db: Db, id: string, ctx: ApplyContext): Promise<SubmissionRow> {
+/** The submission a record is about, or 404. */
+async function subjectOf(db: Db, id: string): Promise<SubmissionRow> {
   const row = await getSubmission(db, id);
   if (!row) throw new ApiError("not_found", `no submission ${id}`);
-  if (row.status !== "live") throw new ApiError("conflict", `submission ${id} is ${row.status}`);
-  if (isExpired(row, ctx.at)) throw new ApiError("conflict", `submission ${id} expired at ${row.expiresAt}`);
   return row;
 }
 
+const bySubmission = (w: { record: { submissionId: string } }) => [`submission:${w.record.submissionId}`];
+
 /**
  * Another authority concurs or dissents. One live assessment per authority per submission: a
- * later one replaces the earlier (both kept). A dissent on an included entry disputes it, when its
- * authority is active as the batch lands (a replicated dissent of an authority revoked since is
- * stored but, like all its assessments, counts for nothing).
+ * later one (in signed order) replaces the earlier (both kept). A counting dissent on an included
+ * entry disputes it (rules/entry-history.ts).
  */
 export const createAssessment: Applier<"assessment.create"> = {
   kind: "assessment.create",
   roles: ["authority"],
+  replicated: true,
+  dependsOn: bySubmission,
   async apply(db, _env, w, ctx) {
     const id = w.record.submissionId;
-    const row = await liveSubmission(db, id, ctx);
+    const row = await subjectOf(db, id);
     const me = w.caller.participant;
     if (row.submitterId === me.id)
       throw new ApiError("forbidden", "an authority cannot assess its own submission");
     const assessmentId = await derivedId("assessment", w);
-    const disputes =
-      w.record.verdict === "dissent" && row.baselineState === "included" && me.status === "active";
-    const at = nowIso(ctx.at);
-    const assessorActive = sql`EXISTS (SELECT 1 FROM participants p WHERE p.id = ${me.id} AND p.status = 'active')`;
     return {
       subjectId: assessmentId,
-      statements: (recordId) => [
-        db
-          .update(assessments)
-          .set({ live: false, supersededBy: assessmentId })
-          .where(
-            and(
-              eq(assessments.submissionId, id),
-              eq(assessments.authorityId, me.id),
-              eq(assessments.live, true),
-            ),
-          ),
+      touches: [id],
+      facts: [
+        {
+          type: "assessment",
+          submissionId: id,
+          id: assessmentId,
+          ...signedAt(w, ctx),
+          authorityId: me.id,
+          memberState: me.memberState!,
+          verdict: w.record.verdict,
+          void: false,
+        },
+      ],
+      statements: [
         db.insert(assessments).values({
           id: assessmentId,
-          recordId,
+          recordId: ctx.recordId,
           submissionId: id,
           authorityId: me.id,
           memberState: me.memberState!,
           verdict: w.record.verdict,
           limb: w.record.limb,
           reason: w.record.reason ?? null,
-          createdAt: at,
+          live: false,
+          createdAt: nowIso(ctx.at),
         }),
-        recomputeAssessmentTally(db, id),
-        ...(disputes
-          ? [
-              // Both judged as the batch lands: still included, the assessor still active.
-              insertSelect(
-                db,
-                submissionChanges,
-                {
-                  submissionId: sql`${id}`,
-                  change: sql`'disputed'`,
-                  affectsBaseline: sql`1`,
-                  recordId: sql`${recordId}`,
-                  at: sql`${at}`,
-                },
-                sql`WHERE EXISTS (SELECT 1 FROM submissions WHERE id = ${id} AND baseline_state = 'included')
-                  AND ${assessorActive}`,
-              ),
-              db
-                .update(submissions)
-                .set({ baselineState: "disputed" })
-                .where(
-                  and(
-                    eq(submissions.id, id),
-                    eq(submissions.baselineState, "included"),
-                    inArray(
-                      submissions.id,
-                      db
-                        .select({ id: submissionChanges.submissionId })
-                        .from(submissionChanges)
-                        .where(
-                          and(
-                            eq(submissionChanges.recordId, recordId),
-                            eq(submissionChanges.change, "disputed"),
-                          ),
-                        ),
-                    ),
-                  ),
-                ),
-            ]
-          : []),
       ],
     };
   },
@@ -236,198 +192,110 @@ export const createAssessment: Applier<"assessment.create"> = {
 
 /**
  * A coordinator includes, excludes or retires a baseline entry. `include` only when the entry is
- * eligible under this node's policy and the cited live concurrences reach the quorum by themselves.
+ * eligible at the decision's signed time and the cited live concurrences reach the quorum by
+ * themselves (rules/entry-history.ts; the fold refuses it otherwise).
  */
 export const decideBaseline: Applier<"baseline.decide"> = {
   kind: "baseline.decide",
   roles: ["coordinator"],
-  async apply(db, env, w, ctx) {
-    const id = w.record.submissionId;
-    const row = await liveSubmission(db, id, ctx);
-    const p = await policy(db, env);
-    const cited = w.record.assessmentIds;
-    const live = await liveAssessments(db, id);
-    const liveById = new Map(live.map((a) => [a.id, a]));
-    for (const aid of cited) {
-      if (!liveById.has(aid))
-        throw new ApiError("unprocessable", `assessment ${aid} is not a live assessment of ${id}`);
-    }
-    const submitterActive = (await getParticipant(db, row.submitterId))?.status === "active";
-    let next: SubmissionRow["baselineState"];
-    let change: "included" | "excluded" | "retired";
-    switch (w.record.decision) {
-      case "include": {
-        if (row.baselineState === "included")
-          throw new ApiError("conflict", `${id} is already in the baseline`);
-        if (!isShareable(row))
-          throw new ApiError("unprocessable", "TLP:RED entries are never shared through the baseline");
-        // The submitter's state counts while the submitter is active, like in the tallies.
-        const citedStates = new Set(submitterActive ? [row.memberState] : []);
-        for (const aid of cited) {
-          const a = liveById.get(aid)!;
-          if (a.verdict !== "concur")
-            throw new ApiError(
-              "unprocessable",
-              `assessment ${aid} is a dissent; an inclusion cites concurrences`,
-            );
-          if (!a.counts)
-            throw new ApiError(
-              "unprocessable",
-              `assessment ${aid} is by ${a.authorityId}, which was revoked: its assessments no longer count`,
-            );
-          citedStates.add(a.memberState);
-        }
-        // Expiry was judged as of the record's time above (liveSubmission); eligibility is the rest.
-        if (!isEligible({ ...row, expiresAt: null }, p)) {
-          throw new ApiError(
-            "unprocessable",
-            `${id} is not eligible: ${JSON.parse(row.concurStates).length} of ${p.quorum} member states concur, ${row.liveDissents} live dissent(s)`,
-          );
-        }
-        if (citedStates.size < p.quorum) {
-          throw new ApiError(
-            "unprocessable",
-            `the cited assessments cover ${citedStates.size} member state(s)${submitterActive ? " (with the submitter's)" : " (the submitter was revoked and does not count)"}; the quorum is ${p.quorum}`,
-          );
-        }
-        next = "included";
-        change = "included";
-        break;
-      }
-      case "exclude":
-        if (row.baselineState === "excluded") throw new ApiError("conflict", `${id} is already excluded`);
-        next = "excluded";
-        change = "excluded";
-        break;
-      case "retire":
-        if (row.baselineState !== "included" && row.baselineState !== "disputed") {
-          throw new ApiError(
-            "conflict",
-            `only an entry in the baseline can be retired; ${id} is ${row.baselineState}`,
-          );
-        }
-        next = "retired";
-        change = "retired";
-        break;
-    }
-    const decisionId = await derivedId("decision", w);
-    const at = nowIso(ctx.at);
-    // Every decision re-checks, as its batch lands, what it was judged on: an inclusion its whole
-    // rule (a revocation or a dissent that landed since the reads above fails the batch with 409
-    // instead of including on a stale tally); an exclusion or retirement that the entry is still
-    // live and in the state it was judged in (another decision, a withdrawal or a reversal that
-    // landed first fails it the same way, instead of recording a change that did not happen).
-    const reason = guardedReason(
-      next === "included"
-        ? inclusionGuard(env, id, row.baselineState, cited)
-        : unchangedGuard(id, row.baselineState),
-      w.record.reason,
-    );
-    return {
-      subjectId: decisionId,
-      statements: (recordId) => [
-        db.insert(decisions).values({
-          id: decisionId,
-          recordId,
-          submissionId: id,
-          actorId: w.claims.iss,
-          action: w.record.decision,
-          reason,
-          assessmentIds: JSON.stringify(cited),
-          createdAt: at,
-        }),
-        // Guarded by the state read above, so a racing decision cannot apply on a stale state.
-        db
-          .update(submissions)
-          .set({ baselineState: next })
-          .where(
-            and(
-              eq(submissions.id, id),
-              eq(submissions.baselineState, row.baselineState),
-              eq(submissions.status, "live"),
-            ),
-          ),
-        db
-          .insert(submissionChanges)
-          .values({ submissionId: id, change, affectsBaseline: true, recordId, at }),
-      ],
-    };
+  replicated: true,
+  dependsOn: (w) => [...bySubmission(w), ...w.record.assessmentIds.map((a) => `assessment:${a}`)],
+  async apply(db, _env, w, ctx) {
+    return decisionPlan(db, w, ctx, w.record.decision, w.record.assessmentIds, {});
   },
 };
 
-function endSubmission<K extends "submission.withdraw" | "submission.reverse">(
-  kind: K,
-  roles: K extends "submission.withdraw" ? ["authority"] : ["coordinator"],
-): Applier<K> {
+async function decisionPlan(
+  db: Db,
+  w: { claims: { iss: string; iat: number }; record: { submissionId: string; reason: string } } & Parameters<
+    typeof derivedId
+  >[1],
+  ctx: ApplyContext,
+  action: "include" | "exclude" | "retire" | "withdraw" | "reverse",
+  cited: string[],
+  extra: { ground?: string | undefined; reference?: string | undefined },
+): Promise<Plan> {
+  const id = w.record.submissionId;
+  await subjectOf(db, id);
+  const decisionId = await derivedId("decision", w);
   return {
-    kind,
-    roles,
-    async apply(db, _env, w, ctx) {
-      const id = w.record.submissionId;
-      const row = await getSubmission(db, id);
-      if (!row) throw new ApiError("not_found", `no submission ${id}`);
-      if (row.status !== "live") throw new ApiError("conflict", `submission ${id} is already ${row.status}`);
-      if (kind === "submission.withdraw" && row.submitterId !== w.claims.iss) {
-        throw new ApiError(
-          "forbidden",
-          "only the submitting authority can withdraw a submission; a coordinator can reverse it",
-        );
-      }
-      const status = kind === "submission.withdraw" ? "withdrawn" : "reversed";
-      const action = kind === "submission.withdraw" ? "withdraw" : "reverse";
-      const decisionId = await derivedId("decision", w);
-      const record = w.record as { reason: string; ground?: string; reference?: string };
-      const at = nowIso(ctx.at);
-      return {
-        subjectId: decisionId,
-        statements: (recordId) => [
-          db.insert(decisions).values({
-            id: decisionId,
-            recordId,
-            submissionId: id,
-            actorId: w.claims.iss,
-            action,
-            // Still live as the batch lands, or the whole write is refused (409): of a withdrawal
-            // and a reversal racing, one ends the entry and the other records nothing.
-            reason: guardedReason(unchangedGuard(id), record.reason),
-            ground: record.ground ?? null,
-            reference: record.reference ?? null,
-            createdAt: at,
-          }),
-          db
-            .update(submissions)
-            .set({ status })
-            .where(and(eq(submissions.id, id), eq(submissions.status, "live"))),
-          db.insert(submissionChanges).values({
-            submissionId: id,
-            change: status,
-            affectsBaseline: row.baselineState === "included" || row.baselineState === "disputed",
-            recordId,
-            at,
-          }),
-        ],
-      };
-    },
+    subjectId: decisionId,
+    touches: [id],
+    facts: [
+      {
+        type: "decision",
+        submissionId: id,
+        id: decisionId,
+        ...signedAt(w, ctx),
+        actorId: w.claims.iss,
+        action,
+        cited,
+        void: false,
+      },
+    ],
+    statements: [
+      db.insert(decisions).values({
+        id: decisionId,
+        recordId: ctx.recordId,
+        submissionId: id,
+        actorId: w.claims.iss,
+        action,
+        reason: w.record.reason,
+        assessmentIds: JSON.stringify(cited),
+        ground: extra.ground ?? null,
+        reference: extra.reference ?? null,
+        createdAt: nowIso(ctx.at),
+      }),
+    ],
   };
 }
 
 /** The submitting authority withdraws its own submission. */
-export const withdrawSubmission = endSubmission("submission.withdraw", ["authority"]);
+export const withdrawSubmission: Applier<"submission.withdraw"> = {
+  kind: "submission.withdraw",
+  roles: ["authority"],
+  replicated: true,
+  dependsOn: bySubmission,
+  async apply(db, _env, w, ctx) {
+    const row = await subjectOf(db, w.record.submissionId);
+    if (row.submitterId !== w.claims.iss) {
+      throw new ApiError(
+        "forbidden",
+        "only the submitting authority can withdraw a submission; a coordinator can reverse it",
+      );
+    }
+    return decisionPlan(db, w, ctx, "withdraw", [], {});
+  },
+};
+
 /** A coordinator reverses a submission (upheld complaint, court ruling). */
-export const reverseSubmission = endSubmission("submission.reverse", ["coordinator"]);
+export const reverseSubmission: Applier<"submission.reverse"> = {
+  kind: "submission.reverse",
+  roles: ["coordinator"],
+  replicated: true,
+  dependsOn: bySubmission,
+  async apply(db, _env, w, ctx) {
+    return decisionPlan(db, w, ctx, "reverse", [], {
+      ground: w.record.ground,
+      reference: w.record.reference,
+    });
+  },
+};
 
 /**
- * A platform reports a match outcome. One live report per platform per entry. Only a platform
- * that matched the entry may report; matches are node-local facts (no signed record), so for a
- * replicated report the origin node's check stands and is not repeated (docs/federation.md).
+ * A platform reports a match outcome. One live report per platform per entry (the latest in
+ * signed order). Only a platform that matched the entry may report; matches are node-local facts
+ * (no signed record), so for a replicated report the origin node's check stands and is not
+ * repeated (docs/federation.md).
  */
 export const createFeedback: Applier<"feedback.create"> = {
   kind: "feedback.create",
   roles: ["platform"],
+  replicated: true,
+  dependsOn: bySubmission,
   async apply(db, _env, w, ctx) {
     const id = w.record.submissionId;
-    const row = await getSubmission(db, id);
-    if (!row) throw new ApiError("not_found", `no submission ${id}`);
+    await subjectOf(db, id);
     if (!ctx.replicated) {
       const matched = await db
         .select({ n: submissionMatches.count })
@@ -440,27 +308,29 @@ export const createFeedback: Applier<"feedback.create"> = {
     const feedbackId = await derivedId("feedback", w);
     return {
       subjectId: feedbackId,
-      statements: (recordId) => [
-        db
-          .update(feedback)
-          .set({ live: false })
-          .where(
-            and(
-              eq(feedback.submissionId, id),
-              eq(feedback.platformId, w.claims.iss),
-              eq(feedback.live, true),
-            ),
-          ),
+      touches: [id],
+      facts: [
+        {
+          type: "feedback",
+          submissionId: id,
+          id: feedbackId,
+          ...signedAt(w, ctx),
+          platformId: w.claims.iss,
+          outcome: w.record.outcome,
+          void: false,
+        },
+      ],
+      statements: [
         db.insert(feedback).values({
           id: feedbackId,
-          recordId,
+          recordId: ctx.recordId,
           submissionId: id,
           platformId: w.claims.iss,
           outcome: w.record.outcome,
           note: w.record.note ?? null,
+          live: false,
           createdAt: nowIso(ctx.at),
         }),
-        recomputeFeedbackTally(db, id),
       ],
     };
   },

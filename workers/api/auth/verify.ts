@@ -1,5 +1,9 @@
-// Verification of signed writes (compact JWS bodies) and signed read tokens (bearer JWTs).
-// Every check here has a test in test/api/*.security.test.ts that tries to get past it.
+// Verification of signed records (compact JWS) and signed read tokens (bearer JWTs). One core,
+// `verifyRecord`, checks what every signed record must satisfy wherever it comes from (shape,
+// header, signer, signature, claims, record schema, replay); `verifyWrite` wraps it for a write
+// received over HTTP and federation/verify.ts for a record replicated from a peer's log, each
+// adding only what its entrance needs. Every check here has a test in
+// test/api/*.security.test.ts that tries to get past it.
 import {
   ACCESS_TYP,
   AccessClaims,
@@ -29,19 +33,9 @@ import {
   type KeyRow,
   type ParticipantRow,
 } from "../store/participants.ts";
+import { type Caller, findByJti, type VerifiedWrite } from "../store/records.ts";
 
-export type Caller = { participant: ParticipantRow; key: KeyRow };
-
-export type VerifiedWrite<K extends RecordKind> = {
-  kind: K;
-  jws: string;
-  jwsSha256: string;
-  claims: WriteClaims;
-  record: RecordOf<K>;
-  caller: Caller;
-  /** The writer asked for an inclusion proof with its receipt (`?proof=1`). */
-  receiptProof?: boolean;
-};
+export type { Caller, VerifiedWrite };
 
 export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -139,11 +133,68 @@ export function requireRole(participant: ParticipantRow, roles: readonly Role[])
   }
 }
 
+/** How `verifyRecord` finds the signer, and what it checks of the authentic claims. */
+export type RecordChecks = {
+  /** The signer of an unverified payload's `iss` with key `kid` (throws ApiError). */
+  signer(iss: unknown, kid: string): Promise<Caller>;
+  /** Checks of the authentic claims before the record itself is parsed (audience, time, kind, role). */
+  claims(claims: WriteClaims, caller: Caller): Promise<void> | void;
+};
+
 /**
- * Verifies a signed write: media type, JWS shape and header, issuer key, signature, audience,
- * freshness, kind, role and the record itself. Replay of `jti` is checked here for a clear
- * answer, and again by a unique index when the record is stored (so two racing copies cannot
- * both land). Nothing is written here.
+ * The checks every signed record passes, wherever it comes from: a compact JWS (RFC 7515 §7.1)
+ * whose protected header passes `checkHeader`, signed by the signer `checks.signer` finds with the
+ * key the header names, whose claims are valid `WriteClaims` naming that signer, and whose record
+ * validates for its kind; its `jti` not used before by the same issuer (checked here for a clear
+ * answer, and again by a unique index when the record is stored). Nothing is written here.
+ */
+export async function verifyRecord(
+  db: Db,
+  jws: string,
+  checks: RecordChecks,
+): Promise<VerifiedWrite<RecordKind>> {
+  if (!COMPACT_JWS.test(jws))
+    throw new ApiError("invalid_jws", "expected a compact JWS: header.payload.signature");
+  const [h, p, s] = jws.split(".") as [string, string, string];
+  const { alg, kid } = checkHeader(b64urlJson(h, "header"), WRITE_TYP);
+  if (s.length === 0) throw new ApiError("invalid_jws", "the JWS has no signature");
+  const unverified = b64urlJson(p, "payload");
+  const caller = await checks.signer(unverified.iss, kid);
+  const payloadBytes = await verifySignature(jws, caller.key, alg);
+
+  // From here on the payload is authentic; parse it properly.
+  const parsed = WriteClaims.safeParse(JSON.parse(new TextDecoder().decode(payloadBytes)));
+  if (!parsed.success)
+    throw new ApiError("validation_failed", "the signed claims are invalid", zodErrors(parsed.error));
+  const claims = parsed.data;
+  if (claims.iss !== caller.participant.id) throw new ApiError("invalid_jws", "iss changed after lookup");
+  await checks.claims(claims, caller);
+  const kind = claims.kind as RecordKind;
+  const recordResult = RECORD_SCHEMAS[kind].safeParse(claims.record);
+  if (!recordResult.success) {
+    throw new ApiError(
+      "validation_failed",
+      "the record is invalid",
+      zodErrors(recordResult.error, "/record"),
+    );
+  }
+  const seen = await findByJti(db, claims.iss, claims.jti);
+  if (seen) throw new ApiError("replayed_jti", `jti ${claims.jti} was already used by record ${seen}`);
+  return {
+    kind,
+    jws,
+    jwsSha256: await sha256Hex(jws),
+    claims,
+    record: recordResult.data as RecordOf<RecordKind>,
+    caller,
+  };
+}
+
+/**
+ * Verifies a signed write received over HTTP: the media type and body, then `verifyRecord` with
+ * the signer active now, and for this entrance `aud` = this node, `iat` within the clock skew of
+ * now, the kind this endpoint takes and a role allowed to sign it. The caller's write quota is
+ * charged only once all of that holds.
  */
 export async function verifyWrite<K extends RecordKind>(
   req: Request,
@@ -165,59 +216,35 @@ export async function verifyWrite<K extends RecordKind>(
   } catch {
     throw new ApiError("invalid_jws", "the body is not valid UTF-8");
   }
-  if (!COMPACT_JWS.test(jws))
-    throw new ApiError("invalid_jws", "expected a compact JWS: header.payload.signature");
-  const [h, p, s] = jws.split(".") as [string, string, string];
-  const { alg, kid } = checkHeader(b64urlJson(h, "header"), WRITE_TYP);
-  if (s.length === 0) throw new ApiError("invalid_jws", "the JWS has no signature");
-  const unverified = b64urlJson(p, "payload");
-  const caller = await resolveSigner(db, env.DB, env, unverified.iss, kid);
-  const payloadBytes = await verifySignature(jws, caller.key, alg);
-
-  // From here on the payload is authentic; parse it properly.
-  const parsed = WriteClaims.safeParse(JSON.parse(new TextDecoder().decode(payloadBytes)));
-  if (!parsed.success)
-    throw new ApiError("validation_failed", "the signed claims are invalid", zodErrors(parsed.error));
-  const claims = parsed.data;
-  if (claims.iss !== caller.participant.id) throw new ApiError("invalid_jws", "iss changed after lookup");
-  if (claims.aud !== env.NODE_ID) {
-    throw new ApiError("wrong_audience", `aud is ${JSON.stringify(claims.aud)}; this node is ${env.NODE_ID}`);
-  }
-  const now = Math.floor(Date.now() / 1000);
-  if (Math.abs(now - claims.iat) > MAX_CLOCK_SKEW_S) {
-    throw new ApiError(
-      "stale_request",
-      `iat ${claims.iat} is ${now - claims.iat}s from the node's clock (${now}); at most ±${MAX_CLOCK_SKEW_S}s`,
-    );
-  }
-  if (claims.kind !== kind) {
-    throw new ApiError(
-      "bad_request",
-      `this endpoint takes kind ${kind}; the JWS is signed for ${claims.kind}`,
-    );
-  }
-  requireRole(caller.participant, roles);
-  const recordResult = RECORD_SCHEMAS[kind].safeParse(claims.record);
-  if (!recordResult.success) {
-    throw new ApiError(
-      "validation_failed",
-      "the record is invalid",
-      zodErrors(recordResult.error, "/record"),
-    );
-  }
-  const seen = await env.DB.prepare("SELECT id FROM records WHERE issuer = ? AND jti = ?")
-    .bind(claims.iss, claims.jti)
-    .first<{ id: string }>();
-  if (seen) throw new ApiError("replayed_jti", `jti ${claims.jti} was already used by record ${seen.id}`);
+  const w = await verifyRecord(db, jws, {
+    signer: (iss, kid) => resolveSigner(db, env.DB, env, iss, kid),
+    claims(claims, caller) {
+      if (claims.aud !== env.NODE_ID) {
+        throw new ApiError(
+          "wrong_audience",
+          `aud is ${JSON.stringify(claims.aud)}; this node is ${env.NODE_ID}`,
+        );
+      }
+      const now = Math.floor(Date.now() / 1000);
+      if (Math.abs(now - claims.iat) > MAX_CLOCK_SKEW_S) {
+        throw new ApiError(
+          "stale_request",
+          `iat ${claims.iat} is ${now - claims.iat}s from the node's clock (${now}); at most ±${MAX_CLOCK_SKEW_S}s`,
+        );
+      }
+      if (claims.kind !== kind) {
+        throw new ApiError(
+          "bad_request",
+          `this endpoint takes kind ${kind}; the JWS is signed for ${claims.kind}`,
+        );
+      }
+      requireRole(caller.participant, roles);
+    },
+  });
   // Only now is the caller known for certain: charge its own write quota (SECURITY.md).
-  await enforceRateLimit(env, caller.participant.id, "write");
+  await enforceRateLimit(env, w.caller.participant.id, "write");
   return {
-    kind,
-    jws,
-    jwsSha256: await sha256Hex(jws),
-    claims,
-    record: recordResult.data as RecordOf<K>,
-    caller,
+    ...(w as VerifiedWrite<K>),
     receiptProof: ["1", "true"].includes(new URL(req.url).searchParams.get("proof") ?? ""),
   };
 }

@@ -25,22 +25,23 @@ import {
   MAX_LOG_PAGE,
   type PeerConfig,
   type PullReport,
+  type RecordKind,
 } from "@eusn/protocol";
-import { eq } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import type { JWK } from "jose";
 import type { z } from "zod";
-import { auditLog, federationEntries, federationPeers } from "../../../schema/index.ts";
-import { replicatedContext } from "../apply/context.ts";
+import { auditLog, federationEntries, federationPeers, federationPending } from "../../../schema/index.ts";
 import { APPLIERS } from "../apply/index.ts";
+import { acceptRecord } from "../apply/pipeline.ts";
 import { config } from "../config.ts";
 import type { Env } from "../env.ts";
-import { type Db, db as dbOf } from "../lib/db.ts";
+import { type Db, type DomainStatements, db as dbOf } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
-import { commitWrite, type DomainStatements } from "../store/records.ts";
+import type { VerifiedWrite } from "../store/records.ts";
 import { ensurePeerCoordinators } from "./coordinators.ts";
 import { signPeerToken } from "./peer-auth.ts";
-import { peersOf } from "./peers.ts";
+import { peerById, peersOf } from "./peers.ts";
 import { verifyReplicated } from "./verify.ts";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -53,6 +54,9 @@ export type PullOptions = {
   /** Entries per page request (default 100, at most MAX_LOG_PAGE). */
   pageSize?: number;
 };
+
+/** How long a pull holds its peer (single flight) before another may take it over. */
+const PULL_LEASE_MS = 120_000;
 
 /** Skips that are routine in a federation and need no audit entry (counted in the report). */
 const ROUTINE_SKIPS = new Set(["not_origin", "node_local", "withheld"]);
@@ -113,7 +117,7 @@ function consumed(
   index: number,
   leafHash: Uint8Array,
   after: CompactRange,
-  outcome: { recordId: string } | { reason: string },
+  outcome: { recordId: string } | { reason: string } | { pending: string },
 ): DomainStatements {
   return [
     // Two pulls racing over the same entry: the primary key fails the second batch whole.
@@ -121,9 +125,10 @@ function consumed(
       peerId,
       peerIndex: index,
       leafHash,
-      outcome: "recordId" in outcome ? "applied" : "skipped",
+      outcome: "recordId" in outcome ? "applied" : "pending" in outcome ? "pending" : "skipped",
       recordId: "recordId" in outcome ? outcome.recordId : null,
-      reason: "reason" in outcome ? outcome.reason : null,
+      reason:
+        "reason" in outcome ? outcome.reason : "pending" in outcome ? `pending: ${outcome.pending}` : null,
       at: nowIso(),
     }),
     db
@@ -149,8 +154,21 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
     to: row.nextIndex,
     applied: 0,
     skipped: {},
+    pending: 0,
+    released: 0,
     more: false,
   };
+  // One pull per peer at a time: a lease on the peer row, taken atomically and released at the end
+  // (or after PULL_LEASE_MS, should the invocation die), so two pulls never race over one entry.
+  const now = Date.now();
+  const leased = await db
+    .update(federationPeers)
+    .set({ pullLeaseUntil: now + PULL_LEASE_MS })
+    .where(and(eq(federationPeers.peerId, peer.nodeId), lt(federationPeers.pullLeaseUntil, now)))
+    .returning({ peerId: federationPeers.peerId });
+  if (leased.length === 0) {
+    return { ...report, status: "in_progress", reason: `a pull of ${peer.nodeId} is already running` };
+  }
   try {
     if (row.status === "forked") {
       throw new Stop(
@@ -235,6 +253,7 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
       for (const { entry, leafHash, after } of leaves) {
         const outcome = await consume(env, db, peer, entry, leafHash, after);
         if (outcome === "applied") report.applied++;
+        else if (outcome === "pending") report.pending++;
         else report.skipped[outcome] = (report.skipped[outcome] ?? 0) + 1;
         range = after;
         report.to = range.size;
@@ -242,6 +261,7 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
       processed += entries.length;
     }
     report.more = range.size < target.treeSize;
+    report.released = await releasePending(env, db);
   } catch (e) {
     if (e instanceof Stop) {
       report.status = e.status;
@@ -254,7 +274,7 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
   }
   await db
     .update(federationPeers)
-    .set({ lastPullAt: nowIso(), lastResult: JSON.stringify(report) })
+    .set({ lastPullAt: nowIso(), lastResult: JSON.stringify(report), pullLeaseUntil: 0 })
     .where(eq(federationPeers.peerId, peer.nodeId));
   return report;
 }
@@ -330,8 +350,9 @@ async function verifiedCheckpoint(
 }
 
 /**
- * Consumes one verified-in-the-log entry: apply it (same applier as the HTTP route, judged as of
- * its signed time) or skip it with its reason. Returns "applied" or the skip code. Throws Stop
+ * Consumes one verified-in-the-log entry: apply it through the write pipeline (the same appliers
+ * and fold as a direct write, judged by its signed time), hold it until what it depends on has
+ * arrived, or skip it with its reason. Returns "applied", "pending" or the skip code. Throws Stop
  * when the entry must not be followed.
  */
 async function consume(
@@ -363,37 +384,141 @@ async function consume(
     return code;
   };
   if (!entry.jws) return skipWith("withheld", entry.withheld ?? "the peer did not serve the body");
-  const check = await verifyReplicated(db, env.DB, entry.jws, peer);
+  const outcome = await tryApply(env, db, peer, entry.index, entry.jws, (o) =>
+    consumed(db, peerId, entry.index, leafHash, after, o),
+  );
+  if (outcome.status === "refuse")
+    throw await refused(db, peer, `entry ${entry.index}: ${outcome.code}: ${outcome.reason}`);
+  if (outcome.status === "skip") return skipWith(outcome.code, outcome.reason, outcome.who ?? {});
+  if (outcome.status === "wait") {
+    await db.batch([
+      db.insert(federationPending).values({
+        peerId,
+        peerIndex: entry.index,
+        jws: entry.jws,
+        waitingFor: outcome.waitingFor,
+        receivedAt: nowIso(),
+      }),
+      ...consumed(db, peerId, entry.index, leafHash, after, { pending: outcome.waitingFor }),
+    ]);
+    return "pending";
+  }
+  return "applied";
+}
+
+type TryOutcome =
+  | { status: "applied" }
+  | { status: "wait"; waitingFor: string }
+  | { status: "refuse" | "skip"; code: string; reason: string; who?: Record<string, unknown> };
+
+/**
+ * Verifies a replicated record and, when everything it depends on is here, applies it, with
+ * `bookkeeping` (the cursor or the pending row it resolves) in the record's own batch.
+ */
+async function tryApply(
+  env: Env,
+  db: Db,
+  peer: PeerConfig,
+  peerIndex: number,
+  jws: string,
+  bookkeeping: (o: { recordId: string }) => DomainStatements,
+): Promise<TryOutcome> {
+  const check = await verifyReplicated(db, jws, peer);
   if (!check.ok) {
-    if (check.disposition === "refuse") {
-      throw await refused(db, peer, `entry ${entry.index}: ${check.code}: ${check.reason}`);
-    }
-    return skipWith(check.code, check.reason);
+    if (check.disposition === "wait") return { status: "wait", waitingFor: check.waitingFor };
+    return { status: check.disposition, code: check.code, reason: check.reason };
   }
   const w = check.w;
   const who = { kind: w.kind, issuer: w.claims.iss, jti: w.claims.jti };
-  let applied: Awaited<ReturnType<NonNullable<(typeof APPLIERS)[typeof w.kind]>["apply"]>>;
+  const missing = await firstMissing(db, APPLIERS[w.kind]?.dependsOn?.(w as never) ?? []);
+  if (missing) return { status: "wait", waitingFor: missing };
   try {
-    applied = await APPLIERS[w.kind]!.apply(db, env, w, replicatedContext(w, peerId));
-  } catch (e) {
-    if (e instanceof ApiError) return skipWith(e.code, e.detail ?? e.code, who);
-    throw e;
-  }
-  try {
-    await commitWrite(db, env, w, applied.subjectId, applied.statements, undefined, {
-      origin: peerId,
-      extra: (recordId) => consumed(db, peerId, entry.index, leafHash, after, { recordId }),
-      auditDetail: { origin: peerId, peerIndex: entry.index },
-      after: applied.after,
+    await acceptRecord(db, env, w as VerifiedWrite<RecordKind>, {
+      replicated: true,
+      origin: peer.nodeId,
+      originIndex: peerIndex,
+      extra: (recordId) => bookkeeping({ recordId }),
+      auditDetail: { origin: peer.nodeId, peerIndex },
     });
   } catch (e) {
-    if (e instanceof ApiError && e.code === "replayed_jti") return skipWith("duplicate", e.detail ?? "", who);
-    // A guard re-checked inside the batch failed (the state changed after apply() judged it):
-    // judged again now, the applier would refuse it, so it is skipped like any rule conflict.
-    if (e instanceof ApiError && e.code === "conflict") return skipWith(e.code, e.detail ?? e.code, who);
+    if (e instanceof ApiError && e.code === "replayed_jti")
+      return { status: "skip", code: "duplicate", reason: e.detail ?? "", who };
+    // A rule every node applies alike (who may say what, about what): refused the same everywhere.
+    if (e instanceof ApiError) return { status: "skip", code: e.code, reason: e.detail ?? e.code, who };
     throw e;
   }
-  return "applied";
+  return { status: "applied" };
+}
+
+/** The first of `deps` (`type:id`) that this node does not hold yet. */
+async function firstMissing(db: Db, deps: string[]): Promise<string | undefined> {
+  for (const dep of deps) {
+    const [type, id] = dep.split(/:(.*)/s) as [string, string];
+    const table = { submission: "submissions", assessment: "assessments", participant: "participants" }[type];
+    if (!table) continue;
+    const row = await db.get<{ one: number }>(
+      sql`SELECT 1 AS one FROM ${sql.identifier(table)} WHERE id = ${id}`,
+    );
+    if (!row) return dep;
+  }
+  return undefined;
+}
+
+/** Held entries are retried at most this many rounds per pull (each round applies at least one). */
+const MAX_RELEASE_ROUNDS = 20;
+
+/**
+ * Applies held replicated records whose dependencies have arrived, in signed order, round after
+ * round while any is released (one may release another: a submission, then its assessments, then
+ * the inclusion citing them). Returns how many were applied (or refused for good).
+ */
+export async function releasePending(env: Env, db: Db): Promise<number> {
+  let released = 0;
+  for (let round = 0; round < MAX_RELEASE_ROUNDS; round++) {
+    const held = await db
+      .select()
+      .from(federationPending)
+      .orderBy(federationPending.peerId, federationPending.peerIndex);
+    let progress = 0;
+    for (const h of held) {
+      const peer = peerById(env, h.peerId);
+      if (!peer) continue;
+      const done = (o: { recordId: string } | { reason: string }): DomainStatements => [
+        db
+          .update(federationEntries)
+          .set({
+            outcome: "recordId" in o ? "applied" : "skipped",
+            recordId: "recordId" in o ? o.recordId : null,
+            reason: "reason" in o ? o.reason : null,
+          })
+          .where(and(eq(federationEntries.peerId, h.peerId), eq(federationEntries.peerIndex, h.peerIndex))),
+        db
+          .delete(federationPending)
+          .where(and(eq(federationPending.peerId, h.peerId), eq(federationPending.peerIndex, h.peerIndex))),
+      ];
+      const outcome = await tryApply(env, db, peer, h.peerIndex, h.jws, done);
+      if (outcome.status === "wait") {
+        if (outcome.waitingFor !== h.waitingFor) {
+          await db
+            .update(federationPending)
+            .set({ waitingFor: outcome.waitingFor })
+            .where(and(eq(federationPending.peerId, h.peerId), eq(federationPending.peerIndex, h.peerIndex)));
+        }
+        continue;
+      }
+      if (outcome.status !== "applied") {
+        const why = `${outcome.code}: ${outcome.reason}`;
+        await db.batch([
+          ...(done({ reason: why }) as [DomainStatements[number], ...DomainStatements]),
+          audit(db, "federation.skipped", h.peerId, { peer: h.peerId, index: h.peerIndex, reason: why }),
+        ]);
+      }
+      progress++;
+    }
+    released += progress;
+    if (progress === 0) break;
+  }
+  return released;
 }
 
 /** Pulls every configured peer (or one), one after another; for the scheduled handler and the route. */

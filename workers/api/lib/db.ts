@@ -1,5 +1,6 @@
 // The drizzle handle over the D1 binding.
 import { getTableColumns, is, SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "../../../schema/index.ts";
@@ -8,6 +9,9 @@ export function db(d1: D1Database) {
   return drizzle(d1, { schema });
 }
 export type Db = ReturnType<typeof db>;
+
+/** Statements for one D1 batch (atomic: all of them land or none). */
+export type DomainStatements = BatchItem<"sqlite">[];
 
 /**
  * `INSERT INTO table (every column) SELECT <values, in column order> <tail>` as a batchable

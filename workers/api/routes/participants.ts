@@ -4,12 +4,11 @@
 
 import { ParticipantIdParam, ParticipantList, ParticipantListQuery, ParticipantView } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
-import { applyAndCommit } from "../apply/commit.ts";
 import { addKey, admitParticipant, retireKey, revokeParticipant } from "../apply/participants.ts";
-import { verifyWrite } from "../auth/verify.ts";
 import { problems, type RouteContext, receiptResponse, router, signedBody } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { ensureBootstrap, getParticipant, keysOf, listParticipants, toView } from "../store/participants.ts";
+import { signedWrite } from "./signed-write.ts";
 
 const app = router();
 
@@ -64,10 +63,7 @@ export const postAdmissionRoute = createRoute({
   request: { body: signedBody("participant.admit", "AdmitParticipantRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
 });
-export async function postAdmission(c: RouteContext<typeof postAdmissionRoute>) {
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.admit", admitParticipant.roles);
-  return c.json(await applyAndCommit(c.var.db, c.env, w, admitParticipant), 201);
-}
+export const postAdmission = signedWrite({ applier: admitParticipant });
 app.openapi(postAdmissionRoute, postAdmission);
 
 export const postParticipantKeyRoute = createRoute({
@@ -83,14 +79,15 @@ export const postParticipantKeyRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
 });
-export async function postParticipantKey(c: RouteContext<typeof postParticipantKeyRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.key.add", addKey.roles);
-  if (w.record.participantId !== id) {
-    throw new ApiError("forbidden", "a participant can only add keys to its own key set");
-  }
-  return c.json(await applyAndCommit(c.var.db, c.env, w, addKey), 201);
-}
+export const postParticipantKey = signedWrite({
+  applier: addKey,
+  subject: {
+    param: "id",
+    field: "participantId",
+    code: "forbidden",
+    detail: "a participant can only add keys to its own key set",
+  },
+});
 app.openapi(postParticipantKeyRoute, postParticipantKey);
 
 export const postKeyRetirementRoute = createRoute({
@@ -106,14 +103,15 @@ export const postKeyRetirementRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postKeyRetirement(c: RouteContext<typeof postKeyRetirementRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.key.retire", retireKey.roles);
-  if (w.record.participantId !== id) {
-    throw new ApiError("forbidden", "a participant can only retire its own keys");
-  }
-  return c.json(await applyAndCommit(c.var.db, c.env, w, retireKey), 201);
-}
+export const postKeyRetirement = signedWrite({
+  applier: retireKey,
+  subject: {
+    param: "id",
+    field: "participantId",
+    code: "forbidden",
+    detail: "a participant can only retire its own keys",
+  },
+});
 app.openapi(postKeyRetirementRoute, postKeyRetirement);
 
 export const postParticipantRevocationRoute = createRoute({
@@ -129,13 +127,15 @@ export const postParticipantRevocationRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postParticipantRevocation(c: RouteContext<typeof postParticipantRevocationRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "participant.revoke", revokeParticipant.roles);
-  if (w.record.participantId !== id)
-    throw new ApiError("bad_request", "the record names another participant than the path");
-  return c.json(await applyAndCommit(c.var.db, c.env, w, revokeParticipant), 201);
-}
+export const postParticipantRevocation = signedWrite({
+  applier: revokeParticipant,
+  subject: {
+    param: "id",
+    field: "participantId",
+    code: "bad_request",
+    detail: "the record names another participant than the path",
+  },
+});
 app.openapi(postParticipantRevocationRoute, postParticipantRevocation);
 
 export default app;

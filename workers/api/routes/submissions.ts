@@ -10,13 +10,10 @@ import {
   SubmissionListQuery,
   SubmissionPage,
   SubmitResult,
-  type WriteReceipt,
 } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
 import { inArray } from "drizzle-orm";
 import { submissions } from "../../../schema/index.ts";
-import { applyAndCommit } from "../apply/commit.ts";
-import { localContext } from "../apply/context.ts";
 import {
   createAssessment,
   createFeedback,
@@ -26,7 +23,6 @@ import {
   withdrawSubmission,
 } from "../apply/submissions.ts";
 import { access } from "../auth/access.ts";
-import { verifyWrite } from "../auth/verify.ts";
 import { chunk } from "../lib/db.ts";
 import {
   bearerSecurity,
@@ -39,9 +35,9 @@ import {
 import { ApiError } from "../lib/problem.ts";
 import { policy, type SubmissionRow } from "../rules/baseline.ts";
 import { curationQueue } from "../store/curation.ts";
-import { commitWrite } from "../store/records.ts";
 import { submissionDetail, submissionPage } from "../store/submission-lists.ts";
 import { viewsOf } from "../store/submissions.ts";
+import { signedWrite } from "./signed-write.ts";
 
 const app = router();
 
@@ -62,40 +58,41 @@ export const postSubmissionsRoute = createRoute({
     ...problems(400, 401, 403, 409, 413, 415),
   },
 });
-export async function postSubmissions(c: RouteContext<typeof postSubmissionsRoute>) {
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "submission.create", createSubmissions.roles);
-  const applied = await createSubmissions.apply(c.var.db, c.env, w, localContext(c.env));
-  const { fresh, ids } = applied;
-  let receipt: WriteReceipt | null = null;
-  if (fresh.length > 0) {
-    receipt = await commitWrite(c.var.db, c.env, w, applied.subjectId, applied.statements);
-  }
-  const all: SubmissionRow[] = [];
-  for (const part of chunk(ids, 90)) {
-    all.push(...(await c.var.db.select().from(submissions).where(inArray(submissions.id, part))));
-  }
-  const byId = new Map(all.map((r) => [r.id, r]));
-  const p = await policy(c.var.db, c.env);
-  const views = await viewsOf(
-    c.var.db,
-    ids.map((id) => byId.get(id)!),
-    p,
-  );
-  return c.json(
-    {
-      receipt,
-      submissions: views.map((v) => ({
-        id: v.id,
-        signalType: v.signalType,
-        value: v.value,
-        outcome: fresh.some((f) => f.id === v.id) ? ("created" as const) : ("existing" as const),
-        lowQuality: v.lowQuality,
-        linked: v.linked,
-      })),
-    },
-    receipt ? 201 : 200,
-  );
-}
+/**
+ * Submits a batch: answered with the receipt (null when every item already existed and nothing
+ * was stored) and each item's submission, created or existing.
+ */
+export const postSubmissions = signedWrite({
+  applier: createSubmissions,
+  async answer({ receipt, plan }, c) {
+    const { fresh, ids } = plan;
+    const all: SubmissionRow[] = [];
+    for (const part of chunk(ids, 90)) {
+      all.push(...(await c.var.db.select().from(submissions).where(inArray(submissions.id, part))));
+    }
+    const byId = new Map(all.map((r) => [r.id, r]));
+    const p = await policy(c.var.db, c.env);
+    const views = await viewsOf(
+      c.var.db,
+      ids.map((id) => byId.get(id)!),
+      p,
+    );
+    return {
+      body: {
+        receipt,
+        submissions: views.map((v) => ({
+          id: v.id,
+          signalType: v.signalType,
+          value: v.value,
+          outcome: fresh.some((f) => f.id === v.id) ? ("created" as const) : ("existing" as const),
+          lowQuality: v.lowQuality,
+          linked: v.linked,
+        })),
+      },
+      status: receipt ? 201 : 200,
+    };
+  },
+});
 app.openapi(postSubmissionsRoute, postSubmissions);
 
 export const listSubmissionsRoute = createRoute({
@@ -152,10 +149,12 @@ export async function showSubmission(c: RouteContext<typeof showSubmissionRoute>
 }
 app.openapi(showSubmissionRoute, showSubmission);
 
-function samePath(pathId: string, recordId: string) {
-  if (pathId !== recordId)
-    throw new ApiError("bad_request", "the signed record names another submission than the path");
-}
+/** The signed record must be about the submission the path names. */
+const aboutPath = {
+  param: "id",
+  field: "submissionId",
+  detail: "the signed record names another submission than the path",
+} as const;
 
 export const postAssessmentRoute = createRoute({
   method: "post",
@@ -170,12 +169,7 @@ export const postAssessmentRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postAssessment(c: RouteContext<typeof postAssessmentRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "assessment.create", createAssessment.roles);
-  samePath(id, w.record.submissionId);
-  return c.json(await applyAndCommit(c.var.db, c.env, w, createAssessment), 201);
-}
+export const postAssessment = signedWrite({ applier: createAssessment, subject: aboutPath });
 app.openapi(postAssessmentRoute, postAssessment);
 
 export const postDecisionRoute = createRoute({
@@ -191,28 +185,8 @@ export const postDecisionRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415, 422) },
 });
-export async function postDecision(c: RouteContext<typeof postDecisionRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "baseline.decide", decideBaseline.roles);
-  samePath(id, w.record.submissionId);
-  return c.json(await applyAndCommit(c.var.db, c.env, w, decideBaseline), 201);
-}
+export const postDecision = signedWrite({ applier: decideBaseline, subject: aboutPath });
 app.openapi(postDecisionRoute, postDecision);
-
-async function endSubmission(
-  c: RouteContext<typeof postWithdrawalRoute> | RouteContext<typeof postReversalRoute>,
-  id: string,
-  kind: "submission.withdraw" | "submission.reverse",
-) {
-  if (kind === "submission.withdraw") {
-    const w = await verifyWrite(c.req.raw, c.env, c.var.db, kind, withdrawSubmission.roles);
-    samePath(id, w.record.submissionId);
-    return applyAndCommit(c.var.db, c.env, w, withdrawSubmission);
-  }
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, kind, reverseSubmission.roles);
-  samePath(id, w.record.submissionId);
-  return applyAndCommit(c.var.db, c.env, w, reverseSubmission);
-}
 
 export const postWithdrawalRoute = createRoute({
   method: "post",
@@ -227,9 +201,7 @@ export const postWithdrawalRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postWithdrawal(c: RouteContext<typeof postWithdrawalRoute>) {
-  return c.json(await endSubmission(c, c.req.valid("param").id, "submission.withdraw"), 201);
-}
+export const postWithdrawal = signedWrite({ applier: withdrawSubmission, subject: aboutPath });
 app.openapi(postWithdrawalRoute, postWithdrawal);
 
 export const postReversalRoute = createRoute({
@@ -245,9 +217,7 @@ export const postReversalRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postReversal(c: RouteContext<typeof postReversalRoute>) {
-  return c.json(await endSubmission(c, c.req.valid("param").id, "submission.reverse"), 201);
-}
+export const postReversal = signedWrite({ applier: reverseSubmission, subject: aboutPath });
 app.openapi(postReversalRoute, postReversal);
 
 export const postFeedbackRoute = createRoute({
@@ -263,12 +233,7 @@ export const postFeedbackRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postFeedback(c: RouteContext<typeof postFeedbackRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "feedback.create", createFeedback.roles);
-  samePath(id, w.record.submissionId);
-  return c.json(await applyAndCommit(c.var.db, c.env, w, createFeedback), 201);
-}
+export const postFeedback = signedWrite({ applier: createFeedback, subject: aboutPath });
 app.openapi(postFeedbackRoute, postFeedback);
 
 export const listCurationRoute = createRoute({

@@ -1,8 +1,10 @@
-// The baseline rule, in one place: which assessments count, the quorum, when an entry is
+// The baseline rule over an entry's stored state, in one place: the quorum, when an entry is
 // eligible, what is in the baseline, what a platform may match in each scope, and when an entry
-// is flagged for false positives. Each rule is written once as a predicate over a submission row
-// (for code that holds the row) and once as an SQL condition (for statements that must judge it
-// inside D1: lists, exports, statistics, and the guards re-checked as a write's batch lands).
+// is flagged for false positives. How an entry reaches that state from its records — which
+// assessments count, which decisions take effect, in what order — is the fold in
+// rules/entry-history.ts. Each rule here is written once as a predicate over a submission row
+// (for code that holds the row) and once as an SQL condition (for statements that judge it inside
+// D1: lists, curation queues, exports, statistics, the match shard).
 // The two forms sit side by side so they cannot drift apart, and test/api/rules-baseline.test.ts
 // runs every case of the rule through both (ARCHITECTURE.md "The baseline").
 //
@@ -11,6 +13,7 @@
 // parameter (ISO-8601 UTC strings sort as they compare, which is how expiry is stored).
 import { type SQL, sql } from "drizzle-orm";
 import type { submissions } from "../../../schema/index.ts";
+import { config } from "../config.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 
@@ -39,85 +42,21 @@ const col = (alias: string, column: string) => sql.raw(`"${alias}"."${column}"`)
 
 // ---- quorum -------------------------------------------------------------------------------------
 
-/** The baseline policy variables (wrangler.toml [vars]); malformed values fall back to the defaults. */
-function baselineConfig(env: Env): { minStates: number; fpRate: number; fpMinReports: number } {
-  const min = Number.parseInt(env.BASELINE_MIN_STATES ?? "0", 10);
-  const fpRate = Number.parseFloat(env.FP_FLAG_RATE ?? "0.3");
-  const fpMinReports = Number.parseInt(env.FP_FLAG_MIN_REPORTS ?? "3", 10);
-  return {
-    minStates: Number.isFinite(min) && min > 0 ? min : 0,
-    fpRate: Number.isFinite(fpRate) ? fpRate : 0.3,
-    fpMinReports: Number.isFinite(fpMinReports) ? fpMinReports : 3,
-  };
-}
-
 /**
  * Distinct member states that have an active authority (at least 1): the default quorum,
  * "material that every member state assesses as terrorist" (ARCHITECTURE.md "The baseline").
  */
 const ACTIVE_STATES_SQL = sql`max(1, (SELECT count(DISTINCT member_state) FROM participants WHERE role = 'authority' AND status = 'active'))`;
 
-/**
- * The quorum as an SQL expression, for statements that judge it inside a write's batch (after,
- * say, a revocation in the same batch has changed which authorities are active).
- */
-export function quorumSql(env: Env): SQL {
-  const fixed = baselineConfig(env).minStates;
-  return fixed > 0 ? sql`${fixed}` : ACTIVE_STATES_SQL;
-}
-
 /** The network policy now: BASELINE_MIN_STATES when set (> 0), otherwise every active member state. */
 export async function policy(db: Db, env: Env): Promise<Policy> {
-  const c = baselineConfig(env);
+  const c = config(env).baseline;
   let quorum = c.minStates;
   if (quorum === 0) {
     const row = await db.get<{ n: number }>(sql`SELECT ${ACTIVE_STATES_SQL} AS n`);
     quorum = Math.max(1, row?.n ?? 1);
   }
   return { quorum, fpRate: c.fpRate, fpMinReports: c.fpMinReports };
-}
-
-// ---- which assessments count --------------------------------------------------------------------
-
-/**
- * An assessment counts when it is live (the authority's latest on the entry) and its authority is
- * active: a revoked authority's assessments stay stored and verifiable but count for nothing —
- * not toward the quorum, not as a dissent, not as an inclusion's citation.
- */
-export function assessmentCounts(a: { live: boolean }, authorityActive: boolean): boolean {
-  return a.live && authorityActive;
-}
-/** SQL form of `assessmentCounts` for the assessments table aliased `a`. */
-export const ASSESSMENT_COUNTS_SQL = sql.raw(
-  "a.live = 1 AND EXISTS (SELECT 1 FROM participants p WHERE p.id = a.authority_id AND p.status = 'active')",
-);
-
-/** SQL: the participant with id `idExpr` is active. */
-const activeParticipant = (idExpr: SQL) =>
-  sql`EXISTS (SELECT 1 FROM participants p WHERE p.id = ${idExpr} AND p.status = 'active')`;
-
-/**
- * Recomputes the assessment tallies of the submissions matching `where`, in SQL, so it can run
- * inside the batch of the write that changes them (an assessment, a revocation). Counted: the
- * counting concurrences, and the submitter's own member state while the submitter is active; two
- * authorities of one member state count once. Dissents: the counting dissents.
- */
-export function recomputeTallies(db: Db, table: typeof submissions, where: SQL) {
-  return db
-    .update(table)
-    .set({
-      concurStates: sql`(
-        SELECT json_group_array(ms) FROM (
-          SELECT DISTINCT ms FROM (
-            SELECT a.member_state AS ms FROM assessments a
-              WHERE a.submission_id = "submissions"."id" AND a.verdict = 'concur' AND ${ASSESSMENT_COUNTS_SQL}
-            UNION SELECT "submissions"."member_state" AS ms
-              WHERE ${activeParticipant(sql.raw('"submissions"."submitter_id"'))}
-          ) ORDER BY ms
-        ))`,
-      liveDissents: sql`(SELECT count(*) FROM assessments a WHERE a.submission_id = "submissions"."id" AND a.verdict = 'dissent' AND ${ASSESSMENT_COUNTS_SQL})`,
-    })
-    .where(where);
 }
 
 // ---- live and unexpired -------------------------------------------------------------------------
@@ -157,7 +96,7 @@ export function isEligible(row: SubmissionRow, p: Policy, now = Date.now()): boo
   const states = JSON.parse(row.concurStates) as string[];
   return isCurrent(row, now) && isShareable(row) && row.liveDissents === 0 && states.length >= p.quorum;
 }
-/** SQL form of `isEligible`, with the quorum as a number or an SQL expression (`quorumSql`). */
+/** SQL form of `isEligible`, with the quorum as a number or an SQL expression. */
 export function eligibleSql(alias: string, quorum: number | SQL, nowIso: string): SQL {
   return sql`(${currentSql(alias, nowIso)} AND ${shareableSql(alias)} AND ${col(alias, "live_dissents")} = 0
     AND json_array_length(${col(alias, "concur_states")}) >= ${quorum})`;
@@ -217,51 +156,4 @@ export function flaggedSql(alias: string, p: Policy): SQL {
   const tp = col(alias, "fb_true");
   const fp = col(alias, "fb_false");
   return sql`(${tp} + ${fp} >= ${p.fpMinReports} AND ${tp} + ${fp} > 0 AND CAST(${fp} AS REAL) / (${tp} + ${fp}) >= ${p.fpRate})`;
-}
-
-// ---- guards re-checked as a decision's batch lands ----------------------------------------------
-
-/**
- * `reason` when `guard` holds inside the batch, NULL otherwise: written into `decisions.reason`
- * (NOT NULL), a failed guard aborts the whole batch, which commitWrite answers as a 409 conflict.
- * This re-checks, at the moment the batch lands, a rule that the applier judged on an earlier read.
- */
-export function guardedReason(guard: SQL, reason: string): SQL {
-  return sql`(CASE WHEN ${guard} THEN ${reason} END)`;
-}
-
-/**
- * The entry is still live (and, given `baselineState`, still in that baseline state) as the batch
- * lands: a withdrawal, reversal, exclusion or retirement judged on an earlier read re-checks it,
- * so a decision that another one overtook is refused whole (409) instead of recording a change
- * that did not happen.
- */
-export function unchangedGuard(id: string, baselineState?: string): SQL {
-  return baselineState === undefined
-    ? sql`EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live')`
-    : sql`EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live' AND s.baseline_state = ${baselineState})`;
-}
-
-/**
- * The inclusion rule as an SQL condition, re-checked inside the inclusion's batch: the entry is
- * still in the state the decision was judged on, live, without counting dissent, its counting
- * concurrences reach the quorum, and every cited assessment still counts and is a concurrence of
- * this entry, and together (with the submitter's state while the submitter is active) they reach
- * the quorum. A revocation or a dissent that lands between the applier's reads and the batch makes
- * it false.
- */
-export function inclusionGuard(env: Env, id: string, fromState: string, cited: string[]): SQL {
-  const q = quorumSql(env);
-  const citedJson = JSON.stringify(cited);
-  return sql`(
-    EXISTS (SELECT 1 FROM submissions s WHERE s.id = ${id} AND s.status = 'live' AND s.baseline_state = ${fromState}
-      AND s.live_dissents = 0 AND json_array_length(s.concur_states) >= ${q})
-    AND NOT EXISTS (SELECT 1 FROM json_each(${citedJson}) j WHERE NOT EXISTS (
-      SELECT 1 FROM assessments a WHERE a.id = j.value AND a.submission_id = ${id} AND a.verdict = 'concur' AND ${ASSESSMENT_COUNTS_SQL}))
-    AND (SELECT count(DISTINCT ms) FROM (
-      SELECT a.member_state AS ms FROM assessments a WHERE a.id IN (SELECT value FROM json_each(${citedJson}))
-      UNION SELECT s.member_state AS ms FROM submissions s WHERE s.id = ${id}
-        AND ${activeParticipant(sql.raw("s.submitter_id"))}
-    )) >= ${q}
-  )`;
 }

@@ -1,5 +1,5 @@
 // What this node knows of each federated peer it pulled: cursor, status, last verified checkpoint
-// and how many of its entries were applied or skipped. Read by GET /v1/federation/peers; written
+// and how many of its entries were applied, skipped or are held pending. Read by GET /v1/federation/peers; written
 // by federation/pull.ts. No Hono types here.
 import type { PeerView } from "@eusn/protocol";
 import { sql } from "drizzle-orm";
@@ -18,13 +18,15 @@ export const NEVER_PULLED: PeerState = {
   lastResult: null,
   applied: 0,
   skipped: 0,
+  pending: 0,
 };
 
 /** The pull state of every peer with one, by peer node id. */
 export async function peerStates(db: Db): Promise<Map<string, PeerState>> {
   const rows = await db.select().from(federationPeers);
-  const counts = await db.all<{ peer_id: string; applied: number; skipped: number }>(
-    sql`SELECT peer_id, sum(outcome = 'applied') AS applied, sum(outcome = 'skipped') AS skipped FROM federation_entries GROUP BY peer_id`,
+  const counts = await db.all<{ peer_id: string; applied: number; skipped: number; pending: number }>(
+    sql`SELECT peer_id, sum(outcome = 'applied') AS applied, sum(outcome = 'skipped') AS skipped,
+      sum(outcome = 'pending') AS pending FROM federation_entries GROUP BY peer_id`,
   );
   const stamps = await db.all<{ peer_id: string; tree_size: number; timestamp: number }>(
     sql`SELECT c.peer_id, c.tree_size, c.timestamp FROM peer_checkpoints c JOIN federation_peers p ON p.peer_id = c.peer_id AND p.checkpoint_size = c.tree_size`,
@@ -50,6 +52,7 @@ export async function peerStates(db: Db): Promise<Map<string, PeerState>> {
       lastResult: row?.lastResult ? (JSON.parse(row.lastResult) as unknown) : null,
       applied: n?.applied ?? 0,
       skipped: n?.skipped ?? 0,
+      pending: n?.pending ?? 0,
     });
   }
   return out;

@@ -2,15 +2,15 @@
 // the transparency log and one audit entry, in a single D1 batch (D1 has no interactive
 // transactions; a batch is atomic). Used by the HTTP routes and by federation (replicated records).
 import { hashLeaf, toHex } from "@eusn/merkle";
-import type { RecordKind, WriteReceipt } from "@eusn/protocol";
-import type { BatchItem } from "drizzle-orm/batch";
+import type { RecordKind, RecordOf, WriteClaims, WriteReceipt } from "@eusn/protocol";
+import { and, eq } from "drizzle-orm";
 import { auditLog, records } from "../../../schema/index.ts";
-import { derivedId } from "../apply/ids.ts";
-import type { VerifiedWrite } from "../auth/verify.ts";
 import type { Env } from "../env.ts";
-import type { Db } from "../lib/db.ts";
+import type { Db, DomainStatements } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
+import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
+import { isGuardFailure } from "./entry-state.ts";
 import {
   appendStatements,
   currentCheckpoint,
@@ -18,12 +18,45 @@ import {
   isLogAppendConflict,
   planAppend,
 } from "./log.ts";
+import type { KeyRow, ParticipantRow } from "./participants.ts";
 
-export type DomainStatements = BatchItem<"sqlite">[];
+export type { DomainStatements };
+
+/** Who signed a verified record: the participant and the exact key. */
+export type Caller = { participant: ParticipantRow; key: KeyRow };
+
+/** A signed record that passed verification (auth/verify.ts `verifyRecord`), ready to apply. */
+export type VerifiedWrite<K extends RecordKind> = {
+  kind: K;
+  jws: string;
+  jwsSha256: string;
+  claims: WriteClaims;
+  record: RecordOf<K>;
+  caller: Caller;
+  /** The writer asked for an inclusion proof with its receipt (`?proof=1`). */
+  receiptProof?: boolean;
+  /**
+   * Why a replicated record is void (signed after its key was retired or its signer revoked, by
+   * signed times): stored like every authentic record of a peer, it takes no effect anywhere.
+   */
+  void?: string;
+};
+
+/** The id of the record `issuer` already signed with `jti`, if any (replay). */
+export async function findByJti(db: Db, issuer: string, jti: string): Promise<string | undefined> {
+  const row = await db
+    .select({ id: records.id })
+    .from(records)
+    .where(and(eq(records.issuer, issuer), eq(records.jti, jti)))
+    .get();
+  return row?.id;
+}
 
 export type CommitOptions = {
   /** The node the record was first accepted on (default: this node). */
   origin?: string;
+  /** Its index in the origin's log (default: the leaf index it gets in this node's log). */
+  originIndex?: number;
   /** More statements for the same batch: federation advances its peer cursor here. */
   extra?: (recordId: string) => DomainStatements;
   /** Details for the audit entry (JSON), e.g. the peer log index of a replicated record. */
@@ -46,15 +79,6 @@ const MAX_APPEND_ATTEMPTS = 8;
 const utf8 = new TextEncoder();
 
 /**
- * A guard planted in a batch failed: a statement whose precondition is re-checked inside the batch
- * (see `guardedReason` in store/submissions.ts) wrote NULL into a NOT NULL column, which aborts
- * the whole batch. Nothing else writes NULL there (every record with a reason requires one).
- */
-function isGuardFailure(msg: string): boolean {
-  return /NOT NULL constraint failed: decisions\.reason/.test(msg);
-}
-
-/**
  * Appends the record, `domain` (the inserts/updates the record implies), its transparency-log
  * leaf (the exact JWS bytes) with the perfect subtrees it closes, and its audit entry atomically.
  * Either all of it lands or none of it: a replayed `jti` that raced past the pre-check fails the
@@ -67,10 +91,9 @@ export async function commitWrite<K extends RecordKind>(
   w: VerifiedWrite<K>,
   subjectId: string,
   domain: (recordId: string) => DomainStatements,
-  recordId?: string,
   options: CommitOptions = {},
 ): Promise<WriteReceipt> {
-  const id = recordId ?? (await derivedId("record", w));
+  const id = await derivedId("record", w);
   const leafHash = await hashLeaf(utf8.encode(w.jws));
   let results: unknown[] | undefined;
   let logIndex = -1;
@@ -89,6 +112,7 @@ export async function commitWrite<K extends RecordKind>(
       jwsSha256: w.jwsSha256,
       subjectId,
       originNode: options.origin ?? env.NODE_ID,
+      originIndex: options.originIndex ?? plan.index,
       receivedAt: now,
     });
     const audit = db

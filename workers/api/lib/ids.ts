@@ -4,7 +4,7 @@
 // the same id, and later records that name it (an assessment naming a submission, a write signed
 // by a participant) mean the same thing everywhere, without trusting a relay for any mapping.
 import { ID_PREFIXES, type IdKind, newId } from "@eusn/protocol";
-import { sha256Hex } from "../lib/encoding.ts";
+import { sha256Hex } from "./encoding.ts";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 

@@ -166,6 +166,66 @@ describe("matches, signal lookups and reads are separate classes", () => {
     expect((await matchRaw(platform)).status).toBe(200);
   });
 
+  it("matches are charged by their work: an expensive batch meets 429 where cheap ones of the same size do not", async () => {
+    const heavy = await fresh("platform");
+    const light = await fresh("platform");
+    limit("RATE_LIMIT_MATCH", "1000/min");
+    const matchBody = async (by: Admitted, body: unknown) =>
+      nodeFetch(`${BASE}/v1/match`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${await by.client.token()}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const pdqs = (n: number, variants: number) =>
+      Array.from({ length: n }, () => ({
+        type: "pdq",
+        value: randomPdq(r),
+        ...(variants > 0 ? { dihedral: Array.from({ length: variants }, () => randomPdq(r)) } : {}),
+      }));
+    // 10 items, one hash each, T = 31: 10 units. Twenty of them (200 units) all pass.
+    for (let i = 0; i < 20; i++)
+      expect((await matchBody(light, { threshold: 31, items: pdqs(10, 0) })).status, `cheap ${i}`).toBe(200);
+    // The same 10 items with 7 dihedral variants each at T = 52: 10 x 8 x 8 = 640 units. One fits
+    // the burst of 1,000; the second is refused before the index is asked and stores nothing.
+    const expensive = { threshold: 52, items: pdqs(10, 7) };
+    expect((await matchBody(heavy, expensive)).status).toBe(200);
+    const { problem } = await rateLimited(
+      await unchanged(() => matchBody(heavy, expensive), "an expensive match"),
+    );
+    expect(problem.detail).toContain("this request costs 640");
+    // What is left of the heavy platform's bucket still serves a cheap batch (360 units left)…
+    expect((await matchBody(heavy, { threshold: 31, items: pdqs(10, 0) })).status).toBe(200);
+    // …and the cheap platform's own quota is untouched by the heavy one.
+    expect((await matchBody(light, { threshold: 31, items: pdqs(10, 0) })).status).toBe(200);
+  });
+
+  it("a match that costs more than a whole burst is refused as too large, not told to wait", async () => {
+    const p = await fresh("platform");
+    limit("RATE_LIMIT_MATCH", "100/min");
+    const body = {
+      threshold: 63,
+      items: Array.from({ length: 2 }, () => ({
+        type: "pdq",
+        value: randomPdq(r),
+        dihedral: Array.from({ length: 7 }, () => randomPdq(r)),
+      })),
+    };
+    const res = await unchanged(
+      async () =>
+        nodeFetch(`${BASE}/v1/match`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${await p.client.token()}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+      "a match larger than the burst",
+    );
+    const problem = await expectProblem(res, 413, "payload_too_large");
+    expect(problem.detail).toContain("costs 128 match units");
+    expect(res.headers.get("retry-after")).toBeNull();
+    // Nothing was charged: a request within the burst still passes at once.
+    expect((await matchRaw(p)).status).toBe(200);
+  });
+
   it("signal lookups: this layer refuses before the body is validated and before the signals policy counts", async () => {
     const p = await fresh("platform");
     limit("RATE_LIMIT_SIGNAL_LOOKUP", "1/min");

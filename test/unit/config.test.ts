@@ -63,8 +63,8 @@ describe("config", () => {
         ],
         read: [{ limit: 1200, windowS: 60 }],
         match: [
-          { limit: 600, windowS: 60 },
-          { limit: 500000, windowS: 86400 },
+          { limit: 100000, windowS: 60 },
+          { limit: 50000000, windowS: 86400 },
         ],
         "signal-lookup": [
           { limit: 300, windowS: 60 },

@@ -5,8 +5,10 @@ import {
   DEFAULT_LIMITS,
   gcra,
   LIMIT_CLASSES,
+  matchCost,
   parseRules,
   type Rule,
+  tooCostly,
 } from "../../workers/api/limits/policy.ts";
 
 describe("parseRules", () => {
@@ -71,5 +73,44 @@ describe("gcra", () => {
     const ahead = gcra(undefined, rule, 10 * 86_400_000);
     expect(ahead.ok).toBe(true);
     if (ahead.ok) expect(gcra(ahead.tat, rule, 0)).toEqual({ ok: true, tat: 20_000 });
+  });
+});
+
+describe("work-weighted charges", () => {
+  const rule: Rule = { limit: 100, windowS: 60 };
+
+  it("a cost of n advances the bucket as n requests would, with the exact wait", () => {
+    const a = gcra(undefined, rule, 0, 60);
+    expect(a).toEqual({ ok: true, tat: 36_000 });
+    if (!a.ok) return;
+    // 40 units left of the burst: 60 more need 20 units back, 12 s at 0.6 s per unit.
+    const b = gcra(a.tat, rule, 0, 60);
+    expect(b.ok).toBe(false);
+    if (!b.ok) expect(b.retryAfterMs).toBe(12_000);
+    expect(gcra(a.tat, rule, 0, 40).ok).toBe(true);
+    expect(gcra(a.tat, rule, 12_000, 60).ok).toBe(true);
+  });
+
+  it("matchCost counts items x variants, weighted by the threshold; exact hashes cost one", () => {
+    const pdq = (variants: number) => ({
+      type: "pdq",
+      dihedral: Array.from({ length: variants }, () => "x"),
+    });
+    expect(matchCost({ threshold: 31, items: [pdq(0)] })).toBe(1);
+    expect(matchCost({ threshold: 31, items: Array.from({ length: 1000 }, () => pdq(0)) })).toBe(1000);
+    expect(matchCost({ threshold: 31, items: [pdq(7)] })).toBe(8);
+    expect(matchCost({ threshold: 32, items: [pdq(0)] })).toBe(8);
+    expect(matchCost({ threshold: 63, items: Array.from({ length: 1000 }, () => pdq(7)) })).toBe(64_000);
+    expect(matchCost({ threshold: 63, items: [{ type: "md5" }, { type: "sha256" }] })).toBe(2);
+  });
+
+  it("the default match limit admits the largest request a platform may send", () => {
+    const rules = parseRules(DEFAULT_LIMITS.match)!;
+    const largest = matchCost({
+      threshold: 63,
+      items: Array.from({ length: 1000 }, () => ({ type: "pdq", dihedral: Array(7).fill("x") })),
+    });
+    expect(tooCostly(rules, largest)).toBeUndefined();
+    expect(tooCostly([{ limit: 100, windowS: 60 }], 101)).toEqual({ limit: 100, windowS: 60 });
   });
 });

@@ -4,13 +4,16 @@
 
 /**
  * What a request costs against. `write`: a verified signed write (any kind). `match`: POST
- * /v1/match. `signal-lookup`: POST /v1/signals/lookup. `read`: every other verified read (bearer
+ * /v1/match, charged by its work (`matchCost`), not per request. `signal-lookup`: POST /v1/signals/lookup. `read`: every other verified read (bearer
  * reads, TAXII by bearer or API credential, and a peer node's log pulls, charged to `peer:<id>`).
  */
 export const LIMIT_CLASSES = ["write", "read", "match", "signal-lookup"] as const;
 export type LimitClass = (typeof LIMIT_CLASSES)[number];
 
-/** At most `limit` requests per `windowS` seconds, with bursts of up to `limit` at once. */
+/**
+ * At most `limit` units per `windowS` seconds, with bursts of up to `limit` at once. A unit is one
+ * request, except for `match`, where it is one hash variant at T <= 31 (see `matchCost`).
+ */
 export type Rule = { limit: number; windowS: number };
 
 /** A limiter's answer: admitted, or refused by `rule` until `retryAfterS` from now. */
@@ -21,7 +24,8 @@ export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; rule: 
  * here, beside the types it speaks, so env.ts can type the binding without importing the object.
  */
 export interface RateLimiterRpc extends Rpc.DurableObjectBranded {
-  take(cls: LimitClass, rules: Rule[], nowMs?: number): TakeResult;
+  /** Charges `cost` units (default 1) of `cls` if every rule admits them, else nothing. */
+  take(cls: LimitClass, rules: Rule[], nowMs?: number, cost?: number): TakeResult;
 }
 
 /** The var that configures each class, e.g. `RATE_LIMIT_WRITE = "600/min, 50000/day"`. */
@@ -33,16 +37,18 @@ export const LIMIT_VARS = {
 } as const satisfies Record<LimitClass, string>;
 
 /**
- * Defaults: generous enough that no honest participant meets them in normal operation (a
- * platform matching 1,000 hashes per request at 10 requests a second stays under `match`), low
- * enough that one participant — or one stolen key — cannot monopolise a node. The signal-lookup
+ * Defaults: generous enough that no honest participant meets them in normal operation, low
+ * enough that one participant — or one stolen key — cannot monopolise a node. `match` is in
+ * work units: 100,000 a minute is about 1,700 hashes a second at T <= 31 sustained (a third of
+ * what one 1M-entry shard serves), with bursts of 100 full batches of 1,000, or one batch of
+ * 1,000 items with all 8 dihedral variants at T = 63 every ~40 s. The signal-lookup
  * class sits above the signals policy (SIGNAL_LOOKUPS_PER_MINUTE, default 60) on purpose: that
  * policy, and the daily enumeration guard, stay the binding limits for lookups (SECURITY.md).
  */
 export const DEFAULT_LIMITS: Record<LimitClass, string> = {
   write: "600/min, 50000/day",
   read: "1200/min",
-  match: "600/min, 500000/day",
+  match: "100000/min, 50000000/day",
   "signal-lookup": "300/min, 20000/day",
 };
 
@@ -90,13 +96,53 @@ export function gcra(
   tat: number | undefined,
   rule: Rule,
   nowMs: number,
+  cost = 1,
 ): { ok: true; tat: number } | { ok: false; retryAfterMs: number } {
   const windowMs = rule.windowS * 1000;
-  const interval = windowMs / rule.limit;
+  // `cost` units advance the bucket as `cost` requests would: an expensive request waits as long
+  // as the cheap ones it is worth. A cost above `limit` never fits (see `tooCostly`).
+  const interval = (windowMs / rule.limit) * cost;
   // A stored time more than a window ahead cannot come from this arithmetic: the clock went
   // back (or was faked forward and restored). Start over rather than lock the caller out.
   const from = tat === undefined || tat > nowMs + windowMs ? nowMs : Math.max(tat, nowMs);
   const next = from + interval;
   if (next - nowMs <= windowMs) return { ok: true, tat: next };
   return { ok: false, retryAfterMs: next - windowMs - nowMs };
+}
+
+/**
+ * Work weight of one PDQ hash variant by threshold, relative to T <= 31. Multi-index probing
+ * (16 bands of 16 bits) is exact with radius r = floor(T / 16) bits per band: r <= 1 (T <= 31)
+ * probes 272 buckets; r = 2 probes 2,192 and r = 3 11,152, where the shard scans every entry
+ * instead. Measured per query at 1M entries (packages/match/README.md, bench/results): T = 31
+ * about 0.2 ms; T = 32-63 about 1.6-2.3 ms with the WebAssembly scan (6-10 ms with the JS
+ * fallback). So a far-threshold variant costs 8 units.
+ */
+export function matchThresholdWeight(threshold: number): number {
+  return threshold <= 31 ? 1 : 8;
+}
+
+/** What a match request asks of the index: its items, each with its dihedral variants. */
+export type MatchWork = {
+  threshold: number;
+  items: readonly { type: string; dihedral?: readonly string[] | undefined }[];
+};
+
+/**
+ * The `match` units a request costs: every PDQ hash variant it sends (the hash and its dihedral
+ * variants) times the threshold's weight, plus one per MD5/SHA-256 item (a map lookup). Charged
+ * before the index is asked, so a platform's T = 63 batches of 1,000 items x 8 variants
+ * (64,000 units) draw down its own quota 64 times faster than the same batch at T = 31 with one
+ * variant each, and cannot crowd out other platforms' matches.
+ */
+export function matchCost(work: MatchWork): number {
+  const w = matchThresholdWeight(work.threshold);
+  let cost = 0;
+  for (const it of work.items) cost += it.type === "pdq" ? (1 + (it.dihedral?.length ?? 0)) * w : 1;
+  return Math.max(1, cost);
+}
+
+/** The first rule no request of `cost` units can ever fit (its whole burst is smaller), if any. */
+export function tooCostly(rules: readonly Rule[], cost: number): Rule | undefined {
+  return rules.find((r) => cost > r.limit);
 }

@@ -8,10 +8,12 @@ import { access } from "../auth/access.ts";
 import { type ConfigEnv, config } from "../config.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { matchCost } from "../limits/policy.ts";
+import { enforceRateLimit } from "../limits/rate-limiter.ts";
 import type { ShardHit, ShardQueryItem } from "../match/types.ts";
-import { isMatchable, type SubmissionRow } from "../rules/baseline.ts";
+import { isMatchable } from "../rules/baseline.ts";
 import { baselineVersion } from "../store/changes.ts";
-import { recordMatches, rowsByMatchKey } from "../store/match.ts";
+import { matchRows, recordMatches } from "../store/match.ts";
 
 const app = router();
 
@@ -36,14 +38,21 @@ export const postMatchRoute = createRoute({
 export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
   const caller = c.var.caller!;
   const req = c.req.valid("json");
+  // Charged by its work before the index is asked (limits/policy.ts): items x variants, weighted
+  // by the threshold. A refusal stores and counts nothing.
+  await enforceRateLimit(c.env, caller.participant.id, "match", matchCost(req));
   const items: ShardQueryItem[] = req.items.map((it) => ({
     type: it.type,
     values: it.type === "pdq" ? [it.value, ...(it.dihedral ?? [])] : [it.value],
   }));
   const shards = shardCount(c.env);
   const tStart = Date.now();
-  const version = await baselineVersion(c.var.db);
-  const tVersion = Date.now();
+  // The baseline version is read beside the index query, not before it: off the critical path.
+  let tVersion = tStart;
+  const versionRead = baselineVersion(c.var.db).then((v) => {
+    tVersion = Date.now();
+    return v;
+  });
   const hitLists = await Promise.all(
     Array.from({ length: shards }, (_, s) =>
       c.env.MATCH_SHARD.get(c.env.MATCH_SHARD.idFromName(`shard-${s}-of-${shards}`)).query(
@@ -54,64 +63,76 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
       ),
     ),
   );
-  const hits: ShardHit[] = hitLists.flat();
   const tIndex = Date.now();
+  // Per item and entry, keep the closest variant.
+  const best = new Map<number, ShardHit>();
+  const keys = new Set<number>();
+  for (const list of hitLists) {
+    for (const h of list) {
+      keys.add(h.key);
+      const k = h.item * 2 ** 32 + h.key;
+      const prev = best.get(k);
+      if (!prev || h.distance < prev.distance || (h.distance === prev.distance && h.variant < prev.variant))
+        best.set(k, h);
+    }
+  }
   // Metadata straight from D1: status, expiry and baseline state are always current here.
-  const rows = await rowsByMatchKey(c.var.db, [...new Set(hits.map((h) => h.key))]);
+  const rows = await matchRows(c.env.DB, [...keys]);
+  const version = await versionRead;
   const tMeta = Date.now();
   const now = Date.now();
-  const allowed = (r: SubmissionRow | undefined): r is SubmissionRow => !!r && isMatchable(r, req.scope, now);
   const results = req.items.map((_, index) => ({ index, matches: [] as MatchHit[] }));
-  const best = new Map<string, ShardHit>();
-  for (const h of hits) {
-    // Per item and entry, keep the closest variant.
-    const key = `${h.item}/${h.key}`;
-    const prev = best.get(key);
-    if (!prev || h.distance < prev.distance || (h.distance === prev.distance && h.variant < prev.variant))
-      best.set(key, h);
-  }
   const matched = new Set<string>();
+  // Each entry's JSON columns parsed once, however many items it matched.
+  const parsed = new Map<number, { limbs: string[]; concurStates: string[] } | null>();
   for (const h of best.values()) {
+    let p = parsed.get(h.key);
     const r = rows.get(h.key);
-    if (!allowed(r)) continue;
+    if (p === undefined) {
+      p =
+        r && isMatchable(r, req.scope, now)
+          ? { limbs: JSON.parse(r.limbs) as string[], concurStates: JSON.parse(r.concurStates) as string[] }
+          : null;
+      parsed.set(h.key, p);
+    }
+    if (p === null || !r) continue;
     matched.add(r.id);
-    const limbs = JSON.parse(r.limbs) as string[];
     results[h.item]!.matches.push({
       submissionId: r.id,
       distance: h.distance,
       variant: h.variant,
       signalType: r.signalType,
       value: r.value,
-      limbs,
+      limbs: p.limbs,
       contentType: r.contentType,
-      legalBasis: { limbs, nationalProvision: r.nationalProvision },
+      legalBasis: { limbs: p.limbs, nationalProvision: r.nationalProvision },
       memberState: r.memberState,
       baselineState: r.baselineState as "included" | "disputed" | "none" | "retired",
-      assessments: { concurStates: JSON.parse(r.concurStates) as string[], dissenting: r.liveDissents },
+      assessments: { concurStates: p.concurStates, dissenting: r.liveDissents },
       tlp: r.tlp,
       lowQuality: r.lowQuality,
     });
   }
   for (const res of results)
     res.matches.sort((a, b) => a.distance - b.distance || a.submissionId.localeCompare(b.submissionId));
-  // Accounting and reversal memory, atomically: counts only, never the queried hashes.
-  const at = nowIso();
-  const matchedIds = [...matched];
-  await recordMatches(c.var.db, {
+  // Accounting and reversal memory, atomically, before the answer: counts only, never the queried
+  // hashes. Awaited, so an answer is never given for a match the node has not remembered.
+  await recordMatches(c.env.DB, {
     platformId: caller.participant.id,
-    at,
+    at: nowIso(),
     scope: req.scope,
     threshold: req.threshold,
     queried: req.items.length,
     matchedItems: results.filter((r) => r.matches.length > 0).length,
-    matchedIds,
+    matchedIds: [...matched],
   });
   // Where the time went, for operators and `npm run bench:match` (Workers clocks advance only
-  // across I/O, so each figure ends at an awaited call): the index query in the shard objects
-  // (their catch-up read included), the metadata read, the accounting write.
+  // across I/O, so each figure ends at an awaited call): the baseline version read (which runs
+  // beside the index query), the index query in the shard objects (their catch-up read
+  // included), the metadata read, the accounting write.
   c.header(
     "Server-Timing",
-    `version;dur=${tVersion - tStart}, index;dur=${tIndex - tVersion}, meta;dur=${tMeta - tIndex}, account;dur=${Date.now() - tMeta}`,
+    `version;dur=${tVersion - tStart}, index;dur=${tIndex - tStart}, meta;dur=${tMeta - tIndex}, account;dur=${Date.now() - tMeta}`,
   );
   return c.json(
     {

@@ -138,7 +138,11 @@ export function isIndexable(row: Pick<SubmissionRow, "status" | "baselineState" 
  * May a platform be answered this entry in `scope`? Current, shareable, not excluded, and for
  * scope `baseline` in the baseline.
  */
-export function isMatchable(row: SubmissionRow, scope: MatchScope, now = Date.now()): boolean {
+export function isMatchable(
+  row: Pick<SubmissionRow, "status" | "baselineState" | "tlp" | "expiresAt">,
+  scope: MatchScope,
+  now = Date.now(),
+): boolean {
   return (
     isIndexable(row) &&
     isCurrent(row, now) &&

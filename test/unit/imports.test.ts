@@ -1,5 +1,6 @@
 // Imports point down: the Worker's and the packages' modules form no cycle (type-only imports
-// included: a cycle of types still ties the files together for a reader).
+// included: a cycle of types still ties the files together for a reader), and the lower layers
+// never import the ones above them: lib/ nothing of auth/, store/ nothing of apply/ or auth/.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -77,5 +78,25 @@ describe("imports", () => {
     const withCycle = new Map(g);
     withCycle.set("workers/api/env.ts", [...(g.get("workers/api/env.ts") ?? []), "workers/api/app.ts"]);
     expect(cycles(withCycle).length).toBeGreaterThan(0);
+  });
+
+  /** Imports from a file under `from` to a file under one of `to`, as "a → b". */
+  const upward = (from: string, to: string[]) =>
+    [...g].flatMap(([f, targets]) =>
+      f.startsWith(from)
+        ? targets.filter((t) => to.some((d) => t.startsWith(d))).map((t) => `${f} → ${t}`)
+        : [],
+    );
+
+  it("lib/ imports nothing from auth/", () => {
+    expect(upward("workers/api/lib/", ["workers/api/auth/"])).toEqual([]);
+  });
+
+  it("store/ imports nothing from apply/ or auth/", () => {
+    expect(upward("workers/api/store/", ["workers/api/apply/", "workers/api/auth/"])).toEqual([]);
+  });
+
+  it("would see an upward import", () => {
+    expect(upward("workers/api/auth/", ["workers/api/lib/"]).length).toBeGreaterThan(0);
   });
 });

@@ -2,8 +2,8 @@
 
 import { JOSE_MEDIA_TYPE, ProblemSchema, WriteReceipt } from "@eusn/protocol";
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
-import type { Caller } from "../auth/verify.ts";
 import type { Env } from "../env.ts";
+import type { Caller } from "../store/records.ts";
 import type { Db } from "./db.ts";
 import { ApiError, zodErrors } from "./problem.ts";
 

@@ -71,9 +71,15 @@ export default defineConfig(async () => {
                   BOOTSTRAP_COORDINATOR_JWKS: JSON.stringify({ keys: [keys.coordinatorPublicJwk] }),
                   TEST_COORDINATOR_PRIVATE_JWK: JSON.stringify(keys.coordinatorPrivateJwk),
                 },
-                // A second node's database for the federation tests (test/api/federation*.test.ts):
-                // two nodes in one workerd run, each app instance with its own D1.
-                d1Databases: { DB_B: "eusn-test-node-b" },
+                // More nodes' databases for the federation tests: two nodes in one workerd run
+                // (test/api/federation*.test.ts), and networks of three for the convergence tests
+                // (test/api/convergence*.test.ts), each app instance with its own D1.
+                d1Databases: {
+                  DB_B: "eusn-test-node-b",
+                  ...Object.fromEntries(
+                    Array.from({ length: 9 }, (_, i) => [`NET_${i + 1}`, `eusn-test-net-${i + 1}`]),
+                  ),
+                },
               },
             }),
           ],

@@ -31,3 +31,13 @@ UPDATE `records` SET `origin_index` = coalesce(
   (SELECT e.`peer_index` FROM `federation_entries` e WHERE e.`record_id` = `records`.`id`),
   (SELECT l.`idx` FROM `log_leaves` l WHERE l.`record_id` = `records`.`id`)
 );
+--> statement-breakpoint
+-- A consumed peer entry stays as recorded, except that a held (`pending`) one is resolved once:
+-- to `applied` or `skipped`, never back, and nothing else of the row changes.
+DROP TRIGGER federation_entries_no_update;--> statement-breakpoint
+CREATE TRIGGER federation_entries_no_update BEFORE UPDATE ON federation_entries
+WHEN NOT (OLD.outcome = 'pending' AND NEW.outcome IN ('applied', 'skipped')
+  AND NEW.peer_id = OLD.peer_id AND NEW.peer_index = OLD.peer_index AND NEW.leaf_hash = OLD.leaf_hash)
+BEGIN
+  SELECT RAISE(ABORT, 'federation_entries is append-only');
+END;

@@ -165,8 +165,25 @@ export function foldEntry(e: EntryFacts, reg: Registry): EntryState {
     [...current.values()].filter((a) => a.verdict === "dissent" && counting(a, t)).length;
   const refuse = (f: Fact, code: Refusal["code"], detail: string) => s.refused.set(f.id, { code, detail });
 
-  type Step = { at: Position; id: string; run: () => void };
-  const steps: Step[] = e.facts.map((f) => ({ at: f, id: f.id, run: () => apply(f) }));
+  // A record comes after what it cites: an inclusion is folded right after the latest of the
+  // assessments it names when one of them is later in signed order than the inclusion itself (its
+  // signer had seen them; within one second, origins would otherwise order them arbitrarily).
+  type Step = { at: Position; after: 0 | 1; id: string; run: () => void };
+  const byFactId = new Map(e.facts.map((f) => [f.id, f]));
+  const steps: Step[] = e.facts.map((f) => {
+    let at: Position = f;
+    let after: 0 | 1 = 0;
+    if (f.type === "decision") {
+      for (const c of f.cited) {
+        const cited = byFactId.get(c);
+        if (cited && comparePositions(cited, at) >= 0) {
+          at = cited;
+          after = 1;
+        }
+      }
+    }
+    return { at, after, id: f.id, run: () => apply(f) };
+  });
   // The revocations of the submitter and of every assessor, each at its own place: each may send
   // the entry back.
   const involved = new Set([
@@ -175,9 +192,11 @@ export function foldEntry(e: EntryFacts, reg: Registry): EntryState {
   ]);
   for (const id of involved) {
     const t = reg.authorities.get(id)?.revoked;
-    if (t) steps.push({ at: t, id: `revocation of ${id}`, run: () => revoked(t) });
+    if (t) steps.push({ at: t, after: 0, id: `revocation of ${id}`, run: () => revoked(t) });
   }
-  steps.sort((a, b) => comparePositions(a.at, b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  steps.sort(
+    (a, b) => comparePositions(a.at, b.at) || a.after - b.after || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
 
   // From its revocation's place on, the authority counts for nothing.
   function revoked(t: Position) {

@@ -1,0 +1,271 @@
+// Federation converges (docs/federation.md "Convergence"): three nodes, each a full peer of the
+// other two, derive the same state from the same records whatever order they arrive in. First
+// the cases that diverged when replicated records were applied in arrival order (dependencies
+// arriving late, decisions that do not commute, a revocation during a partition, racing pulls),
+// then a random run: activity on every node under partitions, partial pulls and pulls that break
+// mid-page, healed until quiet, must end identical on all three nodes.
+
+import { generateParticipantKey } from "@eusn/client";
+import type { WriteReceipt } from "@eusn/protocol";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import { type Member, type Network, network } from "../helpers/network.ts";
+
+let net: Network;
+const r = rng(2401);
+
+async function admit(home: number, role: "authority" | "platform", memberState?: string): Promise<Member> {
+  const key = await generateParticipantKey();
+  const res = await net.nodes[home]!.coordinator.write<WriteReceipt>(
+    "/v1/participants",
+    "participant.admit",
+    {
+      role,
+      ...(memberState ? { memberState } : {}),
+      displayName: `${role} ${memberState ?? ""} on node ${home}`,
+      jwks: { keys: [key.publicJwk] },
+    },
+  );
+  if (!res.ok) throw new Error(`admit: ${res.status} ${JSON.stringify(res.problem)}`);
+  return { id: res.data.subjectId, key, home, ...(memberState ? { memberState } : {}) };
+}
+
+const on = (m: Member, node = m.home) => net.nodes[node]!.as(m.id, m.key.privateJwk);
+
+async function submit(m: Member, node = m.home): Promise<string> {
+  const res = await on(m, node).write<{ submissions: { id: string }[] }>(
+    "/v1/submissions",
+    "submission.create",
+    {
+      items: [pdqItem(randomPdq(r))],
+    },
+  );
+  if (!res.ok) throw new Error(`submit: ${res.status} ${JSON.stringify(res.problem)}`);
+  return res.data.submissions[0]!.id;
+}
+
+async function assess(m: Member, id: string, verdict: "concur" | "dissent" = "concur", node = m.home) {
+  const res = await on(m, node).write<WriteReceipt>(
+    `/v1/submissions/${id}/assessments`,
+    "assessment.create",
+    {
+      submissionId: id,
+      verdict,
+      limb: "a",
+      ...(verdict === "dissent" ? { reason: "not terrorist content" } : {}),
+    },
+  );
+  if (!res.ok) throw new Error(`assess: ${res.status} ${JSON.stringify(res.problem)}`);
+  return res.data.subjectId;
+}
+
+async function decide(
+  node: number,
+  id: string,
+  decision: "include" | "exclude" | "retire",
+  cited: string[] = [],
+) {
+  return net.nodes[node]!.coordinator.write<WriteReceipt>(
+    `/v1/submissions/${id}/decisions`,
+    "baseline.decide",
+    {
+      submissionId: id,
+      decision,
+      reason: `${decision} by the coordinator of node ${node}`,
+      assessmentIds: cited,
+    },
+  );
+}
+
+async function expectConverged() {
+  await net.heal();
+  const [a, b, c] = await Promise.all([0, 1, 2].map((i) => net.snapshot(i)));
+  expect(b).toEqual(a);
+  expect(c).toEqual(a);
+  expect(a!.pending).toBe(0);
+  return a!;
+}
+
+async function stateOn(node: number, id: string) {
+  return net.nodes[node]!.env.DB.prepare(
+    "SELECT status, baseline_state AS baselineState FROM submissions WHERE id = ?",
+  )
+    .bind(id)
+    .first<{ status: string; baselineState: string }>();
+}
+
+let nl: Member;
+let de: Member;
+let at: Member;
+let fr: Member;
+
+beforeAll(async () => {
+  net = await network(3, 1);
+  nl = await admit(0, "authority", "NL");
+  de = await admit(1, "authority", "DE");
+  at = await admit(1, "authority", "AT");
+  fr = await admit(2, "authority", "FR");
+  await net.heal();
+});
+
+afterEach(() => {
+  for (const [a, b] of [
+    [0, 1],
+    [0, 2],
+    [1, 2],
+  ] as const)
+    net.partition(a, b, false);
+});
+
+describe("dependencies arriving late wait instead of being skipped", () => {
+  it("concurrences made on B before C has the submission from A, then the inclusion citing them, end included everywhere", async () => {
+    net.partition(0, 2); // C cannot reach A
+    const id = await submit(nl); // on A
+    expect((await net.pull(1, 0)).status).toBe("ok"); // B has it
+    const viaDe = await assess(de, id);
+    const viaAt = await assess(at, id);
+    expect((await decide(0, id, "include", [])).ok).toBe(false); // A does not have them yet
+    expect((await net.pull(0, 1)).status).toBe("ok");
+    const inc = await decide(0, id, "include", [viaDe, viaAt]);
+    expect(inc.ok, JSON.stringify(inc)).toBe(true);
+    // C pulls B first: the concurrences wait for the submission.
+    const fromB = await net.pull(2, 1);
+    expect(fromB.pending).toBeGreaterThanOrEqual(2);
+    expect(await stateOn(2, id)).toBeNull();
+    net.partition(0, 2, false);
+    const fromA = await net.pull(2, 0);
+    expect(fromA.status).toBe("ok");
+    expect(fromA.released).toBeGreaterThanOrEqual(2);
+    expect(await stateOn(2, id)).toEqual({ status: "live", baselineState: "included" });
+    const s = await expectConverged();
+    expect(s.baseline).toContain(id);
+  });
+});
+
+describe("concurrent decisions resolve the same way on every node", () => {
+  it("an inclusion on A racing a dissent on C: both nodes end with the same state", async () => {
+    const id = await submit(nl);
+    await net.heal();
+    const viaDe = await assess(de, id);
+    const viaAt = await assess(at, id);
+    await net.heal();
+    net.partition(0, 2);
+    net.partition(1, 2);
+    const dissent = assess(fr, id, "dissent");
+    const inc = decide(0, id, "include", [viaDe, viaAt]);
+    await Promise.all([dissent, inc]);
+    net.partition(0, 2, false);
+    net.partition(1, 2, false);
+    const s = await expectConverged();
+    const row = (s.submissions as { id: string; baseline_state: string; live_dissents: number }[]).find(
+      (x) => x.id === id,
+    )!;
+    // Whichever came first in signed order, the counting dissent is there at the end: either the
+    // inclusion was refused by the fold or the entry was disputed after it.
+    expect(row.live_dissents).toBe(1);
+    expect(["none", "disputed"]).toContain(row.baseline_state);
+  });
+
+  it("an exclusion on A racing a reversal on B end reversed everywhere, with the same baseline state", async () => {
+    const id = await submit(nl);
+    await net.heal();
+    net.partition(0, 1);
+    net.partition(0, 2);
+    const [ex, rev] = await Promise.all([
+      decide(0, id, "exclude"),
+      net.nodes[1]!.coordinator.write(`/v1/submissions/${id}/reverse`, "submission.reverse", {
+        submissionId: id,
+        reason: "upheld complaint",
+        ground: "complaint_upheld",
+      }),
+    ]);
+    expect(ex.ok, JSON.stringify(ex)).toBe(true);
+    expect(rev.ok, JSON.stringify(rev)).toBe(true);
+    net.partition(0, 1, false);
+    net.partition(0, 2, false);
+    const s = await expectConverged();
+    const row = (s.submissions as { id: string; status: string }[]).find((x) => x.id === id)!;
+    expect(row.status).toBe("reversed");
+  });
+
+  it("include, exclude and retire by the coordinators of three nodes end in one state", async () => {
+    const id = await submit(nl);
+    await net.heal();
+    const cited = [await assess(de, id), await assess(fr, id)];
+    await net.heal();
+    for (const [a, b] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const)
+      net.partition(a, b);
+    await Promise.all([
+      decide(0, id, "include", cited),
+      decide(1, id, "exclude"),
+      decide(2, id, "include", cited),
+    ]);
+    await decide(2, id, "retire");
+    for (const [a, b] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const)
+      net.partition(a, b, false);
+    await expectConverged();
+  });
+});
+
+describe("a revocation during a partition reaches back on every node", () => {
+  it("what the revoked authority signed on C after its revocation on A is void everywhere", async () => {
+    const rogue = await admit(2, "authority", "DE");
+    const id = await submit(nl);
+    await net.heal();
+    net.partition(0, 2);
+    net.partition(1, 2);
+    const revoked = await net.nodes[0]!.coordinator.write(
+      `/v1/participants/${rogue.id}/revoke`,
+      "participant.revoke",
+      {
+        participantId: rogue.id,
+        reason: "compromised",
+      },
+    );
+    expect(revoked.ok, JSON.stringify(revoked)).toBe(true);
+    // C has not heard: the rogue authority goes on writing there, one second later in signed order.
+    await new Promise((res) => setTimeout(res, 1100));
+    const own = await submit(rogue);
+    await assess(rogue, id, "dissent");
+    expect((await stateOn(2, own))?.status).toBe("live");
+    net.partition(0, 2, false);
+    net.partition(1, 2, false);
+    const s = await expectConverged();
+    const rows = s.submissions as { id: string; status: string; live_dissents: number }[];
+    expect(rows.find((x) => x.id === own)?.status).toBe("voided");
+    expect(rows.find((x) => x.id === id)?.live_dissents).toBe(0);
+    // C says which records the late revocation voided.
+    const voided = await net.nodes[2]!.env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE kind = 'record.voided'",
+    ).first<{
+      n: number;
+    }>();
+    expect(voided!.n).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("pulls", () => {
+  it("racing pulls of one peer: one pulls, the other answers in_progress, nothing raw", async () => {
+    for (let i = 0; i < 5; i++) await submit(nl);
+    const reports = await Promise.all([net.pull(1, 0, { pageSize: 1 }), net.pull(1, 0, { pageSize: 1 })]);
+    expect(reports.map((x) => x.status).sort(), JSON.stringify(reports)).toEqual(["in_progress", "ok"]);
+    for (const x of reports) expect(x.reason ?? "").not.toMatch(/D1_ERROR|UNIQUE/);
+    await expectConverged();
+  });
+
+  it("a pull broken mid-page resumes exactly where it stopped", async () => {
+    for (let i = 0; i < 6; i++) await submit(de);
+    const broken = await net.pull(0, 1, { pageSize: 2, failAfterPages: 1 });
+    expect(broken.status).toBe("error");
+    expect(broken.to - broken.from, JSON.stringify(broken)).toBe(2);
+    await expectConverged();
+  });
+});

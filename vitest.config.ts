@@ -70,6 +70,9 @@ export default defineConfig(async () => {
                   NODE_PRIVATE_JWK: JSON.stringify(keys.nodePrivateJwk),
                   BOOTSTRAP_COORDINATOR_JWKS: JSON.stringify({ keys: [keys.coordinatorPublicJwk] }),
                   TEST_COORDINATOR_PRIVATE_JWK: JSON.stringify(keys.coordinatorPrivateJwk),
+                  // The convergence property test's seed and length (test/api/convergence.property.test.ts).
+                  CONVERGENCE_SEED: process.env.CONVERGENCE_SEED ?? "",
+                  CONVERGENCE_STEPS: process.env.CONVERGENCE_STEPS ?? "",
                 },
                 // More nodes' databases for the federation tests: two nodes in one workerd run
                 // (test/api/federation*.test.ts), and networks of three for the convergence tests

@@ -173,4 +173,4 @@ export async function network(size: number, first = 1): Promise<Network> {
 }
 
 /** A participant's key pair and id, to sign on whichever node it talks to. */
-export type Member = { id: string; key: KeyPair; home: number; memberState?: string };
+export type Member = { id: string; key: KeyPair; home: number; memberState?: string; revoked?: boolean };

@@ -571,3 +571,206 @@ describe("errors are problem details everywhere", () => {
     expect(text).not.toMatch(/at .*\.ts:\d+|Error:|stack/);
   });
 });
+
+// ---- attacks from outside: one signed content is one record, read as every verifier reads it ----
+
+const utf8 = new TextEncoder();
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+const fromB64url = (s: string) =>
+  Uint8Array.from(atob(s.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+
+/**
+ * Signs exactly `headerText.payloadText` (as written, duplicate members and all) with a private
+ * JWK, the way a hostile client can and jose will not.
+ */
+async function signRaw(privateJwk: JsonWebKey, headerText: string, payloadText: string): Promise<string> {
+  const { kty, crv, x, y, d } = privateJwk;
+  const okp = kty === "OKP";
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    { kty, crv, x, d, ...(y ? { y } : {}) } as JsonWebKey,
+    okp ? { name: "Ed25519" } : { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
+  const input = `${b64url(utf8.encode(headerText))}.${b64url(utf8.encode(payloadText))}`;
+  const sig = await crypto.subtle.sign(
+    okp ? { name: "Ed25519" } : { name: "ECDSA", hash: "SHA-256" },
+    key,
+    utf8.encode(input),
+  );
+  return `${input}.${b64url(new Uint8Array(sig))}`;
+}
+
+/** The order n of the P-256 group (SEC 2 §2.4.2). */
+const P256_N = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+const toBig = (b: Uint8Array) => BigInt(`0x${[...b].map((x) => x.toString(16).padStart(2, "0")).join("")}`);
+const fromBig = (n: bigint) =>
+  Uint8Array.from(n.toString(16).padStart(64, "0").match(/../g)!, (h) => parseInt(h, 16));
+
+/** The same ES256 signature with its S as low and as high (n − S): both verify. */
+function bothS(jws: string): { low: string; high: string } {
+  const [h, p, s] = jws.split(".") as [string, string, string];
+  const sig = fromB64url(s);
+  const r = sig.slice(0, 32);
+  const sv = toBig(sig.slice(32));
+  const low = sv > P256_N / 2n ? P256_N - sv : sv;
+  const make = (v: bigint) => `${h}.${p}.${b64url(new Uint8Array([...r, ...fromBig(v)]))}`;
+  return { low: make(low), high: make(P256_N - low) };
+}
+
+describe("one signed content is one record", () => {
+  const claims = (o: Partial<Record<string, unknown>> = {}) => ({
+    iss: env.BOOTSTRAP_COORDINATOR_ID,
+    aud: env.NODE_ID,
+    iat: Math.floor(Date.now() / 1000),
+    jti: newJti(),
+    kind: "participant.admit",
+    ...o,
+  });
+
+  it("a header with a member twice (alg none first) is refused, as RFC 7515 §4 and RFC 8725 ask", async () => {
+    const { publicOf } = await import("@eusn/client");
+    const { kid } = await publicOf(coordSigner().privateJwk);
+    const header = `{"alg":"none","alg":"EdDSA","typ":"${WRITE_TYP}","kid":"${kid}"}`;
+    const jws = await signRaw(
+      coordSigner().privateJwk as JsonWebKey,
+      header,
+      JSON.stringify({ ...claims(), record: await admitRecord() }),
+    );
+    const p = await refused("/v1/participants", jws, 400, "invalid_jws");
+    expect(p.detail).toMatch(/"alg" more than once/);
+  });
+
+  it("a payload naming its issuer twice is refused (a first-member reader would see another issuer)", async () => {
+    const { publicOf } = await import("@eusn/client");
+    const { kid } = await publicOf(coordSigner().privateJwk);
+    const header = JSON.stringify({ alg: "EdDSA", typ: WRITE_TYP, kid });
+    const rest = JSON.stringify({ ...claims(), record: await admitRecord() }).slice(1);
+    for (const name of ['"iss"', '"i\\u0073s"']) {
+      const payload = `{${name}:"${authority.id}",${rest}`;
+      const p = await refused(
+        "/v1/participants",
+        await signRaw(coordSigner().privateJwk as JsonWebKey, header, payload),
+        400,
+        "invalid_jws",
+      );
+      expect(p.detail).toMatch(/"iss" more than once/);
+    }
+  });
+
+  it("a member twice deep inside the record is refused too", async () => {
+    const { publicOf } = await import("@eusn/client");
+    const { kid } = await publicOf(coordSigner().privateJwk);
+    const header = JSON.stringify({ alg: "EdDSA", typ: WRITE_TYP, kid });
+    const rec = await admitRecord();
+    const body = JSON.stringify({ ...claims(), record: rec });
+    const payload = body.replace('"role":"platform"', '"role":"coordinator","role":"platform"');
+    expect(payload).not.toBe(body);
+    await refused(
+      "/v1/participants",
+      await signRaw(coordSigner().privateJwk as JsonWebKey, header, payload),
+      400,
+      "invalid_jws",
+    );
+  });
+
+  it("an ES256 signature with a high S is refused; the same content with low S is accepted once", async () => {
+    const es = await admit("platform", undefined, { alg: "ES256" });
+    const jws = await signWrite(
+      { participantId: es.id, privateJwk: es.key.privateJwk },
+      env.NODE_ID,
+      "participant.key.add",
+      { participantId: es.id, jwk: (await generateParticipantKey()).publicJwk },
+    );
+    const { low, high } = bothS(jws);
+    const p = await refused(`/v1/participants/${es.id}/keys`, high, 400, "invalid_jws");
+    expect(p.detail).toMatch(/low S/);
+    expect((await postJose(`/v1/participants/${es.id}/keys`, low)).status).toBe(201);
+  });
+
+  it("the client signs ES256 with low S always (so honest writes are never refused for it)", async () => {
+    const es = await admit("platform", undefined, { alg: "ES256" });
+    for (let i = 0; i < 16; i++) {
+      const jws = await signWrite(
+        { participantId: es.id, privateJwk: es.key.privateJwk },
+        env.NODE_ID,
+        "participant.key.add",
+        { participantId: es.id, jwk: (await generateParticipantKey()).publicJwk },
+      );
+      expect(bothS(jws).low).toBe(jws);
+      const t = await es.client.token();
+      expect(bothS(t).low).toBe(t);
+    }
+  });
+
+  it("a signature whose last base64url character carries padding bits is refused", async () => {
+    const jws = await signWrite(coordSigner(), env.NODE_ID, "participant.admit", await admitRecord());
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(jws.at(-1)!);
+    // An Ed25519 signature is 64 bytes: 86 characters, the last of which carries 2 bits and 4
+    // padding bits that must be zero. Setting one decodes to the same bytes.
+    const twin = `${jws.slice(0, -1)}${alphabet[last | 1]}`;
+    expect(twin).not.toBe(jws);
+    const p = await refused("/v1/participants", twin, 400, "invalid_jws");
+    expect(p.detail).toMatch(/canonical/);
+    expect((await postJose("/v1/participants", jws)).status).toBe(201);
+  });
+
+  it("a body with a line break after the JWS is refused, not stored trimmed", async () => {
+    const jws = await signWrite(coordSigner(), env.NODE_ID, "participant.admit", await admitRecord());
+    for (const body of [`${jws}\r\n`, `${jws}\n`, ` ${jws}`]) {
+      const p = await refused("/v1/participants", body, 400, "invalid_jws");
+      expect(p.detail).toMatch(/exactly a compact JWS/);
+    }
+    const res = await postJose("/v1/participants", jws);
+    expect(res.status).toBe(201);
+    const receipt = (await res.json()) as { jwsSha256: string };
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(jws)));
+    expect(receipt.jwsSha256).toBe([...digest].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  });
+});
+
+describe("read tokens are judged by their whole lifetime (RFC 7519 §4.1)", () => {
+  const audit = (token: string) =>
+    nodeFetch(`${BASE}/v1/audit`, { headers: { authorization: `Bearer ${token}` } });
+  const now = () => Math.floor(Date.now() / 1000);
+
+  async function token(claims: Record<string, unknown>) {
+    const { SignJWT, importJWK } = await import("jose");
+    const { publicOf } = await import("@eusn/client");
+    const signer = coordSigner();
+    const { kid, alg } = await publicOf(signer.privateJwk);
+    return new SignJWT({ jti: newJti(), iss: signer.participantId, aud: env.NODE_ID, ...claims })
+      .setProtectedHeader({ alg, kid, typ: ACCESS_TYP })
+      .sign(await importJWK(signer.privateJwk, alg));
+  }
+
+  it("a token issued in the future that would live ten minutes from now is refused", async () => {
+    const t = await token({ iat: now() + 290, exp: now() + 590 });
+    await expectProblem(await audit(t), 401, "invalid_token");
+  });
+
+  it("a token that expires before it is issued is refused", async () => {
+    const t = await token({ iat: now() + 100, exp: now() + 50 });
+    await expectProblem(await audit(t), 401, "invalid_token");
+  });
+
+  it("a token not valid before a time in the future is refused", async () => {
+    const t = await token({ iat: now(), exp: now() + 240, nbf: now() + 200 });
+    await expectProblem(await audit(t), 401, "invalid_token");
+    const ok = await token({ iat: now(), exp: now() + 240, nbf: now() - 5 });
+    expect((await audit(ok)).status).toBe(200);
+  });
+
+  it("aud as an array is accepted when it names this node, and refused when it does not", async () => {
+    const ok = await token({ iat: now(), exp: now() + 120, aud: ["eusn-elsewhere", env.NODE_ID] });
+    expect((await audit(ok)).status).toBe(200);
+    const other = await token({ iat: now(), exp: now() + 120, aud: ["eusn-elsewhere", "eusn-third"] });
+    await expectProblem(await audit(other), 401, "wrong_audience");
+  });
+});

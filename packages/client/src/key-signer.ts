@@ -1,7 +1,7 @@
 // Signing with a WebCrypto CryptoKey instead of a JWK: the console imports a participant's private
 // JWK once as a NON-extractable key (the browser can sign with it but no script can read it back)
 // and signs exactly as `signWrite` / `signAccessToken` do (same header, same claims).
-import { ACCESS_TYP, type AllowedAlg, type PublicJwk, WRITE_TYP } from "@eusn/protocol";
+import { ACCESS_TYP, type AllowedAlg, lowSCompact, type PublicJwk, WRITE_TYP } from "@eusn/protocol";
 import { CompactSign, type JWK, SignJWT } from "jose";
 import { publicOf } from "./keys.ts";
 import { newJti, type TokenOptions, type WriteOptions } from "./sign.ts";
@@ -45,11 +45,13 @@ export async function signWriteWithKey(
     kind,
     record,
   };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+  const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: WRITE_TYP, ...opts.header } as {
       alg: string;
     })
     .sign(signer.key);
+  // The node accepts only the low-S form of an ES256 signature (one encoding per signed content).
+  return lowSCompact(jws);
 }
 
 /** `signAccessToken` with a CryptoKey: a bearer JWT (default 120 s; the node accepts ≤ 300 s). */
@@ -59,7 +61,7 @@ export async function signAccessTokenWithKey(
   opts: TokenOptions = {},
 ): Promise<string> {
   const iat = opts.iat ?? Math.floor(Date.now() / 1000);
-  return new SignJWT({})
+  const jwt = await new SignJWT({})
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TYP, ...opts.header } as {
       alg: string;
     })
@@ -69,4 +71,6 @@ export async function signAccessTokenWithKey(
     .setExpirationTime(iat + (opts.lifetimeS ?? 120))
     .setJti(newJti())
     .sign(signer.key);
+  // The node accepts only the low-S form of an ES256 signature (one encoding per signed content).
+  return lowSCompact(jwt);
 }

@@ -1,6 +1,6 @@
 // Signing exactly as the node verifies: writes are compact JWS with typ eusn-record+jwt and
 // claims {iss, aud, iat, jti, kind, record}; read tokens are JWTs with typ eusn-access+jwt.
-import { ACCESS_TYP, type AllowedAlg, WRITE_TYP } from "@eusn/protocol";
+import { ACCESS_TYP, type AllowedAlg, lowSCompact, WRITE_TYP } from "@eusn/protocol";
 import { CompactSign, type JWK, SignJWT } from "jose";
 import { importPrivate, publicOf } from "./keys.ts";
 
@@ -56,9 +56,11 @@ export async function signWrite(
     kind,
     record,
   };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+  const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader({ alg, kid, typ: WRITE_TYP, ...opts.header } as { alg: string })
     .sign(key);
+  // The node accepts only the low-S form of an ES256 signature (one encoding per signed content).
+  return lowSCompact(jws);
 }
 
 export type TokenOptions = {
@@ -72,7 +74,7 @@ export type TokenOptions = {
 export async function signAccessToken(signer: Signer, aud: string, opts: TokenOptions = {}): Promise<string> {
   const { key, kid, alg } = await resolve(signer.privateJwk);
   const iat = opts.iat ?? Math.floor(Date.now() / 1000);
-  return new SignJWT({})
+  const jwt = await new SignJWT({})
     .setProtectedHeader({ alg, kid, typ: ACCESS_TYP, ...opts.header } as { alg: string })
     .setIssuer(signer.participantId)
     .setAudience(opts.aud ?? aud)
@@ -80,4 +82,6 @@ export async function signAccessToken(signer: Signer, aud: string, opts: TokenOp
     .setExpirationTime(iat + (opts.lifetimeS ?? 120))
     .setJti(newJti())
     .sign(key);
+  // The node accepts only the low-S form of an ES256 signature (one encoding per signed content).
+  return lowSCompact(jwt);
 }

@@ -52,6 +52,13 @@ export const ALLOWED_ALGS = ["EdDSA", "ES256"] as const;
 export const MAX_CLOCK_SKEW_S = 300;
 export const MAX_TOKEN_LIFETIME_S = 300;
 
+/**
+ * Clock leeway for read tokens (RFC 7519 §4.1.4/§4.1.5 allow "some small leeway"): a token may
+ * be issued, or become valid, at most this far in the future, and must expire within its
+ * lifetime plus this from now — so no token is usable for longer than the lifetime plus leeway.
+ */
+export const TOKEN_LEEWAY_S = 60;
+
 /** Largest accepted request body (bytes). A batch of 1,000 hashes with labels fits well within it. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 

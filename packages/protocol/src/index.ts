@@ -3,6 +3,7 @@
 export * from "./baseline.ts";
 export * from "./constants.ts";
 export * from "./ids.ts";
+export * from "./jose.ts";
 export * from "./keys.ts";
 export * from "./log.ts";
 export * from "./match.ts";

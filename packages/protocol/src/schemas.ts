@@ -177,12 +177,17 @@ export const WriteClaims = z
   .meta({ id: "WriteClaims" });
 export type WriteClaims = z.infer<typeof WriteClaims>;
 
+/**
+ * The claims of a read token (RFC 7519). `aud` may be one node id or an array of them (§4.1.3);
+ * it must include the node read from. `nbf`, when present, is honoured (§4.1.5).
+ */
 export const AccessClaims = z
   .object({
     iss: ParticipantId,
     sub: ParticipantId.optional(),
-    aud: z.string().min(1).max(200),
+    aud: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).min(1).max(10)]),
     iat: z.number().int().nonnegative(),
+    nbf: z.number().int().nonnegative().optional(),
     exp: z.number().int().positive(),
     jti: z.string().min(16).max(128),
   })

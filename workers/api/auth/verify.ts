@@ -9,13 +9,17 @@ import {
   AccessClaims,
   ALLOWED_ALGS,
   type AllowedAlg,
+  decodeB64urlStrict,
+  isLowS,
   JOSE_MEDIA_TYPE,
   MAX_CLOCK_SKEW_S,
   MAX_TOKEN_LIFETIME_S,
+  parseJsonObjectStrict,
   RECORD_SCHEMAS,
   type RecordKind,
   type RecordOf,
   type Role,
+  TOKEN_LEEWAY_S,
   WRITE_TYP,
   WriteClaims,
 } from "@eusn/protocol";
@@ -40,15 +44,46 @@ export type { Caller, VerifiedWrite };
 export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * A JWS header or payload as the one JSON object it encodes. Refused: a non-canonical base64url
+ * encoding (another string for the same bytes), text that is not UTF-8 JSON, anything but an
+ * object, and a member name twice at any depth (RFC 7515 §4, RFC 8725 §2.8: a parser that keeps
+ * the first would read another header or record than the node did).
+ */
 export function b64urlJson(part: string, what: string): Record<string, unknown> {
+  const bytes = decodeB64urlStrict(part);
+  if (!bytes) throw new ApiError("invalid_jws", `the JWS ${what} is not canonical base64url (RFC 4648 §3.5)`);
+  let text: string;
   try {
-    const bin = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
-    const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
-    const v: unknown = JSON.parse(textDecoder.decode(bytes));
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
-    return v as Record<string, unknown>;
+    text = textDecoder.decode(bytes);
   } catch {
-    throw new ApiError("invalid_jws", `the JWS ${what} is not base64url-encoded JSON object`);
+    throw new ApiError("invalid_jws", `the JWS ${what} is not UTF-8`);
+  }
+  const parsed = parseJsonObjectStrict(text);
+  if (!parsed.ok) {
+    throw new ApiError(
+      "invalid_jws",
+      parsed.reason.startsWith("member")
+        ? `the JWS ${what} has ${parsed.reason.replace("member", "the member")}`
+        : `the JWS ${what} is not a base64url-encoded JSON object`,
+    );
+  }
+  return parsed.value;
+}
+
+/**
+ * The signature part must be the one canonical base64url encoding of its bytes, and an ES256
+ * signature must have the low S (`isLowS`): each signed content then has exactly one JWS, so one
+ * record id and one log leaf.
+ */
+export function checkSignatureEncoding(sig: string, alg: AllowedAlg, code: "invalid_jws" | "invalid_token") {
+  const bytes = decodeB64urlStrict(sig);
+  if (!bytes) throw new ApiError(code, "the signature is not canonical base64url (RFC 4648 §3.5)");
+  if (alg === "ES256" && !isLowS(bytes)) {
+    throw new ApiError(
+      code,
+      "an ES256 signature must be 64 bytes with a low S (s ≤ n/2): the other S of the same signature is refused so that one signed content has one encoding",
+    );
   }
 }
 
@@ -139,6 +174,12 @@ export type RecordChecks = {
   signer(iss: unknown, kid: string): Promise<Caller>;
   /** Checks of the authentic claims before the record itself is parsed (audience, time, kind, role). */
   claims(claims: WriteClaims, caller: Caller): Promise<void> | void;
+  /**
+   * Skip `checkSignatureEncoding`: for records replicated from a peer's log, whose bytes its
+   * origin fixed when it accepted them (and a relay cannot change: the leaf hash is tied to the
+   * origin's signed checkpoint), possibly before the node refused high-S ES256 signatures.
+   */
+  acceptedEncoding?: boolean;
 };
 
 /**
@@ -158,12 +199,13 @@ export async function verifyRecord(
   const [h, p, s] = jws.split(".") as [string, string, string];
   const { alg, kid } = checkHeader(b64urlJson(h, "header"), WRITE_TYP);
   if (s.length === 0) throw new ApiError("invalid_jws", "the JWS has no signature");
+  if (!checks.acceptedEncoding) checkSignatureEncoding(s, alg, "invalid_jws");
   const unverified = b64urlJson(p, "payload");
   const caller = await checks.signer(unverified.iss, kid);
-  const payloadBytes = await verifySignature(jws, caller.key, alg);
+  await verifySignature(jws, caller.key, alg);
 
-  // From here on the payload is authentic; parse it properly.
-  const parsed = WriteClaims.safeParse(JSON.parse(new TextDecoder().decode(payloadBytes)));
+  // From here on the payload is authentic: the object b64urlJson read is the one that was signed.
+  const parsed = WriteClaims.safeParse(unverified);
   if (!parsed.success)
     throw new ApiError("validation_failed", "the signed claims are invalid", zodErrors(parsed.error));
   const claims = parsed.data;
@@ -212,9 +254,17 @@ export async function verifyWrite<K extends RecordKind>(
   }
   let jws: string;
   try {
-    jws = textDecoder.decode(await req.arrayBuffer()).trim();
+    jws = textDecoder.decode(await req.arrayBuffer());
   } catch {
     throw new ApiError("invalid_jws", "the body is not valid UTF-8");
+  }
+  // Not trimmed: the bytes received are the bytes stored and hashed (jwsSha256, the log leaf),
+  // so a receipt always describes exactly what was sent.
+  if (!COMPACT_JWS.test(jws)) {
+    throw new ApiError(
+      "invalid_jws",
+      "the body must be exactly a compact JWS (header.payload.signature), with no whitespace or line break before or after it",
+    );
   }
   const w = await verifyRecord(db, jws, {
     signer: (iss, kid) => resolveSigner(db, env.DB, env, iss, kid),
@@ -250,6 +300,30 @@ export async function verifyWrite<K extends RecordKind>(
 }
 
 /**
+ * A read token is usable only inside [max(iat, nbf), exp], that window is at most
+ * MAX_TOKEN_LIFETIME_S, and it ends within that lifetime (plus TOKEN_LEEWAY_S of clock leeway)
+ * of now: a token issued "in the future" cannot stretch its use beyond the lifetime, one that
+ * expires before it is issued is not a token, and `nbf` (RFC 7519 §4.1.5) is honoured.
+ */
+function checkTokenTimes(c: { iat: number; exp: number; nbf?: number | undefined }, now: number) {
+  if (c.exp <= c.iat) throw new ApiError("invalid_token", `exp ${c.exp} is not after iat ${c.iat}`);
+  if (c.exp - c.iat > MAX_TOKEN_LIFETIME_S) {
+    throw new ApiError("invalid_token", `token lifetime ${c.exp - c.iat}s exceeds ${MAX_TOKEN_LIFETIME_S}s`);
+  }
+  if (c.iat > now + TOKEN_LEEWAY_S)
+    throw new ApiError("invalid_token", `the token is issued ${c.iat - now}s in the future`);
+  if (c.nbf !== undefined && c.nbf > now + TOKEN_LEEWAY_S)
+    throw new ApiError("invalid_token", `the token is not valid before ${c.nbf} (${c.nbf - now}s from now)`);
+  if (c.exp > now + MAX_TOKEN_LIFETIME_S + TOKEN_LEEWAY_S) {
+    throw new ApiError(
+      "invalid_token",
+      `the token expires ${c.exp - now}s from now; at most ${MAX_TOKEN_LIFETIME_S + TOKEN_LEEWAY_S}s`,
+    );
+  }
+  if (c.exp <= now) throw new ApiError("invalid_token", "the token has expired");
+}
+
+/**
  * Verifies `Authorization: Bearer <JWT>` for a read: the same header, key and signature checks
  * as a write, `typ` = eusn-access+jwt, `aud` = this node, and a lifetime of at most 5 minutes
  * that includes now. A read token is not single-use (it may be reused within its lifetime).
@@ -268,31 +342,26 @@ export async function verifyAccess(req: Request, env: Env, db: Db, roles: readon
   try {
     ({ alg, kid } = checkHeader(b64urlJson(h, "header"), ACCESS_TYP));
     if (s.length === 0) throw new ApiError("invalid_jws", "the token has no signature");
+    checkSignatureEncoding(s, alg, "invalid_jws");
     unverified = b64urlJson(p, "payload");
   } catch (e) {
     if (e instanceof ApiError) throw new ApiError("invalid_token", e.detail);
     throw e;
   }
   const caller = await resolveSigner(db, env.DB, env, unverified.iss, kid);
-  let payload: Uint8Array;
   try {
-    payload = await verifySignature(token, caller.key, alg);
+    await verifySignature(token, caller.key, alg);
   } catch {
     throw new ApiError("invalid_token", "the token's signature does not verify with the named key");
   }
-  const parsed = AccessClaims.safeParse(JSON.parse(new TextDecoder().decode(payload)));
+  const parsed = AccessClaims.safeParse(unverified);
   if (!parsed.success)
     throw new ApiError("invalid_token", "the token's claims are invalid", zodErrors(parsed.error));
   const c = parsed.data;
-  if (c.aud !== env.NODE_ID)
+  // RFC 7519 §4.1.3: an array audience names every intended recipient; this node must be one.
+  if (Array.isArray(c.aud) ? !c.aud.includes(env.NODE_ID) : c.aud !== env.NODE_ID)
     throw new ApiError("wrong_audience", `aud is ${JSON.stringify(c.aud)}; this node is ${env.NODE_ID}`);
-  const now = Math.floor(Date.now() / 1000);
-  if (c.exp - c.iat > MAX_TOKEN_LIFETIME_S) {
-    throw new ApiError("invalid_token", `token lifetime ${c.exp - c.iat}s exceeds ${MAX_TOKEN_LIFETIME_S}s`);
-  }
-  if (c.iat > now + MAX_CLOCK_SKEW_S)
-    throw new ApiError("invalid_token", "the token is issued in the future");
-  if (c.exp <= now) throw new ApiError("invalid_token", "the token has expired");
+  checkTokenTimes(c, Math.floor(Date.now() / 1000));
   requireRole(caller.participant, roles);
   // A match is charged by its work once its body has been read (routes/match.ts); every other
   // read costs one unit here.

@@ -77,6 +77,7 @@ export async function verifyReplicated(db: Db, jws: string, peer: PeerConfig): P
       claims(claims, caller) {
         requireRole(caller.participant, APPLIERS[claims.kind as RecordKind]!.roles);
       },
+      acceptedEncoding: true,
     });
     // Whether it was signed while its key was valid is judged as it is applied (apply/pipeline.ts).
     return { ok: true, w };

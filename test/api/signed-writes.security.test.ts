@@ -403,6 +403,60 @@ describe("records are validated after the signature", () => {
   });
 });
 
+describe("one key, one participant", () => {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  /** The same 32 bytes with a padding bit set in the last of the 43 characters. */
+  const twinOf = (x: string) => `${x.slice(0, -1)}${alphabet[alphabet.indexOf(x.at(-1)!) ^ 1]}`;
+
+  it("a key whose x differs only in a non-canonical last character is refused, and cannot sign as a twin", async () => {
+    const first = await admit("platform");
+    const { kid: _kid, alg: _alg, ...pub } = first.key.publicJwk as Record<string, string>;
+    const twin = { ...pub, x: twinOf(pub.x!) };
+    expect(twin.x).not.toBe(pub.x);
+    const before = await snapshot();
+    const res = await coordinator().write("/v1/participants", "participant.admit", {
+      role: "platform",
+      displayName: "Twin of an admitted platform",
+      jwks: { keys: [twin] },
+    });
+    expect(res.status).toBe(400);
+    expect(!res.ok && res.problem.code).toBe("validation_failed");
+    expect(!res.ok && res.problem.detail).toMatch(/canonical/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("a P-256 key with a non-canonical coordinate is refused when added", async () => {
+    const es = await admit("platform", undefined, { alg: "ES256" });
+    const other = await generateParticipantKey("ES256");
+    const { kid: _kid, alg: _alg, ...pub } = other.publicJwk as Record<string, string>;
+    for (const member of ["x", "y"] as const) {
+      const bad = { ...pub, [member]: twinOf(pub[member]!) };
+      const before = await snapshot();
+      const res = await es.client.write(`/v1/participants/${es.id}/keys`, "participant.key.add", {
+        participantId: es.id,
+        jwk: bad,
+      });
+      expect(res.status).toBe(400);
+      expect(!res.ok && res.problem.code).toBe("validation_failed");
+      expect(await snapshot()).toEqual(before);
+    }
+  });
+
+  it("an Ed25519 key whose y is not reduced modulo p is refused", async () => {
+    // y = p + 1 (p = 2^255 − 19) encodes the same point as y = 1: a second spelling of one key.
+    const y = (1n << 255n) - 19n + 1n;
+    const bytes = new Uint8Array(32);
+    for (let i = 0, v = y; i < 32; i++, v >>= 8n) bytes[i] = Number(v & 0xffn);
+    const res = await coordinator().write("/v1/participants", "participant.admit", {
+      role: "platform",
+      displayName: "Unreduced point",
+      jwks: { keys: [{ kty: "OKP", crv: "Ed25519", x: b64url(bytes) }] },
+    });
+    expect(res.status).toBe(400);
+    expect(!res.ok && res.problem.code).toBe("validation_failed");
+  });
+});
+
 describe("key management rules", () => {
   it("a participant cannot add a key to another participant", async () => {
     const jws = await signWrite(

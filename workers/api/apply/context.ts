@@ -44,6 +44,11 @@ export type Plan = {
   subjectId: string;
   /** Everything the record says is already here (an idempotent repeat): nothing is stored. */
   nothingNew?: boolean;
+  /**
+   * A uniqueness race that slipped past the applier's pre-check (the batch fails on a unique
+   * index matching `pattern`) is answered as a 409 conflict with `detail`, not a 500.
+   */
+  uniqueConflict?: { pattern: RegExp; detail: string };
   /** The record's own domain rows (facts, registry rows), for the record's batch. */
   statements: DomainStatements;
   /** Statements after the record's own audit entry (the audit entries of its consequences). */

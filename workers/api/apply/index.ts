@@ -1,9 +1,18 @@
-// The appliers by record kind: what federation can apply from a peer's log. Kinds without an
-// applier here are node-local (migration signals, API credentials): they are logged on their
-// node, withheld from /v1/log/entries, and never replicated (docs/federation.md).
+// The appliers of every record kind, for the write pipeline (apply/pipeline.ts). Each says
+// whether its kind is replicated: node-local kinds (migration signals, API credentials) are logged
+// on their node, withheld from /v1/log/entries, and never sent to peers (docs/federation.md).
 import type { RecordKind } from "@eusn/protocol";
 import type { Applier, Plan } from "./context.ts";
+import { revokeApiCredential, setApiCredential } from "./credentials.ts";
 import { addKey, admitParticipant, retireKey, revokeParticipant } from "./participants.ts";
+import {
+  createSignal,
+  grantKeyVersion,
+  publishKeyVersion,
+  retractSignal,
+  reverseSignal,
+  setEncKey,
+} from "./signals.ts";
 import {
   createAssessment,
   createFeedback,
@@ -27,6 +36,14 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "submission.withdraw": withdrawSubmission,
   "submission.reverse": reverseSubmission,
   "feedback.create": createFeedback,
+  "participant.apicred.set": setApiCredential,
+  "participant.apicred.revoke": revokeApiCredential,
+  "signal.enckey.set": setEncKey,
+  "signal.key.publish": publishKeyVersion,
+  "signal.key.grant": grantKeyVersion,
+  "signal.create": createSignal,
+  "signal.retract": retractSignal,
+  "signal.reverse": reverseSignal,
 };
 
 /** Kinds replicated between nodes (and readable through /v1/log/entries). */

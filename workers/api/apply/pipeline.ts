@@ -98,11 +98,18 @@ export async function prepareRecord<K extends RecordKind, P extends Plan = Plan>
   return {
     plan,
     async commit() {
-      const receipt = await commitWrite(db, env, w, plan.subjectId, () => statements, {
-        ...commitOptions,
-        after: () => after,
-      });
-      return { receipt, plan };
+      try {
+        const receipt = await commitWrite(db, env, w, plan.subjectId, () => statements, {
+          ...commitOptions,
+          after: () => after,
+        });
+        return { receipt, plan };
+      } catch (e) {
+        const race = plan.uniqueConflict;
+        if (race?.pattern.test(String((e as Error)?.message ?? e)))
+          throw new ApiError("conflict", race.detail);
+        throw e;
+      }
     },
   };
 }

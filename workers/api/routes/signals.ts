@@ -5,12 +5,8 @@
 // it is a lead for human review, and every query filters out expired signals.
 
 import {
-  EncPublicJwk,
-  newId,
   normaliseOutLink,
   parsePseudonym,
-  SELECTOR_KEY_WRAP_ALG,
-  SELECTOR_KEY_WRAP_ENC,
   SelectorKeysView,
   SelectorKeyVersionParam,
   SIGNAL_ADVISORY,
@@ -25,14 +21,17 @@ import {
   SignalView,
 } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from "jose";
-import { signalEncKeys, signalKeyVersions, signalKeyWraps } from "../../../schema/index.ts";
+import {
+  createSignal,
+  grantKeyVersion,
+  publishKeyVersion,
+  retractSignal,
+  reverseSignal,
+  setEncKey,
+} from "../apply/signals.ts";
 import { access } from "../auth/access.ts";
-import { verifyWrite } from "../auth/verify.ts";
 import { nowIso } from "../lib/encoding.ts";
 import {
-  type AppEnv,
   bearerSecurity,
   problems,
   type RouteContext,
@@ -41,98 +40,25 @@ import {
   signedBody,
 } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
-import { getParticipant } from "../store/participants.ts";
-import { commitWrite, type DomainStatements } from "../store/records.ts";
 import {
   checkEnumerationGuard,
   encKeyViews,
   findHits,
-  getEncKey,
-  getKeyVersion,
-  getSignal,
   hasFetched,
-  insertSignalStatements,
   keyVersionsFor,
   knownKeyVersions,
-  latestKeyVersion,
   listReversals,
-  nowS,
   recordFetches,
   secondsToNextUtcDay,
   signalPolicy,
   signalViews,
   takeLookupToken,
   targetedSignalIds,
-  withdrawStatements,
 } from "../store/signals.ts";
+import { signedWrite } from "./signed-write.ts";
 
 const app = router();
-const DAY_S = 86_400;
-
-/** Uniqueness races that slipped past a pre-check become a plain conflict, not a 500. */
-async function orConflict<T>(p: Promise<T>, what: string): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    if (/UNIQUE constraint failed: signal_/.test(String((e as Error)?.message ?? e))) {
-      throw new ApiError("conflict", what);
-    }
-    throw e;
-  }
-}
-
-/**
- * Checks wrapped keys against the registry: each names an active platform once, under the
- * encryption key that platform registered, as a JWE with the one accepted algorithm pair.
- * The node cannot open them, and does not need to.
- */
-async function checkWraps(
-  c: { var: AppEnv["Variables"] },
-  wrapped: { participantId: string; kid: string; jwe: string }[],
-): Promise<void> {
-  const seen = new Set<string>();
-  for (const [i, w] of wrapped.entries()) {
-    const path = `/record/wrapped/${i}`;
-    const fail = (message: string): never => {
-      throw new ApiError("validation_failed", message, [{ path, message }]);
-    };
-    if (seen.has(w.participantId)) fail(`${w.participantId} is wrapped for twice`);
-    seen.add(w.participantId);
-    const p = await getParticipant(c.var.db, w.participantId);
-    if (p?.status !== "active" || p.role !== "platform") fail(`${w.participantId} is not an active platform`);
-    const enc = await getEncKey(c.var.db, w.participantId);
-    if (!enc) fail(`${w.participantId} has not registered an encryption key`);
-    if (enc!.kid !== w.kid)
-      fail(`${w.participantId}'s registered encryption key is ${enc!.kid}, not ${w.kid}`);
-    let header: Record<string, unknown>;
-    try {
-      header = decodeProtectedHeader(w.jwe) as Record<string, unknown>;
-    } catch {
-      return fail("the JWE protected header is not readable");
-    }
-    if (header.alg !== SELECTOR_KEY_WRAP_ALG || header.enc !== SELECTOR_KEY_WRAP_ENC) {
-      fail(`wrap with alg ${SELECTOR_KEY_WRAP_ALG} and enc ${SELECTOR_KEY_WRAP_ENC}`);
-    }
-    if (header.kid !== w.kid) fail("the JWE header kid must name the platform's encryption key");
-  }
-}
-
-function wrapStatements(
-  c: { var: AppEnv["Variables"] },
-  version: number,
-  wrapped: { participantId: string; kid: string; jwe: string }[],
-  recordId: string,
-): DomainStatements {
-  return wrapped.map((w) =>
-    c.var.db
-      .insert(signalKeyWraps)
-      .values({ version, participantId: w.participantId, encKid: w.kid, jwe: w.jwe, recordId })
-      .onConflictDoUpdate({
-        target: [signalKeyWraps.version, signalKeyWraps.participantId],
-        set: { encKid: w.kid, jwe: w.jwe, recordId },
-      }),
-  );
-}
+const _DAY_S = 86_400;
 
 // ---- selector-key distribution ---------------------------------------------------------------
 
@@ -146,42 +72,7 @@ export const postEncKeyRoute = createRoute({
   request: { body: signedBody("signal.enckey.set", "SetSignalEncKeyRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
 });
-export async function postEncKey(c: RouteContext<typeof postEncKeyRoute>) {
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "signal.enckey.set", ["platform"]);
-  if (w.record.participantId !== w.claims.iss) {
-    throw new ApiError("forbidden", "a platform can only set its own encryption key");
-  }
-  const { kty, crv, x, y } = w.record.jwk;
-  const kid = await calculateJwkThumbprint({ kty, crv, x, y } as JWK, "sha256");
-  const bad = (message: string): never => {
-    throw new ApiError("validation_failed", message, [{ path: "/record/jwk", message }]);
-  };
-  if (w.record.jwk.kid !== undefined && w.record.jwk.kid !== kid) {
-    bad(`kid must be the RFC 7638 thumbprint of the key (${kid})`);
-  }
-  try {
-    // Refuses points not on the curve (an invalid-curve key would leak the wrapped key).
-    await crypto.subtle.importKey("jwk", { kty, crv, x, y }, { name: "ECDH", namedCurve: "P-256" }, true, []);
-  } catch {
-    bad("not a valid P-256 public key");
-  }
-  const clash = await c.var.db.select().from(signalEncKeys).where(eq(signalEncKeys.kid, kid));
-  if (clash.some((k) => k.participantId !== w.claims.iss)) {
-    throw new ApiError("conflict", "this encryption key is registered to another participant");
-  }
-  const jwk = EncPublicJwk.parse({ kty, crv, x, y, use: "enc", alg: SELECTOR_KEY_WRAP_ALG, kid });
-  const now = nowS();
-  const receipt = await commitWrite(c.var.db, c.env, w, w.claims.iss, (recordId) => [
-    c.var.db
-      .insert(signalEncKeys)
-      .values({ participantId: w.claims.iss, kid, jwk: JSON.stringify(jwk), recordId, setAt: now })
-      .onConflictDoUpdate({
-        target: signalEncKeys.participantId,
-        set: { kid, jwk: JSON.stringify(jwk), recordId, setAt: now },
-      }),
-  ]);
-  return c.json(receipt, 201);
-}
+export const postEncKey = signedWrite({ applier: setEncKey });
 app.openapi(postEncKeyRoute, postEncKey);
 
 export const getEncKeysRoute = createRoute({
@@ -214,30 +105,7 @@ export const postKeyVersionRoute = createRoute({
   request: { body: signedBody("signal.key.publish", "PublishSelectorKeyRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415, 422) },
 });
-export async function postKeyVersion(c: RouteContext<typeof postKeyVersionRoute>) {
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "signal.key.publish", ["coordinator"]);
-  const r = w.record;
-  const latest = await latestKeyVersion(c.var.db);
-  if (r.version <= latest) {
-    throw new ApiError("conflict", `version ${r.version} is not after the latest version ${latest}`);
-  }
-  if (r.validUntil <= nowS()) throw new ApiError("unprocessable", "validUntil is in the past");
-  await checkWraps(c, r.wrapped);
-  const receipt = await orConflict(
-    commitWrite(c.var.db, c.env, w, `selector-key-v${r.version}`, (recordId) => [
-      c.var.db.insert(signalKeyVersions).values({
-        version: r.version,
-        validFrom: r.validFrom,
-        validUntil: r.validUntil,
-        recordId,
-        publishedAt: nowS(),
-      }),
-      ...wrapStatements(c, r.version, r.wrapped, recordId),
-    ]),
-    `version ${r.version} was published concurrently`,
-  );
-  return c.json(receipt, 201);
-}
+export const postKeyVersion = signedWrite({ applier: publishKeyVersion });
 app.openapi(postKeyVersionRoute, postKeyVersion);
 
 export const postKeyGrantRoute = createRoute({
@@ -253,21 +121,10 @@ export const postKeyGrantRoute = createRoute({
   },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 413, 415, 422) },
 });
-export async function postKeyGrant(c: RouteContext<typeof postKeyGrantRoute>) {
-  const { version } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "signal.key.grant", ["coordinator"]);
-  if (w.record.version !== version) throw new ApiError("bad_request", "the record names another version");
-  const v = await getKeyVersion(c.var.db, version);
-  if (!v) throw new ApiError("not_found", `no selector-key version ${version}`);
-  if (v.validUntil + signalPolicy(c.env).maxExpiryDays * DAY_S <= nowS()) {
-    throw new ApiError("unprocessable", `version ${version} is retired: no signal made with it can be live`);
-  }
-  await checkWraps(c, w.record.wrapped);
-  const receipt = await commitWrite(c.var.db, c.env, w, `selector-key-v${version}`, (recordId) =>
-    wrapStatements(c, version, w.record.wrapped, recordId),
-  );
-  return c.json(receipt, 201);
-}
+export const postKeyGrant = signedWrite({
+  applier: grantKeyVersion,
+  subject: { param: "version", field: "version", detail: "the record names another version" },
+});
 app.openapi(postKeyGrantRoute, postKeyGrant);
 
 export const getKeyVersionsRoute = createRoute({
@@ -308,55 +165,13 @@ export const postSignalRoute = createRoute({
     ...problems(400, 401, 403, 409, 413, 415, 422),
   },
 });
-export async function postSignal(c: RouteContext<typeof postSignalRoute>) {
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "signal.create", ["platform"]);
-  const r = w.record;
-  const policy = signalPolicy(c.env);
-  const now = nowS();
-  const days = r.expiresInDays ?? policy.defaultExpiryDays;
-  if (days > policy.maxExpiryDays) {
-    const message = `this node keeps signals at most ${policy.maxExpiryDays} days`;
-    throw new ApiError("validation_failed", message, [{ path: "/record/expiresInDays", message }]);
-  }
-  const v = await getKeyVersion(c.var.db, r.keyVersion);
-  if (!v) throw new ApiError("unprocessable", `no selector-key version ${r.keyVersion}`);
-  if (!(v.validFrom <= now && now < v.validUntil)) {
-    throw new ApiError(
-      "unprocessable",
-      `selector-key version ${r.keyVersion} does not accept new signals now (valid ${nowIso(v.validFrom * 1000)} to ${nowIso(v.validUntil * 1000)})`,
-    );
-  }
-  if (r.targetPlatformId !== undefined) {
-    const t = await getParticipant(c.var.db, r.targetPlatformId);
-    if (t?.status !== "active" || t.role !== "platform") {
-      throw new ApiError("unprocessable", `target ${r.targetPlatformId} is not an active platform`);
-    }
-    if (t.id === w.claims.iss) throw new ApiError("unprocessable", "a signal cannot target its own platform");
-  }
-  const id = newId("signal");
-  const expiresAt = w.claims.iat + days * DAY_S;
-  const receipt = await commitWrite(c.var.db, c.env, w, id, (recordId) =>
-    insertSignalStatements(
-      c.var.db,
-      {
-        id,
-        recordId,
-        originId: w.claims.iss,
-        kind: r.kind,
-        keyVersion: r.keyVersion,
-        targetPlatformId: r.targetPlatformId ?? null,
-        targetHost: r.targetHost ?? null,
-        tcoLimb: r.reason.tcoLimb,
-        relatedSubmissions: JSON.stringify(r.relatedSubmissions),
-        createdAt: w.claims.iat,
-        expiresAt,
-      },
-      r.selectors,
-      r.outLinks,
-    ),
-  );
-  return c.json({ ...receipt, signalId: id, expiresAt: nowIso(expiresAt * 1000) }, 201);
-}
+export const postSignal = signedWrite({
+  applier: createSignal,
+  answer: ({ receipt, plan }) => ({
+    body: { ...receipt, signalId: plan.signalId, expiresAt: plan.expiresAt },
+    status: 201,
+  }),
+});
 app.openapi(postSignalRoute, postSignal);
 
 export const lookupSignalsRoute = createRoute({
@@ -540,31 +355,10 @@ export const postSignalRetractionRoute = createRoute({
   request: { params: SignalIdParam, body: signedBody("signal.retract", "RetractMigrationSignalRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postSignalRetraction(c: RouteContext<typeof postSignalRetractionRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "signal.retract", ["platform"]);
-  if (w.record.signalId !== id)
-    throw new ApiError("bad_request", "the record names another signal than the path");
-  const s = await getSignal(c.var.db, id);
-  if (!s || s.expiresAt <= nowS()) throw new ApiError("not_found", `no live signal ${id}`);
-  if (s.originId !== w.claims.iss)
-    throw new ApiError("forbidden", "only the originating platform can retract a signal");
-  if (s.status !== "active") throw new ApiError("conflict", `signal ${id} is already ${s.status}`);
-  const receipt = await orConflict(
-    commitWrite(c.var.db, c.env, w, id, (recordId) =>
-      withdrawStatements(c.var.db, id, {
-        id: newId("reversal"),
-        action: "retracted",
-        actorId: w.claims.iss,
-        recordId,
-        ground: null,
-        reason: w.record.reason ?? null,
-      }),
-    ),
-    `signal ${id} was withdrawn concurrently`,
-  );
-  return c.json(receipt, 201);
-}
+export const postSignalRetraction = signedWrite({
+  applier: retractSignal,
+  subject: { param: "id", field: "signalId", detail: "the record names another signal than the path" },
+});
 app.openapi(postSignalRetractionRoute, postSignalRetraction);
 
 export const postSignalReversalRoute = createRoute({
@@ -577,29 +371,10 @@ export const postSignalReversalRoute = createRoute({
   request: { params: SignalIdParam, body: signedBody("signal.reverse", "ReverseMigrationSignalRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
 });
-export async function postSignalReversal(c: RouteContext<typeof postSignalReversalRoute>) {
-  const { id } = c.req.valid("param");
-  const w = await verifyWrite(c.req.raw, c.env, c.var.db, "signal.reverse", ["coordinator"]);
-  if (w.record.signalId !== id)
-    throw new ApiError("bad_request", "the record names another signal than the path");
-  const s = await getSignal(c.var.db, id);
-  if (!s || s.expiresAt <= nowS()) throw new ApiError("not_found", `no live signal ${id}`);
-  if (s.status !== "active") throw new ApiError("conflict", `signal ${id} is already ${s.status}`);
-  const receipt = await orConflict(
-    commitWrite(c.var.db, c.env, w, id, (recordId) =>
-      withdrawStatements(c.var.db, id, {
-        id: newId("reversal"),
-        action: "reversed",
-        actorId: w.claims.iss,
-        recordId,
-        ground: w.record.ground,
-        reason: w.record.reason,
-      }),
-    ),
-    `signal ${id} was withdrawn concurrently`,
-  );
-  return c.json(receipt, 201);
-}
+export const postSignalReversal = signedWrite({
+  applier: reverseSignal,
+  subject: { param: "id", field: "signalId", detail: "the record names another signal than the path" },
+});
 app.openapi(postSignalReversalRoute, postSignalReversal);
 
 export default app;

@@ -36,7 +36,7 @@ export function signedWrite<K extends RecordKind, P extends Plan>(o: SignedWrite
     const w = await verifyWrite(c.req.raw, c.env, c.var.db, o.applier.kind, o.applier.roles);
     if (o.subject) {
       const fromPath = c.req.param(o.subject.param);
-      if (w.record[o.subject.field] !== fromPath)
+      if (String(w.record[o.subject.field]) !== fromPath)
         throw new ApiError(o.subject.code ?? "bad_request", o.subject.detail);
     }
     const accepted = await acceptRecord(c.var.db, c.env, w, { applier: o.applier });

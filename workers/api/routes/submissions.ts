@@ -12,8 +12,6 @@ import {
   SubmitResult,
 } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
-import { inArray } from "drizzle-orm";
-import { submissions } from "../../../schema/index.ts";
 import {
   createAssessment,
   createFeedback,
@@ -23,7 +21,6 @@ import {
   withdrawSubmission,
 } from "../apply/submissions.ts";
 import { access } from "../auth/access.ts";
-import { chunk } from "../lib/db.ts";
 import {
   bearerSecurity,
   problems,
@@ -33,10 +30,10 @@ import {
   signedBody,
 } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
-import { policy, type SubmissionRow } from "../rules/baseline.ts";
+import { policy } from "../rules/baseline.ts";
 import { curationQueue } from "../store/curation.ts";
 import { submissionDetail, submissionPage } from "../store/submission-lists.ts";
-import { viewsOf } from "../store/submissions.ts";
+import { submissionsByIds, viewsOf } from "../store/submissions.ts";
 import { signedWrite } from "./signed-write.ts";
 
 const app = router();
@@ -66,11 +63,7 @@ export const postSubmissions = signedWrite({
   applier: createSubmissions,
   async answer({ receipt, plan }, c) {
     const { fresh, ids } = plan;
-    const all: SubmissionRow[] = [];
-    for (const part of chunk(ids, 90)) {
-      all.push(...(await c.var.db.select().from(submissions).where(inArray(submissions.id, part))));
-    }
-    const byId = new Map(all.map((r) => [r.id, r]));
+    const byId = new Map((await submissionsByIds(c.var.db, ids)).map((r) => [r.id, r]));
     const p = await policy(c.var.db, c.env);
     const views = await viewsOf(
       c.var.db,

@@ -10,6 +10,14 @@ export async function getSubmission(db: Db, id: string): Promise<SubmissionRow |
   return db.select().from(submissions).where(eq(submissions.id, id)).get();
 }
 
+/** The rows of `ids` (any order; unknown ids are left out). */
+export async function submissionsByIds(db: Db, ids: string[]): Promise<SubmissionRow[]> {
+  const out: SubmissionRow[] = [];
+  for (const part of chunk(ids, 90))
+    out.push(...(await db.select().from(submissions).where(inArray(submissions.id, part))));
+  return out;
+}
+
 /** Other authorities' live submissions of the same fingerprints (for the `linked` field). */
 export async function linkedOf(db: Db, rows: SubmissionRow[]): Promise<Map<string, string[]>> {
   const fps = [...new Set(rows.map((r) => r.fingerprint))];

@@ -1,0 +1,304 @@
+// Appliers of the migration-signal records (docs/signals.md): a platform's key-wrapping key, the
+// coordinator's selector-key versions and their grants, and signals themselves with their
+// retraction and reversal. All node-local (`replicated: false`): logged and provable on their node,
+// never sent to peers, since their records carry wrapped selector keys and pseudonyms with access
+// rules of their own (docs/federation.md "Signals are node-local").
+import { EncPublicJwk, newId, SELECTOR_KEY_WRAP_ALG, SELECTOR_KEY_WRAP_ENC } from "@eusn/protocol";
+import { eq } from "drizzle-orm";
+import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from "jose";
+import { signalEncKeys, signalKeyVersions, signalKeyWraps } from "../../../schema/index.ts";
+import type { Db, DomainStatements } from "../lib/db.ts";
+import { nowIso } from "../lib/encoding.ts";
+import { ApiError } from "../lib/problem.ts";
+import { getParticipant } from "../store/participants.ts";
+import {
+  getEncKey,
+  getKeyVersion,
+  getSignal,
+  insertSignalStatements,
+  latestKeyVersion,
+  nowS,
+  signalPolicy,
+  withdrawStatements,
+} from "../store/signals.ts";
+import type { Applier, Plan } from "./context.ts";
+
+const DAY_S = 86_400;
+
+/** Uniqueness races that slipped past a pre-check become a plain conflict, not a 500. */
+const SIGNAL_UNIQUE = /UNIQUE constraint failed: signal_/;
+
+/**
+ * Checks wrapped keys against the registry: each names an active platform once, under the
+ * encryption key that platform registered, as a JWE with the one accepted algorithm pair.
+ * The node cannot open them, and does not need to.
+ */
+async function checkWraps(
+  db: Db,
+  wrapped: { participantId: string; kid: string; jwe: string }[],
+): Promise<void> {
+  const seen = new Set<string>();
+  for (const [i, w] of wrapped.entries()) {
+    const path = `/record/wrapped/${i}`;
+    const fail = (message: string): never => {
+      throw new ApiError("validation_failed", message, [{ path, message }]);
+    };
+    if (seen.has(w.participantId)) fail(`${w.participantId} is wrapped for twice`);
+    seen.add(w.participantId);
+    const p = await getParticipant(db, w.participantId);
+    if (p?.status !== "active" || p.role !== "platform") fail(`${w.participantId} is not an active platform`);
+    const enc = await getEncKey(db, w.participantId);
+    if (!enc) fail(`${w.participantId} has not registered an encryption key`);
+    if (enc!.kid !== w.kid)
+      fail(`${w.participantId}'s registered encryption key is ${enc!.kid}, not ${w.kid}`);
+    let header: Record<string, unknown>;
+    try {
+      header = decodeProtectedHeader(w.jwe) as Record<string, unknown>;
+    } catch {
+      return fail("the JWE protected header is not readable");
+    }
+    if (header.alg !== SELECTOR_KEY_WRAP_ALG || header.enc !== SELECTOR_KEY_WRAP_ENC) {
+      fail(`wrap with alg ${SELECTOR_KEY_WRAP_ALG} and enc ${SELECTOR_KEY_WRAP_ENC}`);
+    }
+  }
+}
+
+function wrapStatements(
+  db: Db,
+  version: number,
+  wrapped: { participantId: string; kid: string; jwe: string }[],
+  recordId: string,
+): DomainStatements {
+  return wrapped.map((w) =>
+    db
+      .insert(signalKeyWraps)
+      .values({ version, participantId: w.participantId, encKid: w.kid, jwe: w.jwe, recordId })
+      .onConflictDoUpdate({
+        target: [signalKeyWraps.version, signalKeyWraps.participantId],
+        set: { encKid: w.kid, jwe: w.jwe, recordId },
+      }),
+  );
+}
+
+/** A platform sets its key-wrapping (P-256 ECDH) public key. */
+export const setEncKey: Applier<"signal.enckey.set"> = {
+  kind: "signal.enckey.set",
+  roles: ["platform"],
+  replicated: false,
+  async apply(db, _env, w, ctx) {
+    if (w.record.participantId !== w.claims.iss) {
+      throw new ApiError("forbidden", "a platform can only set its own encryption key");
+    }
+    const { kty, crv, x, y } = w.record.jwk;
+    const kid = await calculateJwkThumbprint({ kty, crv, x, y } as JWK, "sha256");
+    const bad = (message: string): never => {
+      throw new ApiError("validation_failed", message, [{ path: "/record/jwk", message }]);
+    };
+    if (w.record.jwk.kid !== undefined && w.record.jwk.kid !== kid) {
+      bad(`kid must be the RFC 7638 thumbprint of the key (${kid})`);
+    }
+    try {
+      // Refuses points not on the curve (an invalid-curve key would leak the wrapped key).
+      await crypto.subtle.importKey(
+        "jwk",
+        { kty, crv, x, y },
+        { name: "ECDH", namedCurve: "P-256" },
+        true,
+        [],
+      );
+    } catch {
+      bad("not a valid P-256 public key");
+    }
+    const clash = await db.select().from(signalEncKeys).where(eq(signalEncKeys.kid, kid));
+    if (clash.some((k) => k.participantId !== w.claims.iss)) {
+      throw new ApiError("conflict", "this encryption key is registered to another participant");
+    }
+    const jwk = JSON.stringify(
+      EncPublicJwk.parse({ kty, crv, x, y, use: "enc", alg: SELECTOR_KEY_WRAP_ALG, kid }),
+    );
+    const now = nowS();
+    const recordId = ctx.recordId;
+    return {
+      subjectId: w.claims.iss,
+      statements: [
+        db
+          .insert(signalEncKeys)
+          .values({ participantId: w.claims.iss, kid, jwk, recordId, setAt: now })
+          .onConflictDoUpdate({
+            target: signalEncKeys.participantId,
+            set: { kid, jwk, recordId, setAt: now },
+          }),
+      ],
+    };
+  },
+};
+
+/** A coordinator publishes a selector-key version, wrapped to each platform's encryption key. */
+export const publishKeyVersion: Applier<"signal.key.publish"> = {
+  kind: "signal.key.publish",
+  roles: ["coordinator"],
+  replicated: false,
+  async apply(db, _env, w, ctx) {
+    const r = w.record;
+    const latest = await latestKeyVersion(db);
+    if (r.version <= latest) {
+      throw new ApiError("conflict", `version ${r.version} is not after the latest version ${latest}`);
+    }
+    if (r.validUntil <= nowS()) throw new ApiError("unprocessable", "validUntil is in the past");
+    await checkWraps(db, r.wrapped);
+    return {
+      subjectId: `selector-key-v${r.version}`,
+      uniqueConflict: { pattern: SIGNAL_UNIQUE, detail: `version ${r.version} was published concurrently` },
+      statements: [
+        db.insert(signalKeyVersions).values({
+          version: r.version,
+          validFrom: r.validFrom,
+          validUntil: r.validUntil,
+          recordId: ctx.recordId,
+          publishedAt: nowS(),
+        }),
+        ...wrapStatements(db, r.version, r.wrapped, ctx.recordId),
+      ],
+    };
+  },
+};
+
+/** A coordinator wraps an existing selector-key version for more platforms. */
+export const grantKeyVersion: Applier<"signal.key.grant"> = {
+  kind: "signal.key.grant",
+  roles: ["coordinator"],
+  replicated: false,
+  async apply(db, env, w, ctx) {
+    const version = w.record.version;
+    const v = await getKeyVersion(db, version);
+    if (!v) throw new ApiError("not_found", `no selector-key version ${version}`);
+    if (v.validUntil + signalPolicy(env).maxExpiryDays * DAY_S <= nowS()) {
+      throw new ApiError(
+        "unprocessable",
+        `version ${version} is retired: no signal made with it can be live`,
+      );
+    }
+    await checkWraps(db, w.record.wrapped);
+    return {
+      subjectId: `selector-key-v${version}`,
+      statements: wrapStatements(db, version, w.record.wrapped, ctx.recordId),
+    };
+  },
+};
+
+export type SignalPlan = Plan & { signalId: string; expiresAt: string };
+
+/** A platform shares a migration signal (pseudonymised selectors, out-links, target). */
+export const createSignal: Applier<"signal.create", SignalPlan> = {
+  kind: "signal.create",
+  roles: ["platform"],
+  replicated: false,
+  async apply(db, env, w, ctx) {
+    const r = w.record;
+    const policy = signalPolicy(env);
+    const now = nowS();
+    const days = r.expiresInDays ?? policy.defaultExpiryDays;
+    if (days > policy.maxExpiryDays) {
+      const message = `this node keeps signals at most ${policy.maxExpiryDays} days`;
+      throw new ApiError("validation_failed", message, [{ path: "/record/expiresInDays", message }]);
+    }
+    const v = await getKeyVersion(db, r.keyVersion);
+    if (!v) throw new ApiError("unprocessable", `no selector-key version ${r.keyVersion}`);
+    if (!(v.validFrom <= now && now < v.validUntil)) {
+      throw new ApiError(
+        "unprocessable",
+        `selector-key version ${r.keyVersion} does not accept new signals now (valid ${nowIso(v.validFrom * 1000)} to ${nowIso(v.validUntil * 1000)})`,
+      );
+    }
+    if (r.targetPlatformId !== undefined) {
+      const t = await getParticipant(db, r.targetPlatformId);
+      if (t?.status !== "active" || t.role !== "platform") {
+        throw new ApiError("unprocessable", `target ${r.targetPlatformId} is not an active platform`);
+      }
+      if (t.id === w.claims.iss)
+        throw new ApiError("unprocessable", "a signal cannot target its own platform");
+    }
+    const id = newId("signal");
+    const expiresAt = w.claims.iat + days * DAY_S;
+    return {
+      subjectId: id,
+      signalId: id,
+      expiresAt: nowIso(expiresAt * 1000),
+      statements: insertSignalStatements(
+        db,
+        {
+          id,
+          recordId: ctx.recordId,
+          originId: w.claims.iss,
+          kind: r.kind,
+          keyVersion: r.keyVersion,
+          targetPlatformId: r.targetPlatformId ?? null,
+          targetHost: r.targetHost ?? null,
+          tcoLimb: r.reason.tcoLimb,
+          relatedSubmissions: JSON.stringify(r.relatedSubmissions),
+          createdAt: w.claims.iat,
+          expiresAt,
+        },
+        r.selectors,
+        r.outLinks,
+      ),
+    };
+  },
+};
+
+/** The live signal `id`, or 404/409. */
+async function liveSignal(db: Db, id: string) {
+  const s = await getSignal(db, id);
+  if (!s || s.expiresAt <= nowS()) throw new ApiError("not_found", `no live signal ${id}`);
+  return s;
+}
+
+/** The originating platform retracts its own signal. */
+export const retractSignal: Applier<"signal.retract"> = {
+  kind: "signal.retract",
+  roles: ["platform"],
+  replicated: false,
+  async apply(db, _env, w, ctx) {
+    const id = w.record.signalId;
+    const s = await liveSignal(db, id);
+    if (s.originId !== w.claims.iss)
+      throw new ApiError("forbidden", "only the originating platform can retract a signal");
+    if (s.status !== "active") throw new ApiError("conflict", `signal ${id} is already ${s.status}`);
+    return {
+      subjectId: id,
+      uniqueConflict: { pattern: SIGNAL_UNIQUE, detail: `signal ${id} was withdrawn concurrently` },
+      statements: withdrawStatements(db, id, {
+        id: newId("reversal"),
+        action: "retracted",
+        actorId: w.claims.iss,
+        recordId: ctx.recordId,
+        ground: null,
+        reason: w.record.reason ?? null,
+      }),
+    };
+  },
+};
+
+/** A coordinator reverses a signal (e.g. after the user's successful appeal). */
+export const reverseSignal: Applier<"signal.reverse"> = {
+  kind: "signal.reverse",
+  roles: ["coordinator"],
+  replicated: false,
+  async apply(db, _env, w, ctx) {
+    const id = w.record.signalId;
+    const s = await liveSignal(db, id);
+    if (s.status !== "active") throw new ApiError("conflict", `signal ${id} is already ${s.status}`);
+    return {
+      subjectId: id,
+      uniqueConflict: { pattern: SIGNAL_UNIQUE, detail: `signal ${id} was withdrawn concurrently` },
+      statements: withdrawStatements(db, id, {
+        id: newId("reversal"),
+        action: "reversed",
+        actorId: w.claims.iss,
+        recordId: ctx.recordId,
+        ground: w.record.ground,
+        reason: w.record.reason,
+      }),
+    };
+  },
+};

@@ -21,7 +21,8 @@ import {
 import { hashVideoFile, probeVideo } from "@eusn/vpdq/ffmpeg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spectrum } from "../../packages/pdq/src/core.ts";
-import { frameSpectrum } from "../../packages/pdq/src/frame.ts";
+import { frameSpectrumJs } from "../../packages/pdq/src/frame.ts";
+import { frameSpectrumWasm } from "../../packages/pdq/src/frame-wasm.ts";
 import { lumaPlane } from "../../packages/pdq/src/luma.ts";
 import {
   concat,
@@ -76,10 +77,11 @@ function picture(width: number, height: number, channels: 1 | 2 | 3 | 4, seed: n
   return out;
 }
 
-describe("@eusn/pdq at full resolution ({ resample: false }): the streamed filter equals the full-plane one", () => {
-  // The streamed path (frame.ts) must give the very float32 grid the straightforward pipeline
-  // (core.ts on the whole luma plane) gives: every window size 1..30, odd sizes, the 64×64 skip,
-  // the smallest hashable sides, every channel layout and 16-bit samples.
+describe("@eusn/pdq at full resolution ({ resample: false }): the streamed filters equal the full-plane one", () => {
+  // Both streamed filters (frame.ts in JS, frame-wasm.ts in WebAssembly) must give the very
+  // float32 grid the straightforward pipeline (core.ts on the whole luma plane) gives: every
+  // window size 1..30, odd sizes, the 64×64 skip, the smallest hashable sides, every channel
+  // layout and 16-bit samples (JS only: the WebAssembly kernels take 8-bit RGB).
   const sizes: Array<[number, number]> = [
     [5, 5],
     [5, 9],
@@ -97,7 +99,7 @@ describe("@eusn/pdq at full resolution ({ resample: false }): the streamed filte
     [479, 719],
     [513, 300],
     [1000, 7],
-    [1280, 720],
+    [1281, 721],
     [1920, 1080],
     [3840, 2160],
   ];
@@ -109,29 +111,44 @@ describe("@eusn/pdq at full resolution ({ resample: false }): the streamed filte
       data: picture(width, height, 3, width * 7919 + height),
     };
     const full = spectrum(lumaPlane(pixels, false));
-    const streamed = frameSpectrum(pixels);
-    expect(streamed.quality).toBe(full.quality);
-    expect(streamed.dct === null ? null : Array.from(streamed.dct)).toEqual(
-      full.dct === null ? null : Array.from(full.dct),
-    );
+    const expected = { quality: full.quality, dct: full.dct === null ? null : Array.from(full.dct) };
+    const plain = (s: { quality: number; dct: Float32Array | null }) => ({
+      quality: s.quality,
+      dct: s.dct === null ? null : Array.from(s.dct),
+    });
+    expect(plain(frameSpectrumJs(pixels))).toEqual(expected);
+    if (width >= 5 && height >= 5 && !(width === 64 && height === 64)) {
+      const wasm = frameSpectrumWasm(pixels);
+      expect(wasm).not.toBeNull(); // Node compiles the kernels: this must not fall back silently
+      expect(plain(wasm!)).toEqual(expected);
+    }
     const hashed = pdqHash(pixels, { resample: false });
     if (!hashed.ok) throw new Error(hashed.error.message);
     if (full.dct) expect(hashed.value.hex).toBe(thresholdDct(full.dct).hex);
   });
 
-  it.each([1, 2, 4] as const)("%i-channel and 16-bit buffers too", (channels) => {
+  it.each([1, 2, 4] as const)("%i-channel and 16-bit buffers too (JS)", (channels) => {
     const data8 = picture(301, 97, channels, channels);
     for (const data of [data8, Uint16Array.from(data8, (v) => v * 257 + (v & 1))]) {
       const pixels: PixelBuffer = { width: 301, height: 97, channels, data };
-      expect(Array.from(frameSpectrum(pixels).dct!)).toEqual(
+      expect(Array.from(frameSpectrumJs(pixels).dct!)).toEqual(
         Array.from(spectrum(lumaPlane(pixels, false)).dct!),
       );
+      expect(frameSpectrumWasm(pixels)).toBeNull();
     }
+  });
+
+  it("a side over 16,256 px (a box window over 127) is left to the JS filter, with the same result", () => {
+    const pixels: PixelBuffer = { width: 16_257, height: 6, channels: 3, data: picture(16_257, 6, 3, 3) };
+    expect(frameSpectrumWasm(pixels)).toBeNull();
+    const hashed = pdqHash(pixels, { resample: false });
+    if (!hashed.ok) throw new Error(hashed.error.message);
+    expect(hashed.value.hex).toBe(thresholdDct(spectrum(lumaPlane(pixels, false)).dct!).hex);
   });
 
   it("under 5 px a side gives no spectrum (the still-image rule), and vPDQ refuses the frame", () => {
     const pixels: PixelBuffer = { width: 4, height: 600, channels: 3, data: picture(4, 600, 3, 1) };
-    expect(frameSpectrum(pixels)).toEqual({ dct: null, quality: 0 });
+    expect(frameSpectrumJs(pixels)).toEqual({ dct: null, quality: 0 });
     const r = hashFrame(0, 30, pixels);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe("too_small");

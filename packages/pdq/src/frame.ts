@@ -24,6 +24,7 @@
 // same float32 (the argument is in docs/video.md; the vPDQ vectors and the unit tests against
 // core.ts confirm it bit for bit).
 import { gridSpectrum, MIN_SIDE, type Spectrum, sampleIndex, windowSize } from "./core.ts";
+import { frameSpectrumWasm } from "./frame-wasm.ts";
 import { eightBit, lumaRow } from "./luma.ts";
 import type { PixelBuffer } from "./types.ts";
 
@@ -220,8 +221,22 @@ function slideScaleRow(
   }
 }
 
-/** PDQ spectrum of `pixels` (already validated) at full resolution. */
+/**
+ * PDQ spectrum of `pixels` (already validated) at full resolution: the WebAssembly kernels for
+ * 8-bit RGB where they can be compiled (frame-wasm.ts), the JS filter otherwise. Both give the
+ * same float32 grid.
+ */
 export function frameSpectrum(pixels: PixelBuffer): Spectrum {
+  const { width, height } = pixels;
+  if (width >= MIN_SIDE && height >= MIN_SIDE && !(width === 64 && height === 64)) {
+    const fast = frameSpectrumWasm(pixels);
+    if (fast !== null) return fast;
+  }
+  return frameSpectrumJs(pixels);
+}
+
+/** The same in plain JavaScript, for any PixelBuffer layout. */
+export function frameSpectrumJs(pixels: PixelBuffer): Spectrum {
   const { width, height, channels } = pixels;
   if (width < MIN_SIDE || height < MIN_SIDE) return { dct: null, quality: 0 };
   const src = eightBit(pixels.data);

@@ -1,16 +1,20 @@
-// The full-resolution (video frame) PDQ filter of frame.ts with its inner loops in WebAssembly:
-// the same streamed passes and the same float32 operations in the same order, so the grid is
-// bit-identical (the unit tests compare the two, and both with the full-plane pipeline of
-// core.ts). WebAssembly's f32 arithmetic is IEEE single precision, as the reference's C `float`;
-// JavaScript pays two conversions per Math.fround on every step of a running sum, which made the
-// JS filter cost more than decoding the frame. Here the row boxes run four rows at once (scalar
-// f32, independent chains), the column box four columns at a time (f32x4 SIMD; division by the
-// count is a true f32 division there), and luma reads three lookup tables.
+// The full-resolution (video frame) PDQ filter of frame.ts with its loops in WebAssembly SIMD:
+// the same streamed passes and the same float32 operations in the same order within every running
+// sum, so the grid is bit-identical (the unit tests compare it with the JS filter and with the
+// full-plane pipeline of core.ts). WebAssembly's f32 arithmetic is IEEE single precision, like the
+// reference's C `float`, where JavaScript pays two conversions for each Math.fround; and f32x4
+// runs four independent running sums per instruction:
+//   - luma four pixels at a time (the products 0.299f·R etc. in f32, summed in the reference's order);
+//   - the row boxes on four rows at once, their rows interleaved (a 4×4 transpose) so each step's
+//     four lanes are the four rows' samples at one column;
+//   - the column box on four adjacent columns per step, and the second pass's column box on four
+//     of the 64 kept columns, which a row of 64 already holds side by side.
+// Division by the window count is f32x4.div: the reference's float sum / int count, exactly.
 //
 // The module is assembled here, every instruction spelled out, because it is a few small loops and
-// no WebAssembly toolchain is needed to review or rebuild it (the match package does the same).
-// Where WebAssembly cannot be compiled from bytes at run time (a Cloudflare Worker refuses it) or
-// lacks SIMD, frameSpectrumWasm returns null and the caller uses the JS filter.
+// no WebAssembly toolchain is needed to review or rebuild it (packages/match does the same). Where
+// WebAssembly cannot be compiled from bytes at run time (a Cloudflare Worker refuses it) or lacks
+// SIMD, frameSpectrumWasm returns null and the caller uses the JS filter.
 import { gridSpectrum, type Spectrum, sampleIndex, windowSize } from "./core.ts";
 import type { PixelBuffer } from "./types.ts";
 
@@ -39,32 +43,31 @@ function sleb(n: number): number[] {
   }
 }
 const I32 = 0x7f;
-const F32 = 0x7d;
-const F64 = 0x7c;
 const V128 = 0x7b;
 const get = (i: number) => [0x20, ...uleb(i)];
 const set = (i: number) => [0x21, ...uleb(i)];
 const tee = (i: number) => [0x22, ...uleb(i)];
 const i32const = (v: number) => [0x41, ...sleb(v)];
 const I32_ADD = 0x6a;
-const I32_SHL = 0x74;
+const I32_SUB = 0x6b;
 const I32_GE_U = 0x4f;
-const F32_ADD = 0x92;
-const F32_SUB = 0x93;
-const F64_MUL = 0xa2;
-const F32_DEMOTE_F64 = 0xb6;
-const F64_PROMOTE_F32 = 0xbb;
-const f32load = (offset = 0) => [0x2a, 2, ...uleb(offset)];
+const F32_CONVERT_I32_U = 0xb3;
 const f32store = [0x38, 2, 0];
-const f64load = [0x2b, 3, 0];
-const i32load8u = (offset: number) => [0x2d, 0, ...uleb(offset)];
-const v128load = [0xfd, 0x00, 0, 0];
-const v128store = [0xfd, 0x0b, 0, 0];
-const F32X4_SPLAT = [0xfd, 0x13];
-const F32X4_ADD = [0xfd, ...uleb(0xe4)];
-const F32X4_SUB = [0xfd, ...uleb(0xe5)];
-const F32X4_DIV = [0xfd, ...uleb(0xe7)];
 const END = 0x0b;
+const simd = (op: number, ...immediates: number[]) => [0xfd, ...uleb(op), ...immediates];
+const v128load = (offset = 0) => simd(0x00, 0, ...uleb(offset));
+const v128store = (offset = 0) => simd(0x0b, 0, ...uleb(offset));
+const v128const = (bytes: Uint8Array) => simd(0x0c, ...bytes);
+/** i8x16.shuffle of two vectors, picking four f32 lanes (0–3 the first vector, 4–7 the second). */
+const shuffleF32 = (lanes: [number, number, number, number]) =>
+  simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+const F32X4_SPLAT = simd(0x13);
+const f32x4ExtractLane = (lane: number) => simd(0x1f, lane);
+const F32X4_ADD = simd(0xe4);
+const F32X4_SUB = simd(0xe5);
+const F32X4_MUL = simd(0xe6);
+const F32X4_DIV = simd(0xe7);
+const F32X4_CONVERT_I32X4_U = simd(0xfb);
 
 /** `for (k = 0; k < n; k++) body` with i32 locals k and n. */
 const loop = (k: number, n: number, body: number[]) => [
@@ -84,96 +87,128 @@ const fn = (locals: Array<[number, number]>, code: number[]) => {
   return [...uleb(body.length), ...body];
 };
 
-// ---- memory layout (bytes) ----
-/** Luma lookup tables: 0.299f·v, 0.587f·v, 0.114f·v as float32, 256 each. */
-const TABLES = 0;
-/** Reciprocals 1/c as f64 for the row box (c < 128), then 128 more for the column box. */
-const ROW_RECIP = 3072;
-const HEAP = 8192;
-/** Windows above this would overrun the reciprocal tables (sides over 16,256 px): JS handles those. */
-const MAX_WINDOW = 127;
+const splatF32 = (v: number) => v128const(new Uint8Array(Float32Array.of(v, v, v, v).buffer));
 
-// luma(src, dst, n): n RGB24 pixels at src → float32 luma at dst.
-const luma = (() => {
-  const [SRC, DST, N, K] = [0, 1, 2, 3];
-  const table = (channel: number) => [
-    ...get(SRC),
-    ...i32load8u(channel),
-    ...i32const(2),
-    I32_SHL,
-    ...f32load(TABLES + channel * 1024),
+// lumaRows(src, dst, n4): 4·n4 RGB24 pixels at src → float32 luma at dst, four pixels a step:
+// float32(float32(0.299f·R + 0.587f·G) + 0.114f·B), each product rounded to float32, as the
+// reference computes it. A step loads 16 bytes and uses 12, so up to 4 bytes past the last pixel
+// are read (and their lanes, past the row's end, are never used).
+const lumaRows = (() => {
+  const [SRC, DST, N4, K, V] = [0, 1, 2, 3, 4];
+  const zero = v128const(new Uint8Array(16));
+  /** Channel c of the four pixels as u32 lanes: bytes 3p + c, zero-extended (indices ≥ 16 pick zeros). */
+  const channel = (c: number) => [
+    ...get(V),
+    ...zero,
+    ...simd(0x0d, ...[0, 1, 2, 3].flatMap((p) => [3 * p + c, 16, 16, 16])),
+    ...F32X4_CONVERT_I32X4_U,
   ];
   return fn(
-    [[1, I32]],
-    loop(K, N, [
+    [
+      [1, I32],
+      [1, V128],
+    ],
+    loop(K, N4, [
+      ...get(SRC),
+      ...v128load(),
+      ...set(V),
       ...get(DST),
-      ...table(0),
-      ...table(1),
-      F32_ADD,
-      ...table(2),
-      F32_ADD,
-      ...f32store,
-      ...bump(SRC, i32const(3)),
-      ...bump(DST, i32const(4)),
+      ...channel(0),
+      ...splatF32(0.299),
+      ...F32X4_MUL,
+      ...channel(1),
+      ...splatF32(0.587),
+      ...F32X4_MUL,
+      ...F32X4_ADD,
+      ...channel(2),
+      ...splatF32(0.114),
+      ...F32X4_MUL,
+      ...F32X4_ADD,
+      ...v128store(),
+      ...bump(SRC, i32const(12)),
+      ...bump(DST, i32const(16)),
     ]),
   );
 })();
 
-// box4(in0..in3, inStride, out0..out3, outStride, recip, p1, p2, p3, p4): the reference's running
-// box filter on four lanes at once, every output written; outputs are float32(sum · (1/count) in
-// double), equal to float32(sum / count) (see frame.ts).
-const box4 = (() => {
-  const IN = [0, 1, 2, 3];
-  const IN_STRIDE = 4;
-  const OUT = [5, 6, 7, 8];
-  const OUT_STRIDE = 9;
-  const RECIP = 10;
-  const P = [11, 12, 13, 14];
-  const S = [15, 16, 17, 18]; // f32 sums
-  const [K, R, L, O, C] = [19, 20, 21, 22, 23]; // i32
-  const Q = 24; // f64
-  const lanes = [0, 1, 2, 3];
-  const entering = (i: number) => [...get(IN[i]!), ...get(R), I32_ADD, ...f32load()];
-  const leaving = (i: number) => [...get(IN[i]!), ...get(L), I32_ADD, ...f32load()];
-  const output = (i: number) => [
-    ...get(OUT[i]!),
-    ...get(O),
-    I32_ADD,
-    ...get(S[i]!),
-    F64_PROMOTE_F32,
-    ...get(Q),
-    F64_MUL,
-    F32_DEMOTE_F64,
-    ...f32store,
-  ];
-  const loadQ = [...get(RECIP), ...get(C), ...i32const(3), I32_SHL, I32_ADD, ...f64load, ...set(Q)];
-  const countBy = (d: number) => [...get(C), ...i32const(d), I32_ADD, ...set(C)];
-  const add = lanes.flatMap((i) => [...get(S[i]!), ...entering(i), F32_ADD, ...set(S[i]!)]);
-  const slide = lanes.flatMap((i) => [
-    ...get(S[i]!),
-    ...entering(i),
-    F32_ADD,
-    ...leaving(i),
-    F32_SUB,
-    ...set(S[i]!),
-  ]);
-  const sub = lanes.flatMap((i) => [...get(S[i]!), ...leaving(i), F32_SUB, ...set(S[i]!)]);
-  const outputs = [...lanes.flatMap(output), ...bump(O, get(OUT_STRIDE))];
+// transpose4(r0, r1, r2, r3, dst, n4): four rows of 4·n4 floats → interleaved, dst[4x + r] = r_r[x],
+// a 4×4 tile per step.
+const transpose4 = (() => {
+  const R = [0, 1, 2, 3];
+  const [DST, N4, K, A, B, C, D, T0, T1, T2, T3] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const rows = [A, B, C, D];
   return fn(
     [
-      [4, F32],
-      [5, I32],
-      [1, F64],
+      [1, I32],
+      [8, V128],
     ],
-    [
-      ...loop(K, P[0]!, [...add, ...bump(R, get(IN_STRIDE)), ...countBy(1)]),
-      ...loop(K, P[1]!, [...add, ...bump(R, get(IN_STRIDE)), ...countBy(1), ...loadQ, ...outputs]),
-      ...loadQ,
-      ...loop(K, P[2]!, [...slide, ...bump(R, get(IN_STRIDE)), ...bump(L, get(IN_STRIDE)), ...outputs]),
-      ...loop(K, P[3]!, [...sub, ...bump(L, get(IN_STRIDE)), ...countBy(-1), ...loadQ, ...outputs]),
-    ],
+    loop(K, N4, [
+      ...R.flatMap((r) => [...get(R[r]!), ...v128load(), ...set(rows[r]!)]),
+      ...[...get(A), ...get(B), ...shuffleF32([0, 4, 1, 5]), ...set(T0)], // a0 b0 a1 b1
+      ...[...get(A), ...get(B), ...shuffleF32([2, 6, 3, 7]), ...set(T1)], // a2 b2 a3 b3
+      ...[...get(C), ...get(D), ...shuffleF32([0, 4, 1, 5]), ...set(T2)], // c0 d0 c1 d1
+      ...[...get(C), ...get(D), ...shuffleF32([2, 6, 3, 7]), ...set(T3)], // c2 d2 c3 d3
+      ...[...get(DST), ...get(T0), ...get(T2), ...shuffleF32([0, 1, 4, 5]), ...v128store(0)],
+      ...[...get(DST), ...get(T0), ...get(T2), ...shuffleF32([2, 3, 6, 7]), ...v128store(16)],
+      ...[...get(DST), ...get(T1), ...get(T3), ...shuffleF32([0, 1, 4, 5]), ...v128store(32)],
+      ...[...get(DST), ...get(T1), ...get(T3), ...shuffleF32([2, 3, 6, 7]), ...v128store(48)],
+      ...R.flatMap((r) => bump(R[r]!, i32const(16))),
+      ...bump(DST, i32const(64)),
+    ]),
   );
 })();
+
+// The reference's running box filter on four interleaved lanes at once (four rows, or four
+// columns), f32x4: lane l of step x is at in + x·inStride. Outputs are sum / count in f32 (a true
+// division, as the reference's float sum / int count).
+//   boxV(in, inStride, out, outStride, p1, p2, p3, p4): outputs interleaved, out + x·outStride.
+//   boxS(in, inStride, out0, out1, out2, out3, outStride, p1, p2, p3, p4): lane l's output to
+//     out_l + x·outStride (back to four separate rows).
+const box = (scatter: boolean) => {
+  const IN = 0;
+  const IN_STRIDE = 1;
+  const OUT = scatter ? [2, 3, 4, 5] : [2];
+  const OUT_STRIDE = OUT.at(-1)! + 1;
+  const P = [0, 1, 2, 3].map((i) => OUT_STRIDE + 1 + i);
+  const [K, R, L, O, C] = [0, 1, 2, 3, 4].map((i) => P[3]! + 1 + i);
+  const [S, CV, T] = [0, 1, 2].map((i) => C! + 1 + i);
+  const at = (pos: number) => [...get(IN), ...get(pos), I32_ADD, ...v128load()];
+  const countVector = [...get(C!), F32_CONVERT_I32_U, ...F32X4_SPLAT, ...set(CV!)];
+  const count = (d: number) => [...get(C!), ...i32const(1), d > 0 ? I32_ADD : I32_SUB, ...set(C!)];
+  const output = scatter
+    ? [
+        ...[...get(S!), ...get(CV!), ...F32X4_DIV, ...set(T!)],
+        ...[0, 1, 2, 3].flatMap((l) => [
+          ...get(OUT[l]!),
+          ...get(O!),
+          I32_ADD,
+          ...get(T!),
+          ...f32x4ExtractLane(l),
+          ...f32store,
+        ]),
+        ...bump(O!, get(OUT_STRIDE)),
+      ]
+    : [
+        ...[...get(OUT[0]!), ...get(O!), I32_ADD, ...get(S!), ...get(CV!), ...F32X4_DIV, ...v128store()],
+        ...bump(O!, get(OUT_STRIDE)),
+      ];
+  const add = [...get(S!), ...at(R!), ...F32X4_ADD, ...set(S!)];
+  const slide = [...get(S!), ...at(R!), ...F32X4_ADD, ...at(L!), ...F32X4_SUB, ...set(S!)];
+  const sub = [...get(S!), ...at(L!), ...F32X4_SUB, ...set(S!)];
+  return fn(
+    [
+      [5, I32],
+      [3, V128],
+    ],
+    [
+      ...loop(K!, P[0]!, [...add, ...bump(R!, get(IN_STRIDE)), ...count(1)]),
+      ...loop(K!, P[1]!, [...add, ...bump(R!, get(IN_STRIDE)), ...count(1), ...countVector, ...output]),
+      ...countVector,
+      ...loop(K!, P[2]!, [...slide, ...bump(R!, get(IN_STRIDE)), ...bump(L!, get(IN_STRIDE)), ...output]),
+      ...loop(K!, P[3]!, [...sub, ...bump(L!, get(IN_STRIDE)), ...count(-1), ...countVector, ...output]),
+    ],
+  );
+};
 
 // The column box on every column at once, four columns per f32x4; n4 = columns / 4 (rows are
 // padded to a multiple of four columns).
@@ -185,11 +220,11 @@ const colStep = (op: number[]) => {
     loop(K, N4, [
       ...get(SUMS),
       ...get(SUMS),
-      ...v128load,
+      ...v128load(),
       ...get(ROW),
-      ...v128load,
+      ...v128load(),
       ...op,
-      ...v128store,
+      ...v128store(),
       ...bump(SUMS, i32const(16)),
       ...bump(ROW, i32const(16)),
     ]),
@@ -205,15 +240,16 @@ const colScale = (() => {
     ],
     [
       ...get(COUNT),
+      F32_CONVERT_I32_U,
       ...F32X4_SPLAT,
       ...set(CV),
       ...loop(K, N4, [
         ...get(OUT),
         ...get(SUMS),
-        ...v128load,
+        ...v128load(),
         ...get(CV),
         ...F32X4_DIV,
-        ...v128store,
+        ...v128store(),
         ...bump(SUMS, i32const(16)),
         ...bump(OUT, i32const(16)),
       ]),
@@ -230,25 +266,26 @@ const colSlide = (() => {
     ],
     [
       ...get(COUNT),
+      F32_CONVERT_I32_U,
       ...F32X4_SPLAT,
       ...set(CV),
       ...loop(K, N4, [
         ...get(SUMS),
         ...get(SUMS),
-        ...v128load,
+        ...v128load(),
         ...get(ENTER),
-        ...v128load,
+        ...v128load(),
         ...F32X4_ADD,
         ...get(LEAVE),
-        ...v128load,
+        ...v128load(),
         ...F32X4_SUB,
         ...tee(S),
-        ...v128store,
+        ...v128store(),
         ...get(OUT),
         ...get(S),
         ...get(CV),
         ...F32X4_DIV,
-        ...v128store,
+        ...v128store(),
         ...bump(SUMS, i32const(16)),
         ...bump(ENTER, i32const(16)),
         ...bump(LEAVE, i32const(16)),
@@ -268,22 +305,35 @@ const functype = (params: number[], results: number[] = []) => [
   ...results,
 ];
 
-const EXPORTS = ["luma", "box4", "colAdd", "colSub", "colScale", "colSlide"] as const;
+const EXPORTS = [
+  "lumaRows",
+  "transpose4",
+  "boxV",
+  "boxS",
+  "colAdd",
+  "colSub",
+  "colScale",
+  "colSlide",
+] as const;
 
-/** The module's bytes: exports its memory "mem" and the six kernels. */
+/** The module's bytes: exports its memory "mem" and the eight kernels (all parameters i32). */
 export function frameKernelBytes(): Uint8Array<ArrayBuffer> {
-  const types = [
-    functype([I32, I32, I32]), // 0: luma, colAdd, colSub
-    functype(Array(15).fill(I32)), // 1: box4
-    functype([I32, I32, I32, F32]), // 2: colScale
-    functype([I32, I32, I32, I32, I32, F32]), // 3: colSlide
+  const arity = [3, 6, 8, 11, 3, 3, 4, 6];
+  const types = [...new Set(arity)];
+  const bodies = [
+    lumaRows,
+    transpose4,
+    box(false),
+    box(true),
+    colStep(F32X4_ADD),
+    colStep(F32X4_SUB),
+    colScale,
+    colSlide,
   ];
-  const funcTypes = [0, 1, 0, 0, 2, 3];
-  const bodies = [luma, box4, colStep(F32X4_ADD), colStep(F32X4_SUB), colScale, colSlide];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [...uleb(types.length), ...types.flat()]),
-    ...section(3, [...uleb(funcTypes.length), ...funcTypes]),
+    ...section(1, [...uleb(types.length), ...types.flatMap((n) => functype(Array(n).fill(I32)))]),
+    ...section(3, [...uleb(arity.length), ...arity.map((n) => types.indexOf(n))]),
     ...section(5, [1, 0x00, 1]), // memory: at least one page, grown on demand
     ...section(7, [
       ...uleb(EXPORTS.length + 1),
@@ -296,34 +346,20 @@ export function frameKernelBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-interface Kernels {
-  readonly mem: WebAssembly.Memory;
-  luma(src: number, dst: number, n: number): void;
-  box4(...args: number[]): void;
-  colAdd(sums: number, row: number, n4: number): void;
-  colSub(sums: number, row: number, n4: number): void;
-  colScale(sums: number, out: number, n4: number, count: number): void;
-  colSlide(sums: number, enter: number, leave: number, out: number, n4: number, count: number): void;
-}
+type Kernel = (...args: number[]) => void;
+type Kernels = { readonly mem: WebAssembly.Memory } & { readonly [K in (typeof EXPORTS)[number]]: Kernel };
 
 let kernels: Kernels | null | undefined;
 
 /** Compiles the module once; null where WebAssembly (with SIMD) cannot be compiled from bytes. */
 function load(): Kernels | null {
-  if (kernels !== undefined) return kernels;
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(frameKernelBytes()), {});
-    const k = instance.exports as unknown as Kernels;
-    const f32 = Math.fround;
-    const tables = new Float32Array(k.mem.buffer, TABLES, 768);
-    for (let v = 0; v < 256; v++) {
-      tables[v] = f32(0.299) * v;
-      tables[256 + v] = f32(0.587) * v;
-      tables[512 + v] = f32(0.114) * v;
+  if (kernels === undefined) {
+    try {
+      kernels = new WebAssembly.Instance(new WebAssembly.Module(frameKernelBytes()), {})
+        .exports as unknown as Kernels;
+    } catch {
+      kernels = null;
     }
-    kernels = k;
-  } catch {
-    kernels = null;
   }
   return kernels;
 }
@@ -334,103 +370,94 @@ function phases(length: number, window: number): [number, number, number, number
   return [half - 1, window - half + 1, length - window, half - 1];
 }
 
+const HEAP = 1024;
+
 /**
  * The 64×64 grid's spectrum for an 8-bit RGB frame of at least 5 px a side (not exactly 64×64),
- * or null when the kernels are unavailable or the frame is outside what they handle.
+ * or null where the kernels are unavailable.
  */
 export function frameSpectrumWasm(pixels: PixelBuffer): Spectrum | null {
   const { width, height, channels, data } = pixels;
   if (channels !== 3 || data instanceof Uint16Array) return null;
-  const rowWindow = windowSize(width);
-  const colWindow = windowSize(height);
-  if (rowWindow > MAX_WINDOW || colWindow > MAX_WINDOW) return null;
   const k = load();
   if (k === null) return null;
+  const rowWindow = windowSize(width);
+  const colWindow = windowSize(height);
 
-  // Rows are padded to a multiple of four columns for the f32x4 column box; the padding columns
-  // stay zero and are never read back.
+  // Rows are padded to a multiple of four columns for the f32x4 steps; what lands in the padding
+  // is never read back into a sampled value.
   const w = width;
-  const w4 = Math.ceil(w / 4) * 4;
-  const rowBytes = w4 * 4;
+  const n4 = Math.ceil(w / 4);
+  const rowBytes = n4 * 16;
   const ringRows = colWindow + 4;
-  const stage = HEAP; // four RGB rows
-  const lumaRows = stage + Math.ceil((4 * w * 3) / 16) * 16;
-  const ring = lumaRows + 4 * rowBytes;
+  const stage = HEAP; // four RGB rows, plus slack for lumaRows' last 16-byte load
+  const lumaRows = stage + Math.ceil((4 * w * 3 + 16) / 16) * 16;
+  const lumaInterleaved = lumaRows + 4 * rowBytes;
+  const ring = lumaInterleaved + 4 * rowBytes;
   const sums = ring + ringRows * rowBytes;
   const block = sums + rowBytes;
-  const second = block + 4 * rowBytes;
+  const blockInterleaved = block + 4 * rowBytes;
+  const second = blockInterleaved + 4 * rowBytes;
   const kept = second + 4 * rowBytes; // the second pass's rows at the 64 sampled columns
   const columns = kept + height * 256; // the second pass's column box on those
   const end = columns + height * 256;
-  const pages = Math.ceil(end / 65536);
-  if (k.mem.buffer.byteLength < pages * 65536) k.mem.grow(pages - k.mem.buffer.byteLength / 65536);
-  const heap = k.mem.buffer;
-  new Uint8Array(heap, HEAP, end - HEAP).fill(0);
-  const recips = new Float64Array(heap, ROW_RECIP, 256);
-  for (let c = 1; c <= rowWindow; c++) recips[c] = 1 / c;
-  for (let c = 1; c <= colWindow; c++) recips[128 + c] = 1 / c;
-  const bytes = new Uint8Array(heap);
-  const floats = new Float32Array(heap);
-  const n4 = w4 / 4;
+  const have = k.mem.buffer.byteLength / 65536;
+  const need = Math.ceil(end / 65536);
+  if (need > have) k.mem.grow(need - have);
+  const bytes = new Uint8Array(k.mem.buffer);
+  const floats = new Float32Array(k.mem.buffer);
+  bytes.fill(0, HEAP, end);
   const rowPhases = phases(w, rowWindow);
   const xs = Int32Array.from({ length: 64 }, (_, j) => sampleIndex(j, w));
   const ys = Int32Array.from({ length: 64 }, (_, i) => sampleIndex(i, height));
 
-  // First pass, rows: four source rows at a time, luma then the row box into the ring.
+  // First pass, rows: four source rows at a time: luma, interleaved, the row box (four rows as
+  // the four lanes) back into separate rows of the ring, which holds the rows the column box
+  // still needs (from the one leaving to the newest block).
   let produced = 0;
   const rowAt = (y: number): number => {
     while (produced <= y) {
       const n = Math.min(4, height - produced);
       bytes.set(data.subarray(produced * w * 3, (produced + n) * w * 3), stage);
-      for (let r = 0; r < n; r++) k.luma(stage + r * w * 3, lumaRows + r * rowBytes, w);
+      for (let r = 0; r < n; r++) k.lumaRows(stage + r * w * 3, lumaRows + r * rowBytes, n4);
+      // A partial block repeats its last row in the spare lanes: the same values, written twice.
       const lane = (r: number): number => Math.min(r, n - 1);
       const slot = (r: number): number => ring + ((produced + lane(r)) % ringRows) * rowBytes;
-      k.box4(
+      k.transpose4(
         lumaRows,
         lumaRows + lane(1) * rowBytes,
         lumaRows + lane(2) * rowBytes,
         lumaRows + lane(3) * rowBytes,
-        4,
-        slot(0),
-        slot(1),
-        slot(2),
-        slot(3),
-        4,
-        ROW_RECIP,
-        ...rowPhases,
+        lumaInterleaved,
+        n4,
       );
+      k.boxS(lumaInterleaved, 16, slot(0), slot(1), slot(2), slot(3), 4, ...rowPhases);
       produced += n;
     }
     return ring + (y % ringRows) * rowBytes;
   };
 
-  // First pass, columns (SIMD over columns), its output rows gathered four at a time for the
-  // second pass's row box; of those only the 64 sampled columns are kept.
+  // First pass, columns (four columns per step), its output rows gathered four at a time for the
+  // second pass's row box; of those rows only the 64 sampled columns are kept.
   let blockRows = 0;
-  let secondRows = 0;
+  let keptRows = 0;
   const flush = (): void => {
     if (blockRows === 0) return;
     const lane = (r: number): number => Math.min(r, blockRows - 1);
-    k.box4(
+    k.transpose4(
       block,
       block + lane(1) * rowBytes,
       block + lane(2) * rowBytes,
       block + lane(3) * rowBytes,
-      4,
-      second,
-      second + lane(1) * rowBytes,
-      second + lane(2) * rowBytes,
-      second + lane(3) * rowBytes,
-      4,
-      ROW_RECIP,
-      ...rowPhases,
+      blockInterleaved,
+      n4,
     );
+    k.boxV(blockInterleaved, 16, second, 16, ...rowPhases);
     for (let r = 0; r < blockRows; r++) {
-      const from = (second + r * rowBytes) / 4;
-      const to = kept / 4 + (secondRows + r) * 64;
-      for (let j = 0; j < 64; j++) floats[to + j] = floats[from + xs[j]!]!;
+      const to = kept / 4 + (keptRows + r) * 64;
+      for (let j = 0; j < 64; j++) floats[to + j] = floats[second / 4 + xs[j]! * 4 + r]!;
     }
-    secondRows += blockRows;
+    keptRows += blockRows;
     blockRows = 0;
   };
   const next = (): number => block + blockRows * rowBytes;
@@ -462,28 +489,14 @@ export function frameSpectrumWasm(pixels: PixelBuffer): Spectrum | null {
   }
   flush();
 
-  // Second pass, columns: the 64 kept columns, four at a time, every output written; the grid
-  // takes the 64 sampled rows.
+  // Second pass, columns: the 64 kept columns, four adjacent ones as the lanes (already
+  // interleaved in a row of 64), every output written; the grid takes the 64 sampled rows.
   const colPhases = phases(height, colWindow);
-  for (let j = 0; j < 64; j += 4) {
-    const lane = (c: number): number => 4 * (j + c);
-    k.box4(
-      kept + lane(0),
-      kept + lane(1),
-      kept + lane(2),
-      kept + lane(3),
-      256,
-      columns + lane(0),
-      columns + lane(1),
-      columns + lane(2),
-      columns + lane(3),
-      256,
-      ROW_RECIP + 1024,
-      ...colPhases,
-    );
-  }
+  for (let j = 0; j < 64; j += 4) k.boxV(kept + 4 * j, 256, columns + 4 * j, 256, ...colPhases);
   const grid = new Float32Array(64 * 64);
-  for (let i = 0; i < 64; i++)
-    grid.set(floats.subarray(columns / 4 + ys[i]! * 64, columns / 4 + ys[i]! * 64 + 64), i * 64);
+  for (let i = 0; i < 64; i++) {
+    const from = columns / 4 + ys[i]! * 64;
+    grid.set(floats.subarray(from, from + 64), i * 64);
+  }
   return gridSpectrum(grid);
 }

@@ -79,8 +79,8 @@ function picture(width: number, height: number, channels: 1 | 2 | 3 | 4, seed: n
 
 describe("@eusn/pdq at full resolution ({ resample: false }): the streamed filters equal the full-plane one", () => {
   // Both streamed filters (frame.ts in JS, frame-wasm.ts in WebAssembly) must give the very
-  // float32 grid the straightforward pipeline (core.ts on the whole luma plane) gives: every
-  // window size 1..30, odd sizes, the 64×64 skip, the smallest hashable sides, every channel
+  // float32 grid the straightforward pipeline (core.ts on the whole luma plane) gives: box
+  // windows from 1 to 30, odd sizes, the 64×64 skip, the smallest hashable sides, every channel
   // layout and 16-bit samples (JS only: the WebAssembly kernels take 8-bit RGB).
   const sizes: Array<[number, number]> = [
     [5, 5],

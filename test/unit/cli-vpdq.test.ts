@@ -75,6 +75,8 @@ afterAll(() => {
 });
 
 const videosArg = path.relative(repoRoot, VIDEOS);
+/** For the tests that start the CLI many times or hash all seven videos: minutes on a busy machine. */
+const LONG = 300_000;
 const doorknob = path.join(videosArg, "doorknob-hd-no-bar.mp4");
 const padded = path.join(videosArg, "test-padded-dimensions.mp4");
 
@@ -84,7 +86,9 @@ if (!haveVectors || !haveFfmpeg) {
   });
 } else {
   describe("eusn hash --format vpdq: output", () => {
-    it("a folder prints one block per video (sorted): a # header naming the file, then the reference's lines", async () => {
+    it("a folder prints one block per video (sorted): a # header naming the file, then the reference's lines", {
+      timeout: LONG,
+    }, async () => {
       // Through the launcher users run (bin/eusn.mjs: tsx, then the TypeScript sources).
       const run = await eusnWith(EUSN_LAUNCHER, ["hash", "--format", "vpdq", videosArg]);
       expect(run.stderr).toBe("");
@@ -282,6 +286,7 @@ if (!haveVectors || !haveFfmpeg) {
 
     it.skipIf(!haveScript)(
       "is drawn on a terminal with frames and videos done, not with --no-progress",
+      { timeout: LONG },
       async () => {
         // 4 + 5 frames, one a second.
         const drawn = await onTerminal(`--format vpdq ${doorknob} ${padded}`);
@@ -294,7 +299,9 @@ if (!haveVectors || !haveFfmpeg) {
   describe("eusn video compare", () => {
     const every = (name: string) => path.relative(repoRoot, expectedFile(name, "every-second"));
 
-    it("every ordered pair of the reference's every-second files prints the reference's percentages", async () => {
+    it("every ordered pair of the reference's every-second files prints the reference's percentages", {
+      timeout: LONG,
+    }, async () => {
       const rows = expectedMatches();
       expect(rows).toHaveLength(49);
       const got: string[] = [];
@@ -311,7 +318,9 @@ if (!haveVectors || !haveFfmpeg) {
       expect(got).toEqual(rows.map((r) => `${r.query},${r.target},0,${r.queryPercent},${r.targetPercent}`));
     });
 
-    it("a video on either side is hashed first (one frame a second), through the launcher", async () => {
+    it("a video on either side is hashed first (one frame a second), through the launcher", {
+      timeout: LONG,
+    }, async () => {
       const run = await eusnWith(EUSN_LAUNCHER, [
         "video",
         "compare",

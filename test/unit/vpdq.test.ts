@@ -321,6 +321,7 @@ describe("reference vectors: every frame of the seven sample videos (read from .
   );
   it.each(cases)(
     "$name, $mode: every line (frame, quality, hash, timestamp) equals the reference",
+    { timeout: 300_000 },
     async ({ name, mode, seconds }) => {
       const got = await hashLines(path.join(VIDEOS, `${name}.mp4`), seconds);
       expect(got).toEqual(expectedLines(name, mode));

@@ -1,5 +1,6 @@
 // All D1 tables of an EUSN node (drizzle). See schema/README.md for what each one holds and why.
 
+export * from "./accountability.ts";
 export * from "./credentials.ts";
 export * from "./federation.ts";
 export * from "./log.ts";

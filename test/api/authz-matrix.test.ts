@@ -83,6 +83,19 @@ async function platformEncKeys(): Promise<{ participantId: string; jwk: EncPubli
   return res.data.encKeys;
 }
 
+/** A valid statement of reasons for entry `id` (the platform must have matched it). */
+const statementRecord = (id: string) => ({
+  submissionId: id,
+  contentRef: "matrix-post-1",
+  actions: ["content_removed"],
+  language: "en",
+  reviewer: "Trust & Safety analyst",
+  reviewedAt: new Date(Date.now() - 60_000).toISOString(),
+  contentDate: "2026-01-02",
+  appliedOn: new Date().toISOString().slice(0, 10),
+  complaintUrl: "https://platform.example/appeals",
+});
+
 /** Every route, keyed "METHOD /openapi/path", with one or more cases. */
 function matrix(w: World): Record<string, Case[]> {
   const get = (path: (a: Actor) => string, exp: Expectation, init?: RequestInit): Case[] => [
@@ -334,6 +347,32 @@ function matrix(w: World): Record<string, Case[]> {
     ],
     "GET /v1/federation/peers": get(at("/v1/federation/peers"), reader(["coordinator"])),
 
+    // ---- accountability -------------------------------------------------------------------------
+    "POST /v1/statements": write(writer(["platform"]), async (a) => {
+      const id = await matchedSubmission(w);
+      return () => signedPost(w, a, "/v1/statements", "statement.create", statementRecord(id));
+    }),
+    "GET /v1/statements": get(at("/v1/statements?affected=true"), reader(["platform"])),
+    "GET /v1/statements/{id}": [
+      {
+        label: "",
+        prepare: async (a) => {
+          const id = await matchedSubmission(w);
+          const made = await signedPost(
+            w,
+            "platform",
+            "/v1/statements",
+            "statement.create",
+            statementRecord(id),
+          );
+          expect(made.status).toBe(201);
+          const { statement } = (await made.json()) as { statement: { id: string } };
+          return () => bearerFetch(w, a, `/v1/statements/${statement.id}`);
+        },
+        expect: reader(["platform"]),
+      },
+    ],
+
     // ---- TAXII 2.1 (bearer here; Basic credentials are covered by the TAXII tests) -------------
     "GET /taxii2/": get(at("/taxii2/"), reader(ALL_ROLES), { headers: TAXII }),
     "GET /taxii2/eusn/": get(at("/taxii2/eusn/"), reader(ALL_ROLES), { headers: TAXII }),
@@ -495,6 +534,9 @@ describe("authorization matrix", () => {
     "GET /v1/log/entries",
     "POST /v1/federation/pull",
     "GET /v1/federation/peers",
+    "POST /v1/statements",
+    "GET /v1/statements",
+    "GET /v1/statements/{id}",
     "GET /taxii2/",
     "GET /taxii2/eusn/",
     "GET /taxii2/eusn/collections/",

@@ -96,6 +96,8 @@ function resolve(schema: Record<string, unknown> | undefined): Record<string, un
 let w: World;
 let revoked: Signer;
 let retired: Signer;
+/** A statement of reasons made by the world's platform. */
+let statementId: string;
 /** A jti each actor has already used for an accepted record. */
 const usedJti = new Map<string, string>();
 
@@ -136,6 +138,20 @@ beforeAll(async () => {
     ).status,
   ).toBe(201);
   retired = { participantId: rotating.id, privateJwk: rotating.key.privateJwk };
+  // A statement of reasons of the world's platform (it matches the included entry first).
+  expect(
+    (await w.platform.client.match({ scope: "all", items: [{ type: "pdq", value: w.included.value }] }))
+      .status,
+  ).toBe(200);
+  const made = await w.platform.client.write<{ statement: { id: string } }>(
+    "/v1/statements",
+    "statement.create",
+    {
+      ...(await writeSpec("statement.create").record(w.platform.id)),
+    },
+  );
+  if (!made.ok) throw new Error(`statement: ${JSON.stringify(made.problem)}`);
+  statementId = made.data.statement.id;
 }, 120_000);
 
 // ---- declarations: what the OpenAPI document cannot tell ---------------------------------------
@@ -217,6 +233,20 @@ function writeSpec(kind: string): { actor: Actor; record: (me: string) => Promis
         reason: { tcoLimb: "c" },
       }),
     },
+    "statement.create": {
+      actor: "platform",
+      record: async () => ({
+        submissionId: w.included.id,
+        contentRef: "hostile-1",
+        actions: ["content_removed"],
+        language: "en",
+        reviewer: "Trust & Safety analyst",
+        reviewedAt: new Date(Date.now() - 60_000).toISOString(),
+        contentDate: "2026-01-02",
+        appliedOn: new Date().toISOString().slice(0, 10),
+        complaintUrl: "https://platform.example/appeals",
+      }),
+    },
     "signal.retract": { actor: "platform", record: async () => ({ signalId: w.signalId }) },
     "signal.reverse": {
       actor: "coordinator",
@@ -285,6 +315,7 @@ function fillParam(r: Route, name: string, me: string): string {
     return w.included.id;
   if (name === "id" && r.path.startsWith("/v1/records/")) return w.included.recordId;
   if (name === "id" && r.path.startsWith("/v1/signals/")) return w.signalId;
+  if (name === "id" && r.path.startsWith("/v1/statements/")) return statementId;
   if (name === "id" && r.path.startsWith("/taxii2/")) return "baseline";
   if (name === "objectId") return w.stixId;
   if (name === "version") return "1";
@@ -364,7 +395,7 @@ const flip = (s: string) => `${s.slice(0, -2)}${s.at(-2) === "A" ? "B" : "A"}${s
 const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
 const SQL = "x' OR '1'='1'; DROP TABLE records; --";
 const UNICODE = "\u202e\u0000\ud800\ufeff\u0301𝕏";
-const FREE_TEXT = new Set(["reason", "displayName", "label", "note", "reference", "kid"]);
+const FREE_TEXT = new Set(["reason", "displayName", "label", "note", "reference", "kid", "reviewer"]);
 
 // ---- signed writes --------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   feedback: "fbk",
   signal: "sig",
   reversal: "rev",
+  statement: "stm",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -1,5 +1,6 @@
 // @eusn/protocol: the wire contract between an EUSN node and its clients (no bindings, no Hono).
 
+export * from "./accountability.ts";
 export * from "./baseline.ts";
 export * from "./constants.ts";
 export * from "./ids.ts";

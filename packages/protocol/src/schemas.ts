@@ -1,6 +1,7 @@
 // Wire schemas (zod) shared by the node and its clients. The node validates every record with
 // these; the OpenAPI document is generated from them (`.meta({ id })` names a component).
 import { z } from "zod";
+import { StatementRecord } from "./accountability.ts";
 import { ALLOWED_ALGS, EU_MEMBER_STATES, ROLES } from "./constants.ts";
 import { idPattern } from "./ids.ts";
 import {
@@ -152,6 +153,7 @@ export const RECORD_SCHEMAS = {
   "signal.reverse": ReverseSignalRecord,
   "participant.apicred.set": SetApiCredentialRecord,
   "participant.apicred.revoke": RevokeApiCredentialRecord,
+  "statement.create": StatementRecord,
 } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;

@@ -1,5 +1,6 @@
 // The appliers of every record kind, for the write pipeline (apply/pipeline.ts). Each says
-// whether its kind is replicated: node-local kinds (migration signals, API credentials) are logged
+// whether its kind is replicated: node-local kinds (migration signals, API credentials,
+// statements of reasons) are logged
 // on their node, withheld from /v1/log/entries, and never sent to peers (docs/federation.md).
 import type { RecordKind } from "@eusn/protocol";
 import type { Applier, Plan } from "./context.ts";
@@ -13,6 +14,7 @@ import {
   reverseSignal,
   setEncKey,
 } from "./signals.ts";
+import { createStatement } from "./statements.ts";
 import {
   createAssessment,
   createFeedback,
@@ -44,12 +46,20 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "signal.create": createSignal,
   "signal.retract": retractSignal,
   "signal.reverse": reverseSignal,
+  "statement.create": createStatement,
 };
 
 /** Kinds replicated between nodes (and readable through /v1/log/entries). */
 export function isReplicatedKind(kind: string): kind is RecordKind {
   return Object.hasOwn(APPLIERS, kind) && !!APPLIERS[kind as RecordKind]?.replicated;
 }
+
+/**
+ * Node-local kinds whose signed bytes only their signer may read back (GET /v1/records/{id}):
+ * a statement of reasons names the platform's own content reference, which no other platform or
+ * authority is to see.
+ */
+export const ISSUER_ONLY_KINDS: ReadonlySet<string> = new Set(["statement.create"]);
 
 /** Registry records: public anyway (GET /v1/participants), so every participant may read them. */
 export const REGISTRY_KINDS: ReadonlySet<string> = new Set([

@@ -3,6 +3,7 @@
 
 import { AuditPage, AuditQuery, RecordIdParam } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
+import { ISSUER_ONLY_KINDS } from "../apply/index.ts";
 import { access } from "../auth/access.ts";
 import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
@@ -38,7 +39,7 @@ export const getRecordRoute = createRoute({
   tags: ["audit"],
   summary: "The exact signed bytes of a record (participants)",
   description:
-    "Answers the compact JWS exactly as it was received, as application/jose, for independent verification.",
+    "Answers the compact JWS exactly as it was received, as application/jose, for independent verification. A statement of reasons is answered to the platform that signed it only (404 to anyone else).",
   security: bearerSecurity,
   middleware: [access(["coordinator", "authority", "platform"])] as const,
   request: { params: RecordIdParam },
@@ -49,9 +50,11 @@ export const getRecordRoute = createRoute({
 });
 export async function getRecord(c: RouteContext<typeof getRecordRoute>) {
   const { id } = c.req.valid("param");
-  const jws = await recordJws(c.var.db, id);
-  if (jws === undefined) throw new ApiError("not_found", `no record ${id}`);
-  return c.body(jws, 200, { "content-type": "application/jose" });
+  const row = await recordJws(c.var.db, id);
+  // A record only its signer may read is, to anyone else, not there (its existence says too much).
+  if (!row || (ISSUER_ONLY_KINDS.has(row.kind) && row.issuer !== c.var.caller!.participant.id))
+    throw new ApiError("not_found", `no record ${id}`);
+  return c.body(row.jws, 200, { "content-type": "application/jose" });
 }
 app.openapi(getRecordRoute, getRecord);
 

@@ -10,6 +10,7 @@ import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
 import signals from "./signals.ts";
+import statements from "./statements.ts";
 import stats from "./stats.ts";
 import submissions from "./submissions.ts";
 import taxii from "./taxii.ts";
@@ -29,4 +30,5 @@ export const ROUTERS = [
   taxii,
   log,
   federation,
+  statements,
 ];

@@ -33,8 +33,14 @@ export async function auditPage(
   };
 }
 
-/** The compact JWS of a stored record exactly as it was received, or undefined. */
-export async function recordJws(db: Db, id: string): Promise<string | undefined> {
-  const row = await db.select({ jws: records.jws }).from(records).where(eq(records.id, id)).get();
-  return row?.jws;
+/** The compact JWS of a stored record exactly as it was received, its kind and signer, or undefined. */
+export async function recordJws(
+  db: Db,
+  id: string,
+): Promise<{ jws: string; kind: string; issuer: string } | undefined> {
+  return db
+    .select({ jws: records.jws, kind: records.kind, issuer: records.issuer })
+    .from(records)
+    .where(eq(records.id, id))
+    .get();
 }

@@ -1,8 +1,8 @@
 // The submission change feed (`submission_changes`) as read by everything that serves a position
 // in it: the baseline version, a platform's reversals feed, an entry's changes for its history,
 // the hash-list export's positions, the count of disputes for the statistics, and the positions
-// of the TAXII collections' objects. The appliers
-// write the feed, each change in the batch of the record that caused it. No Hono types here.
+// of the TAXII collections' objects, and what ended an entry a platform acted on (statements of
+// reasons). The appliers write the feed, each change in the batch of the record that caused it. No Hono types here.
 import { type ExportLine, REVERSAL_CHANGES, type Reversal, type TaxiiCollectionKey } from "@eusn/protocol";
 import { and, asc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import { decisions, submissionChanges, submissionMatches, submissions } from "../../../schema/index.ts";
@@ -222,4 +222,54 @@ export async function collectionChanges(
   return db.all<{ seq: number; submission_id: string; at: string; submitter_id: string }>(
     sql`SELECT c.seq, c.submission_id, c.at, s.submitter_id FROM submission_changes c JOIN submissions s ON s.id = c.submission_id WHERE c.seq >= ${fromSeq} AND ${candidateCond(collection)}${addedAfter ? sql` AND c.at > ${addedAfter}` : sql``}${within} ORDER BY c.seq LIMIT ${limit}`,
   );
+}
+
+// ---- what ends the ground for a platform's action (statements of reasons) ------------------------
+
+/** Changes after which an entry no longer supports an action taken on it (the fold writes them). */
+export const ENDING_CHANGES = ["reversed", "withdrawn", "voided"] as const;
+export type EndingChange = {
+  seq: number;
+  change: (typeof ENDING_CHANGES)[number];
+  at: string;
+  recordId: string | null;
+  ground: string | null;
+  reason: string | null;
+};
+
+/** SQL: the entry whose id is the column `column` (e.g. "st.submission_id") has an ending change. */
+export function endedSql(column: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM submission_changes x WHERE x.submission_id = ${sql.raw(column)}
+    AND x.change IN ('reversed', 'withdrawn', 'voided'))`;
+}
+
+/** The first ending change of each of these entries, with the reason and ground of its decision. */
+export async function endingChanges(db: Db, ids: string[]): Promise<Map<string, EndingChange>> {
+  const out = new Map<string, EndingChange>();
+  for (const part of chunk([...new Set(ids)], 90)) {
+    const rows = await db.all<{
+      seq: number;
+      submission_id: string;
+      change: EndingChange["change"];
+      at: string;
+      record_id: string | null;
+      ground: string | null;
+      reason: string | null;
+    }>(sql`SELECT c.seq, c.submission_id, c.change, c.at, c.record_id, d.ground, d.reason
+      FROM submission_changes c LEFT JOIN decisions d ON d.record_id = c.record_id AND d.submission_id = c.submission_id
+      WHERE c.submission_id IN ${part} AND c.change IN ('reversed', 'withdrawn', 'voided')
+      ORDER BY c.seq`);
+    for (const r of rows) {
+      if (out.has(r.submission_id)) continue;
+      out.set(r.submission_id, {
+        seq: r.seq,
+        change: r.change,
+        at: r.at,
+        recordId: r.record_id,
+        ground: r.ground,
+        reason: r.reason,
+      });
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 // The appliers of every record kind, for the write pipeline (apply/pipeline.ts). Each says
 // whether its kind is replicated: node-local kinds (migration signals, API credentials,
-// statements of reasons) are logged
-// on their node, withheld from /v1/log/entries, and never sent to peers (docs/federation.md).
+// statements of reasons) are logged on their node, withheld from /v1/log/entries, and never sent
+// to peers (docs/federation.md).
 import type { RecordKind } from "@eusn/protocol";
 import type { Applier, Plan } from "./context.ts";
 import { revokeApiCredential, setApiCredential } from "./credentials.ts";

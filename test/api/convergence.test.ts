@@ -7,9 +7,12 @@
 
 import { generateParticipantKey } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Member, type Network, network } from "../helpers/network.ts";
+
+// Three nodes and several rounds of pulls per case: minutes on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 let net: Network;
 const r = rng(2401);

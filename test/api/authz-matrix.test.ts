@@ -188,6 +188,8 @@ function matrix(w: World): Record<string, Case[]> {
       reader(ALL_ROLES),
     ),
 
+    "GET /v1/whoami": get(at("/v1/whoami"), reader(ALL_ROLES)),
+
     // ---- audit --------------------------------------------------------------------------------
     "GET /v1/audit": get(at("/v1/audit"), reader(["coordinator"])),
     "GET /v1/records/{id}": get(at(`/v1/records/${w.included.recordId}`), reader(ALL_ROLES)),
@@ -498,6 +500,7 @@ describe("authorization matrix", () => {
     "POST /v1/participants/{id}/api-credentials",
     "POST /v1/participants/{id}/api-credentials/revoke",
     "GET /v1/participants/{id}/api-credentials",
+    "GET /v1/whoami",
     "GET /v1/audit",
     "GET /v1/records/{id}",
     "POST /v1/submissions",

@@ -619,6 +619,32 @@ describe("errors are problem details everywhere", () => {
     });
   });
 
+  it("a problem type answers a human-readable page to a browser, JSON to everyone else (RFC 9457 §3.1.1)", async () => {
+    const browser = await nodeFetch(`${BASE}/problems/replayed_jti`, {
+      headers: { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" },
+    });
+    expect(browser.status).toBe(200);
+    expect(browser.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(browser.headers.get("vary")?.toLowerCase()).toContain("accept");
+    const page = await browser.text();
+    expect(page).toContain("<h1>This jti has already been used</h1>");
+    expect(page).toContain("HTTP status 409");
+    expect(page).toContain("Sign the record again rather than resending it");
+    for (const accept of [
+      "*/*",
+      "application/json",
+      "application/problem+json",
+      "text/html;q=0.5,application/json",
+    ]) {
+      const res = await nodeFetch(`${BASE}/problems/replayed_jti`, { headers: { accept } });
+      expect(res.headers.get("content-type"), accept).toMatch(/^application\/json/);
+      await res.body?.cancel();
+    }
+    const unknown = await nodeFetch(`${BASE}/problems/no_such_code`, { headers: { accept: "text/html" } });
+    expect(unknown.status).toBe(404);
+    await unknown.body?.cancel();
+  });
+
   it("never include stack traces", async () => {
     const res = await postJose("/v1/participants", "x.y.z");
     const text = await res.text();

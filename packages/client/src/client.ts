@@ -20,6 +20,30 @@ export type Result<T> =
   | { ok: true; status: number; data: T; headers: Headers }
   | { ok: false; status: number; problem: Problem; headers: Headers };
 
+/**
+ * The node could not be reached at all (no HTTP answer): the message names the URL and the cause
+ * (connection refused, unknown host, TLS failure, …), which fetch itself hides in `cause`.
+ */
+export class NodeUnreachableError extends Error {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach the node at ${url}: ${reason}`);
+    this.name = "NodeUnreachableError";
+  }
+}
+
+function unreachableReason(err: unknown): string {
+  const cause = (err as { cause?: unknown } | null)?.cause as
+    | { code?: string; message?: string; errors?: { message?: string }[] }
+    | undefined;
+  const inner = cause?.errors?.[0]?.message ?? cause?.message;
+  if (inner) return inner;
+  if (cause?.code) return cause.code;
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class EusnClient {
   readonly baseUrl: string;
   readonly nodeId: string;
@@ -32,7 +56,15 @@ export class EusnClient {
     this.nodeId = opts.nodeId;
     this.participantId = opts.participantId;
     this.privateJwk = opts.privateJwk;
-    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+    const f: FetchLike = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchImpl = async (input, init) => {
+      try {
+        return await f(input, init);
+      } catch (err) {
+        if (err instanceof Error && err.name === "AbortError") throw err;
+        throw new NodeUnreachableError(new URL(input).origin, unreachableReason(err));
+      }
+    };
   }
 
   private get signer() {
@@ -78,6 +110,12 @@ export class EusnClient {
     return toResult<T>(res);
   }
 
+  /** GET without a token (public routes: the registry, health, the log). */
+  async getPublic<T = unknown>(path: string): Promise<Result<T>> {
+    const res = await this.fetchImpl(`${this.baseUrl}${path}`, { headers: { accept: "application/json" } });
+    return toResult<T>(res);
+  }
+
   /** POST a JSON body (not a signed write: e.g. match queries) with a bearer token. */
   async postJson<T = unknown>(path: string, body: unknown): Promise<Result<T>> {
     const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
@@ -107,7 +145,9 @@ async function toResult<T>(res: Response): Promise<Result<T>> {
   // with .text() makes workerd warn that the body "does not appear to be text".
   const text = new TextDecoder().decode(await res.arrayBuffer());
   if (res.ok) {
-    const data = (type.includes("json") && text ? JSON.parse(text) : text) as T;
+    // JSON and problem+json, not JSON Lines (application/x-ndjson), which is text to the caller.
+    const json = /^application\/([\w.-]+\+)?json\b/i.test(type);
+    const data = (json && text ? JSON.parse(text) : text) as T;
     return { ok: true, status: res.status, data, headers: res.headers };
   }
   let problem: Problem;

@@ -30,6 +30,42 @@ export const PROBLEMS = {
 
 export type ProblemCode = keyof typeof PROBLEMS;
 
+/** What to do about each problem, for people reading a problem type's page (and clients showing it). */
+export const PROBLEM_HELP: Record<ProblemCode, string> = {
+  bad_request:
+    "The request is inconsistent (for example the path names another entry than the signed record). Read `detail`.",
+  validation_failed:
+    "A field of the request or of the signed record is invalid; `errors[]` names each field (a JSON Pointer) and what is wrong with it.",
+  malformed_json: "The body is not JSON. Send `application/json` bodies as JSON text.",
+  invalid_jws:
+    "A signed write is a compact JWS (three base64url parts) sent as `application/jose`, signed by @eusn/client or the eusn command line.",
+  unauthenticated: "Send a bearer token signed with your participant key (`Authorization: Bearer …`).",
+  invalid_token:
+    "The bearer token was refused: wrong type, audience, lifetime (at most 300 s) or signature. Sign a fresh one.",
+  invalid_signature: "The signature does not verify with the key named in the header's `kid`.",
+  unknown_key:
+    "The `kid` is not an active key of the participant in `iss`: check the key file, its participant id, and that the key was not retired.",
+  forbidden: "Your role may not do this (see the route's description in the API reference at /docs).",
+  participant_revoked: "Your participant was revoked by a coordinator; its keys no longer work here.",
+  not_found: "No such resource on this node.",
+  method_not_allowed: "This path does not take this HTTP method.",
+  not_acceptable: "The node cannot answer in a media type the `Accept` header allows.",
+  conflict:
+    "The current state does not allow this (for example the entry changed meanwhile). Nothing was stored; read the entry again and decide.",
+  replayed_jti: "Every signed write needs a fresh `jti`. Sign the record again rather than resending it.",
+  payload_too_large: "The body is over 2 MiB: send fewer items per request (at most 1,000).",
+  unsupported_media_type:
+    "Signed writes are `application/jose`; queries such as /v1/match are `application/json`.",
+  stale_request:
+    "The record's `iat` is more than 300 s from the node's clock: check your clock and sign again.",
+  wrong_audience: "The record was signed for another node: its `aud` must be this node's id (GET /health).",
+  unprocessable: "The record is well formed but cannot be applied to the current state; `detail` says why.",
+  rate_limited: "Too many requests: wait for the number of seconds in `Retry-After`.",
+  enumeration_limit: "The daily limit of distinct selectors looked up is reached; it resets at midnight UTC.",
+  internal_error: "The node failed. Quote the `requestId` to its operator.",
+  unavailable: "The node is temporarily unavailable; try again later.",
+};
+
 /** RFC 9457 problem details as this node emits them. */
 export interface Problem {
   type: string;

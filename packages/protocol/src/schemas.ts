@@ -337,6 +337,16 @@ export const ParticipantListQuery = z.object({
 });
 export const ParticipantList = z.object({ participants: z.array(ParticipantView) });
 
+/** GET /v1/whoami: the caller as the node knows it, and which of its keys signed the token. */
+export const WhoAmIView = z
+  .object({
+    nodeId: z.string(),
+    kid: z.string().describe("The key that signed the bearer token (RFC 7638 thumbprint)."),
+    participant: ParticipantView,
+  })
+  .meta({ id: "WhoAmI" });
+export type WhoAmIView = z.infer<typeof WhoAmIView>;
+
 /** GET /v1/audit. */
 export const AuditQuery = z.object({
   after: z.coerce.number().int().min(0).default(0).describe("Return entries with seq greater than this."),

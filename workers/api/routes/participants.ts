@@ -2,10 +2,24 @@
 // participant itself. The public listing shows only public keys and status. The rules of each
 // signed write live in its applier (apply/participants.ts), shared with federation.
 
-import { ParticipantIdParam, ParticipantList, ParticipantListQuery, ParticipantView } from "@eusn/protocol";
+import {
+  ParticipantIdParam,
+  ParticipantList,
+  ParticipantListQuery,
+  ParticipantView,
+  WhoAmIView,
+} from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
 import { addKey, admitParticipant, retireKey, revokeParticipant } from "../apply/participants.ts";
-import { problems, type RouteContext, receiptResponse, router, signedBody } from "../lib/hono.ts";
+import { access } from "../auth/access.ts";
+import {
+  bearerSecurity,
+  problems,
+  type RouteContext,
+  receiptResponse,
+  router,
+  signedBody,
+} from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { ensureBootstrap, getParticipant, keysOf, listParticipants, toView } from "../store/participants.ts";
 import { signedWrite } from "./signed-write.ts";
@@ -52,6 +66,28 @@ export async function showParticipant(c: RouteContext<typeof showParticipantRout
   return c.json(toView(p, await keysOf(c.var.db, [id])), 200);
 }
 app.openapi(showParticipantRoute, showParticipant);
+
+export const getWhoAmIRoute = createRoute({
+  method: "get",
+  path: "/v1/whoami",
+  tags: ["participants"],
+  summary:
+    "Who the bearer token's signer is: the participant, its key history and the key used (participants)",
+  description:
+    "Checks a key file in one request: the token verifies only with an active key of an active participant, so a 200 says the key, the participant id and the node id (the token's audience) all fit.",
+  security: bearerSecurity,
+  middleware: [access(["coordinator", "authority", "platform"])] as const,
+  responses: {
+    200: { description: "The caller", content: { "application/json": { schema: WhoAmIView } } },
+    ...problems(401, 403),
+  },
+});
+export async function getWhoAmI(c: RouteContext<typeof getWhoAmIRoute>) {
+  const { participant, key } = c.var.caller!;
+  const keys = await keysOf(c.var.db, [participant.id]);
+  return c.json({ nodeId: c.env.NODE_ID, kid: key.kid, participant: toView(participant, keys) }, 200);
+}
+app.openapi(getWhoAmIRoute, getWhoAmI);
 
 export const postAdmissionRoute = createRoute({
   method: "post",

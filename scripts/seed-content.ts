@@ -4,9 +4,16 @@
 // matches. Idempotent: it does nothing when the NL authority already has submissions.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { EusnClient } from "@eusn/client";
+import {
+  b64url,
+  EusnClient,
+  generateEncKeyPair,
+  generateSelectorKey,
+  publishSelectorKey,
+  setEncKey,
+} from "@eusn/client";
 import type { SubmitResult, WriteReceipt } from "@eusn/protocol";
-import type { Credential } from "./demo-keys.ts";
+import { type Credential, KEYS_DIR, writeJson } from "./demo-keys.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "..", "test", "fixtures", "pdq", "expected-synthetic.csv");
 
@@ -94,5 +101,45 @@ export async function seedDemoContent(creds: Credential[], log: (msg: string) =>
   must(match, "demo match");
   log(
     `seeded demo content: ${submitted.length} NL submissions, ${included} in the baseline (1 disputed by DE), some awaiting assessment; one platform match`,
+  );
+}
+
+/**
+ * Signals onboarding for the demo, in the order the network needs it: each platform registers a
+ * key-wrapping key (its private half kept beside its key file, `<slug>.enc.json`), then the
+ * coordinator publishes selector-key version 1 wrapped for them (the raw key kept in
+ * `selector-key-v1.json`, needed for later grants). Idempotent: nothing happens once a version is
+ * published.
+ */
+export async function seedSignals(
+  creds: { slug: string; cred: Credential }[],
+  log: (msg: string) => void,
+): Promise<void> {
+  const coordCred = creds.find((c) => c.cred.role === "coordinator");
+  if (!coordCred) throw new Error("demo coordinator missing");
+  const coordinator = new EusnClient(coordCred.cred);
+  const keys = await coordinator.get<{ current: number | null; versions: unknown[] }>("/v1/signals/keys");
+  if (!keys.ok) throw new Error(`reading selector keys failed: ${keys.problem.code}`);
+  if (keys.data.versions.length > 0) {
+    log("selector key already published");
+    return;
+  }
+  const platforms = creds.filter((c) => c.cred.role === "platform");
+  for (const { slug, cred } of platforms) {
+    const pair = await generateEncKeyPair();
+    const res = await setEncKey(new EusnClient(cred), pair.publicJwk);
+    if (!res.ok) throw new Error(`registering ${slug}'s encryption key failed: ${res.problem.code}`);
+    writeJson(path.join(KEYS_DIR, `${slug}.enc.json`), pair.privateJwk);
+  }
+  const key = { version: 1, key: generateSelectorKey() };
+  const now = Math.floor(Date.now() / 1000);
+  writeJson(path.join(KEYS_DIR, "selector-key-v1.json"), { version: 1, key: b64url(key.key) });
+  const published = await publishSelectorKey(coordinator, key, {
+    validFrom: now - 60,
+    validUntil: now + 365 * 86400,
+  });
+  if (!published.ok) throw new Error(`publishing the selector key failed: ${published.problem.code}`);
+  log(
+    `published selector key v1 for ${platforms.length} platforms; a platform opens it with: npx eusn signal keys --key .eusn-demo/keys/${platforms[0]?.slug}.json --enc-key .eusn-demo/keys/${platforms[0]?.slug}.enc.json --out selector-keys.json`,
   );
 }

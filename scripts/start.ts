@@ -10,7 +10,7 @@ import path from "node:path";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import type { ParticipantView, WriteReceipt } from "@eusn/protocol";
 import { type Credential, DEMO_DIR, KEYS_DIR, readJson, writeJson } from "./demo-keys.ts";
-import { seedDemoContent } from "./seed-content.ts";
+import { seedDemoContent, seedSignals } from "./seed-content.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.PORT ?? 8787);
@@ -72,6 +72,11 @@ async function ensureSecrets(): Promise<Credential> {
       privateJwk: coordKey.privateJwk,
     };
     writeJson(secretsFile, secrets);
+    writeJson(coordFile, coord);
+  }
+  if (coord.baseUrl !== BASE) {
+    // The port changed (PORT=…): the key files must name the node where it now listens.
+    coord = { ...coord, baseUrl: BASE };
     writeJson(coordFile, coord);
   }
   // .dev.vars is how wrangler dev receives secrets locally; it is git-ignored.
@@ -143,6 +148,11 @@ async function seed(coord: Credential) {
   for (const p of DEMO_PARTICIPANTS) {
     const file = path.join(KEYS_DIR, `${p.slug}.json`);
     let cred = readJson<Credential>(file);
+    if (cred && present.has(cred.participantId) && cred.baseUrl !== BASE) {
+      cred = { ...cred, baseUrl: BASE };
+      writeJson(file, cred);
+      log(`${path.relative(ROOT, file)} now names ${BASE}`);
+    }
     if (!cred || !present.has(cred.participantId)) {
       const key = await generateParticipantKey();
       const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
@@ -175,6 +185,7 @@ async function seed(coord: Credential) {
     creds.map((c) => c.cred),
     log,
   );
+  await seedSignals(creds, log);
   for (const { slug, cred: c } of creds) {
     const file = path.relative(ROOT, path.join(KEYS_DIR, `${slug}.json`));
     log(

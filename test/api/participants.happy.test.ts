@@ -158,6 +158,40 @@ describe("audit trail", () => {
     expect(rest.ok && rest.data.next).toBeNull();
   });
 
+  it("pages newest first with order=desc and `before`, and filters by kind, actor and subject", async () => {
+    const a = await admit("authority", "FI");
+    const b = await admit("platform");
+    const revoked = await coordinator().write<WriteReceipt>(
+      `/v1/participants/${b.id}/revoke`,
+      "participant.revoke",
+      {
+        participantId: b.id,
+        reason: "left the network",
+      },
+    );
+    if (!revoked.ok) throw new Error(JSON.stringify(revoked.problem));
+    type Page = {
+      entries: { seq: number; kind: string; subjectId: string | null; actor: string }[];
+      next: number | null;
+    };
+    const newest = await coordinator().get<Page>("/v1/audit?order=desc&limit=2");
+    if (!newest.ok) throw new Error(JSON.stringify(newest.problem));
+    expect(newest.data.entries.map((e) => e.seq)).toEqual([revoked.data.auditSeq, b.receipt.auditSeq]);
+    expect(newest.data.next).toBe(b.receipt.auditSeq);
+    const older = await coordinator().get<Page>(`/v1/audit?order=desc&limit=1&before=${newest.data.next}`);
+    expect(older.ok && older.data.entries.map((e) => e.seq)).toEqual([a.receipt.auditSeq]);
+    const byKind = await coordinator().get<Page>("/v1/audit?kind=participant.revoke&order=desc&limit=1000");
+    expect(byKind.ok && byKind.data.entries.every((e) => e.kind === "participant.revoke")).toBe(true);
+    expect(byKind.ok && byKind.data.entries[0]!.seq).toBe(revoked.data.auditSeq);
+    const bySubject = await coordinator().get<Page>(`/v1/audit?subject=${b.id}`);
+    expect(bySubject.ok && bySubject.data.entries.map((e) => e.kind)).toEqual([
+      "participant.admit",
+      "participant.revoke",
+    ]);
+    const byActor = await coordinator().get<Page>(`/v1/audit?actor=${a.id}`);
+    expect(byActor.ok && byActor.data.entries).toEqual([]);
+  });
+
   it("cannot be updated or deleted, even by direct SQL", async () => {
     await admit("platform");
     await expect(env.DB.prepare("UPDATE audit_log SET actor = 'x'").run()).rejects.toThrow(/append-only/);

@@ -4,35 +4,61 @@ import { Command, CommanderError } from "commander";
 import pkg from "../package.json" with { type: "json" };
 
 /**
- * One line per command. Each module default-exports a function returning its commander Command;
- * heavy dependencies (sharp, crypto keys) are loaded inside the actions, so `eusn --help` stays fast.
+ * One line per module of commands. Each module's exports return commander Commands; heavy
+ * dependencies (sharp, crypto keys) are loaded inside the actions, so `eusn --help` stays fast.
+ * The order is the order of `eusn --help`: local tools, then everyone's, then each role's.
  */
-const COMMANDS: ReadonlyArray<() => Promise<{ default: () => Command }>> = [
-  () => import("./commands/hash.ts"),
-  () => import("./commands/signal.ts"),
-  () => import("./commands/keygen.ts"),
-  () => import("./commands/submit.ts"),
-  () => import("./commands/match.ts"),
-  () => import("./commands/video.ts"),
+type Module = Record<string, unknown>;
+const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]]> = [
+  [() => import("./commands/hash.ts"), ["default"]],
+  [() => import("./commands/video.ts"), ["default"]],
+  [() => import("./commands/keygen.ts"), ["default"]],
+  [() => import("./commands/whoami.ts"), ["default"]],
+  [() => import("./commands/records.ts"), ["default"]],
+  [() => import("./commands/apicred.ts"), ["default"]],
+  [() => import("./commands/log.ts"), ["default"]],
+  [() => import("./commands/submit.ts"), ["default"]],
+  [() => import("./commands/authority.ts"), ["assessCommand", "withdrawCommand", "submissionsCommand"]],
+  [
+    () => import("./commands/coordinator.ts"),
+    ["admitCommand", "revokeCommand", "decideCommand", "reverseCommand", "curationCommand", "auditCommand"],
+  ],
+  [() => import("./commands/match.ts"), ["default"]],
+  [
+    () => import("./commands/platform.ts"),
+    ["feedbackCommand", "reversalsCommand", "baselineCommand", "exportCommand"],
+  ],
+  [() => import("./commands/signal.ts"), ["default"]],
 ];
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("eusn")
-    .description("EU Signal Network command line: local hashing, signed submission, matching, signals")
+    .description(
+      "EU Signal Network command line: hashing (local), and every participant's day on a node: authorities submit and assess, coordinators admit and decide, platforms match and follow reversals (docs/cli.md)",
+    )
     .version(pkg.version)
     .showHelpAfterError()
     .exitOverride();
-  for (const load of COMMANDS) {
-    const command = (await load()).default();
-    // addCommand does not copy settings; the subcommands (and theirs, as `video compare`) must
-    // throw rather than exit too.
-    inheritSettings(command, program);
-    program.addCommand(command);
+  const modules = await Promise.all(COMMANDS.map(([load]) => load()));
+  for (const [i, [, names]] of COMMANDS.entries()) {
+    for (const name of names) {
+      const command = (modules[i]![name] as () => Command)();
+      // addCommand does not copy settings; the subcommands (and theirs, as `video compare`) must
+      // throw rather than exit too.
+      inheritSettings(command, program);
+      program.addCommand(command);
+    }
   }
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
+    if (!(err instanceof CommanderError)) {
+      // A command that let an error through (a node that cannot be reached, a bug): one line
+      // naming it, not a stack trace.
+      process.stderr.write(`eusn: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+      return;
+    }
     // --help and --version arrive here with exit code 0; everything else is a usage error.
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   }

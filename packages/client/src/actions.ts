@@ -204,8 +204,22 @@ export function curation(
 
 export type AuditPage = { entries: (AuditEntry & { detail?: unknown })[]; next: number | null };
 
-/** A page of the audit trail after sequence number `after` (oldest first). */
-export function auditPage(client: EusnClient, page: { after?: number; limit?: number } = {}) {
+/**
+ * A page of the audit trail: oldest first after `after`, or newest first (`order: "desc"`) before
+ * `before`; optionally only one kind, actor or subject.
+ */
+export function auditPage(
+  client: EusnClient,
+  page: {
+    after?: number;
+    before?: number;
+    order?: "asc" | "desc";
+    kind?: string;
+    actor?: string;
+    subject?: string;
+    limit?: number;
+  } = {},
+) {
   return client.get<AuditPage>(`/v1/audit${q(page)}`);
 }
 

@@ -302,7 +302,16 @@ export const AuditEntry = z
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const AuditPage = z
-  .object({ entries: z.array(AuditEntry), next: z.number().int().nullable() })
+  .object({
+    entries: z.array(AuditEntry),
+    next: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "The cursor of the next page: `after` for order=asc, `before` for order=desc; null at the end.",
+      ),
+  })
   .meta({ id: "AuditPage" });
 
 export const ProblemSchema = z
@@ -350,8 +359,22 @@ export type WhoAmIView = z.infer<typeof WhoAmIView>;
 /** GET /v1/audit. */
 export const AuditQuery = z.object({
   after: z.coerce.number().int().min(0).default(0).describe("Return entries with seq greater than this."),
+  before: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("Return entries with seq less than this (paging with order=desc)."),
+  order: z
+    .enum(["asc", "desc"])
+    .default("asc")
+    .describe("asc: oldest first (follow with `after`); desc: newest first (page with `before`)."),
+  kind: z.string().max(64).optional().describe("Only entries of this kind (e.g. baseline.included)."),
+  actor: z.string().max(64).optional().describe("Only entries by this participant."),
+  subject: z.string().max(64).optional().describe("Only entries about this subject (entry, participant, …)."),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+export type AuditQuery = z.infer<typeof AuditQuery>;
 
 /** GET /v1/records/{id}. */
 export const RecordIdParam = z.object({ id: z.string().regex(idPattern("record")) });

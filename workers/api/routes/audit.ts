@@ -15,7 +15,7 @@ export const listAuditRoute = createRoute({
   method: "get",
   path: "/v1/audit",
   tags: ["audit"],
-  summary: "Page through the audit trail (coordinator)",
+  summary: "Page through the audit trail, oldest or newest first, by kind, actor or subject (coordinator)",
   security: bearerSecurity,
   middleware: [access(["coordinator"])] as const,
   request: { query: AuditQuery },
@@ -28,8 +28,7 @@ export const listAuditRoute = createRoute({
   },
 });
 export async function listAudit(c: RouteContext<typeof listAuditRoute>) {
-  const { after, limit } = c.req.valid("query");
-  return c.json(await auditPage(c.var.db, after, limit), 200);
+  return c.json(await auditPage(c.var.db, c.req.valid("query")), 200);
 }
 app.openapi(listAuditRoute, listAudit);
 

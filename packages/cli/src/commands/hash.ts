@@ -18,7 +18,7 @@ const PROGRESS_MIN_FILES = 6;
 
 interface HashOptions {
   readonly dihedral: boolean;
-  readonly format: "csv" | "json" | "vpdq";
+  readonly format: "csv" | "json" | "jsonl" | "vpdq";
   readonly exact: boolean;
   readonly header: boolean;
   readonly progress: boolean;
@@ -49,8 +49,11 @@ export default function hashCommand(): Command {
     .argument("<paths...>", "image or video files, or directories")
     .option("--dihedral", "print the 8 rotation/mirror variants (original, rotate90, …, flipMinus1)", false)
     .addOption(
-      new Option("--format <format>", "output format (vpdq: video files, the reference's text format)")
-        .choices(["csv", "json", "vpdq"])
+      new Option(
+        "--format <format>",
+        "output format (jsonl: one JSON object per line; vpdq: video files, the reference's text format)",
+      )
+        .choices(["csv", "json", "jsonl", "vpdq"])
         .default("csv"),
     )
     .option("--exact", "also print MD5 and SHA-256 of the file bytes", false)
@@ -100,7 +103,12 @@ async function runHash(paths: readonly string[], options: HashOptions): Promise<
   };
 
   const files = await collectFiles(paths, report);
-  const out = options.format === "json" ? jsonWriter() : csvWriter(options);
+  const out =
+    options.format === "json"
+      ? jsonWriter()
+      : options.format === "jsonl"
+        ? jsonLinesWriter()
+        : csvWriter(options);
 
   const showBar = options.progress && process.stderr.isTTY === true && files.length >= PROGRESS_MIN_FILES;
   const bars = showBar
@@ -287,6 +295,16 @@ function jsonWriter(): Writer {
     end() {
       process.stdout.write(first ? "[]\n" : "\n]\n");
     },
+  };
+}
+
+/** JSON Lines: one object per line, the same objects as --format json. */
+function jsonLinesWriter(): Writer {
+  return {
+    row(r) {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+    },
+    end() {},
   };
 }
 

@@ -1,84 +1,145 @@
-// `eusn match`: checks a hash list against the network in batches of up to 1,000 (as a
-// platform) and prints one CSV line per hit. Matches are leads for human review.
-import { MATCH_SCOPES, type MatchScope, SIGNAL_TYPES, type SignalType } from "@eusn/protocol";
+// `eusn match`: checks a hash list against the network in batches of up to 1,000 (as a platform)
+// and prints one CSV line per hit. Rows from `eusn hash --dihedral` carry their seven other
+// variants to the node, so a rotated or mirrored copy matches; the hit names the variant.
+// Matches are leads for human review.
+import { HASH_LIST_DIHEDRAL, match } from "@eusn/client";
+import {
+  MATCH_SCOPES,
+  type MatchHit,
+  MatchItem,
+  type MatchScope,
+  SIGNAL_TYPES,
+  type SignalType,
+} from "@eusn/protocol";
 import { Command, Option } from "commander";
-import { loadClient, progressBar, readHashLines, UsageError } from "../credential.ts";
+import { progressBar } from "../credential.ts";
+import { readHashInputs } from "../hash-input.ts";
+import {
+  type CommonOpts,
+  connect,
+  Failure,
+  intOption,
+  networked,
+  printJson,
+  problemText,
+  run,
+} from "../output.ts";
 
-type Opts = {
-  key?: string;
+type Opts = CommonOpts & {
   type: SignalType;
+  column?: string;
   scope: MatchScope;
   threshold: string;
   batch: string;
   progress: boolean;
 };
+
+const NAME = "eusn match";
+
 export default function matchCommand(): Command {
-  return new Command("match")
-    .description(
-      "match hashes (lines of `hash,quality,file` or bare hex) as a platform; prints label,value,entry,distance,baselineState,memberState,limbs",
-    )
-    .argument("<inputs...>", "files with one hash per line, or - for stdin")
-    .option("--key <file>", "credential file (default $EUSN_KEY)")
-    .addOption(new Option("--type <type>", "signal type of the values").choices(SIGNAL_TYPES).default("pdq"))
-    .addOption(
-      new Option("--scope <scope>", "baseline or every live submission")
-        .choices(MATCH_SCOPES)
-        .default("baseline"),
-    )
-    .option("--threshold <t>", "PDQ Hamming distance threshold 0..63", "31")
-    .option("--batch <n>", "hashes per request (1..1000)", "1000")
-    .option("--no-progress", "no progress bar")
-    .action(async (inputs: string[], opts: Opts) => {
-      try {
-        process.exitCode = await run(inputs, opts);
-      } catch (e) {
-        process.stderr.write(`eusn match: ${(e as Error).message}\n`);
-        process.exitCode = e instanceof UsageError ? 2 : 1;
-      }
-    });
+  return networked(
+    new Command("match")
+      .description(
+        "match hashes as a platform (`eusn hash` output in any format, or bare hex); prints label,value,entry,distance,baselineState,memberState,limbs (and the variant, for --dihedral rows)",
+      )
+      .argument("<inputs...>", "files of hashes, or - for stdin")
+      .addOption(
+        new Option("--type <type>", "which value of each row to match (md5/sha256: from `eusn hash --exact`)")
+          .choices(SIGNAL_TYPES)
+          .default("pdq"),
+      )
+      .option("--column <name|n>", "the column holding the value: a header name, or a field number")
+      .addOption(
+        new Option("--scope <scope>", "the baseline, or every live submission")
+          .choices(MATCH_SCOPES)
+          .default("baseline"),
+      )
+      .option("--threshold <t>", "PDQ Hamming distance threshold 0..63", "31")
+      .option("--batch <n>", "hashes per request (1..1000)", "1000")
+      .option("--no-progress", "no progress bar"),
+    [
+      "eusn hash --dihedral upload.jpg | eusn match --key platform.json -",
+      "eusn hash --exact uploads/ | eusn match --key platform.json --type sha256 -",
+    ],
+  ).action(run(NAME, matchHashes));
 }
 
-async function run(inputs: string[], opts: Opts): Promise<number> {
-  const client = await loadClient(opts.key);
-  const size = Number(opts.batch);
-  const threshold = Number(opts.threshold);
-  if (!Number.isInteger(size) || size < 1 || size > 1000) throw new UsageError("--batch must be 1..1000");
-  if (!Number.isInteger(threshold) || threshold < 0 || threshold > 63)
-    throw new UsageError("--threshold must be 0..63");
-  const lines = await readHashLines(inputs);
-  const bar = await progressBar(lines.length, "matching", opts.progress && lines.length > size);
-  process.stdout.write("label,value,entry,distance,baselineState,memberState,limbs\n");
-  let hits = 0;
-  for (let i = 0; i < lines.length; i += size) {
-    const part = lines.slice(i, i + size);
-    const res = await client.match({
-      scope: opts.scope,
-      threshold,
-      items: part.map((l) => ({ type: opts.type, value: l.value })),
-    });
+async function matchHashes(inputs: string[], opts: Opts): Promise<number> {
+  const size = intOption("--batch", opts.batch, 1, 1000)!;
+  const threshold = intOption("--threshold", opts.threshold, 0, 63)!;
+  const rows = await readHashInputs(NAME, inputs, {
+    type: opts.type,
+    ...(opts.column !== undefined ? { column: opts.column } : {}),
+  });
+  const problems: string[] = [];
+  const items = rows.map((r) => {
+    const item =
+      opts.type === "pdq"
+        ? { type: "pdq" as const, value: r.value, ...(r.dihedral ? { dihedral: r.dihedral } : {}) }
+        : { type: opts.type, value: r.value };
+    const checked = MatchItem.safeParse(item);
+    if (!checked.success) {
+      for (const issue of checked.error.issues)
+        problems.push(`${r.where}: ${issue.path.join(".") || "value"}: ${issue.message}`);
+    }
+    return item as MatchItem;
+  });
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10);
+    if (problems.length > 10) shown.push(`… and ${problems.length - 10} more`);
+    throw new Failure(`nothing was sent; fix these rows:\n${shown.map((p) => `  ${p}`).join("\n")}`);
+  }
+  const { client } = await connect(NAME, opts);
+  const withVariants = rows.some((r) => r.dihedral);
+  const bar = await progressBar(rows.length, "matching", opts.progress && rows.length > size);
+  const found: { where: string; label: string; value: string; variant: string; hit: MatchHit }[] = [];
+  let baselineVersion = 0;
+  let advisory = "";
+  if (!opts.json)
+    process.stdout.write(
+      `label,value,entry,distance,baselineState,memberState,limbs${withVariants ? ",variant" : ""}\n`,
+    );
+  for (let i = 0; i < rows.length; i += size) {
+    const part = rows.slice(i, i + size);
+    const res = await match(client, { scope: opts.scope, threshold, items: items.slice(i, i + size) });
     if (!res.ok) {
       bar?.stop();
-      process.stderr.write(
-        `eusn match: request for lines ${i + 1}-${i + part.length} refused (${res.problem.code}): ${res.problem.detail ?? res.problem.title}\n`,
+      throw new Failure(
+        `the request for rows ${i + 1}-${i + part.length} was refused: ${problemText(res.problem)}`,
       );
-      for (const e of (res.problem.errors ?? []).slice(0, 5))
-        process.stderr.write(`  ${e.path}: ${e.message}\n`);
-      return 1;
     }
+    baselineVersion = res.data.baselineVersion;
+    advisory = res.data.advisory;
     for (const r of res.data.results) {
-      const l = part[r.index]!;
+      const row = part[r.index]!;
       for (const m of r.matches) {
-        hits++;
-        process.stdout.write(
-          `${csv(l.label)},${l.value},${m.submissionId},${m.distance},${m.baselineState},${m.memberState},${m.limbs.join(" ")}\n`,
-        );
+        // The node numbers the variants as sent: 0 the hash itself, n the nth of `dihedral`.
+        const variant = row.dihedral ? HASH_LIST_DIHEDRAL[m.variant]! : "original";
+        found.push({ where: row.where, label: row.label, value: row.value, variant, hit: m });
+        if (!opts.json)
+          process.stdout.write(
+            `${csv(row.label)},${row.value},${m.submissionId},${m.distance},${m.baselineState},${m.memberState},${m.limbs.join(" ")}${withVariants ? `,${variant}` : ""}\n`,
+          );
       }
     }
-    bar?.update(Math.min(i + size, lines.length));
+    bar?.update(Math.min(i + size, rows.length));
   }
   bar?.stop();
+  if (opts.json) {
+    printJson({
+      baselineVersion,
+      advisory,
+      hits: found.map((f) => ({
+        ...f.hit,
+        input: f.where,
+        label: f.label,
+        hash: f.value,
+        variantName: f.variant,
+      })),
+    });
+  }
   process.stderr.write(
-    `eusn match: ${hits} hit(s) for ${lines.length} hash(es). Matches are leads for human review, not removal orders.\n`,
+    `${NAME}: ${found.length} hit(s) for ${rows.length} hash(es). Matches are leads for human review, not removal orders.\n`,
   );
   return 0;
 }

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { EusnClient, Result, SelectorKey } from "@eusn/client";
 import type { SelectorKind } from "@eusn/protocol";
 import { Command, Option } from "commander";
-import type { CredentialFile } from "../credential.ts";
+import { loadClient, UsageError } from "../credential.ts";
 
 /** The local selector-key file written by `eusn signal keys` (keep it 0600; it is a secret). */
 type KeyFile = { current: number | null; lookupVersions: number[]; keys: { version: number; key: string }[] };
@@ -34,17 +34,12 @@ function writeSecret(file: string, value: unknown) {
   writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
 }
 
-async function clientFrom(opts: { key?: string }): Promise<EusnClient> {
-  const file = opts.key ?? process.env.EUSN_KEY;
-  if (!file) fail("name a credential file with --key FILE (or set EUSN_KEY)", 2);
-  const c = readJson<CredentialFile>(file, "credential");
-  const { EusnClient } = await import("@eusn/client");
-  return new EusnClient({
-    baseUrl: c.baseUrl,
-    nodeId: c.nodeId,
-    participantId: c.participantId,
-    privateJwk: c.privateJwk,
-  });
+async function clientFrom(opts: { key?: string; node?: string }): Promise<EusnClient> {
+  try {
+    return (await loadClient(opts)).client;
+  } catch (e) {
+    return fail((e as Error).message, e instanceof UsageError ? 2 : 1);
+  }
 }
 
 async function loadKeys(file: string): Promise<{ file: KeyFile; keys: SelectorKey[] }> {
@@ -78,7 +73,9 @@ export default function signalCommand(): Command {
     "migration signals: pseudonymise selectors locally, share, look up and pull signals (leads for human review)",
   );
   const credentialOption = () =>
-    new Option("--key <file>", "participant credential file (default $EUSN_KEY), as for the other commands");
+    new Option("--key <file>", "your key file (default $EUSN_KEY), as for the other commands");
+  const nodeOption = () =>
+    new Option("--node <url>", "the node's URL, instead of the key file's (default $EUSN_NODE)");
   const countryOption = () =>
     new Option("--country-code <digits>", "calling code for national phone numbers (e.g. 31)");
 
@@ -160,6 +157,7 @@ export default function signalCommand(): Command {
     .command("enc-key")
     .description("make a key-wrapping key pair, keep the private half in --out and register the public half")
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .requiredOption("--out <file>", "where to write the encryption private JWK (0600)")
     .action(async (o: { key?: string; out: string }) => {
       const { generateEncKeyPair, setEncKey } = await import("@eusn/client");
@@ -173,6 +171,7 @@ export default function signalCommand(): Command {
     .command("keys")
     .description("fetch, check and open the selector keys wrapped for you; write them to --out (0600)")
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .requiredOption("--enc-key <file>", "your encryption private JWK (from `eusn signal enc-key`)")
     .requiredOption("--out <file>", "selector-key file to write")
     .option(
@@ -190,6 +189,15 @@ export default function signalCommand(): Command {
         readJson(o.encKey, "encryption key"),
         pinned ? { coordinatorKeys: pinned } : {},
       );
+      if (opened.keys.length === 0) {
+        const listed = await client.get<{ versions: unknown[] }>("/v1/signals/keys");
+        const versions = listed.ok ? listed.data.versions.length : 0;
+        fail(
+          versions === 0
+            ? "no selector key has been published yet; nothing was written. Next: the coordinator runs `eusn signal publish-key` (platforms that registered with `eusn signal enc-key` get it), then run this again"
+            : `the coordinator published ${versions} selector-key version(s), none wrapped for you; nothing was written. Next: register your encryption key (\`eusn signal enc-key\`), ask the coordinator to run \`eusn signal grant-key\`, then run this again`,
+        );
+      }
       const file: KeyFile = {
         current: opened.current,
         lookupVersions: opened.lookupVersions,
@@ -246,6 +254,7 @@ export default function signalCommand(): Command {
       .command("submit")
       .description("sign and share a migration signal (selectors are pseudonymised here)")
       .addOption(credentialOption())
+      .addOption(nodeOption())
       .requiredOption("--selector-keys <file>", "selector-key file")
       .addOption(
         new Option("--kind <kind>", "what happened")
@@ -309,6 +318,7 @@ export default function signalCommand(): Command {
       .command("lookup")
       .description("ask which of these selectors / URLs appear in live signals (leads for human review)")
       .addOption(credentialOption())
+      .addOption(nodeOption())
       .requiredOption("--selector-keys <file>", "selector-key file")
       .option("--url <url>", "URL to look up (repeatable)", collect, []),
   ).action(async (o: SelectorOpts & { key?: string; selectorKeys: string; url: string[] }) => {
@@ -331,6 +341,7 @@ export default function signalCommand(): Command {
     .command("pull")
     .description("signals that name you as target platform, after a cursor")
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .option("--after <seq>", "cursor (the `next` of the previous page)", "0")
     .action(async (o: { key?: string; after: string }) => {
       const { pullTargetedSignals } = await import("@eusn/client");
@@ -341,6 +352,7 @@ export default function signalCommand(): Command {
     .command("reversals")
     .description("retractions and reversals of signals you fetched or made, after a cursor")
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .option("--after <seq>", "cursor", "0")
     .action(async (o: { key?: string; after: string }) => {
       const { listSignalReversals } = await import("@eusn/client");
@@ -352,6 +364,7 @@ export default function signalCommand(): Command {
     .description("retract a signal you made")
     .argument("<signalId>")
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .option("--reason <text>", "why (no personal data)")
     .action(async (signalId: string, o: { key?: string; reason?: string }) => {
       const { retractSignal } = await import("@eusn/client");
@@ -364,6 +377,7 @@ export default function signalCommand(): Command {
       "coordinator: make a new selector-key version, wrap it for every registered platform, publish",
     )
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .requiredOption("--key-version <n>", "the new version number")
     .requiredOption("--valid-until <iso>", "end of the window for new signals")
     .option("--valid-from <iso>", "start (default now)")
@@ -391,6 +405,7 @@ export default function signalCommand(): Command {
     .command("grant-key")
     .description("coordinator: wrap an existing version for platforms that joined or changed keys")
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .requiredOption("--key-file <file>", "the raw key written by publish-key")
     .option(
       "--platform <participantId>",
@@ -416,6 +431,7 @@ export default function signalCommand(): Command {
     )
     .argument("<signalId>")
     .addOption(credentialOption())
+    .addOption(nodeOption())
     .addOption(
       new Option("--ground <ground>", "why")
         .choices(["appeal_upheld", "court_ruling", "error", "other"])

@@ -1,117 +1,235 @@
 // `eusn submit`: loads a hash list into the network as signed submissions, 1,000 per signed
-// record. Resumable: the node treats a value the authority already submitted as `existing`, so
-// re-running after an interruption skips what landed and sends only the rest.
+// record. Every row is read from the column named for the chosen type (MD5 and SHA-256 from
+// `eusn hash --exact` output) and checked against the protocol's SubmissionItem before anything is
+// sent, so a row the node would refuse never leaves half a list stored. Resumable: the node treats
+// a value the authority already submitted as `existing`, so re-running after an interruption
+// skips what landed and sends only the rest.
 import { writeFile } from "node:fs/promises";
-import { SIGNAL_TYPES, type SignalType, type SubmitResult, TLP_LEVELS } from "@eusn/protocol";
+import { submitHashes } from "@eusn/client";
+import {
+  CONTENT_TYPES,
+  SIGNAL_TYPES,
+  type SignalType,
+  SubmissionItem,
+  type SubmitResult,
+  TLP_LEVELS,
+} from "@eusn/protocol";
 import { Command, Option } from "commander";
-import { loadClient, progressBar, readHashLines, UsageError } from "../credential.ts";
+import { progressBar, UsageError } from "../credential.ts";
+import { readHashInputs } from "../hash-input.ts";
+import {
+  type CommonOpts,
+  connect,
+  Failure,
+  intOption,
+  networked,
+  printJson,
+  problemText,
+  run,
+} from "../output.ts";
 
-type Opts = {
-  key?: string;
+type Opts = CommonOpts & {
   type: SignalType;
+  column?: string;
   limbs: string;
   contentType: string;
   provision: string;
   tlp?: string;
   expires?: string;
+  note?: string;
   force: boolean;
   batch: string;
   ids?: string;
   progress: boolean;
 };
 
+const NAME = "eusn submit";
+
 export default function submitCommand(): Command {
-  return new Command("submit")
-    .description(
-      "submit hashes (lines of `hash,quality,file` as `eusn hash` prints, or bare hex) as an authority",
-    )
-    .argument("<inputs...>", "files with one hash per line, or - for stdin")
-    .option("--key <file>", "credential file (default $EUSN_KEY)")
-    .addOption(new Option("--type <type>", "signal type of the values").choices(SIGNAL_TYPES).default("pdq"))
-    .requiredOption("--limbs <limbs>", "TCO Art 2(7) limbs, comma-separated, e.g. a,c")
-    .requiredOption("--provision <text>", "the national legal provision relied on")
-    .option("--content-type <type>", "image, video, audio, document, text or other", "image")
-    .addOption(new Option("--tlp <level>", "TLP 2.0 marking").choices(TLP_LEVELS))
-    .option("--expires <iso>", "expiry (ISO 8601)")
-    .option("--force", "submit PDQ hashes below quality 50 (they are flagged)", false)
-    .option("--batch <n>", "hashes per signed record (1..1000)", "1000")
-    .option("--ids <file>", "write value,id,outcome lines here")
-    .option("--no-progress", "no progress bar")
-    .action(async (inputs: string[], opts: Opts) => {
-      try {
-        process.exitCode = await run(inputs, opts);
-      } catch (e) {
-        process.stderr.write(`eusn submit: ${(e as Error).message}\n`);
-        process.exitCode = e instanceof UsageError ? 2 : 1;
-      }
-    });
+  return networked(
+    new Command("submit")
+      .description("submit hashes as an authority: `eusn hash` output (any format) or bare hex, one per line")
+      .argument("<inputs...>", "files of hashes, or - for stdin")
+      .addOption(
+        new Option(
+          "--type <type>",
+          "which value of each row to submit (md5/sha256: from `eusn hash --exact`)",
+        )
+          .choices(SIGNAL_TYPES)
+          .default("pdq"),
+      )
+      .option("--column <name|n>", "the column holding the value: a header name, or a field number")
+      .requiredOption("--limbs <limbs>", "TCO Art 2(7) limbs, comma-separated, e.g. a,c")
+      .requiredOption("--provision <text>", "the national legal provision relied on")
+      .addOption(
+        new Option("--content-type <type>", "what the hashed content is")
+          .choices(CONTENT_TYPES)
+          .default("image"),
+      )
+      .addOption(new Option("--tlp <level>", "TLP 2.0 marking").choices(TLP_LEVELS))
+      .option("--expires <iso>", "expiry (ISO 8601, e.g. 2027-01-01T00:00:00Z)")
+      .option("--note <text>", "a note kept with each submission")
+      .option("--force", "submit PDQ hashes below quality 50 (they are flagged lowQuality)", false)
+      .option("--batch <n>", "hashes per signed record (1..1000)", "1000")
+      .option("--ids <file>", "write value,id,outcome lines here")
+      .option("--no-progress", "no progress bar"),
+    [
+      'eusn hash photos/ | eusn submit --key nl.json --limbs a,c --provision "NL Sr. art. 131" -',
+      'eusn hash --exact photos/ | eusn submit --key nl.json --type sha256 --limbs a --provision "NL Sr. art. 131" -',
+    ],
+  ).action(run(NAME, submit));
 }
 
-async function run(inputs: string[], opts: Opts): Promise<number> {
-  const client = await loadClient(opts.key);
-  const size = Number(opts.batch);
-  if (!Number.isInteger(size) || size < 1 || size > 1000) throw new UsageError("--batch must be 1..1000");
-  const all = await readHashLines(inputs);
-  // An all-zero PDQ hash (an image under 5 px) carries no information and is always refused:
-  // skip it here, with a warning, instead of failing the whole batch.
-  const seen = new Map<string, string>();
-  const lines = all.filter((l) => {
-    if (opts.type === "pdq" && /^0{64}$/.test(l.value)) {
-      process.stderr.write(`eusn submit: skipping ${l.label}: all-zero PDQ hash (image too small)\n`);
-      return false;
-    }
-    const first = seen.get(l.value);
-    if (first !== undefined) {
-      process.stderr.write(`eusn submit: skipping ${l.label}: same hash as ${first}\n`);
-      return false;
-    }
-    seen.set(l.value, l.label);
-    return true;
+async function submit(inputs: string[], opts: Opts): Promise<number> {
+  const size = intOption("--batch", opts.batch, 1, 1000)!;
+  const rows = await readHashInputs(NAME, inputs, {
+    type: opts.type,
+    ...(opts.column !== undefined ? { column: opts.column } : {}),
   });
+  if (rows.some((r) => r.dihedral) && opts.type === "pdq" && !opts.json) {
+    process.stderr.write(
+      `${NAME}: the rows carry dihedral variants; each image is submitted as its original hash (platforms match rotated copies with \`eusn match\`)\n`,
+    );
+  }
   const limbs = opts.limbs
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const items = lines.map((l) => ({
-    signalType: opts.type,
-    value: l.value,
-    ...(opts.type === "pdq" ? { quality: l.quality ?? 0, ...(opts.force ? { force: true } : {}) } : {}),
-    limbs,
-    contentType: opts.contentType,
-    nationalProvision: opts.provision,
-    ...(opts.tlp ? { tlp: opts.tlp } : {}),
-    ...(opts.expires ? { expiresAt: opts.expires } : {}),
-  }));
+  // An all-zero PDQ hash (an image under 5 px) carries no information and is always refused:
+  // skip it here, with a warning, instead of failing the whole list.
+  const seen = new Map<string, string>();
+  const kept = rows.filter((r) => {
+    if (opts.type === "pdq" && /^0{64}$/.test(r.value)) {
+      process.stderr.write(
+        `${NAME}: skipping ${r.label} (${r.where}): all-zero PDQ hash (image too small)\n`,
+      );
+      return false;
+    }
+    const first = seen.get(r.value);
+    if (first !== undefined) {
+      process.stderr.write(`${NAME}: skipping ${r.label} (${r.where}): same hash as ${first}\n`);
+      return false;
+    }
+    seen.set(r.value, r.label);
+    return true;
+  });
+  const problems: string[] = [];
+  const items = kept.map((r) => {
+    if (opts.type === "pdq" && r.quality === undefined) {
+      problems.push(
+        `${at(r)}: a PDQ hash without its quality; submit \`eusn hash\` output (hash,quality,file) rather than bare hashes`,
+      );
+    }
+    const item = {
+      signalType: opts.type,
+      value: r.value,
+      ...(opts.type === "pdq"
+        ? { quality: r.quality ?? 0, ...(opts.force && (r.quality ?? 0) < 50 ? { force: true } : {}) }
+        : {}),
+      limbs,
+      contentType: opts.contentType,
+      nationalProvision: opts.provision,
+      ...(opts.tlp ? { tlp: opts.tlp } : {}),
+      ...(opts.expires ? { expiresAt: opts.expires } : {}),
+      ...(opts.note ? { note: opts.note } : {}),
+    };
+    // The node's own rule, checked here so that nothing is sent when any row would be refused.
+    const checked = SubmissionItem.safeParse(item);
+    if (!checked.success && !(opts.type === "pdq" && r.quality === undefined)) {
+      for (const issue of checked.error.issues) {
+        problems.push(`${at(r)}: ${flagsInMessage(issue.path.join("."), issue.message)}`);
+      }
+    }
+    return item as SubmissionItem;
+  });
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10);
+    if (problems.length > 10) shown.push(`… and ${problems.length - 10} more`);
+    throw new Failure(`nothing was sent; fix these rows:\n${shown.map((p) => `  ${p}`).join("\n")}`);
+  }
+  if (items.length === 0) throw new UsageError("no hashes to submit");
+
+  const { client } = await connect(NAME, opts);
   const bar = await progressBar(items.length, "submitting", opts.progress && items.length > size);
-  const out: string[] = [];
+  const answers: (SubmitResult["submissions"][number] & { where: string; label: string })[] = [];
+  const receipts: NonNullable<SubmitResult["receipt"]>[] = [];
   let created = 0;
   let existing = 0;
   for (let i = 0; i < items.length; i += size) {
     const part = items.slice(i, i + size);
-    const res = await client.write<SubmitResult>("/v1/submissions", "submission.create", { items: part });
+    const res = await submitHashes(client, part);
     if (!res.ok) {
       bar?.stop();
       const where = (res.problem.errors ?? []).slice(0, 5).map((e) => {
-        const m = /^\/record\/items\/(\d+)/.exec(e.path);
-        return m ? `${lines[i + Number(m[1])]?.label}: ${e.message}` : `${e.path}: ${e.message}`;
+        const m = /^\/record\/items\/(\d+)\/?(.*)$/.exec(e.path);
+        const row = m ? kept[i + Number(m[1])] : undefined;
+        return row
+          ? `${at(row)}: ${flagsInMessage(m![2] ?? "", e.message)}`
+          : problemText({ ...res.problem, errors: [e] })
+              .split("\n")[1]!
+              .trim();
       });
+      // Re-running helps only when the node could not take the batch now (busy, rate-limited,
+      // down); a refusal of the list itself needs the list or the flags changed first.
+      const transient = res.status === 429 || res.status >= 500;
+      const done = i > 0 ? `${i} of ${items.length} were stored before this batch; ` : "";
       process.stderr.write(
-        `eusn submit: batch starting at line ${i + 1} refused (${res.problem.code}): ${res.problem.detail ?? res.problem.title}\n${where.map((w) => `  ${w}\n`).join("")}` +
-          `  ${i} of ${items.length} were sent before; re-run to resume (already submitted values are skipped by the node).\n`,
+        `${NAME}: the batch starting at row ${i + 1} was refused: ${problemText({ ...res.problem, errors: [] })}\n${where.map((w) => `  ${w}\n`).join("")}` +
+          (transient
+            ? `  ${done}re-run the same command to resume (values already stored are answered as existing).\n`
+            : i > 0
+              ? `  ${done}after fixing this, re-running sends only what is not stored yet.\n`
+              : ""),
       );
       return 1;
     }
-    for (const s of res.data.submissions) {
+    if (res.data.receipt) receipts.push(res.data.receipt);
+    for (const [j, s] of res.data.submissions.entries()) {
       if (s.outcome === "created") created++;
       else existing++;
-      out.push(`${s.value},${s.id},${s.outcome}`);
+      const row = kept[i + j]!;
+      answers.push({ ...s, where: row.where, label: row.label });
     }
     bar?.update(Math.min(i + size, items.length));
   }
   bar?.stop();
-  if (opts.ids) await writeFile(opts.ids, `value,id,outcome\n${out.join("\n")}\n`);
-  process.stderr.write(
-    `eusn submit: ${created} created, ${existing} already submitted (of ${items.length})\n`,
-  );
+  if (opts.ids) {
+    await writeFile(
+      opts.ids,
+      `value,id,outcome\n${answers.map((s) => `${s.value},${s.id},${s.outcome}`).join("\n")}\n`,
+    );
+  }
+  if (opts.json) {
+    printJson({ created, existing, receipts, submissions: answers });
+  } else {
+    for (const s of answers)
+      process.stdout.write(`${s.id},${s.signalType},${s.value},${s.outcome},${csv(s.label)}\n`);
+  }
+  process.stderr.write(`${NAME}: ${created} created, ${existing} already submitted (of ${items.length})\n`);
   return 0;
+}
+
+/** The node's member names in its messages, as the flags the user types. */
+function flagsInMessage(member: string, message: string): string {
+  const text = message.replace(/set force\b/, "add --force");
+  if (member === "" || member === "value" || member === "quality") return text;
+  const flag: Record<string, string> = {
+    limbs: "--limbs",
+    nationalProvision: "--provision",
+    contentType: "--content-type",
+    expiresAt: "--expires",
+    tlp: "--tlp",
+    note: "--note",
+  };
+  const top = member.split(".")[0]!;
+  return `${flag[top] ?? top}: ${text}`;
+}
+
+/** Where a row came from: the input and line, and its file name when it has one. */
+function at(r: { where: string; label: string; line: number }): string {
+  return r.label === `line ${r.line}` ? r.where : `${r.where}, ${r.label}`;
+}
+
+function csv(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }

@@ -1,0 +1,293 @@
+// A coordinator's commands: `admit` and `revoke` participants, `decide` on baseline entries
+// (citing the live assessments that count, unless told which), `reverse` a submission,
+// `curation` (the queues) and `audit` (the trail, newest first, filtered, or followed).
+import { type AuditPage, admit, auditPage, curation, decide, reverse, revoke } from "@eusn/client";
+import { EU_MEMBER_STATES, PublicJwk, ROLES } from "@eusn/protocol";
+import { Argument, Command, Option } from "commander";
+import { readInput, UsageError } from "../credential.ts";
+import { type CommonOpts, connect, intOption, must, networked, run, show, sleep } from "../output.ts";
+import { entryLine } from "./views.ts";
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Public keys from a file: `eusn keygen`'s output ({kid, jwk}), a JWK, or a JWKS. */
+async function publicKeys(file: string): Promise<PublicJwk[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readInput(file));
+  } catch (e) {
+    throw new UsageError(`--jwk ${file}: not JSON (${(e as Error).message})`);
+  }
+  const o = parsed as { jwk?: unknown; keys?: unknown[] };
+  const candidates = Array.isArray(o.keys) ? o.keys : [o.jwk ?? parsed];
+  return candidates.map((k, i) => {
+    if (typeof k === "object" && k !== null && "d" in k)
+      throw new UsageError(
+        `--jwk ${file}: key ${i + 1} is a PRIVATE key; send only the public key \`eusn keygen\` printed`,
+      );
+    const r = PublicJwk.safeParse(k);
+    if (!r.success) throw new UsageError(`--jwk ${file}: key ${i + 1} is not an Ed25519 or P-256 public JWK`);
+    return r.data;
+  });
+}
+
+export function admitCommand(): Command {
+  return networked(
+    new Command("admit")
+      .description("admit a participant with its public key; prints its participant id")
+      .addOption(new Option("--role <role>").choices(ROLES).makeOptionMandatory())
+      .addOption(
+        new Option("--member-state <cc>", "an authority's EU member state (ISO 3166-1, e.g. NL)").choices([
+          ...EU_MEMBER_STATES,
+          "EL",
+        ]),
+      )
+      .requiredOption("--name <displayName>", "the participant's name as others see it")
+      .requiredOption(
+        "--jwk <file>",
+        "its public key: what `eusn keygen` printed, a JWK or a JWKS (- for stdin)",
+      ),
+    [
+      'eusn admit --key coordinator.json --role authority --member-state BE --name "Belgian federal police" --jwk be.pub.json',
+    ],
+  ).action(
+    run(
+      "eusn admit",
+      async (opts: CommonOpts & { role: string; memberState?: string; name: string; jwk: string }) => {
+        if (opts.role === "authority" && !opts.memberState)
+          throw new UsageError("an authority needs --member-state");
+        if (opts.role !== "authority" && opts.memberState)
+          throw new UsageError("only an authority has a --member-state");
+        const keys = await publicKeys(opts.jwk);
+        const { client } = await connect("eusn admit", opts);
+        const r = must(
+          await admit(client, {
+            role: opts.role,
+            displayName: opts.name,
+            keys,
+            ...(opts.memberState ? { memberState: opts.memberState } : {}),
+          }),
+          { displayName: "--name", memberState: "--member-state", role: "--role", jwks: "--jwk" },
+        );
+        show(
+          opts,
+          r,
+          () =>
+            `admitted ${r.subjectId} (record ${r.recordId}); it runs \`eusn whoami --save\` with its key file to start`,
+        );
+        return 0;
+      },
+    ),
+  );
+}
+
+export function revokeCommand(): Command {
+  return networked(
+    new Command("revoke")
+      .description("revoke a participant: its keys stop working; its earlier records stay and stop counting")
+      .argument("<participantId>")
+      .requiredOption("--reason <text>", "why"),
+    ['eusn revoke par_01jd… --key coordinator.json --reason "left the network"'],
+  ).action(
+    run("eusn revoke", async (id: string, opts: CommonOpts & { reason: string }) => {
+      const { client } = await connect("eusn revoke", opts);
+      const r = must(await revoke(client, id, opts.reason), {
+        reason: "--reason",
+        participantId: "participantId",
+      });
+      show(opts, r, () => `revoked ${id} (record ${r.recordId})`);
+      return 0;
+    }),
+  );
+}
+
+export function decideCommand(): Command {
+  return networked(
+    new Command("decide")
+      .description(
+        "include, exclude or retire a baseline entry; cites the live assessments that count (concurrences for include, dissents for exclude) unless --cite names them",
+      )
+      .argument("<submissionId>")
+      .addArgument(new Argument("<decision>").choices(["include", "exclude", "retire"]))
+      .requiredOption("--reason <text>", "why")
+      .option(
+        "--cite <assessmentId>",
+        "cite this assessment (repeatable; replaces the automatic choice)",
+        collect,
+        [],
+      ),
+    [
+      'eusn decide hsh_01jd… include --key coordinator.json --reason "NL, DE and FR concur"',
+      'eusn decide hsh_01jd… retire --key coordinator.json --reason "no longer circulating"',
+    ],
+  ).action(
+    run(
+      "eusn decide",
+      async (
+        id: string,
+        decision: "include" | "exclude" | "retire",
+        opts: CommonOpts & { reason: string; cite: string[] },
+      ) => {
+        const { client } = await connect("eusn decide", opts);
+        const r = must(
+          await decide(client, id, {
+            decision,
+            reason: opts.reason,
+            ...(opts.cite.length > 0 ? { assessmentIds: opts.cite } : {}),
+          }),
+          { reason: "--reason", assessmentIds: "--cite", submissionId: "submissionId" },
+        );
+        show(
+          opts,
+          r,
+          () => `${decision}d ${id} (record ${r.recordId}), citing ${r.cited.join(", ") || "no assessments"}`,
+        );
+        return 0;
+      },
+    ),
+  );
+}
+
+export function reverseCommand(): Command {
+  return networked(
+    new Command("reverse")
+      .description(
+        "reverse a submission (complaint upheld, court ruling, error); platforms that matched it are told",
+      )
+      .argument("<submissionId>")
+      .addOption(
+        new Option("--ground <ground>")
+          .choices(["complaint_upheld", "court_ruling", "error", "other"])
+          .makeOptionMandatory(),
+      )
+      .requiredOption("--reason <text>", "why")
+      .option("--reference <text>", "case or judgment reference"),
+    [
+      'eusn reverse hsh_01jd… --key coordinator.json --ground court_ruling --reason "annulled" --reference "C-123/26"',
+    ],
+  ).action(
+    run(
+      "eusn reverse",
+      async (
+        id: string,
+        opts: CommonOpts & {
+          ground: "complaint_upheld" | "court_ruling" | "error" | "other";
+          reason: string;
+          reference?: string;
+        },
+      ) => {
+        const { client } = await connect("eusn reverse", opts);
+        const r = must(
+          await reverse(client, id, {
+            ground: opts.ground,
+            reason: opts.reason,
+            ...(opts.reference ? { reference: opts.reference } : {}),
+          }),
+          { reason: "--reason", ground: "--ground", reference: "--reference", submissionId: "submissionId" },
+        );
+        show(opts, r, () => `reversed ${id} (record ${r.recordId})`);
+        return 0;
+      },
+    ),
+  );
+}
+
+export function curationCommand(): Command {
+  return networked(
+    new Command("curation")
+      .description("the curation queues: eligible for inclusion, disputed, or flagged by platform feedback")
+      .addArgument(new Argument("[queue]").choices(["eligible", "disputed", "flagged"]).default("eligible"))
+      .option("--limit <n>", "at most this many (1..500)"),
+    ["eusn curation --key coordinator.json", "eusn curation disputed --key coordinator.json --json"],
+  ).action(
+    run(
+      "eusn curation",
+      async (queue: "eligible" | "disputed" | "flagged", opts: CommonOpts & { limit?: string }) => {
+        const { client } = await connect("eusn curation", opts);
+        const q = must(await curation(client, queue, intOption("--limit", opts.limit, 1, 500)));
+        show(opts, q, () =>
+          q.submissions.length === 0
+            ? `the ${queue} queue is empty`
+            : q.submissions.map(entryLine).join("\n"),
+        );
+        return 0;
+      },
+    ),
+  );
+}
+
+type AuditOpts = CommonOpts & {
+  kind?: string;
+  actor?: string;
+  subject?: string;
+  limit?: string;
+  follow: boolean;
+  interval: string;
+  after?: string;
+};
+
+export function auditCommand(): Command {
+  return networked(
+    new Command("audit")
+      .description("the audit trail, newest first; --follow prints new entries as they land (oldest first)")
+      .option("--kind <kind>", "only this kind, e.g. baseline.included or participant.admit")
+      .option("--actor <participantId>", "only entries by this participant")
+      .option("--subject <id>", "only entries about this entry or participant")
+      .option("--limit <n>", "how many of the newest (1..1000)", "20")
+      .option("--after <seq>", "with --follow: start after this sequence number (default: the newest)")
+      .option("--follow", "keep printing new entries until interrupted", false)
+      .option("--interval <seconds>", "with --follow: seconds between polls", "5"),
+    [
+      "eusn audit --key coordinator.json --kind baseline.included --limit 5",
+      "eusn audit --key coordinator.json --subject hsh_01jd…",
+      "eusn audit --key coordinator.json --follow",
+    ],
+  ).action(
+    run("eusn audit", async (opts: AuditOpts) => {
+      const { client } = await connect("eusn audit", opts);
+      const filter = {
+        ...(opts.kind ? { kind: opts.kind } : {}),
+        ...(opts.actor ? { actor: opts.actor } : {}),
+        ...(opts.subject ? { subject: opts.subject } : {}),
+      };
+      const limit = intOption("--limit", opts.limit, 1, 1000)!;
+      const line = (e: AuditPage["entries"][number]) =>
+        opts.json
+          ? JSON.stringify(e)
+          : `${e.seq}  ${e.at}  ${e.kind}  by ${e.actor}${e.subjectId ? `  ${e.subjectId}` : ""}${e.recordId ? `  ${e.recordId}` : ""}`;
+      if (!opts.follow) {
+        const page = must(await auditPage(client, { order: "desc", limit, ...filter }), AUDIT_FIELDS);
+        if (opts.json) process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+        else
+          process.stdout.write(
+            page.entries.length === 0 ? "no entries\n" : `${page.entries.map(line).join("\n")}\n`,
+          );
+        return 0;
+      }
+      const interval = intOption("--interval", opts.interval, 1, 3600)!;
+      let after = intOption("--after", opts.after, 0, Number.MAX_SAFE_INTEGER) ?? -1;
+      if (after < 0) {
+        const newest = must(await auditPage(client, { order: "desc", limit: 1 }), AUDIT_FIELDS);
+        after = newest.entries[0]?.seq ?? 0;
+        process.stderr.write(`eusn audit: following from entry ${after}; Ctrl-C stops\n`);
+      }
+      for (;;) {
+        const page: AuditPage = must(
+          await auditPage(client, { after, limit: 1000, ...filter }),
+          AUDIT_FIELDS,
+        );
+        for (const e of page.entries) process.stdout.write(`${line(e)}\n`);
+        if (page.entries.length > 0) after = page.entries[page.entries.length - 1]!.seq;
+        if (page.next === null) await sleep(interval * 1000);
+      }
+    }),
+  );
+}
+
+const AUDIT_FIELDS = {
+  kind: "--kind",
+  actor: "--actor",
+  subject: "--subject",
+  limit: "--limit",
+  after: "--after",
+};

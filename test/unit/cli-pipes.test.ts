@@ -1,0 +1,261 @@
+// Every way `eusn hash` output reaches `eusn submit` and `eusn match`, run as people run it (bash
+// pipes, the bundled CLI) against a real local node, checking what the node STORED against what
+// was hashed: PDQ with its quality from every format (plain, --exact, --dihedral, --header,
+// --format json and jsonl), MD5 and SHA-256 from --exact output, dihedral variants carried to the
+// match so a rotated copy matches, upper-case hex folded (and said), and every row that cannot be
+// read exactly refused with its line named and nothing stored.
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { EusnClient, generateParticipantKey, listSubmissions } from "@eusn/client";
+import type { SubmissionView, WriteReceipt } from "@eusn/protocol";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sh } from "../helpers/cli-shell.ts";
+import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+
+let node: LocalNode;
+let dir: string;
+let nl: EusnClient;
+
+async function admitTo(role: "authority" | "platform", memberState?: string) {
+  const coordinator = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.coordinator });
+  const key = await generateParticipantKey();
+  const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+    role,
+    ...(memberState ? { memberState } : {}),
+    displayName: `${role} ${memberState ?? ""} for the pipe tests`,
+    jwks: { keys: [key.publicJwk] },
+  });
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  const file = path.join(dir, `${memberState ?? role}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      participantId: res.data.subjectId,
+      nodeId: node.nodeId,
+      baseUrl: node.baseUrl,
+      privateJwk: key.privateJwk,
+    }),
+  );
+  return new EusnClient({
+    baseUrl: node.baseUrl,
+    nodeId: node.nodeId,
+    participantId: res.data.subjectId,
+    privateJwk: key.privateJwk,
+  });
+}
+
+/** A noise picture (high PDQ quality), different for every seed. */
+async function picture(name: string, seed: number): Promise<string> {
+  const w = 96;
+  const h = 64;
+  const px = Buffer.alloc(w * h * 3);
+  let s = seed;
+  for (let i = 0; i < px.length; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    px[i] = (s >> 16) & 0xff;
+  }
+  const file = path.join(dir, "photos", name);
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .blur(1.2)
+    .png()
+    .toFile(file);
+  return file;
+}
+
+async function mine(): Promise<SubmissionView[]> {
+  const res = await listSubmissions(nl, { scope: "mine", limit: 500 });
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  return res.data.submissions;
+}
+
+const sha = (alg: string, file: string) => createHash(alg).update(readFileSync(file)).digest("hex");
+const SUBMIT = 'eusn submit --key NL.json --limbs a --provision "NL Sr. art. 131"';
+
+beforeAll(async () => {
+  node = await startLocalNode();
+  dir = node.dir;
+  mkdirSync(path.join(dir, "photos"));
+  nl = await admitTo("authority", "NL");
+  await admitTo("platform");
+  for (let i = 1; i <= 6; i++) await picture(`p${i}.png`, i * 7919);
+  // A rotated copy of p6: its PDQ hash is far from p6's, its dihedral variant is p6's hash.
+  await sharp(path.join(dir, "photos/p6.png")).rotate(90).toFile(path.join(dir, "photos/p6-rotated.png"));
+}, 300_000);
+
+afterAll(async () => {
+  await node?.stop();
+});
+
+describe("eusn hash | eusn submit stores exactly what was hashed", () => {
+  it("plain output: the PDQ hash and its quality", async () => {
+    const hashed = (await sh("eusn hash photos/p1.png", dir)).stdout.trim().split(",");
+    const r = await sh(`eusn hash photos/p1.png | ${SUBMIT} -`, dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 created, 0 already submitted/);
+    const stored = (await mine()).find((s) => s.value === hashed[0]);
+    expect(stored).toMatchObject({ signalType: "pdq", value: hashed[0], quality: Number(hashed[1]) });
+    // stdout names the entry, for the next command in a pipe.
+    expect(r.stdout.trim()).toBe(`${stored!.id},pdq,${hashed[0]},created,photos/p1.png`);
+  });
+
+  it("--exact output with --type sha256 and --type md5: the file's digests, never the PDQ hash", async () => {
+    const file = path.join(dir, "photos/p2.png");
+    for (const type of ["sha256", "md5"] as const) {
+      const r = await sh(`eusn hash --exact photos/p2.png | ${SUBMIT} --type ${type} -`, dir);
+      expect(r.code, r.stderr).toBe(0);
+      const stored = (await mine()).filter((s) => s.signalType === type);
+      expect(stored.map((s) => s.value)).toContain(sha(type, file));
+    }
+    const pdq = (await sh("eusn hash photos/p2.png", dir)).stdout.split(",")[0]!;
+    expect((await mine()).some((s) => s.signalType === "sha256" && s.value === pdq)).toBe(false);
+  });
+
+  it("--exact output with the default type: the PDQ hash with its quality", async () => {
+    const [hash, quality] = (await sh("eusn hash photos/p3.png", dir)).stdout.trim().split(",");
+    const r = await sh(`eusn hash --exact photos/p3.png | ${SUBMIT} -`, dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await mine()).find((s) => s.value === hash)).toMatchObject({
+      signalType: "pdq",
+      quality: Number(quality),
+    });
+  });
+
+  it("--dihedral output: the original hash and the real quality (no variant read as a quality)", async () => {
+    const [hash, quality] = (await sh("eusn hash photos/p4.png", dir)).stdout.trim().split(",");
+    const r = await sh(`eusn hash --dihedral photos/p4.png | ${SUBMIT} -`, dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/submitted as its original hash/);
+    expect(r.stderr).not.toMatch(/force/);
+    expect((await mine()).find((s) => s.value === hash)).toMatchObject({
+      signalType: "pdq",
+      quality: Number(quality),
+    });
+  });
+
+  it("--header, --format json and --format jsonl, with and without --exact/--dihedral: the same stored entries", async () => {
+    const [hash] = (await sh("eusn hash photos/p5.png", dir)).stdout.trim().split(",");
+    const first = await sh(
+      `eusn hash --header --dihedral --exact photos/p5.png | ${SUBMIT} --type sha256 -`,
+      dir,
+    );
+    expect(first.code, first.stderr).toBe(0);
+    for (const format of ["json", "jsonl"]) {
+      for (const flags of ["", "--exact", "--dihedral", "--exact --dihedral"]) {
+        const r = await sh(`eusn hash --format ${format} ${flags} photos/p5.png | ${SUBMIT} -`, dir);
+        expect(r.code, `${format} ${flags}: ${r.stderr}`).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^hsh_\\w+,pdq,${hash},(created|existing),photos/p5.png$`, "m"));
+      }
+      const r = await sh(
+        `eusn hash --format ${format} --exact photos/p5.png | ${SUBMIT} --type sha256 -`,
+        dir,
+      );
+      expect(r.stdout, format).toMatch(/,sha256,[0-9a-f]{64},existing,/);
+    }
+    const stored = (await mine()).filter(
+      (s) => s.value === hash || s.value === sha("sha256", path.join(dir, "photos/p5.png")),
+    );
+    expect(stored.map((s) => s.signalType).sort()).toEqual(["pdq", "sha256"]);
+  });
+
+  it("upper-case hex is folded to lower case, and the CLI says so", async () => {
+    const md5 = sha("md5", path.join(dir, "photos/p6.png"));
+    writeFileSync(path.join(dir, "upper.txt"), `${md5.toUpperCase()}\n`);
+    const r = await sh(`${SUBMIT} --type md5 upper.txt`, dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /upper-case hex folded to lower case on 1 row\(s\) \(first: upper\.txt line 1\)/,
+    );
+    expect((await mine()).some((s) => s.signalType === "md5" && s.value === md5)).toBe(true);
+  });
+});
+
+describe("rows that cannot be read exactly are refused, naming the line, and nothing is stored", () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      "plain output as --type sha256",
+      `eusn hash photos/p6.png | ${SUBMIT} --type sha256 -`,
+      /line 1: a hash,quality,file row has no sha256 value: hash the files with `eusn hash --exact`/,
+    ],
+    [
+      "--dihedral output as --type md5",
+      `eusn hash --dihedral photos/p6.png | ${SUBMIT} --type md5 -`,
+      /line 1: a 8 dihedral hashes,quality,file \(--dihedral\) row has no md5 value/,
+    ],
+    [
+      "a header without the column",
+      `printf 'hash,quality,file\\n%s,90,x\\n' "$(printf 'a%.0s' {1..64})" | ${SUBMIT} --type md5 -`,
+      /line 1: the header \(hash, quality, file\) has no md5 column/,
+    ],
+    [
+      "two fields",
+      `printf '%s,90\\n' "$(printf 'a%.0s' {1..64})" | ${SUBMIT} -`,
+      /line 1: 2 fields is not a layout `eusn hash` writes/,
+    ],
+    [
+      "a bare PDQ hash (no quality)",
+      `printf '%s\\n' "$(printf 'ab%.0s' {1..32})" | ${SUBMIT} -`,
+      /line 1: a PDQ hash without its quality/,
+    ],
+    [
+      "a quality that is not a number",
+      `printf '%s,high,x.png\\n' "$(printf 'ab%.0s' {1..32})" | ${SUBMIT} -`,
+      /line 1: quality "high" is not a whole number/,
+    ],
+    [
+      "a row of another width under a header",
+      `eusn hash --header photos/p6.png > h.csv; echo 'x,y' >> h.csv; ${SUBMIT} h.csv`,
+      /h\.csv line 3: 2 field\(s\), but the header on line 1 names 3/,
+    ],
+  ];
+  for (const [name, script, message] of cases) {
+    it(name, async () => {
+      const before = (await mine()).length;
+      const r = await sh(script, dir);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/nothing was sent/);
+      expect(r.stderr).toMatch(message);
+      expect((await mine()).length).toBe(before);
+    });
+  }
+});
+
+describe("eusn hash | eusn match", () => {
+  it("carries --dihedral variants, so a rotated copy matches and the hit names the variant", async () => {
+    const sub = await sh(`eusn hash photos/p6.png | ${SUBMIT} -`, dir);
+    expect(sub.code, sub.stderr).toBe(0);
+    const entry = sub.stdout.split(",")[0]!;
+    const plain = await sh(
+      "eusn hash photos/p6-rotated.png | eusn match --key platform.json --scope all --threshold 10 -",
+      dir,
+    );
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).not.toContain(entry);
+    const dihedral = await sh(
+      "eusn hash --dihedral photos/p6-rotated.png | eusn match --key platform.json --scope all --threshold 10 -",
+      dir,
+    );
+    expect(dihedral.code, dihedral.stderr).toBe(0);
+    const [header, hit] = dihedral.stdout.trim().split("\n");
+    expect(header).toBe("label,value,entry,distance,baselineState,memberState,limbs,variant");
+    expect(hit).toMatch(
+      new RegExp(`^photos/p6-rotated.png,[0-9a-f]{64},${entry},\\d+,none,NL,a,(rotate90|rotate270)$`),
+    );
+    const json = await sh(
+      "eusn hash --format jsonl --dihedral photos/p6-rotated.png | eusn match --key platform.json --scope all --threshold 10 --json -",
+      dir,
+    );
+    const answer = JSON.parse(json.stdout) as { hits: { submissionId: string; variantName: string }[] };
+    expect(answer.hits.map((h) => h.submissionId)).toEqual([entry]);
+  });
+
+  it("--exact output matches by SHA-256 with --type sha256", async () => {
+    const r = await sh(
+      "eusn hash --exact photos/p2.png | eusn match --key platform.json --scope all --type sha256 -",
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`,${sha("sha256", path.join(dir, "photos/p2.png"))},hsh_`);
+  });
+});

@@ -8,14 +8,104 @@ import {
   b64url,
   EusnClient,
   generateEncKeyPair,
+  generateParticipantKey,
   generateSelectorKey,
   publishSelectorKey,
   setEncKey,
 } from "@eusn/client";
-import type { SubmitResult, WriteReceipt } from "@eusn/protocol";
-import { type Credential, KEYS_DIR, writeJson } from "./demo-keys.ts";
+import type { ParticipantView, SubmitResult, WriteReceipt } from "@eusn/protocol";
+import { type Credential, readJson, writeJson } from "./demo-keys.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "..", "test", "fixtures", "pdq", "expected-synthetic.csv");
+
+export const DEMO_PARTICIPANTS = [
+  {
+    slug: "nl-atkm",
+    role: "authority",
+    memberState: "NL",
+    displayName: "ATKM (Autoriteit online Terroristisch en Kinderpornografisch Materiaal)",
+  },
+  {
+    slug: "de-bka",
+    role: "authority",
+    memberState: "DE",
+    displayName: "Bundeskriminalamt (DE competent authority)",
+  },
+  {
+    slug: "fr-ocrvp",
+    role: "authority",
+    memberState: "FR",
+    displayName: "OCLCTIC / PHAROS (FR competent authority)",
+  },
+  { slug: "platform-social", role: "platform", displayName: "Demo Social (hosting service provider)" },
+  { slug: "platform-video", role: "platform", displayName: "Demo Video (hosting service provider)" },
+] as const;
+
+/**
+ * The demo network on a node, through its API: the participants (admitted by the coordinator,
+ * each key file written to `keysDir`, and rewritten when the node's URL changed), their content,
+ * and the signals onboarding. `npm start` runs it; so does the test that runs docs/cli.md.
+ * Idempotent.
+ */
+export async function seedDemoNetwork(opts: {
+  coordinator: Credential;
+  baseUrl: string;
+  keysDir: string;
+  log: (msg: string) => void;
+}): Promise<{ slug: string; cred: Credential }[]> {
+  const { baseUrl: BASE, keysDir, log } = opts;
+  const coord = opts.coordinator;
+  const coordinator = new EusnClient(coord);
+  const listed = (await (await fetch(`${BASE}/v1/participants`)).json()) as {
+    participants: ParticipantView[];
+  };
+  const present = new Set(listed.participants.map((p) => p.id));
+  const creds: { slug: string; cred: Credential }[] = [{ slug: "coordinator", cred: coord }];
+  let admitted = 0;
+  for (const p of DEMO_PARTICIPANTS) {
+    const file = path.join(keysDir, `${p.slug}.json`);
+    let cred = readJson<Credential>(file);
+    if (cred && present.has(cred.participantId) && cred.baseUrl !== BASE) {
+      // The port changed (PORT=…): the key file must name the node where it now listens.
+      cred = { ...cred, baseUrl: BASE };
+      writeJson(file, cred);
+      log(`${p.slug}.json now names ${BASE}`);
+    }
+    if (!cred || !present.has(cred.participantId)) {
+      const key = await generateParticipantKey();
+      const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: p.role,
+        ...("memberState" in p ? { memberState: p.memberState } : {}),
+        displayName: p.displayName,
+        jwks: { keys: [key.publicJwk] },
+      });
+      if (!res.ok) throw new Error(`admitting ${p.slug} failed: ${JSON.stringify(res.problem)}`);
+      cred = {
+        participantId: res.data.subjectId,
+        role: p.role,
+        ...("memberState" in p ? { memberState: p.memberState } : {}),
+        displayName: p.displayName,
+        nodeId: coord.nodeId,
+        baseUrl: BASE,
+        privateJwk: key.privateJwk,
+      };
+      writeJson(file, cred);
+      admitted++;
+    }
+    creds.push({ slug: p.slug, cred });
+  }
+  log(
+    admitted > 0
+      ? `seeded the demo network (${admitted} participants admitted)`
+      : "demo network already seeded",
+  );
+  await seedDemoContent(
+    creds.map((c) => c.cred),
+    log,
+  );
+  await seedSignals(creds, keysDir, log);
+  return creds;
+}
 
 export async function seedDemoContent(creds: Credential[], log: (msg: string) => void): Promise<void> {
   const by = (pred: (c: Credential) => boolean) => {
@@ -113,6 +203,7 @@ export async function seedDemoContent(creds: Credential[], log: (msg: string) =>
  */
 export async function seedSignals(
   creds: { slug: string; cred: Credential }[],
+  keysDir: string,
   log: (msg: string) => void,
 ): Promise<void> {
   const coordCred = creds.find((c) => c.cred.role === "coordinator");
@@ -129,11 +220,11 @@ export async function seedSignals(
     const pair = await generateEncKeyPair();
     const res = await setEncKey(new EusnClient(cred), pair.publicJwk);
     if (!res.ok) throw new Error(`registering ${slug}'s encryption key failed: ${res.problem.code}`);
-    writeJson(path.join(KEYS_DIR, `${slug}.enc.json`), pair.privateJwk);
+    writeJson(path.join(keysDir, `${slug}.enc.json`), pair.privateJwk);
   }
   const key = { version: 1, key: generateSelectorKey() };
   const now = Math.floor(Date.now() / 1000);
-  writeJson(path.join(KEYS_DIR, "selector-key-v1.json"), { version: 1, key: b64url(key.key) });
+  writeJson(path.join(keysDir, "selector-key-v1.json"), { version: 1, key: b64url(key.key) });
   const published = await publishSelectorKey(coordinator, key, {
     validFrom: now - 60,
     validUntil: now + 365 * 86400,

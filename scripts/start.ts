@@ -7,10 +7,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { EusnClient, generateParticipantKey } from "@eusn/client";
-import type { ParticipantView, WriteReceipt } from "@eusn/protocol";
+import { generateParticipantKey } from "@eusn/client";
 import { type Credential, DEMO_DIR, KEYS_DIR, readJson, writeJson } from "./demo-keys.ts";
-import { seedDemoContent, seedSignals } from "./seed-content.ts";
+import { seedDemoNetwork } from "./seed-content.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.PORT ?? 8787);
@@ -25,29 +24,6 @@ const env = {
 };
 
 type NodeSecrets = { nodePrivateJwk: Credential["privateJwk"]; coordinatorPublicJwk: unknown };
-
-const DEMO_PARTICIPANTS = [
-  {
-    slug: "nl-atkm",
-    role: "authority",
-    memberState: "NL",
-    displayName: "ATKM (Autoriteit online Terroristisch en Kinderpornografisch Materiaal)",
-  },
-  {
-    slug: "de-bka",
-    role: "authority",
-    memberState: "DE",
-    displayName: "Bundeskriminalamt (DE competent authority)",
-  },
-  {
-    slug: "fr-ocrvp",
-    role: "authority",
-    memberState: "FR",
-    displayName: "OCLCTIC / PHAROS (FR competent authority)",
-  },
-  { slug: "platform-social", role: "platform", displayName: "Demo Social (hosting service provider)" },
-  { slug: "platform-video", role: "platform", displayName: "Demo Video (hosting service provider)" },
-] as const;
 
 function log(msg: string) {
   process.stdout.write(`[eusn] ${msg}\n`);
@@ -138,54 +114,7 @@ async function waitForHealth(child: ChildProcess, timeoutMs = 90_000) {
 }
 
 async function seed(coord: Credential) {
-  const coordinator = new EusnClient(coord);
-  const listed = (await (await fetch(`${BASE}/v1/participants`)).json()) as {
-    participants: ParticipantView[];
-  };
-  const present = new Set(listed.participants.map((p) => p.id));
-  const creds: { slug: string; cred: Credential }[] = [{ slug: "coordinator", cred: coord }];
-  let admitted = 0;
-  for (const p of DEMO_PARTICIPANTS) {
-    const file = path.join(KEYS_DIR, `${p.slug}.json`);
-    let cred = readJson<Credential>(file);
-    if (cred && present.has(cred.participantId) && cred.baseUrl !== BASE) {
-      cred = { ...cred, baseUrl: BASE };
-      writeJson(file, cred);
-      log(`${path.relative(ROOT, file)} now names ${BASE}`);
-    }
-    if (!cred || !present.has(cred.participantId)) {
-      const key = await generateParticipantKey();
-      const res = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
-        role: p.role,
-        ...("memberState" in p ? { memberState: p.memberState } : {}),
-        displayName: p.displayName,
-        jwks: { keys: [key.publicJwk] },
-      });
-      if (!res.ok) throw new Error(`admitting ${p.slug} failed: ${JSON.stringify(res.problem)}`);
-      cred = {
-        participantId: res.data.subjectId,
-        role: p.role,
-        ...("memberState" in p ? { memberState: p.memberState } : {}),
-        displayName: p.displayName,
-        nodeId: NODE_ID,
-        baseUrl: BASE,
-        privateJwk: key.privateJwk,
-      };
-      writeJson(file, cred);
-      admitted++;
-    }
-    creds.push({ slug: p.slug, cred });
-  }
-  log(
-    admitted > 0
-      ? `seeded the demo network (${admitted} participants admitted)`
-      : "demo network already seeded",
-  );
-  await seedDemoContent(
-    creds.map((c) => c.cred),
-    log,
-  );
-  await seedSignals(creds, log);
+  const creds = await seedDemoNetwork({ coordinator: coord, baseUrl: BASE, keysDir: KEYS_DIR, log });
   for (const { slug, cred: c } of creds) {
     const file = path.relative(ROOT, path.join(KEYS_DIR, `${slug}.json`));
     log(

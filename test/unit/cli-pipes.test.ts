@@ -88,7 +88,8 @@ afterAll(async () => {
   await node?.stop();
 });
 
-describe("eusn hash | eusn submit stores exactly what was hashed", () => {
+// Each test starts the CLI a few times; on a loaded 2-core machine one start can take seconds.
+describe("eusn hash | eusn submit stores exactly what was hashed", { timeout: 240_000 }, () => {
   it("plain output: the PDQ hash and its quality", async () => {
     const hashed = (await sh("eusn hash photos/p1.png", dir)).stdout.trim().split(",");
     const r = await sh(`eusn hash photos/p1.png | ${SUBMIT} -`, dir);
@@ -161,7 +162,7 @@ describe("eusn hash | eusn submit stores exactly what was hashed", () => {
       (s) => s.value === hash || s.value === sha("sha256", path.join(dir, "photos/p5.png")),
     );
     expect(stored.map((s) => s.signalType).sort()).toEqual(["pdq", "sha256"]);
-  }, 120_000);
+  });
 
   it("upper-case hex is folded to lower case, and the CLI says so", async () => {
     const md5 = sha("md5", path.join(dir, "photos/p6.png"));
@@ -175,7 +176,9 @@ describe("eusn hash | eusn submit stores exactly what was hashed", () => {
   });
 });
 
-describe("rows that cannot be read exactly are refused, naming the line, and nothing is stored", () => {
+describe("rows that cannot be read exactly are refused, naming the line, and nothing is stored", {
+  timeout: 120_000,
+}, () => {
   const cases: [string, string, RegExp][] = [
     [
       "plain output as --type sha256",
@@ -225,7 +228,7 @@ describe("rows that cannot be read exactly are refused, naming the line, and not
   }
 });
 
-describe("eusn hash | eusn match", () => {
+describe("eusn hash | eusn match", { timeout: 240_000 }, () => {
   it("carries --dihedral variants, so a rotated copy matches and the hit names the variant", async () => {
     const sub = await sh(`eusn hash photos/p6.png | ${SUBMIT} -`, dir);
     expect(sub.code, sub.stderr).toBe(0);

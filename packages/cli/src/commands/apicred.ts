@@ -78,7 +78,7 @@ export default function apicredCommand(): Command {
             }),
             { credentialId: "credentialId", participantId: "--participant" },
           );
-          show(opts, r, () => `revoked ${id} (record ${r.recordId})`);
+          show(opts, r, () => `revoked ${id}\nrecord ${r.recordId}`);
           return 0;
         },
       ),

@@ -42,7 +42,7 @@ export function assessCommand(): Command {
           }),
           { reason: "--reason", limb: "--limb", submissionId: "submissionId" },
         );
-        show(opts, r, () => `${verdict} on ${id}: assessment ${r.subjectId} (record ${r.recordId})`);
+        show(opts, r, () => `assessment ${r.subjectId}\n${verdict} ${id}\nrecord ${r.recordId}`);
         return 0;
       },
     ),
@@ -63,7 +63,7 @@ export function withdrawCommand(): Command {
         reason: "--reason",
         submissionId: "submissionId",
       });
-      show(opts, r, () => `withdrew ${id} (record ${r.recordId})`);
+      show(opts, r, () => `withdrawn ${id}\nrecord ${r.recordId}`);
       return 0;
     }),
   );

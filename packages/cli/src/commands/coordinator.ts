@@ -69,12 +69,11 @@ export function admitCommand(): Command {
           }),
           { displayName: "--name", memberState: "--member-state", role: "--role", jwks: "--jwk" },
         );
-        show(
-          opts,
-          r,
-          () =>
-            `admitted ${r.subjectId} (record ${r.recordId}); it runs \`eusn whoami --save\` with its key file to start`,
-        );
+        show(opts, r, () => `participant ${r.subjectId}\nrecord ${r.recordId}`);
+        if (!opts.json)
+          process.stderr.write(
+            "eusn admit: admitted; it runs `eusn whoami --save` with its key file to start\n",
+          );
         return 0;
       },
     ),
@@ -95,7 +94,7 @@ export function revokeCommand(): Command {
         reason: "--reason",
         participantId: "participantId",
       });
-      show(opts, r, () => `revoked ${id} (record ${r.recordId})`);
+      show(opts, r, () => `revoked ${id}\nrecord ${r.recordId}`);
       return 0;
     }),
   );
@@ -137,11 +136,7 @@ export function decideCommand(): Command {
           }),
           { reason: "--reason", assessmentIds: "--cite", submissionId: "submissionId" },
         );
-        show(
-          opts,
-          r,
-          () => `${decision}d ${id} (record ${r.recordId}), citing ${r.cited.join(", ") || "no assessments"}`,
-        );
+        show(opts, r, () => `${decision}d ${id}\ncited ${r.cited.join(" ") || "none"}\nrecord ${r.recordId}`);
         return 0;
       },
     ),
@@ -185,7 +180,7 @@ export function reverseCommand(): Command {
           }),
           { reason: "--reason", ground: "--ground", reference: "--reference", submissionId: "submissionId" },
         );
-        show(opts, r, () => `reversed ${id} (record ${r.recordId})`);
+        show(opts, r, () => `reversed ${id}\nrecord ${r.recordId}`);
         return 0;
       },
     ),

@@ -32,7 +32,7 @@ export function feedbackCommand(): Command {
           note: "--note",
           submissionId: "submissionId",
         });
-        show(opts, r, () => `${outcome.replace("_", " ")} on ${id} (record ${r.recordId})`);
+        show(opts, r, () => `feedback ${r.subjectId}\n${outcome} ${id}\nrecord ${r.recordId}`);
         return 0;
       },
     ),

@@ -18,7 +18,8 @@ export const hash32 = customType<{ data: Uint8Array; driverData: ArrayBuffer | n
 
 /**
  * One row per leaf: `idx` is the log index (0-based, dense). The leaf is the record's compact
- * JWS as stored in `records.jws`; `leaf_hash` = SHA-256(0x00 ‖ JWS bytes). `record_id` is not a
+ * JWS as stored in `records.jws`, `leaf_hash` = SHA-256(0x00 ‖ JWS bytes) — or, for a node-local
+ * kind, the withheld leaf committing to its kind and digest (`jws_sha256`). `record_id` is not a
  * foreign key: expired migration signals are purged from `records` (docs/signals.md) while
  * their leaf stays, so the log keeps proving what it held.
  */
@@ -30,6 +31,13 @@ export const logLeaves = sqliteTable(
     recordId: text("record_id").notNull().unique(),
     /** The record kind, kept so that entries can be filtered or withheld without the record. */
     kind: text("kind").notNull(),
+    /**
+     * For a node-local kind (never served to peers): SHA-256 of its JWS, the digest its withheld
+     * leaf commits to (`leaf_hash` = SHA-256(0x00 ‖ "eusn-withheld/v1|" ‖ kind ‖ this)). Kept here,
+     * not read from `records`, because purged signals lose their record but keep their leaf, and
+     * a withheld entry must still prove what it is. Null for every other kind.
+     */
+    jwsSha256: hash32("jws_sha256"),
   },
   (t) => [
     check("log_leaves_hash_len", sql`length(${t.leafHash}) = 32`),

@@ -6,7 +6,7 @@
 
 import { env } from "cloudflare:workers";
 import { generateParticipantKey, signAccessToken, signWrite } from "@eusn/client";
-import { hashLeaf, signCheckpoint, toHex } from "@eusn/merkle";
+import { fromHex, hashLeaf, signCheckpoint, toHex, withheldLeafHash } from "@eusn/merkle";
 import { type LogEntriesPage, PEER_ACCESS_TYP, type WriteReceipt } from "@eusn/protocol";
 import { importJWK, type JWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,7 @@ import { getKey, getParticipant } from "../../workers/api/store/participants.ts"
 import { commitWrite } from "../../workers/api/store/records.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
+import { signalPlatform } from "../helpers/signals.ts";
 import { A_URL, B_ID, rewriteJson, type TwoNodes, twoNodes } from "../helpers/two-nodes.ts";
 
 const A_ID = env.NODE_ID;
@@ -197,6 +198,110 @@ describe("entries altered in transit are refused, and nothing of them is stored"
   it("then an honest relay gets everything through", async () => {
     const report = await n.pull();
     expect(report).toMatchObject({ status: "ok", applied: 3, more: false });
+  });
+});
+
+describe("a withheld entry must prove it is node-local", () => {
+  /** A relay that serves every entry of `kind` as a withheld node-local record, leaf hash untouched. */
+  const asNodeLocal = (kind: string) =>
+    rewriteJson("/v1/log/entries", (body) => {
+      const page = body as Page;
+      return {
+        ...page,
+        entries: page.entries.map((e) =>
+          e.kind === kind
+            ? {
+                index: e.index,
+                kind: "signal.create",
+                leafHash: e.leafHash,
+                withheld: "node-local record kind",
+              }
+            : e,
+        ),
+      };
+    });
+
+  const refusedAndAudited = async (kind: string) => {
+    const auditsBefore = await n.countB("audit_log", "kind = 'federation.refused'");
+    const before = await stateOfB();
+    const report = await n.pull({ tamper: asNodeLocal(kind) });
+    expect(report.status, JSON.stringify(report)).toBe("refused");
+    expect(report.skipped).toEqual({});
+    expect(report.reason).toMatch(/withheld/);
+    expect(await stateOfB()).toEqual(before);
+    expect(await n.countB("audit_log", "kind = 'federation.refused'")).toBe(auditsBefore + 1);
+  };
+
+  it("a participant's revocation served as a withheld signal is refused, audited, and then arrives", async () => {
+    expect((await n.pull()).status).toBe("ok");
+    const victim = await admit("platform", undefined, { name: "Platform revoked on A" });
+    expect((await n.pull()).status).toBe("ok");
+    const res = await coordinator().write(`/v1/participants/${victim.id}/revoke`, "participant.revoke", {
+      participantId: victim.id,
+      reason: "key reported stolen",
+    });
+    expect(res.status).toBe(201);
+    await refusedAndAudited("participant.revoke");
+    const statusOnB = () =>
+      n.envB.DB.prepare("SELECT status FROM participants WHERE id = ?")
+        .bind(victim.id)
+        .first<{ status: string }>();
+    expect((await statusOnB())?.status).toBe("active");
+    expect((await n.pull()).status).toBe("ok");
+    expect((await statusOnB())?.status).toBe("revoked");
+  });
+
+  it("a withdrawal served as a withheld signal is refused, and then arrives", async () => {
+    const receipt = await submit(nl);
+    expect((await n.pull()).status).toBe("ok");
+    const res = await nl.client.write(
+      `/v1/submissions/${receipt.subjectId}/withdraw`,
+      "submission.withdraw",
+      {
+        submissionId: receipt.subjectId,
+        reason: "submitted in error",
+      },
+    );
+    expect(res.status, JSON.stringify(res.ok ? res.data : res.problem)).toBe(201);
+    await refusedAndAudited("submission.withdraw");
+    expect((await n.pull()).status).toBe("ok");
+    const row = await n.envB.DB.prepare("SELECT status FROM submissions WHERE id = ?")
+      .bind(receipt.subjectId)
+      .first<{ status: string }>();
+    expect(row?.status).toBe("withdrawn");
+  });
+
+  it("a node-local record is withheld with a commitment that verifies; a relay changing it is refused", async () => {
+    expect((await n.pull()).status).toBe("ok");
+    await signalPlatform("Platform with an encryption key");
+    const page = (await (
+      await n.fetchA(`${A_URL}/v1/log/entries?start=0&limit=500`, {
+        headers: { authorization: `Bearer ${await coordinator().token()}` },
+      })
+    ).json()) as Page;
+    const local = page.entries.find((e) => e.kind === "signal.enckey.set")!;
+    expect(local.jws).toBeUndefined();
+    expect(local.jwsSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(local.leafHash).toBe(toHex(await withheldLeafHash(local.kind, fromHex(local.jwsSha256!)!)));
+    // The relay keeps the leaf hash but names another kind, or another digest: both are refused.
+    for (const edit of [
+      (e: Page["entries"][number]) => ({ ...e, kind: "signal.create" }),
+      (e: Page["entries"][number]) => ({ ...e, jwsSha256: "00".repeat(32) }),
+      (e: Page["entries"][number]) => ({ index: e.index, kind: e.kind, leafHash: e.leafHash, withheld: "x" }),
+    ]) {
+      const before = await stateOfB();
+      const report = await n.pull({
+        tamper: rewriteJson("/v1/log/entries", (body) => {
+          const p = body as Page;
+          return { ...p, entries: p.entries.map((e) => (e.kind === "signal.enckey.set" ? edit(e) : e)) };
+        }),
+      });
+      expect(report.status, JSON.stringify(report)).toBe("refused");
+      expect(await stateOfB()).toEqual(before);
+    }
+    const honest = await n.pull();
+    expect(honest.status).toBe("ok");
+    expect(honest.skipped).toMatchObject({ withheld: 1 });
   });
 });
 

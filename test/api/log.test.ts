@@ -4,7 +4,7 @@
 // served only to participants, per role.
 
 import { env } from "cloudflare:workers";
-import { signWrite } from "@eusn/client";
+import { generateEncKeyPair, signWrite, verifyWriteReceipt } from "@eusn/client";
 import {
   type Checkpoint,
   detectFork,
@@ -14,19 +14,24 @@ import {
   toHex,
   verifyCheckpointJws,
   verifyReceipt,
+  withheldLeafHash,
 } from "@eusn/merkle";
-import type {
-  LogCheckpoint,
-  LogConsistency,
-  LogEntriesPage,
-  LogInclusion,
-  PublicJwk,
-  WriteReceipt,
+import {
+  isNodeLocalKind,
+  type LogCheckpoint,
+  type LogConsistency,
+  type LogEntriesPage,
+  type LogInclusion,
+  type PublicJwk,
+  RECORD_SCHEMAS,
+  type WriteReceipt,
 } from "@eusn/protocol";
 import type { JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { isReplicatedKind } from "../../workers/api/apply/index.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
+import { signalPlatform } from "../helpers/signals.ts";
 
 const utf8 = new TextEncoder();
 let nodeJwk: JWK;
@@ -291,5 +296,46 @@ describe("entries", () => {
     });
     const own = asPlatform.data.entries.find((e) => e.index === platform.receipt.logIndex)!;
     expect(own.jws).toBeTruthy();
+  });
+});
+
+describe("withheld leaves", () => {
+  it("the kinds the log withholds are exactly the kinds no peer receives", () => {
+    for (const kind of Object.keys(RECORD_SCHEMAS))
+      expect(isNodeLocalKind(kind), kind).toBe(!isReplicatedKind(kind));
+  });
+
+  it("log a node-local record by a commitment to its kind and digest, which its receipt and entry prove", async () => {
+    const p = await signalPlatform("Platform with a withheld record");
+    const enc = await generateEncKeyPair();
+    const jws = await signWrite(
+      { participantId: p.id, privateJwk: p.key.privateJwk as JWK },
+      env.NODE_ID,
+      "signal.enckey.set",
+      { participantId: p.id, jwk: enc.publicJwk },
+    );
+    const res = await nodeFetch(`${BASE}/v1/signals/enc-keys?proof=1`, {
+      method: "POST",
+      headers: { "content-type": "application/jose" },
+      body: jws,
+    });
+    expect(res.status).toBe(201);
+    const receipt = (await res.json()) as WriteReceipt & {
+      treeSize: number;
+      inclusionProof: string[];
+      checkpoint: string;
+    };
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(jws)));
+    expect(receipt.leafHash).toBe(toHex(await withheldLeafHash("signal.enckey.set", digest)));
+    expect(receipt.leafHash).not.toBe(toHex(await hashLeaf(utf8.encode(jws))));
+    expect((await verifyWriteReceipt(receipt, nodeJwk, jws, { origin: env.NODE_ID })).ok).toBe(true);
+    const entry = (await allEntries()).find((e) => e.index === receipt.logIndex)!;
+    expect(entry).toEqual({
+      index: receipt.logIndex,
+      kind: "signal.enckey.set",
+      leafHash: receipt.leafHash,
+      withheld: "node-local record kind",
+      jwsSha256: toHex(digest),
+    });
   });
 });

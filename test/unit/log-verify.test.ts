@@ -5,11 +5,20 @@ import {
   CompactRange,
   generateParticipantKey,
   type KeyPair,
+  recordLeafHash,
   verifyCheckpointConsistency,
   verifyLogEntries,
   verifyWriteReceipt,
 } from "@eusn/client";
-import { hashLeaf, MemoryNodeStore, signCheckpoint, toHex } from "@eusn/merkle";
+import {
+  hashLeaf,
+  MemoryNodeStore,
+  signCheckpoint,
+  toHex,
+  WITHHELD_LEAF_PREFIX,
+  withheldLeafHash,
+} from "@eusn/merkle";
+import { isNodeLocalKind } from "@eusn/protocol";
 import type { JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -244,5 +253,79 @@ describe("verifyLogEntries", () => {
         })
       ).ok,
     ).toBe(false);
+  });
+});
+
+describe("withheld leaves (node-local records)", () => {
+  /** A record JWS of `kind` (only its payload's kind matters to the leaf format). */
+  const recordOf = (kind: string, i: number) =>
+    `eyJhbGciOiJFZERTQSJ9.${btoa(JSON.stringify({ kind, n: i })).replace(/=+$/, "")}.sig${i}`;
+  const sha256 = async (s: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(s)));
+
+  async function mixedLog() {
+    const kinds = ["submission.create", "signal.create", "participant.revoke", "participant.apicred.set"];
+    const records = kinds.map(recordOf);
+    const store = new MemoryNodeStore();
+    const leaves: Uint8Array[] = [];
+    for (const [i, r] of records.entries()) {
+      const kind = kinds[i]!;
+      const leaf = isNodeLocalKind(kind)
+        ? await withheldLeafHash(kind, await sha256(r))
+        : await hashLeaf(utf8.encode(r));
+      leaves.push(leaf);
+    }
+    for (const leaf of leaves) await store.append(leaf);
+    return { kinds, records, leaves, store };
+  }
+
+  it("a withheld node-local entry verifies by its commitment; another kind or digest does not", async () => {
+    const { kinds, records, leaves, store } = await mixedLog();
+    const cp = await checkpointOf(store);
+    const served = await Promise.all(
+      records.map(async (r, index) =>
+        isNodeLocalKind(kinds[index]!)
+          ? { index, kind: kinds[index]!, leafHash: toHex(leaves[index]!), jwsSha256: toHex(await sha256(r)) }
+          : { index, kind: kinds[index]!, jws: r, leafHash: toHex(leaves[index]!) },
+      ),
+    );
+    expect((await verifyLogEntries(served, cp, node.publicJwk as JWK)).ok).toBe(true);
+    const asOtherKind = served.map((e) => (e.index === 1 ? { ...e, kind: "signal.retract" } : e));
+    expect(await verifyLogEntries(asOtherKind, cp, node.publicJwk as JWK)).toMatchObject({
+      ok: false,
+      index: 1,
+    });
+    const otherDigest = served.map((e) => (e.index === 3 ? { ...e, jwsSha256: "00".repeat(32) } : e));
+    expect(await verifyLogEntries(otherDigest, cp, node.publicJwk as JWK)).toMatchObject({
+      ok: false,
+      index: 3,
+    });
+    // A replicated record claimed node-local: no digest makes its leaf a withheld one.
+    const claimed = served.map((e) =>
+      e.index === 2
+        ? { index: 2, kind: "signal.create", leafHash: e.leafHash, jwsSha256: "11".repeat(32) }
+        : e,
+    );
+    expect(await verifyLogEntries(claimed, cp, node.publicJwk as JWK)).toMatchObject({ ok: false, index: 2 });
+  });
+
+  it("the leaf of a record is its JWS, or the withheld form for a node-local kind; receipts verify either way", async () => {
+    const { records, leaves, store } = await mixedLog();
+    const cp = await checkpointOf(store);
+    for (const [i, r] of records.entries()) {
+      expect(toHex(await recordLeafHash(r))).toBe(toHex(leaves[i]!));
+      const proof = await store.inclusionProof(i, store.size);
+      if (!proof.ok) throw new Error(proof.reason);
+      const receipt = {
+        logIndex: i,
+        leafHash: toHex(leaves[i]!),
+        treeSize: store.size,
+        inclusionProof: proof.value.map(toHex),
+        checkpoint: cp,
+      };
+      expect((await verifyWriteReceipt(receipt, node.publicJwk as JWK, r)).ok).toBe(true);
+      expect((await verifyWriteReceipt(receipt, node.publicJwk as JWK, alter(r))).ok).toBe(false);
+    }
+    // No JWS can be a withheld leaf's bytes: it never contains "/" or "|".
+    expect(WITHHELD_LEAF_PREFIX).toMatch(/[/|]/);
   });
 });

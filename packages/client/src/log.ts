@@ -15,8 +15,9 @@ import {
   verifyCheckpointJws,
   verifyConsistency,
   verifyReceipt,
+  withheldLeafHash,
 } from "@eusn/merkle";
-import type { LogCheckpoint, LogConsistency, LogInclusion } from "@eusn/protocol";
+import { isNodeLocalKind, type LogCheckpoint, type LogConsistency, type LogInclusion } from "@eusn/protocol";
 import type { JWK } from "jose";
 import type { FetchLike } from "./client.ts";
 
@@ -40,7 +41,36 @@ export function verifyWriteReceipt(
   jws: string,
   options: { origin?: string } = {},
 ) {
-  return verifyReceipt(receipt, nodeJwk, jws, options);
+  const kind = kindOf(jws);
+  return verifyReceipt(receipt, nodeJwk, jws, {
+    ...options,
+    ...(kind !== undefined && isNodeLocalKind(kind) ? { withheldKind: kind } : {}),
+  });
+}
+
+/** The signed `kind` of a record JWS (unverified: the leaf format follows from the bytes alone). */
+function kindOf(jws: string): string | undefined {
+  try {
+    const p = jws.split(".")[1] ?? "";
+    const text = new TextDecoder().decode(
+      Uint8Array.from(atob(p.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0)),
+    );
+    const kind = (JSON.parse(text) as { kind?: unknown }).kind;
+    return typeof kind === "string" ? kind : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The log leaf hash of a record: SHA-256(0x00 ‖ JWS), or for a node-local kind the withheld leaf
+ * that commits to its kind and SHA-256 (docs/federation.md "Withheld leaves").
+ */
+export async function recordLeafHash(jws: string): Promise<Uint8Array> {
+  const bytes = new TextEncoder().encode(jws);
+  const kind = kindOf(jws);
+  if (kind === undefined || !isNodeLocalKind(kind)) return hashLeaf(bytes);
+  return withheldLeafHash(kind, new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }
 
 export type ConsistencyCheck =
@@ -78,8 +108,17 @@ export async function verifyCheckpointConsistency(
   return { ok: false, fork: check.status === "fork", reason: check.reason };
 }
 
-/** A downloaded log entry: its index and either the JWS (the leaf) or, when withheld, its leaf hash. */
-export type EntryLike = { index: number; jws?: string | undefined; leafHash: string };
+/**
+ * A downloaded log entry: its index and either the JWS (the leaf) or, when withheld, its leaf
+ * hash — with, for a node-local record, its kind and the digest its leaf commits to.
+ */
+export type EntryLike = {
+  index: number;
+  jws?: string | undefined;
+  leafHash: string;
+  kind?: string | undefined;
+  jwsSha256?: string | undefined;
+};
 
 export type EntriesCheck =
   | { ok: true; range: CompactRange; checkpoint: Checkpoint }
@@ -105,7 +144,7 @@ export async function verifyLogEntries(
   for (const e of entries) {
     if (e.index !== range.size)
       return { ok: false, reason: `expected entry ${range.size}, got ${e.index}`, index: e.index };
-    const leaf = e.jws === undefined ? fromHex(e.leafHash) : await hashLeaf(new TextEncoder().encode(e.jws));
+    const leaf = e.jws === undefined ? fromHex(e.leafHash) : await recordLeafHash(e.jws);
     if (leaf?.length !== 32) return { ok: false, reason: "bad leaf hash", index: e.index };
     if (e.jws !== undefined && toHex(leaf) !== e.leafHash) {
       return {
@@ -113,6 +152,21 @@ export async function verifyLogEntries(
         reason: `entry ${e.index}: the JWS does not hash to the leaf hash served with it`,
         index: e.index,
       };
+    }
+    // A withheld node-local entry carries the digest its leaf commits to: check the commitment.
+    if (e.jws === undefined && e.jwsSha256 !== undefined) {
+      const digest = fromHex(e.jwsSha256);
+      const committed =
+        digest && e.kind !== undefined && isNodeLocalKind(e.kind)
+          ? toHex(await withheldLeafHash(e.kind, digest))
+          : undefined;
+      if (committed !== e.leafHash) {
+        return {
+          ok: false,
+          reason: `entry ${e.index}: its leaf does not commit to a node-local ${e.kind ?? "record"} with that digest`,
+          index: e.index,
+        };
+      }
     }
     range = await range.append(leaf);
   }

@@ -38,6 +38,32 @@ export function hashLeaf(leaf: Uint8Array): Promise<Uint8Array> {
   return sha256(prefixed(0x00, leaf));
 }
 
+/**
+ * The prefix of a withheld leaf: EUSN logs records it never serves to peers (node-local kinds)
+ * not by their bytes but by a commitment to their kind and digest, so the log itself says a
+ * record is node-local. A compact JWS never contains `/` or `|`, so no record leaf can equal a
+ * withheld leaf, and no withheld leaf can pass for a record's.
+ */
+export const WITHHELD_LEAF_PREFIX = "eusn-withheld/v1|";
+
+/**
+ * The leaf bytes of a withheld record: `"eusn-withheld/v1|" ‖ kind ‖ SHA-256(record)`, the
+ * digest being the last 32 bytes (so the kind, which comes before, is unambiguous).
+ */
+export function withheldLeaf(kind: string, recordSha256: Uint8Array): Uint8Array {
+  if (recordSha256.length !== HASH_SIZE) throw new RangeError("a record digest is 32 bytes");
+  const head = new TextEncoder().encode(`${WITHHELD_LEAF_PREFIX}${kind}`);
+  const out = new Uint8Array(head.length + HASH_SIZE);
+  out.set(head);
+  out.set(recordSha256, head.length);
+  return out;
+}
+
+/** The leaf hash of a withheld record: SHA-256(0x00 ‖ withheldLeaf(kind, digest)). */
+export function withheldLeafHash(kind: string, recordSha256: Uint8Array): Promise<Uint8Array> {
+  return hashLeaf(withheldLeaf(kind, recordSha256));
+}
+
 /** Interior node hash, SHA-256(0x01 || left || right) (RFC 6962 §2.1). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Promise<Uint8Array> {
   return sha256(prefixed(0x01, left, right));

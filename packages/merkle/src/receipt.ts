@@ -3,7 +3,7 @@
 import type { JWK } from "jose";
 import { bytesEqual, fromHex } from "./bytes.ts";
 import { type Checkpoint, checkpointRoot, verifyCheckpointJws } from "./checkpoint.ts";
-import { hashLeaf, isCount } from "./hash.ts";
+import { hashLeaf, isCount, withheldLeafHash } from "./hash.ts";
 import { fail, type Result } from "./result.ts";
 import { verifyInclusion } from "./verify.ts";
 
@@ -50,14 +50,15 @@ export function parseReceipt(value: unknown): Result<Receipt> {
  * string is taken as its UTF-8 bytes, e.g. the compact JWS of the record):
  * 1. the checkpoint JWS is signed by `nodePublicJwk` (and is from `options.origin`, if given);
  * 2. it is for the receipt's `treeSize`;
- * 3. `leafHash` is the RFC 6962 leaf hash of `record`;
+ * 3. `leafHash` is the RFC 6962 leaf hash of `record` — or, with `options.withheldKind`, of the
+ *    withheld leaf committing to that kind and the record's SHA-256 (`withheldLeaf`);
  * 4. the inclusion proof puts that leaf at `logIndex` under the checkpoint's root.
  */
 export async function verifyReceipt(
   receipt: Receipt,
   nodePublicJwk: JWK,
   record: Uint8Array | string,
-  options: { origin?: string } = {},
+  options: { origin?: string; withheldKind?: string } = {},
 ): Promise<{ ok: true; checkpoint: Checkpoint } | { ok: false; reason: string }> {
   // Receipts arrive over the network: re-check the shape even when the static type says Receipt.
   const parsed = parseReceipt(receipt);
@@ -70,7 +71,13 @@ export async function verifyReceipt(
     return fail(`receipt is for tree size ${r.treeSize}, its checkpoint for ${checkpoint.treeSize}`);
   }
   const bytes = typeof record === "string" ? new TextEncoder().encode(record) : record;
-  const leafHash = await hashLeaf(bytes);
+  const leafHash =
+    options.withheldKind === undefined
+      ? await hashLeaf(bytes)
+      : await withheldLeafHash(
+          options.withheldKind,
+          new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice())),
+        );
   if (!bytesEqual(leafHash, fromHex(r.leafHash) as Uint8Array))
     return fail("leafHash is not the leaf hash of the record");
   const included = await verifyInclusion({

@@ -21,7 +21,9 @@ export const MAX_LOG_PAGE = 500;
 export const LogInclusion = z
   .object({
     logIndex: z.number().int().nonnegative().describe("Position of the record's leaf in the node's log."),
-    leafHash: Hex32.describe("RFC 6962 leaf hash of the record's JWS bytes: SHA-256(0x00 ‖ JWS)."),
+    leafHash: Hex32.describe(
+      'RFC 6962 leaf hash of the record: SHA-256(0x00 ‖ JWS), or for a node-local kind SHA-256(0x00 ‖ "eusn-withheld/v1|" ‖ kind ‖ SHA-256(JWS)).',
+    ),
     treeSize: z.number().int().positive().describe("Size of the tree the proof and checkpoint are for."),
     inclusionProof: z.array(Hex32).describe("Audit path of logIndex in that tree, leaf side first."),
     checkpoint: CompactJws.describe(
@@ -67,6 +69,9 @@ export const LogEntry = z
       .string()
       .optional()
       .describe("Why the body is not shown (node-local kind, or not readable by the caller's role)."),
+    jwsSha256: Hex32.optional().describe(
+      'With a withheld node-local record: SHA-256 of its JWS. Then leafHash = SHA-256(0x00 ‖ "eusn-withheld/v1|" ‖ kind ‖ this digest): the log itself commits to the kind, so a relay cannot pass any other record off as node-local.',
+    ),
   })
   .meta({ id: "LogEntry" });
 export type LogEntry = z.infer<typeof LogEntry>;

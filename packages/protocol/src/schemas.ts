@@ -159,6 +159,30 @@ export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;
 
 /**
+ * Record kinds that stay on the node that accepted them (migration signals, API credentials,
+ * statements of reasons):
+ * never served to peers nor replicated. The transparency log commits to them as withheld leaves
+ * (`"eusn-withheld/v1|" ‖ kind ‖ SHA-256(JWS)`, @eusn/merkle `withheldLeaf`), so anyone can check
+ * from the log alone that an entry served without its body really is one of these; every other
+ * kind's leaf is its JWS bytes. Part of the log format: every node and verifier must agree.
+ */
+export const NODE_LOCAL_KINDS = [
+  "signal.enckey.set",
+  "signal.key.publish",
+  "signal.key.grant",
+  "signal.create",
+  "signal.retract",
+  "signal.reverse",
+  "participant.apicred.set",
+  "participant.apicred.revoke",
+  "statement.create",
+] as const satisfies readonly RecordKind[];
+
+export function isNodeLocalKind(kind: string): boolean {
+  return (NODE_LOCAL_KINDS as readonly string[]).includes(kind);
+}
+
+/**
  * The claims of a signed write (the JWS payload). `kind` is signed, so a body signed for one
  * endpoint can never be accepted by another.
  */
@@ -246,7 +270,9 @@ export const WriteReceipt = z
       .describe("Position of the record in the node's transparency log (GET /v1/log/inclusion?index=…)."),
     leafHash: z
       .string()
-      .describe("RFC 6962 leaf hash of the JWS bytes, SHA-256(0x00 ‖ JWS), as 64 lowercase hex digits."),
+      .describe(
+        'RFC 6962 leaf hash, as 64 lowercase hex digits: SHA-256(0x00 ‖ JWS) — for a node-local kind (signals, API credentials) SHA-256(0x00 ‖ "eusn-withheld/v1|" ‖ kind ‖ SHA-256(JWS)).',
+      ),
     treeSize: z.number().int().optional().describe("With ?proof=1: the tree size the proof is for."),
     inclusionProof: z
       .array(z.string())

@@ -16,8 +16,10 @@ import {
   toHex,
   verifyCheckpointJws,
   verifyConsistency,
+  withheldLeafHash,
 } from "@eusn/merkle";
 import {
+  isNodeLocalKind,
   LogCheckpoint,
   LogConsistency,
   LogEntriesPage,
@@ -209,11 +211,18 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
       const leaves: { entry: LogEntry; leafHash: Uint8Array; after: CompactRange }[] = [];
       let r = range;
       for (const entry of entries) {
-        const leafHash = entry.jws
-          ? await hashLeaf(new TextEncoder().encode(entry.jws))
-          : fromHex(entry.leafHash)!;
-        if (entry.jws && toHex(leafHash) !== entry.leafHash) {
-          throw await refused(db, peer, `entry ${entry.index}: its leaf hash is not the hash of its JWS`);
+        let leafHash: Uint8Array;
+        if (entry.jws) {
+          leafHash = await hashLeaf(new TextEncoder().encode(entry.jws));
+          if (toHex(leafHash) !== entry.leafHash) {
+            throw await refused(db, peer, `entry ${entry.index}: its leaf hash is not the hash of its JWS`);
+          }
+        } else {
+          // Only a node-local record may come without its body, and its leaf must say so: the
+          // relay cannot drop a replicated record by calling it withheld (its leaf is its JWS).
+          const why = await unprovenWithheld(entry);
+          if (why) throw await refused(db, peer, `entry ${entry.index}: withheld, but ${why}`);
+          leafHash = fromHex(entry.leafHash)!;
         }
         r = await r.append(leafHash);
         leaves.push({ entry, leafHash, after: r });
@@ -277,6 +286,21 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
     .set({ lastPullAt: nowIso(), lastResult: JSON.stringify(report), pullLeaseUntil: 0 })
     .where(eq(federationPeers.peerId, peer.nodeId));
   return report;
+}
+
+/**
+ * Why a withheld entry does not prove it is a node-local record, or undefined when it does: a
+ * node-local kind whose served digest, with that kind, hashes to the served leaf
+ * (`"eusn-withheld/v1|" ‖ kind ‖ SHA-256(JWS)`, docs/federation.md "Withheld leaves"). The page
+ * is then checked against the signed checkpoint as every page is, so the leaf is the peer's own.
+ */
+async function unprovenWithheld(entry: LogEntry): Promise<string | undefined> {
+  if (!isNodeLocalKind(entry.kind)) return `${JSON.stringify(entry.kind)} is not a node-local kind`;
+  const digest = entry.jwsSha256 === undefined ? undefined : fromHex(entry.jwsSha256);
+  if (!digest) return "it carries no digest for its leaf to commit to";
+  if (toHex(await withheldLeafHash(entry.kind, digest)) !== entry.leafHash)
+    return `its leaf does not commit to a ${entry.kind} record with that digest`;
+  return undefined;
 }
 
 /** Audits a refusal and returns the Stop to throw: the cursor stays before the offending entry. */

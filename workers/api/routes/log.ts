@@ -173,6 +173,8 @@ export async function listLogEntries(c: RouteContext<typeof listLogEntriesRoute>
       kind: r.kind,
       leafHash: toHex(r.leafHash),
       ...(reason === undefined ? { jws: r.jws! } : { withheld: reason }),
+      // A withheld node-local leaf proves what it is: its leaf commits to its kind and this digest.
+      ...(reason !== undefined && r.withheldDigest ? { jwsSha256: toHex(r.withheldDigest) } : {}),
     };
   });
   const last = entries[entries.length - 1];

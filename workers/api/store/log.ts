@@ -104,9 +104,12 @@ export function appendStatements(
   plan: AppendPlan,
   recordId: string,
   kind: string,
+  withheldDigest: Uint8Array | null = null,
 ): BatchItem<"sqlite">[] {
   return [
-    db.insert(logLeaves).values({ idx: plan.index, leafHash: plan.leafHash, recordId, kind }),
+    db
+      .insert(logLeaves)
+      .values({ idx: plan.index, leafHash: plan.leafHash, recordId, kind, jwsSha256: withheldDigest }),
     ...plan.nodes.map((n) => db.insert(logNodes).values({ level: n.level, idx: n.index, hash: n.hash })),
   ];
 }
@@ -225,15 +228,18 @@ export async function findLeaf(d1: D1Database, by: { index: number } | { leafHas
   return { idx: row.idx, leafHash: blobBytes(row.leaf_hash), recordId: row.record_id, kind: row.kind };
 }
 
-/** Leaves [start, start + limit) with the stored JWS of each (null when the record was purged). */
+/**
+ * Leaves [start, start + limit) with the stored JWS of each (null when the record was purged)
+ * and, for a withheld (node-local) leaf, the digest it commits to.
+ */
 export async function leavesFrom(
   d1: D1Database,
   start: number,
   limit: number,
-): Promise<(LeafRow & { jws: string | null; issuer: string | null })[]> {
+): Promise<(LeafRow & { jws: string | null; issuer: string | null; withheldDigest: Uint8Array | null })[]> {
   const rows = await d1
     .prepare(
-      `SELECT l.idx, l.leaf_hash, l.record_id, l.kind, r.jws, r.issuer
+      `SELECT l.idx, l.leaf_hash, l.record_id, l.kind, l.jws_sha256, r.jws, r.issuer
          FROM log_leaves l LEFT JOIN records r ON r.id = l.record_id
         WHERE l.idx >= ? ORDER BY l.idx LIMIT ?`,
     )
@@ -243,6 +249,7 @@ export async function leavesFrom(
       leaf_hash: unknown;
       record_id: string;
       kind: string;
+      jws_sha256: unknown;
       jws: string | null;
       issuer: string | null;
     }>();
@@ -253,5 +260,6 @@ export async function leavesFrom(
     kind: r.kind,
     jws: r.jws,
     issuer: r.issuer,
+    withheldDigest: r.jws_sha256 === null ? null : blobBytes(r.jws_sha256),
   }));
 }

@@ -1,8 +1,14 @@
 // Storing an accepted signed write: the exact JWS bytes, the domain rows it implies, its leaf in
 // the transparency log and one audit entry, in a single D1 batch (D1 has no interactive
 // transactions; a batch is atomic). Used by the HTTP routes and by federation (replicated records).
-import { hashLeaf, toHex } from "@eusn/merkle";
-import type { RecordKind, RecordOf, WriteClaims, WriteReceipt } from "@eusn/protocol";
+import { hashLeaf, toHex, withheldLeafHash } from "@eusn/merkle";
+import {
+  isNodeLocalKind,
+  type RecordKind,
+  type RecordOf,
+  type WriteClaims,
+  type WriteReceipt,
+} from "@eusn/protocol";
 import { and, eq } from "drizzle-orm";
 import { auditLog, records } from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
@@ -79,6 +85,20 @@ const MAX_APPEND_ATTEMPTS = 8;
 const utf8 = new TextEncoder();
 
 /**
+ * A record's log leaf: its JWS bytes, or for a node-local kind (never served to peers) the
+ * withheld leaf committing to its kind and SHA-256 (@eusn/merkle `withheldLeaf`), so that the log
+ * itself says which entries may be served without a body (docs/federation.md "Withheld leaves").
+ */
+export async function leafOf(
+  kind: string,
+  jws: string,
+): Promise<{ leafHash: Uint8Array; withheldDigest: Uint8Array | null }> {
+  if (!isNodeLocalKind(kind)) return { leafHash: await hashLeaf(utf8.encode(jws)), withheldDigest: null };
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(jws)));
+  return { leafHash: await withheldLeafHash(kind, digest), withheldDigest: digest };
+}
+
+/**
  * Appends the record, `domain` (the inserts/updates the record implies), its transparency-log
  * leaf (the exact JWS bytes) with the perfect subtrees it closes, and its audit entry atomically.
  * Either all of it lands or none of it: a replayed `jti` that raced past the pre-check fails the
@@ -94,7 +114,7 @@ export async function commitWrite<K extends RecordKind>(
   options: CommitOptions = {},
 ): Promise<WriteReceipt> {
   const id = await derivedId("record", w);
-  const leafHash = await hashLeaf(utf8.encode(w.jws));
+  const { leafHash, withheldDigest } = await leafOf(w.kind, w.jws);
   let results: unknown[] | undefined;
   let logIndex = -1;
   let auditAt = -1;
@@ -129,7 +149,7 @@ export async function commitWrite<K extends RecordKind>(
       .returning({ seq: auditLog.seq });
     const before: DomainStatements = [
       insertRecord,
-      ...appendStatements(db, plan, id, w.kind),
+      ...appendStatements(db, plan, id, w.kind, withheldDigest),
       ...domain(id),
       ...(options.extra?.(id) ?? []),
     ];

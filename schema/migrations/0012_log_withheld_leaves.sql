@@ -1,0 +1,1 @@
+ALTER TABLE `log_leaves` ADD `jws_sha256` blob;

@@ -10,6 +10,7 @@ import { signalEncKeys, signalKeyVersions, signalKeyWraps } from "../../../schem
 import type { Db, DomainStatements } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
+import { isPurgeable, keyVersionKept, signalExpiry } from "../rules/signals.ts";
 import { getParticipant } from "../store/participants.ts";
 import {
   getEncKey,
@@ -22,8 +23,6 @@ import {
   withdrawStatements,
 } from "../store/signals.ts";
 import type { Applier, Plan } from "./context.ts";
-
-const DAY_S = 86_400;
 
 /** Uniqueness races that slipped past a pre-check become a plain conflict, not a 500. */
 const SIGNAL_UNIQUE = /UNIQUE constraint failed: signal_/;
@@ -172,7 +171,7 @@ export const grantKeyVersion: Applier<"signal.key.grant"> = {
     const version = w.record.version;
     const v = await getKeyVersion(db, version);
     if (!v) throw new ApiError("not_found", `no selector-key version ${version}`);
-    if (v.validUntil + signalPolicy(env).maxExpiryDays * DAY_S <= nowS()) {
+    if (!keyVersionKept(v, signalPolicy(env), nowS())) {
       throw new ApiError(
         "unprocessable",
         `version ${version} is retired: no signal made with it can be live`,
@@ -197,10 +196,11 @@ export const createSignal: Applier<"signal.create", SignalPlan> = {
     const r = w.record;
     const policy = signalPolicy(env);
     const now = nowS();
-    const days = r.expiresInDays ?? policy.defaultExpiryDays;
-    if (days > policy.maxExpiryDays) {
-      const message = `this node keeps signals at most ${policy.maxExpiryDays} days`;
-      throw new ApiError("validation_failed", message, [{ path: "/record/expiresInDays", message }]);
+    const expiry = signalExpiry(w.claims.iat, r.expiresInDays, policy);
+    if (!expiry.ok) {
+      throw new ApiError("validation_failed", expiry.reason, [
+        { path: "/record/expiresInDays", message: expiry.reason },
+      ]);
     }
     const v = await getKeyVersion(db, r.keyVersion);
     if (!v) throw new ApiError("unprocessable", `no selector-key version ${r.keyVersion}`);
@@ -219,7 +219,7 @@ export const createSignal: Applier<"signal.create", SignalPlan> = {
         throw new ApiError("unprocessable", "a signal cannot target its own platform");
     }
     const id = newId("signal");
-    const expiresAt = w.claims.iat + days * DAY_S;
+    const expiresAt = expiry.expiresAt;
     return {
       subjectId: id,
       signalId: id,
@@ -249,7 +249,7 @@ export const createSignal: Applier<"signal.create", SignalPlan> = {
 /** The live signal `id`, or 404/409. */
 async function liveSignal(db: Db, id: string) {
   const s = await getSignal(db, id);
-  if (!s || s.expiresAt <= nowS()) throw new ApiError("not_found", `no live signal ${id}`);
+  if (!s || isPurgeable(s, nowS())) throw new ApiError("not_found", `no live signal ${id}`);
   return s;
 }
 

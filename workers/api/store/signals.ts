@@ -2,6 +2,7 @@
 // reversal listing, the abuse-limit counters and the purge. No Hono types here. Every query that
 // returns a signal filters on `expires_at > now`, so an expired signal is never handed out, even
 // before the purge has deleted it.
+
 import {
   type EncPublicJwk,
   SELECTOR_KEY_MAX_VERSION,
@@ -29,6 +30,7 @@ import { config, type SignalPolicy } from "../config.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { nowIso, sha256Hex } from "../lib/encoding.ts";
+import { enumerationAllows, keyVersionKeptSql, PURGEABLE_SQL_TEXT, signalLiveSql } from "../rules/signals.ts";
 import type { DomainStatements } from "./records.ts";
 
 export type SignalRow = typeof signals.$inferSelect;
@@ -129,12 +131,9 @@ export async function keyVersionsFor(
   const rows = await db
     .select()
     .from(signalKeyVersions)
-    .where(gt(sql`${signalKeyVersions.validUntil} + ${policy.maxExpiryDays * DAY_S}`, now))
+    .where(keyVersionKeptSql(policy, now))
     .orderBy(asc(signalKeyVersions.version));
-  const live = await db
-    .selectDistinct({ v: signals.keyVersion })
-    .from(signals)
-    .where(and(eq(signals.status, "active"), gt(signals.expiresAt, now)));
+  const live = await db.selectDistinct({ v: signals.keyVersion }).from(signals).where(signalLiveSql(now));
   const liveVersions = new Set(live.map((r) => r.v));
   const wraps = await db.select().from(signalKeyWraps).where(eq(signalKeyWraps.participantId, participantId));
   const wrapOf = new Map(wraps.map((w) => [w.version, w]));
@@ -158,8 +157,8 @@ export async function keyVersionsFor(
 
 // ---- signals ---------------------------------------------------------------------------------
 
-/** A signal that is active and not expired (what every read may hand out). */
-const live = (now: number) => and(eq(signals.status, "active"), gt(signals.expiresAt, now));
+/** A signal that is active and not expired (what every read may hand out: rules/signals.ts). */
+const live = (now: number) => signalLiveSql(now);
 
 export async function getSignal(db: Db, id: string): Promise<SignalRow | undefined> {
   return db.select().from(signals).where(eq(signals.id, id)).get();
@@ -455,7 +454,8 @@ export async function checkEnumerationGuard(
     for (const r of rows) known.add(r.digest);
   }
   const fresh = digests.filter((d) => !known.has(d));
-  if (used + fresh.length > limit) return { ok: false, used, asked: fresh.length };
+  if (!enumerationAllows(used, fresh.length, { maxDistinctSelectorsPerDay: limit }))
+    return { ok: false, used, asked: fresh.length };
   const statements: DomainStatements = chunks(fresh, 30).map((part) =>
     db
       .insert(signalLookupGuard)
@@ -493,14 +493,14 @@ export async function purgeExpiredSignals(
   const now = nowS(nowMs);
   const yesterday = utcDay(nowMs - DAY_S * 1000);
   const oldWindow = now - 3600;
-  const expired = "SELECT id FROM signals WHERE expires_at <= ?1";
+  const expired = `SELECT id FROM signals WHERE ${PURGEABLE_SQL_TEXT}`;
   const counts = `json_object(
-      'signals', (SELECT count(*) FROM signals WHERE expires_at <= ?1),
+      'signals', (SELECT count(*) FROM signals WHERE ${PURGEABLE_SQL_TEXT}),
       'selectors', (SELECT count(*) FROM signal_selectors WHERE signal_id IN (${expired})),
       'outLinks', (SELECT count(*) FROM signal_out_links WHERE signal_id IN (${expired})),
       'fetches', (SELECT count(*) FROM signal_fetches WHERE signal_id IN (${expired})),
       'reversals', (SELECT count(*) FROM signal_reversals WHERE signal_id IN (${expired})),
-      'records', (SELECT count(*) FROM records WHERE id IN (SELECT record_id FROM signals WHERE expires_at <= ?1)),
+      'records', (SELECT count(*) FROM records WHERE id IN (SELECT record_id FROM signals WHERE ${PURGEABLE_SQL_TEXT})),
       'guardRows', (SELECT count(*) FROM signal_lookup_guard WHERE day < ?3),
       'rateWindows', (SELECT count(*) FROM signal_rate_windows WHERE window_start < ?4))`;
   const results = await d1.batch([
@@ -508,7 +508,7 @@ export async function purgeExpiredSignals(
       .prepare(
         `INSERT INTO audit_log (kind, actor, at, detail)
          SELECT 'signal.purge', 'system', ?2, ${counts}
-         WHERE EXISTS (SELECT 1 FROM signals WHERE expires_at <= ?1)
+         WHERE EXISTS (SELECT 1 FROM signals WHERE ${PURGEABLE_SQL_TEXT})
             OR EXISTS (SELECT 1 FROM signal_lookup_guard WHERE day < ?3)
          RETURNING detail`,
       )
@@ -518,9 +518,9 @@ export async function purgeExpiredSignals(
     d1.prepare(`DELETE FROM signal_fetches WHERE signal_id IN (${expired})`).bind(now),
     d1.prepare(`DELETE FROM signal_reversals WHERE signal_id IN (${expired})`).bind(now),
     d1
-      .prepare("DELETE FROM records WHERE id IN (SELECT record_id FROM signals WHERE expires_at <= ?1)")
+      .prepare(`DELETE FROM records WHERE id IN (SELECT record_id FROM signals WHERE ${PURGEABLE_SQL_TEXT})`)
       .bind(now),
-    d1.prepare("DELETE FROM signals WHERE expires_at <= ?1").bind(now),
+    d1.prepare(`DELETE FROM signals WHERE ${PURGEABLE_SQL_TEXT}`).bind(now),
     d1.prepare("DELETE FROM signal_lookup_guard WHERE day < ?1").bind(yesterday),
     d1.prepare("DELETE FROM signal_rate_windows WHERE window_start < ?1").bind(oldWindow),
   ]);

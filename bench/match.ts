@@ -1,15 +1,24 @@
 // `npm run bench:match`: the match path measured from outside the Worker, against a real local
-// node (wrangler dev, local D1, the MatchShard Durable Object), side by side with a plain
-// JavaScript brute-force scan in the same run.
+// node (wrangler dev, local D1, the MatchShard Durable Objects), side by side with FAISS on the
+// same data in the same run (Debian `python3-faiss`, one thread; bench/faiss-match.py) when it is
+// installed, else with a plain JavaScript brute-force scan.
 //
-//   npm run bench:match                 # 100k (loaded through the API) and 1M (loaded into the local D1 file)
+//   npm run bench:match                                   # 100k (through the API) and 1M (D1 file)
 //   npm run bench:match -- --sizes 100000 --quick
+//   npm run bench:match -- --sizes 10000000 --shards 12   # 10M across 12 shards
+//   npm run bench:match -- --sizes 1000000 --api-load-max 1000000 --ingest-only
 //
-// Prints a table and writes bench/results/match.json. "ms/query" is the whole request time /
-// batch: loopback HTTP, token verification, the D1 catch-up read, the metadata read and the
-// accounting write. "index ms/query" is the part spent in the shard objects inside workerd, from
-// the node's Server-Timing header (measured in the Worker around the shard calls, so it includes
-// their catch-up read and the RPC, not the network).
+// Prints a table and writes bench/results/match.json (or --out FILE). Per row:
+// - "ms/query": the whole request / batch: loopback HTTP, token verification, the rate limiter,
+//   the shard calls (with their feed catch-up read), the metadata read, the accounting write and
+//   the JSON answer. "index", "meta", "account": the node's Server-Timing phases (measured inside
+//   workerd; Workers clocks advance across I/O, so each is the span of an awaited call).
+// - "node CPU ms/query": CPU time (user + system) workerd used over the measured requests, from
+//   /proc. Wall time moves with machine load; CPU time much less.
+// - "load": the 1-minute load average when the row started (2 shared cores: above 2, others wait).
+// - FAISS IndexBinaryFlat / IndexBinaryMultiHash: wall and CPU ms per query on the same stored
+//   hashes and the same queries, and the ratio of their time to the node's whole request (same
+//   run, so the load applies to both). FAISS flat's answers are the ground truth for recall.
 //
 // wrangler dev's devtools bridge mirrors every response inside workerd (D1 results included,
 // base64) to the inspector; at a million rows that traffic alone stalls the node, and it is not
@@ -18,12 +27,12 @@
 process.env.VSCODE_INSPECTOR_OPTIONS ??= "{}";
 
 import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import { bruteForceMatch, packEntries } from "@eusn/match";
 import type { WriteReceipt } from "@eusn/protocol";
-import { flipBits, randomPdq, rng } from "../test/helpers/hashes.ts";
 import { type LocalNode, startLocalNode } from "../test/helpers/local-node.ts";
 
 const args = process.argv.slice(2);
@@ -33,70 +42,127 @@ const arg = (name: string, def: string) => {
 };
 const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
 const QUICK = args.includes("--quick");
+const INGEST_ONLY = args.includes("--ingest-only");
 const API_LOAD_MAX = Number(arg("api-load-max", "100000"));
-const SHARDS = arg("shards", "1");
-const THRESHOLDS = [31, 52];
-const BATCHES = [1, 100, 1000];
+const SHARDS_ARG = arg("shards", "auto");
+const THRESHOLDS = arg("thresholds", "31,52,63").split(",").map(Number);
+const BATCHES = arg("batches", "1,100,1000").split(",").map(Number);
+/** Queries FAISS answers at sizes above 1M (flat is exhaustive: 1,000 x 10M at T = 52 takes minutes). */
+const FAISS_QUERIES_LARGE = Number(arg("faiss-queries-large", "200"));
+/** Queries FAISS's multi-hash index answers (at T >= 48 it probes 11,152 buckets a query: the slowest). */
+const MULTIHASH_QUERIES = Number(arg("multihash-queries", "200"));
+const OUT = arg("out", path.resolve(import.meta.dirname, "results", "match.json"));
+const FAISS_PYTHON = "/usr/bin/python3";
+const HAVE_FAISS = spawnSync(FAISS_PYTHON, ["-c", "import faiss"], { encoding: "utf8" }).status === 0;
 
-type Row = {
-  size: number;
-  data: string;
-  threshold: number;
-  batch: number;
-  requests: number;
-  msPerRequestP50: number;
-  msPerQuery: number;
-  indexMsPerRequestP50: number | null;
-  indexMsPerQuery: number | null;
-  recall: number | null;
-  bruteForceMsPerQuery: number | null;
-  speedupVsBruteForce: number | null;
-};
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const load1 = () => Number(loadavg()[0]!.toFixed(2));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number, d = 3) => Number(x.toFixed(d));
 
-function log(s: string) {
-  process.stderr.write(`${s}\n`);
+/** Shards for a size: one up to 1M (the 1M figures are for one shard), else ~850k per shard. */
+const shardsFor = (size: number) =>
+  SHARDS_ARG !== "auto" ? Number(SHARDS_ARG) : size <= 1_000_000 ? 1 : Math.ceil(size / 850_000);
+
+// --- data: raw 32-byte codes (the hash's bytes in hex order) -------------------------------------
+
+/** mulberry32, as 32-bit words. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
 }
 
-/** Half uniform random, half clustered: 1% of entries are centres with variants at distance 1..40. */
-function dataset(size: number, seed: number): string[] {
-  const r = rng(seed);
-  const out = new Set<string>();
-  while (out.size < size / 2) out.add(randomPdq(r));
-  while (out.size < size) {
-    const c = randomPdq(r);
-    out.add(c);
-    for (let k = 0; k < 50 && out.size < size; k++) out.add(flipBits(c, 1 + Math.floor(r() * 40), r));
+function flip(codes: Uint8Array, at: number, bits: number, r: () => number) {
+  const seen = new Set<number>();
+  while (seen.size < bits) seen.add(r() & 255);
+  for (const b of seen) codes[at + (b >>> 3)]! ^= 1 << (b & 7);
+}
+
+/**
+ * Half uniform random, half clustered (1% of that half are centres, each with 50 variants at 1-40
+ * bits): the same shape as the earlier runs. Variants of one centre are kept distinct (a repeat
+ * would be the same submission twice); across families a collision has probability ~2^-200.
+ */
+function dataset(size: number, seed: number): Uint8Array {
+  const r = prng(seed);
+  const codes = new Uint8Array(size * 32);
+  const half = Math.floor(size / 2);
+  for (let i = 0; i < half * 8; i++) new DataView(codes.buffer).setUint32(i * 4, r());
+  let n = half;
+  while (n < size) {
+    const centre = n;
+    for (let k = 0; k < 8; k++) new DataView(codes.buffer).setUint32(n * 32 + k * 4, r());
+    const family = new Set<string>([hexAt(codes, n)]);
+    n++;
+    for (let v = 0; v < 50 && n < size; ) {
+      codes.copyWithin(n * 32, centre * 32, centre * 32 + 32);
+      flip(codes, n * 32, 1 + (r() % 40), r);
+      const h = hexAt(codes, n);
+      if (family.has(h)) continue;
+      family.add(h);
+      n++;
+      v++;
+    }
   }
-  return [...out];
+  return codes;
 }
 
-/** Queries: half near-duplicates of stored hashes (up to 45 bits away), half random. */
-function queries(stored: string[], n: number, seed: number): string[] {
-  const r = rng(seed);
-  return Array.from({ length: n }, (_, i) =>
-    i % 2 === 0 ? flipBits(stored[Math.floor(r() * stored.length)]!, Math.floor(r() * 46), r) : randomPdq(r),
-  );
+function hexAt(codes: Uint8Array, i: number): string {
+  return Buffer.from(codes.buffer, codes.byteOffset + i * 32, 32).toString("hex");
 }
 
-/** Writes rows straight into the local D1 file (node not running yet): setup only, not measured. */
-function loadIntoD1File(persist: string, values: string[]) {
+/** Queries: half near-duplicates of stored hashes (0-45 bits away), half random. */
+function queryCodes(stored: Uint8Array, n: number, seed: number): Uint8Array {
+  const r = prng(seed);
+  const size = stored.length / 32;
+  const q = new Uint8Array(n * 32);
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      const at = (r() % size) * 32;
+      q.set(stored.subarray(at, at + 32), i * 32);
+      flip(q, i * 32, r() % 46, r);
+    } else for (let k = 0; k < 8; k++) new DataView(q.buffer).setUint32(i * 32 + k * 4, r());
+  }
+  return q;
+}
+
+// --- setup ----------------------------------------------------------------------------------------
+
+/**
+ * Writes rows straight into the local D1 file (node not running yet): setup, not measured. The
+ * `created` changes get explicit sequence numbers and each submission its match key (what the
+ * migration's trigger would set), so 10M rows load in minutes.
+ */
+function loadIntoD1File(persist: string, codesFile: string) {
   const dir = path.join(persist, "v3", "d1", "miniflare-D1DatabaseObject");
   const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
   if (!file) throw new Error(`no D1 file under ${dir}`);
-  const tsv = path.join(persist, "bench-values.txt");
-  writeFileSync(tsv, values.join("\n"));
   const py = `
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-vals = open(sys.argv[2]).read().split("\\n")
+db.execute("PRAGMA journal_mode=OFF"); db.execute("PRAGMA synchronous=OFF")
+data = open(sys.argv[2], "rb").read()
+n = len(data) // 32
 now = "2026-01-01T00:00:00.000Z"
-rows = [(f"hsh_bench{i:08d}", "rec_bench", "par_bench", "NL", "pdq", v, "pdq:" + v, 90, 0, '["a"]', "image", "bench", "live", "none", now, '["NL"]') for i, v in enumerate(vals)]
-db.executemany("INSERT INTO submissions (id, record_id, submitter_id, member_state, signal_type, value, fingerprint, quality, low_quality, limbs, content_type, national_provision, status, baseline_state, created_at, concur_states) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-db.executemany("INSERT INTO submission_changes (submission_id, change, affects_baseline, record_id, at) VALUES (?, 'created', 0, 'rec_bench', ?)", [(r[0], now) for r in rows])
+def rows():
+    for i in range(n):
+        v = data[i * 32:(i + 1) * 32].hex()
+        yield (f"hsh_bench{i:09d}", "rec_bench", "par_bench", "NL", "pdq", v, "pdq:" + v, 90, 0, '["a"]', "image", "bench", "live", "none", now, '["NL"]', i + 1)
+db.executemany("INSERT INTO submissions (id, record_id, submitter_id, member_state, signal_type, value, fingerprint, quality, low_quality, limbs, content_type, national_provision, status, baseline_state, created_at, concur_states, match_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
+db.executemany("INSERT INTO submission_changes (seq, submission_id, change, affects_baseline, record_id, at) VALUES (?, ?, 'created', 0, 'rec_bench', ?)", ((i + 1, f"hsh_bench{i:09d}", now) for i in range(n)))
 db.commit()
 print(db.execute("SELECT count(*) FROM submissions").fetchone()[0])
 `;
-  const res = spawnSync("python3", ["-c", py, path.join(dir, file), tsv], { encoding: "utf8" });
+  const res = spawnSync("python3", ["-c", py, path.join(dir, file), codesFile], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
   if (res.status !== 0) throw new Error(`loading the D1 file failed: ${res.stderr}`);
   return Number(res.stdout.trim());
 }
@@ -120,11 +186,13 @@ async function admit(node: LocalNode, role: "authority" | "platform" | "coordina
   });
 }
 
+// --- measuring ------------------------------------------------------------------------------------
+
 type MatchRes = {
   results: { index: number; matches: { submissionId: string; value: string; distance: number }[] }[];
 };
 
-const REQUEST_TIMEOUT_MS = 180_000;
+const REQUEST_TIMEOUT_MS = 300_000;
 
 async function timedMatch(platform: EusnClient, items: string[], threshold: number) {
   const t0 = performance.now();
@@ -144,31 +212,88 @@ async function timedMatch(platform: EusnClient, items: string[], threshold: numb
   ]).finally(() => clearTimeout(timer));
   const ms = performance.now() - t0;
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  const index = /(?:^|,\s*)index;dur=(\d+(?:\.\d+)?)/.exec(res.headers.get("server-timing") ?? "");
-  return { ms, indexMs: index ? Number(index[1]) : null, data: res.data };
+  const timing = res.headers.get("server-timing") ?? "";
+  const phase = (name: string) => {
+    const m = new RegExp(`(?:^|,\\s*)${name};dur=(\\d+(?:\\.\\d+)?)`).exec(timing);
+    return m ? Number(m[1]) : null;
+  };
+  return {
+    ms,
+    phases: { index: phase("index"), meta: phase("meta"), account: phase("account") },
+    data: res.data,
+  };
 }
 
-/** When the shards last loaded their index (GET /v1/match/stats): changes only on a rebuild. */
-async function builtAt(coordinator: EusnClient): Promise<string> {
-  const res = await coordinator.get<{ shards: { builtAt: string }[] }>("/v1/match/stats");
+type ShardStat = { entries: number; memoryBytes: number; builtAt: string; rebuilds: number; source?: string };
+
+async function shardStats(coordinator: EusnClient): Promise<ShardStat[]> {
+  const res = await coordinator.get<{ shards: ShardStat[] }>("/v1/match/stats");
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  return res.data.shards.map((s) => s.builtAt).join(",");
+  return res.data.shards;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+type Faiss = {
+  faissVersion: string;
+  flat: { thresholds: Record<string, { msPerQuery: number; cpuMsPerQuery: number; hits: number }> };
+  multiHash?: {
+    thresholds: Record<
+      string,
+      { msPerQuery: number; cpuMsPerQuery: number; hits: number; sameAsFlat: boolean }
+    >;
+  };
+  truth: Record<string, number[][]>;
+};
+
+function runFaiss(
+  dir: string,
+  stored: Uint8Array,
+  queries: Uint8Array,
+  multiHashQueries: number,
+): Faiss | null {
+  if (!HAVE_FAISS) return null;
+  const s = path.join(dir, "stored.bin");
+  const q = path.join(dir, "faiss-queries.bin");
+  if (!existsSync(s)) writeFileSync(s, stored);
+  writeFileSync(q, queries);
+  const res = spawnSync(
+    FAISS_PYTHON,
+    [
+      path.join(import.meta.dirname, "faiss-match.py"),
+      s,
+      q,
+      THRESHOLDS.join(","),
+      "--multihash-queries",
+      String(multiHashQueries),
+    ],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 30,
+    },
+  );
+  if (res.status !== 0) throw new Error(`faiss failed: ${res.stderr.slice(-2000)}`);
+  return JSON.parse(res.stdout) as Faiss;
+}
+
+// --- one size -------------------------------------------------------------------------------------
 
 async function benchSize(size: number) {
-  log(`\n== ${size.toLocaleString()} stored hashes ==`);
+  const shards = shardsFor(size);
+  log(`\n== ${size.toLocaleString()} stored hashes, ${shards} shard(s), load ${load1()} ==`);
   const t0 = performance.now();
   const stored = dataset(size, size);
+  const hex = (i: number) => hexAt(stored, i);
   log(`generated data set in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const viaApi = size <= API_LOAD_MAX;
+  let codesFile = "";
   const node = await startLocalNode({
-    vars: { MATCH_SHARDS: SHARDS },
+    // The bench measures the index, not the fair-use limits: both classes it uses are off.
+    vars: { MATCH_SHARDS: String(shards), RATE_LIMIT_MATCH: "off", RATE_LIMIT_WRITE: "off" },
     beforeStart: async (persist) => {
+      codesFile = path.join(path.dirname(persist), "stored.bin");
+      writeFileSync(codesFile, stored);
       if (!viaApi) {
         const t = performance.now();
-        const n = loadIntoD1File(persist, stored);
+        const n = loadIntoD1File(persist, codesFile);
         log(
           `wrote ${n.toLocaleString()} rows into the local D1 file in ${((performance.now() - t) / 1000).toFixed(1)} s (setup, not measured)`,
         );
@@ -177,20 +302,26 @@ async function benchSize(size: number) {
   });
   const result: Record<string, unknown> = {
     size,
-    shards: Number(SHARDS),
+    shards,
     loadedVia: viaApi ? "api" : "d1-file",
+    load1AtStart: load1(),
   };
   try {
     const coordinator = await admit(node, "coordinator");
     const platform = await admit(node, "platform");
     if (viaApi) {
       const authority = await admit(node, "authority", "NL");
+      const blocks: { stored: number; hashesPerSecond: number; nodeCpuMsPer1000: number; load1: number }[] =
+        [];
+      const BLOCK = size >= 500_000 ? 50_000 : 10_000;
       const t = performance.now();
-      for (let i = 0; i < stored.length; i += 1000) {
+      let tb = t;
+      let cpu = node.cpuMs().workerd;
+      for (let i = 0; i < size; i += 1000) {
         const res = await authority.write("/v1/submissions", "submission.create", {
-          items: stored.slice(i, i + 1000).map((value) => ({
+          items: Array.from({ length: Math.min(1000, size - i) }, (_, k) => ({
             signalType: "pdq",
-            value,
+            value: hex(i + k),
             quality: 90,
             limbs: ["a"],
             contentType: "image",
@@ -198,41 +329,96 @@ async function benchSize(size: number) {
           })),
         });
         if (!res.ok) throw new Error(JSON.stringify(res.problem));
-        if ((i / 1000) % 10 === 9) log(`  loaded ${(i + 1000).toLocaleString()} via the API`);
+        const done = i + 1000;
+        if (done % BLOCK === 0) {
+          const now = performance.now();
+          const c = node.cpuMs().workerd;
+          blocks.push({
+            stored: done,
+            hashesPerSecond: Math.round(BLOCK / ((now - tb) / 1000)),
+            nodeCpuMsPer1000: round((c - cpu) / (BLOCK / 1000), 1),
+            load1: load1(),
+          });
+          log(
+            `  ${done.toLocaleString()} via the API: ${blocks.at(-1)!.hashesPerSecond} hashes/s over the last ${BLOCK.toLocaleString()} (workerd CPU ${blocks.at(-1)!.nodeCpuMsPer1000} ms per 1,000; load ${load1()})`,
+          );
+          tb = now;
+          cpu = c;
+        }
       }
       const s = (performance.now() - t) / 1000;
-      result.apiLoadSeconds = Number(s.toFixed(1));
-      result.apiLoadHashesPerSecond = Math.round(stored.length / s);
+      result.apiLoadSeconds = round(s, 1);
+      result.apiLoadHashesPerSecond = Math.round(size / s);
+      result.apiLoadBlocks = blocks;
       log(
-        `bulk load through the API: ${stored.length.toLocaleString()} hashes in ${s.toFixed(1)} s (${Math.round(stored.length / s)} hashes/s, 1,000 per signed record)`,
+        `bulk load through the API: ${size.toLocaleString()} hashes in ${s.toFixed(1)} s (${Math.round(size / s)} hashes/s, 1,000 per signed record)`,
       );
+      if (INGEST_ONLY) return result;
     }
+    // First build: from D1 (no snapshot yet).
     const tb = performance.now();
-    const stats = await coordinator.get<{ shards: { entries: number; memoryBytes: number }[] }>(
-      "/v1/match/stats",
-    );
-    if (!stats.ok) throw new Error(JSON.stringify(stats.problem));
-    result.indexBuildSeconds = Number(((performance.now() - tb) / 1000).toFixed(1));
-    result.entries = stats.data.shards.reduce((a, s) => a + s.entries, 0);
-    result.memoryBytes = stats.data.shards.reduce((a, s) => a + s.memoryBytes, 0);
+    let stats = await shardStats(coordinator);
+    result.indexBuildSeconds = round((performance.now() - tb) / 1000, 1);
+    result.entries = stats.reduce((a, s) => a + s.entries, 0);
+    result.memoryBytes = stats.reduce((a, s) => a + s.memoryBytes, 0);
+    result.maxShardMemoryBytes = Math.max(...stats.map((s) => s.memoryBytes));
+    result.buildSources = stats.map((s) => s.source ?? "d1");
     log(
-      `index built in the Durable Object in ${result.indexBuildSeconds} s: ${result.entries} entries, ${(Number(result.memoryBytes) / 2 ** 20).toFixed(1)} MiB`,
+      `index built in ${result.indexBuildSeconds} s: ${result.entries} entries, ${(Number(result.memoryBytes) / 2 ** 20).toFixed(1)} MiB (largest shard ${(Number(result.maxShardMemoryBytes) / 2 ** 20).toFixed(1)} MiB), load ${load1()}`,
     );
 
-    const builds = new Set<string>([await builtAt(coordinator)]);
-    const packedResult = packEntries(stored.map((value, i) => ({ id: String(i), hash: value })));
-    if (!packedResult.ok) throw new Error(packedResult.error.message);
-    const packed = packedResult.value;
-    const rows: Row[] = [];
+    const builds = new Set<string>([stats.map((s) => s.builtAt).join(",")]);
+    const rows: Record<string, unknown>[] = [];
     const failures: { threshold: number; batch: number; error: string }[] = [];
+    const nQueries = 1000;
+    const q = queryCodes(stored, nQueries, size + 7);
+    const qHex = Array.from({ length: nQueries }, (_, i) => hexAt(q, i));
+    // FAISS on the same stored hashes and queries (all 1,000 up to 1M; a prefix above).
+    const faissN = size > 1_000_000 ? Math.min(FAISS_QUERIES_LARGE, nQueries) : nQueries;
+    const tf = performance.now();
+    const faiss = runFaiss(
+      path.dirname(codesFile),
+      stored,
+      q.subarray(0, faissN * 32),
+      Math.min(faissN, MULTIHASH_QUERIES),
+    );
+    if (faiss) {
+      result.faiss = {
+        version: faiss.faissVersion,
+        queries: faissN,
+        flat: faiss.flat,
+        multiHash: faiss.multiHash,
+        load1: load1(),
+      };
+      log(
+        `FAISS ${faiss.faissVersion} on ${faissN} queries in ${((performance.now() - tf) / 1000).toFixed(1)} s: ${THRESHOLDS.map((t) => `T=${t} flat ${faiss.flat.thresholds[t]!.msPerQuery} ms/q (CPU ${faiss.flat.thresholds[t]!.cpuMsPerQuery}), multi-hash ${faiss.multiHash?.thresholds[t]?.msPerQuery} ms/q`).join("; ")}`,
+      );
+    }
+    // Ground truth: FAISS flat, else a JS brute-force scan of the same data.
+    const truth = new Map<number, string[][]>();
+    for (const t of THRESHOLDS) {
+      if (faiss)
+        truth.set(
+          t,
+          faiss.truth[String(t)]!.map((labels) => labels.map(hex)),
+        );
+      else if (size <= 1_000_000) {
+        const packed = packEntries(Array.from({ length: size }, (_, i) => ({ id: String(i), hash: hex(i) })));
+        if (!packed.ok) throw new Error(packed.error.message);
+        const tbf = performance.now();
+        const bf = bruteForceMatch(packed.value, qHex, t);
+        if (!bf.ok) throw new Error(bf.error.message);
+        result[`bruteForceMsPerQueryT${t}`] = round((performance.now() - tbf) / nQueries);
+        truth.set(
+          t,
+          bf.value.map((ms) => ms.map((m) => hex(Number(m.id)))),
+        );
+      }
+    }
     for (const threshold of THRESHOLDS) {
-      const q1000 = queries(stored, 1000, threshold * 7 + size);
-      // Ground truth and the brute-force timing: the same 1,000 queries, plain JS scan in this process.
-      const tbf = performance.now();
-      const truth = bruteForceMatch(packed, q1000, threshold);
-      const bfMs = performance.now() - tbf;
-      if (!truth.ok) throw new Error(truth.error.message);
       for (const batch of BATCHES) {
+        // Far thresholds at 10M are a scan of every entry per query: one batch size only.
+        if (size > 1_000_000 && threshold > 31 && batch !== 100) continue;
         try {
           const reps = QUICK
             ? batch === 1
@@ -245,57 +431,78 @@ async function benchSize(size: number) {
               : batch === 100
                 ? 10
                 : 5;
-          await timedMatch(platform, q1000.slice(0, batch), threshold); // warm (and rebuild, if evicted)
-          const builtBefore = await builtAt(coordinator);
+          await timedMatch(platform, qHex.slice(0, batch), threshold); // warm (and rebuild, if evicted)
+          const builtBefore = (await shardStats(coordinator)).map((s) => s.builtAt).join(",");
+          const rowLoad = load1();
           const times: number[] = [];
-          const indexTimes: number[] = [];
+          const phases = { index: [] as number[], meta: [] as number[], account: [] as number[] };
           let found = 0;
           let expected = 0;
+          let checked = 0;
+          const cpu0 = node.cpuMs();
           for (let k = 0; k < reps; k++) {
-            const start = (k * batch) % 1000;
-            const items = q1000.slice(start, start + batch);
-            const { ms, indexMs, data } = await timedMatch(platform, items, threshold);
+            const start = (k * batch) % nQueries;
+            const {
+              ms,
+              phases: p,
+              data,
+            } = await timedMatch(platform, qHex.slice(start, start + batch), threshold);
             times.push(ms);
-            if (indexMs !== null) indexTimes.push(indexMs);
-            if (batch === 1000) {
+            for (const name of ["index", "meta", "account"] as const)
+              if (p[name] !== null) phases[name].push(p[name]);
+            const want = truth.get(threshold);
+            if (want) {
               data.results.forEach((res, i) => {
-                const want = new Set(truth.value[start + i]!.map((m) => stored[Number(m.id)]!));
+                const qi = start + i;
+                if (qi >= want.length) return;
+                checked++;
+                const w = new Set(want[qi]!);
                 const got = new Set(res.matches.map((m) => m.value));
-                expected += want.size;
-                for (const v of want) if (got.has(v)) found++;
-                for (const v of got)
-                  if (!want.has(v)) throw new Error(`false hit ${v} for query ${start + i}`);
+                expected += w.size;
+                for (const v of w) if (got.has(v)) found++;
+                for (const v of got) if (!w.has(v)) throw new Error(`false hit ${v} for query ${qi}`);
               });
             }
           }
-          // The index must have served every measured request from memory: a rebuild in between
-          // (an evicted or reset shard) would be measured as query time.
-          const builtAfter = await builtAt(coordinator);
+          const cpu1 = node.cpuMs();
+          const builtAfter = (await shardStats(coordinator)).map((s) => s.builtAt).join(",");
           builds.add(builtBefore).add(builtAfter);
           if (builtAfter !== builtBefore)
             throw new Error(
               `the index was rebuilt during the measured requests (T=${threshold}, batch ${batch})`,
             );
           const p50 = median(times);
-          const indexP50 = indexTimes.length === times.length ? median(indexTimes) : null;
-          const row: Row = {
+          const msPerQuery = p50 / batch;
+          const ff = faiss?.flat.thresholds[threshold];
+          const fm = faiss?.multiHash?.thresholds[threshold];
+          const nodeCpuPerQuery = (cpu1.workerd - cpu0.workerd) / (reps * batch);
+          const row = {
             size,
-            data: "uniform+clustered",
+            shards,
             threshold,
             batch,
             requests: reps,
-            msPerRequestP50: Number(p50.toFixed(1)),
-            msPerQuery: Number((p50 / batch).toFixed(3)),
-            indexMsPerRequestP50: indexP50,
-            indexMsPerQuery: indexP50 === null ? null : Number((indexP50 / batch).toFixed(3)),
-            recall: batch === 1000 ? (expected === 0 ? 1 : found / expected) : null,
-            bruteForceMsPerQuery: batch === 1000 ? Number((bfMs / 1000).toFixed(3)) : null,
-            speedupVsBruteForce: batch === 1000 ? Number((bfMs / 1000 / (p50 / batch)).toFixed(1)) : null,
+            load1: rowLoad,
+            msPerRequestP50: round(p50, 1),
+            msPerQuery: round(msPerQuery),
+            indexMsPerQuery: phases.index.length === reps ? round(median(phases.index) / batch) : null,
+            metaMsPerRequestP50: phases.meta.length === reps ? median(phases.meta) : null,
+            accountMsPerRequestP50: phases.account.length === reps ? median(phases.account) : null,
+            nodeCpuMsPerQuery: round(nodeCpuPerQuery),
+            recall: checked > 0 ? (expected === 0 ? 1 : found / expected) : null,
+            queriesChecked: checked,
+            hits: expected,
+            faissFlatMsPerQuery: ff?.msPerQuery ?? null,
+            faissFlatCpuMsPerQuery: ff?.cpuMsPerQuery ?? null,
+            faissMultiHashMsPerQuery: fm?.msPerQuery ?? null,
+            faissMultiHashCpuMsPerQuery: fm?.cpuMsPerQuery ?? null,
+            vsFaissFlat: ff ? round(ff.msPerQuery / msPerQuery, 2) : null,
+            vsFaissFlatCpu: ff && nodeCpuPerQuery > 0 ? round(ff.cpuMsPerQuery / nodeCpuPerQuery, 2) : null,
+            vsFaissMultiHash: fm ? round(fm.msPerQuery / msPerQuery, 2) : null,
           };
-          if (batch === 1000) result[`hitsAtT${threshold}`] = expected;
           rows.push(row);
           log(
-            `  T=${threshold} batch=${batch}: p50 ${row.msPerRequestP50} ms/request, ${row.msPerQuery} ms/query (index ${row.indexMsPerQuery ?? "?"} ms/query)${row.recall !== null ? `, recall ${row.recall}, brute force ${row.bruteForceMsPerQuery} ms/query (×${row.speedupVsBruteForce})` : ""}`,
+            `  T=${threshold} batch=${batch}: ${row.msPerQuery} ms/query (p50 ${row.msPerRequestP50} ms/request; index ${row.indexMsPerQuery}, meta ${row.metaMsPerRequestP50} ms, account ${row.accountMsPerRequestP50} ms; node CPU ${row.nodeCpuMsPerQuery} ms/query), recall ${row.recall} over ${checked} queries${ff ? `; FAISS flat ${ff.msPerQuery} ms/q (x${row.vsFaissFlat} wall, x${row.vsFaissFlatCpu} CPU), multi-hash ${fm?.msPerQuery} ms/q (x${row.vsFaissMultiHash})` : ""}; load ${rowLoad}`,
           );
         } catch (e) {
           // One failed measurement is reported with the rest, not instead of them.
@@ -306,9 +513,30 @@ async function benchSize(size: number) {
     }
     result.rows = rows;
     if (failures.length > 0) result.failures = failures;
-    // Distinct index builds seen: the first, plus one after each idle spell long enough for local
-    // workerd to evict the object (its idle timeout is 10 s; the brute-force runs are longer).
     result.indexBuilds = builds.size;
+
+    // Cold starts: the shards evicted after idling (local workerd drops an idle object after about
+    // 10 s), then the whole node restarted on the same state (a deploy or a crash).
+    const cold: Record<string, unknown>[] = [];
+    for (const how of ["idle", "restart"] as const) {
+      if (how === "idle") await new Promise((r) => setTimeout(r, 20_000));
+      else await node.restart();
+      const l = load1();
+      const cpu0 = node.cpuMs().workerd;
+      const { ms } = await timedMatch(platform, qHex.slice(0, 1), 31);
+      stats = await shardStats(coordinator);
+      cold.push({
+        after: how,
+        firstQueryMs: Math.round(ms),
+        nodeCpuMs: Math.round(node.cpuMs().workerd - cpu0),
+        sources: stats.map((s) => s.source ?? "d1"),
+        load1: l,
+      });
+      log(
+        `  first query after ${how === "idle" ? "idling 20 s" : "a restart"}: ${Math.round(ms)} ms (loaded from ${stats.map((s) => s.source ?? "d1").join(",")}; load ${l})`,
+      );
+    }
+    result.coldStarts = cold;
   } catch (e) {
     log(`failed: ${(e as Error).message}\n--- wrangler dev output (tail) ---\n${node.output().slice(-3000)}`);
     throw e;
@@ -324,20 +552,16 @@ for (const size of SIZES) {
     results.push(await benchSize(size));
   } catch (e) {
     // Recorded, not hidden: e.g. a node that stops answering, or an index rebuilt mid-measurement.
-    results.push({ size, shards: Number(SHARDS), error: (e as Error).message.slice(0, 500) });
+    results.push({ size, error: (e as Error).message.slice(0, 500) });
   }
 }
-const table = results.flatMap((r) => (r.rows as Row[]) ?? []);
 console.log(
-  "\nsize       T   batch  p50 ms/req  ms/query  index ms/query  recall  bf ms/query  request/bf speed-up  index/bf speed-up",
+  "\nsize      shards T   batch  ms/query  index ms/q  meta ms  acct ms  CPU ms/q  recall  FAISS flat ms/q  x flat  x flat CPU  FAISS MIH ms/q  x MIH  load",
 );
-for (const r of table) {
-  const indexVsBf =
-    r.bruteForceMsPerQuery !== null && r.indexMsPerQuery
-      ? (r.bruteForceMsPerQuery / r.indexMsPerQuery).toFixed(1)
-      : "";
+for (const r of results.flatMap((x) => (x.rows as Record<string, number | null>[]) ?? [])) {
+  const c = (v: unknown, w: number) => String(v ?? "").padStart(w);
   console.log(
-    `${String(r.size).padEnd(10)} ${String(r.threshold).padEnd(3)} ${String(r.batch).padEnd(6)} ${String(r.msPerRequestP50).padStart(10)} ${String(r.msPerQuery).padStart(9)} ${String(r.indexMsPerQuery ?? "").padStart(15)} ${String(r.recall ?? "").padStart(7)} ${String(r.bruteForceMsPerQuery ?? "").padStart(12)} ${String(r.speedupVsBruteForce ?? "").padStart(20)} ${indexVsBf.padStart(18)}`,
+    `${c(r.size, 9)} ${c(r.shards, 6)} ${c(r.threshold, 3)} ${c(r.batch, 5)} ${c(r.msPerQuery, 9)} ${c(r.indexMsPerQuery, 11)} ${c(r.metaMsPerRequestP50, 8)} ${c(r.accountMsPerRequestP50, 8)} ${c(r.nodeCpuMsPerQuery, 9)} ${c(r.recall, 7)} ${c(r.faissFlatMsPerQuery, 16)} ${c(r.vsFaissFlat, 7)} ${c(r.vsFaissFlatCpu, 11)} ${c(r.faissMultiHashMsPerQuery, 15)} ${c(r.vsFaissMultiHash, 6)} ${c(r.load1, 5)}`,
   );
 }
 for (const r of results) {
@@ -348,12 +572,11 @@ for (const r of results) {
   for (const f of (r.failures as { threshold: number; batch: number; error: string }[]) ?? [])
     console.log(`${r.size}: T=${f.threshold} batch ${f.batch} FAILED — ${f.error}`);
   console.log(
-    `${r.size}: index ${(Number(r.memoryBytes) / 2 ** 20).toFixed(1)} MiB for ${r.entries} entries (${(Number(r.memoryBytes) / Number(r.entries)).toFixed(0)} B per entry; the 4 MiB of band offsets are fixed, so small sets cost more per entry), built in ${r.indexBuildSeconds} s${r.apiLoadHashesPerSecond ? `; API bulk load ${r.apiLoadHashesPerSecond} hashes/s` : ""}`,
+    `${r.size}: ${r.shards} shard(s), ${(Number(r.memoryBytes) / 2 ** 20).toFixed(1)} MiB for ${r.entries} entries (largest shard ${(Number(r.maxShardMemoryBytes) / 2 ** 20).toFixed(1)} MiB), built in ${r.indexBuildSeconds} s${r.apiLoadHashesPerSecond ? `; API load ${r.apiLoadHashesPerSecond} hashes/s` : ""}; cold starts ${JSON.stringify(r.coldStarts)}`,
   );
 }
-const out = path.resolve(import.meta.dirname, "results", "match.json");
 writeFileSync(
-  out,
-  `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cores: (await import("node:os")).cpus().length }, results }, null, 2)}\n`,
+  OUT,
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model }, faiss: HAVE_FAISS, results }, null, 2)}\n`,
 );
-console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+console.log(`\nwrote ${path.relative(process.cwd(), OUT)}`);

@@ -2,7 +2,7 @@
 // (the CLI, end-to-end flows): its own temp persistence dir, fresh keys passed through a temp
 // env file (the developer's .dev.vars and .eusn-demo are not touched), migrations applied.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -19,6 +19,13 @@ export type LocalNode = {
   dir: string;
   /** What wrangler dev printed so far (for diagnosing failures). */
   output: () => string;
+  /**
+   * CPU time (user + system, ms) used so far by the node's processes: workerd (the Worker, its
+   * Durable Objects, local D1) and wrangler's own process around it. Linux only (/proc).
+   */
+  cpuMs: () => { workerd: number; total: number };
+  /** Stops the node and starts it again on the same port and state: a cold start. */
+  restart: () => Promise<void>;
   stop: () => Promise<void>;
 };
 
@@ -72,56 +79,95 @@ export async function startLocalNode(
   if (mig.status !== 0) throw new Error(`migrations failed: ${mig.stdout}${mig.stderr}`);
   await opts.beforeStart?.(persist);
   const port = await freePort();
-  const inspector = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      WRANGLER,
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      persist,
-      "--env-file",
-      envFile,
-    ],
-    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  let log = "";
-  child.stdout?.on("data", (d) => (log += d));
-  child.stderr?.on("data", (d) => (log += d));
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${log.slice(-2000)}`);
-    try {
-      if ((await fetch(`${baseUrl}/health`)).ok) break;
-    } catch {
-      // not up yet
+  let child: ChildProcess;
+  let log = "";
+  const launch = async () => {
+    const inspector = await freePort();
+    child = spawn(
+      process.execPath,
+      [
+        WRANGLER,
+        "dev",
+        "--port",
+        String(port),
+        "--ip",
+        "127.0.0.1",
+        "--inspector-port",
+        String(inspector),
+        "--persist-to",
+        persist,
+        "--env-file",
+        envFile,
+      ],
+      { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    );
+    child.stdout?.on("data", (d) => (log += d));
+    child.stderr?.on("data", (d) => (log += d));
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${log.slice(-2000)}`);
+      try {
+        if ((await fetch(`${baseUrl}/health`)).ok) break;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`node did not start: ${log.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 300));
     }
-    if (Date.now() > deadline) throw new Error(`node did not start: ${log.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  };
+  const kill = async () => {
+    if (child.exitCode === null && child.pid) {
+      const gone = new Promise((r) => child.once("exit", r));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+  await launch();
   return {
     baseUrl,
     nodeId,
     coordinator: { participantId: "par_coordinator", privateJwk: coord.privateJwk },
     dir,
     output: () => log,
+    cpuMs: () => groupCpuMs(child.pid ?? -1),
+    restart: async () => {
+      await kill();
+      await launch();
+    },
     stop: async () => {
-      if (child.exitCode === null && child.pid) {
-        try {
-          process.kill(-child.pid, "SIGTERM");
-        } catch {
-          // already gone
-        }
-        await new Promise((r) => setTimeout(r, 300));
-      }
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** User + system CPU (ms) of every process in process group `pgid`, and of its workerd ones. */
+function groupCpuMs(pgid: number): { workerd: number; total: number } {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let workerd = 0;
+  let total = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the parenthesised command name: state ppid pgrp ... utime(14) stime(15).
+    const close = stat.lastIndexOf(")");
+    const name = stat.slice(stat.indexOf("(") + 1, close);
+    const f = stat.slice(close + 2).split(" ");
+    if (Number(f[2]) !== pgid) continue;
+    const ms = (Number(f[11]) + Number(f[12])) * tick;
+    total += ms;
+    if (name.startsWith("workerd")) workerd += ms;
+  }
+  return { workerd, total };
 }

@@ -87,6 +87,14 @@ export class ExactIndex {
     return ok(out);
   }
 
+  /** Every entry as (id, type, value), for serializing the index. */
+  *entries(): Generator<ExactEntry> {
+    for (const [id, key] of this.keyOf) {
+      const at = key.indexOf(":");
+      yield { id, type: key.slice(0, at) as ExactHashType, value: key.slice(at + 1) };
+    }
+  }
+
   /** An estimate: V8 does not expose the size of a Map, so this is entries x a measured average. */
   memoryBytes(): number {
     return this.keyOf.size * BYTES_PER_ENTRY_ESTIMATE;

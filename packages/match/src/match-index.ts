@@ -130,6 +130,31 @@ export class MatchIndex {
     return ok(entries.length);
   }
 
+  /**
+   * PDQ entries whose hashes are already packed 8 words each (as `exportPdq` gives them), e.g.
+   * from a serialized index: no hex to parse. Same upsert and `deferIndex` rules as addMany.
+   */
+  addPackedPdq(
+    ids: readonly string[],
+    words: Uint32Array,
+    options: { deferIndex?: boolean } = {},
+  ): Result<number> {
+    const added = this.pdq.addPacked(ids, words, options);
+    if (!added.ok) return added;
+    if (this.exact.size > 0) for (const id of ids) this.exact.remove(id);
+    return added;
+  }
+
+  /** The live PDQ entries, `chunk` at a time, ids and packed hashes (see PdqIndex.exportLive). */
+  exportPdq(chunk: number): Generator<{ ids: string[]; words: Uint32Array }> {
+    return this.pdq.exportLive(chunk);
+  }
+
+  /** Every MD5/SHA-256 entry. */
+  exportExact(): Generator<ExactEntry> {
+    return this.exact.entries();
+  }
+
   /** Builds what paged `addMany(..., { deferIndex: true })` calls left unindexed. */
   finishLoad(): void {
     this.pdq.finishLoad();

@@ -93,7 +93,21 @@ export const MatchStats = z
         rebuilds: z.number().int(),
         builtAt: z.iso.datetime().meta({
           description:
-            "When this shard's instance loaded its index from D1; it changes only when the index is rebuilt (a restart, an eviction, a replaced database)",
+            "When this shard's instance loaded its index (from its snapshot or from D1); it changes only when the index is loaded again (a restart, an eviction, a replaced database)",
+        }),
+        source: z.enum(["d1", "snapshot"]).meta({
+          description:
+            "Where the index was loaded from: the serialized index in the shard's own storage (then caught up from the change feed), or D1",
+        }),
+        kernel: z.enum(["wasm", "js"]).meta({
+          description: "The WebAssembly scan kernel, or the JavaScript fallback (identical answers)",
+        }),
+        snapshotSeq: z.number().int().nullable().meta({
+          description: "The change-feed position the shard's stored snapshot covers (null: none yet)",
+        }),
+        snapshotRefused: z.enum(["none", "format", "layout", "rule", "corrupt", "stale"]).nullable().meta({
+          description:
+            "Why the last stored snapshot was not used and was rebuilt from D1 instead (null: it was, or there was none)",
         }),
       }),
     ),

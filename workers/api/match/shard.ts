@@ -1,13 +1,20 @@
 // MatchShard: a Durable Object holding one shard of the in-memory match index (@eusn/match).
-// D1 is the source of truth. The shard loads its entries from D1 on first use, then before every
-// query catches up from the `submission_changes` feed after the last sequence it applied, so a
+// D1 is the source of truth. On first use the shard loads its entries from the snapshot in its
+// own storage (match/snapshot.ts) or, when there is none it can trust, from D1; then before every
+// query it catches up from the `submission_changes` feed after the last sequence it applied, so a
 // new submission matches on the next query and a withdrawal stops matching at once. It never
 // rebuilds in full on a change; it rebuilds only when the feed is not the one it followed (the
-// database was restored or replaced).
+// database was restored or replaced), and then it drops its snapshot too.
+//
+// Scans (far thresholds) and the candidate check of probing run in the index's WebAssembly kernel,
+// imported precompiled as Workers require; if it cannot be instantiated the shard uses the JS
+// path, which gives identical answers (test/api/match-kernel.test.ts).
 import { DurableObject } from "cloudflare:workers";
 import { MatchIndex, type PdqMatch } from "@eusn/match";
+import scanModule from "@eusn/match/scan.wasm";
 import type { Env } from "../env.ts";
 import { indexableSqlText, isIndexable } from "../rules/baseline.ts";
+import { dropSnapshot, readSnapshot, type SnapshotRefusal, writeSnapshot } from "./snapshot.ts";
 import type { MatchShardRpc, ShardHit, ShardQueryItem, ShardStats } from "./types.ts";
 
 export type { ShardHit, ShardQueryItem, ShardStats } from "./types.ts";
@@ -42,6 +49,15 @@ export function shardOf(key: number, shards: number): number {
 const keyId = (key: number) => key.toString(36);
 const keyOf = (id: string) => Number.parseInt(id, 36);
 
+/**
+ * A fresh snapshot is written this long after a build from D1 (the query that caused the build is
+ * answered first), and again once the shard has applied this many changes past the last one, so a
+ * restart catches up over at most that many.
+ */
+const SNAPSHOT_AFTER_BUILD_MS = 1_000;
+const SNAPSHOT_EVERY_CHANGES = 20_000;
+const SNAPSHOT_DELAY_MS = 60_000;
+
 export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
   private index: MatchIndex | null = null;
   /** The submission id of the change at `appliedSeq`: detects a feed that is not ours any more. */
@@ -53,6 +69,16 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
   private builtAt = "";
   private shard = 0;
   private shards = 1;
+  /** Where the index was last loaded from, and why a stored snapshot was not used, if it was not. */
+  private source: "d1" | "snapshot" = "d1";
+  private refused: SnapshotRefusal | "stale" | null = null;
+  private kernel: "wasm" | "js" = "wasm";
+  /** The feed position of the snapshot in storage (null: none written or loaded by this instance). */
+  private snapshotSeq: number | null = null;
+  /** Set when the feed proved the loaded index stale: the next load comes from D1. */
+  private distrustSnapshot = false;
+  /** A snapshot alarm is set and has not run yet (saves asking storage on every query). */
+  private alarmPending = false;
 
   /** Runs `queries` against the up-to-date index of shard `shard` of `shards`. */
   async query(
@@ -107,7 +133,45 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       memoryBytes: this.index!.memoryBytes(),
       rebuilds: this.rebuilds,
       builtAt: this.builtAt,
+      source: this.source,
+      kernel: this.kernel,
+      snapshotSeq: this.snapshotSeq,
+      snapshotRefused: this.refused,
     };
+  }
+
+  /** Writes the snapshot the last build or catch-up scheduled (see SNAPSHOT_*). */
+  override async alarm(): Promise<void> {
+    this.alarmPending = false;
+    if (!this.index || this.loading) return;
+    this.snapshot();
+  }
+
+  /** Serializes the current index into this object's storage, replacing the previous snapshot. */
+  snapshot(): void {
+    const index = this.index;
+    if (!index) return;
+    const meta = writeSnapshot(this.ctx.storage, index, {
+      shard: this.shard,
+      shards: this.shards,
+      rule: indexableSqlText(),
+      seq: index.appliedSeq,
+      anchor: this.anchor,
+    });
+    this.snapshotSeq = meta.seq;
+  }
+
+  /** A MatchIndex with the WebAssembly kernel, or the JS path if the kernel cannot be set up. */
+  private newIndex(options: { seq: number; capacity: number; idBytes: number }): MatchIndex {
+    try {
+      const index = new MatchIndex({ ...options, scanModule });
+      this.kernel = "wasm";
+      return index;
+    } catch (e) {
+      console.error("match kernel unavailable, using the JS path:", e instanceof Error ? e.name : "unknown");
+      this.kernel = "js";
+      return new MatchIndex(options);
+    }
   }
 
   private async ready(shard: number, shards: number): Promise<void> {
@@ -115,23 +179,78 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     this.shard = shard;
     this.shards = shards;
     // Load when there is no index, then follow the feed. A feed that is not the one the index
-    // followed (a restored or replaced database) drops the index and loads again; `null` means a
-    // concurrent request dropped it meanwhile, so this one waits for that load and follows again.
+    // followed (a restored or replaced database) drops the index, and the snapshot it may have come
+    // from, and loads again from D1; `null` means a concurrent request dropped it meanwhile, so
+    // this one waits for that load and follows again.
     for (let replaced = 0; ; ) {
       if (!this.index) {
-        this.loading ??= this.build().finally(() => {
+        this.loading ??= this.load().finally(() => {
           this.loading = null;
         });
         await this.loading;
       }
       const followed = await this.followFeed();
-      if (followed === true) return;
+      if (followed === true) {
+        await this.scheduleSnapshot();
+        return;
+      }
       if (followed === false) {
         if (++replaced > 2)
           throw new Error("the change feed does not continue the index just loaded from it");
+        if (this.source === "snapshot") this.refused = "stale";
         this.index = null;
+        this.distrustSnapshot = true;
+        dropSnapshot(this.ctx.storage.sql);
+        this.snapshotSeq = null;
       }
     }
+  }
+
+  /** The snapshot in storage if it is whole and of this shard and rule, else a build from D1. */
+  private async load(): Promise<void> {
+    if (!this.distrustSnapshot) {
+      const got = readSnapshot(
+        this.ctx.storage.sql,
+        { shard: this.shard, shards: this.shards, rule: indexableSqlText() },
+        (meta) =>
+          this.newIndex({
+            seq: meta.seq,
+            capacity: meta.pdq + Math.max(4096, meta.pdq >>> 5) + 1024,
+            idBytes: keyId(Math.max(1, meta.seq)).length,
+          }),
+      );
+      if ("index" in got) {
+        this.index = got.index;
+        this.anchor = got.meta.anchor;
+        this.source = "snapshot";
+        this.snapshotSeq = got.meta.seq;
+        this.rebuilds++;
+        this.builtAt = new Date().toISOString();
+        return;
+      }
+      if (got.refused !== "none") {
+        // Never trusted: refused (corrupt, another layout or rule) means rebuilt from D1 and replaced.
+        this.refused = got.refused;
+        dropSnapshot(this.ctx.storage.sql);
+      }
+    }
+    this.distrustSnapshot = false;
+    this.snapshotSeq = null;
+    await this.build();
+    this.source = "d1";
+    await this.ctx.storage.setAlarm(Date.now() + SNAPSHOT_AFTER_BUILD_MS);
+    this.alarmPending = true;
+  }
+
+  /** After a catch-up: a new snapshot once enough changes have been applied since the last one. */
+  private async scheduleSnapshot(): Promise<void> {
+    const index = this.index;
+    if (!index || this.alarmPending) return;
+    if (this.snapshotSeq !== null && index.appliedSeq - this.snapshotSeq < SNAPSHOT_EVERY_CHANGES) return;
+    this.alarmPending = true;
+    await this.ctx.storage.setAlarm(
+      Date.now() + (this.snapshotSeq === null ? SNAPSHOT_AFTER_BUILD_MS : SNAPSHOT_DELAY_MS),
+    );
   }
 
   /** Full load: every live submission of this shard, at the feed position read first. */
@@ -148,7 +267,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     const n = total?.n ?? 0;
     // Sized once for every entry plus the room the index keeps for later adds (its delta), so
     // neither the load nor the first adds reallocate: a reallocation briefly holds two copies.
-    const index = new MatchIndex({
+    const index = this.newIndex({
       seq: head?.seq ?? 0,
       capacity: n + Math.max(4096, n >>> 5) + 1024,
       idBytes: keyId(Math.max(1, head?.seq ?? 1)).length,

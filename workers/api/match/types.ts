@@ -12,6 +12,14 @@ export type ShardStats = {
   memoryBytes: number;
   rebuilds: number;
   builtAt: string;
+  /** Where the index was last loaded from: its snapshot in the shard's storage, or D1. */
+  source: "d1" | "snapshot";
+  /** Which scan / candidate-check code runs: the WebAssembly kernel or the JS fallback. */
+  kernel: "wasm" | "js";
+  /** The feed position of the snapshot in storage, if this instance wrote or loaded one. */
+  snapshotSeq: number | null;
+  /** Why the last stored snapshot was not used (corrupt, another layout or rule, stale), if so. */
+  snapshotRefused: "none" | "format" | "layout" | "rule" | "corrupt" | "stale" | null;
 };
 
 /** The shard's RPC methods; `MatchShard` implements this. */
@@ -19,4 +27,6 @@ export interface MatchShardRpc extends Rpc.DurableObjectBranded {
   /** Matches `items` against the up-to-date index of shard `shard` of `shards`. */
   query(shard: number, shards: number, items: ShardQueryItem[], threshold: number): Promise<ShardHit[]>;
   stats(shard: number, shards: number): Promise<ShardStats>;
+  /** Writes the shard's snapshot now (the shard also does this on its own after builds). */
+  snapshot(): void;
 }

@@ -77,6 +77,10 @@ beforeAll(async () => {
   node = await startLocalNode();
   dir = node.dir;
   mkdirSync(path.join(dir, "photos"));
+  writeFileSync(
+    path.join(dir, "coordinator.json"),
+    JSON.stringify({ ...node.coordinator, nodeId: node.nodeId, baseUrl: node.baseUrl }),
+  );
   nl = await admitTo("authority", "NL");
   await admitTo("platform");
   for (let i = 1; i <= 6; i++) await picture(`p${i}.png`, i * 7919);
@@ -264,5 +268,96 @@ describe("eusn hash | eusn match", { timeout: 240_000 }, () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`,${sha("sha256", path.join(dir, "photos/p2.png"))},hsh_`);
+  });
+});
+
+describe("key files, nodes and the messages that send users the right way", { timeout: 240_000 }, () => {
+  const PASS = { EUSN_PASSPHRASE: "a long enough passphrase" };
+
+  it("an encrypted key file works with the passphrase, is refused with another before anything is sent", async () => {
+    const made = await sh(
+      `eusn keygen --encrypt --node ${node.baseUrl} --out enc.key.json > enc.pub.json`,
+      dir,
+      PASS,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(path.join(dir, "enc.key.json"), "utf8")) as Record<string, string>;
+    expect(file.privateKeyJwe!.split(".")).toHaveLength(5);
+    expect(JSON.parse(Buffer.from(file.privateKeyJwe!.split(".")[0]!, "base64url").toString())).toMatchObject(
+      {
+        alg: "PBES2-HS512+A256KW",
+        enc: "A256GCM",
+        p2c: 210000,
+      },
+    );
+    // Not admitted yet: the node has no participant with this key, and says what to do.
+    const stranger = await sh("eusn whoami --key enc.key.json", dir, PASS);
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toMatch(
+      /no active participant on http:\/\/127\.0\.0\.1:\d+ has this key .*`eusn admit`/,
+    );
+    const admitted = await sh(
+      `eusn admit --key coordinator.json --role platform --name "Encrypted platform" --jwk enc.pub.json`,
+      dir,
+    );
+    expect(admitted.code, admitted.stderr).toBe(0);
+    const id = admitted.stdout.split("\n")[0]!.split(" ")[1]!;
+    const who = await sh("eusn whoami --key enc.key.json --save --json", dir, PASS);
+    expect(who.code, who.stderr).toBe(0);
+    expect(JSON.parse(who.stdout).participant).toMatchObject({ id, role: "platform", status: "active" });
+    const saved = JSON.parse(readFileSync(path.join(dir, "enc.key.json"), "utf8")) as Record<string, string>;
+    expect(saved).toMatchObject({
+      participantId: id,
+      nodeId: node.nodeId,
+      privateKeyJwe: file.privateKeyJwe,
+    });
+    const wrong = await sh("eusn whoami --key enc.key.json", dir, { EUSN_PASSPHRASE: "not the passphrase" });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/cannot open key file enc\.key\.json: wrong passphrase/);
+    // No terminal and no EUSN_PASSPHRASE: told how to give it.
+    const none = await sh("eusn whoami --key enc.key.json < /dev/null", dir, { EUSN_PASSPHRASE: "" });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/is encrypted: set EUSN_PASSPHRASE, or run in a terminal/);
+  });
+
+  it("--node and EUSN_NODE override the key file's URL; an unreachable node is named with the cause", async () => {
+    writeFileSync(
+      path.join(dir, "moved.json"),
+      JSON.stringify({
+        ...JSON.parse(readFileSync(path.join(dir, "platform.json"), "utf8")),
+        baseUrl: "http://127.0.0.1:9",
+      }),
+    );
+    const down = await sh("eusn whoami --key moved.json", dir);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(
+      /cannot reach the node at http:\/\/127\.0\.0\.1:9: connect ECONNREFUSED 127\.0\.0\.1:9/,
+    );
+    expect(down.stderr).toMatch(/--node URL or EUSN_NODE/);
+    const flag = await sh(`eusn whoami --key moved.json --node ${node.baseUrl}`, dir);
+    expect(flag.code, flag.stderr).toBe(0);
+    const env = await sh("eusn whoami --key moved.json", dir, { EUSN_NODE: node.baseUrl });
+    expect(env.code, env.stderr).toBe(0);
+    expect(env.stdout).toContain(`node ${node.nodeId} at ${node.baseUrl}`);
+  });
+
+  it("signal keys before a selector key is published: an error with the next step, and no file", async () => {
+    const enc = await sh("eusn signal enc-key --key platform.json --out platform.enc.json", dir);
+    expect(enc.code, enc.stderr).toBe(0);
+    const r = await sh("eusn signal keys --key platform.json --enc-key platform.enc.json --out sk.json", dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /no selector key has been published yet; nothing was written\. Next: the coordinator runs `eusn signal publish-key`/,
+    );
+    expect(() => readFileSync(path.join(dir, "sk.json"))).toThrow();
+  });
+
+  it("a refused write names the flag the user typed", async () => {
+    const sub = await sh(`eusn hash photos/p1.png | ${SUBMIT} -`, dir);
+    const entry = sub.stdout.split(",")[0]!;
+    const r = await sh(`eusn withdraw ${entry} --key NL.json --reason x`, dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/400 validation_failed/);
+    expect(r.stderr).toMatch(/^ {2}--reason: /m);
   });
 });

@@ -93,6 +93,8 @@ export function fieldName(pointer: string, fields: Record<string, string>): stri
   const member = parts[0] === "record" ? parts.slice(1) : parts;
   const key = member.join(".");
   if (key in fields) return fields[key]!;
+  // A path parameter (the id typed as an argument), not a member of the record.
+  if (parts[0] !== "record" && key === "id") return "the id given";
   const last = member[0];
   if (last && last in fields) return fields[last]!;
   if (last && /^[a-zA-Z]+$/.test(last)) return `--${last.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -144,7 +144,8 @@ async function toResult<T>(res: Response): Promise<Result<T>> {
   // Decode the bytes ourselves: compact JWS bodies (application/jose) are text, and reading them
   // with .text() makes workerd warn that the body "does not appear to be text".
   const text = new TextDecoder().decode(await res.arrayBuffer());
-  if (res.ok) {
+  // 304 Not Modified (a conditional GET with If-None-Match) is a success without a body.
+  if (res.ok || res.status === 304) {
     // JSON and problem+json, not JSON Lines (application/x-ndjson), which is text to the caller.
     const json = /^application\/([\w.-]+\+)?json\b/i.test(type);
     const data = (json && text ? JSON.parse(text) : text) as T;

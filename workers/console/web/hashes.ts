@@ -1,11 +1,13 @@
 // Parsing hashes pasted into the console: `eusn hash` CSV lines (`hash,quality,file`), bare hex,
-// or hex with an explicit `pdq:` / `md5:` / `sha256:` prefix. Upper case is folded to lower case.
+// or hex with an explicit `pdq:` / `md5:` / `sha256:` prefix. Upper case is folded to lower case
+// and the user is told so: the same rule as the eusn command line (foldHex of @eusn/client).
+import { foldHex } from "@eusn/client";
 
 export type SignalType = "pdq" | "md5" | "sha256";
 
 export type ParsedHash = { signalType: SignalType; value: string; quality?: number; label: string };
 
-export type ParseResult = { items: ParsedHash[]; errors: string[] };
+export type ParseResult = { items: ParsedHash[]; errors: string[]; notes: string[] };
 
 /**
  * `bare64` says what 64 bare hex characters without a quality are: SHA-256 when submitting (a PDQ
@@ -14,6 +16,7 @@ export type ParseResult = { items: ParsedHash[]; errors: string[] };
 export function parseHashes(text: string, bare64: "pdq" | "sha256"): ParseResult {
   const items: ParsedHash[] = [];
   const errors: string[] = [];
+  const notes: string[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith("#") || /^hash\s*,/i.test(line)) return;
@@ -23,7 +26,9 @@ export function parseHashes(text: string, bare64: "pdq" | "sha256"): ParseResult
       return;
     }
     const [, prefix, hexRaw, q, label] = m;
-    const value = hexRaw!.toLowerCase();
+    const folded = foldHex(hexRaw!);
+    const value = folded.value;
+    if (folded.folded) notes.push(`line ${i + 1}: upper-case hex folded to lower case`);
     const quality = q === undefined ? undefined : Number(q);
     let type: SignalType | undefined = prefix as SignalType | undefined;
     if (!type) {
@@ -46,5 +51,5 @@ export function parseHashes(text: string, bare64: "pdq" | "sha256"): ParseResult
       label: label?.trim() || `pasted line ${i + 1}`,
     });
   });
-  return { items, errors };
+  return { items, errors, notes };
 }

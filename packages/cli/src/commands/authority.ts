@@ -136,11 +136,12 @@ export function submissionsCommand(): Command {
         }),
       );
       show(opts, page, () =>
-        [
-          ...(page.submissions.length === 0 ? ["no submissions"] : page.submissions.map(entryLine)),
-          ...(page.next ? [`more: --after ${page.next}`] : []),
-        ].join("\n"),
+        [...(page.submissions.length === 0 ? ["no submissions"] : page.submissions.map(entryLine))].join(
+          "\n",
+        ),
       );
+      if (page.next && !opts.json)
+        process.stderr.write(`eusn submissions: more after this page: --after ${page.next}\n`);
       return 0;
     }),
   );

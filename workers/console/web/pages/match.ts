@@ -108,7 +108,7 @@ export default async function match(s: Session | null) {
     const ta = $("match-paste-text") as unknown as HTMLTextAreaElement;
     const parsed = parseHashes(ta.value, "pdq");
     notes.length = 0;
-    notes.push(...parsed.errors);
+    notes.push(...parsed.errors, ...parsed.notes);
     for (const p of parsed.items)
       items.push({
         type: p.signalType,

@@ -97,7 +97,7 @@ export default function submit(s: Session | null) {
     const ta = $("submit-paste-text") as unknown as HTMLTextAreaElement;
     const parsed = parseHashes(ta.value, "sha256");
     notes.length = 0;
-    notes.push(...parsed.errors);
+    notes.push(...parsed.errors, ...parsed.notes);
     for (const p of parsed.items)
       add({
         signalType: p.signalType,

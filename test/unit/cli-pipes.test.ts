@@ -12,7 +12,7 @@ import type { SubmissionView, WriteReceipt } from "@eusn/protocol";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sh } from "../helpers/cli-shell.ts";
-import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+import { freePort, type LocalNode, startLocalNode } from "../helpers/local-node.ts";
 
 let node: LocalNode;
 let dir: string;
@@ -321,17 +321,21 @@ describe("key files, nodes and the messages that send users the right way", { ti
   });
 
   it("--node and EUSN_NODE override the key file's URL; an unreachable node is named with the cause", async () => {
+    // A port nothing listens on (fetch refuses "bad" ports such as 9 before connecting).
+    const closed = await freePort();
     writeFileSync(
       path.join(dir, "moved.json"),
       JSON.stringify({
         ...JSON.parse(readFileSync(path.join(dir, "platform.json"), "utf8")),
-        baseUrl: "http://127.0.0.1:9",
+        baseUrl: `http://127.0.0.1:${closed}`,
       }),
     );
     const down = await sh("eusn whoami --key moved.json", dir);
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(
-      /cannot reach the node at http:\/\/127\.0\.0\.1:9: connect ECONNREFUSED 127\.0\.0\.1:9/,
+      new RegExp(
+        `cannot reach the node at http://127\\.0\\.0\\.1:${closed}: connect ECONNREFUSED 127\\.0\\.0\\.1:${closed}`,
+      ),
     );
     expect(down.stderr).toMatch(/--node URL or EUSN_NODE/);
     const flag = await sh(`eusn whoami --key moved.json --node ${node.baseUrl}`, dir);

@@ -192,7 +192,9 @@ function matrix(w: World): Record<string, Case[]> {
 
     // ---- audit --------------------------------------------------------------------------------
     "GET /v1/audit": get(at("/v1/audit"), reader(["coordinator"])),
-    "GET /v1/records/{id}": get(at(`/v1/records/${w.included.recordId}`), reader(ALL_ROLES)),
+    // A registry record (readable by every participant): which kinds each role may read is the
+    // read policy's, tested in test/api/record-access.security.test.ts.
+    "GET /v1/records/{id}": get(at(`/v1/records/${w.authority.receipt.recordId}`), reader(ALL_ROLES)),
 
     // ---- submissions and the baseline -----------------------------------------------------------
     "POST /v1/submissions": write(

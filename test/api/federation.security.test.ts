@@ -274,9 +274,10 @@ describe("a withheld entry must prove it is node-local", () => {
   it("a node-local record is withheld with a commitment that verifies; a relay changing it is refused", async () => {
     expect((await n.pull()).status).toBe("ok");
     await signalPlatform("Platform with an encryption key");
+    // As an authority reads it: the kind's policy withholds it from authorities, as from peers.
     const page = (await (
       await n.fetchA(`${A_URL}/v1/log/entries?start=0&limit=500`, {
-        headers: { authorization: `Bearer ${await coordinator().token()}` },
+        headers: { authorization: `Bearer ${await nl.client.token()}` },
       })
     ).json()) as Page;
     const local = page.entries.find((e) => e.kind === "signal.enckey.set")!;

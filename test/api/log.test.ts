@@ -329,12 +329,24 @@ describe("withheld leaves", () => {
     expect(receipt.leafHash).toBe(toHex(await withheldLeafHash("signal.enckey.set", digest)));
     expect(receipt.leafHash).not.toBe(toHex(await hashLeaf(utf8.encode(jws))));
     expect((await verifyWriteReceipt(receipt, nodeJwk, jws, { origin: env.NODE_ID })).ok).toBe(true);
+    // Served to whom its read policy allows (the coordinator), its leaf being the withheld form…
     const entry = (await allEntries()).find((e) => e.index === receipt.logIndex)!;
     expect(entry).toEqual({
       index: receipt.logIndex,
       kind: "signal.enckey.set",
       leafHash: receipt.leafHash,
-      withheld: "node-local record kind",
+      jws,
+    });
+    // …and withheld from anyone else, with the digest its leaf commits to.
+    const asOther = await platform.client.get<LogEntriesPage>(
+      `/v1/log/entries?start=${receipt.logIndex}&limit=1`,
+    );
+    if (!asOther.ok) throw new Error(JSON.stringify(asOther.problem));
+    expect(asOther.data.entries[0]).toEqual({
+      index: receipt.logIndex,
+      kind: "signal.enckey.set",
+      leafHash: receipt.leafHash,
+      withheld: "not readable by a platform",
       jwsSha256: toHex(digest),
     });
   });

@@ -53,18 +53,3 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
 export function isReplicatedKind(kind: string): kind is RecordKind {
   return Object.hasOwn(APPLIERS, kind) && !!APPLIERS[kind as RecordKind]?.replicated;
 }
-
-/**
- * Node-local kinds whose signed bytes only their signer may read back (GET /v1/records/{id}):
- * a statement of reasons names the platform's own content reference, which no other platform or
- * authority is to see.
- */
-export const ISSUER_ONLY_KINDS: ReadonlySet<string> = new Set(["statement.create"]);
-
-/** Registry records: public anyway (GET /v1/participants), so every participant may read them. */
-export const REGISTRY_KINDS: ReadonlySet<string> = new Set([
-  "participant.admit",
-  "participant.key.add",
-  "participant.key.retire",
-  "participant.revoke",
-]);

@@ -3,11 +3,11 @@
 
 import { AuditPage, AuditQuery, RecordIdParam } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
-import { ISSUER_ONLY_KINDS } from "../apply/index.ts";
 import { access } from "../auth/access.ts";
 import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { auditPage, recordJws } from "../store/audit.ts";
+import { readRefusals } from "../store/record-access.ts";
 
 const app = router();
 
@@ -38,7 +38,7 @@ export const getRecordRoute = createRoute({
   tags: ["audit"],
   summary: "The exact signed bytes of a record (participants)",
   description:
-    "Answers the compact JWS exactly as it was received, as application/jose, for independent verification. A statement of reasons is answered to the platform that signed it only (404 to anyone else).",
+    "Answers the compact JWS exactly as it was received, as application/jose, for independent verification — to the participants its kind's read policy allows (404 to anyone else, as for a record that does not exist): registry records to everyone; submissions and what is said about them to coordinators and authorities (a platform: its own feedback); a signal's record to its origin while the signal is live; a signal's retraction or reversal to those it concerns; selector-key records to platforms and coordinators; API credentials to their signer and coordinators; a statement of reasons to its signer.",
   security: bearerSecurity,
   middleware: [access(["coordinator", "authority", "platform"])] as const,
   request: { params: RecordIdParam },
@@ -50,9 +50,12 @@ export const getRecordRoute = createRoute({
 export async function getRecord(c: RouteContext<typeof getRecordRoute>) {
   const { id } = c.req.valid("param");
   const row = await recordJws(c.var.db, id);
-  // A record only its signer may read is, to anyone else, not there (its existence says too much).
-  if (!row || (ISSUER_ONLY_KINDS.has(row.kind) && row.issuer !== c.var.caller!.participant.id))
-    throw new ApiError("not_found", `no record ${id}`);
+  const me = c.var.caller!.participant;
+  // The read policy of the record's kind (rules/record-access.ts). A record the caller may not
+  // read is, to the caller, not there: its existence alone can say too much.
+  const refusal =
+    row && (await readRefusals(c.var.db, { participantId: me.id, role: me.role }, [{ id, ...row }])).get(id);
+  if (!row || refusal !== undefined) throw new ApiError("not_found", `no record ${id}`);
   return c.body(row.jws, 200, { "content-type": "application/jose" });
 }
 app.openapi(getRecordRoute, getRecord);

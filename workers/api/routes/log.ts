@@ -14,12 +14,12 @@ import {
   LogInclusionQuery,
 } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
-import { isReplicatedKind, REGISTRY_KINDS } from "../apply/index.ts";
 import { verifyAccess } from "../auth/verify.ts";
 import { isPeerToken, verifyPeerAccess } from "../federation/peer-auth.ts";
 import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { enforceRateLimit } from "../limits/rate-limiter.ts";
+import type { Reader } from "../rules/record-access.ts";
 import {
   consistencyProof,
   currentCheckpoint,
@@ -29,6 +29,7 @@ import {
   logSize,
   storedCheckpoint,
 } from "../store/log.ts";
+import { readRefusals } from "../store/record-access.ts";
 
 const app = router();
 
@@ -122,29 +123,13 @@ export async function getConsistencyProof(c: RouteContext<typeof getConsistencyP
 }
 app.openapi(getConsistencyProofRoute, getConsistencyProof);
 
-type Viewer = { peer: string } | { role: "coordinator" | "authority" | "platform"; id: string };
-
-/**
- * Why the caller may not read an entry's body, or undefined when it may. Node-local kinds
- * (migration signals, API credentials) are never served here: they have their own endpoints
- * with their own guards. Platforms read the (public) registry and their own records only, as
- * everywhere else in the API.
- */
-function withheld(kind: string, issuer: string | null, viewer: Viewer): string | undefined {
-  if (!isReplicatedKind(kind)) return "node-local record kind";
-  if (issuer === null) return "record purged";
-  if ("peer" in viewer || viewer.role !== "platform") return undefined;
-  if (REGISTRY_KINDS.has(kind) || issuer === viewer.id) return undefined;
-  return "not readable by a platform";
-}
-
 export const listLogEntriesRoute = createRoute({
   method: "get",
   path: "/v1/log/entries",
   tags: ["log"],
   summary: "Log entries from an index: the exact JWS of each record (participants, peer nodes)",
   description:
-    "Bearer token of a participant (typ eusn-access+jwt) or of a configured peer node (typ eusn-peer+jwt, signed with its node key). Each entry's leaf hash is SHA-256(0x00 ‖ jws); a body the caller may not read is withheld (index, kind and leaf hash only), which still lets it check the entries against a checkpoint.",
+    "Bearer token of a participant (typ eusn-access+jwt) or of a configured peer node (typ eusn-peer+jwt, signed with its node key). A body is served under the same read policy per record kind as GET /v1/records/{id} (peers: every replicated kind); a body the caller may not read is withheld (index, kind and leaf hash only, and for a node-local kind the jwsSha256 its leaf commits to), which still lets it check the entries against a checkpoint.",
   security: bearerSecurity,
   request: { query: LogEntriesQuery },
   responses: {
@@ -153,21 +138,27 @@ export const listLogEntriesRoute = createRoute({
   },
 });
 export async function listLogEntries(c: RouteContext<typeof listLogEntriesRoute>) {
-  let viewer: Viewer;
+  let reader: Reader;
   if (isPeerToken(c.req.header("authorization"))) {
     const { nodeId } = await verifyPeerAccess(c.req.raw, c.env);
     // A peer's pulls draw on a read quota of their own, as a participant's reads do.
     await enforceRateLimit(c.env, `peer:${nodeId}`, "read");
-    viewer = { peer: nodeId };
+    reader = { peer: nodeId };
   } else {
     const caller = await verifyAccess(c.req.raw, c.env, c.var.db, ["coordinator", "authority", "platform"]);
-    viewer = { role: caller.participant.role, id: caller.participant.id };
+    reader = { participantId: caller.participant.id, role: caller.participant.role };
   }
   const { start, limit } = c.req.valid("query");
   const treeSize = await logSize(c.env.DB);
   const rows = await leavesFrom(c.env.DB, start, limit);
+  // The same read policy as GET /v1/records/{id} (rules/record-access.ts), entry by entry.
+  const refusals = await readRefusals(
+    c.var.db,
+    reader,
+    rows.map((r) => ({ id: r.recordId, kind: r.kind, issuer: r.issuer })),
+  );
   const entries: LogEntry[] = rows.map((r) => {
-    const reason = withheld(r.kind, r.issuer, viewer);
+    const reason = refusals.get(r.recordId);
     return {
       index: r.idx,
       kind: r.kind,

@@ -85,10 +85,8 @@ if (!haveVectors || !haveFfmpeg) {
     it.skip(`SKIPPED: ${haveVectors ? "ffmpeg/ffprobe are not installed" : "../shared/vpdq-vectors not found"}`, () => {});
   });
 } else {
-  describe("eusn hash --format vpdq: output", () => {
-    it("a folder prints one block per video (sorted): a # header naming the file, then the reference's lines", {
-      timeout: LONG,
-    }, async () => {
+  describe("eusn hash --format vpdq: output", { timeout: LONG }, () => {
+    it("a folder prints one block per video (sorted): a # header naming the file, then the reference's lines", async () => {
       // Through the launcher users run (bin/eusn.mjs: tsx, then the TypeScript sources).
       const run = await eusnWith(EUSN_LAUNCHER, ["hash", "--format", "vpdq", videosArg]);
       expect(run.stderr).toBe("");
@@ -139,7 +137,7 @@ if (!haveVectors || !haveFfmpeg) {
     });
   });
 
-  describe("eusn hash --format vpdq: bad input", () => {
+  describe("eusn hash --format vpdq: bad input", { timeout: LONG }, () => {
     let dir = "";
     beforeAll(() => {
       dir = tempDir();
@@ -155,7 +153,7 @@ if (!haveVectors || !haveFfmpeg) {
       writeFileSync(path.join(dir, "truncated.mkv"), mkv.subarray(0, Math.floor(mkv.length / 2)));
       rmSync(path.join(dir, "clip.mkv"));
       copyFileSync(path.join(VIDEOS, "doorknob-hd-no-bar.mp4"), path.join(dir, "good.mp4"));
-    });
+    }, LONG);
 
     it("each bad file is one line naming it; the good one is still hashed; exit status 1", async () => {
       const missing = path.join(dir, "no-such-video.mp4");
@@ -257,7 +255,7 @@ if (!haveVectors || !haveFfmpeg) {
     });
   });
 
-  describe("eusn hash --format vpdq: progress bar", () => {
+  describe("eusn hash --format vpdq: progress bar", { timeout: LONG }, () => {
     const haveScript = (() => {
       try {
         execFileSync("script", ["--version"], { stdio: "ignore" });
@@ -286,7 +284,6 @@ if (!haveVectors || !haveFfmpeg) {
 
     it.skipIf(!haveScript)(
       "is drawn on a terminal with frames and videos done, not with --no-progress",
-      { timeout: LONG },
       async () => {
         // 4 + 5 frames, one a second.
         const drawn = await onTerminal(`--format vpdq ${doorknob} ${padded}`);
@@ -296,12 +293,10 @@ if (!haveVectors || !haveFfmpeg) {
     );
   });
 
-  describe("eusn video compare", () => {
+  describe("eusn video compare", { timeout: LONG }, () => {
     const every = (name: string) => path.relative(repoRoot, expectedFile(name, "every-second"));
 
-    it("every ordered pair of the reference's every-second files prints the reference's percentages", {
-      timeout: LONG,
-    }, async () => {
+    it("every ordered pair of the reference's every-second files prints the reference's percentages", async () => {
       const rows = expectedMatches();
       expect(rows).toHaveLength(49);
       const got: string[] = [];
@@ -318,9 +313,7 @@ if (!haveVectors || !haveFfmpeg) {
       expect(got).toEqual(rows.map((r) => `${r.query},${r.target},0,${r.queryPercent},${r.targetPercent}`));
     });
 
-    it("a video on either side is hashed first (one frame a second), through the launcher", {
-      timeout: LONG,
-    }, async () => {
+    it("a video on either side is hashed first (one frame a second), through the launcher", async () => {
       const run = await eusnWith(EUSN_LAUNCHER, [
         "video",
         "compare",

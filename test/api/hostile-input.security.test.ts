@@ -341,6 +341,9 @@ const PLAIN_QUERY: Record<string, "empty page" | "refused" | "not found"> = {
   "GET /v1/baseline after": "empty page",
   "GET /v1/submissions after": "empty page",
   "POST /v1/federation/pull peer": "not found",
+  // Filters by a free participant or subject id ('config' and 'node' act too): none matches.
+  "GET /v1/audit actor": "empty page",
+  "GET /v1/audit subject": "empty page",
 };
 const plainQuery = (r: Route, name: string) =>
   PLAIN_QUERY[`${r.key} ${name}`] ??

@@ -217,7 +217,8 @@ describe("docs/sdk.md", { timeout: 600_000 }, () => {
     expect(r.stdout).toMatch(/^cited \[ 'asm_\w+', 'asm_\w+' \]$/m);
     expect(r.stdout).toMatch(/^unchanged: true$/m);
     expect(r.stdout).toMatch(/^hsh_\w+ 1 included Matches are leads/m);
-    expect(r.stdout).toMatch(/^a compact JWS$/m);
+    expect(r.stdout).toMatch(/^compact JWSs$/m);
+    expect(r.stdout).toMatch(/^404 not_found$/m);
   });
 
   it("lists every signed write whose answer is more than the WriteReceipt (checked against the node's OpenAPI)", async () => {

@@ -395,7 +395,12 @@ export const AuditQuery = z.object({
     .enum(["asc", "desc"])
     .default("asc")
     .describe("asc: oldest first (follow with `after`); desc: newest first (page with `before`)."),
-  kind: z.string().max(64).optional().describe("Only entries of this kind (e.g. baseline.included)."),
+  kind: z
+    .string()
+    .max(64)
+    .regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/)
+    .optional()
+    .describe("Only entries of this kind (e.g. baseline.included): dotted lower-case words."),
   actor: z.string().max(64).optional().describe("Only entries by this participant."),
   subject: z.string().max(64).optional().describe("Only entries about this subject (entry, participant, …)."),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

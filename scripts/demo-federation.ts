@@ -1,224 +1,71 @@
-// `npm run demo:federation`: two EUSN nodes federating on loopback, end to end.
-//  1. generates throwaway keys for two nodes (an EU node A and a national node B) and their
-//     bootstrap coordinators, each node configured with the other as its peer;
-//  2. applies the D1 migrations and starts two `wrangler dev` processes, each with its own
-//     persistence directory and its own env file (the developer's .dev.vars and .eusn-demo are
-//     never read or touched);
-//  3. seeds node A through its API: three authorities and a platform, submissions, cross-border
-//     assessments, a baseline inclusion;
-//  4. has B's coordinator trigger a pull, then checks from the outside what came over: byte for
-//     byte, against both nodes' signed checkpoints, with a receipt verified offline;
-//  5. pulls again (nothing new), stops both nodes and removes everything it created.
-// Bounded: it gives up after DEMO_TIMEOUT_S (default 240) seconds and always cleans up.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import os from "node:os";
-import path from "node:path";
+// `npm run demo:federation`: three EUSN nodes federating on loopback, a partition, and the heal.
+//  1. generates throwaway keys for three nodes (A, B, C) and their bootstrap coordinators; each
+//     node lists the other two as peers, reached through small relays on loopback (one per
+//     direction of each link) that the demo cuts to make a partition and restores to heal it;
+//  2. applies the D1 migrations and starts three `wrangler dev` processes, each with its own
+//     persistence directory and env file (the developer's .dev.vars and .eusn-demo are never read);
+//  3. admits authorities on their home nodes (NL on A, DE and AT on B, FR and BE on C) and pulls
+//     until every node knows every one;
+//  4. cuts C off and lets things happen on both sides: a submission on A, assessments on B and C,
+//     an inclusion on A racing a dissent on C, and a revocation on A of an authority that goes on
+//     writing on C, which has not heard of it;
+//  5. heals — C first reaches only B (records that depend on what only A has wait, shown as
+//     pending), then A — with pull rounds by each node's coordinator until a round moves nothing;
+//  6. checks from the outside that the three nodes agree: the baseline, every entry's state and
+//     tallies, the registry, the records byte for byte, nothing pending; every log against its
+//     node's signed checkpoint, C's log only grew, and receipts verify offline.
+// Bounded: it gives up after DEMO_TIMEOUT_S (default 600) seconds and always cleans up.
 import {
-  EusnClient,
+  type EusnClient,
   fetchCheckpoint,
   fetchConsistency,
   fetchInclusion,
   generateParticipantKey,
   type KeyPair,
   verifyCheckpointConsistency,
-  verifyCheckpointJws,
   verifyLogEntries,
   verifyWriteReceipt,
 } from "@eusn/client";
-import type {
-  LogEntriesPage,
-  PeerView,
-  PullReport,
-  SubmissionView,
-  SubmitResult,
-  WriteReceipt,
-} from "@eusn/protocol";
+import type { LogEntriesPage, PeerView, PullReport, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import type { JWK } from "jose";
+import { LocalNet } from "./federation/local-net.ts";
+import { collectState, compareStates, describeDivergences, type NodeState } from "./federation/state.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
-const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
-const TIMEOUT_S = Number(process.env.DEMO_TIMEOUT_S ?? 240);
-const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+const TIMEOUT_S = Number(process.env.DEMO_TIMEOUT_S ?? 600);
+const [A, B, C] = [0, 1, 2] as const;
 
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
-const ok = (s: string) => `${process.stdout.isTTY ? "\x1b[32m✔\x1b[0m" : "✔"} ${s}`;
+const tty = process.stdout.isTTY;
+const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
+const ok = (s: string) => `${tty ? "\x1b[32m✔\x1b[0m" : "✔"} ${s}`;
+const t0 = Date.now();
+const clock = () => dim(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s]`);
 function say(s = "") {
   process.stdout.write(`${s}\n`);
 }
+let current = "starting";
 function step(s: string) {
+  current = s;
   say();
-  say(bold(`▸ ${s}`));
+  say(`${clock()} ${bold(`▸ ${s}`)}`);
 }
 function check(cond: unknown, what: string): asserts cond {
   if (!cond) throw new Error(`check failed: ${what}`);
   say(`  ${ok(what)}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-type Node = {
-  label: string;
-  id: string;
-  coordinatorId: string;
-  port: number;
-  inspectorPort: number;
-  base: string;
-  dir: string;
-  nodeKey: KeyPair;
-  coordKey: KeyPair;
-  child?: ChildProcess;
-  log: string[];
-};
-
-async function makeNode(tmp: string, label: string, id: string, coordinatorId: string): Promise<Node> {
-  const port = await freePort();
-  return {
-    label,
-    id,
-    coordinatorId,
-    port,
-    inspectorPort: await freePort(),
-    base: `http://127.0.0.1:${port}`,
-    dir: path.join(tmp, label),
-    nodeKey: await generateParticipantKey(),
-    coordKey: await generateParticipantKey(),
-    log: [],
-  };
-}
-
-function peerOf(n: Node) {
-  return {
-    nodeId: n.id,
-    url: n.base,
-    jwk: n.nodeKey.publicJwk,
-    coordinators: [{ id: n.coordinatorId, jwks: { keys: [n.coordKey.publicJwk] } }],
-  };
-}
-
-/** The node's configuration, as an env file that only this demo reads (wrangler --env-file). */
-function writeEnvFile(n: Node, peer: Node): string {
-  mkdirSync(n.dir, { recursive: true, mode: 0o700 });
-  const file = path.join(n.dir, "node.env");
-  const q = (v: unknown) => `'${typeof v === "string" ? v : JSON.stringify(v)}'`;
-  writeFileSync(
-    file,
-    [
-      `NODE_ID=${q(n.id)}`,
-      `NODE_PRIVATE_JWK=${q(n.nodeKey.privateJwk)}`,
-      `BOOTSTRAP_COORDINATOR_ID=${q(n.coordinatorId)}`,
-      `BOOTSTRAP_COORDINATOR_NAME=${q(`Coordinator of ${n.id}`)}`,
-      `BOOTSTRAP_COORDINATOR_JWKS=${q({ keys: [n.coordKey.publicJwk] })}`,
-      `PEERS=${q([peerOf(peer)])}`,
-      "",
-    ].join("\n"),
-    { mode: 0o600 },
-  );
-  return file;
-}
-
-function migrate(n: Node) {
-  const r = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", n.dir], {
-    cwd: ROOT,
-    env: childEnv,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(`migrations for node ${n.label} failed:\n${r.stdout}${r.stderr}`);
-}
-
-function start(n: Node, envFile: string) {
-  n.child = spawn(
-    WRANGLER,
-    [
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(n.port),
-      "--inspector-port",
-      String(n.inspectorPort),
-      "--persist-to",
-      n.dir,
-      "--env-file",
-      envFile,
-      "--show-interactive-dev-session=false",
-    ],
-    { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  const keep = (b: Buffer) => {
-    n.log.push(...b.toString().split("\n"));
-    if (n.log.length > 200) n.log.splice(0, n.log.length - 200);
-  };
-  n.child.stdout?.on("data", keep);
-  n.child.stderr?.on("data", keep);
-}
-
-async function waitUp(n: Node, deadline: number) {
-  while (Date.now() < deadline) {
-    if (n.child?.exitCode !== null && n.child?.exitCode !== undefined) {
-      throw new Error(`node ${n.label} exited (${n.child.exitCode}):\n${n.log.slice(-30).join("\n")}`);
-    }
-    try {
-      const r = await fetch(`${n.base}/health`);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 400));
-  }
-  throw new Error(`node ${n.label} did not come up:\n${n.log.slice(-30).join("\n")}`);
-}
-
-function stop(n: Node) {
-  const child = n.child;
-  if (!child || child.exitCode !== null || child.pid === undefined) return;
-  try {
-    // The whole process group: wrangler and the workerd it started.
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    child.kill("SIGTERM");
-  }
-}
-
-function client(n: Node, participantId: string, privateJwk: JWK) {
-  return new EusnClient({ baseUrl: n.base, nodeId: n.id, participantId, privateJwk });
-}
-
 async function must<T>(
-  p: Promise<{ ok: true; data: T } | { ok: false; status: number; problem: unknown }>,
+  p: Promise<
+    { ok: true; data: T } | { ok: false; status: number; problem: { code: string; detail?: string } }
+  >,
   what: string,
-) {
+): Promise<T> {
   const r = await p;
-  if (!r.ok) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.problem)}`);
+  if (!r.ok) throw new Error(`${what}: HTTP ${r.status} ${r.problem.code}: ${r.problem.detail ?? ""}`);
   return r.data;
 }
 
-async function allEntries(c: EusnClient): Promise<LogEntriesPage["entries"]> {
-  const out: LogEntriesPage["entries"] = [];
-  let start = 0;
-  for (;;) {
-    const page = await must(c.get<LogEntriesPage>(`/v1/log/entries?start=${start}&limit=500`), "entries");
-    out.push(...page.entries);
-    if (page.next === null) return out;
-    start = page.next;
-  }
-}
-
-function randomPdq(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
+type Member = { slug: string; id: string; key: KeyPair; home: number; on: (node?: number) => EusnClient };
 
 const item = (value: string) => ({
   signalType: "pdq",
@@ -228,201 +75,337 @@ const item = (value: string) => ({
   contentType: "image",
   nationalProvision: "Demo national provision, Art. 1",
 });
+const randomPdq = () =>
+  Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
 
-async function demo(a: Node, b: Node) {
-  const coordA = client(a, a.coordinatorId, a.coordKey.privateJwk);
-  const coordB = client(b, b.coordinatorId, b.coordKey.privateJwk);
+function pullLine(node: string, r: PullReport): string {
+  const skipped = Object.entries(r.skipped)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  return `  ${node} ← ${r.peer}: ${r.status}${r.reason ? ` (${r.reason})` : ""}, cursor ${r.from} → ${r.to}, applied ${r.applied}${skipped ? `, skipped ${skipped}` : ""}, held ${r.pending}, released ${r.released}`;
+}
 
-  step(`Seeding node A (${a.id}) through its API`);
-  const people: Record<string, { id: string; key: KeyPair; c: EusnClient }> = {};
-  for (const [slug, role, ms, name] of [
-    ["nl", "authority", "NL", "ATKM (NL)"],
-    ["de", "authority", "DE", "BKA (DE)"],
-    ["fr", "authority", "FR", "PHAROS (FR)"],
-    ["platform", "platform", undefined, "Demo Social"],
+async function demo(net: LocalNet) {
+  const nodes = net.nodes;
+  const coord = (i: number) => nodes[i]!.coordinator;
+  const labelOf = (i: number) => `${nodes[i]!.label} (${nodes[i]!.id})`;
+
+  step("Admitting authorities on their home nodes");
+  const people: Record<string, Member> = {};
+  for (const [slug, ms, home] of [
+    ["nl", "NL", A],
+    ["de", "DE", B],
+    ["at", "AT", B],
+    ["fr", "FR", C],
+    ["be", "BE", C],
   ] as const) {
     const key = await generateParticipantKey();
     const r = await must(
-      coordA.write<WriteReceipt>("/v1/participants", "participant.admit", {
-        role,
-        ...(ms ? { memberState: ms } : {}),
-        displayName: name,
+      coord(home).write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: "authority",
+        memberState: ms,
+        displayName: `Competent authority (${ms})`,
         jwks: { keys: [key.publicJwk] },
       }),
-      `admit ${slug}`,
+      `admit ${ms} on ${nodes[home]!.label}`,
     );
-    people[slug] = { id: r.subjectId, key, c: client(a, r.subjectId, key.privateJwk) };
-    say(`  admitted ${role.padEnd(9)} ${(ms ?? "--").padEnd(2)} ${r.subjectId}  log index ${r.logIndex}`);
+    people[slug] = {
+      slug,
+      id: r.subjectId,
+      key,
+      home,
+      on: (node = home) => net.client(node, r.subjectId, key.privateJwk),
+    };
+    say(`  ${ms} authority ${r.subjectId} admitted on node ${nodes[home]!.label}`);
   }
-  const { nl, de, fr } = people as Record<"nl" | "de" | "fr", { id: string; c: EusnClient }>;
-  const submitted = await must(
-    nl.c.write<SubmitResult>("/v1/submissions?proof=1", "submission.create", {
-      items: [item(randomPdq()), item(randomPdq()), item(randomPdq())],
-    }),
-    "submit",
-  );
-  const [entry] = submitted.submissions.map((s) => s.id) as [string];
-  say(
-    `  NL submitted 3 hashes in one signed record (log index ${submitted.receipt!.logIndex}); first: ${entry}`,
-  );
-  const concur: string[] = [];
-  for (const [who, c] of [
-    ["DE", de.c],
-    ["FR", fr.c],
-  ] as const) {
-    const r = await must(
-      c.write<WriteReceipt>(`/v1/submissions/${entry}/assessments`, "assessment.create", {
-        submissionId: entry,
-        verdict: "concur",
-        limb: "a",
-      }),
-      `assess ${who}`,
+  const { nl, de, at, fr, be } = people as Record<"nl" | "de" | "at" | "fr" | "be", Member>;
+  const first = await net.heal();
+  say(`  pulled until quiet: ${first.rounds} round(s)`);
+  for (const i of [A, B, C]) {
+    const reg = await must(
+      coord(i).get<{ participants: { id: string; role: string }[] }>("/v1/participants?role=authority"),
+      "participants",
     );
-    concur.push(r.subjectId);
-    say(`  ${who} concurs (${r.subjectId}, log index ${r.logIndex})`);
+    check(reg.participants.length === 5, `node ${labelOf(i)} knows all 5 authorities`);
   }
-  const inc = await must(
-    coordA.write<WriteReceipt>(`/v1/submissions/${entry}/decisions`, "baseline.decide", {
-      submissionId: entry,
-      decision: "include",
-      reason: "NL, DE and FR concur",
-      assessmentIds: concur,
-    }),
-    "include",
-  );
-  say(`  A's coordinator includes it in the baseline (log index ${inc.logIndex})`);
+  const peersOfA = await must(coord(A).get<{ peers: PeerView[] }>("/v1/federation/peers"), "peers of A");
+  for (const p of peersOfA.peers)
+    say(`  A's peer ${p.nodeId} via ${p.url}: next index ${p.nextIndex}, pending ${p.pending}`);
 
-  step("The write receipt NL got with ?proof=1, verified offline");
-  const jwksA = (await (await fetch(`${a.base}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
-  const nlJws = await must(nl.c.get<string>(`/v1/records/${submitted.receipt!.recordId}`), "record");
-  const receipt = submitted.receipt as WriteReceipt & {
-    treeSize: number;
-    inclusionProof: string[];
-    checkpoint: string;
+  step("Before the partition: NL submits two entries on A; DE and AT concur on the first on B");
+  const batch = await must(
+    nl.on().write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: [item(randomPdq()), item(randomPdq())],
+    }),
+    "submit S1, S2",
+  );
+  const [s1, s2] = batch.submissions.map((s) => s.id) as [string, string];
+  await net.pull(B, A);
+  const cite1 = [
+    (await must(assess(de, s1, "concur"), "DE concurs on S1")).subjectId,
+    (await must(assess(at, s1, "concur"), "AT concurs on S1")).subjectId,
+  ];
+  await net.heal();
+  say(`  S1 ${s1}, S2 ${s2}; every node has them and DE's and AT's concurrences on S1`);
+
+  step("Partition: C is cut off from A and B");
+  net.mesh.partition(A, C);
+  net.mesh.partition(B, C);
+  const cpCBefore = await fetchCheckpoint(nodes[C]!.base);
+  const cut = await net.pull(C);
+  for (const r of cut) say(pullLine("C", r));
+  check(
+    cut.every((r) => r.status === "error"),
+    "C's pulls of A and B fail: the links are down",
+  );
+
+  step("During the partition");
+  const proven = await must(
+    nl
+      .on()
+      .write<SubmitResult>("/v1/submissions?proof=1", "submission.create", { items: [item(randomPdq())] }),
+    "submit S3",
+  );
+  const s3 = proven.submissions[0]!.id;
+  say(`  A: NL submits S3 ${s3} (with ?proof=1: a receipt NL can check offline)`);
+  await net.pull(B, A);
+  const cite3 = [
+    (await must(assess(de, s3, "concur"), "DE concurs on S3")).subjectId,
+    (await must(assess(at, s3, "concur"), "AT concurs on S3")).subjectId,
+  ];
+  say("  B: DE and AT concur on S3");
+  await net.pull(A, B);
+  await must(decide(coord(A), s3, "include", cite3, "NL, DE and AT concur"), "include S3");
+  say("  A: A's coordinator includes S3, citing DE's and AT's concurrences");
+  await must(assess(fr, s2, "concur"), "FR concurs on S2");
+  say("  C: FR concurs on S2");
+  const [inc, dissent] = await Promise.all([
+    decide(coord(A), s1, "include", cite1, "NL, DE and AT concur"),
+    assess(fr, s1, "dissent"),
+  ]);
+  check(
+    inc.ok && dissent.ok,
+    "at the same moment: A includes S1, and FR dissents on S1 on C — both accepted",
+  );
+  await must(
+    coord(A).write<WriteReceipt>(`/v1/participants/${be.id}/revoke`, "participant.revoke", {
+      participantId: be.id,
+      reason: "compromised signing key",
+    }),
+    "revoke BE",
+  );
+  say(`  A: A's coordinator revokes BE (${be.id}), whose home is C`);
+  await net.pull(B, A);
+  // One second later in signed time than the revocation, so the order is not a tie.
+  await new Promise((r) => setTimeout(r, 1100));
+  const s4 = (
+    await must(
+      be.on().write<SubmitResult>("/v1/submissions", "submission.create", { items: [item(randomPdq())] }),
+      "BE submits on C",
+    )
+  ).submissions[0]!.id;
+  await must(assess(be, s2, "concur"), "BE concurs on S2 on C");
+  say(`  C: BE, not knowing it is revoked, submits S4 ${s4} and concurs on S2 — C accepts both`);
+
+  const during = await Promise.all([A, B, C].map((i) => collectState(coord(i), nodes[i]!.label)));
+  showEntries("States during the partition", during, { S1: s1, S2: s2, S3: s3, S4: s4 });
+  const split = compareStates(during);
+  check(!split.identical, `the nodes disagree now (${split.divergences.length} divergences)`);
+
+  step("Healing, part 1: C reaches B again, but not yet A");
+  net.mesh.partition(B, C, false);
+  const cFromB = (await net.pull(C, B))[0]!;
+  say(pullLine("C", cFromB));
+  const peersOfC = await must(coord(C).get<{ peers: PeerView[] }>("/v1/federation/peers"), "peers of C");
+  for (const p of peersOfC.peers)
+    say(`  C's peer ${p.nodeId}: next index ${p.nextIndex}, pending ${p.pending}`);
+  const held = peersOfC.peers.reduce((n, p) => n + p.pending, 0);
+  check(
+    held >= 2,
+    `C holds ${held} records from B that depend on S3, which only A has: they wait, not skipped`,
+  );
+  const bFromC = (await net.pull(B, C))[0]!;
+  say(pullLine("B", bFromC));
+
+  step("Healing, part 2: every link restored; pull rounds until a round moves nothing");
+  net.mesh.heal();
+  const healStart = Date.now();
+  const healed = await net.heal({
+    onRound: (round, reports) => {
+      say(`  round ${round}:`);
+      for (const { node, reports: rs } of reports) for (const r of rs) say(`  ${pullLine(node, r)}`);
+    },
+  });
+  say(`  quiet after ${healed.rounds} rounds, ${((Date.now() - healStart) / 1000).toFixed(1)} s`);
+
+  step("The three nodes agree");
+  const after = await Promise.all([A, B, C].map((i) => collectState(coord(i), nodes[i]!.label)));
+  showEntries("States after the heal", after, { S1: s1, S2: s2, S3: s3, S4: s4 });
+  const cmp = compareStates(after);
+  if (!cmp.identical) for (const l of describeDivergences(cmp)) say(`    ${l}`);
+  check(cmp.identical, "every entry's status, baseline state and tallies are the same on A, B and C");
+  const baselines = after.map((s) => [...s.baseline.keys()].sort().join(","));
+  check(
+    baselines.every((b) => b === baselines[0]),
+    `GET /v1/baseline is the same on the three nodes: ${after[0]!.baseline.size} entries (${[...after[0]!.baseline.values()].map((e) => `${e.id} ${e.state}`).join(", ")})`,
+  );
+  check(
+    after.every((s) => s.pending === 0),
+    "nothing is pending on any node (GET /v1/federation/peers)",
+  );
+  const sizes = after.map((s) => s.records.size);
+  check(
+    sizes.every((n) => n === sizes[0]),
+    `the same ${sizes[0]} records on every node, byte for byte (same leaf hashes)`,
+  );
+  const e = (s: NodeState, id: string) => s.entries.get(id)!;
+  check(e(after[0]!, s4).status === "voided", "S4, signed by BE after its revocation, is void everywhere");
+  check(
+    e(after[0]!, s3).baselineState === "included",
+    "S3 is included everywhere: on C its concurrences waited for S3, then the inclusion for them",
+  );
+  const s1State = e(after[0]!, s1);
+  say(
+    `  S1: ${s1State.baselineState}, ${s1State.dissenting} counting dissent(s) — the inclusion and FR's dissent were folded in signed order, the same on every node`,
+  );
+  const s2State = e(after[0]!, s2);
+  check(
+    !s2State.concurStates.includes("BE"),
+    `S2 counts ${s2State.concurStates.join(", ")}: BE's concurrence, signed after its revocation, counts nowhere`,
+  );
+
+  step("Checking logs and receipts against the nodes' signed checkpoints");
+  const jwks = await Promise.all(
+    [A, B, C].map(
+      async (i) =>
+        ((await (await fetch(`${nodes[i]!.base}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys[0]!,
+    ),
+  );
+  const nlJws = await must(nl.on().get<string>(`/v1/records/${proven.receipt!.recordId}`), "NL's record");
+  check(
+    (
+      await verifyWriteReceipt(proven.receipt as Parameters<typeof verifyWriteReceipt>[0], jwks[A]!, nlJws, {
+        origin: nodes[A]!.id,
+      })
+    ).ok,
+    `NL's receipt for S3: leaf ${proven.receipt!.logIndex} of A's log, proven offline against A's signed checkpoint`,
+  );
+  for (const i of [A, B, C]) {
+    const cp = await fetchCheckpoint(nodes[i]!.base);
+    const entries = await allEntries(coord(i));
+    const v = await verifyLogEntries(entries, cp.checkpoint, jwks[i]!, { origin: nodes[i]!.id });
+    check(
+      v.ok,
+      `${labelOf(i)}: its ${entries.length} entries hash to its checkpoint, signed by its node key`,
+    );
+  }
+  const cpC = await fetchCheckpoint(nodes[C]!.base);
+  const proof = await fetchConsistency(nodes[C]!.base, cpCBefore.treeSize, cpC.treeSize);
+  check(
+    (await verifyCheckpointConsistency(cpCBefore.checkpoint, cpC.checkpoint, proof.proof, jwks[C]!)).ok,
+    `C's log only grew: its checkpoint before the partition (${cpCBefore.treeSize}) is a prefix of today's (${cpC.treeSize})`,
+  );
+  const onC = await fetchInclusion(nodes[C]!.base, { leafHash: proven.receipt!.leafHash });
+  check(
+    (await verifyWriteReceipt(onC, jwks[C]!, nlJws, { origin: nodes[C]!.id })).ok,
+    `NL's record is leaf ${onC.logIndex} of C's log too, and C proves it with its own key`,
+  );
+  const again = await net.pull(A);
+  check(
+    again.every((r) => r.status === "ok" && r.from === r.to && r.released === 0),
+    "pulling again moves nothing: every cursor stays",
+  );
+}
+
+function assess(m: Member, id: string, verdict: "concur" | "dissent") {
+  return m.on().write<WriteReceipt>(`/v1/submissions/${id}/assessments`, "assessment.create", {
+    submissionId: id,
+    verdict,
+    limb: "a",
+    ...(verdict === "dissent" ? { reason: "not terrorist content under our law" } : {}),
+  });
+}
+
+function decide(
+  c: EusnClient,
+  id: string,
+  decision: "include" | "exclude" | "retire",
+  cited: string[],
+  reason: string,
+) {
+  return c.write<WriteReceipt>(`/v1/submissions/${id}/decisions`, "baseline.decide", {
+    submissionId: id,
+    decision,
+    reason,
+    assessmentIds: cited,
+  });
+}
+
+async function allEntries(c: EusnClient): Promise<LogEntriesPage["entries"]> {
+  const out: LogEntriesPage["entries"] = [];
+  for (let start: number | null = 0; start !== null; ) {
+    const page: LogEntriesPage = await must(
+      c.get<LogEntriesPage>(`/v1/log/entries?start=${start}&limit=500`),
+      "entries",
+    );
+    out.push(...page.entries);
+    start = page.next;
+  }
+  return out;
+}
+
+function showEntries(title: string, states: NodeState[], names: Record<string, string>) {
+  say(`  ${title}:`);
+  const cell = (s: NodeState, id: string) => {
+    const e = s.entries.get(id);
+    if (!e) return "—";
+    return `${e.status}/${e.baselineState} [${e.concurStates.join(" ")}]${e.dissenting ? ` −${e.dissenting}` : ""}`;
   };
-  check(
-    (await verifyWriteReceipt(receipt, jwksA.keys[0]!, nlJws, { origin: a.id })).ok,
-    `receipt: leaf ${receipt.logIndex} of a ${receipt.treeSize}-leaf tree signed by A's node key`,
-  );
-
-  const cpA = await fetchCheckpoint(a.base);
-  const before = await fetchCheckpoint(b.base);
-  step("Before the pull");
-  say(`  node A ${a.id}: ${cpA.treeSize} records in its log, root ${cpA.rootHash.slice(0, 16)}…`);
-  say(`  node B ${b.id}: ${before.treeSize} records in its log`);
-
-  step(`B's coordinator triggers a pull of A (POST ${b.base}/v1/federation/pull)`);
-  const { reports } = await must(
-    coordB.postJson<{ reports: PullReport[] }>("/v1/federation/pull", {}),
-    "pull",
-  );
-  const rep = reports[0]!;
+  say(`    ${"".padEnd(4)}${states.map((s) => `node ${s.node}`.padEnd(34)).join("")}`);
+  for (const [name, id] of Object.entries(names))
+    say(`    ${name.padEnd(4)}${states.map((s) => cell(s, id).padEnd(34)).join("")}`);
   say(
-    `  ${rep.peer}: ${rep.status}; checkpoint ${rep.checkpoint?.treeSize} leaves; cursor ${rep.from} → ${rep.to}; applied ${rep.applied}; skipped ${JSON.stringify(rep.skipped)}`,
-  );
-  check(rep.status === "ok" && rep.applied === cpA.treeSize, `all ${cpA.treeSize} records of A applied on B`);
-
-  step("Checking from the outside");
-  const entriesA = await allEntries(coordA);
-  const entriesB = await allEntries(coordB);
-  const jwsB = new Set(entriesB.map((e) => e.jws));
-  check(
-    entriesA.every((e) => e.jws && jwsB.has(e.jws)),
-    `every one of A's ${entriesA.length} records is in B's log, byte for byte`,
-  );
-  const jwksB = (await (await fetch(`${b.base}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
-  const cpB = await fetchCheckpoint(b.base);
-  const vA = await verifyLogEntries(entriesA, cpA.checkpoint, jwksA.keys[0]!, { origin: a.id });
-  check(vA.ok, `A's entries hash to A's checkpoint (${cpA.treeSize} leaves, signed by A's node key)`);
-  const vB = await verifyLogEntries(entriesB, cpB.checkpoint, jwksB.keys[0]!, { origin: b.id });
-  check(vB.ok, `B's entries hash to B's own checkpoint (${cpB.treeSize} leaves, signed by B's node key)`);
-  const proofB = await fetchConsistency(b.base, before.treeSize, cpB.treeSize);
-  check(
-    (await verifyCheckpointConsistency(before.checkpoint, cpB.checkpoint, proofB.proof, jwksB.keys[0]!)).ok,
-    `B's log only grew: its checkpoint before the pull is a prefix of the one after`,
-  );
-  const onB = await fetchInclusion(b.base, { leafHash: submitted.receipt!.leafHash });
-  check(
-    (await verifyWriteReceipt(onB, jwksB.keys[0]!, nlJws, { origin: b.id })).ok,
-    `NL's submission is leaf ${onB.logIndex} of B's log too, and B proves it`,
-  );
-  const viewB = await must(
-    coordB.get<{ submission: SubmissionView }>(`/v1/submissions/${entry}`),
-    "submission on B",
-  );
-  const t = viewB.submission.assessments;
-  say(
-    `  on B, ${entry}: ${t.concurring}/${t.quorum} member states concur (${t.concurStates.join(", ")}), eligible ${t.eligible}, baseline ${viewB.submission.baselineState}`,
-  );
-  check(
-    viewB.submission.baselineState === "included",
-    "A's assessments and inclusion hold on B exactly as on A",
-  );
-
-  step("Pulling again");
-  const again = (await must(coordB.postJson<{ reports: PullReport[] }>("/v1/federation/pull", {}), "pull"))
-    .reports[0]!;
-  check(
-    again.applied === 0 && again.from === again.to,
-    `idempotent: cursor stays at ${again.to}, nothing applied`,
-  );
-  const peers = await must(coordB.get<{ peers: PeerView[] }>("/v1/federation/peers"), "peers");
-  for (const p of peers.peers) {
-    say(
-      `  peer ${p.nodeId} (${p.url}, key ${p.kid?.slice(0, 12)}…): ${p.status}, next index ${p.nextIndex}, last verified checkpoint ${p.checkpoint?.treeSize} leaves`,
-    );
-  }
-  const sigOk = await verifyCheckpointJws(cpB.checkpoint, jwksB.keys[0]!);
-  check(
-    sigOk.ok,
-    `B's checkpoint: origin ${cpB.origin}, ${cpB.treeSize} leaves, root ${cpB.rootHash.slice(0, 16)}…`,
+    `    ${"".padEnd(4)}${states.map((s) => `baseline ${s.baseline.size}, records ${s.records.size}, pending ${s.pending}`.padEnd(34)).join("")}`,
   );
 }
 
 async function main() {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), "eusn-federation-demo-"));
-  const a = await makeNode(tmp, "a", "eusn-demo-eu", "par_eucoordinator");
-  const b = await makeNode(tmp, "b", "eusn-demo-nl", "par_nlcoordinator");
+  const net = await LocalNet.create({
+    labels: ["A", "B", "C"],
+    ids: ["eusn-demo-a", "eusn-demo-b", "eusn-demo-c"],
+    vars: { BASELINE_MIN_STATES: "3" },
+    prefix: "eusn-federation-demo-",
+  });
   const timer = setTimeout(() => {
-    process.stderr.write(`demo: gave up after ${TIMEOUT_S}s\n`);
-    for (const n of [a, b]) stop(n);
-    rmSync(tmp, { recursive: true, force: true });
+    process.stderr.write(`\ndemo: gave up after ${TIMEOUT_S} s (DEMO_TIMEOUT_S), during "${current}"\n`);
+    net.closeNow();
     process.exit(1);
   }, TIMEOUT_S * 1000);
-  const cleanup = () => {
-    for (const n of [a, b]) stop(n);
-    rmSync(tmp, { recursive: true, force: true });
-  };
   process.on("SIGINT", () => {
-    cleanup();
+    net.closeNow();
     process.exit(130);
   });
   try {
-    say(bold("EUSN federation demo: two nodes on loopback"));
-    say(`  node A ${a.id} (the EU node)       ${a.base}`);
-    say(`  node B ${b.id} (a national node)  ${b.base}`);
-    say(`  state and keys in ${tmp} (removed at the end)`);
-    step("Applying migrations and starting both nodes (wrangler dev)");
-    for (const [n, peer] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const envFile = writeEnvFile(n, peer);
-      migrate(n);
-      start(n, envFile);
-    }
-    const deadline = Date.now() + 120_000;
-    await Promise.all([waitUp(a, deadline), waitUp(b, deadline)]);
-    say("  both nodes answer /health");
-    await demo(a, b);
+    say(bold("EUSN federation demo: three nodes on loopback, a partition, and the heal"));
+    for (const n of net.nodes) say(`  node ${n.label} ${n.id}  ${n.base}`);
+    say(
+      `  each lists the other two as peers through relays on loopback; state and keys in ${net.tmp} (removed at the end)`,
+    );
+    step("Applying migrations and starting the three nodes (wrangler dev)");
+    await net.start({ progress: (what) => say(`  ${what}`) });
+    await demo(net);
     say();
-    say(bold("Done: records replicated A → B, byte-identical, verified against keys and checkpoints."));
+    say(
+      bold(
+        `${clock()} Done: the partition healed to the same baseline and the same state on all three nodes.`,
+      ),
+    );
   } catch (e) {
-    process.stderr.write(`\ndemo failed: ${(e as Error).message}\n`);
+    process.stderr.write(`\n${clock()} demo failed: ${(e as Error).message}\n`);
     process.exitCode = 1;
   } finally {
     clearTimeout(timer);
-    cleanup();
+    await net.close();
   }
 }
 

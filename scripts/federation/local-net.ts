@@ -16,7 +16,16 @@ import { Mesh } from "./relay.ts";
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 /** The project's own wrangler (pinned for Node 20), run with node. */
 const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+const childEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CI: "true",
+  NO_COLOR: "1",
+  // wrangler dev mirrors every response inside workerd to its devtools inspector, which costs CPU
+  // that three nodes on a small machine cannot spare and that no deployed Worker spends; this is
+  // the variable wrangler reads to leave the inspector off (it takes it for a VS Code debugger).
+  VSCODE_INSPECTOR_OPTIONS: process.env.VSCODE_INSPECTOR_OPTIONS ?? "{}",
+};
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,12 +41,16 @@ export function freePort(): Promise<number> {
 /** How long one request to a node may take before the script calls it stuck (ms). */
 export const REQUEST_TIMEOUT_MS = Number(process.env.EUSN_REQUEST_TIMEOUT_MS ?? 120_000);
 
+/** Requests sent through timedFetch so far (the bench bounds them). */
+export const requests = { count: 0 };
+
 /**
  * fetch with a deadline: a node that stops answering fails the request with the URL in the
  * message instead of hanging the script.
  */
 export async function timedFetch(input: string, init: RequestInit = {}): Promise<Response> {
   const started = Date.now();
+  requests.count++;
   try {
     return await fetch(input, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (e) {
@@ -63,6 +76,8 @@ export type LocalNode = {
   child?: ChildProcess;
   /** The last lines wrangler printed (for failure messages). */
   log: string[];
+  /** Every line the node logged about a failed request (`request … failed: …`), at most 500. */
+  failures: string[];
   coordinator: EusnClient;
   starts: number;
 };
@@ -110,6 +125,7 @@ export class LocalNet {
         nodeKey: await generateParticipantKey(),
         coordKey,
         log: [],
+        failures: [],
         coordinator: new EusnClient({
           baseUrl: `http://127.0.0.1:${port}`,
           nodeId: id,
@@ -300,7 +316,10 @@ function spawnNode(n: LocalNode) {
     { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   const keep = (b: Buffer) => {
-    n.log.push(...b.toString().split("\n"));
+    const lines = b.toString().split("\n");
+    for (const l of lines)
+      if (/request \S+ failed:/.test(l) && n.failures.length < 500) n.failures.push(l.trim());
+    n.log.push(...lines);
     if (n.log.length > 200) n.log.splice(0, n.log.length - 200);
   };
   n.child.stdout?.on("data", keep);

@@ -81,6 +81,11 @@ export class Relay {
     this.breaks.push({ pathPrefix, after, remaining: after });
   }
 
+  /** Forgets the breaks not yet used. */
+  clearBreaks(): void {
+    this.breaks = [];
+  }
+
   /** Calls `fn` for every answer passed on, refused or broken; returns a function to stop. */
   onEvent(fn: (e: RelayEvent) => void): () => void {
     this.listeners.add(fn);

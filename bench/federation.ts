@@ -153,6 +153,13 @@ async function main() {
     exit = await run(net, load0);
   } catch (e) {
     process.stderr.write(`\nbench failed: ${(e as Error).stack ?? e}\n`);
+    process.stderr.write(
+      `\nwhat the nodes and relays say now:\n${(await net.diagnose()).map((l) => `  ${l}`).join("\n")}\n`,
+    );
+    for (const nd of net.nodes)
+      process.stderr.write(
+        `\n--- node ${nd.label} (${nd.base}), started ${nd.starts} time(s), last lines:\n${nd.log.slice(-25).join("\n")}\n`,
+      );
     exit = 1;
   } finally {
     clearTimeout(hard);

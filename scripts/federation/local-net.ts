@@ -253,6 +253,45 @@ export class LocalNet {
     );
   }
 
+  /**
+   * What is going on when something hangs: each node's answer to /health and to a D1 read
+   * (5 s each), and the requests between nodes that the relays have not seen answered.
+   */
+  async diagnose(): Promise<string[]> {
+    const out: string[] = [];
+    const probe = async (url: string, c?: EusnClient) => {
+      const t = Date.now();
+      try {
+        const r = c
+          ? await c.get("/v1/log/entries?start=0&limit=1", { signal: AbortSignal.timeout(5000) })
+          : await fetch(url, { signal: AbortSignal.timeout(5000) });
+        return `${r.status} in ${Date.now() - t} ms`;
+      } catch (e) {
+        return `${(e as Error).name === "TimeoutError" ? "no answer" : (e as Error).message} after ${Date.now() - t} ms`;
+      }
+    };
+    for (const n of this.nodes) {
+      const plain = new EusnClient({
+        baseUrl: n.base,
+        nodeId: n.id,
+        participantId: n.coordinatorId,
+        privateJwk: n.coordKey.privateJwk,
+      });
+      out.push(
+        `node ${n.label}: /health ${await probe(`${n.base}/health`)}; a D1 read ${await probe("", plain)}; started ${n.starts} time(s)`,
+      );
+    }
+    for (let a = 0; a < this.nodes.length; a++)
+      for (let b = 0; b < this.nodes.length; b++) {
+        if (a === b) continue;
+        for (const r of this.mesh.relay(a, b).inFlight())
+          out.push(
+            `${this.nodes[a]!.label} → ${this.nodes[b]!.label}: ${r.method} ${r.path} open for ${(r.ageMs / 1000).toFixed(1)} s, ${r.answered ? "answer started" : "no answer yet"}`,
+          );
+      }
+    return out;
+  }
+
   /** Stops every node and relay and removes the temporary directory. */
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((n) => kill(n, "SIGTERM")));

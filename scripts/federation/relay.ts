@@ -22,6 +22,11 @@ export class Relay {
   private breaks: { pathPrefix: string; after: number; remaining: number }[] = [];
   private readonly listeners = new Set<(e: RelayEvent) => void>();
   readonly stats: RelayStats = { forwarded: 0, refused: 0, broken: 0 };
+  private readonly open = new Map<
+    number,
+    { method: string; path: string; since: number; answered: boolean }
+  >();
+  private seq = 0;
   private port = 0;
 
   constructor(target: string, label = `relay to ${target}`) {
@@ -79,6 +84,17 @@ export class Relay {
    */
   breakAfter(pathPrefix: string, after: number): void {
     this.breaks.push({ pathPrefix, after, remaining: after });
+  }
+
+  /** Requests passed on whose answer has not ended yet, oldest first (to see what a caller waits for). */
+  inFlight(): { method: string; path: string; ageMs: number; answered: boolean }[] {
+    const now = Date.now();
+    return [...this.open.values()].map((r) => ({
+      method: r.method,
+      path: r.path,
+      ageMs: now - r.since,
+      answered: r.answered,
+    }));
   }
 
   /** Forgets the breaks not yet used. */
@@ -142,6 +158,10 @@ export class Relay {
       rule.remaining--;
     }
     const headers = { ...req.headers, host: this.target.host };
+    const id = this.seq++;
+    const open = { method, path, since: Date.now(), answered: false };
+    this.open.set(id, open);
+    res.on("close", () => this.open.delete(id));
     const up = request(
       {
         protocol: this.target.protocol,
@@ -152,6 +172,7 @@ export class Relay {
         headers,
       },
       (upRes) => {
+        open.answered = true;
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
         upRes.on("end", () => {

@@ -115,6 +115,19 @@ describe("relay", () => {
     ).rejects.toThrow();
   });
 
+  it("inFlight lists a request until its answer has ended", async () => {
+    const r = await relay();
+    expect(r.inFlight()).toEqual([]);
+    const res = await fetch(`${r.url}/slow`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(r.inFlight()).toMatchObject([{ method: "GET", path: "/slow", answered: true }]);
+    releaseSlow.shift()?.();
+    while (!(await reader.read()).done) {}
+    await new Promise((done) => setTimeout(done, 50));
+    expect(r.inFlight()).toEqual([]);
+  });
+
   it("breakAfter lets n answers of a path through, resets the next one, then passes again", async () => {
     const r = await relay();
     const seen: RelayEvent[] = [];

@@ -38,8 +38,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** How long one request to a node may take before the script calls it stuck (ms). */
-export const REQUEST_TIMEOUT_MS = Number(process.env.EUSN_REQUEST_TIMEOUT_MS ?? 120_000);
+/**
+ * How long one request to a node may take before the script calls it stuck (ms). Generous: a pull
+ * that consumes a long backlog on a busy two-core machine has been seen to take minutes.
+ */
+export const REQUEST_TIMEOUT_MS = Number(process.env.EUSN_REQUEST_TIMEOUT_MS ?? 600_000);
 
 /** Requests sent through timedFetch so far (the bench bounds them). */
 export const requests = { count: 0 };

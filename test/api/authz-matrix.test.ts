@@ -357,6 +357,10 @@ function matrix(w: World): Record<string, Case[]> {
       return () => signedPost(w, a, "/v1/statements", "statement.create", statementRecord(id));
     }),
     "GET /v1/statements": get(at("/v1/statements?affected=true"), reader(["platform"])),
+    "GET /v1/reports/tco": get(
+      at(`/v1/reports/tco?year=${new Date().getUTCFullYear()}`),
+      reader(["authority", "coordinator"]),
+    ),
     "GET /v1/statements/{id}": [
       {
         label: "",
@@ -542,6 +546,7 @@ describe("authorization matrix", () => {
     "POST /v1/statements",
     "GET /v1/statements",
     "GET /v1/statements/{id}",
+    "GET /v1/reports/tco",
     "GET /taxii2/",
     "GET /taxii2/eusn/",
     "GET /taxii2/eusn/collections/",

@@ -331,7 +331,10 @@ function pathOf(r: Route, me: string, override: Record<string, string> = {}): st
 }
 
 /** Required query parameters, for routes that have them. */
-const BASE_QUERY: Record<string, string> = { "GET /v1/curation": "queue=eligible" };
+const BASE_QUERY: Record<string, string> = {
+  "GET /v1/curation": "queue=eligible",
+  "GET /v1/reports/tco": "year=2026",
+};
 
 /**
  * Free-form string query parameters (no pattern or enum in the schema): what a hostile value

@@ -29,6 +29,8 @@ const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]
     ["feedbackCommand", "reversalsCommand", "baselineCommand", "exportCommand"],
   ],
   [() => import("./commands/signal.ts"), ["default"]],
+  [() => import("./commands/statement.ts"), ["default"]],
+  [() => import("./commands/report.ts"), ["default"]],
 ];
 
 export async function main(argv: readonly string[]): Promise<void> {

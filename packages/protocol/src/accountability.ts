@@ -262,6 +262,7 @@ export const StatementShowQuery = z.object({
 export const StatementPage = z
   .object({ statements: z.array(StatementView), next: z.string().nullable() })
   .meta({ id: "StatementPage" });
+export type StatementPage = z.infer<typeof StatementPage>;
 
 // ---- the TCO Art. 8 transparency report ------------------------------------------------------
 

@@ -9,6 +9,7 @@ import log from "./log.ts";
 import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
+import reports from "./reports.ts";
 import signals from "./signals.ts";
 import statements from "./statements.ts";
 import stats from "./stats.ts";
@@ -31,4 +32,5 @@ export const ROUTERS = [
   log,
   federation,
   statements,
+  reports,
 ];

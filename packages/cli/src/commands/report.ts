@@ -1,0 +1,44 @@
+// `eusn report tco`: the transparency report figures under TCO Art. 8 that EUSN knows, per quarter,
+// as CSV (one row per figure and quarter, with the ids of the records each counts) or JSON. An
+// authority gets its own; a coordinator every authority's, or one with --authority.
+import { REPORT_FORMATS } from "@eusn/protocol";
+import { Command, Option } from "commander";
+import { loadClient, UsageError } from "../credential.ts";
+
+type Opts = { key?: string; year: string; format: (typeof REPORT_FORMATS)[number]; authority?: string };
+
+export default function reportCommand(): Command {
+  const cmd = new Command("report").description("transparency reports (authority, coordinator)");
+  cmd
+    .command("tco")
+    .description("the TCO Art. 8 figures of a year, per quarter, each with the records it counts")
+    .option("--key <file>", "credential file (default $EUSN_KEY)")
+    .requiredOption("--year <year>", "calendar year (UTC)")
+    .addOption(new Option("--format <format>", "csv or json").choices(REPORT_FORMATS).default("csv"))
+    .option("--authority <id>", "coordinators: one authority's report (default: all)")
+    .action(async (opts: Opts) => {
+      try {
+        process.exitCode = await run(opts);
+      } catch (e) {
+        process.stderr.write(`eusn report tco: ${(e as Error).message}\n`);
+        process.exitCode = e instanceof UsageError ? 2 : 1;
+      }
+    });
+  return cmd;
+}
+
+async function run(o: Opts): Promise<number> {
+  if (!/^[0-9]{4}$/.test(o.year)) throw new UsageError("--year is a calendar year, e.g. 2026");
+  const client = await loadClient(o.key);
+  const q = new URLSearchParams({ year: o.year, format: o.format });
+  if (o.authority) q.set("authority", o.authority);
+  const res = await client.get<unknown>(`/v1/reports/tco?${q}`);
+  if (!res.ok) {
+    process.stderr.write(
+      `eusn report tco: refused (${res.problem.code}): ${res.problem.detail ?? res.problem.title}\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(typeof res.data === "string" ? res.data : `${JSON.stringify(res.data, null, 2)}\n`);
+  return 0;
+}

@@ -1,0 +1,63 @@
+// /v1/reports/tco: the TCO Art. 8 transparency report figures EUSN can know, per quarter, as JSON
+// or CSV. An authority reads its own report only; a coordinator reads every authority's together,
+// or one authority's (`?authority=`). Every figure lists the signed records it counts.
+import { TcoReport, TcoReportQuery } from "@eusn/protocol";
+import { createRoute, z } from "@hono/zod-openapi";
+import { access } from "../auth/access.ts";
+import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
+import { ApiError } from "../lib/problem.ts";
+import { getParticipant } from "../store/participants.ts";
+import { reportCsv, tcoReport } from "../store/reports.ts";
+
+const app = router();
+
+export const getTcoReportRoute = createRoute({
+  method: "get",
+  path: "/v1/reports/tco",
+  tags: ["reports"],
+  summary: "Transparency report figures under TCO Art. 8, per quarter (authority: its own; coordinator: all)",
+  description:
+    "Hashes submitted, assessments given and received, inclusions, disputes, withdrawals, reversals by ground (complaints upheld among them) and platforms' match reports (true and false positives), per calendar quarter of `year` (UTC), each with the ids of the signed records it counts (GET /v1/records/{id}). `format=csv` answers one row per figure and quarter. An authority naming another authority is refused (403).",
+  security: bearerSecurity,
+  middleware: [access(["authority", "coordinator"])] as const,
+  request: { query: TcoReportQuery },
+  responses: {
+    200: {
+      description: "The report",
+      content: { "application/json": { schema: TcoReport }, "text/csv": { schema: z.string() } },
+    },
+    ...problems(400, 401, 403, 404),
+  },
+});
+export async function getTcoReport(c: RouteContext<typeof getTcoReportRoute>) {
+  const { year, format, authority } = c.req.valid("query");
+  const me = c.var.caller!.participant;
+  let scope: string | null;
+  if (me.role === "authority") {
+    if (authority && authority !== me.id)
+      throw new ApiError(
+        "forbidden",
+        "an authority reads its own report; a coordinator reads every authority's",
+      );
+    scope = me.id;
+  } else {
+    scope = authority ?? null;
+    if (scope) {
+      const p = await getParticipant(c.var.db, scope);
+      if (p?.role !== "authority") throw new ApiError("not_found", `no authority ${scope}`);
+    }
+  }
+  const report = await tcoReport(c.var.db, c.env.NODE_ID, year, scope);
+  c.header("cache-control", "no-store");
+  if (format === "csv") {
+    c.header(
+      "content-disposition",
+      `attachment; filename="tco-report-${year}${scope ? `-${scope}` : ""}.csv"`,
+    );
+    return c.body(reportCsv(report), 200, { "content-type": "text/csv; charset=utf-8" });
+  }
+  return c.json(report, 200);
+}
+app.openapi(getTcoReportRoute, getTcoReport);
+
+export default app;

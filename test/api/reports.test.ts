@@ -113,7 +113,7 @@ beforeAll(async () => {
       reason: "the complaint was upheld",
     }),
   );
-});
+}, 120_000);
 
 /** The kind of each record id, as its reader fetches it. */
 async function kinds(by: Admitted | "coordinator", recs: string[]): Promise<string[]> {

@@ -84,7 +84,7 @@ beforeAll(async () => {
     items: ["a", "c", "d"].map((k) => ({ type: "pdq" as const, value: entries[k]!.value })),
   });
   expect(m.status).toBe(200);
-});
+}, 120_000);
 
 describe("a statement of reasons", () => {
   let s: StatementView & { receipt: WriteReceipt };

@@ -17,6 +17,7 @@ import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { dsaStatement } from "../../workers/api/accountability/dsa.ts";
 import { type StatementInput, userStatement } from "../../workers/api/accountability/statement-text.ts";
+import { errorRate, wilson } from "../../workers/api/store/error-rates.ts";
 
 const root = path.join(import.meta.dirname, "../..");
 const schema = JSON.parse(
@@ -186,5 +187,26 @@ describe("free text that would identify someone", () => {
     "Modération (équipe FR)",
   ])("%s is fine", (s) => {
     expect(identifierIn(s)).toBeUndefined();
+  });
+});
+
+describe("the Wilson score interval (95 %)", () => {
+  it.each([
+    [0, 10, 0, 0.2775],
+    [5, 10, 0.2366, 0.7634],
+    [1, 4, 0.0456, 0.6994],
+    [10, 10, 0.7225, 1],
+  ])("%i of %i is [%f, %f]", (k, n, low, high) => {
+    const w = wilson(k, n)!;
+    expect(w.low).toBeCloseTo(low, 4);
+    expect(w.high).toBeCloseTo(high, 4);
+  });
+  it("has no interval without reports, and a rate needs the minimum", () => {
+    expect(wilson(0, 0)).toBeNull();
+    expect(errorRate(0, 0, 2, 3)).toMatchObject({ reports: 2, enough: false, falsePositiveRate: null });
+    expect(errorRate(0, 2, 0, 3).summary).toBe("too few reports (2 of 3 needed)");
+    expect(errorRate(3, 0, 0, 3)).toMatchObject({ enough: true, falsePositiveRate: 0 });
+    // A policy of 0 still needs one report before it gives a rate.
+    expect(errorRate(0, 0, 0, 0).enough).toBe(false);
   });
 });

@@ -6,6 +6,7 @@
 
 import type { NodeStats } from "@eusn/protocol";
 import type { FC } from "hono/jsx";
+import { ErrorRatesSection } from "./error-rates.tsx";
 
 const pct = (r: number | null) => (r === null ? "—" : `${(r * 100).toFixed(1)} %`);
 
@@ -263,6 +264,7 @@ export const StatsBody: FC<{ stats: NodeStats }> = ({ stats: s }) => {
           </table>
         </div>
       </section>
+      <ErrorRatesSection rates={s.errorRates} />
     </>
   );
 };

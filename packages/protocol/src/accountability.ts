@@ -372,15 +372,10 @@ export const ErrorRates = z
     baseline: ErrorRateWindows.describe("Reports on entries in the baseline now."),
     entriesWithReports: z.number().int(),
     entries: z
-      .array(
-        z.object({
-          submissionId: SubmissionId,
-          baselineState: z.string(),
-          allTime: ErrorRate,
-          last90Days: ErrorRate,
-        }),
-      )
-      .describe("Entries with reports, most reported first (at most 200; entriesWithReports counts all)."),
+      .array(z.object({ baselineState: z.string(), allTime: ErrorRate, last90Days: ErrorRate }))
+      .describe(
+        "Each entry with reports, most reported first (at most 200; entriesWithReports counts all). Entries are not named: the public figures name no record, hash or participant.",
+      ),
   })
   .meta({ id: "ErrorRates" });
 export type ErrorRates = z.infer<typeof ErrorRates>;

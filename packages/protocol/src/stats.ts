@@ -1,6 +1,7 @@
 // Wire schemas of the node's statistics: the public aggregate figures for transparency reports
 // (GET /v1/stats, also rendered by the console) and one entry's match counts per platform.
 import { z } from "zod";
+import { ErrorRates } from "./accountability.ts";
 import { SubmissionId } from "./submissions.ts";
 
 const count = z.number().int().nonnegative();
@@ -79,6 +80,9 @@ export const NodeStats = z
       flaggedEntries: count.describe("Live entries whose false-positive rate crossed the policy threshold."),
     }),
     matching: z.object({ requests: count, hashesQueried: count, itemsMatched: count }),
+    errorRates: ErrorRates.describe(
+      "Measured false-positive rates from platforms' live reports, with Wilson 95 % intervals, over all time and the last 90 days.",
+    ),
     byMemberState: z.array(MemberStateStats),
     note: z.string(),
   })

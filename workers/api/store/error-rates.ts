@@ -7,7 +7,7 @@
 import type { ErrorRate, ErrorRates } from "@eusn/protocol";
 import { sql } from "drizzle-orm";
 import type { Db } from "../lib/db.ts";
-import { inBaselineSql } from "../rules/baseline.ts";
+import { inBaselineSql, shareableSql } from "../rules/baseline.ts";
 
 /** z for a two-sided 95 % interval. */
 const Z95 = 1.959964;
@@ -63,8 +63,8 @@ const COUNTS = (cutoff: string) => sql`
   coalesce(sum(f.outcome = 'false_positive' AND f.created_at >= ${cutoff}), 0) AS fp90,
   coalesce(sum(f.outcome = 'not_actioned' AND f.created_at >= ${cutoff}), 0) AS na90`;
 
-/** Entries named publicly: unmarked, TLP:CLEAR or TLP:GREEN (FIRST TLP 2.0: may go beyond the recipients). */
-const PUBLIC_TLP = sql`(s.tlp IS NULL OR s.tlp IN ('clear', 'green'))`;
+/** Entries counted: every shareable one (TLP:RED is never matched, so never reported on). */
+const PUBLIC_TLP = shareableSql("s");
 
 /** The error rates now (`now` ISO), with `minReports` true/false-positive reports needed for a rate. */
 export async function errorRates(db: Db, now: string, minReports: number): Promise<ErrorRates> {
@@ -89,6 +89,7 @@ export async function errorRates(db: Db, now: string, minReports: number): Promi
     minReports,
     baseline: windows(baseline ?? { tp: 0, fp: 0, na: 0, tp90: 0, fp90: 0, na90: 0 }),
     entriesWithReports: count?.n ?? 0,
-    entries: entries.map((e) => ({ submissionId: e.id, baselineState: e.bs, ...windows(e) })),
+    // Unnamed: the public figures name no entry (store/stats.ts).
+    entries: entries.map((e) => ({ baselineState: e.bs, ...windows(e) })),
   };
 }

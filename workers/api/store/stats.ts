@@ -16,6 +16,7 @@ import { type Db, prepared } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { flaggedSql, inBaselineSql, policy } from "../rules/baseline.ts";
 import { baselineVersion, DISPUTES_RAISED_SQL } from "./changes.ts";
+import { errorRates } from "./error-rates.ts";
 
 const fpRate = (tp: number, fp: number) => (tp + fp > 0 ? fp / (tp + fp) : null);
 
@@ -199,6 +200,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
       hashesQueried: num(m.queried),
       itemsMatched: num(m.matched),
     },
+    errorRates: await errorRates(db, now, p.fpMinReports),
     byMemberState: [...states.values()].sort(
       (a, b) => (order.get(a.memberState) ?? 99) - (order.get(b.memberState) ?? 99),
     ),

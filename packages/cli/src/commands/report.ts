@@ -3,33 +3,31 @@
 // authority gets its own; a coordinator every authority's, or one with --authority.
 import { REPORT_FORMATS } from "@eusn/protocol";
 import { Command, Option } from "commander";
-import { loadClient, UsageError } from "../credential.ts";
+import { UsageError } from "../credential.ts";
+import { type CommonOpts, connect, networked, run as runCommand } from "../output.ts";
 
-type Opts = { key?: string; year: string; format: (typeof REPORT_FORMATS)[number]; authority?: string };
+type Opts = CommonOpts & { year: string; format: (typeof REPORT_FORMATS)[number]; authority?: string };
 
 export default function reportCommand(): Command {
   const cmd = new Command("report").description("transparency reports (authority, coordinator)");
-  cmd
-    .command("tco")
-    .description("the TCO Art. 8 figures of a year, per quarter, each with the records it counts")
-    .option("--key <file>", "credential file (default $EUSN_KEY)")
+  const tco = networked(
+    new Command("tco").description(
+      "the TCO Art. 8 figures of a year, per quarter, each with the records it counts",
+    ),
+    ["eusn report tco --key nl.json --year 2026 --format csv"],
+  );
+  cmd.addCommand(tco);
+  tco
     .requiredOption("--year <year>", "calendar year (UTC)")
     .addOption(new Option("--format <format>", "csv or json").choices(REPORT_FORMATS).default("csv"))
     .option("--authority <id>", "coordinators: one authority's report (default: all)")
-    .action(async (opts: Opts) => {
-      try {
-        process.exitCode = await run(opts);
-      } catch (e) {
-        process.stderr.write(`eusn report tco: ${(e as Error).message}\n`);
-        process.exitCode = e instanceof UsageError ? 2 : 1;
-      }
-    });
+    .action(runCommand("eusn report tco", (opts: Opts) => run(opts)));
   return cmd;
 }
 
 async function run(o: Opts): Promise<number> {
   if (!/^[0-9]{4}$/.test(o.year)) throw new UsageError("--year is a calendar year, e.g. 2026");
-  const client = await loadClient(o.key);
+  const { client } = await connect("eusn report tco", o);
   const q = new URLSearchParams({ year: o.year, format: o.format });
   if (o.authority) q.set("authority", o.authority);
   const res = await client.get<unknown>(`/v1/reports/tco?${q}`);

@@ -11,12 +11,12 @@ import {
   type StatementView,
 } from "@eusn/protocol";
 import { Command, Option } from "commander";
-import { loadClient, UsageError } from "../credential.ts";
+import { UsageError } from "../credential.ts";
+import { type CommonOpts, connect, networked, run } from "../output.ts";
 
 const FORMATS = ["text", "dsa", "json"] as const;
 
-type NewOpts = {
-  key?: string;
+type NewOpts = CommonOpts & {
   entry: string;
   contentRef: string;
   action: string[];
@@ -32,7 +32,7 @@ type NewOpts = {
   format: (typeof FORMATS)[number];
 };
 
-type ListOpts = { key?: string; affected?: boolean; language?: string; format: "text" | "json" };
+type ListOpts = CommonOpts & { affected?: boolean; language?: string; format: "text" | "json" };
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -40,10 +40,16 @@ export default function statementCommand(): Command {
   const cmd = new Command("statement").description(
     "statements of reasons for actions on matches (platform): the text for the user and the DSA Transparency Database document",
   );
-  cmd
-    .command("new")
-    .description("document an action taken on content that matched an entry, and print the statement")
-    .option("--key <file>", "credential file (default $EUSN_KEY)")
+  const made = networked(
+    new Command("new").description(
+      "document an action taken on content that matched an entry, and print the statement",
+    ),
+    [
+      'eusn statement new --key social.json --entry hsh_01jd… --content-ref post-4711 --action content_removed --reviewer "Trust & Safety analyst R-41" --content-date 2026-03-01 --complaint-url https://social.example/appeals',
+    ],
+  );
+  cmd.addCommand(made);
+  made
     .requiredOption("--entry <id>", "the entry (hsh_…) the content matched")
     .requiredOption(
       "--content-ref <ref>",
@@ -78,18 +84,12 @@ export default function statementCommand(): Command {
         .choices(FORMATS)
         .default("text"),
     )
-    .action(async (opts: NewOpts) => {
-      try {
-        process.exitCode = await create(opts);
-      } catch (e) {
-        process.stderr.write(`eusn statement new: ${(e as Error).message}\n`);
-        process.exitCode = e instanceof UsageError ? 2 : 1;
-      }
-    });
-  cmd
-    .command("list")
-    .description("list my statements, newest first")
-    .option("--key <file>", "credential file (default $EUSN_KEY)")
+    .action(run("eusn statement new", (opts: NewOpts) => create(opts)));
+  const listed = networked(new Command("list").description("list my statements, newest first"), [
+    "eusn statement list --key social.json --affected",
+  ]);
+  cmd.addCommand(listed);
+  listed
     .option("--affected", "only those whose entry was reversed, withdrawn or voided since")
     .addOption(
       new Option("--language <lang>", "render the fixed parts in this language").choices(STATEMENT_LANGUAGES),
@@ -99,14 +99,7 @@ export default function statementCommand(): Command {
         .choices(["text", "json"])
         .default("text"),
     )
-    .action(async (opts: ListOpts) => {
-      try {
-        process.exitCode = await list(opts);
-      } catch (e) {
-        process.stderr.write(`eusn statement list: ${(e as Error).message}\n`);
-        process.exitCode = e instanceof UsageError ? 2 : 1;
-      }
-    });
+    .action(run("eusn statement list", (opts: ListOpts) => list(opts)));
   return cmd;
 }
 
@@ -126,7 +119,7 @@ async function create(o: NewOpts): Promise<number> {
   for (const t of territory ?? [])
     if (!(EEA_COUNTRIES as readonly string[]).includes(t))
       throw new UsageError(`--territory: ${t} is not an EU/EEA country`);
-  const client = await loadClient(o.key);
+  const { client } = await connect("eusn statement new", o);
   const res = await client.write<{ statement: StatementView }>("/v1/statements", "statement.create", {
     submissionId: o.entry,
     contentRef: o.contentRef,
@@ -152,7 +145,7 @@ async function create(o: NewOpts): Promise<number> {
 }
 
 async function list(o: ListOpts): Promise<number> {
-  const client = await loadClient(o.key);
+  const { client } = await connect("eusn statement list", o);
   const all: StatementView[] = [];
   for (let after: string | null = ""; after !== null; ) {
     const q = new URLSearchParams({ limit: "200" });

@@ -256,3 +256,20 @@ describe("who reads which report", () => {
     await expectProblem(res, 400, "validation_failed");
   });
 });
+
+describe("the console's reports page", () => {
+  it("is a shell for authorities and coordinators under the strict CSP, with no report data in it", async () => {
+    const res = await nodeFetch(`${BASE}/console/reports`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(html).toContain('data-page="reports"');
+    expect(html).toContain('data-roles="authority coordinator"');
+    expect(html).toContain('href="/console/assets/reports.css"');
+    expect(html).not.toContain(nl.id);
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const css = await nodeFetch(`${BASE}/console/assets/reports.css`);
+    expect(css.status).toBe(200);
+    expect(await css.text()).toContain("@media print");
+  });
+});

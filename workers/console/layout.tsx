@@ -19,6 +19,7 @@ export const NAV: NavItem[] = [
   { href: "/console/match", label: "Match", roles: ["platform"] },
   { href: "/console/signals", label: "Signal lookup", roles: ["platform"] },
   { href: "/console/key", label: "My key", signedIn: true },
+  { href: "/console/reports", label: "Reports", roles: ["authority", "coordinator"] },
   { href: "/console/stats", label: "Statistics" },
 ];
 

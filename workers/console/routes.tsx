@@ -10,6 +10,7 @@ import type { AppEnv } from "../api/lib/hono.ts";
 import { router } from "../api/lib/hono.ts";
 import { computeStats } from "../api/store/stats.ts";
 import { DropZone, Layout, Section } from "./layout.tsx";
+import { consoleReports } from "./reports-page.tsx";
 import { StatsBody } from "./stats-page.tsx";
 
 const app = router();
@@ -296,6 +297,7 @@ export function consoleAudit(c: Context<AppEnv>) {
   );
 }
 app.get("/console/audit", consoleAudit);
+app.get("/console/reports", consoleReports);
 
 export function consoleSubmit(c: Context<AppEnv>) {
   return c.html(

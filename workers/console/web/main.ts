@@ -11,6 +11,7 @@ import entry from "./pages/entry.ts";
 import key from "./pages/key.ts";
 import match from "./pages/match.ts";
 import participants from "./pages/participants.ts";
+import reports from "./pages/reports.ts";
 import signals from "./pages/signals.ts";
 import signin from "./pages/signin.ts";
 import submit from "./pages/submit.ts";
@@ -19,6 +20,7 @@ import { clearSession, loadSession, type Session } from "./session.ts";
 type PageInit = (s: Session | null) => Promise<void> | void;
 
 const PAGES: Record<string, PageInit> = {
+  reports,
   signin,
   curation,
   entry,

@@ -268,8 +268,5 @@ describe("the console's reports page", () => {
     expect(html).toContain('href="/console/assets/reports.css"');
     expect(html).not.toContain(nl.id);
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
-    const css = await nodeFetch(`${BASE}/console/assets/reports.css`);
-    expect(css.status).toBe(200);
-    expect(await css.text()).toContain("@media print");
   });
 });

@@ -264,6 +264,39 @@ describe("pulls", () => {
     await expectConverged();
   });
 
+  it("a pull whose lease lapsed and was taken over stops before consuming more, and leaves the new holder's lease", async () => {
+    for (let i = 0; i < 4; i++) await submit(nl);
+    const c = net.nodes[2]!.env.DB;
+    const lease = () =>
+      c
+        .prepare(
+          "SELECT pull_lease_until AS until, next_index AS next FROM federation_peers WHERE peer_id = ?",
+        )
+        .bind(net.nodes[0]!.id)
+        .first<{ until: number; next: number }>();
+    const takenOver = 4_102_444_800_000; // what a second pull, finding the lease lapsed, would write
+    const r = await net.pull(2, 0, {
+      pageSize: 2,
+      leaseRenewMs: 0,
+      duringPage: async () => {
+        await c
+          .prepare("UPDATE federation_peers SET pull_lease_until = ? WHERE peer_id = ?")
+          .bind(takenOver, net.nodes[0]!.id)
+          .run();
+      },
+    });
+    expect(r.status, JSON.stringify(r)).toBe("in_progress");
+    expect(r.reason).toMatch(/lapsed and another pull took it over/);
+    expect(r.to).toBe(r.from);
+    expect(await lease()).toEqual({ until: takenOver, next: r.from });
+    // The other pull ends; the next pull carries on from the same cursor.
+    await c
+      .prepare("UPDATE federation_peers SET pull_lease_until = 0 WHERE peer_id = ?")
+      .bind(net.nodes[0]!.id)
+      .run();
+    await expectConverged();
+  });
+
   it("a pull broken mid-page resumes exactly where it stopped", async () => {
     for (let i = 0; i < 6; i++) await submit(de);
     const broken = await net.pull(0, 1, { pageSize: 2, failAfterPages: 1 });

@@ -28,6 +28,10 @@ export type PullOptions = {
   pageSize?: number;
   /** Fail the peer's answers after this many entry pages (a node restarting mid-pull). */
   failAfterPages?: number;
+  /** Runs while the peer answers each entries page (before the puller sees the page). */
+  duringPage?: () => Promise<void>;
+  /** How often the pull renews its single-flight lease, at most (0: before every entry). */
+  leaseRenewMs?: number;
 };
 
 export type Network = {
@@ -114,12 +118,14 @@ export async function network(size: number, first = 1): Promise<Network> {
     return pullPeer(nodes[to]!.env, peerOf(made[from]!), {
       ...(opts.limit ? { limit: opts.limit } : {}),
       ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+      ...(opts.leaseRenewMs !== undefined ? { leaseRenewMs: opts.leaseRenewMs } : {}),
       fetch: async (input, init) => {
         if (cut.has(key(to, from))) throw new Error("network partition");
         const url = new URL(input);
         if (url.pathname === "/v1/log/entries" && opts.failAfterPages !== undefined) {
           if (pages++ >= opts.failAfterPages) throw new Error("the peer restarted");
         }
+        if (url.pathname === "/v1/log/entries") await opts.duringPage?.();
         return nodes[from]!.fetch(input, init);
       },
     });

@@ -55,10 +55,17 @@ export type PullOptions = {
   limit?: number;
   /** Entries per page request (default 100, at most MAX_LOG_PAGE). */
   pageSize?: number;
+  /** How often the single-flight lease is renewed, at most (default LEASE_RENEW_MS; tests: 0). */
+  leaseRenewMs?: number;
 };
 
-/** How long a pull holds its peer (single flight) before another may take it over. */
-const PULL_LEASE_MS = 120_000;
+/**
+ * Single flight per peer: a pull holds a lease on the peer row for PULL_LEASE_MS and renews it at
+ * most every LEASE_RENEW_MS while it works, so a pull that died (its invocation killed mid-page)
+ * holds the peer for at most PULL_LEASE_MS, while a long, live pull keeps it.
+ */
+const PULL_LEASE_MS = 30_000;
+const LEASE_RENEW_MS = 5_000;
 
 /** Skips that are routine in a federation and need no audit entry (counted in the report). */
 const ROUTINE_SKIPS = new Set(["not_origin", "node_local", "withheld"]);
@@ -68,7 +75,7 @@ type PeerRow = typeof federationPeers.$inferSelect;
 /** Why a pull stopped without following the peer; `forked` is permanent, `refused` is not. */
 class Stop extends Error {
   constructor(
-    readonly status: "refused" | "forked" | "error",
+    readonly status: "refused" | "forked" | "error" | "in_progress",
     reason: string,
   ) {
     super(reason);
@@ -163,14 +170,34 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
   // One pull per peer at a time: a lease on the peer row, taken atomically and released at the end
   // (or after PULL_LEASE_MS, should the invocation die), so two pulls never race over one entry.
   const now = Date.now();
+  let leaseUntil = now + PULL_LEASE_MS;
   const leased = await db
     .update(federationPeers)
-    .set({ pullLeaseUntil: now + PULL_LEASE_MS })
+    .set({ pullLeaseUntil: leaseUntil })
     .where(and(eq(federationPeers.peerId, peer.nodeId), lt(federationPeers.pullLeaseUntil, now)))
     .returning({ peerId: federationPeers.peerId });
   if (leased.length === 0) {
     return { ...report, status: "in_progress", reason: `a pull of ${peer.nodeId} is already running` };
   }
+  // Renews the lease, fenced by its exact value: if it lapsed and another pull took the peer over,
+  // this one stops before consuming anything more (what it consumed is kept: each entry is its own
+  // batch, and the federation_entries key refuses a second consumption).
+  const keepLease = async () => {
+    const at = Date.now();
+    if (at + PULL_LEASE_MS - (opts.leaseRenewMs ?? LEASE_RENEW_MS) < leaseUntil) return;
+    const next = Math.max(at + PULL_LEASE_MS, leaseUntil + 1);
+    const kept = await db
+      .update(federationPeers)
+      .set({ pullLeaseUntil: next })
+      .where(and(eq(federationPeers.peerId, peer.nodeId), eq(federationPeers.pullLeaseUntil, leaseUntil)))
+      .returning({ peerId: federationPeers.peerId });
+    if (kept.length === 0)
+      throw new Stop(
+        "in_progress",
+        `this pull's lease on ${peer.nodeId} lapsed and another pull took it over`,
+      );
+    leaseUntil = next;
+  };
   try {
     if (row.status === "forked") {
       throw new Stop(
@@ -188,6 +215,7 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
     const token = await signPeerToken(env, peer);
     let processed = 0;
     while (range.size < target.treeSize && processed < limit) {
+      await keepLease();
       const want = Math.min(pageSize, target.treeSize - range.size, limit - processed);
       const page = await getJson(
         f,
@@ -260,6 +288,7 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
         }
       }
       for (const { entry, leafHash, after } of leaves) {
+        await keepLease();
         const outcome = await consume(env, db, peer, entry, leafHash, after);
         if (outcome === "applied") report.applied++;
         else if (outcome === "pending") report.pending++;
@@ -270,6 +299,7 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
       processed += entries.length;
     }
     report.more = range.size < target.treeSize;
+    await keepLease();
     report.released = await releasePending(env, db);
   } catch (e) {
     if (e instanceof Stop) {
@@ -283,7 +313,12 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
   }
   await db
     .update(federationPeers)
-    .set({ lastPullAt: nowIso(), lastResult: JSON.stringify(report), pullLeaseUntil: 0 })
+    .set({
+      lastPullAt: nowIso(),
+      lastResult: JSON.stringify(report),
+      // Released only if still this pull's: a pull that lost its lease leaves the new holder's.
+      pullLeaseUntil: sql`CASE WHEN ${federationPeers.pullLeaseUntil} = ${leaseUntil} THEN 0 ELSE ${federationPeers.pullLeaseUntil} END`,
+    })
     .where(eq(federationPeers.peerId, peer.nodeId));
   return report;
 }

@@ -123,8 +123,9 @@ export const signalKeyWraps = sqliteTable(
 );
 
 /**
- * Enumeration guard: the distinct selectors each platform looked up per UTC day, as truncated
- * SHA-256 digests (not the pseudonyms). Rows older than yesterday are purged.
+ * Enumeration guard: the distinct selectors, and separately the distinct URLs, each platform
+ * looked up per UTC day, as truncated SHA-256 digests (not the pseudonyms or URLs). Rows older
+ * than yesterday are purged.
  */
 export const signalLookupGuard = sqliteTable(
   "signal_lookup_guard",
@@ -132,6 +133,10 @@ export const signalLookupGuard = sqliteTable(
     platformId: text("platform_id").notNull(),
     day: text("day").notNull(),
     digest: text("digest").notNull(),
+    /** Which daily budget the row counts against. */
+    kind: text("kind", { enum: ["selector", "url"] })
+      .notNull()
+      .default("selector"),
   },
   (t) => [primaryKey({ columns: [t.platformId, t.day, t.digest] })],
 );

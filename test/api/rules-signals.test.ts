@@ -9,6 +9,7 @@ import { db as dbOf } from "../../workers/api/lib/db.ts";
 import {
   DAY_S,
   enumerationAllows,
+  enumerationAllowsSql,
   isPurgeable,
   isSignalLive,
   keyVersionKept,
@@ -82,7 +83,11 @@ describe("the enumeration guard", () => {
     [5000, 0, true],
     [5000, 1, false],
     [0, 5001, false],
-  ] as const)("%i looked up today, %i fresh: allowed %s", (used, fresh, allowed) => {
+  ] as const)("%i looked up today, %i fresh: allowed %s", async (used, fresh, allowed) => {
     expect(enumerationAllows(used, fresh, POLICY)).toBe(allowed);
+    const row = await db.get<{ a: number }>(
+      sql`SELECT ${enumerationAllowsSql(sql`SELECT ${used}`, sql`SELECT ${fresh}`, POLICY)} AS a`,
+    );
+    expect(!!row?.a).toBe(allowed);
   });
 });

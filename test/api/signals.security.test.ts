@@ -650,7 +650,7 @@ describe("abuse limits", () => {
     const toMidnight = 86_400 - (Math.floor(t / 1000) % 86_400);
     expect(retry).toBe(toMidnight);
     // Selectors already looked up today may be asked again (the count is of distinct ones),
-    // and URLs are public, not selectors.
+    // and URLs are counted on a budget of their own.
     const again = await lookupRaw(p.client, {
       selectors: first.slice(0, 10),
       urls: ["https://t.me/anything"],
@@ -663,6 +663,56 @@ describe("abuse limits", () => {
     vi.setSystemTime(t + toMidnight * 1000 + 1000);
     const tomorrow = await lookupRaw(p.client, { selectors: [randomPseudonym(1)] });
     expect(tomorrow.status).toBe(200);
+  });
+
+  it("cannot be raced: 40 concurrent lookups of 1,000 fresh selectors each get exactly the daily limit answered", async () => {
+    const p = await signalPlatform();
+    const limit = Number(env.SIGNAL_MAX_DISTINCT_SELECTORS_PER_DAY ?? 5000);
+    freezeAtMinuteStart();
+    const batches = Array.from({ length: 40 }, () =>
+      Array.from({ length: SIGNAL_LOOKUP_MAX }, () => randomPseudonym(1)),
+    );
+    const answers = await Promise.all(batches.map((selectors) => lookupRaw(p.client, { selectors })));
+    const statuses = await Promise.all(
+      answers.map(async (res) => {
+        if (res.status === 429) expect(((await res.json()) as Problem).code).toBe("enumeration_limit");
+        else await res.body?.cancel();
+        return res.status;
+      }),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(limit / SIGNAL_LOOKUP_MAX);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(40 - limit / SIGNAL_LOOKUP_MAX);
+    const counted = await env.DB.prepare(
+      "SELECT count(*) AS n FROM signal_lookup_guard WHERE platform_id = ?",
+    )
+      .bind(p.id)
+      .first<{ n: number }>();
+    expect(counted?.n).toBe(limit);
+  });
+
+  it("counts distinct URLs looked up per day too, against a budget of their own", async () => {
+    const p = await signalPlatform();
+    const limit = Number(env.SIGNAL_MAX_DISTINCT_SELECTORS_PER_DAY ?? 5000);
+    freezeAtMinuteStart();
+    let n = 0;
+    const urls = (k: number) => Array.from({ length: k }, () => `https://t.me/channel_${p.id}_${n++}`);
+    for (let used = 0; used < limit; used += SIGNAL_LOOKUP_MAX) {
+      const res = await lookupRaw(p.client, { urls: urls(SIGNAL_LOOKUP_MAX) });
+      expect(res.status).toBe(200);
+      await res.body?.cancel();
+    }
+    // Refused as a whole: the fresh selector beside the URL is not recorded either.
+    const { problem } = await refused(
+      () => lookupRaw(p.client, { selectors: [randomPseudonym(1)], urls: urls(1) }),
+      429,
+      "enumeration_limit",
+    );
+    expect(problem.detail).toMatch(/URLs/);
+    // The same URL in another spelling is the same URL (counted after normalisation).
+    const again = await lookupRaw(p.client, { urls: ["HTTPS://T.ME/channel_" + p.id + "_0?utm_source=x"] });
+    expect(again.status).toBe(200);
+    // Selectors keep their own budget.
+    expect((await lookupRaw(p.client, { selectors: [randomPseudonym(1)] })).status).toBe(200);
   });
 
   it("rate-limits lookups per platform per minute, answering 429 with Retry-After", async () => {

@@ -41,7 +41,6 @@ import {
 } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import {
-  checkEnumerationGuard,
   encKeyViews,
   findHits,
   hasFetched,
@@ -52,6 +51,7 @@ import {
   secondsToNextUtcDay,
   signalPolicy,
   signalViews,
+  takeLookupBudget,
   takeLookupToken,
   targetedSignalIds,
 } from "../store/signals.ts";
@@ -179,7 +179,7 @@ export const lookupSignalsRoute = createRoute({
   path: "/v1/signals/lookup",
   tags: ["signals"],
   summary: "Which of these pseudonymised selectors / URLs appear in live signals? (platform)",
-  description: `Up to 1,000 selectors and URLs together. URLs are normalised by the node. Rate-limited per platform (429 rate_limited, Retry-After), and a platform may look up a limited number of distinct selectors per UTC day (429 enumeration_limit). Every answer: "${SIGNAL_ADVISORY}"`,
+  description: `Up to 1,000 selectors and URLs together. URLs are normalised by the node. Rate-limited per platform (429 rate_limited, Retry-After), and a platform may look up a limited number of distinct selectors, and as many distinct URLs, per UTC day (429 enumeration_limit). Every answer: "${SIGNAL_ADVISORY}"`,
   security: bearerSecurity,
   middleware: [access(["platform"])] as const,
   request: {
@@ -221,12 +221,15 @@ export async function lookupSignals(c: RouteContext<typeof lookupSignalsRoute>) 
       { "retry-after": String(token.retryAfterS) },
     );
   }
-  const guard = await checkEnumerationGuard(c.var.db, me, body.selectors, policy.maxDistinctSelectorsPerDay);
+  // Checked and counted in one atomic step, selectors and (normalised) URLs each on their own
+  // daily budget, so concurrent lookups cannot all pass on the same count.
+  const guard = await takeLookupBudget(c.var.db, me, { selectors: body.selectors, urls }, policy);
   if (!guard.ok) {
     const retry = secondsToNextUtcDay();
+    const what = guard.over === "urls" ? "URLs" : "selectors";
     throw new ApiError(
       "enumeration_limit",
-      `a platform may look up at most ${policy.maxDistinctSelectorsPerDay} distinct selectors per UTC day; you have looked up ${guard.used} today and this request adds ${guard.asked}. Selectors already looked up today can be asked again; the count resets in ${retry}s.`,
+      `a platform may look up at most ${policy.maxDistinctSelectorsPerDay} distinct ${what} per UTC day; you have looked up ${guard.used} today and this request adds ${guard.asked}. ${guard.over === "urls" ? "URLs" : "Selectors"} already looked up today can be asked again; the count resets in ${retry}s.`,
       undefined,
       { "retry-after": String(retry) },
     );
@@ -237,7 +240,7 @@ export async function lookupSignals(c: RouteContext<typeof lookupSignalsRoute>) 
     hits.map((h) => h.signalId),
   );
   const ids = new Set(views.map((v) => v.id));
-  await recordFetches(c.var.db, me, [...ids], guard.statements);
+  await recordFetches(c.var.db, me, [...ids]);
   return c.json(
     {
       advisory: SIGNAL_ADVISORY,

@@ -59,7 +59,8 @@ export function keyVersionKeptSql(policy: Pick<SignalPolicy, "maxExpiryDays">, n
 
 /**
  * The enumeration guard: a platform may look up at most `maxDistinctSelectorsPerDay` distinct
- * selectors per UTC day; selectors already looked up that day can be asked again for free.
+ * selectors per UTC day, and as many distinct URLs (a budget of their own); what it already
+ * looked up that day can be asked again for free.
  */
 export function enumerationAllows(
   usedToday: number,
@@ -67,4 +68,15 @@ export function enumerationAllows(
   policy: Pick<SignalPolicy, "maxDistinctSelectorsPerDay">,
 ): boolean {
   return usedToday + freshSelectors <= policy.maxDistinctSelectorsPerDay;
+}
+/**
+ * SQL form of `enumerationAllows`, over counts computed inside the statement that records the
+ * lookup, so that the check and the count are one atomic step (store/signals.ts).
+ */
+export function enumerationAllowsSql(
+  usedToday: SQL,
+  freshSelectors: SQL,
+  policy: Pick<SignalPolicy, "maxDistinctSelectorsPerDay">,
+): SQL {
+  return sql`((${usedToday}) + (${freshSelectors}) <= ${policy.maxDistinctSelectorsPerDay})`;
 }

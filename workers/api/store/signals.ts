@@ -13,14 +13,13 @@ import {
   type SignalReversalView,
   type SignalView,
 } from "@eusn/protocol";
-import { and, asc, count, desc, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import {
   participants,
   signalEncKeys,
   signalFetches,
   signalKeyVersions,
   signalKeyWraps,
-  signalLookupGuard,
   signalOutLinks,
   signalReversals,
   signalSelectors,
@@ -28,9 +27,15 @@ import {
 } from "../../../schema/index.ts";
 import { config, type SignalPolicy } from "../config.ts";
 import type { Env } from "../env.ts";
-import type { Db } from "../lib/db.ts";
+import { type Db, prepared } from "../lib/db.ts";
 import { nowIso, sha256Hex } from "../lib/encoding.ts";
-import { enumerationAllows, keyVersionKeptSql, PURGEABLE_SQL_TEXT, signalLiveSql } from "../rules/signals.ts";
+import {
+  enumerationAllows,
+  enumerationAllowsSql,
+  keyVersionKeptSql,
+  PURGEABLE_SQL_TEXT,
+  signalLiveSql,
+} from "../rules/signals.ts";
 import type { DomainStatements } from "./records.ts";
 
 export type SignalRow = typeof signals.$inferSelect;
@@ -263,13 +268,8 @@ export async function findHits(
  * Records, in one batch, which live signals a platform was handed (lookup hit or pull), after
  * `first` (a lookup's enumeration-guard counts). Nothing to record, nothing written.
  */
-export async function recordFetches(
-  db: Db,
-  platformId: string,
-  signalIds: readonly string[],
-  first: DomainStatements = [],
-): Promise<void> {
-  const writes = [...first, ...fetchLogStatements(db, platformId, signalIds)];
+export async function recordFetches(db: Db, platformId: string, signalIds: readonly string[]): Promise<void> {
+  const writes = fetchLogStatements(db, platformId, signalIds);
   if (writes.length > 0) await db.batch(writes as [DomainStatements[number], ...DomainStatements]);
 }
 
@@ -425,44 +425,72 @@ export async function guardDigest(platformId: string, day: string, pseudonym: st
   return (await sha256Hex(`${platformId}\u0000${day}\u0000${pseudonym}`)).slice(0, 32);
 }
 
+export type LookupBudget =
+  | { ok: true; used: { selectors: number; urls: number } }
+  | { ok: false; over: "selectors" | "urls"; used: number; asked: number };
+
 /**
- * Checks that looking up `pseudonyms` keeps `platformId` within `limit` distinct selectors
- * today. Answers the inserts to run if it does (with the lookup's other writes), or the numbers
- * if it does not (nothing is written then). Two concurrent requests can overshoot the limit by
- * at most one request's worth of new selectors; see docs/signals.md.
+ * The enumeration guard, as one atomic step: counts the distinct selectors and the distinct URLs
+ * `platformId` looks up today, each against its own daily budget (rules/signals.ts
+ * `enumerationAllows`), and records the fresh ones only if both budgets hold. The check is the
+ * WHERE clause of the one INSERT that records them, so it judges the rows as they are when the
+ * insert runs: lookups racing each other cannot all pass on a count none of them has added to
+ * yet, and a refused lookup records nothing (neither its selectors nor its URLs).
  */
-export async function checkEnumerationGuard(
+export async function takeLookupBudget(
   db: Db,
   platformId: string,
-  pseudonyms: readonly string[],
-  limit: number,
+  asked: { selectors: readonly string[]; urls: readonly string[] },
+  policy: Pick<SignalPolicy, "maxDistinctSelectorsPerDay">,
   nowMs: number = Date.now(),
-): Promise<
-  { ok: true; statements: DomainStatements; used: number } | { ok: false; used: number; asked: number }
-> {
+): Promise<LookupBudget> {
   const day = utcDay(nowMs);
-  const digests = [...new Set(await Promise.all(pseudonyms.map((p) => guardDigest(platformId, day, p))))];
-  const mine = and(eq(signalLookupGuard.platformId, platformId), eq(signalLookupGuard.day, day));
-  const usedRow = await db.select({ n: count() }).from(signalLookupGuard).where(mine).get();
-  const used = usedRow?.n ?? 0;
-  const known = new Set<string>();
-  for (const part of chunks(digests, IN_CHUNK)) {
-    const rows = await db
-      .select({ digest: signalLookupGuard.digest })
-      .from(signalLookupGuard)
-      .where(and(mine, inArray(signalLookupGuard.digest, part)));
-    for (const r of rows) known.add(r.digest);
-  }
-  const fresh = digests.filter((d) => !known.has(d));
-  if (!enumerationAllows(used, fresh.length, { maxDistinctSelectorsPerDay: limit }))
-    return { ok: false, used, asked: fresh.length };
-  const statements: DomainStatements = chunks(fresh, 30).map((part) =>
-    db
-      .insert(signalLookupGuard)
-      .values(part.map((digest) => ({ platformId, day, digest })))
-      .onConflictDoNothing(),
+  const digestsOf = async (values: readonly string[], prefix: string) =>
+    JSON.stringify([
+      ...new Set(await Promise.all(values.map((v) => guardDigest(platformId, day, `${prefix}${v}`)))),
+    ]);
+  // A URL's digest covers "url" and a NUL first: no pseudonym contains a NUL, so none collides.
+  const sel = await digestsOf(asked.selectors, "");
+  const url = await digestsOf(asked.urls, "url\u0000");
+  const usedOf = (kind: string) =>
+    sql`SELECT count(*) FROM signal_lookup_guard WHERE platform_id = ${platformId} AND day = ${day} AND kind = ${kind}`;
+  const freshOf = (list: string) =>
+    sql`SELECT count(*) FROM json_each(${list}) j WHERE NOT EXISTS (SELECT 1 FROM signal_lookup_guard g
+      WHERE g.platform_id = ${platformId} AND g.day = ${day} AND g.digest = j.value)`;
+  const allowed = sql`${enumerationAllowsSql(usedOf("selector"), freshOf(sel), policy)}
+    AND ${enumerationAllowsSql(usedOf("url"), freshOf(url), policy)}`;
+  // One statement: SQLite evaluates the whole SELECT (budget included) before the first row is
+  // inserted, as it reads the table it writes to.
+  const record = prepared(
+    db.$client,
+    sql`INSERT INTO signal_lookup_guard (platform_id, day, digest, kind)
+      SELECT ${platformId}, ${day}, a.digest, a.kind FROM (
+        SELECT j.value AS digest, 'selector' AS kind FROM json_each(${sel}) j
+        UNION ALL SELECT j.value, 'url' FROM json_each(${url}) j) a
+      WHERE ${allowed}
+      ON CONFLICT DO NOTHING`,
   );
-  return { ok: true, statements, used: used + fresh.length };
+  // Read in the same batch (one transaction), so the counts are those the insert left.
+  const counts = prepared(
+    db.$client,
+    sql`SELECT (${usedOf("selector")}) AS used_sel, (${freshOf(sel)}) AS fresh_sel,
+      (${usedOf("url")}) AS used_url, (${freshOf(url)}) AS fresh_url`,
+  );
+  const [, after] = await db.$client.batch<{
+    used_sel: number;
+    fresh_sel: number;
+    used_url: number;
+    fresh_url: number;
+  }>([record, counts]);
+  const c = after!.results[0]!;
+  // Anything still fresh after the insert was refused; the budget it overran is named.
+  if (c.fresh_sel > 0 || c.fresh_url > 0) {
+    const overSelectors = !enumerationAllows(c.used_sel, c.fresh_sel, policy);
+    return overSelectors
+      ? { ok: false, over: "selectors", used: c.used_sel, asked: c.fresh_sel }
+      : { ok: false, over: "urls", used: c.used_url, asked: c.fresh_url };
+  }
+  return { ok: true, used: { selectors: c.used_sel, urls: c.used_url } };
 }
 
 // ---- purge -----------------------------------------------------------------------------------

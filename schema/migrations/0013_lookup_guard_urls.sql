@@ -1,0 +1,1 @@
+ALTER TABLE `signal_lookup_guard` ADD `kind` text DEFAULT 'selector' NOT NULL;

@@ -14,6 +14,7 @@ import {
   signWrite,
 } from "@eusn/client";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { MatchShard } from "../../workers/api/match/shard.ts";
 import { unchanged } from "../helpers/db-state.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, expectProblem, nodeFetch } from "../helpers/node.ts";
@@ -154,6 +155,40 @@ async function nodeFetchWrite(a: Admitted) {
   });
 }
 
+const matchBody = async (by: Admitted, body: unknown) =>
+  nodeFetch(`${BASE}/v1/match`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await by.client.token()}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+const pdqs = (n: number, variants: number) =>
+  Array.from({ length: n }, () => ({
+    type: "pdq",
+    value: randomPdq(r),
+    ...(variants > 0 ? { dihedral: Array.from({ length: variants }, () => randomPdq(r)) } : {}),
+  }));
+
+/**
+ * Counts the queries the match index (every shard) receives until `restore`: the real `query`
+ * runs, wrapped by a counter on the shard class (the shards run in this isolate). A test must also
+ * see the count rise for a request that is served, so a counter that missed calls cannot pass.
+ */
+function countIndexQueries(): { count: () => number; restore: () => void } {
+  const proto = MatchShard.prototype;
+  const query = proto.query;
+  let n = 0;
+  proto.query = function (this: MatchShard, ...args: Parameters<MatchShard["query"]>) {
+    n++;
+    return query.apply(this, args);
+  };
+  return {
+    count: () => n,
+    restore: () => {
+      proto.query = query;
+    },
+  };
+}
+
 describe("matches, signal lookups and reads are separate classes", () => {
   it("match requests: the limit refuses before the index is asked and before any accounting", async () => {
     const p = await fresh("platform");
@@ -170,18 +205,6 @@ describe("matches, signal lookups and reads are separate classes", () => {
     const heavy = await fresh("platform");
     const light = await fresh("platform");
     limit("RATE_LIMIT_MATCH", "1000/min");
-    const matchBody = async (by: Admitted, body: unknown) =>
-      nodeFetch(`${BASE}/v1/match`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${await by.client.token()}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-    const pdqs = (n: number, variants: number) =>
-      Array.from({ length: n }, () => ({
-        type: "pdq",
-        value: randomPdq(r),
-        ...(variants > 0 ? { dihedral: Array.from({ length: variants }, () => randomPdq(r)) } : {}),
-      }));
     // 10 items, one hash each, T = 31: 10 units. Twenty of them (200 units) all pass.
     for (let i = 0; i < 20; i++)
       expect((await matchBody(light, { threshold: 31, items: pdqs(10, 0) })).status, `cheap ${i}`).toBe(200);
@@ -197,6 +220,36 @@ describe("matches, signal lookups and reads are separate classes", () => {
     expect((await matchBody(heavy, { threshold: 31, items: pdqs(10, 0) })).status).toBe(200);
     // …and the cheap platform's own quota is untouched by the heavy one.
     expect((await matchBody(light, { threshold: 31, items: pdqs(10, 0) })).status).toBe(200);
+  });
+
+  it("the index-cost attack (1,000 items x 7 dihedral variants at T = 63, scope all) is refused by the default limit before the index is asked", async () => {
+    // No limit() here: the node's configured default (wrangler.toml) is what is attacked.
+    const attacker = await fresh("platform");
+    const index = countIndexQueries();
+    try {
+      const attack = { scope: "all", threshold: 63, items: pdqs(1000, 7) };
+      for (let i = 0; i < 3; i++) {
+        const res = await unchanged(() => matchBody(attacker, attack), `the index-cost attack, ${i + 1}`);
+        const problem = await expectProblem(res, 413, "payload_too_large");
+        expect(problem.detail).toContain("costs 64000 match units");
+        expect(res.headers.get("retry-after")).toBeNull();
+      }
+      expect(index.count(), "index queries for the refused attack").toBe(0);
+      // The largest ordinary batch above T = 31 (1,000 single hashes, 8,000 units) is served…
+      const largest = { scope: "all", threshold: 63, items: pdqs(1000, 0) };
+      expect((await matchBody(attacker, largest)).status).toBe(200);
+      expect(index.count(), "index queries for the served batch").toBe(1);
+      // …and the next one at once waits for the burst to refill (8,000 per 5 s), index not asked.
+      const { retry } = await rateLimited(
+        await unchanged(() => matchBody(attacker, largest), "a second batch at once"),
+      );
+      expect(retry).toBeLessThanOrEqual(5);
+      expect(index.count()).toBe(1);
+    } finally {
+      index.restore();
+    }
+    // Another platform's matches are not held up by the attacker's quota.
+    expect((await matchRaw(platform)).status).toBe(200);
   });
 
   it("a match that costs more than a whole burst is refused as too large, not told to wait", async () => {

@@ -104,13 +104,18 @@ describe("work-weighted charges", () => {
     expect(matchCost({ threshold: 63, items: [{ type: "md5" }, { type: "sha256" }] })).toBe(2);
   });
 
-  it("the default match limit admits the largest request a platform may send", () => {
+  it("the default match limit admits the largest ordinary batch and refuses 1,000 items x 8 variants at T = 63 outright", () => {
     const rules = parseRules(DEFAULT_LIMITS.match)!;
-    const largest = matchCost({
-      threshold: 63,
-      items: Array.from({ length: 1000 }, () => ({ type: "pdq", dihedral: Array(7).fill("x") })),
-    });
-    expect(tooCostly(rules, largest)).toBeUndefined();
+    const batch = (threshold: number, variants: number) =>
+      matchCost({
+        threshold,
+        items: Array.from({ length: 1000 }, () => ({ type: "pdq", dihedral: Array(variants).fill("x") })),
+      });
+    // Every dihedral variant at T <= 31, or one hash per item above it: 8,000 units, admitted.
+    expect(tooCostly(rules, batch(31, 7))).toBeUndefined();
+    expect(tooCostly(rules, batch(63, 0))).toBeUndefined();
+    // All eight variants scanned at T = 63 (64,000 units) exceeds any burst: never admitted.
+    expect(tooCostly(rules, batch(63, 7))).toEqual({ limit: 8000, windowS: 5 });
     expect(tooCostly([{ limit: 100, windowS: 60 }], 101)).toEqual({ limit: 100, windowS: 60 });
   });
 });

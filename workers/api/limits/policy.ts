@@ -39,16 +39,19 @@ export const LIMIT_VARS = {
 /**
  * Defaults: generous enough that no honest participant meets them in normal operation, low
  * enough that one participant — or one stolen key — cannot monopolise a node. `match` is in
- * work units: 100,000 a minute is about 1,700 hashes a second at T <= 31 sustained (a third of
- * what one 1M-entry shard serves), with bursts of 100 full batches of 1,000, or one batch of
- * 1,000 items with all 8 dihedral variants at T = 63 every ~40 s. The signal-lookup
- * class sits above the signals policy (SIGNAL_LOOKUPS_PER_MINUTE, default 60) on purpose: that
- * policy, and the daily enumeration guard, stay the binding limits for lookups (SECURITY.md).
+ * work units, and its smallest limit is also the most one request may cost (`tooCostly`: 413):
+ * 8,000 units is the largest ordinary batch — 1,000 items with all 8 dihedral variants at
+ * T <= 31, or 1,000 single hashes above 31 (each a scan of the index instead of a probe) — so
+ * 1,000 items x 8 variants at T = 63 (64,000 units, eight such scans per item) is refused
+ * before the index is asked. Sustained, 8,000 per 5 s is 1,600 units a second (about a third of
+ * what one 1M-entry shard serves at T <= 31). The signal-lookup class sits above the signals
+ * policy (SIGNAL_LOOKUPS_PER_MINUTE, default 60) on purpose: that policy, and the daily
+ * enumeration guard, stay the binding limits for lookups (SECURITY.md).
  */
 export const DEFAULT_LIMITS: Record<LimitClass, string> = {
   write: "600/min, 50000/day",
   read: "1200/min",
-  match: "100000/min, 50000000/day",
+  match: "8000/5s, 50000000/day",
   "signal-lookup": "300/min, 20000/day",
 };
 

@@ -100,6 +100,7 @@ function count(
     if (code === "internal_error")
       internalErrors.push({
         kind,
+        at: since(t0),
         status: r.status ?? 0,
         requestId: r.problem?.requestId ?? "",
         detail: (r.problem?.detail ?? "").slice(0, 200),
@@ -107,7 +108,7 @@ function count(
   }
 }
 /** Requests the node answered 500 to, by request id (the node logs the cause under it). */
-const internalErrors: { kind: string; status: number; requestId: string; detail: string }[] = [];
+const internalErrors: { kind: string; at: number; status: number; requestId: string; detail: string }[] = [];
 const pulls = {
   ok: 0,
   error: 0,
@@ -591,7 +592,9 @@ async function run(net: LocalNet, load0: number[]): Promise<number> {
       `internal errors (500) answered to the bench: ${internalErrors.length}; what the nodes logged:`,
     );
     for (const e of internalErrors.slice(0, 12))
-      console.log(`  ${e.kind}: HTTP ${e.status} ${e.requestId || "(no request id)"} ${e.detail}`);
+      console.log(
+        `  ${e.at.toFixed(1)} s ${e.kind}: HTTP ${e.status} ${e.requestId || "(no request id)"} ${e.detail}`,
+      );
     const lines = net.nodes.flatMap((nd) => nd.failures.map((l) => `${nd.label}: ${l}`));
     for (const l of lines.slice(0, 20)) console.log(`  ${l}`);
   }

@@ -44,7 +44,7 @@ import type { VerifiedWrite } from "../store/records.ts";
 import { ensurePeerCoordinators } from "./coordinators.ts";
 import { signPeerToken } from "./peer-auth.ts";
 import { peerById, peersOf } from "./peers.ts";
-import { verifyReplicated } from "./verify.ts";
+import { screenReplicated, verifyReplicated } from "./verify.ts";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -287,8 +287,30 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
           );
         }
       }
+      // Routine skips (addressed to another node, node-local, withheld: no audit entry, nothing
+      // read) are consumed together in one batch, written before anything else is applied, so
+      // the cursor still moves in log order; in a full mesh most of a peer's log is such entries.
+      let skips: DomainStatements = [];
+      const skipped: Record<string, number> = {};
+      const flushSkips = async () => {
+        if (skips.length === 0) return;
+        await db.batch(skips as [DomainStatements[number], ...DomainStatements]);
+        for (const [code, n] of Object.entries(skipped))
+          report.skipped[code] = (report.skipped[code] ?? 0) + n;
+        skips = [];
+        for (const code of Object.keys(skipped)) delete skipped[code];
+        report.to = range.size;
+      };
       for (const { entry, leafHash, after } of leaves) {
         await keepLease();
+        const routine = routineSkip(entry, peer);
+        if (routine) {
+          skips.push(...consumed(db, peer.nodeId, entry.index, leafHash, after, { reason: routine.reason }));
+          skipped[routine.code] = (skipped[routine.code] ?? 0) + 1;
+          range = after;
+          continue;
+        }
+        await flushSkips();
         const outcome = await consume(env, db, peer, entry, leafHash, after);
         if (outcome === "applied") report.applied++;
         else if (outcome === "pending") report.pending++;
@@ -296,6 +318,7 @@ export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {
         range = after;
         report.to = range.size;
       }
+      await flushSkips();
       processed += entries.length;
     }
     report.more = range.size < target.treeSize;
@@ -414,6 +437,15 @@ async function verifiedCheckpoint(
  * arrived, or skip it with its reason. Returns "applied", "pending" or the skip code. Throws Stop
  * when the entry must not be followed.
  */
+/** A skip that needs neither a read nor an audit entry, or undefined (ROUTINE_SKIPS). */
+function routineSkip(entry: LogEntry, peer: PeerConfig): { code: string; reason: string } | undefined {
+  if (!entry.jws)
+    return { code: "withheld", reason: `withheld: ${entry.withheld ?? "the peer did not serve the body"}` };
+  const screened = screenReplicated(entry.jws, peer);
+  if (screened.ok || !ROUTINE_SKIPS.has(screened.code)) return undefined;
+  return { code: screened.code, reason: `${screened.code}: ${screened.reason}` };
+}
+
 async function consume(
   env: Env,
   db: Db,

@@ -372,7 +372,8 @@ export function consoleMatch(c: Context<AppEnv>) {
           </label>
           <label class="check">
             <input type="checkbox" name="dihedral" id="match-dihedral" /> Also match rotated and mirrored
-            copies (dropped images)
+            copies of dropped images (variants pasted from <code>eusn hash --dihedral</code> are always
+            matched)
           </label>
         </fieldset>
         <p>

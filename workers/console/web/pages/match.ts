@@ -15,6 +15,8 @@ type Item = {
   type: "pdq" | "md5" | "sha256";
   value: string;
   dihedral?: string[];
+  /** Variants pasted from `eusn hash --dihedral`: asked for explicitly, always matched. */
+  pastedVariants?: boolean;
   source: string;
   quality?: number;
 };
@@ -115,6 +117,7 @@ export default async function match(s: Session | null) {
         value: p.value,
         source: p.label,
         ...(p.quality !== undefined ? { quality: p.quality } : {}),
+        ...(p.dihedral ? { dihedral: p.dihedral, pastedVariants: true } : {}),
       });
     if (parsed.errors.length === 0) ta.value = "";
     render();
@@ -141,7 +144,7 @@ export default async function match(s: Session | null) {
           ? {
               type: "pdq",
               value: it.value,
-              ...(dihedral && it.dihedral?.length ? { dihedral: it.dihedral } : {}),
+              ...((dihedral || it.pastedVariants) && it.dihedral?.length ? { dihedral: it.dihedral } : {}),
             }
           : { type: it.type, value: it.value },
       ),

@@ -19,8 +19,12 @@ import {
   isInBaseline,
   isIndexable,
   isMatchable,
+  isShareable,
+  linkedRedSql,
   type Policy,
+  restrictsLinked,
   type SubmissionRow,
+  shareableSql,
 } from "../../workers/api/rules/baseline.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");
@@ -119,10 +123,12 @@ describe("the baseline rule, predicate and SQL alike", () => {
   it.each(rows.map((r) => [r.c.name, r] as const))("%s", async (_name, { c, row }) => {
     expect(isCurrent(row, NOW), "current").toBe(c.current);
     expect(isEligible(row, P, NOW), "eligible").toBe(c.eligible);
-    expect(isInBaseline(row, NOW), "in the baseline").toBe(c.inBaseline);
+    // No other submission of these values: only an entry's own TLP:RED links it to a RED one.
+    const linked = { ...row, linkedRed: restrictsLinked(row) };
+    expect(isInBaseline(linked, NOW), "in the baseline").toBe(c.inBaseline);
     expect(isIndexable(row), "indexable").toBe(c.indexable);
-    expect(isMatchable(row, "all", NOW), "matchable, scope all").toBe(c.matchAll);
-    expect(isMatchable(row, "baseline", NOW), "matchable, scope baseline").toBe(c.matchBaseline);
+    expect(isMatchable(linked, "all", NOW), "matchable, scope all").toBe(c.matchAll);
+    expect(isMatchable(linked, "baseline", NOW), "matchable, scope baseline").toBe(c.matchBaseline);
     expect(isFlagged(row, P), "flagged").toBe(c.flagged);
 
     expect((await holds(currentSql("s", NOW_ISO))).has(row.id), "SQL current").toBe(c.current);
@@ -140,5 +146,65 @@ describe("the baseline rule, predicate and SQL alike", () => {
     );
     expect(p.quorum).toBe(Math.max(1, active?.n ?? 0));
     expect((await policy(db, { ...env, BASELINE_MIN_STATES: "4" })).quorum).toBe(4);
+  });
+});
+
+// The strictest TLP among linked submissions governs: an included, `clear` entry whose value
+// another authority's submission holds at TLP:RED is withheld from every platform while that
+// submission is live (withdrawn, reversed or voided, it no longer restricts; expiry alone does
+// not lift it, as it is no record the change feed can announce).
+type LinkedCase = { name: string; twin: Partial<SubmissionRow> | null; shared: boolean };
+// biome-ignore format: a table of cases reads across.
+const LINKED: LinkedCase[] = [
+  { name: "no twin",                               twin: null,                                          shared: true },
+  { name: "a live TLP:RED twin",                   twin: { tlp: "red" },                                shared: false },
+  { name: "a live TLP:RED twin, expired",          twin: { tlp: "red", expiresAt: PAST },               shared: false },
+  { name: "a withdrawn TLP:RED twin",              twin: { tlp: "red", status: "withdrawn" },           shared: true },
+  { name: "a reversed TLP:RED twin",               twin: { tlp: "red", status: "reversed" },            shared: true },
+  { name: "a voided TLP:RED twin",                 twin: { tlp: "red", status: "voided" },              shared: true },
+  { name: "a live TLP:AMBER twin",                 twin: { tlp: "amber" },                              shared: true },
+  { name: "a live twin without TLP",               twin: {},                                            shared: true },
+];
+
+describe("a linked TLP:RED submission withholds the value everywhere, predicate and SQL alike", () => {
+  const linkedRows = LINKED.map((c, i) => {
+    const value = (0xabc000 + i).toString(16).padStart(32, "0");
+    const base = { value, fingerprint: `md5:${value}` };
+    const entry = rowOf({
+      name: c.name,
+      row: { ...base, concurStates: three, baselineState: "included" },
+    } as Case);
+    const twin = c.twin
+      ? rowOf({
+          name: c.name,
+          row: { ...base, submitterId: "par_rules_twin", memberState: "DE", ...c.twin },
+        } as Case)
+      : null;
+    return { c, entry, twin };
+  });
+
+  beforeAll(async () => {
+    for (const { entry, twin } of linkedRows) {
+      await db.insert(submissions).values(entry);
+      if (twin) await db.insert(submissions).values(twin);
+    }
+  });
+
+  it.each(linkedRows.map((r) => [r.c.name, r] as const))("%s", async (_name, { c, entry, twin }) => {
+    const linkedRed = twin !== null && restrictsLinked(twin);
+    const row = { ...entry, linkedRed };
+    expect(isShareable(row), "shareable").toBe(c.shared);
+    expect(isInBaseline(row, NOW), "in the baseline").toBe(c.shared);
+    expect(isMatchable(row, "all", NOW), "matchable, scope all").toBe(c.shared);
+    expect(isMatchable(row, "baseline", NOW), "matchable, scope baseline").toBe(c.shared);
+    // The index keeps it either way (a superset; matching judges the link per query).
+    expect(isIndexable(row), "indexable").toBe(true);
+
+    expect((await holds(linkedRedSql("s"))).has(entry.id), "SQL linked RED").toBe(linkedRed);
+    expect((await holds(shareableSql("s"))).has(entry.id), "SQL shareable").toBe(c.shared);
+    expect((await holds(inBaselineSql("s", NOW_ISO))).has(entry.id), "SQL in the baseline").toBe(c.shared);
+    expect((await holds(sql.raw(indexableSqlText("s")))).has(entry.id), "SQL indexable").toBe(true);
+    // The TLP:RED twin itself is never shared, whatever its status.
+    if (twin?.tlp === "red") expect((await holds(shareableSql("s"))).has(twin.id)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
 // then re-derived from all its records in signed order (rules/entry-history.ts), so a replicated
 // assessment counts exactly as a local one, whatever order they arrive in.
 import type { SubmissionItem } from "@eusn/protocol";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
 import {
   assessments,
   decisions,
@@ -18,7 +18,7 @@ import { chunk, type Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
-import type { SubmissionRow } from "../rules/baseline.ts";
+import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
 import { getSubmission } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
 
@@ -114,12 +114,16 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
         }));
         // 23 columns per row: 4 rows per statement stays under D1's 100 bound parameters.
         const inserts = chunk(rows, 4).map((part) => db.insert(submissions).values(part));
-        const changes = chunk(fresh, 16).map((part) =>
+        // Up to 7 bound parameters per row (the TLP:RED check takes two): 12 rows per statement.
+        const changes = chunk(fresh, 12).map((part) =>
           db.insert(submissionChanges).values(
-            part.map(({ id }) => ({
+            part.map(({ id, item }) => ({
               submissionId: id,
               change: "created",
-              affectsBaseline: false,
+              // A live TLP:RED submission withholds the baseline entries of the same value
+              // (rules/baseline.ts `restrictsLinked`): then the baseline changes with it.
+              affectsBaseline:
+                !w.void && item.tlp === "red" ? linkedInBaselineSql(fp(item), id) : (false as boolean | SQL),
               recordId,
               at: createdAt,
             })),

@@ -77,35 +77,92 @@ export function currentSql(alias: string, nowIso: string): SQL {
 
 /**
  * TLP:RED (FIRST TLP 2.0: "for the eyes and ears of individual recipients only") is never shared
- * beyond the submitter's own reading: never in the baseline, never matched, never exported.
+ * beyond the submitter's own reading. This is the entry's own marking; it never changes on an
+ * entry, so the entry's own records (rules/entry-history.ts) and the match index judge by it.
  */
-export function isShareable(row: Pick<SubmissionRow, "tlp">): boolean {
+export function tlpAllowsSharing(row: Pick<SubmissionRow, "tlp">): boolean {
   return row.tlp !== "red";
 }
-export function shareableSql(alias: string): SQL {
+export function tlpAllowsSharingSql(alias: string): SQL {
   return sql`(${col(alias, "tlp")} IS NULL OR ${col(alias, "tlp")} <> 'red')`;
+}
+
+/**
+ * Does this submission hold its value back from every other submission of it? A live one marked
+ * TLP:RED does. The node links submissions of the same value by their fingerprint (type and
+ * value); without this, a second authority resubmitting a TLP:RED value as `clear` would share
+ * what the first restricted. The strictest TLP among linked live submissions governs.
+ *
+ * Judged by status alone, not expiry: status changes only by a record (withdrawal, reversal,
+ * voiding), which the change feed announces, so consumers of the baseline learn when the value
+ * comes back (store/changes.ts); an expired TLP:RED submission keeps restricting until withdrawn.
+ */
+export function restrictsLinked(row: Pick<SubmissionRow, "status" | "tlp">): boolean {
+  return row.status === "live" && row.tlp === "red";
+}
+/** SQL form of "some linked submission `restrictsLinked`" for the row under `alias`. */
+export function linkedRedSql(alias: string): SQL {
+  return sql.raw(linkedRedSqlText(alias));
+}
+/** Raw text of `linkedRedSql` (for statements bound by hand, e.g. the match rows). */
+export function linkedRedSqlText(alias = ""): string {
+  const fp = alias ? `"${alias}"."fingerprint"` : `"submissions"."fingerprint"`;
+  return `EXISTS (SELECT 1 FROM submissions lr WHERE lr.fingerprint = ${fp} AND lr.status = 'live' AND lr.tlp = 'red')`;
+}
+
+/**
+ * For the change feed: would a TLP:RED submission of `fingerprint` (id `selfId`) arriving or
+ * leaving change what the baseline shares? It does when another live, own-TLP-shareable
+ * submission of the value is in the baseline: that entry is withheld, or shared again. The change
+ * is then marked as affecting the baseline, so its version moves and consumers reload.
+ */
+export function linkedInBaselineSql(fingerprint: string, selfId: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM submissions lb WHERE lb.fingerprint = ${fingerprint} AND lb.id <> ${selfId}
+    AND lb.status = 'live' AND (lb.tlp IS NULL OR lb.tlp <> 'red') AND lb.baseline_state IN ('included', 'disputed'))`;
+}
+
+/** What sharing an entry depends on beyond its own row: its linked submissions. */
+export type Links = {
+  /** Some submission of the same value `restrictsLinked` (the entry's own, if it is RED, counts). */
+  linkedRed: boolean;
+};
+
+/**
+ * Shareable with platforms (baseline, matching, exports, TAXII, statistics): its own TLP allows
+ * it and no linked live submission holds the value at TLP:RED.
+ */
+export function isShareable(row: Pick<SubmissionRow, "tlp"> & Links): boolean {
+  return tlpAllowsSharing(row) && !row.linkedRed;
+}
+export function shareableSql(alias: string): SQL {
+  return sql`(${tlpAllowsSharingSql(alias)} AND NOT ${linkedRedSql(alias)})`;
 }
 
 // ---- eligibility --------------------------------------------------------------------------------
 
 /**
- * Eligible for inclusion: current, shareable, no counting dissent, and counting concurrences from
- * at least `quorum` distinct member states (the submitter's own state included while it is active).
+ * Eligible for inclusion: current, its own TLP not RED, no counting dissent, and counting
+ * concurrences from at least `quorum` distinct member states (the submitter's own state included
+ * while it is active). Judged on the entry's own state, as its fold judges an inclusion; a linked
+ * TLP:RED submission withholds an included entry from sharing (`isInBaseline`) instead.
  */
 export function isEligible(row: SubmissionRow, p: Policy, now = Date.now()): boolean {
   const states = JSON.parse(row.concurStates) as string[];
-  return isCurrent(row, now) && isShareable(row) && row.liveDissents === 0 && states.length >= p.quorum;
+  return isCurrent(row, now) && tlpAllowsSharing(row) && row.liveDissents === 0 && states.length >= p.quorum;
 }
 /** SQL form of `isEligible`, with the quorum as a number or an SQL expression. */
 export function eligibleSql(alias: string, quorum: number | SQL, nowIso: string): SQL {
-  return sql`(${currentSql(alias, nowIso)} AND ${shareableSql(alias)} AND ${col(alias, "live_dissents")} = 0
+  return sql`(${currentSql(alias, nowIso)} AND ${tlpAllowsSharingSql(alias)} AND ${col(alias, "live_dissents")} = 0
     AND json_array_length(${col(alias, "concur_states")}) >= ${quorum})`;
 }
 
 // ---- the baseline -------------------------------------------------------------------------------
 
-/** In the baseline: included or disputed, current, and shareable. */
-export function isInBaseline(row: SubmissionRow, now = Date.now()): boolean {
+/**
+ * In the baseline: included or disputed, current, and shareable (so an included entry whose value
+ * a linked live submission holds at TLP:RED is withheld until that submission leaves).
+ */
+export function isInBaseline(row: SubmissionRow & Links, now = Date.now()): boolean {
   return (
     (IN_BASELINE_STATES as readonly string[]).includes(row.baselineState) &&
     isCurrent(row, now) &&
@@ -119,32 +176,34 @@ export function inBaselineSql(alias: string, nowIso: string): SQL {
 // ---- matching -----------------------------------------------------------------------------------
 
 /**
- * What the match index holds: every live, shareable entry that is not excluded (TLP never changes
- * on an entry, so a TLP:RED entry is never indexed at all). The index is a superset of what may be
- * answered: expiry and scope are judged per query by `isMatchable` against the current row, so an
- * entry that expires or changes state is never answered from a stale index. Raw SQL text (no
- * parameters) because the shard runs it through the D1 binding with its own bound shard numbers;
- * `alias` prefixes the columns ("" for none).
+ * What the match index holds: every live entry that is not excluded and whose own TLP is not RED
+ * (TLP never changes on an entry, so a TLP:RED entry is never indexed at all). The index is a
+ * superset of what may be answered: expiry, scope and linked TLP:RED submissions are judged per
+ * query by `isMatchable` against the current rows, so an entry that expires, changes state or
+ * gets a TLP:RED twin is never answered from a stale index. Raw SQL text (no parameters) because
+ * the shard runs it through the D1 binding with its own bound shard numbers; `alias` prefixes the
+ * columns ("" for none).
  */
 export function indexableSqlText(alias = ""): string {
   const c = (column: string) => (alias ? `"${alias}"."${column}"` : column);
   return `(${c("status")} = 'live' AND ${c("baseline_state")} <> 'excluded' AND (${c("tlp")} IS NULL OR ${c("tlp")} <> 'red'))`;
 }
 export function isIndexable(row: Pick<SubmissionRow, "status" | "baselineState" | "tlp">): boolean {
-  return row.status === "live" && row.baselineState !== "excluded" && isShareable(row);
+  return row.status === "live" && row.baselineState !== "excluded" && tlpAllowsSharing(row);
 }
 
 /**
- * May a platform be answered this entry in `scope`? Current, shareable, not excluded, and for
- * scope `baseline` in the baseline.
+ * May a platform be answered this entry in `scope`? Current, shareable (no linked TLP:RED
+ * submission either), not excluded, and for scope `baseline` in the baseline.
  */
 export function isMatchable(
-  row: Pick<SubmissionRow, "status" | "baselineState" | "tlp" | "expiresAt">,
+  row: Pick<SubmissionRow, "status" | "baselineState" | "tlp" | "expiresAt"> & Links,
   scope: MatchScope,
   now = Date.now(),
 ): boolean {
   return (
     isIndexable(row) &&
+    isShareable(row) &&
     isCurrent(row, now) &&
     (scope === "all" || (IN_BASELINE_STATES as readonly string[]).includes(row.baselineState))
   );

@@ -11,7 +11,7 @@
 // fact) and takes no part. This module is pure: store/entry-state.ts loads the facts and writes
 // what the fold returns; test/api/convergence.test.ts and test/api/rules-baseline.test.ts hold
 // its spec cases.
-import { isShareable } from "./baseline.ts";
+import { tlpAllowsSharing } from "./baseline.ts";
 
 /**
  * A record's place in signed order: its signed time in seconds (`iat`), then the node that first
@@ -257,7 +257,7 @@ export function foldEntry(e: EntryFacts, reg: Registry): EntryState {
     }
     // include
     if (s.baselineState === "included") return refuse(f, "conflict", `${e.id} is already in the baseline`);
-    if (!isShareable(e))
+    if (!tlpAllowsSharing(e))
       return refuse(f, "unprocessable", "TLP:RED entries are never shared through the baseline");
     const byId = new Map([...current.values()].map((a) => [a.id, a]));
     const citedStates = new Set(submitterCounts(t) ? [e.memberState] : []);

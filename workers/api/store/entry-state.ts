@@ -21,7 +21,7 @@ import { config } from "../config.ts";
 import type { Env } from "../env.ts";
 import { chunk, type Db, type DomainStatements, prepared } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
-import type { SubmissionRow } from "../rules/baseline.ts";
+import { linkedInBaselineSql, restrictsLinked, type SubmissionRow } from "../rules/baseline.ts";
 import {
   type AuthorityTimeline,
   comparePositions,
@@ -443,7 +443,7 @@ export function derive(
     );
     // The change feed: one row per change of status or baseline state, in that order.
     const wasIn = row.baselineState === "included" || row.baselineState === "disputed";
-    const change = (c: string, affectsBaseline: boolean) =>
+    const change = (c: string, affectsBaseline: boolean | SQL) =>
       statements.push(
         db
           .insert(submissionChanges)
@@ -472,7 +472,14 @@ export function derive(
       }
     }
     if (s.status !== row.status) {
-      change(s.status, wasIn || s.baselineState === "included" || s.baselineState === "disputed");
+      const own = wasIn || s.baselineState === "included" || s.baselineState === "disputed";
+      // A TLP:RED entry going live or leaving withholds or releases the baseline entries of the
+      // same value (rules/baseline.ts `restrictsLinked`).
+      const linked =
+        restrictsLinked(row) !== restrictsLinked({ status: s.status, tlp: row.tlp })
+          ? linkedInBaselineSql(row.fingerprint, id)
+          : false;
+      change(s.status, own || linked);
     }
   }
   // The guard goes first in the record's batch, before the record's own statements move anything.

@@ -6,7 +6,7 @@
 // hits: each is one D1 round trip of one or two statements, the keys and ids travelling as one
 // JSON parameter (json_each), never as a statement per row.
 import { newId } from "@eusn/protocol";
-import type { SubmissionRow } from "../rules/baseline.ts";
+import { type Links, linkedRedSqlText, type SubmissionRow } from "../rules/baseline.ts";
 
 /** The columns of a submission a match answer and the matchable rule need (see `MATCH_COLUMNS`). */
 export type MatchRow = Pick<
@@ -25,11 +25,11 @@ export type MatchRow = Pick<
   | "lowQuality"
   | "status"
   | "expiresAt"
->;
+> &
+  Links;
 
 /** The columns of `MatchRow`, under its property names, with the key they were asked by. */
-const MATCH_COLUMNS =
-  "match_key AS matchKey, id, signal_type AS signalType, value, limbs, content_type AS contentType, national_provision AS nationalProvision, member_state AS memberState, baseline_state AS baselineState, concur_states AS concurStates, live_dissents AS liveDissents, tlp, low_quality AS lowQuality, status, expires_at AS expiresAt";
+const MATCH_COLUMNS = `match_key AS matchKey, id, signal_type AS signalType, value, limbs, content_type AS contentType, national_provision AS nationalProvision, member_state AS memberState, baseline_state AS baselineState, concur_states AS concurStates, live_dissents AS liveDissents, tlp, low_quality AS lowQuality, status, expires_at AS expiresAt, ${linkedRedSqlText("submissions")} AS linkedRed`;
 
 /**
  * The submissions with these match keys, by key, read straight from D1 so status, expiry,
@@ -43,8 +43,15 @@ export async function matchRows(d1: D1Database, keys: readonly number[]): Promis
   const found = await d1
     .prepare(`SELECT ${MATCH_COLUMNS} FROM submissions WHERE match_key IN (SELECT value FROM json_each(?1))`)
     .bind(JSON.stringify(keys))
-    .all<Omit<MatchRow, "lowQuality"> & { matchKey: number; lowQuality: unknown }>();
-  for (const r of found.results) rows.set(r.matchKey, { ...r, lowQuality: r.lowQuality === 1 });
+    .all<
+      Omit<MatchRow, "lowQuality" | "linkedRed"> & {
+        matchKey: number;
+        lowQuality: unknown;
+        linkedRed: unknown;
+      }
+    >();
+  for (const r of found.results)
+    rows.set(r.matchKey, { ...r, lowQuality: r.lowQuality === 1, linkedRed: r.linkedRed === 1 });
   return rows;
 }
 

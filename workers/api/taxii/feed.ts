@@ -4,7 +4,7 @@
 // Design and the state machines: docs/taxii.md "Collections as logs".
 import { type TaxiiCollectionKey, TLP2_MARKINGS } from "@eusn/protocol";
 import type { Db } from "../lib/db.ts";
-import { isShareable } from "../rules/baseline.ts";
+import { tlpAllowsSharing } from "../rules/baseline.ts";
 import {
   type ChangeRow,
   type CollectionRestriction,
@@ -146,7 +146,7 @@ export async function catchUpIndex(db: Db, maxBatches = 40): Promise<void> {
     const hist = await changeHistories(db, ids);
     const values: TaxiiObjectRow[] = [];
     for (const id of ids) {
-      if (!isShareable({ tlp: tlps.get(id) ?? null })) continue;
+      if (!tlpAllowsSharing({ tlp: tlps.get(id) ?? null })) continue;
       for (const collection of ["baseline", "submissions"] as const) {
         for (const v of versionsOf(collection, hist.get(id) ?? [])) {
           if (!v.first) continue;

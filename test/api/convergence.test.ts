@@ -297,6 +297,21 @@ describe("pulls", () => {
     await expectConverged();
   });
 
+  it("a peer that goes silent fails the pull in time, frees the lease, and the next pull carries on", async () => {
+    for (let i = 0; i < 3; i++) await submit(de);
+    const silent = await net.pull(0, 1, { silentOn: "/v1/log/entries", peerTimeoutMs: 1_000 });
+    expect(silent.status, JSON.stringify(silent)).toBe("error");
+    expect(silent.reason).toMatch(/\/v1\/log\/entries.*no answer in time/);
+    expect(silent.to).toBe(silent.from);
+    const row = await net.nodes[0]!.env.DB.prepare(
+      "SELECT pull_lease_until AS until FROM federation_peers WHERE peer_id = ?",
+    )
+      .bind(net.nodes[1]!.id)
+      .first<{ until: number }>();
+    expect(row!.until).toBe(0);
+    await expectConverged();
+  });
+
   it("a pull broken mid-page resumes exactly where it stopped", async () => {
     for (let i = 0; i < 6; i++) await submit(de);
     const broken = await net.pull(0, 1, { pageSize: 2, failAfterPages: 1 });

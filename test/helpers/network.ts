@@ -32,6 +32,10 @@ export type PullOptions = {
   duringPage?: () => Promise<void>;
   /** How often the pull renews its single-flight lease, at most (0: before every entry). */
   leaseRenewMs?: number;
+  /** The peer goes silent: requests to paths starting with this are never answered. */
+  silentOn?: string;
+  /** How long the pull waits for one answer of the peer. */
+  peerTimeoutMs?: number;
 };
 
 export type Network = {
@@ -119,6 +123,7 @@ export async function network(size: number, first = 1): Promise<Network> {
       ...(opts.limit ? { limit: opts.limit } : {}),
       ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
       ...(opts.leaseRenewMs !== undefined ? { leaseRenewMs: opts.leaseRenewMs } : {}),
+      ...(opts.peerTimeoutMs !== undefined ? { peerTimeoutMs: opts.peerTimeoutMs } : {}),
       fetch: async (input, init) => {
         if (cut.has(key(to, from))) throw new Error("network partition");
         const url = new URL(input);
@@ -126,6 +131,14 @@ export async function network(size: number, first = 1): Promise<Network> {
           if (pages++ >= opts.failAfterPages) throw new Error("the peer restarted");
         }
         if (url.pathname === "/v1/log/entries") await opts.duringPage?.();
+        if (opts.silentOn && url.pathname.startsWith(opts.silentOn)) {
+          // Answers nothing, ever: only the caller's signal ends the wait.
+          return new Promise<Response>((_, reject) => {
+            const signal = init?.signal;
+            if (!signal) return;
+            signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+          });
+        }
         return nodes[from]!.fetch(input, init);
       },
     });

@@ -55,6 +55,8 @@ export type PullOptions = {
   limit?: number;
   /** Entries per page request (default 100, at most MAX_LOG_PAGE). */
   pageSize?: number;
+  /** How long one request to the peer may take (default PEER_REQUEST_TIMEOUT_MS). */
+  peerTimeoutMs?: number;
   /** How often the single-flight lease is renewed, at most (default LEASE_RENEW_MS; tests: 0). */
   leaseRenewMs?: number;
 };
@@ -65,6 +67,8 @@ export type PullOptions = {
  * holds the peer for at most PULL_LEASE_MS, while a long, live pull keeps it.
  */
 const PULL_LEASE_MS = 30_000;
+/** How long one request to a peer (a checkpoint, a page of entries, a proof) may take. */
+const PEER_REQUEST_TIMEOUT_MS = 20_000;
 const LEASE_RENEW_MS = 5_000;
 
 /** Skips that are routine in a federation and need no audit entry (counted in the report). */
@@ -89,12 +93,18 @@ async function getJson<T>(
   headers: Record<string, string> = {},
 ): Promise<{ ok: true; data: T } | { ok: false; status: number; reason: string }> {
   let res: Response;
+  let text: string;
   try {
     res = await f(url, { headers: { accept: "application/json", ...headers } });
+    text = await res.text();
   } catch (e) {
-    return { ok: false, status: 0, reason: `${url}: ${(e as Error)?.message ?? "unreachable"}` };
+    const err = e as Error;
+    const why =
+      err?.name === "TimeoutError" || err?.name === "AbortError"
+        ? "no answer in time (the pull's peer request timeout)"
+        : (err?.message ?? "unreachable");
+    return { ok: false, status: 0, reason: `${url}: ${why}` };
   }
-  const text = await res.text();
   if (!res.ok)
     return { ok: false, status: res.status, reason: `${url}: HTTP ${res.status} ${text.slice(0, 200)}` };
   let json: unknown;
@@ -150,7 +160,11 @@ function consumed(
 /** One pull of one peer. Never throws for the peer's behaviour: the report says what happened. */
 export async function pullPeer(env: Env, peer: PeerConfig, opts: PullOptions = {}): Promise<PullReport> {
   const db = dbOf(env.DB);
-  const f = opts.fetch ?? ((input, init) => fetch(input, init));
+  // A partition often looks like silence, not a refusal: a peer that does not answer a request
+  // (headers and body) in time fails this pull, which the next one retries, and frees the lease.
+  const timeoutMs = opts.peerTimeoutMs ?? PEER_REQUEST_TIMEOUT_MS;
+  const send: FetchLike = opts.fetch ?? ((input, init) => fetch(input, init));
+  const f: FetchLike = (input, init) => send(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const limit = opts.limit ?? config(env).federation.pullLimit;
   const pageSize = Math.min(opts.pageSize ?? 100, MAX_LOG_PAGE);
   const base = peer.url.replace(/\/$/, "");

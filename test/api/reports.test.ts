@@ -257,6 +257,96 @@ describe("who reads which report", () => {
   });
 });
 
+describe("a member state's report (coordinator)", () => {
+  let nl2: Admitted;
+  beforeAll(async () => {
+    // A member state may designate more than one competent authority (TCO Art. 12).
+    nl2 = await admit("authority", "NL", { name: "NL second authority" });
+    ok(
+      await nl2.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+        items: [pdqItem(randomPdq(r))],
+      }),
+    );
+  });
+
+  it("counts the member state's authorities together: each figure the sum of theirs, records the union", async () => {
+    const ms = ok(await coordinator().get<TcoReport>(`/v1/reports/tco?year=${year}&memberState=NL`));
+    expect(ms.scope).toEqual({ authorityId: null, memberState: "NL", displayName: null });
+    expect(ms.authorities.map((a) => a.id).sort()).toEqual([nl.id, nl2.id].sort());
+    expect(ms.authorities.every((a) => a.memberState === "NL")).toBe(true);
+    const own = await Promise.all(
+      [nl, nl2].map(async (a) => figures(ok(await a.client.get<TcoReport>(`/v1/reports/tco?year=${year}`)))),
+    );
+    const f = figures(ms);
+    for (const key of Object.keys(f)) {
+      expect(f[key]![0], key).toBe(own[0]![key]![0] + own[1]![key]![0]);
+      expect(f[key]![1], key).toEqual([...own[0]![key]![1], ...own[1]![key]![1]].sort());
+    }
+    expect(f.submitted![0]).toBe(5);
+    // DE's hash and its records are not NL's.
+    const de1 = figures(ok(await de.client.get<TcoReport>(`/v1/reports/tco?year=${year}`)));
+    for (const rec of de1.submitted![1]) expect(f.submitted![1]).not.toContain(rec);
+    expect(await kinds("coordinator", f.submitted![1])).toEqual([
+      "submission.create",
+      "submission.create",
+      "submission.create",
+    ]);
+  });
+
+  it("every authority's report is the sum of each authority's, and lists them all", async () => {
+    const all = ok(await coordinator().get<TcoReport>(`/v1/reports/tco?year=${year}`));
+    expect(all.scope).toEqual({ authorityId: null, memberState: null, displayName: null });
+    expect(all.authorities.map((a) => a.id)).toEqual(expect.arrayContaining([nl.id, nl2.id, de.id, fr.id]));
+    const each = await Promise.all(
+      all.authorities.map(async (a) =>
+        figures(ok(await coordinator().get<TcoReport>(`/v1/reports/tco?year=${year}&authority=${a.id}`))),
+      ),
+    );
+    const f = figures(all);
+    for (const key of Object.keys(f)) expect(f[key]![0], key).toBe(each.reduce((n, e) => n + e[key]![0], 0));
+  });
+
+  it("as CSV, named after the member state; a state without authorities here is an empty report", async () => {
+    const res = await coordinator().get<string>(`/v1/reports/tco?year=${year}&memberState=NL&format=csv`);
+    expect(res.headers.get("content-disposition")).toContain(`tco-report-${year}-NL.csv`);
+    expect(ok(res)).toMatch(/^submitted,Hashes submitted,year,5,/m);
+    // EL is the EU's code for Greece, folded to GR.
+    const gr = ok(await coordinator().get<TcoReport>(`/v1/reports/tco?year=${year}&memberState=EL`));
+    expect(gr.scope.memberState).toBe("GR");
+    expect(gr.authorities).toEqual([]);
+    expect(gr.figures.every((x) => x.total === 0)).toBe(true);
+  });
+
+  it("an authority cannot read its member state's report, not even its own state's", async () => {
+    for (const [who, state] of [
+      [nl, "NL"],
+      [nl2, "NL"],
+      [nl, "DE"],
+    ] as const)
+      await expectProblem(
+        await nodeFetch(`${BASE}/v1/reports/tco?year=${year}&memberState=${state}`, {
+          headers: { authorization: `Bearer ${await who.client.token()}` },
+        }),
+        403,
+        "forbidden",
+      );
+  });
+
+  it.each(["nl", "XX", "UK", "NO", "NL,DE", ""])("refuses memberState=%s", async (state) => {
+    const res = await nodeFetch(`${BASE}/v1/reports/tco?year=${year}&memberState=${state}`, {
+      headers: { authorization: `Bearer ${await coordinator().token()}` },
+    });
+    await expectProblem(res, 400, "validation_failed");
+  });
+
+  it("refuses an authority and a member state together", async () => {
+    const res = await nodeFetch(`${BASE}/v1/reports/tco?year=${year}&memberState=NL&authority=${nl.id}`, {
+      headers: { authorization: `Bearer ${await coordinator().token()}` },
+    });
+    await expectProblem(res, 400, "validation_failed");
+  });
+});
+
 describe("the console's reports page", () => {
   it("is a shell for authorities and coordinators under the strict CSP, with no report data in it", async () => {
     const res = await nodeFetch(`${BASE}/console/reports`);

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 // /console/reports: the TCO Art. 8 transparency report for an authority (its own) or a
-// coordinator (every authority's, or one), as a printable page with charts. A shell like the other
+// coordinator (every authority's, a member state's authorities together, or one authority's), as a
+// printable page with charts. A shell like the other
 // signed-in pages: the browser module (web/pages/reports.ts) reads GET /v1/reports/tco with the
 // participant's own token and draws the figures; the server reads nothing on anyone's behalf.
 import type { Context } from "hono";
@@ -20,6 +21,12 @@ export function consoleReports(c: Context<AppEnv>) {
       <form id="report-form" class="grid no-print" novalidate>
         <label>
           Year <input type="number" id="report-year" name="year" min={2020} max={2100} value={String(year)} />
+        </label>
+        <label id="report-state-label" hidden>
+          Member state{" "}
+          <select id="report-state" name="memberState">
+            <option value="">every member state</option>
+          </select>
         </label>
         <label id="report-authority-label" hidden>
           Authority{" "}

@@ -3,6 +3,7 @@
 // (TCO Art. 8) and the measured error rates of the shared hashes. None of them carries content, a
 // raw user identifier or a selector: free text is checked for what would be one.
 import { z } from "zod";
+import { EU_MEMBER_STATES } from "./constants.ts";
 import { idPattern } from "./ids.ts";
 import { SubmissionId } from "./submissions.ts";
 
@@ -306,10 +307,19 @@ export const TcoReport = z
   .object({
     year: z.number().int(),
     scope: z.object({
-      authorityId: z.string().nullable().describe("null: every authority on this node (coordinator)."),
-      memberState: z.string().nullable(),
+      authorityId: z
+        .string()
+        .nullable()
+        .describe("The authority reported on; null: a member state's authorities, or every authority."),
+      memberState: z
+        .string()
+        .nullable()
+        .describe("The authority's member state, or the member state reported on; null: every authority."),
       displayName: z.string().nullable(),
     }),
+    authorities: z
+      .array(z.object({ id: z.string(), displayName: z.string(), memberState: z.string().nullable() }))
+      .describe("The authorities whose figures are counted (public participants, GET /v1/participants)."),
     nodeId: z.string(),
     generatedAt: z.string(),
     quarters: z.array(z.object({ quarter: z.number().int(), from: z.string(), to: z.string() })).length(4),
@@ -331,6 +341,14 @@ export const TcoReportQuery = z.object({
     .regex(idPattern("participant"))
     .optional()
     .describe("Coordinators: one authority's report (default: every authority)."),
+  memberState: z
+    .string()
+    .transform((s) => (s === "EL" ? "GR" : s))
+    .pipe(z.enum(EU_MEMBER_STATES))
+    .optional()
+    .describe(
+      "Coordinators: the report of a member state's authorities together (a member state may designate several competent authorities, TCO Art. 12).",
+    ),
 });
 
 // ---- measured error rates --------------------------------------------------------------------
@@ -372,7 +390,18 @@ export const ErrorRates = z
     baseline: ErrorRateWindows.describe("Reports on entries in the baseline now."),
     entriesWithReports: z.number().int(),
     entries: z
-      .array(z.object({ baselineState: z.string(), allTime: ErrorRate, last90Days: ErrorRate }))
+      .array(
+        z.object({
+          baselineState: z.string(),
+          status: z
+            .string()
+            .describe(
+              "live, withdrawn, reversed or voided: a reversed entry keeps the baseline state it last had, and its reports still count here.",
+            ),
+          allTime: ErrorRate,
+          last90Days: ErrorRate,
+        }),
+      )
       .describe(
         "Each entry with reports, most reported first (at most 200; entriesWithReports counts all). Entries are not named: the public figures name no record, hash or participant.",
       ),

@@ -1,13 +1,14 @@
 // /v1/reports/tco: the TCO Art. 8 transparency report figures EUSN can know, per quarter, as JSON
 // or CSV. An authority reads its own report only; a coordinator reads every authority's together,
-// or one authority's (`?authority=`). Every figure lists the signed records it counts.
+// one member state's authorities together (`?memberState=`) or one authority's (`?authority=`).
+// Every figure lists the signed records it counts.
 import { TcoReport, TcoReportQuery } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { access } from "../auth/access.ts";
 import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { getParticipant } from "../store/participants.ts";
-import { reportCsv, tcoReport } from "../store/reports.ts";
+import { type ReportScope, reportCsv, tcoReport } from "../store/reports.ts";
 
 const app = router();
 
@@ -15,9 +16,10 @@ export const getTcoReportRoute = createRoute({
   method: "get",
   path: "/v1/reports/tco",
   tags: ["reports"],
-  summary: "Transparency report figures under TCO Art. 8, per quarter (authority: its own; coordinator: all)",
+  summary:
+    "Transparency report figures under TCO Art. 8, per quarter (authority: its own; coordinator: all, a member state's, or one authority's)",
   description:
-    "Hashes submitted, assessments given and received, inclusions, disputes, withdrawals, reversals by ground (complaints upheld among them) and platforms' match reports (true and false positives), per calendar quarter of `year` (UTC), each with the ids of the signed records it counts (GET /v1/records/{id}). `format=csv` answers one row per figure and quarter. An authority naming another authority is refused (403).",
+    "Hashes submitted, assessments given and received, inclusions, disputes, withdrawals, reversals by ground (complaints upheld among them) and platforms' match reports (true and false positives), per calendar quarter of `year` (UTC), each with the ids of the signed records it counts (GET /v1/records/{id}). `format=csv` answers one row per figure and quarter. A coordinator names one authority (`authority`) or one member state (`memberState`: its authorities together), not both (400). An authority naming another authority, or a member state, is refused (403): it reads its own figures only.",
   security: bearerSecurity,
   middleware: [access(["authority", "coordinator"])] as const,
   request: { query: TcoReportQuery },
@@ -30,29 +32,32 @@ export const getTcoReportRoute = createRoute({
   },
 });
 export async function getTcoReport(c: RouteContext<typeof getTcoReportRoute>) {
-  const { year, format, authority } = c.req.valid("query");
+  const { year, format, authority, memberState } = c.req.valid("query");
   const me = c.var.caller!.participant;
-  let scope: string | null;
+  let scope: ReportScope;
   if (me.role === "authority") {
-    if (authority && authority !== me.id)
+    // A member state's report holds the other authorities of that state: not this one's to read.
+    if ((authority && authority !== me.id) || memberState)
       throw new ApiError(
         "forbidden",
-        "an authority reads its own report; a coordinator reads every authority's",
+        "an authority reads its own report; a coordinator reads every authority's or a member state's",
       );
-    scope = me.id;
-  } else {
-    scope = authority ?? null;
-    if (scope) {
-      const p = await getParticipant(c.var.db, scope);
-      if (p?.role !== "authority") throw new ApiError("not_found", `no authority ${scope}`);
-    }
-  }
+    scope = { authorityId: me.id };
+  } else if (authority && memberState) {
+    throw new ApiError("validation_failed", "name one authority or one member state, not both", [
+      { path: "memberState", message: "not with authority" },
+    ]);
+  } else if (authority) {
+    const p = await getParticipant(c.var.db, authority);
+    if (p?.role !== "authority") throw new ApiError("not_found", `no authority ${authority}`);
+    scope = { authorityId: authority };
+  } else scope = memberState ? { memberState } : "all";
   const report = await tcoReport(c.var.db, c.env.NODE_ID, year, scope);
   c.header("cache-control", "no-store");
   if (format === "csv") {
     c.header(
       "content-disposition",
-      `attachment; filename="tco-report-${year}${scope ? `-${scope}` : ""}.csv"`,
+      `attachment; filename="tco-report-${year}${scope === "all" ? "" : `-${"authorityId" in scope ? scope.authorityId : scope.memberState}`}.csv"`,
     );
     return c.body(reportCsv(report), 200, { "content-type": "text/csv; charset=utf-8" });
   }

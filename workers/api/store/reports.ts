@@ -5,10 +5,10 @@
 // counts, so a reviewer can fetch every one (GET /v1/records/{id}) and count again. Counts only:
 // no hash value, no content, no platform's content reference. No Hono types here.
 import { REPORT_FIGURES, type ReportFigure, type ReportFigureKey, type TcoReport } from "@eusn/protocol";
-import { type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import { participants } from "../../../schema/index.ts";
 import type { Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { getParticipant } from "./participants.ts";
 
 /** What each figure counts, in the report's order. */
 export const FIGURE_INFO: Record<ReportFigureKey, { label: string; counts: string }> = {
@@ -49,14 +49,39 @@ const inYear = (col: string, year: number) => sql`substr(${sql.raw(col)}, 1, 4) 
 
 type Row = { q: number; rec: string | null; k: string | null; n: number };
 
-/** The report of `authorityId` (null: every authority on this node) for `year`. */
+/** Whose figures: one authority, a member state's authorities together, or every authority. */
+export type ReportScope = { authorityId: string } | { memberState: string } | "all";
+
+/** The report of `scope` for `year`. */
 export async function tcoReport(
   db: Db,
   nodeId: string,
   year: number,
-  authorityId: string | null,
+  scope: ReportScope,
 ): Promise<TcoReport> {
-  const mine = (col: string): SQL => (authorityId ? sql` AND ${sql.raw(col)} = ${authorityId}` : sql``);
+  // The authorities counted, as the public registry lists them (revoked ones too: their records
+  // of the year stay theirs).
+  const counted = await db
+    .select({
+      id: participants.id,
+      displayName: participants.displayName,
+      memberState: participants.memberState,
+    })
+    .from(participants)
+    .where(
+      scope === "all"
+        ? eq(participants.role, "authority")
+        : "authorityId" in scope
+          ? and(eq(participants.role, "authority"), eq(participants.id, scope.authorityId))
+          : and(eq(participants.role, "authority"), eq(participants.memberState, scope.memberState)),
+    )
+    .orderBy(participants.memberState, participants.id);
+  const mine = (col: string): SQL =>
+    scope === "all"
+      ? sql``
+      : "authorityId" in scope
+        ? sql` AND ${sql.raw(col)} = ${scope.authorityId}`
+        : sql` AND ${sql.raw(col)} IN (SELECT id FROM participants WHERE role = 'authority' AND member_state = ${scope.memberState})`;
   const cells = new Map<ReportFigureKey, { value: number; records: Set<string> }[]>(
     REPORT_FIGURES.map((k) => [k, [0, 1, 2, 3].map(() => ({ value: 0, records: new Set<string>() }))]),
   );
@@ -113,7 +138,8 @@ export async function tcoReport(
     );
   }
 
-  const who = authorityId ? await getParticipant(db, authorityId) : undefined;
+  const one = scope !== "all" && "authorityId" in scope ? scope.authorityId : null;
+  const who = one ? counted[0] : undefined;
   const figures: ReportFigure[] = REPORT_FIGURES.map((key) => {
     const quarters = cells.get(key)!.map((c) => ({ value: c.value, records: [...c.records].sort() }));
     return {
@@ -126,10 +152,11 @@ export async function tcoReport(
   return {
     year,
     scope: {
-      authorityId,
-      memberState: who?.memberState ?? null,
+      authorityId: one,
+      memberState: who?.memberState ?? (scope !== "all" && "memberState" in scope ? scope.memberState : null),
       displayName: who?.displayName ?? null,
     },
+    authorities: counted,
     nodeId,
     generatedAt: nowIso(),
     quarters: [1, 2, 3, 4].map((q) => ({

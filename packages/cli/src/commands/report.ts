@@ -1,12 +1,18 @@
 // `eusn report tco`: the transparency report figures under TCO Art. 8 that EUSN knows, per quarter,
 // as CSV (one row per figure and quarter, with the ids of the records each counts) or JSON. An
-// authority gets its own; a coordinator every authority's, or one with --authority.
+// authority gets its own; a coordinator every authority's, a member state's authorities together
+// with --member-state, or one authority's with --authority.
 import { REPORT_FORMATS } from "@eusn/protocol";
 import { Command, Option } from "commander";
 import { UsageError } from "../credential.ts";
 import { type CommonOpts, connect, networked, run as runCommand } from "../output.ts";
 
-type Opts = CommonOpts & { year: string; format: (typeof REPORT_FORMATS)[number]; authority?: string };
+type Opts = CommonOpts & {
+  year: string;
+  format: (typeof REPORT_FORMATS)[number];
+  authority?: string;
+  memberState?: string;
+};
 
 export default function reportCommand(): Command {
   const cmd = new Command("report").description("transparency reports (authority, coordinator)");
@@ -14,13 +20,17 @@ export default function reportCommand(): Command {
     new Command("tco").description(
       "the TCO Art. 8 figures of a year, per quarter, each with the records it counts",
     ),
-    ["eusn report tco --key nl.json --year 2026 --format csv"],
+    [
+      "eusn report tco --key nl.json --year 2026 --format csv",
+      "eusn report tco --key coordinator.json --year 2026 --member-state NL --format json",
+    ],
   );
   cmd.addCommand(tco);
   tco
     .requiredOption("--year <year>", "calendar year (UTC)")
     .addOption(new Option("--format <format>", "csv or json").choices(REPORT_FORMATS).default("csv"))
     .option("--authority <id>", "coordinators: one authority's report (default: all)")
+    .option("--member-state <code>", "coordinators: a member state's authorities together (e.g. NL)")
     .action(runCommand("eusn report tco", (opts: Opts) => run(opts)));
   return cmd;
 }
@@ -28,8 +38,12 @@ export default function reportCommand(): Command {
 async function run(o: Opts): Promise<number> {
   if (!/^[0-9]{4}$/.test(o.year)) throw new UsageError("--year is a calendar year, e.g. 2026");
   const { client } = await connect("eusn report tco", o);
-  const q = new URLSearchParams({ year: o.year, format: o.format });
+  // --json, as on every networked command, is the JSON form.
+  const q = new URLSearchParams({ year: o.year, format: o.json ? "json" : o.format });
+  if (o.authority && o.memberState)
+    throw new UsageError("name one authority (--authority) or one member state (--member-state), not both");
   if (o.authority) q.set("authority", o.authority);
+  if (o.memberState) q.set("memberState", o.memberState.toUpperCase());
   const res = await client.get<unknown>(`/v1/reports/tco?${q}`);
   if (!res.ok) {
     process.stderr.write(

@@ -99,7 +99,10 @@ function chart(r: TcoReport): SVGSVGElement {
 function render(r: TcoReport) {
   const who = r.scope.authorityId
     ? `${r.scope.displayName ?? r.scope.authorityId} (${r.scope.memberState ?? "—"})`
-    : "every authority on this node";
+    : r.scope.memberState
+      ? `the competent authorities of ${r.scope.memberState}`
+      : "every authority on this node";
+  const counted = r.authorities.map((a) => `${a.displayName} (${a.memberState ?? "—"}, ${a.id})`).join("; ");
   const rows = r.figures.map((f) =>
     h(
       "tr",
@@ -134,6 +137,7 @@ function render(r: TcoReport) {
     $("report-body"),
     h("h2", {}, `${r.year} — ${who}`),
     h("p", {}, `Node ${r.nodeId}, generated ${r.generatedAt}. ${r.note}`),
+    h("p", { id: "report-authorities" }, `Authorities counted: ${counted || "none on this node"}.`),
     h("div", { class: "report-charts" }, chart(r)),
     h(
       "table",
@@ -161,15 +165,27 @@ export default async function reports(s: Session | null) {
   if (!s) return;
   const year = $("report-year") as unknown as HTMLInputElement;
   const authority = $("report-authority") as unknown as HTMLSelectElement;
+  const state = $("report-state") as unknown as HTMLSelectElement;
   if (s.role === "coordinator") {
     $("report-authority-label").hidden = false;
+    $("report-state-label").hidden = false;
     const list = await getPublic<{ participants: ParticipantView[] }>("/v1/participants?role=authority");
     for (const p of list.participants)
       authority.appendChild(h("option", { value: p.id }, `${p.displayName} (${p.memberState ?? "—"})`));
+    const states = [...new Set(list.participants.map((p) => p.memberState).filter((m) => m !== null))];
+    for (const m of states.sort()) state.appendChild(h("option", { value: m }, m));
+    // One authority or one member state: choosing one clears the other.
+    authority.addEventListener("change", () => {
+      if (authority.value) state.value = "";
+    });
+    state.addEventListener("change", () => {
+      if (state.value) authority.value = "";
+    });
   }
   const query = (format: "json" | "csv") => {
     const q = new URLSearchParams({ year: year.value, format });
     if (authority.value) q.set("authority", authority.value);
+    else if (state.value) q.set("memberState", state.value);
     return `/v1/reports/tco?${q}`;
   };
   const load = async () => {
@@ -189,7 +205,8 @@ export default async function reports(s: Session | null) {
     try {
       const csv = await getText(s, query("csv"));
       const url = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
-      const a = h("a", { href: url, download: `tco-report-${year.value}.csv` });
+      const named = authority.value || state.value;
+      const a = h("a", { href: url, download: `tco-report-${year.value}${named ? `-${named}` : ""}.csv` });
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (e) {

@@ -102,6 +102,7 @@ describe("measured error rates", () => {
     const few = e.entries[1]!.allTime;
     expect(few).toMatchObject({ enough: false, falsePositiveRate: null, interval: null, falsePositive: 1 });
     expect(few.summary).toBe("too few reports (1 of 3 needed)");
+    expect(e.entries.map((x) => x.status)).toEqual(["live", "live"]);
   });
 
   it("the last 90 days count only reports signed in them", async () => {

@@ -54,7 +54,7 @@ export const ErrorRatesSection: FC<{ rates: ErrorRates }> = ({ rates }) => (
       <thead>
         <tr>
           <th scope="col">Entry</th>
-          <th scope="col">Baseline state</th>
+          <th scope="col">State</th>
           {HEAD.map((h) => (
             <th scope="col">{h}, all time</th>
           ))}
@@ -70,7 +70,7 @@ export const ErrorRatesSection: FC<{ rates: ErrorRates }> = ({ rates }) => (
         {rates.entries.map((e, i) => (
           <tr>
             <th scope="row">{i + 1}</th>
-            <td>{e.baselineState}</td>
+            <td>{e.status === "live" ? e.baselineState : `${e.baselineState}, entry ${e.status}`}</td>
             <Cells r={e.allTime} />
             <td>{e.last90Days.summary}</td>
           </tr>

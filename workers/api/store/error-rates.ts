@@ -76,7 +76,9 @@ export async function errorRates(db: Db, now: string, minReports: number): Promi
   const [baseline, entries, count] = await Promise.all([
     db.get<Counts>(sql`SELECT ${COUNTS(cutoff)} FROM feedback f JOIN submissions s ON s.id = f.submission_id
       WHERE f.live = 1 AND ${inBaselineSql("s", now)}`),
-    db.all<Counts & { id: string; bs: string }>(sql`SELECT s.id, s.baseline_state AS bs, ${COUNTS(cutoff)}
+    db.all<
+      Counts & { id: string; bs: string; st: string }
+    >(sql`SELECT s.id, s.baseline_state AS bs, s.status AS st, ${COUNTS(cutoff)}
       FROM feedback f JOIN submissions s ON s.id = f.submission_id
       WHERE f.live = 1 AND ${PUBLIC_TLP}
       GROUP BY s.id ORDER BY count(*) DESC, s.id LIMIT ${MAX_LISTED}`),
@@ -90,6 +92,6 @@ export async function errorRates(db: Db, now: string, minReports: number): Promi
     baseline: windows(baseline ?? { tp: 0, fp: 0, na: 0, tp90: 0, fp90: 0, na90: 0 }),
     entriesWithReports: count?.n ?? 0,
     // Unnamed: the public figures name no entry (store/stats.ts).
-    entries: entries.map((e) => ({ baselineState: e.bs, ...windows(e) })),
+    entries: entries.map((e) => ({ baselineState: e.bs, status: e.st, ...windows(e) })),
   };
 }

@@ -3,6 +3,7 @@
 // pages and the confirmation dialog. Screenshots go to test-artifacts/e2e/.
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { EusnClient } from "@eusn/client";
 import { hammingDistance, type PdqHex } from "@eusn/pdq";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -448,6 +449,174 @@ d("the console", () => {
     for (const id of [entry.shapes, entry.md5, shapesHash]) expect(text).not.toContain(id);
     await shot(page, "13-public-statistics");
     await expectAccessible(page);
+  });
+
+  it("statistics: each reported entry's error rate says too few reports instead of a rate", async () => {
+    const { page } = by.visitor!;
+    const section = page.locator("#error-rates");
+    expect(await section.getByRole("heading", { name: "Measured error rates" }).count()).toBe(1);
+    // One report (a false positive on the entry since reversed): not 100 %, not 0 %.
+    const rows = page.locator("#error-rates-entries tbody tr");
+    expect(await rows.count()).toBe(1);
+    const row = (await rows.first().textContent()) ?? "";
+    expect(row).toContain("retired, entry reversed");
+    expect(row).toContain("too few reports (1 of 3 needed)");
+    expect(row).not.toContain("%");
+    // The baseline now holds the checkerboard only, which nobody reported.
+    expect(await page.locator("#error-rates-baseline").textContent()).toContain(
+      "too few reports (0 of 3 needed)",
+    );
+    const stats = (await (await fetch(`${base}/v1/stats`)).json()) as {
+      errorRates: { entries: { allTime: { falsePositive: number; falsePositiveRate: number | null } }[] };
+    };
+    expect(stats.errorRates.entries).toHaveLength(1);
+    expect(stats.errorRates.entries[0]!.allTime).toMatchObject({
+      falsePositive: 1,
+      falsePositiveRate: null,
+      interval: null,
+    });
+  });
+
+  it("authority: its TCO Art. 8 report, figures per quarter traceable to signed records, as CSV and on paper", async () => {
+    const { page } = by.nl!;
+    await open(page, "/console/reports");
+    const table = page.locator("#report-table");
+    await table.waitFor();
+    // An authority has no choice of whose report: its own.
+    expect(await page.locator("#report-authority-label").isHidden()).toBe(true);
+    expect(await page.locator("#report-state-label").isHidden()).toBe(true);
+    expect(await page.locator("#report-body h2").textContent()).toContain("(NL)");
+    const year = new Date().getUTCFullYear();
+    const q = Math.floor(new Date().getUTCMonth() / 3);
+    /** label → [Q1..Q4, year] as shown. */
+    const shown = async () =>
+      Object.fromEntries(
+        await table
+          .locator("tbody tr")
+          .evaluateAll((trs) =>
+            trs.map((tr) => [
+              tr.querySelector("th")?.textContent ?? "",
+              Array.from(tr.querySelectorAll("td.num"), (td) => Number(td.textContent)),
+            ]),
+          ),
+      ) as Record<string, number[]>;
+    const inQuarter = (v: number) => [0, 1, 2, 3].map((i) => (i === q ? v : 0)).concat(v);
+    const figures = await shown();
+    // What NL did and what happened to its hashes in this run, figure by figure.
+    expect(figures).toMatchObject({
+      "Hashes submitted": inQuarter(4),
+      "Assessments given": inQuarter(0),
+      "Assessments received": inQuarter(6), // DE 3 + FR 2, then DE's dissent after inclusion
+      "Included in the baseline": inQuarter(2),
+      Disputed: inQuarter(1),
+      Withdrawn: inQuarter(0),
+      Reversed: inQuarter(1),
+      "Reversed: court ruling": inQuarter(1),
+      "Reversed: complaint upheld": inQuarter(0),
+      "Match reports by platforms": inQuarter(1),
+      "Reported false positives": inQuarter(1),
+      "Reported true positives": inQuarter(0),
+    });
+    const chart = page.locator(".report-charts svg[role=img]");
+    expect(await chart.locator("desc").textContent()).toContain(
+      `Hashes submitted: ${["Q1", "Q2", "Q3", "Q4"].map((l, i) => `${l} ${i === q ? 4 : 0}`).join(", ")}`,
+    );
+    expect(await chart.locator("rect").count()).toBeGreaterThan(6);
+    await shot(page, "14-authority-tco-report");
+    await expectAccessible(page);
+
+    // Every figure's records, as the page lists them, are the signed records it counts: the
+    // authority fetches each and finds the kind the figure counts.
+    const client = new EusnClient({ ...JSON.parse(readFileSync(keyFile("nl"), "utf8")), baseUrl: base });
+    const kindsOf = async (label: string) => {
+      const cell = table
+        .locator("tbody tr")
+        .filter({ has: page.getByRole("rowheader", { name: label, exact: true }) });
+      await cell.locator("summary").click();
+      const ids = await cell.locator("details code").allTextContents();
+      const kinds: string[] = [];
+      for (const id of ids) {
+        const res = await client.get<string>(`/v1/records/${id}`);
+        if (!res.ok) throw new Error(`${id}: ${res.status}`);
+        kinds.push(JSON.parse(Buffer.from(res.data.split(".")[1]!, "base64url").toString()).kind);
+      }
+      return kinds.sort();
+    };
+    expect(await kindsOf("Hashes submitted")).toEqual(["submission.create"]); // four hashes, one record
+    expect(await kindsOf("Included in the baseline")).toEqual(["baseline.decide", "baseline.decide"]);
+    expect(await kindsOf("Disputed")).toEqual(["assessment.create"]);
+    expect(await kindsOf("Reversed: court ruling")).toEqual(["submission.reverse"]);
+    expect(await kindsOf("Reported false positives")).toEqual(["feedback.create"]);
+    expect(await kindsOf("Assessments received")).toEqual(Array(6).fill("assessment.create"));
+
+    // The CSV download is the same report.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download CSV" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`tco-report-${year}.csv`);
+    const saved = path.join(keysDir, "downloaded-tco-report.csv");
+    await download.saveAs(saved);
+    const csv = readFileSync(saved, "utf8");
+    expect(csv.split("\n")[0]).toBe("figure,label,quarter,value,records");
+    expect(csv).toMatch(/^submitted,Hashes submitted,year,4,rec_\w+$/m);
+    expect(csv).toMatch(/^reversedCourtRuling,Reversed: court ruling,year,1,rec_\w+$/m);
+
+    // On paper: the form, navigation and record lists go; the chart and the figures stay.
+    await page.emulateMedia({ media: "print" });
+    expect(await page.locator("#report-form").isHidden()).toBe(true);
+    expect(await page.locator("header.top").isHidden()).toBe(true);
+    expect(await page.locator("details.records").first().isHidden()).toBe(true);
+    expect(await table.isVisible()).toBe(true);
+    expect(await chart.isVisible()).toBe(true);
+    const pdf = await page.pdf({ format: "A4" });
+    expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
+    await shot(page, "15-authority-tco-report-print");
+    await page.emulateMedia({ media: "screen" });
+  });
+
+  it("coordinator: a member state's report and one authority's; a platform has none", async () => {
+    const { page } = by.coordinator!;
+    await open(page, "/console/reports");
+    await page.locator("#report-table").waitFor();
+    expect(await page.locator("#report-body h2").textContent()).toContain("every authority on this node");
+    const submitted = () =>
+      page
+        .locator("#report-table tbody tr")
+        .filter({ has: page.getByRole("rowheader", { name: "Hashes submitted", exact: true }) })
+        .locator("td.num")
+        .last()
+        .textContent();
+    const given = () =>
+      page
+        .locator("#report-table tbody tr")
+        .filter({ has: page.getByRole("rowheader", { name: "Assessments given", exact: true }) })
+        .locator("td.num")
+        .last()
+        .textContent();
+    // Every authority: NL's four hashes; DE's four and FR's two assessments.
+    expect(await submitted()).toBe("4");
+    expect(await given()).toBe("6");
+    await page.selectOption("#report-state", "DE");
+    await page.getByRole("button", { name: "Show" }).click();
+    await expect
+      .poll(() => page.locator("#report-body h2").textContent())
+      .toContain("the competent authorities of DE");
+    expect(await page.locator("#report-authorities").textContent()).toContain("Bundeskriminalamt");
+    expect(await submitted()).toBe("0");
+    expect(await given()).toBe("4");
+    // Choosing an authority clears the member state: FR's report.
+    await page.selectOption("#report-authority", credential("fr").participantId);
+    expect(await page.locator("#report-state").inputValue()).toBe("");
+    await page.getByRole("button", { name: "Show" }).click();
+    await expect.poll(() => page.locator("#report-body h2").textContent()).toContain("(FR)");
+    expect(await given()).toBe("2");
+    await shot(page, "16-coordinator-tco-report");
+    await expectAccessible(page);
+
+    const platform = by.platform!;
+    await open(platform.page, "/console/reports");
+    expect(await platform.page.locator("#gate").textContent()).toContain("authority");
   });
 
   it("pages for another role or without a key say so instead of loading", async () => {

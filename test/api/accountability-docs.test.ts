@@ -8,7 +8,7 @@ import type { StatementView, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import docText from "../../docs/accountability.md?raw";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
-import { type Admitted, admit, coordinator } from "../helpers/node.ts";
+import { type Admitted, admit, BASE, coordinator, nodeFetch } from "../helpers/node.ts";
 
 /** The fenced block after `<!-- example: name -->`. */
 function example(name: string): string {
@@ -57,6 +57,7 @@ function ok<T>(res: { ok: true; data: T } | { ok: false; status: number; problem
 
 let statement: StatementView;
 let reportCsv: string;
+let errorRates: unknown;
 
 beforeAll(async () => {
   // The demo network (scripts/start.ts): three authorities and a platform.
@@ -106,13 +107,17 @@ beforeAll(async () => {
   expect(
     (await social.client.match({ items: values.map((value) => ({ type: "pdq" as const, value })) })).status,
   ).toBe(200);
-  for (const [i, outcome] of ["true_positive", "false_positive"].entries())
+  for (const [i, outcome] of ["true_positive", "false_positive"].entries()) {
     ok(
       await social.client.write(`/v1/submissions/${ids[i]}/feedback`, "feedback.create", {
         submissionId: ids[i],
         outcome,
       }),
     );
+    // A record's id starts with its signed time in seconds (iat), then random: a second apart,
+    // the true positive's id sorts first in the report's lists, as in the document.
+    if (i === 0) await new Promise((r) => setTimeout(r, 1100));
+  }
   statement = ok(
     await social.client.write<{ statement: StatementView }>("/v1/statements", "statement.create", {
       submissionId: ids[0],
@@ -137,6 +142,22 @@ beforeAll(async () => {
   reportCsv = ok(
     await atkm.client.get<string>(`/v1/reports/tco?year=${new Date().getUTCFullYear()}&format=csv`),
   );
+  // Two more platforms match the entry still in the baseline and report on it (after the report
+  // above was taken): three reports, enough for a rate.
+  for (const [name, outcome] of [
+    ["Demo Video (hosting service provider)", "true_positive"],
+    ["Demo Forum (hosting service provider)", "false_positive"],
+  ] as const) {
+    const p = await admit("platform", undefined, { name });
+    expect((await p.client.match({ items: [{ type: "pdq" as const, value: values[0]! }] })).status).toBe(200);
+    ok(
+      await p.client.write(`/v1/submissions/${ids[0]}/feedback`, "feedback.create", {
+        submissionId: ids[0],
+        outcome,
+      }),
+    );
+  }
+  errorRates = ((await (await nodeFetch(`${BASE}/v1/stats`)).json()) as { errorRates: unknown }).errorRates;
 }, 120_000);
 
 describe("docs/accountability.md", () => {
@@ -150,6 +171,10 @@ describe("docs/accountability.md", () => {
 
   it("shows the demo authority's report as the node writes it", () => {
     expect(normalise(quartersFolded(example("report-csv")))).toBe(normalise(quartersFolded(reportCsv)));
+  });
+
+  it("shows the demo network's measured error rates as GET /v1/stats answers them", () => {
+    expect(normalise(example("error-rates"))).toBe(normalise(JSON.stringify(errorRates, null, 2)));
   });
 
   it("would see a changed word, figure or field", () => {

@@ -17,35 +17,16 @@ import { type Credential, writeJson } from "../../scripts/demo-keys.ts";
 import { seedDemoNetwork } from "../../scripts/seed-content.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { sh } from "../helpers/cli-shell.ts";
+import { shSections } from "../helpers/doc-blocks.ts";
 import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
 
 const GUIDE_URL = "http://localhost:8787";
-
-/** The guide's sections that hold `sh` blocks, in order: heading → the blocks joined. */
-function sections(markdown: string): { title: string; script: string }[] {
-  const out: { title: string; script: string }[] = [];
-  let title = "";
-  let blocks: string[] = [];
-  const flush = () => {
-    if (blocks.length > 0) out.push({ title, script: blocks.join("\n") });
-    blocks = [];
-  };
-  const re = /^## (.+)$|^```sh\n([\s\S]*?)^```$/gm;
-  for (const m of markdown.matchAll(re)) {
-    if (m[1] !== undefined) {
-      flush();
-      title = m[1];
-    } else blocks.push(m[2]!);
-  }
-  flush();
-  return out;
-}
 
 let node: LocalNode;
 let dir: string;
 let keys: Record<string, Credential>;
 const ran = new Map<string, { stdout: string; stderr: string }>();
-const guide = sections(readFileSync(path.join(REPO_ROOT, "docs/cli.md"), "utf8"));
+const guide = shSections(readFileSync(path.join(REPO_ROOT, "docs/cli.md"), "utf8"));
 
 const client = (slug: string) => new EusnClient(keys[slug]!);
 const file = (name: string) => readFileSync(path.join(dir, name), "utf8");
@@ -259,6 +240,8 @@ describe("every command's --help", () => {
       authority: await import("../../packages/cli/src/commands/authority.ts"),
       coordinator: await import("../../packages/cli/src/commands/coordinator.ts"),
       platform: await import("../../packages/cli/src/commands/platform.ts"),
+      statement: await import("../../packages/cli/src/commands/statement.ts"),
+      report: await import("../../packages/cli/src/commands/report.ts"),
     };
     const leaves: Command[] = [];
     const walk = (c: Command) => (c.commands.length === 0 ? leaves.push(c) : c.commands.forEach(walk));
@@ -277,7 +260,9 @@ describe("every command's --help", () => {
         "feedback",
         "keygen",
         "list",
+        "list",
         "match",
+        "new",
         "reversals",
         "reverse",
         "revoke",
@@ -286,6 +271,7 @@ describe("every command's --help", () => {
         "submissions",
         "submit",
         "sync",
+        "tco",
         "verify",
         "whoami",
         "withdraw",

@@ -136,7 +136,9 @@ async function create(o: NewOpts): Promise<number> {
   });
   if (!res.ok) return refused("new", res.problem);
   const s = res.data.statement;
-  if (o.format === "text") process.stdout.write(s.user.text);
+  // --json, as on every networked command, prints the node's answer: both forms.
+  if (o.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  else if (o.format === "text") process.stdout.write(s.user.text);
   else process.stdout.write(`${JSON.stringify(o.format === "dsa" ? s.dsa : s, null, 2)}\n`);
   process.stderr.write(
     `eusn statement new: ${s.id} stored. Send the text to the person affected; file the DSA document with the DSA Transparency Database yourself.\n`,
@@ -157,7 +159,7 @@ async function list(o: ListOpts): Promise<number> {
     all.push(...res.data.statements);
     after = res.data.next;
   }
-  if (o.format === "json") process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+  if (o.format === "json" || o.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
   else
     for (const s of all)
       process.stdout.write(

@@ -63,7 +63,7 @@ describe("config", () => {
         ],
         read: [{ limit: 1200, windowS: 60 }],
         match: [
-          { limit: 100000, windowS: 60 },
+          { limit: 8000, windowS: 5 },
           { limit: 50000000, windowS: 86400 },
         ],
         "signal-lookup": [

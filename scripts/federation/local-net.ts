@@ -354,8 +354,16 @@ function spawnNode(n: LocalNode) {
       n.envFile,
       "--show-interactive-dev-session=false",
     ],
-    // Its own process group, so wrangler and the workerd it starts are stopped together.
-    { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    // Its own process group, so wrangler and the workerd it starts are stopped together. Its own
+    // dev registry (wrangler's list of local Workers, by name, that every `wrangler dev` on the
+    // machine watches): three nodes of one Worker name, or any other local `eusn` node started
+    // meanwhile, would otherwise keep rewriting one entry and make each other reload mid-request.
+    {
+      cwd: ROOT,
+      env: { ...childEnv, WRANGLER_REGISTRY_PATH: path.join(n.dir, "dev-registry") },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
   );
   const keep = (b: Buffer) => {
     const lines = b.toString().split("\n");

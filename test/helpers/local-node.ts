@@ -65,7 +65,15 @@ export async function startLocalNode(
       .join("\n") + "\n",
     { mode: 0o600 },
   );
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+  // Its own wrangler dev registry: other local nodes of the same Worker name (tests run in
+  // parallel, `npm start`) would otherwise rewrite one registry entry and make it reload mid-request.
+  const env = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CI: "true",
+    NO_COLOR: "1",
+    WRANGLER_REGISTRY_PATH: path.join(dir, "dev-registry"),
+  };
   const persist = path.join(dir, "state");
   const mig = spawnSync(
     process.execPath,

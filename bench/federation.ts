@@ -589,7 +589,7 @@ async function run(net: LocalNet, load0: number[]): Promise<number> {
   console.log(`restart mid-pull: ${restartNote}`);
   if (internalErrors.length) {
     console.log(
-      `internal errors (500) answered to the bench: ${internalErrors.length}; what the nodes logged:`,
+      `internal errors answered to the bench: ${internalErrors.length} (a 503 without a request id never reached the Worker: wrangler dev's proxy answers it when its local runtime restarts); what the nodes logged:`,
     );
     for (const e of internalErrors.slice(0, 12))
       console.log(

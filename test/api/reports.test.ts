@@ -343,7 +343,62 @@ describe("a member state's report (coordinator)", () => {
     const res = await nodeFetch(`${BASE}/v1/reports/tco?year=${year}&memberState=NL&authority=${nl.id}`, {
       headers: { authorization: `Bearer ${await coordinator().token()}` },
     });
-    await expectProblem(res, 400, "validation_failed");
+    const body = (await expectProblem(res, 400, "validation_failed")) as { errors?: { path: string }[] };
+    expect(body.errors?.map((e) => e.path)).toEqual(["/memberState"]);
+  });
+});
+
+describe("a part of the year", () => {
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const nextYear = `${year + 1}-01-01`;
+
+  it("counts only the days asked for: up to today nothing of today's records, from today all of them", async () => {
+    const whole = ok(await nl.client.get<TcoReport>(`/v1/reports/tco?year=${year}`));
+    expect(whole.period).toEqual({ from: `${year}-01-01`, to: nextYear });
+    const fromToday = ok(await nl.client.get<TcoReport>(`/v1/reports/tco?year=${year}&from=${today}`));
+    expect(fromToday.period).toEqual({ from: today, to: nextYear });
+    expect(fromToday.figures).toEqual(whole.figures);
+    const todayOnly = ok(
+      await nl.client.get<TcoReport>(
+        `/v1/reports/tco?year=${year}&from=${today}&to=${tomorrow > nextYear ? nextYear : tomorrow}`,
+      ),
+    );
+    expect(todayOnly.figures).toEqual(whole.figures);
+    // Every record of this file was signed today: a period that ends at today's start counts none.
+    if (today !== `${year}-01-01`) {
+      const before = ok(await nl.client.get<TcoReport>(`/v1/reports/tco?year=${year}&to=${today}`));
+      expect(before.period).toEqual({ from: `${year}-01-01`, to: today });
+      expect(
+        before.figures.every((f) => f.total === 0 && f.quarters.every((c) => c.records.length === 0)),
+      ).toBe(true);
+      expect(whole.figures.find((f) => f.key === "submitted")!.total).toBeGreaterThan(0);
+    }
+  });
+
+  it("says so in the CSV: the total row is the period's, and the file is named after it", async () => {
+    const res = await nl.client.get<string>(`/v1/reports/tco?year=${year}&from=${today}&format=csv`);
+    expect(res.headers.get("content-disposition")).toContain(`-${today}-to-${nextYear}.csv`);
+    const csv = ok(res);
+    expect(csv).toMatch(/^submitted,Hashes submitted,period,4,/m);
+    expect(csv).not.toMatch(/,year,/);
+  });
+
+  it.each([
+    [`from=${year - 1}-12-31`, "from"],
+    [`from=${year + 1}-01-01`, "from"],
+    [`to=${year + 1}-01-02`, "to"],
+    [`from=${year}-03-01&to=${year}-03-01`, "to"],
+    [`from=${year}-03-02&to=${year}-03-01`, "to"],
+    [`from=${year}-02-30`, "from"],
+    [`from=${year}-1-5`, "from"],
+    [`to=tomorrow`, "to"],
+  ])("refuses %s", async (query, path) => {
+    const res = await nodeFetch(`${BASE}/v1/reports/tco?year=${year}&${query}`, {
+      headers: { authorization: `Bearer ${await nl.client.token()}` },
+    });
+    const body = (await expectProblem(res, 400, "validation_failed")) as { errors?: { path: string }[] };
+    expect(body.errors?.map((e) => e.path)).toContain(`/${path}`);
   });
 });
 

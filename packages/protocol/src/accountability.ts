@@ -322,6 +322,9 @@ export const TcoReport = z
       .describe("The authorities whose figures are counted (public participants, GET /v1/participants)."),
     nodeId: z.string(),
     generatedAt: z.string(),
+    period: z
+      .object({ from: z.string(), to: z.string() })
+      .describe("The days counted (UTC, `to` exclusive): the year unless a part of it was asked for."),
     quarters: z.array(z.object({ quarter: z.number().int(), from: z.string(), to: z.string() })).length(4),
     figures: z.array(ReportFigure),
     recordUrl: z.string().describe("Where each record id resolves (the exact signed bytes)."),
@@ -336,6 +339,12 @@ export const REPORT_FORMATS = ["json", "csv"] as const;
 export const TcoReportQuery = z.object({
   year: z.coerce.number().int().min(2020).max(2100).describe("Calendar year, UTC."),
   format: z.enum(REPORT_FORMATS).default("json"),
+  from: IsoDate.optional().describe(
+    "First day counted (YYYY-MM-DD, UTC), within the year; default the year's first. Quarters outside the period count nothing.",
+  ),
+  to: IsoDate.optional().describe(
+    "First day no longer counted (YYYY-MM-DD, UTC, exclusive), after `from`, at most the next year's 1 January (the default).",
+  ),
   authority: z
     .string()
     .regex(idPattern("participant"))

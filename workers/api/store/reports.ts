@@ -45,19 +45,31 @@ export const FIGURE_INFO: Record<ReportFigureKey, { label: string; counts: strin
 
 /** The calendar quarter (1–4) of an ISO timestamp column, in SQL. */
 const quarterOf = (col: string) => sql.raw(`((CAST(substr(${col}, 6, 2) AS INTEGER) - 1) / 3 + 1)`);
-const inYear = (col: string, year: number) => sql`substr(${sql.raw(col)}, 1, 4) = ${String(year)}`;
+/** Signed times are ISO 8601 UTC strings: a day `YYYY-MM-DD` compares as the start of that day. */
+const inPeriod = (col: string, p: ReportPeriod) =>
+  sql`${sql.raw(col)} >= ${p.from} AND ${sql.raw(col)} < ${p.to}`;
+
+/** The days a report counts: `from` inclusive, `to` exclusive (YYYY-MM-DD, UTC). */
+export type ReportPeriod = { from: string; to: string };
+
+/** The whole calendar year. */
+export const yearPeriod = (year: number): ReportPeriod => ({
+  from: `${year}-01-01`,
+  to: `${year + 1}-01-01`,
+});
 
 type Row = { q: number; rec: string | null; k: string | null; n: number };
 
 /** Whose figures: one authority, a member state's authorities together, or every authority. */
 export type ReportScope = { authorityId: string } | { memberState: string } | "all";
 
-/** The report of `scope` for `year`. */
+/** The report of `scope` for `year`, counting the days of `period` (a part of the year; default all). */
 export async function tcoReport(
   db: Db,
   nodeId: string,
   year: number,
   scope: ReportScope,
+  period: ReportPeriod = yearPeriod(year),
 ): Promise<TcoReport> {
   // The authorities counted, as the public registry lists them (revoked ones too: their records
   // of the year stay theirs).
@@ -94,23 +106,23 @@ export async function tcoReport(
 
   const [subs, given, received, changes, fb] = await Promise.all([
     db.all<Row>(sql`SELECT ${quarterOf("s.created_at")} AS q, s.record_id AS rec, NULL AS k, count(*) AS n
-      FROM submissions s WHERE ${inYear("s.created_at", year)} AND s.status <> 'voided'${mine("s.submitter_id")}
+      FROM submissions s WHERE ${inPeriod("s.created_at", period)} AND s.status <> 'voided'${mine("s.submitter_id")}
       GROUP BY 1, 2`),
     db.all<Row>(sql`SELECT ${quarterOf("a.created_at")} AS q, a.record_id AS rec, a.verdict AS k, count(*) AS n
-      FROM assessments a WHERE ${inYear("a.created_at", year)}${mine("a.authority_id")} GROUP BY 1, 2, 3`),
+      FROM assessments a WHERE ${inPeriod("a.created_at", period)}${mine("a.authority_id")} GROUP BY 1, 2, 3`),
     db.all<Row>(sql`SELECT ${quarterOf("a.created_at")} AS q, a.record_id AS rec, NULL AS k, count(*) AS n
       FROM assessments a JOIN submissions s ON s.id = a.submission_id
-      WHERE ${inYear("a.created_at", year)} AND a.authority_id <> s.submitter_id${mine("s.submitter_id")}
+      WHERE ${inPeriod("a.created_at", period)} AND a.authority_id <> s.submitter_id${mine("s.submitter_id")}
       GROUP BY 1, 2`),
     db.all<Row>(sql`SELECT ${quarterOf("c.at")} AS q, c.record_id AS rec,
         c.change || '/' || coalesce(d.ground, '') AS k, count(*) AS n
       FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
       LEFT JOIN decisions d ON d.record_id = c.record_id AND d.submission_id = c.submission_id
-      WHERE ${inYear("c.at", year)} AND c.change IN ('included', 'disputed', 'withdrawn', 'reversed')${mine("s.submitter_id")}
+      WHERE ${inPeriod("c.at", period)} AND c.change IN ('included', 'disputed', 'withdrawn', 'reversed')${mine("s.submitter_id")}
       GROUP BY 1, 2, 3`),
     db.all<Row>(sql`SELECT ${quarterOf("f.created_at")} AS q, f.record_id AS rec, f.outcome AS k, count(*) AS n
       FROM feedback f JOIN submissions s ON s.id = f.submission_id
-      WHERE ${inYear("f.created_at", year)}${mine("s.submitter_id")} GROUP BY 1, 2, 3`),
+      WHERE ${inPeriod("f.created_at", period)}${mine("s.submitter_id")} GROUP BY 1, 2, 3`),
   ]);
   for (const r of subs) add("submitted", r);
   for (const r of given) {
@@ -159,6 +171,7 @@ export async function tcoReport(
     authorities: counted,
     nodeId,
     generatedAt: nowIso(),
+    period,
     quarters: [1, 2, 3, 4].map((q) => ({
       quarter: q,
       from: `${year}-${String(3 * q - 2).padStart(2, "0")}-01`,
@@ -166,21 +179,27 @@ export async function tcoReport(
     })),
     figures,
     recordUrl: "/v1/records/{id}",
-    note: "What this node knows of the year under Regulation (EU) 2021/784 Art. 8, by the signed time of each record, per calendar quarter (UTC; `to` is exclusive). Each figure lists the signed records it counts. Removal orders, specific-measure decisions and penalties are not exchanged through EUSN and are not here.",
+    note: "What this node knows of the year (or of `period`, a part of it) under Regulation (EU) 2021/784 Art. 8, by the signed time of each record, per calendar quarter (UTC; `to` is exclusive). Each figure lists the signed records it counts. Removal orders, specific-measure decisions and penalties are not exchanged through EUSN and are not here.",
   };
 }
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
-/** The report as CSV: one row per figure and quarter, then the year; records space-separated. */
+/**
+ * The report as CSV: one row per figure and quarter, then the year (or `period`, when only a part
+ * of the year was counted); records space-separated.
+ */
 export function reportCsv(r: TcoReport): string {
+  const whole = r.period.from === `${r.year}-01-01` && r.period.to === `${r.year + 1}-01-01`;
   const lines = ["figure,label,quarter,value,records"];
   for (const f of r.figures) {
     f.quarters.forEach((c, i) => {
       lines.push([f.key, csvCell(f.label), `Q${i + 1}`, String(c.value), c.records.join(" ")].join(","));
     });
     const all = [...new Set(f.quarters.flatMap((c) => c.records))].sort();
-    lines.push([f.key, csvCell(f.label), "year", String(f.total), all.join(" ")].join(","));
+    lines.push(
+      [f.key, csvCell(f.label), whole ? "year" : "period", String(f.total), all.join(" ")].join(","),
+    );
   }
   return `${lines.join("\n")}\n`;
 }

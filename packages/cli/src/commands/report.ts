@@ -12,6 +12,8 @@ type Opts = CommonOpts & {
   format: (typeof REPORT_FORMATS)[number];
   authority?: string;
   memberState?: string;
+  from?: string;
+  to?: string;
 };
 
 export default function reportCommand(): Command {
@@ -23,11 +25,14 @@ export default function reportCommand(): Command {
     [
       "eusn report tco --key nl.json --year 2026 --format csv",
       "eusn report tco --key coordinator.json --year 2026 --member-state NL --format json",
+      "eusn report tco --key nl.json --year 2026 --from 2026-01-01 --to 2026-07-01",
     ],
   );
   cmd.addCommand(tco);
   tco
     .requiredOption("--year <year>", "calendar year (UTC)")
+    .option("--from <date>", "count from this day of the year on (YYYY-MM-DD, UTC)")
+    .option("--to <date>", "count up to this day, exclusive (YYYY-MM-DD, UTC; at most the next 1 January)")
     .addOption(new Option("--format <format>", "csv or json").choices(REPORT_FORMATS).default("csv"))
     .option("--authority <id>", "coordinators: one authority's report (default: all)")
     .option("--member-state <code>", "coordinators: a member state's authorities together (e.g. NL)")
@@ -44,6 +49,8 @@ async function run(o: Opts): Promise<number> {
     throw new UsageError("name one authority (--authority) or one member state (--member-state), not both");
   if (o.authority) q.set("authority", o.authority);
   if (o.memberState) q.set("memberState", o.memberState.toUpperCase());
+  if (o.from) q.set("from", o.from);
+  if (o.to) q.set("to", o.to);
   const res = await client.get<unknown>(`/v1/reports/tco?${q}`);
   if (!res.ok) {
     process.stderr.write(

@@ -2,6 +2,7 @@
 // `unit` runs the binding-free packages (PDQ, match index, Merkle log, client, CLI) in Node.
 // A third, `e2e`, drives the web console in headless Chromium against a `wrangler dev` node that
 // its global setup starts (test/e2e/global-setup.ts; docs/console.md).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -26,6 +27,23 @@ const PREBUNDLED = [
 /** A file of a pre-bundled package loaded as itself: an entry point missing from PREBUNDLED. */
 const UNBUNDLED =
   /\/node_modules\/(zod|jose|drizzle-orm|@hono\/zod-openapi|@hono\/zod-validator|@asteasolutions\/zod-to-openapi)\//;
+
+/**
+ * The vPDQ reference vectors' text files (../shared/vpdq-vectors: every-second hashes and the
+ * match CSV), handed to the workers tests as one JSON binding, since code in workerd reads no
+ * files; read from there, never copied into the repository. Empty when the vectors are absent.
+ */
+function vpdqVectors(): string {
+  const dir = path.resolve(import.meta.dirname, "../shared/vpdq-vectors/expected");
+  if (!existsSync(dir)) return "";
+  const everySecond = Object.fromEntries(
+    readdirSync(path.join(dir, "every-second"))
+      .filter((f) => f.endsWith(".txt"))
+      .map((f) => [f.slice(0, -4), readFileSync(path.join(dir, "every-second", f), "utf8")]),
+  );
+  const matches = readFileSync(path.join(dir, "matches-every-second-d31-q50.csv"), "utf8");
+  return JSON.stringify({ everySecond, matches });
+}
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
@@ -73,6 +91,8 @@ export default defineConfig(async () => {
                   // The convergence property test's seed and length (test/api/convergence.property.test.ts).
                   CONVERGENCE_SEED: process.env.CONVERGENCE_SEED ?? "",
                   CONVERGENCE_STEPS: process.env.CONVERGENCE_STEPS ?? "",
+                  // test/api/video.test.ts
+                  VPDQ_VECTORS: vpdqVectors(),
                 },
                 // More nodes' databases for the federation tests: two nodes in one workerd run
                 // (test/api/federation*.test.ts), and networks of three for the convergence tests

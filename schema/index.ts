@@ -8,3 +8,4 @@ export * from "./participants.ts";
 export * from "./records.ts";
 export * from "./signals.ts";
 export * from "./submissions.ts";
+export * from "./videos.ts";

@@ -14,7 +14,7 @@ export const submissions = sqliteTable(
     recordId: text("record_id").notNull(),
     submitterId: text("submitter_id").notNull(),
     memberState: text("member_state").notNull(),
-    signalType: text("signal_type", { enum: ["pdq", "md5", "sha256"] }).notNull(),
+    signalType: text("signal_type", { enum: ["pdq", "md5", "sha256", "vpdq"] }).notNull(),
     value: text("value").notNull(),
     /** `${signalType}:${value}`: links submissions of the same fingerprint by different authorities. */
     fingerprint: text("fingerprint").notNull(),

@@ -6,7 +6,7 @@ import { EXPORT_FORMATS } from "./taxii.ts";
 export const BaselineEntry = z
   .object({
     id: z.string(),
-    signalType: z.enum(["pdq", "md5", "sha256"]),
+    signalType: z.enum(["pdq", "md5", "sha256", "vpdq"]),
     value: z.string(),
     quality: z.number().int().nullable(),
     limbs: z.array(z.string()),

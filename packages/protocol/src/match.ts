@@ -1,7 +1,7 @@
 // Wire schemas of POST /v1/match: a platform checks up to MAX_BATCH hashes per request against
 // the baseline (default) or every live submission, and gets every entry within the threshold.
 import { z } from "zod";
-import { MAX_BATCH } from "./submissions.ts";
+import { MAX_BATCH, MAX_VPDQ_FRAMES, VpdqFrame } from "./submissions.ts";
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `${n} lower-case hex characters`);
 
@@ -25,6 +25,40 @@ export const MatchItem = z
       .strict(),
     z.object({ type: z.literal("md5"), value: hex(32) }).strict(),
     z.object({ type: z.literal("sha256"), value: hex(64) }).strict(),
+    z
+      .object({
+        type: z.literal("vpdq"),
+        frames: z.array(VpdqFrame).min(1).max(MAX_VPDQ_FRAMES),
+        distance: z
+          .number()
+          .int()
+          .min(0)
+          .max(63)
+          .default(31)
+          .describe("A frame matches a frame within this Hamming distance (inclusive)."),
+        quality: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .default(50)
+          .describe("Frames below this quality are left out on both sides."),
+        queryMatchPercent: z
+          .number()
+          .min(0)
+          .max(100)
+          .default(80)
+          .describe("Share of this video's unique frames that must match a stored video's frames."),
+        targetMatchPercent: z
+          .number()
+          .min(0)
+          .max(100)
+          .default(0)
+          .describe(
+            "Share of a stored video's unique frames that must match this video's. Set it (e.g. 80) and queryMatchPercent to 0 to find known videos inside a longer upload.",
+          ),
+      })
+      .strict(),
   ])
   .meta({ id: "MatchItem" });
 export type MatchItem = z.infer<typeof MatchItem>;
@@ -42,9 +76,47 @@ export const MatchRequest = z
     items: z.array(MatchItem).min(1).max(MAX_BATCH),
   })
   .strict()
+  .superRefine((r, ctx) => {
+    let frames = 0;
+    for (const it of r.items) if (it.type === "vpdq") frames += it.frames.length;
+    if (frames > MAX_VPDQ_FRAMES)
+      ctx.addIssue({
+        code: "custom",
+        path: ["items"],
+        message: `at most ${MAX_VPDQ_FRAMES} video frames per request, got ${frames}`,
+      });
+  })
   .meta({ id: "MatchRequest" });
 /** What a client sends (`scope` and `threshold` may be left to their defaults). */
 export type MatchRequest = z.input<typeof MatchRequest>;
+
+/** One frame of a video, named by its frame number and timestamp. */
+export const VideoFrameRef = z
+  .object({ frameNumber: z.number().int(), timestamp: z.number() })
+  .meta({ id: "VideoFrameRef" });
+
+/** A stretch of a video, in seconds: from the first to the last matched frame of a run. */
+export const TimeRange = z.object({ start: z.number(), end: z.number() }).meta({ id: "TimeRange" });
+
+/** How a query video matched a stored one (the reference's comparison, python-threatexchange's terms). */
+export const VideoMatch = z
+  .object({
+    queryMatchPercent: z
+      .number()
+      .describe("Share of the query's unique frames (quality >= the item's) that matched."),
+    targetMatchPercent: z.number().describe("Share of the stored video's unique frames that matched."),
+    queryFrames: z
+      .number()
+      .int()
+      .describe("The query's unique frames of sufficient quality (the denominator)."),
+    targetFrames: z.number().int().describe("The stored video's unique frames of sufficient quality."),
+    queryRanges: z.array(TimeRange).describe("Runs of consecutive matched frames in the query."),
+    targetRanges: z.array(TimeRange).describe("Runs of consecutive matched frames in the stored video."),
+    durationSeconds: z.number().describe("The stored video's duration."),
+    frameCount: z.number().int().describe("The stored video's frame hashes."),
+  })
+  .meta({ id: "VideoMatch" });
+export type VideoMatch = z.infer<typeof VideoMatch>;
 
 export const MatchHit = z
   .object({
@@ -61,6 +133,14 @@ export const MatchHit = z
     assessments: z.object({ concurStates: z.array(z.string()), dissenting: z.number().int() }),
     tlp: z.string().nullable(),
     lowQuality: z.boolean(),
+    kind: z
+      .enum(["hash", "video", "frame"])
+      .describe(
+        "hash: the item's hash matched the entry's; video: a video item matched a video entry (see `video`); frame: one frame matched — a video item's frame matched a still-image entry (`queryFrame`), or a still-image item matched a frame of a video entry (`entryFrame`).",
+      ),
+    queryFrame: VideoFrameRef.optional(),
+    entryFrame: VideoFrameRef.optional(),
+    video: VideoMatch.optional(),
   })
   .meta({ id: "MatchHit" });
 export type MatchHit = z.infer<typeof MatchHit>;

@@ -13,7 +13,7 @@ export const TcoLimb = z.enum(TCO_LIMBS).meta({
 });
 export type TcoLimb = z.infer<typeof TcoLimb>;
 
-export const SIGNAL_TYPES = ["pdq", "md5", "sha256"] as const;
+export const SIGNAL_TYPES = ["pdq", "md5", "sha256", "vpdq"] as const;
 export const SignalType = z.enum(SIGNAL_TYPES).meta({ id: "SignalType" });
 export type SignalType = z.infer<typeof SignalType>;
 
@@ -31,7 +31,98 @@ export type Tlp = z.infer<typeof Tlp>;
 export const MIN_PDQ_QUALITY = 50;
 export const MAX_BATCH = 1000;
 
-const HEX_LEN: Record<SignalType, number> = { pdq: 64, md5: 32, sha256: 64 };
+const HEX_LEN: Record<SignalType, number> = { pdq: 64, md5: 32, sha256: 64, vpdq: 64 };
+
+// ---- video (vPDQ) ------------------------------------------------------------------------------
+
+/** At most this many frame hashes per video: 3 hours at the reference's default of 1 per second. */
+export const MAX_VPDQ_FRAMES = 10_800;
+
+/**
+ * One hashed frame as the reference's text format has it (`frameNumber,quality,pdqHex,timestamp`),
+ * as a JSON array: a 10,800-frame video is then about 0.9 MB of JSON, 1.2 MB signed, under the
+ * 2 MiB body limit (objects with named fields would be 1.9 MB signed).
+ */
+export const VpdqFrame = z
+  .tuple([
+    z.number().int().min(0).max(0xffff_ffff).describe("frameNumber: decoded frames counted from 0"),
+    z.number().int().min(0).max(100).describe("quality: PDQ quality 0-100"),
+    z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "64 lower-case hex characters")
+      .describe("pdqHex"),
+    z
+      .number()
+      .min(0)
+      .max(1e7)
+      .refine((t) => Number(t.toFixed(3)) === t, "at most 3 decimals, as the reference prints it")
+      .describe("timestampSeconds"),
+  ])
+  .meta({ id: "VpdqFrame", description: "[frameNumber, quality, pdqHex, timestampSeconds]" });
+export type VpdqFrame = z.infer<typeof VpdqFrame>;
+
+export const VpdqVideo = z
+  .object({
+    frameCount: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_VPDQ_FRAMES)
+      .describe("How many frame hashes `frames` holds (a guard against a list cut short)."),
+    durationSeconds: z.number().min(0).max(1e7).describe("The video's duration."),
+    frames: z.array(VpdqFrame).min(1).max(MAX_VPDQ_FRAMES),
+  })
+  .strict()
+  .meta({ id: "VpdqVideo" });
+export type VpdqVideo = z.infer<typeof VpdqVideo>;
+
+/**
+ * The frames as the reference's text format writes them, one line a frame ending in a line break
+ * (timestamps have at most 3 decimals on the wire, so `toFixed(3)` prints them exactly as they
+ * were read from such a file).
+ */
+export function vpdqText(frames: readonly VpdqFrame[]): string {
+  let out = "";
+  for (const [n, q, h, t] of frames) out += `${n},${q},${h},${t.toFixed(3)}\n`;
+  return out;
+}
+
+/**
+ * A vpdq submission's `value`: the SHA-256 (lower-case hex) of `vpdqText(frames)`, so for a file
+ * the reference (or `eusn hash --format vpdq --out-dir`) wrote, `sha256sum FILE.txt`. It names the
+ * video for idempotency and linking as a hash names an image.
+ */
+export async function vpdqDigest(frames: readonly VpdqFrame[]): Promise<string> {
+  const bytes = new TextEncoder().encode(vpdqText(frames));
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Problems with a video's frame list that a schema cannot state per field; [] when none. */
+export function vpdqVideoIssues(v: VpdqVideo): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  if (v.frameCount !== v.frames.length)
+    out.push({
+      path: ["frameCount"],
+      message: `frameCount is ${v.frameCount} but frames holds ${v.frames.length}`,
+    });
+  for (let i = 1; i < v.frames.length; i++) {
+    const [n, , , t] = v.frames[i]!;
+    const [pn, , , pt] = v.frames[i - 1]!;
+    if (n <= pn) {
+      out.push({ path: ["frames", i, 0], message: "frame numbers must increase" });
+      break;
+    }
+    if (t < pt) {
+      out.push({ path: ["frames", i, 3], message: "timestamps must not decrease" });
+      break;
+    }
+  }
+  const last = v.frames[v.frames.length - 1];
+  if (last && v.durationSeconds + 0.001 < last[3])
+    out.push({ path: ["durationSeconds"], message: "shorter than the last frame's timestamp" });
+  return out;
+}
 
 export const SubmissionId = z.string().regex(idPattern("submission")).meta({ id: "SubmissionId" });
 export const AssessmentId = z.string().regex(idPattern("assessment"));
@@ -40,12 +131,22 @@ const reason = z.string().trim().min(3).max(2000);
 export const SubmissionItem = z
   .object({
     signalType: SignalType,
-    value: z.string().max(64).describe("Lower-case hex: 64 chars for pdq and sha256, 32 for md5."),
+    value: z
+      .string()
+      .max(64)
+      .describe(
+        "Lower-case hex: 64 chars for pdq and sha256, 32 for md5; for vpdq the SHA-256 of its frames' text (vpdqDigest).",
+      ),
     quality: z.number().int().min(0).max(100).optional().describe("PDQ quality (required for pdq)."),
     force: z
       .boolean()
       .optional()
-      .describe("Accept a PDQ hash below quality 50; it is then flagged lowQuality."),
+      .describe(
+        "Accept a PDQ hash below quality 50, or a video none of whose frames reaches 50; it is then flagged lowQuality.",
+      ),
+    video: VpdqVideo.optional().describe(
+      "vpdq only: the video's frame hashes. `value` is then the SHA-256 of the frames in the reference's text format (see vpdqDigest).",
+    ),
     limbs: z.array(TcoLimb).min(1).max(5),
     contentType: ContentType,
     nationalProvision: z
@@ -84,9 +185,30 @@ export const SubmissionItem = z
           path: ["value"],
           message: "an all-zero PDQ hash carries no information",
         });
+    } else if (item.signalType === "vpdq") {
+      if (item.quality !== undefined)
+        ctx.addIssue({ code: "custom", path: ["quality"], message: "a video's quality is per frame" });
+      if (!item.video)
+        ctx.addIssue({ code: "custom", path: ["video"], message: "vpdq submissions carry video" });
+      else {
+        for (const issue of vpdqVideoIssues(item.video))
+          ctx.addIssue({ code: "custom", path: ["video", ...issue.path], message: issue.message });
+        if (!item.force && !item.video.frames.some((f) => f[1] >= MIN_PDQ_QUALITY))
+          ctx.addIssue({
+            code: "custom",
+            path: ["video", "frames"],
+            message: `no frame reaches quality ${MIN_PDQ_QUALITY}; set force to submit anyway (it will be flagged)`,
+          });
+      }
     } else if (item.quality !== undefined || item.force !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["quality"], message: "quality and force apply to pdq only" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["quality"],
+        message: "quality and force apply to pdq and vpdq only",
+      });
     }
+    if (item.signalType !== "vpdq" && item.video !== undefined)
+      ctx.addIssue({ code: "custom", path: ["video"], message: "video applies to vpdq only" });
     if (new Set(item.limbs).size !== item.limbs.length)
       ctx.addIssue({ code: "custom", path: ["limbs"], message: "limbs repeat" });
   })

@@ -48,7 +48,14 @@ export const TLP2_CREATED = "2022-10-01T00:00:00.000Z";
 export const STIX_PDQ_MATCH_THRESHOLD = 31;
 
 /** STIX pattern hash keys per signal type: PDQ is a custom hash name, the others are STIX ones. */
-export const STIX_HASH_KEYS = { pdq: "x_pdq", sha256: "'SHA-256'", md5: "MD5" } as const;
+export const STIX_HASH_KEYS = {
+  pdq: "x_pdq",
+  sha256: "'SHA-256'",
+  md5: "MD5",
+  // A video: the SHA-256 of its frame hashes in the reference's text format (vpdqDigest); the
+  // frames themselves travel in the indicator's EUSN extension (docs/taxii.md).
+  vpdq: "x_vpdq",
+} as const;
 
 // ---- TAXII collections -------------------------------------------------------------------------
 
@@ -295,7 +302,7 @@ export const EXPORT_CONTENT_TYPES = {
 /** One line of the jsonl export (the csv export has the first three columns: type,value,id). */
 export const ExportLine = z
   .object({
-    type: z.enum(["pdq", "md5", "sha256"]),
+    type: z.enum(["pdq", "md5", "sha256", "vpdq"]),
     value: z.string(),
     id: z.string().describe("The baseline entry (submission) id."),
     quality: z.number().int().nullable(),

@@ -13,9 +13,12 @@ export {
 } from "./features.ts";
 export { hashFrame, type VpdqFrameError } from "./hash.ts";
 export {
+  compareVpdq,
   DEFAULT_DISTANCE,
   DEFAULT_QUALITY,
+  matchedRanges,
   matchVpdq,
+  type VpdqComparison,
   type VpdqMatch,
   type VpdqMatchOptions,
 } from "./match.ts";

@@ -4,7 +4,7 @@
 // at all (who signs it, about what) and adds the record's facts; the state an entry ends up in is
 // then re-derived from all its records in signed order (rules/entry-history.ts), so a replicated
 // assessment counts exactly as a local one, whatever order they arrive in.
-import type { SubmissionItem } from "@eusn/protocol";
+import { MIN_PDQ_QUALITY, type SubmissionItem, vpdqDigest } from "@eusn/protocol";
 import { and, eq, inArray, type SQL } from "drizzle-orm";
 import {
   assessments,
@@ -13,11 +13,13 @@ import {
   submissionChanges,
   submissionMatches,
   submissions,
+  submissionVideos,
 } from "../../../schema/index.ts";
 import { chunk, type Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
+import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
 import { getSubmission } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
@@ -59,6 +61,19 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
         ]);
       }
     });
+    // A video is named by the SHA-256 of its frames in the reference's text format; the value
+    // signed must be that digest, so the same video is the same entry wherever it is submitted.
+    for (const [idx, it] of items.entries()) {
+      if (it.signalType !== "vpdq" || !it.video) continue;
+      if ((await vpdqDigest(it.video.frames)) !== it.value) {
+        throw new ApiError("validation_failed", "a vpdq value is the SHA-256 of its frames", [
+          {
+            path: `/record/items/${idx}/value`,
+            message: "is not the SHA-256 of the frames in the reference's text format",
+          },
+        ]);
+      }
+    }
     // Idempotency: this authority's live submissions of the same fingerprints.
     const existing = new Map<string, SubmissionRow>();
     for (const part of chunk([...seen], 90)) {
@@ -98,7 +113,10 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
           value: item.value,
           fingerprint: fp(item),
           quality: item.quality ?? null,
-          lowQuality: item.signalType === "pdq" && (item.quality ?? 0) < 50,
+          lowQuality:
+            item.signalType === "pdq"
+              ? (item.quality ?? 0) < MIN_PDQ_QUALITY
+              : item.signalType === "vpdq" && !item.video?.frames.some((f) => f[1] >= MIN_PDQ_QUALITY),
           limbs: JSON.stringify([...item.limbs].sort()),
           contentType: item.contentType,
           nationalProvision: item.nationalProvision,
@@ -129,7 +147,20 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
             })),
           ),
         );
-        return [...inserts, ...changes];
+        // A video's frames: one row each, in the same batch as its submission.
+        const videos = fresh.flatMap(({ item, id }) =>
+          item.video
+            ? [
+                db.insert(submissionVideos).values({
+                  submissionId: id,
+                  frameCount: item.video.frames.length,
+                  durationSeconds: item.video.durationSeconds,
+                  frames: packFrames(item.video.frames),
+                }),
+              ]
+            : [],
+        );
+        return [...inserts, ...videos, ...changes];
       })(),
     };
   },

@@ -128,20 +128,41 @@ export function matchThresholdWeight(threshold: number): number {
 /** What a match request asks of the index: its items, each with its dihedral variants. */
 export type MatchWork = {
   threshold: number;
-  items: readonly { type: string; dihedral?: readonly string[] | undefined }[];
+  items: readonly {
+    type: string;
+    dihedral?: readonly string[] | undefined;
+    /** A video item: its frames ([frameNumber, quality, hash, timestamp]), distance and quality. */
+    frames?: readonly (readonly [number, number, string, number])[] | undefined;
+    distance?: number | undefined;
+    quality?: number | undefined;
+  }[];
 };
+
+/** A video item's PDQ queries: its distinct frame hashes of sufficient quality. */
+function videoQueries(it: MatchWork["items"][number]): number {
+  const hashes = new Set<string>();
+  for (const f of it.frames ?? []) if (f[1] >= (it.quality ?? 0)) hashes.add(f[2]);
+  return hashes.size;
+}
 
 /**
  * The `match` units a request costs: every PDQ hash variant it sends (the hash and its dihedral
  * variants) times the threshold's weight, plus one per MD5/SHA-256 item (a map lookup). Charged
  * before the index is asked, so a platform's T = 63 batches of 1,000 items x 8 variants
  * (64,000 units) draw down its own quota 64 times faster than the same batch at T = 31 with one
- * variant each, and cannot crowd out other platforms' matches.
+ * variant each, and cannot crowd out other platforms' matches. A video item costs one unit per
+ * distinct frame of sufficient quality (each is one PDQ query), weighted by its distance: a
+ * 60-frame clip at D = 31 costs 60, and a video above 8,000 such frames must be sent in parts.
  */
 export function matchCost(work: MatchWork): number {
   const w = matchThresholdWeight(work.threshold);
   let cost = 0;
-  for (const it of work.items) cost += it.type === "pdq" ? (1 + (it.dihedral?.length ?? 0)) * w : 1;
+  for (const it of work.items) {
+    if (it.type === "pdq") cost += (1 + (it.dihedral?.length ?? 0)) * w;
+    else if (it.type === "vpdq")
+      cost += videoQueries(it) * matchThresholdWeight(it.distance ?? work.threshold);
+    else cost += 1;
+  }
   return Math.max(1, cost);
 }
 

@@ -13,6 +13,7 @@ import { DurableObject } from "cloudflare:workers";
 import { MatchIndex, type PdqMatch } from "@eusn/match";
 import scanModule from "@eusn/match/scan.wasm";
 import type { Env } from "../env.ts";
+import { HASH_BYTES, uniqueHashWords } from "../lib/vpdq-frames.ts";
 import { indexableSqlText, isIndexable } from "../rules/baseline.ts";
 import { dropSnapshot, readSnapshot, type SnapshotRefusal, writeSnapshot } from "./snapshot.ts";
 import type { MatchShardRpc, ShardHit, ShardQueryItem, ShardStats } from "./types.ts";
@@ -48,6 +49,21 @@ export function shardOf(key: number, shards: number): number {
  */
 const keyId = (key: number) => key.toString(36);
 const keyOf = (id: string) => Number.parseInt(id, 36);
+
+/**
+ * A video entry's frames are PDQ entries of their own, one per distinct hash, each under
+ * `<key>.<frame>` (both base 36; `frame` is the position of the hash's first frame in the video's
+ * list), so any PDQ query finds them and `keyOf` still reads the video's key. Frame 0 is always
+ * indexed (it is the first occurrence of its hash), so `<key>.0` says whether the video is.
+ */
+const frameId = (key: number, frame: number) => `${keyId(key)}.${frame.toString(36)}`;
+const frameOf = (id: string): number | undefined => {
+  const dot = id.indexOf(".");
+  return dot < 0 ? undefined : Number.parseInt(id.slice(dot + 1), 36);
+};
+
+/** Video frames read per page when building: at most ~1.6 MB of hashes per D1 answer. */
+const FRAME_PAGE = 50_000;
 
 /**
  * A fresh snapshot is written this long after a build from D1 (the query that caused the build is
@@ -90,30 +106,46 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     await this.ready(shard, shards);
     const index = this.index!;
     const hits: ShardHit[] = [];
-    // PDQ: all variants of all items as one batch (each slice is one pass over memory).
-    const flat: { item: number; variant: number }[] = [];
-    const pdqValues: string[] = [];
+    // PDQ: all variants of all items (and the frames of video items) as one batch per threshold
+    // (each slice is one pass over memory).
+    const byThreshold = new Map<number, { flat: { item: number; variant: number }[]; values: string[] }>();
     items.forEach((it, item) => {
-      if (it.type !== "pdq") return;
+      if (it.type !== "pdq" && it.type !== "vpdq") return;
+      const t = it.threshold ?? threshold;
+      let group = byThreshold.get(t);
+      if (!group) {
+        group = { flat: [], values: [] };
+        byThreshold.set(t, group);
+      }
       it.values.forEach((v, variant) => {
-        flat.push({ item, variant });
-        pdqValues.push(v);
+        group.flat.push({ item, variant });
+        group.values.push(v);
       });
     });
     // In slices with a timer turn between them (see timerTurn). Another request may apply feed
     // changes during a turn; later slices then see them, which is what "stops matching at once"
     // asks for (and every hit's status is read again from D1 before it is answered).
-    for (let start = 0; start < pdqValues.length; start += QUERY_SLICE) {
-      if (start > 0) await timerTurn();
-      const r = index.queryPdq(pdqValues.slice(start, start + QUERY_SLICE), { threshold });
-      if (!r.ok) throw new Error(`pdq query failed: ${r.error.message}`);
-      r.value.forEach((ms: PdqMatch[], j) => {
-        const { item, variant } = flat[start + j]!;
-        for (const m of ms) hits.push({ item, variant, key: keyOf(m.id), distance: m.distance });
-      });
+    let sliced = 0;
+    for (const [t, { flat, values }] of byThreshold) {
+      for (let start = 0; start < values.length; start += QUERY_SLICE) {
+        if (sliced++ > 0) await timerTurn();
+        const r = index.queryPdq(values.slice(start, start + QUERY_SLICE), { threshold: t });
+        if (!r.ok) throw new Error(`pdq query failed: ${r.error.message}`);
+        r.value.forEach((ms: PdqMatch[], j) => {
+          const { item, variant } = flat[start + j]!;
+          for (const m of ms) {
+            const frame = frameOf(m.id);
+            hits.push(
+              frame === undefined
+                ? { item, variant, key: keyOf(m.id), distance: m.distance }
+                : { item, variant, key: keyOf(m.id), distance: m.distance, frame },
+            );
+          }
+        });
+      }
     }
     const exact = items.flatMap((it, item) =>
-      it.type === "pdq" ? [] : [{ item, q: { type: it.type, value: it.values[0]! } }],
+      it.type === "md5" || it.type === "sha256" ? [{ item, q: { type: it.type, value: it.values[0]! } }] : [],
     );
     if (exact.length > 0) {
       const r = index.lookupExact(exact.map((e) => e.q));
@@ -260,11 +292,15 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       .prepare("SELECT seq, submission_id FROM submission_changes ORDER BY seq DESC LIMIT 1")
       .first<{ seq: number; submission_id: string }>();
     const live = `${indexableSqlText()} AND match_key % ?1 = ?2`;
+    // Video entries count by their frames (an upper bound: repeated hashes are indexed once).
     const total = await db
-      .prepare(`SELECT count(*) AS n FROM submissions WHERE ${live}`)
+      .prepare(
+        `SELECT count(*) AS n, coalesce(sum((SELECT frame_count FROM submission_videos v WHERE v.submission_id = submissions.id)), 0) AS frames
+           FROM submissions WHERE ${live}`,
+      )
       .bind(this.shards, this.shard)
-      .first<{ n: number }>();
-    const n = total?.n ?? 0;
+      .first<{ n: number; frames: number }>();
+    const n = (total?.n ?? 0) + (total?.frames ?? 0);
     // Sized once for every entry plus the room the index keeps for later adds (its delta), so
     // neither the load nor the first adds reallocate: a reallocation briefly holds two copies.
     const index = this.newIndex({
@@ -279,7 +315,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     for (;;) {
       const page = await db
         .prepare(
-          `SELECT match_key, signal_type, value FROM submissions WHERE ${live} AND match_key > ?3 ORDER BY match_key LIMIT ?4`,
+          `SELECT match_key, signal_type, value FROM submissions WHERE ${live} AND signal_type <> 'vpdq' AND match_key > ?3 ORDER BY match_key LIMIT ?4`,
         )
         .bind(this.shards, this.shard, after, PAGE)
         .all<{ match_key: number; signal_type: "pdq" | "md5" | "sha256"; value: string }>();
@@ -296,11 +332,77 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       await timerTurn();
       after = page.results[page.results.length - 1]!.match_key;
     }
+    // Video entries: their frames' hashes only (the prefix of the packed frames), as many videos
+    // per page as fit in FRAME_PAGE frames (at least one).
+    after = 0;
+    for (;;) {
+      const page = await db
+        .prepare(
+          `SELECT match_key, frame_count, hashes FROM (
+             SELECT s.match_key, v.frame_count, substr(v.frames, 1, ${HASH_BYTES} * v.frame_count) AS hashes,
+                    sum(v.frame_count) OVER (ORDER BY s.match_key) AS upto
+               FROM submissions s JOIN submission_videos v ON v.submission_id = s.id
+              WHERE ${indexableSqlText("s")} AND s.match_key % ?1 = ?2 AND s.match_key > ?3)
+           WHERE upto - frame_count < ?4 ORDER BY match_key`,
+        )
+        .bind(this.shards, this.shard, after, FRAME_PAGE)
+        .all<{ match_key: number; frame_count: number; hashes: ArrayBuffer | number[] }>();
+      for (const r of page.results) this.addVideo(index, r.match_key, r.hashes, r.frame_count, true);
+      if (page.results.length === 0) break;
+      await timerTurn();
+      after = page.results[page.results.length - 1]!.match_key;
+    }
     index.finishLoad();
     this.index = index;
     this.anchor = head?.submission_id ?? null;
     this.rebuilds++;
     this.builtAt = new Date().toISOString();
+  }
+
+  /** The packed frame hashes of these videos, 20 videos per D1 query (at most ~7 MB). */
+  private async videoHashes(keys: number[]): Promise<Map<number, ArrayBuffer | number[]>> {
+    const out = new Map<number, ArrayBuffer | number[]>();
+    for (let i = 0; i < keys.length; i += 20) {
+      const got = await this.env.DB.prepare(
+        `SELECT s.match_key, substr(v.frames, 1, ${HASH_BYTES} * v.frame_count) AS hashes
+           FROM submissions s JOIN submission_videos v ON v.submission_id = s.id
+          WHERE s.match_key IN (SELECT value FROM json_each(?1))`,
+      )
+        .bind(JSON.stringify(keys.slice(i, i + 20)))
+        .all<{ match_key: number; hashes: ArrayBuffer | number[] }>();
+      for (const r of got.results) out.set(r.match_key, r.hashes);
+    }
+    return out;
+  }
+
+  /** Indexes a video's distinct frame hashes under `frameId(key, frame)`. */
+  private addVideo(
+    index: MatchIndex,
+    key: number,
+    hashes: ArrayBuffer | number[] | Uint8Array,
+    frameCount: number,
+    deferIndex = false,
+  ): void {
+    const bytes =
+      hashes instanceof Uint8Array
+        ? hashes
+        : Array.isArray(hashes)
+          ? Uint8Array.from(hashes)
+          : new Uint8Array(hashes);
+    if (bytes.length !== frameCount * HASH_BYTES)
+      throw new Error(`video ${key}: packed hashes of the wrong size`);
+    const { frames, words } = uniqueHashWords(bytes, frameCount);
+    const added = index.addPackedPdq(
+      frames.map((f) => frameId(key, f)),
+      words,
+      { deferIndex },
+    );
+    if (!added.ok) throw new Error(`video ${key}: ${added.error.message}`);
+  }
+
+  /** Removes every frame a video may have indexed. */
+  private removeVideo(index: MatchIndex, key: number, frameCount: number): void {
+    for (let f = 0; f < frameCount; f++) index.remove(frameId(key, f));
   }
 
   /**
@@ -325,7 +427,8 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     const from = index.appliedSeq;
     for (;;) {
       const rows = await this.env.DB.prepare(
-        `SELECT c.seq, c.submission_id, c.change, s.match_key, s.signal_type, s.value, s.status, s.baseline_state AS baselineState, s.tlp
+        `SELECT c.seq, c.submission_id, c.change, s.match_key, s.signal_type, s.value, s.status, s.baseline_state AS baselineState, s.tlp,
+                (SELECT frame_count FROM submission_videos v WHERE v.submission_id = s.id) AS frame_count
            FROM submission_changes c JOIN submissions s ON s.id = c.submission_id
           WHERE c.seq >= ? ORDER BY c.seq LIMIT 5000`,
       )
@@ -335,8 +438,9 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
           submission_id: string;
           change: string;
           match_key: number;
-          signal_type: "pdq" | "md5" | "sha256";
+          signal_type: "pdq" | "md5" | "sha256" | "vpdq";
           value: string;
+          frame_count: number | null;
           status: "live" | "withdrawn" | "reversed";
           baselineState: "none" | "included" | "disputed" | "excluded" | "retired";
           tlp: string | null;
@@ -350,10 +454,32 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
         return false;
       }
       if (rs.length === 0) return true;
+      // The frames of the videos of this shard this page may add, read before the page is
+      // applied in order.
+      const videoKeys = rs
+        .filter(
+          (r) =>
+            r.signal_type === "vpdq" &&
+            shardOf(r.match_key, this.shards) === this.shard &&
+            r.change !== "withdrawn" &&
+            r.change !== "reversed" &&
+            r.change !== "excluded" &&
+            isIndexable(r),
+        )
+        .map((r) => r.match_key);
+      const videoHashes = await this.videoHashes([...new Set(videoKeys)]);
       for (const r of rs) {
         if (shardOf(r.match_key, this.shards) === this.shard) {
           const id = keyId(r.match_key);
-          if (r.change === "created" && isIndexable(r)) {
+          if (r.signal_type === "vpdq") {
+            const frames = r.frame_count ?? 0;
+            const removal = r.change === "withdrawn" || r.change === "reversed" || r.change === "excluded";
+            if (removal) this.removeVideo(index, r.match_key, frames);
+            else if (isIndexable(r) && !index.has(frameId(r.match_key, 0))) {
+              const hashes = videoHashes.get(r.match_key);
+              if (hashes) this.addVideo(index, r.match_key, hashes, frames);
+            }
+          } else if (r.change === "created" && isIndexable(r)) {
             index.add(id, r.signal_type, r.value);
           } else if (r.change === "withdrawn" || r.change === "reversed" || r.change === "excluded") {
             index.remove(id);

@@ -4,7 +4,8 @@
 // snapshot covers.
 //
 // What is stored is compact, not the index's internal arrays: each PDQ entry's match key and its
-// 32-byte hash (36 bytes per entry; the multi-index buckets are rebuilt on load), and the MD5 /
+// 32-byte hash (36 bytes per entry; the multi-index buckets are rebuilt on load), each video
+// frame's key, frame position and hash (40 bytes), and the MD5 /
 // SHA-256 entries as text, in chunks of about 1 MiB (a Durable Object's SQLite rows hold at most
 // 2 MB), with a meta row naming what the snapshot is of: the format, the shard layout, the
 // indexable rule, the feed position and the submission at that position (the anchor), the counts,
@@ -20,12 +21,17 @@
 // request can change the index half-way through a write.
 import type { MatchIndex } from "@eusn/match";
 
-/** Bumped whenever the layout below changes: an older snapshot is then rebuilt, not misread. */
-export const SNAPSHOT_FORMAT = 1;
+/**
+ * Bumped whenever the layout below changes: an older snapshot is then rebuilt, not misread.
+ * 2: video frames (ids `<key>.<frame>`, see shard.ts) in chunks of their own.
+ */
+export const SNAPSHOT_FORMAT = 2;
 /** PDQ entries per chunk: 36 bytes each, just under 1 MiB a chunk. */
 const PDQ_PER_CHUNK = 29_000;
 const KIND_PDQ = 1;
 const KIND_EXACT = 2;
+/** Video frames: [kind, n, n keys, n frame positions, 8n words]. */
+const KIND_FRAME = 3;
 
 export type SnapshotMeta = {
   format: number;
@@ -116,14 +122,37 @@ export function writeSnapshot(
     const sums: string[] = [];
     let pdq = 0;
     for (const { ids, words } of index.exportPdq(PDQ_PER_CHUNK)) {
-      const n = ids.length;
-      const chunk = new Uint32Array(2 + n * 9);
-      chunk[0] = KIND_PDQ;
-      chunk[1] = n;
-      for (let i = 0; i < n; i++) chunk[2 + i] = Number.parseInt(ids[i]!, 36);
-      chunk.set(words, 2 + n);
-      put(sql, sums, chunk);
-      pdq += n;
+      // Still-image entries and video frames apart: a frame's id carries two numbers.
+      const still: number[] = [];
+      const frames: number[] = [];
+      ids.forEach((id, i) => {
+        (id.includes(".") ? frames : still).push(i);
+      });
+      if (still.length > 0) {
+        const n = still.length;
+        const chunk = new Uint32Array(2 + n * 9);
+        chunk[0] = KIND_PDQ;
+        chunk[1] = n;
+        still.forEach((at, i) => {
+          chunk[2 + i] = Number.parseInt(ids[at]!, 36);
+          chunk.set(words.subarray(at * 8, at * 8 + 8), 2 + n + i * 8);
+        });
+        put(sql, sums, chunk);
+      }
+      if (frames.length > 0) {
+        const n = frames.length;
+        const chunk = new Uint32Array(2 + n * 10);
+        chunk[0] = KIND_FRAME;
+        chunk[1] = n;
+        frames.forEach((at, i) => {
+          const [key, frame] = ids[at]!.split(".") as [string, string];
+          chunk[2 + i] = Number.parseInt(key, 36);
+          chunk[2 + n + i] = Number.parseInt(frame, 36);
+          chunk.set(words.subarray(at * 8, at * 8 + 8), 2 + 2 * n + i * 8);
+        });
+        put(sql, sums, chunk);
+      }
+      pdq += ids.length;
     }
     let exact = 0;
     let text = "";
@@ -198,6 +227,13 @@ export function readSnapshot(
       const ids = new Array<string>(n);
       for (let i = 0; i < n; i++) ids[i] = chunk[2 + i]!.toString(36);
       const added = index.addPackedPdq(ids, chunk.subarray(2 + n), { deferIndex: true });
+      if (!added.ok) return { refused: "corrupt" };
+      pdq += n;
+    } else if (chunk[0] === KIND_FRAME) {
+      if (chunk.length !== 2 + n * 10) return { refused: "corrupt" };
+      const ids = new Array<string>(n);
+      for (let i = 0; i < n; i++) ids[i] = `${chunk[2 + i]!.toString(36)}.${chunk[2 + n + i]!.toString(36)}`;
+      const added = index.addPackedPdq(ids, chunk.subarray(2 + 2 * n), { deferIndex: true });
       if (!added.ok) return { refused: "corrupt" };
       pdq += n;
     } else if (chunk[0] === KIND_EXACT) {

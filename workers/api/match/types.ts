@@ -2,9 +2,21 @@
 // A leaf module: env.ts types the MATCH_SHARD binding with `MatchShardRpc` from here, so the
 // binding's type does not depend on the shard's implementation (which itself reads Env).
 
-export type ShardQueryItem = { type: "pdq" | "md5" | "sha256"; values: string[] };
-/** `key` is the submission's `match_key` (see schema/submissions.ts). */
-export type ShardHit = { item: number; variant: number; key: number; distance: number };
+/**
+ * `pdq`: a hash and its dihedral variants; `vpdq`: a video's distinct query frames, each matched
+ * as a PDQ hash within the item's `threshold` (the request's threshold when absent).
+ */
+export type ShardQueryItem = {
+  type: "pdq" | "md5" | "sha256" | "vpdq";
+  values: string[];
+  threshold?: number;
+};
+/**
+ * `key` is the submission's `match_key` (see schema/submissions.ts); `variant` the position of the
+ * matched value in the item's `values`; `frame`, when the entry is a video, the position in its
+ * frame list of the frame that matched.
+ */
+export type ShardHit = { item: number; variant: number; key: number; distance: number; frame?: number };
 /** `builtAt`: when this instance loaded its index from D1 (a later time means it was rebuilt). */
 export type ShardStats = {
   entries: number;

@@ -1,8 +1,21 @@
 // POST /v1/match: platforms check up to 1,000 hashes per request against the baseline (default)
 // or every live submission. PDQ by Hamming distance (exact: every entry within the threshold),
-// MD5/SHA-256 by equality. Results carry everything a reviewer needs to act or not act.
+// MD5/SHA-256 by equality, videos (vPDQ) by the reference's comparison: candidates are the video
+// entries with a frame within the item's distance of one of its frames (frames are indexed in the
+// shards keyed to their video), each then scored by @eusn/vpdq's algorithm against its stored
+// frames. Results carry everything a reviewer needs to act or not act.
 
-import { MATCH_ADVISORY, type MatchHit, MatchRequest, MatchResponse, MatchStats } from "@eusn/protocol";
+import type { PdqHex } from "@eusn/pdq";
+import {
+  MATCH_ADVISORY,
+  type MatchHit,
+  MatchRequest,
+  MatchResponse,
+  MatchStats,
+  MIN_PDQ_QUALITY,
+  type VpdqFrame,
+} from "@eusn/protocol";
+import { compareVpdq, matchedRanges } from "@eusn/vpdq";
 import { createRoute } from "@hono/zod-openapi";
 import { access } from "../auth/access.ts";
 import { type ConfigEnv, config } from "../config.ts";
@@ -13,7 +26,8 @@ import { enforceRateLimit } from "../limits/rate-limiter.ts";
 import type { ShardHit, ShardQueryItem } from "../match/types.ts";
 import { isMatchable } from "../rules/baseline.ts";
 import { baselineVersion } from "../store/changes.ts";
-import { matchRows, recordMatches } from "../store/match.ts";
+import { type MatchRow, matchRows, recordMatches } from "../store/match.ts";
+import { type StoredVideo, videosByKey } from "../store/videos.ts";
 
 const app = router();
 
@@ -41,10 +55,22 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
   // Charged by its work before the index is asked (limits/policy.ts): items x variants, weighted
   // by the threshold. A refusal stores and counts nothing.
   await enforceRateLimit(c.env, caller.participant.id, "match", matchCost(req));
-  const items: ShardQueryItem[] = req.items.map((it) => ({
-    type: it.type,
-    values: it.type === "pdq" ? [it.value, ...(it.dihedral ?? [])] : [it.value],
-  }));
+  // A video item asks the index for its distinct frames of sufficient quality; `queryFrameAt`
+  // maps each asked value back to its first frame.
+  const queryFrameAt = new Map<number, number[]>();
+  const items: ShardQueryItem[] = req.items.map((it, i) => {
+    if (it.type !== "vpdq")
+      return { type: it.type, values: it.type === "pdq" ? [it.value, ...(it.dihedral ?? [])] : [it.value] };
+    const seen = new Set<string>();
+    const at: number[] = [];
+    it.frames.forEach(([, quality, hash], f) => {
+      if (quality < it.quality || seen.has(hash)) return;
+      seen.add(hash);
+      at.push(f);
+    });
+    queryFrameAt.set(i, at);
+    return { type: "vpdq", values: at.map((f) => it.frames[f]![2]), threshold: it.distance };
+  });
   const shards = shardCount(c.env);
   const tStart = Date.now();
   // The baseline version is read beside the index query, not before it: off the critical path.
@@ -64,13 +90,28 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     ),
   );
   const tIndex = Date.now();
-  // Per item and entry, keep the closest variant.
+  // Per item and entry, keep the closest variant. A video item's hits on video frames make that
+  // video a candidate (scored below); a still-image item's hits on video frames are kept whole,
+  // as the closest frame may be one that does not count for its quality.
   const best = new Map<number, ShardHit>();
+  const candidates = new Map<number, ShardHit>();
+  const frameHits = new Map<number, ShardHit[]>();
   const keys = new Set<number>();
   for (const list of hitLists) {
     for (const h of list) {
       keys.add(h.key);
       const k = h.item * 2 ** 32 + h.key;
+      if (h.frame !== undefined) {
+        if (req.items[h.item]!.type === "vpdq") {
+          const prev = candidates.get(k);
+          if (!prev || h.distance < prev.distance) candidates.set(k, h);
+        } else {
+          const list = frameHits.get(k);
+          if (list) list.push(h);
+          else frameHits.set(k, [h]);
+        }
+        continue;
+      }
       const prev = best.get(k);
       if (!prev || h.distance < prev.distance || (h.distance === prev.distance && h.variant < prev.variant))
         best.set(k, h);
@@ -79,38 +120,128 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
   // Metadata straight from D1: status, expiry and baseline state are always current here.
   const rows = await matchRows(c.env.DB, [...keys]);
   const version = await versionRead;
-  const tMeta = Date.now();
   const now = Date.now();
-  const results = req.items.map((_, index) => ({ index, matches: [] as MatchHit[] }));
-  const matched = new Set<string>();
-  // Each entry's JSON columns parsed once, however many items it matched.
+  // Each entry's JSON columns parsed once, however many items it matched; null when the entry
+  // may not be answered in this scope now.
   const parsed = new Map<number, { limbs: string[]; concurStates: string[] } | null>();
-  for (const h of best.values()) {
-    let p = parsed.get(h.key);
-    const r = rows.get(h.key);
+  const answerable = (key: number) => {
+    let p = parsed.get(key);
     if (p === undefined) {
+      const r = rows.get(key);
       p =
         r && isMatchable(r, req.scope, now)
           ? { limbs: JSON.parse(r.limbs) as string[], concurStates: JSON.parse(r.concurStates) as string[] }
           : null;
-      parsed.set(h.key, p);
+      parsed.set(key, p);
     }
+    return p;
+  };
+  // The stored frames of every answerable video entry a frame hit found.
+  const videoKeys = new Set<number>();
+  for (const h of [...candidates.values(), ...[...frameHits.values()].map((l) => l[0]!)])
+    if (answerable(h.key)) videoKeys.add(h.key);
+  const videos: Map<number, StoredVideo> =
+    videoKeys.size > 0 ? await videosByKey(c.env.DB, [...videoKeys]) : new Map();
+  const tMeta = Date.now();
+  const results = req.items.map((_, index) => ({ index, matches: [] as MatchHit[] }));
+  const matched = new Set<string>();
+  const hitOf = (r: MatchRow, p: { limbs: string[]; concurStates: string[] }) => ({
+    submissionId: r.id,
+    signalType: r.signalType,
+    value: r.value,
+    limbs: p.limbs,
+    contentType: r.contentType,
+    legalBasis: { limbs: p.limbs, nationalProvision: r.nationalProvision },
+    memberState: r.memberState,
+    baselineState: r.baselineState as "included" | "disputed" | "none" | "retired",
+    assessments: { concurStates: p.concurStates, dissenting: r.liveDissents },
+    tlp: r.tlp,
+    lowQuality: r.lowQuality,
+  });
+  const frameRef = (f: VpdqFrame) => ({ frameNumber: f[0], timestamp: f[3] });
+  for (const h of best.values()) {
+    const p = answerable(h.key);
+    const r = rows.get(h.key);
     if (p === null || !r) continue;
     matched.add(r.id);
+    const item = req.items[h.item]!;
     results[h.item]!.matches.push({
-      submissionId: r.id,
+      ...hitOf(r, p),
+      distance: h.distance,
+      // A video item's frame that matched a still-image entry: which frame.
+      ...(item.type === "vpdq"
+        ? {
+            variant: 0,
+            kind: "frame" as const,
+            queryFrame: frameRef(item.frames[queryFrameAt.get(h.item)![h.variant]!]!),
+          }
+        : { variant: h.variant, kind: "hash" as const }),
+    });
+  }
+  // A still image found in a video entry: the closest frame whose hash counts (some frame with
+  // that hash reaches the quality every comparison of stored videos uses by default).
+  for (const [k, list] of frameHits) {
+    const h0 = list[0]!;
+    const p = answerable(h0.key);
+    const r = rows.get(h0.key);
+    const v = videos.get(h0.key);
+    if (p === null || !r || !v) continue;
+    const good = new Set(v.frames.filter((f) => f[1] >= MIN_PDQ_QUALITY).map((f) => f[2]));
+    const h = list
+      .filter((x) => good.has(v.frames[x.frame!]![2]))
+      .sort((a, b) => a.distance - b.distance || a.variant - b.variant || a.frame! - b.frame!)[0];
+    if (!h) continue;
+    const frame = v.frames.find((f) => f[2] === v.frames[h.frame!]![2] && f[1] >= MIN_PDQ_QUALITY)!;
+    matched.add(r.id);
+    results[Math.floor(k / 2 ** 32)]!.matches.push({
+      ...hitOf(r, p),
       distance: h.distance,
       variant: h.variant,
-      signalType: r.signalType,
-      value: r.value,
-      limbs: p.limbs,
-      contentType: r.contentType,
-      legalBasis: { limbs: p.limbs, nationalProvision: r.nationalProvision },
-      memberState: r.memberState,
-      baselineState: r.baselineState as "included" | "disputed" | "none" | "retired",
-      assessments: { concurStates: p.concurStates, dissenting: r.liveDissents },
-      tlp: r.tlp,
-      lowQuality: r.lowQuality,
+      kind: "frame",
+      entryFrame: frameRef(frame),
+    });
+  }
+  // Video candidates, scored by the reference's algorithm against their stored frames; a hit
+  // needs both percentages at the item's thresholds and at least one matched frame.
+  for (const h of candidates.values()) {
+    const item = req.items[h.item]!;
+    const p = answerable(h.key);
+    const r = rows.get(h.key);
+    const v = videos.get(h.key);
+    if (item.type !== "vpdq" || p === null || !r || !v) continue;
+    const asFrames = (fs: readonly VpdqFrame[]) => fs.map((f) => ({ quality: f[1], hash: f[2] as PdqHex }));
+    const s = compareVpdq(asFrames(item.frames), asFrames(v.frames), {
+      distance: item.distance,
+      quality: item.quality,
+    });
+    if (
+      s.queryMatchPercent === 0 ||
+      s.queryMatchPercent < item.queryMatchPercent ||
+      s.targetMatchPercent < item.targetMatchPercent
+    )
+      continue;
+    matched.add(r.id);
+    results[h.item]!.matches.push({
+      ...hitOf(r, p),
+      distance: h.distance,
+      variant: 0,
+      kind: "video",
+      video: {
+        queryMatchPercent: s.queryMatchPercent,
+        targetMatchPercent: s.targetMatchPercent,
+        queryFrames: s.queryFrames,
+        targetFrames: s.targetFrames,
+        queryRanges: matchedRanges(
+          item.frames.map((f) => f[3]),
+          s.queryMatched,
+        ),
+        targetRanges: matchedRanges(
+          v.frames.map((f) => f[3]),
+          s.targetMatched,
+        ),
+        durationSeconds: v.durationSeconds,
+        frameCount: v.frameCount,
+      },
     });
   }
   for (const res of results)

@@ -26,7 +26,7 @@ import {
 } from "../output.ts";
 
 type Opts = CommonOpts & {
-  type: SignalType;
+  type: Exclude<SignalType, "vpdq">;
   column?: string;
   scope: MatchScope;
   threshold: string;
@@ -45,7 +45,7 @@ export default function matchCommand(): Command {
       .argument("<inputs...>", "files of hashes, or - for stdin")
       .addOption(
         new Option("--type <type>", "which value of each row to match (md5/sha256: from `eusn hash --exact`)")
-          .choices(SIGNAL_TYPES)
+          .choices(SIGNAL_TYPES.filter((t) => t !== "vpdq"))
           .default("pdq"),
       )
       .option("--column <name|n>", "the column holding the value: a header name, or a field number")

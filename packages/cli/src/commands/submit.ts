@@ -29,7 +29,7 @@ import {
 } from "../output.ts";
 
 type Opts = CommonOpts & {
-  type: SignalType;
+  type: Exclude<SignalType, "vpdq">;
   column?: string;
   limbs: string;
   contentType: string;
@@ -55,7 +55,7 @@ export default function submitCommand(): Command {
           "--type <type>",
           "which value of each row to submit (md5/sha256: from `eusn hash --exact`)",
         )
-          .choices(SIGNAL_TYPES)
+          .choices(SIGNAL_TYPES.filter((t) => t !== "vpdq"))
           .default("pdq"),
       )
       .option("--column <name|n>", "the column holding the value: a header name, or a field number")

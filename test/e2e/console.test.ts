@@ -573,6 +573,19 @@ d("the console", () => {
     expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
     await shot(page, "15-authority-tco-report-print");
     await page.emulateMedia({ media: "screen" });
+
+    // A part of the year: up to the start of today, none of this run's records count.
+    const today = new Date().toISOString().slice(0, 10);
+    if (today !== `${year}-01-01`) {
+      await page.fill("#report-to", today);
+      await page.getByRole("button", { name: "Show" }).click();
+      await expect
+        .poll(() => page.locator("#report-body h2").textContent())
+        .toContain(`${year}-01-01 to ${today} (exclusive)`);
+      expect((await shown())["Hashes submitted"]).toEqual([0, 0, 0, 0, 0]);
+      expect(await table.locator("thead").textContent()).toContain("Period");
+      await page.fill("#report-to", "");
+    }
   });
 
   it("coordinator: a member state's report and one authority's; a platform has none", async () => {

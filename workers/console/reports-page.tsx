@@ -22,6 +22,12 @@ export function consoleReports(c: Context<AppEnv>) {
         <label>
           Year <input type="number" id="report-year" name="year" min={2020} max={2100} value={String(year)} />
         </label>
+        <label>
+          From (optional) <input type="date" id="report-from" name="from" />
+        </label>
+        <label>
+          To, exclusive (optional) <input type="date" id="report-to" name="to" />
+        </label>
         <label id="report-state-label" hidden>
           Member state{" "}
           <select id="report-state" name="memberState">

@@ -133,9 +133,11 @@ function render(r: TcoReport) {
       ),
     ),
   );
+  const whole = r.period.from === `${r.year}-01-01` && r.period.to === `${r.year + 1}-01-01`;
+  const when = whole ? String(r.year) : `${r.year}, ${r.period.from} to ${r.period.to} (exclusive)`;
   replace(
     $("report-body"),
-    h("h2", {}, `${r.year} — ${who}`),
+    h("h2", {}, `${when} — ${who}`),
     h("p", {}, `Node ${r.nodeId}, generated ${r.generatedAt}. ${r.note}`),
     h("p", { id: "report-authorities" }, `Authorities counted: ${counted || "none on this node"}.`),
     h("div", { class: "report-charts" }, chart(r)),
@@ -153,7 +155,9 @@ function render(r: TcoReport) {
         h(
           "tr",
           {},
-          ["Figure", "Q1", "Q2", "Q3", "Q4", "Year", "Records"].map((x) => h("th", { scope: "col" }, x)),
+          ["Figure", "Q1", "Q2", "Q3", "Q4", whole ? "Year" : "Period", "Records"].map((x) =>
+            h("th", { scope: "col" }, x),
+          ),
         ),
       ),
       h("tbody", {}, rows),
@@ -166,6 +170,8 @@ export default async function reports(s: Session | null) {
   const year = $("report-year") as unknown as HTMLInputElement;
   const authority = $("report-authority") as unknown as HTMLSelectElement;
   const state = $("report-state") as unknown as HTMLSelectElement;
+  const from = $("report-from") as unknown as HTMLInputElement;
+  const to = $("report-to") as unknown as HTMLInputElement;
   if (s.role === "coordinator") {
     $("report-authority-label").hidden = false;
     $("report-state-label").hidden = false;
@@ -186,6 +192,8 @@ export default async function reports(s: Session | null) {
     const q = new URLSearchParams({ year: year.value, format });
     if (authority.value) q.set("authority", authority.value);
     else if (state.value) q.set("memberState", state.value);
+    if (from.value) q.set("from", from.value);
+    if (to.value) q.set("to", to.value);
     return `/v1/reports/tco?${q}`;
   };
   const load = async () => {

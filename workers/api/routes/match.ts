@@ -37,7 +37,7 @@ export const postMatchRoute = createRoute({
   tags: ["match"],
   summary: "Match up to 1,000 hashes (platform)",
   description:
-    "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match; retired entries match only in scope `all`. The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals.",
+    "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match, nor any entry whose value a live submission holds at TLP:RED; retired entries match only in scope `all`. The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals.",
   security: bearerSecurity,
   middleware: [access(["platform"])] as const,
   request: { body: { required: true, content: { "application/json": { schema: MatchRequest } } } },

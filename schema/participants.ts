@@ -15,7 +15,13 @@ export const participants = sqliteTable(
     admittedAt: text("admitted_at").notNull(),
     /** The coordinator-signed admission record; null for the bootstrap coordinator (configuration). */
     admissionRecordId: text("admission_record_id"),
+    /**
+     * The countersignature that completed the admission (REGISTRY_SECOND_SIGNATURE): the
+     * authority counts from its signed place on. Null when the admission took one signature.
+     */
+    admissionCountersignRecordId: text("admission_countersign_record_id"),
     revokedAt: text("revoked_at"),
+    /** The record whose signed place the revocation takes effect at: the revocation, or its countersignature. */
     revocationRecordId: text("revocation_record_id"),
   },
   (t) => [index("participants_role_state").on(t.role, t.memberState)],
@@ -46,6 +52,43 @@ export const participantKeys = sqliteTable(
     /** Unix seconds from which the key is valid / after which it is not (for verifying history). */
     validFrom: integer("valid_from").notNull(),
     validUntil: integer("valid_until"),
+    /**
+     * Unix seconds from which the key is declared compromised (by the retirement that says so,
+     * the earliest such declaration): every record it signed at or after this time is void.
+     */
+    compromisedSince: integer("compromised_since"),
   },
   (t) => [primaryKey({ columns: [t.participantId, t.kid] }), uniqueIndex("participant_keys_kid").on(t.kid)],
+);
+
+/**
+ * Admissions and revocations of authorities that need a second signature (REGISTRY_SECOND_SIGNATURE):
+ * the first signature's record makes a request here, with no effect; a countersignature by another
+ * coordinator or an active authority of the same member state completes it, and the registry
+ * change takes effect at the countersignature's signed time. Every field derives from signed
+ * records, so the table is the same on every node that holds them.
+ */
+export const registryRequests = sqliteTable(
+  "registry_requests",
+  {
+    /** The first signature: the participant.admit or participant.revoke record. */
+    requestRecordId: text("request_record_id").primaryKey(),
+    action: text("action", { enum: ["admit", "revoke"] }).notNull(),
+    participantId: text("participant_id").notNull(),
+    role: text("role", { enum: ["coordinator", "authority", "platform"] }).notNull(),
+    memberState: text("member_state"),
+    displayName: text("display_name").notNull(),
+    requestedBy: text("requested_by").notNull(),
+    /** The first signature's signed time (ISO 8601). */
+    requestedAt: text("requested_at").notNull(),
+    /** An admission's public JWKS (JSON), as signed; null for a revocation. */
+    jwks: text("jwks"),
+    /** A revocation's reason; null for an admission. */
+    reason: text("reason"),
+    /** The earliest countersignature in signed order that completed the request. */
+    completedRecordId: text("completed_record_id"),
+    completedBy: text("completed_by"),
+    completedAt: text("completed_at"),
+  },
+  (t) => [index("registry_requests_participant").on(t.participantId)],
 );

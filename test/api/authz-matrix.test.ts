@@ -24,12 +24,12 @@ import {
   signAccessToken,
   wrapSelectorKey,
 } from "@eusn/client";
-import type { EncPublicJwk, Role } from "@eusn/protocol";
+import type { EncPublicJwk, Role, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../workers/api/app.ts";
 import { unchanged } from "../helpers/db-state.ts";
 import { pdqItem } from "../helpers/hashes.ts";
-import { admit, BASE, coordinator, nodeFetch } from "../helpers/node.ts";
+import { admit, BASE, coordinator, nodeFetch, secondCoordinator } from "../helpers/node.ts";
 import {
   ACTORS,
   type Actor,
@@ -113,6 +113,7 @@ function matrix(w: World): Record<string, Case[]> {
     "GET /problems/{code}": get(at("/problems/rate_limited"), PUBLIC),
     "GET /v1/participants": get(at("/v1/participants"), PUBLIC),
     "GET /v1/participants/{id}": get(at(`/v1/participants/${w.authority.id}`), PUBLIC),
+    "GET /v1/registry/requests": get(at("/v1/registry/requests"), PUBLIC),
     "GET /v1/stats": get(at("/v1/stats"), PUBLIC),
 
     // ---- registry -----------------------------------------------------------------------------
@@ -157,6 +158,29 @@ function matrix(w: World): Record<string, Case[]> {
         signedPost(w, a, `/v1/participants/${target}/revoke`, "participant.revoke", {
           participantId: target,
           reason: "matrix test",
+        });
+    }),
+    // The second signature of an authority's admission: a coordinator other than the requester, or
+    // an authority of the same member state (the world's authority is NL).
+    "POST /v1/participants/{id}/countersign": write(writer(["coordinator", "authority"]), async (a) => {
+      const key = await generateParticipantKey();
+      const req = await (await secondCoordinator()).write<WriteReceipt>(
+        "/v1/participants",
+        "participant.admit",
+        {
+          role: "authority",
+          memberState: "NL",
+          displayName: `Matrix request countersigned by ${a}`,
+          jwks: { keys: [key.publicJwk] },
+        },
+      );
+      if (!req.ok) throw new Error(JSON.stringify(req.problem));
+      const id = req.data.subjectId;
+      return () =>
+        signedPost(w, a, `/v1/participants/${id}/countersign`, "participant.countersign", {
+          participantId: id,
+          requestRecordId: req.data.recordId,
+          action: "admit",
         });
     }),
     "POST /v1/participants/{id}/api-credentials": write(writer(ALL_ROLES), async (a) => {
@@ -498,11 +522,13 @@ describe("authorization matrix", () => {
     "GET /problems/{code}",
     "GET /v1/participants",
     "GET /v1/participants/{id}",
+    "GET /v1/registry/requests",
     "GET /v1/stats",
     "POST /v1/participants",
     "POST /v1/participants/{id}/keys",
     "POST /v1/participants/{id}/keys/retire",
     "POST /v1/participants/{id}/revoke",
+    "POST /v1/participants/{id}/countersign",
     "POST /v1/participants/{id}/api-credentials",
     "POST /v1/participants/{id}/api-credentials/revoke",
     "GET /v1/participants/{id}/api-credentials",

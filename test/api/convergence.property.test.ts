@@ -31,18 +31,13 @@ it(`three nodes end identical after random activity, partitions and out-of-order
   const members: Member[] = [];
   const admitOn = async (home: number, memberState: string) => {
     const key = await generateParticipantKey();
-    const res = await net.nodes[home]!.coordinator.write<WriteReceipt>(
-      "/v1/participants",
-      "participant.admit",
-      {
-        role: "authority",
-        memberState,
-        displayName: `authority ${memberState} on node ${home}`,
-        jwks: { keys: [key.publicJwk] },
-      },
-    );
-    if (!res.ok) throw new Error(`admit: ${JSON.stringify(res.problem)}`);
-    members.push({ id: res.data.subjectId, key, home, memberState });
+    // Signed by the node's coordinator, countersigned there by another node's coordinator.
+    const { request } = await net.admitAuthority(home, {
+      memberState,
+      displayName: `authority ${memberState} on node ${home}`,
+      jwks: { keys: [key.publicJwk] },
+    });
+    members.push({ id: request.subjectId, key, home, memberState });
   };
   for (const [home, ms] of [
     [0, "NL"],
@@ -164,11 +159,8 @@ it(`three nodes end identical after random activity, partitions and out-of-order
       if (active().length > 4) {
         const node = Math.floor(r() * 3);
         const target = pick(active());
-        const res = await net.nodes[node]!.coordinator.write(
-          `/v1/participants/${target.id}/revoke`,
-          "participant.revoke",
-          { participantId: target.id, reason: "revoked (random run)" },
-        );
+        // Two signatures on that node: its coordinator's and another node's coordinator's.
+        const res = await net.revoke(node, target.id, "revoked (random run)");
         // Revoked where known; the others learn it later and void what it signed after.
         if (res.ok) target.revoked = true;
       }

@@ -19,13 +19,23 @@ const r = rng(2401);
 
 async function admit(home: number, role: "authority" | "platform", memberState?: string): Promise<Member> {
   const key = await generateParticipantKey();
+  const displayName = `${role} ${memberState ?? ""} on node ${home}`;
+  if (role === "authority" && memberState) {
+    // Signed by the node's coordinator, countersigned by another coordinator (the second signature).
+    const { request } = await net.admitAuthority(home, {
+      memberState,
+      displayName,
+      jwks: { keys: [key.publicJwk] },
+    });
+    return { id: request.subjectId, key, home, memberState };
+  }
   const res = await net.nodes[home]!.coordinator.write<WriteReceipt>(
     "/v1/participants",
     "participant.admit",
     {
       role,
       ...(memberState ? { memberState } : {}),
-      displayName: `${role} ${memberState ?? ""} on node ${home}`,
+      displayName,
       jwks: { keys: [key.publicJwk] },
     },
   );
@@ -225,14 +235,7 @@ describe("a revocation during a partition reaches back on every node", () => {
     await net.heal();
     net.partition(0, 2);
     net.partition(1, 2);
-    const revoked = await net.nodes[0]!.coordinator.write(
-      `/v1/participants/${rogue.id}/revoke`,
-      "participant.revoke",
-      {
-        participantId: rogue.id,
-        reason: "compromised",
-      },
-    );
+    const revoked = await net.revoke(0, rogue.id, "compromised");
     expect(revoked.ok, JSON.stringify(revoked)).toBe(true);
     // C has not heard: the rogue authority goes on writing there, one second later in signed order.
     await new Promise((res) => setTimeout(res, 1100));

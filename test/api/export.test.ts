@@ -5,7 +5,15 @@
 import { EXPORT_CONTENT_TYPES, type ExportLine, type SubmitResult, type WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pdqItem, randomHex, randomPdq, rng } from "../helpers/hashes.ts";
-import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
+import {
+  type Admitted,
+  admit,
+  BASE,
+  coordinator,
+  expectProblem,
+  nodeFetch,
+  revoke,
+} from "../helpers/node.ts";
 
 let nl: Admitted;
 let de: Admitted;
@@ -171,10 +179,7 @@ describe("hash-list export", () => {
           limb: "a",
           reason: "not terrorist content",
         });
-        await coordinator().write(`/v1/participants/${third.id}/revoke`, "participant.revoke", {
-          participantId: third.id,
-          reason: "test authority no longer needed",
-        });
+        await revoke(third.id, "test authority no longer needed");
       }
     });
     expect(new Set(ids).size).toBe(ids.length);

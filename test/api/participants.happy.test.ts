@@ -134,9 +134,13 @@ describe("audit trail", () => {
   it("grows by exactly one entry per accepted write, in order, with the JWS hash", async () => {
     await admit("authority", "BE"); // make sure the bootstrap entry exists
     const start = await auditLength();
+    // An authority's admission is two writes: the request and its countersignature.
     const receipts: WriteReceipt[] = [];
-    for (const ms of ["AT", "PL", "SE"] as const) receipts.push((await admit("authority", ms)).receipt);
-    expect(await auditLength()).toBe(start + 3);
+    for (const ms of ["AT", "PL", "SE"] as const) {
+      const a = await admit("authority", ms);
+      receipts.push(a.receipt, a.countersigned!);
+    }
+    expect(await auditLength()).toBe(start + 6);
     const page = await coordinator().get<{
       entries: { seq: number; kind: string; recordId: string; jwsSha256: string; actor: string }[];
       next: number | null;
@@ -154,7 +158,7 @@ describe("audit trail", () => {
     const rest = await coordinator().get<{ entries: { seq: number }[]; next: number | null }>(
       `/v1/audit?after=${page.data.next}`,
     );
-    expect(rest.ok && rest.data.entries.map((e) => e.seq)).toEqual([receipts[2]!.auditSeq]);
+    expect(rest.ok && rest.data.entries.map((e) => e.seq)).toEqual(receipts.slice(2).map((x) => x.auditSeq));
     expect(rest.ok && rest.data.next).toBeNull();
   });
 
@@ -179,7 +183,7 @@ describe("audit trail", () => {
     expect(newest.data.entries.map((e) => e.seq)).toEqual([revoked.data.auditSeq, b.receipt.auditSeq]);
     expect(newest.data.next).toBe(b.receipt.auditSeq);
     const older = await coordinator().get<Page>(`/v1/audit?order=desc&limit=1&before=${newest.data.next}`);
-    expect(older.ok && older.data.entries.map((e) => e.seq)).toEqual([a.receipt.auditSeq]);
+    expect(older.ok && older.data.entries.map((e) => e.seq)).toEqual([a.countersigned!.auditSeq]);
     const byKind = await coordinator().get<Page>("/v1/audit?kind=participant.revoke&order=desc&limit=1000");
     expect(byKind.ok && byKind.data.entries.every((e) => e.kind === "participant.revoke")).toBe(true);
     expect(byKind.ok && byKind.data.entries[0]!.seq).toBe(revoked.data.auditSeq);

@@ -26,6 +26,8 @@ import {
   coordinator,
   expectProblem,
   nodeFetch,
+  revoke as revokeAuthority,
+  secondCoordinator,
   snapshot,
 } from "../helpers/node.ts";
 import { verifiedFor } from "../helpers/planned-write.ts";
@@ -99,16 +101,9 @@ async function include(id: string, assessmentIds: string[]) {
   must(await decide(id, assessmentIds), "include");
 }
 
+/** Signed by the bootstrap coordinator and countersigned by a second one: the countersignature's receipt. */
 async function revoke(p: Admitted): Promise<WriteReceipt> {
-  const res = await coordinator().write<WriteReceipt>(
-    `/v1/participants/${p.id}/revoke`,
-    "participant.revoke",
-    {
-      participantId: p.id,
-      reason: "key compromised",
-    },
-  );
-  return must(res, "revoke");
+  return revokeAuthority(p.id, "key compromised");
 }
 
 async function view(id: string): Promise<SubmissionView> {
@@ -231,10 +226,11 @@ describe("revoking an authority recounts the quorum in the same batch", () => {
     ).headers.get("etag");
     expect(baselineAfter).not.toBe(baselineBefore);
 
-    // The audit trail: the revocation first, then one `baseline.disputed` per entry sent back.
+    // The audit trail: the revocation first (it takes effect with its countersignature), then
+    // one `baseline.disputed` per entry sent back.
     const trail = await auditAfter(receipt.auditSeq - 1);
     expect(trail[0]).toMatchObject({
-      kind: "participant.revoke",
+      kind: "participant.countersign",
       record_id: receipt.recordId,
       subject_id: fr2.id,
     });
@@ -256,7 +252,7 @@ describe("revoking an authority recounts the quorum in the same batch", () => {
     // The entry's own history shows the revocation and marks the revoked authority's assessment.
     const h = await detail(a);
     const revokedItem = h.history.find((x) => x.recordId === receipt.recordId);
-    expect(revokedItem).toMatchObject({ kind: "participant.revoke", summary: { action: "disputed" } });
+    expect(revokedItem).toMatchObject({ kind: "participant.countersign", summary: { action: "disputed" } });
     const fr2Assessment = h.history.find((x) => x.summary.assessmentId === aFr2);
     expect(fr2Assessment?.summary).toMatchObject({ live: true, counts: false, authorityRevoked: true });
     expect(h.history.find((x) => x.summary.assessmentId === aDe)?.summary).toMatchObject({ counts: true });
@@ -423,18 +419,23 @@ describe("a revocation whose batch fails leaves nothing half-written", () => {
       const viaDe4 = await assess(de4, id);
       const viaFr = await assess(fr, id);
       await include(id, [viaDe4, viaFr]);
-      const c = coordinator();
+      // The revocation takes effect with its second signature: that is the batch that recounts.
+      const request = must(
+        await coordinator().write<WriteReceipt>(`/v1/participants/${de4.id}/revoke`, "participant.revoke", {
+          participantId: de4.id,
+          reason: "key compromised",
+        }),
+        "revocation request",
+      );
+      const c = await secondCoordinator();
       const jws = await signWrite(
         { participantId: c.participantId, privateJwk: c.privateJwk },
         env.NODE_ID,
-        "participant.revoke",
-        {
-          participantId: de4.id,
-          reason: "key compromised",
-        },
+        "participant.countersign",
+        { participantId: de4.id, requestRecordId: request.recordId, action: "revoke" },
       );
       const post = () =>
-        nodeFetch(`${BASE}/v1/participants/${de4.id}/revoke`, {
+        nodeFetch(`${BASE}/v1/participants/${de4.id}/countersign`, {
           method: "POST",
           headers: { "content-type": "application/jose" },
           body: jws,

@@ -6,10 +6,12 @@
 import { applyD1Migrations, createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { EusnClient, generateParticipantKey, type KeyPair } from "@eusn/client";
-import type { PeerConfig, PullReport } from "@eusn/protocol";
+import type { PeerConfig, PullReport, WriteReceipt } from "@eusn/protocol";
 import type { JWK } from "jose";
 import { createApp } from "../../workers/api/app.ts";
+import { config } from "../../workers/api/config.ts";
 import type { Env } from "../../workers/api/env.ts";
+import { ensurePeerCoordinators } from "../../workers/api/federation/coordinators.ts";
 import { pullPeer } from "../../workers/api/federation/pull.ts";
 
 export type NetNode = {
@@ -47,6 +49,21 @@ export type Network = {
   /** Pulls every link until a whole round consumes nothing; returns the rounds it took. */
   heal(maxRounds?: number): Promise<number>;
   snapshot(i: number): Promise<Snapshot>;
+  /**
+   * Signs an authority's admission or revocation on node `node` by that node's coordinator and,
+   * as the second signature the registry asks for (REGISTRY_SECOND_SIGNATURE), countersigns it
+   * on the same node by the coordinator of the next node (every node knows every peer's
+   * coordinator from its configuration). Returns the two receipts.
+   */
+  admitAuthority(
+    node: number,
+    record: { memberState: string; displayName: string; jwks: { keys: unknown[] } },
+  ): Promise<{ request: WriteReceipt; countersign: WriteReceipt }>;
+  revoke(
+    node: number,
+    participantId: string,
+    reason: string,
+  ): Promise<{ ok: boolean; request?: WriteReceipt; countersign?: WriteReceipt; problem?: unknown }>;
 };
 
 export type Snapshot = {
@@ -116,6 +133,29 @@ export async function network(size: number, first = 1): Promise<Network> {
       fetch,
     };
   });
+  // Each node knows its peers' coordinators from PEERS, as a first pull would make it.
+  for (const n of nodes)
+    for (const peer of config(n.env).federation.peers) await ensurePeerCoordinators(n.env, peer);
+  const other = (node: number) => {
+    const m = made[(node + 1) % made.length]!;
+    return nodes[node]!.as(m.coordinatorId, m.coordKey.privateJwk as JWK);
+  };
+  async function countersignOn(
+    node: number,
+    participantId: string,
+    requestRecordId: string,
+    action: "admit" | "revoke",
+  ) {
+    return other(node).write<WriteReceipt>(
+      `/v1/participants/${participantId}/countersign`,
+      "participant.countersign",
+      {
+        participantId,
+        requestRecordId,
+        action,
+      },
+    );
+  }
   const key = (a: number, b: number) => `${Math.min(a, b)}-${Math.max(a, b)}`;
   async function pull(to: number, from: number, opts: PullOptions = {}): Promise<PullReport> {
     let pages = 0;
@@ -145,6 +185,31 @@ export async function network(size: number, first = 1): Promise<Network> {
   }
   return {
     nodes,
+    async admitAuthority(node, record) {
+      const res = await nodes[node]!.coordinator.write<WriteReceipt>(
+        "/v1/participants",
+        "participant.admit",
+        {
+          role: "authority",
+          ...record,
+        },
+      );
+      if (!res.ok) throw new Error(`admit: ${res.status} ${JSON.stringify(res.problem)}`);
+      const done = await countersignOn(node, res.data.subjectId, res.data.recordId, "admit");
+      if (!done.ok) throw new Error(`countersign: ${done.status} ${JSON.stringify(done.problem)}`);
+      return { request: res.data, countersign: done.data };
+    },
+    async revoke(node, participantId, reason) {
+      const res = await nodes[node]!.coordinator.write<WriteReceipt>(
+        `/v1/participants/${participantId}/revoke`,
+        "participant.revoke",
+        { participantId, reason },
+      );
+      if (!res.ok) return { ok: false, problem: res.problem };
+      const done = await countersignOn(node, participantId, res.data.recordId, "revoke");
+      if (!done.ok) return { ok: false, request: res.data, problem: done.problem };
+      return { ok: true, request: res.data, countersign: done.data };
+    },
     partition(a, b, on = true) {
       if (on) cut.add(key(a, b));
       else cut.delete(key(a, b));

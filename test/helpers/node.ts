@@ -20,15 +20,101 @@ export function coordinator(): EusnClient {
   return clientFor(env.BOOTSTRAP_COORDINATOR_ID, JSON.parse(env.TEST_COORDINATOR_PRIVATE_JWK) as JWK);
 }
 
-export type Admitted = { id: string; client: EusnClient; key: KeyPair; receipt: WriteReceipt };
+export type Admitted = {
+  id: string;
+  client: EusnClient;
+  key: KeyPair;
+  receipt: WriteReceipt;
+  /** An authority's countersignature (the second signature its admission needs). */
+  countersigned?: WriteReceipt;
+};
 
 let counter = 0;
 
-/** Admits a participant through the real API, signed by the bootstrap coordinator. */
+let second: Promise<EusnClient> | undefined;
+
+/**
+ * A second coordinator, admitted once per test file by the bootstrap coordinator: the second
+ * signature an authority's admission or revocation needs (REGISTRY_SECOND_SIGNATURE).
+ */
+export function secondCoordinator(): Promise<EusnClient> {
+  second ??= (async () => {
+    const key = await generateParticipantKey("EdDSA");
+    const res = await coordinator().write<WriteReceipt>("/v1/participants", "participant.admit", {
+      role: "coordinator",
+      displayName: "Second coordinator (countersigns)",
+      jwks: { keys: [key.publicJwk] },
+    });
+    if (!res.ok) throw new Error(`second coordinator: ${res.status} ${JSON.stringify(res.problem)}`);
+    return clientFor(res.data.subjectId, key.privateJwk);
+  })();
+  return second;
+}
+
+/**
+ * Countersigns the request `requestRecordId` (an authority's admission or revocation), by the
+ * second coordinator unless `by` is given.
+ */
+export async function countersign(
+  participantId: string,
+  requestRecordId: string,
+  action: "admit" | "revoke",
+  by?: EusnClient,
+): Promise<WriteReceipt> {
+  const signer = by ?? (await secondCoordinator());
+  const res = await signer.write<WriteReceipt>(
+    `/v1/participants/${participantId}/countersign`,
+    "participant.countersign",
+    { participantId, requestRecordId, action },
+  );
+  if (!res.ok) throw new Error(`countersign failed: ${res.status} ${JSON.stringify(res.problem)}`);
+  return res.data;
+}
+
+/**
+ * Revokes a participant through the real API: the bootstrap coordinator (or `by`) signs the
+ * revocation, and the second coordinator countersigns it when it is an authority's.
+ */
+export async function revoke(
+  participantId: string,
+  reason = "revoked by a test",
+  by: EusnClient = coordinator(),
+): Promise<WriteReceipt> {
+  const res = await by.write<WriteReceipt>(`/v1/participants/${participantId}/revoke`, "participant.revoke", {
+    participantId,
+    reason,
+  });
+  if (!res.ok) throw new Error(`revoke failed: ${res.status} ${JSON.stringify(res.problem)}`);
+  return (await isPending(res.data.recordId))
+    ? countersign(participantId, res.data.recordId, "revoke")
+    : res.data;
+}
+
+/** The record is a request waiting for its second signature. */
+async function isPending(recordId: string): Promise<boolean> {
+  const row = await env.DB.prepare(
+    "SELECT 1 AS one FROM registry_requests WHERE request_record_id = ? AND completed_record_id IS NULL",
+  )
+    .bind(recordId)
+    .first();
+  return row !== null;
+}
+
+/**
+ * Admits a participant through the real API, signed by the bootstrap coordinator (or `by`); an
+ * authority's admission is countersigned by the second coordinator (or `countersignBy`), unless
+ * `pending` asks to leave it waiting.
+ */
 export async function admit(
   role: Role,
   memberState?: MemberState,
-  opts: { by?: EusnClient; name?: string; alg?: "EdDSA" | "ES256" } = {},
+  opts: {
+    by?: EusnClient;
+    name?: string;
+    alg?: "EdDSA" | "ES256";
+    countersignBy?: EusnClient;
+    pending?: boolean;
+  } = {},
 ): Promise<Admitted> {
   const key = await generateParticipantKey(opts.alg ?? "EdDSA");
   const by = opts.by ?? coordinator();
@@ -41,7 +127,17 @@ export async function admit(
   });
   if (!res.ok) throw new Error(`admit failed: ${res.status} ${JSON.stringify(res.problem)}`);
   const id = res.data.subjectId;
-  return { id, client: clientFor(id, key.privateJwk), key, receipt: res.data };
+  const countersigned =
+    !opts.pending && (await isPending(res.data.recordId))
+      ? await countersign(id, res.data.recordId, "admit", opts.countersignBy)
+      : undefined;
+  return {
+    id,
+    client: clientFor(id, key.privateJwk),
+    key,
+    receipt: res.data,
+    ...(countersigned ? { countersigned } : {}),
+  };
 }
 
 const TABLES = ["participants", "participant_keys", "records", "audit_log"] as const;

@@ -42,6 +42,14 @@ export type Config = {
     /** FP_FLAG_MIN_REPORTS: true/false-positive reports needed before the rate counts. */
     fpMinReports: number;
   };
+  registry: {
+    /**
+     * REGISTRY_SECOND_SIGNATURE: an authority's admission and revocation take effect only with a
+     * second signature (another coordinator, or an active authority of the same member state).
+     * On unless the var is exactly "off": a typo must not remove a safeguard.
+     */
+    secondSignature: boolean;
+  };
   signals: SignalPolicy;
   match: {
     /** MATCH_SHARDS: match-index Durable Object shards, 1..64. Throws `internal_error` when malformed. */
@@ -95,6 +103,10 @@ export const VarsSchema = z.object({
       return Number.isFinite(n) ? n : 0.3;
     }),
   FP_FLAG_MIN_REPORTS: leadingInt(3, () => true),
+  REGISTRY_SECOND_SIGNATURE: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim().toLowerCase() !== "off"),
   SIGNAL_MAX_EXPIRY_DAYS: boundedInt(SIGNAL_MAX_EXPIRY_DAYS, 1, SIGNAL_MAX_EXPIRY_DAYS),
   SIGNAL_DEFAULT_EXPIRY_DAYS: boundedInt(SIGNAL_DEFAULT_EXPIRY_DAYS, 1, SIGNAL_MAX_EXPIRY_DAYS),
   SIGNAL_LOOKUPS_PER_MINUTE: boundedInt(60, 1, 1_000_000),
@@ -190,6 +202,7 @@ function build(env: ConfigEnv): Config {
       fpRate: get("FP_FLAG_RATE"),
       fpMinReports: get("FP_FLAG_MIN_REPORTS"),
     },
+    registry: { secondSignature: get("REGISTRY_SECOND_SIGNATURE") },
     signals: {
       maxExpiryDays,
       defaultExpiryDays: Math.min(get("SIGNAL_DEFAULT_EXPIRY_DAYS"), maxExpiryDays),

@@ -16,6 +16,8 @@ export interface Env {
   BOOTSTRAP_COORDINATOR_NAME: string;
   /** Minimum number of distinct member states for baseline eligibility; "0" = every state with an active authority. */
   BASELINE_MIN_STATES: string;
+  /** "off" lets one coordinator admit or revoke an authority alone (config.ts `registry`). */
+  REGISTRY_SECOND_SIGNATURE?: string;
   /** False-positive rate (0..1) at or above which an entry is flagged for coordinator review. */
   FP_FLAG_RATE?: string;
   /** Minimum number of true/false-positive reports before the rate is considered. */

@@ -121,9 +121,25 @@ export const AddKeyRecord = z
   .strict()
   .meta({ id: "AddKeyRecord" });
 
-/** A participant retires one of its own keys (rotation, step 2). Records it signed earlier stay valid. */
+/**
+ * A participant retires one of its own keys (rotation, step 2). Records it signed earlier stay
+ * valid, unless the key is declared compromised: then what it signed from `compromisedSince` on
+ * (Unix seconds, at or before the retirement's own signed time) stops counting on every node.
+ */
 export const RetireKeyRecord = z
-  .object({ participantId: ParticipantId, kid: z.string().min(1).max(100), reason: reason.optional() })
+  .object({
+    participantId: ParticipantId,
+    kid: z.string().min(1).max(100),
+    reason: reason.optional(),
+    compromisedSince: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        "The key is compromised since this time (Unix seconds): every record it signed at or after it is void. Signed with another of the participant's keys, at or after this time.",
+      ),
+  })
   .strict()
   .meta({ id: "RetireKeyRecord" });
 
@@ -133,12 +149,28 @@ export const RevokeParticipantRecord = z
   .strict()
   .meta({ id: "RevokeParticipantRecord" });
 
+/**
+ * The second signature an authority's admission or revocation needs (REGISTRY_SECOND_SIGNATURE):
+ * another coordinator than the one who signed the request, or an active authority of the same
+ * member state. It names the request's record and what that record asks, so it cannot be carried
+ * over to another participant or another request.
+ */
+export const CountersignRecord = z
+  .object({
+    participantId: ParticipantId,
+    requestRecordId: z.string().regex(idPattern("record")),
+    action: z.enum(["admit", "revoke"]),
+  })
+  .strict()
+  .meta({ id: "CountersignRecord" });
+
 /** The record kinds this node accepts, each with its schema. Other issues add kinds here. */
 export const RECORD_SCHEMAS = {
   "participant.admit": AdmitParticipantRecord,
   "participant.key.add": AddKeyRecord,
   "participant.key.retire": RetireKeyRecord,
   "participant.revoke": RevokeParticipantRecord,
+  "participant.countersign": CountersignRecord,
   "submission.create": SubmitRecord,
   "submission.withdraw": WithdrawRecord,
   "submission.reverse": ReverseRecord,
@@ -253,6 +285,37 @@ export const ParticipantView = z
   })
   .meta({ id: "Participant" });
 export type ParticipantView = z.infer<typeof ParticipantView>;
+
+/** An admission or revocation of an authority, signed once, waiting for (or given) its second signature. */
+export const RegistryRequestView = z
+  .object({
+    requestRecordId: z
+      .string()
+      .describe("The first signature's record: the participant.admit or participant.revoke."),
+    action: z.enum(["admit", "revoke"]),
+    participantId: ParticipantId,
+    role: Role,
+    memberState: z.enum(EU_MEMBER_STATES).nullable(),
+    displayName: z.string(),
+    requestedBy: ParticipantId,
+    requestedAt: z.string().describe("The first signature's signed time."),
+    reason: z.string().nullable().describe("A revocation's reason."),
+    keys: z.array(z.string()).describe("An admission's key ids (RFC 7638 thumbprints)."),
+    status: z.enum(["pending", "completed"]),
+    completedBy: ParticipantId.nullable(),
+    completedRecordId: z.string().nullable().describe("The second signature's record."),
+    completedAt: z.string().nullable().describe("The second signature's signed time: when it took effect."),
+  })
+  .meta({ id: "RegistryRequest" });
+export type RegistryRequestView = z.infer<typeof RegistryRequestView>;
+
+export const RegistryRequestList = z
+  .object({ requests: z.array(RegistryRequestView) })
+  .meta({ id: "RegistryRequestList" });
+
+export const RegistryRequestQuery = z.object({
+  status: z.enum(["pending", "completed"]).optional().describe("Default: pending."),
+});
 
 /** What every accepted write answers: the ids and where it sits in the audit trail. */
 export const WriteReceipt = z

@@ -59,6 +59,11 @@ export type Plan = {
   touches?: string[];
   facts?: NewFact[];
   registry?: RegistryChange;
+  /**
+   * The registry change this record makes, when its kind does not say it: a countersignature
+   * completes a `participant.revoke` or `participant.admit` (named as the cause of what it changes).
+   */
+  cause?: string;
 };
 
 export type Applier<K extends RecordKind, P extends Plan = Plan> = {

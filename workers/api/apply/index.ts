@@ -5,7 +5,7 @@
 import type { RecordKind } from "@eusn/protocol";
 import type { Applier, Plan } from "./context.ts";
 import { revokeApiCredential, setApiCredential } from "./credentials.ts";
-import { addKey, admitParticipant, retireKey, revokeParticipant } from "./participants.ts";
+import { addKey, admitParticipant, countersign, retireKey, revokeParticipant } from "./participants.ts";
 import {
   createSignal,
   grantKeyVersion,
@@ -32,6 +32,7 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "participant.key.add": addKey,
   "participant.key.retire": retireKey,
   "participant.revoke": revokeParticipant,
+  "participant.countersign": countersign,
   "submission.create": createSubmissions,
   "assessment.create": createAssessment,
   "baseline.decide": decideBaseline,

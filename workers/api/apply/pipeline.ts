@@ -82,7 +82,7 @@ export async function prepareRecord<K extends RecordKind, P extends Plan = Plan>
     const derived = derive(db, loaded, registry, {
       recordId,
       at: nowIso(ctx.at),
-      ...(ends ? { consequenceOf: { kind: w.kind, participantId: ends.participantId } } : {}),
+      ...(ends ? { consequenceOf: { kind: plan.cause ?? w.kind, participantId: ends.participantId } } : {}),
     });
     if (!replicated) {
       for (const f of facts) {

@@ -559,10 +559,17 @@ async function tryApply(
 async function firstMissing(db: Db, deps: string[]): Promise<string | undefined> {
   for (const dep of deps) {
     const [type, id] = dep.split(/:(.*)/s) as [string, string];
-    const table = { submission: "submissions", assessment: "assessments", participant: "participants" }[type];
-    if (!table) continue;
+    const where = {
+      submission: ["submissions", "id"],
+      assessment: ["assessments", "id"],
+      participant: ["participants", "id"],
+      // An admission or revocation request, by its record (a countersignature waits for it).
+      registry: ["registry_requests", "request_record_id"],
+    }[type];
+    if (!where) continue;
+    const [table, column] = where as [string, string];
     const row = await db.get<{ one: number }>(
-      sql`SELECT 1 AS one FROM ${sql.identifier(table)} WHERE id = ${id}`,
+      sql`SELECT 1 AS one FROM ${sql.identifier(table)} WHERE ${sql.identifier(column)} = ${id}`,
     );
     if (!row) return dep;
   }

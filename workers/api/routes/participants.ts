@@ -7,10 +7,18 @@ import {
   ParticipantList,
   ParticipantListQuery,
   ParticipantView,
+  RegistryRequestList,
+  RegistryRequestQuery,
   WhoAmIView,
 } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
-import { addKey, admitParticipant, retireKey, revokeParticipant } from "../apply/participants.ts";
+import {
+  addKey,
+  admitParticipant,
+  countersign,
+  retireKey,
+  revokeParticipant,
+} from "../apply/participants.ts";
 import { access } from "../auth/access.ts";
 import {
   bearerSecurity,
@@ -21,7 +29,14 @@ import {
   signedBody,
 } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
-import { ensureBootstrap, getParticipant, keysOf, listParticipants, toView } from "../store/participants.ts";
+import {
+  ensureBootstrap,
+  getParticipant,
+  keysOf,
+  listParticipants,
+  listRegistryRequests,
+  toView,
+} from "../store/participants.ts";
 import { signedWrite } from "./signed-write.ts";
 
 const app = router();
@@ -46,6 +61,28 @@ export async function listRegistry(c: RouteContext<typeof listRegistryRoute>) {
   return c.json({ participants: await listParticipants(c.var.db, { role: q.role, status: q.status }) }, 200);
 }
 app.openapi(listRegistryRoute, listRegistry);
+
+export const listRegistryRequestsRoute = createRoute({
+  method: "get",
+  path: "/v1/registry/requests",
+  tags: ["participants"],
+  summary: "Admissions and revocations of authorities waiting for their second signature (or completed)",
+  description:
+    "With REGISTRY_SECOND_SIGNATURE on (the default), a coordinator's admission or revocation of an authority is a request that takes effect only when a second signer countersigns it (POST /v1/participants/{id}/countersign): another coordinator, or an active authority of the same member state. Public, like the registry.",
+  request: { query: RegistryRequestQuery },
+  responses: {
+    200: {
+      description: "Requests, oldest first",
+      content: { "application/json": { schema: RegistryRequestList } },
+    },
+    ...problems(400),
+  },
+});
+export async function listRequests(c: RouteContext<typeof listRegistryRequestsRoute>) {
+  const q = c.req.valid("query");
+  return c.json({ requests: await listRegistryRequests(c.var.db, q.status ?? "pending") }, 200);
+}
+app.openapi(listRegistryRequestsRoute, listRequests);
 
 export const showParticipantRoute = createRoute({
   method: "get",
@@ -95,7 +132,7 @@ export const postAdmissionRoute = createRoute({
   tags: ["participants"],
   summary: "Admit a participant (coordinator)",
   description:
-    "Signed by a coordinator. Authorities must carry their EU member state. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
+    "Signed by a coordinator. Authorities must carry their EU member state; an authority's admission is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE; GET /v1/registry/requests). The keys are the participant's own public keys: its private key never leaves it. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
   request: { body: signedBody("participant.admit", "AdmitParticipantRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
 });
@@ -132,7 +169,7 @@ export const postKeyRetirementRoute = createRoute({
   tags: ["participants"],
   summary: "Retire a signing key (key rotation, step 2; by the participant itself)",
   description:
-    "The key stops being accepted from now on; records it signed before stay valid. The last active key cannot be retired (add its successor first). Every API credential whose registration this key signed is revoked in the same batch (the node cannot tell a routine rotation from a compromise): register the next credential with the new key before retiring the old one.",
+    "The key stops being accepted from now on; records it signed before stay valid — unless `compromisedSince` declares it compromised: then every record it signed at or after that time is void on every node (assessments stop counting, decisions stop taking effect, submissions are voided), the entries they concern are folded again in the same batch and each void record is audited as `record.voided`. A compromise is declared with another key than the compromised one, and may follow a routine retirement. The last active key cannot be retired (add its successor first). Every API credential whose registration this key signed is revoked in the same batch (the node cannot tell a routine rotation from a compromise): register the next credential with the new key before retiring the old one.",
   request: {
     params: ParticipantIdParam,
     body: signedBody("participant.key.retire", "RetireKeyRecord"),
@@ -156,7 +193,7 @@ export const postParticipantRevocationRoute = createRoute({
   tags: ["participants"],
   summary: "Revoke a participant (coordinator)",
   description:
-    "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable, but, in the same batch, stop counting: a revoked authority's assessments, and its own member state as submitter, leave the quorum tallies and can no longer be cited by an inclusion; an included entry whose concurring member states then fall short of the quorum becomes `disputed` (still in the baseline, in the coordinators' disputed queue, with a `baseline.disputed` audit entry naming this record) until a coordinator includes it again, excludes or retires it. The participant's API credentials are revoked. A coordinator cannot revoke itself.",
+    "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable, but, in the same batch, stop counting: a revoked authority's assessments, and its own member state as submitter, leave the quorum tallies and can no longer be cited by an inclusion; an included entry whose concurring member states then fall short of the quorum becomes `disputed` (still in the baseline, in the coordinators' disputed queue, with a `baseline.disputed` audit entry naming this record) until a coordinator includes it again, excludes or retires it. The participant's API credentials are revoked. A coordinator cannot revoke itself. An authority's revocation is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE), and takes effect at the countersignature's signed time.",
   request: {
     params: ParticipantIdParam,
     body: signedBody("participant.revoke", "RevokeParticipantRecord"),
@@ -173,5 +210,29 @@ export const postParticipantRevocation = signedWrite({
   },
 });
 app.openapi(postParticipantRevocationRoute, postParticipantRevocation);
+
+export const postCountersignRoute = createRoute({
+  method: "post",
+  path: "/v1/participants/{id}/countersign",
+  tags: ["participants"],
+  summary: "Give an authority's admission or revocation its second signature (coordinator or authority)",
+  description:
+    "Signed by another coordinator than the one who signed the request, or by an active authority of the same member state as the participant (never the participant itself; platforms cannot sign it). The record names the request's record id, the participant and the action, so it counts for that request only. The admission or revocation takes effect at this record's signed time, on every node. A request already countersigned is refused (409).",
+  request: {
+    params: ParticipantIdParam,
+    body: signedBody("participant.countersign", "CountersignRecord"),
+  },
+  responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
+});
+export const postCountersign = signedWrite({
+  applier: countersign,
+  subject: {
+    param: "id",
+    field: "participantId",
+    code: "bad_request",
+    detail: "the record names another participant than the path",
+  },
+});
+app.openapi(postCountersignRoute, postCountersign);
 
 export default app;

@@ -61,6 +61,7 @@ export const RECORD_POLICIES: Record<RecordKind, Policy> = {
   "participant.key.add": everyone,
   "participant.key.retire": everyone,
   "participant.revoke": everyone,
+  "participant.countersign": everyone,
   "submission.create": curators,
   "assessment.create": curators,
   "baseline.decide": curators,

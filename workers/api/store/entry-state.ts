@@ -87,7 +87,7 @@ export async function loadRegistry(
         a.iat AS a_iat, a.origin_node AS a_origin, a.origin_index AS a_index,
         r.iat AS r_iat, r.origin_node AS r_origin, r.origin_index AS r_index
       FROM participants p
-      LEFT JOIN records a ON a.id = p.admission_record_id
+      LEFT JOIN records a ON a.id = coalesce(p.admission_countersign_record_id, p.admission_record_id)
       LEFT JOIN records r ON r.id = p.revocation_record_id
       WHERE p.role = 'authority'`,
     sql`SELECT version FROM state_versions WHERE name = 'registry'`,
@@ -107,7 +107,8 @@ export async function loadRegistry(
   }
   if (change?.admits) {
     const a = change.admits;
-    authorities.set(a.id, { id: a.id, memberState: a.memberState, admitted: a.at, revoked: null });
+    const revoked = authorities.get(a.id)?.revoked ?? null;
+    authorities.set(a.id, { id: a.id, memberState: a.memberState, admitted: a.at, revoked });
   }
   const ends = change?.ends;
   if (ends && !ends.kid) {
@@ -122,12 +123,14 @@ export async function loadRegistry(
  * was added (allowing the clock skew a write may carry), and not after the record that retired the
  * key or revoked the issuer: not after it in signed order (rules/entry-history.ts `Position`), nor
  * after it in the log of the node that accepted both (an honest node refuses a key it has retired,
- * so a backdated `iat` cannot undo the order its origin logged). Judged from the records alone, so
- * every node that holds the same records gives the same answer.
+ * so a backdated `iat` cannot undo the order its origin logged), nor at or after the time a
+ * retirement declared the key compromised. Judged from the records alone, so every node that holds
+ * the same records gives the same answer.
  */
 const SIGNED_VALIDLY =
   sql.raw(`EXISTS (SELECT 1 FROM participant_keys k WHERE k.participant_id = r.issuer AND k.kid = r.kid
   AND r.iat + ${MAX_CLOCK_SKEW_S} >= k.valid_from
+  AND (k.compromised_since IS NULL OR r.iat < k.compromised_since)
   AND NOT EXISTS (SELECT 1 FROM records e
     WHERE e.id IN (k.retired_record_id, (SELECT p.revocation_record_id FROM participants p WHERE p.id = r.issuer))
       AND (${positionOf("e")} < ${positionOf("r")}

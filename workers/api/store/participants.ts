@@ -1,13 +1,80 @@
 // Participant and key queries. No Hono types here: (db, args) => rows.
-import { normalisePublicJwk, type ParticipantView, type PublicJwk } from "@eusn/protocol";
-import { and, asc, eq, inArray } from "drizzle-orm";
-import { participantKeys, participants } from "../../../schema/index.ts";
+import {
+  normalisePublicJwk,
+  type ParticipantView,
+  type PublicJwk,
+  type RegistryRequestView,
+} from "@eusn/protocol";
+import { and, asc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { participantKeys, participants, registryRequests } from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 
 export type ParticipantRow = typeof participants.$inferSelect;
 export type KeyRow = typeof participantKeys.$inferSelect;
+export type RegistryRequestRow = typeof registryRequests.$inferSelect;
+
+export async function getRegistryRequest(db: Db, recordId: string): Promise<RegistryRequestRow | undefined> {
+  return db.select().from(registryRequests).where(eq(registryRequests.requestRecordId, recordId)).get();
+}
+
+/** An open (not yet countersigned) request of `action` about a participant, if any. */
+export async function openRequestFor(
+  db: Db,
+  participantId: string,
+  action: RegistryRequestRow["action"],
+): Promise<RegistryRequestRow | undefined> {
+  return db
+    .select()
+    .from(registryRequests)
+    .where(
+      and(
+        eq(registryRequests.participantId, participantId),
+        eq(registryRequests.action, action),
+        isNull(registryRequests.completedRecordId),
+      ),
+    )
+    .get();
+}
+
+export function toRequestView(r: RegistryRequestRow): RegistryRequestView {
+  const jwks = r.jwks ? (JSON.parse(r.jwks) as { keys: { kid?: string }[] }) : null;
+  return {
+    requestRecordId: r.requestRecordId,
+    action: r.action,
+    participantId: r.participantId,
+    role: r.role,
+    memberState: (r.memberState as RegistryRequestView["memberState"]) ?? null,
+    displayName: r.displayName,
+    requestedBy: r.requestedBy,
+    requestedAt: r.requestedAt,
+    reason: r.reason,
+    keys: (jwks?.keys ?? []).map((k) => k.kid ?? ""),
+    status: r.completedRecordId ? "completed" : "pending",
+    completedBy: r.completedBy,
+    completedRecordId: r.completedRecordId,
+    completedAt: r.completedAt,
+  };
+}
+
+/** Requests by status (pending: still waiting for their second signature), oldest first. */
+export async function listRegistryRequests(
+  db: Db,
+  status: "pending" | "completed",
+): Promise<RegistryRequestView[]> {
+  const rows = await db
+    .select()
+    .from(registryRequests)
+    .where(
+      status === "pending"
+        ? isNull(registryRequests.completedRecordId)
+        : isNotNull(registryRequests.completedRecordId),
+    )
+    .orderBy(asc(registryRequests.requestedAt), asc(registryRequests.requestRecordId))
+    .limit(1000);
+  return rows.map(toRequestView);
+}
 
 export async function getParticipant(db: Db, id: string): Promise<ParticipantRow | undefined> {
   return db.select().from(participants).where(eq(participants.id, id)).get();

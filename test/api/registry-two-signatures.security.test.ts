@@ -1,0 +1,318 @@
+// No single coordinator is the root of trust for a member state (REGISTRY_SECOND_SIGNATURE, on by
+// default): an authority's admission or revocation signed by one coordinator is a request with no
+// effect, visible in GET /v1/registry/requests; it takes effect when a second signer countersigns
+// it — another coordinator, or an active authority of the same member state — at the
+// countersignature's signed time. Each test below attacks one way of getting a second signature
+// that must not count, and checks that nothing was stored.
+
+import { env } from "cloudflare:workers";
+import { generateParticipantKey, signWrite } from "@eusn/client";
+import type { RegistryRequestView, WriteReceipt } from "@eusn/protocol";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import {
+  type Admitted,
+  admit,
+  BASE,
+  clientFor,
+  coordinator,
+  countersign,
+  expectProblem,
+  nodeFetch,
+  revoke,
+  secondCoordinator,
+  snapshot,
+} from "../helpers/node.ts";
+
+const r = rng(161616);
+const vars = env as unknown as Record<string, string | undefined>;
+const EXTRA = ["registry_requests"] as const;
+
+let nl: Admitted;
+let de: Admitted;
+let platform: Admitted;
+
+beforeAll(async () => {
+  nl = await admit("authority", "NL");
+  de = await admit("authority", "DE");
+  platform = await admit("platform");
+});
+
+afterEach(() => {
+  delete vars.REGISTRY_SECOND_SIGNATURE;
+});
+
+/** The bootstrap coordinator signs an authority's admission: a request, not an admission. */
+async function request(memberState: "NL" | "DE" | "FR" = "NL") {
+  const key = await generateParticipantKey("ES256");
+  const res = await coordinator().write<WriteReceipt>("/v1/participants", "participant.admit", {
+    role: "authority",
+    memberState,
+    displayName: `Requested authority ${memberState} ${Math.floor(r() * 1e9)}`,
+    jwks: { keys: [key.publicJwk] },
+  });
+  if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  return { id: res.data.subjectId, recordId: res.data.recordId, key };
+}
+
+const post = (path: string, jws: string) =>
+  nodeFetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/jose" }, body: jws });
+
+async function pending(): Promise<RegistryRequestView[]> {
+  const res = await nodeFetch(`${BASE}/v1/registry/requests`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { requests: RegistryRequestView[] }).requests;
+}
+
+const participantRow = (id: string) =>
+  env.DB.prepare("SELECT status, admitted_at FROM participants WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; admitted_at: string }>();
+
+describe("admitting an authority", () => {
+  it("one coordinator alone cannot: the admission is a visible request, the authority cannot sign", async () => {
+    const req = await request();
+    expect(await participantRow(req.id)).toBeNull();
+    const listed = (await pending()).find((p) => p.requestRecordId === req.recordId);
+    expect(listed).toMatchObject({
+      action: "admit",
+      participantId: req.id,
+      memberState: "NL",
+      requestedBy: env.BOOTSTRAP_COORDINATOR_ID,
+      status: "pending",
+      completedBy: null,
+    });
+    expect(listed?.keys).toEqual([req.key.kid]);
+    const who = await clientFor(req.id, req.key.privateJwk).get("/v1/whoami");
+    expect(who.status).toBe(401);
+    const write = await clientFor(req.id, req.key.privateJwk).write("/v1/submissions", "submission.create", {
+      items: [pdqItem(randomPdq(r))],
+    });
+    expect(write.status).toBe(401);
+  });
+
+  it("the same coordinator twice does not count as two (refused, nothing stored)", async () => {
+    const req = await request();
+    const before = await snapshot(EXTRA);
+    const res = await coordinator().write(
+      `/v1/participants/${req.id}/countersign`,
+      "participant.countersign",
+      {
+        participantId: req.id,
+        requestRecordId: req.recordId,
+        action: "admit",
+      },
+    );
+    expect(res.status).toBe(403);
+    expect(res.ok ? null : res.problem.code).toBe("forbidden");
+    expect(await snapshot(EXTRA)).toEqual(before);
+    expect(await participantRow(req.id)).toBeNull();
+  });
+
+  it("an authority of another member state does not count (refused, nothing stored)", async () => {
+    const req = await request("NL");
+    const before = await snapshot(EXTRA);
+    const res = await de.client.write(`/v1/participants/${req.id}/countersign`, "participant.countersign", {
+      participantId: req.id,
+      requestRecordId: req.recordId,
+      action: "admit",
+    });
+    expect(res.status).toBe(403);
+    expect(res.ok ? null : res.problem.code).toBe("forbidden");
+    expect(await snapshot(EXTRA)).toEqual(before);
+  });
+
+  it("a platform does not count (refused, nothing stored)", async () => {
+    const req = await request("NL");
+    const before = await snapshot(EXTRA);
+    const res = await platform.client.write(
+      `/v1/participants/${req.id}/countersign`,
+      "participant.countersign",
+      {
+        participantId: req.id,
+        requestRecordId: req.recordId,
+        action: "admit",
+      },
+    );
+    expect(res.status).toBe(403);
+    expect(await snapshot(EXTRA)).toEqual(before);
+  });
+
+  it("a revoked authority of the same member state does not count (refused, nothing stored)", async () => {
+    const gone = await admit("authority", "NL");
+    await revoke(gone.id);
+    const req = await request("NL");
+    const before = await snapshot(EXTRA);
+    const res = await gone.client.write(`/v1/participants/${req.id}/countersign`, "participant.countersign", {
+      participantId: req.id,
+      requestRecordId: req.recordId,
+      action: "admit",
+    });
+    expect(res.status).toBe(403);
+    expect(res.ok ? null : res.problem.code).toBe("participant_revoked");
+    expect(await snapshot(EXTRA)).toEqual(before);
+  });
+
+  it("a countersignature cannot be replayed for another participant or another request", async () => {
+    const a = await request("NL");
+    const b = await request("NL");
+    const second = await secondCoordinator();
+    const signer = { participantId: second.participantId, privateJwk: second.privateJwk };
+    const forA = await signWrite(signer, env.NODE_ID, "participant.countersign", {
+      participantId: a.id,
+      requestRecordId: a.recordId,
+      action: "admit",
+    });
+    const before = await snapshot(EXTRA);
+    // A's countersignature sent to B's path.
+    await expectProblem(await post(`/v1/participants/${b.id}/countersign`, forA), 400, "bad_request");
+    // A record naming B with A's request, and one naming A's request as a revocation.
+    const mixed = await signWrite(signer, env.NODE_ID, "participant.countersign", {
+      participantId: b.id,
+      requestRecordId: a.recordId,
+      action: "admit",
+    });
+    await expectProblem(await post(`/v1/participants/${b.id}/countersign`, mixed), 409, "conflict");
+    const asRevoke = await signWrite(signer, env.NODE_ID, "participant.countersign", {
+      participantId: a.id,
+      requestRecordId: a.recordId,
+      action: "revoke",
+    });
+    await expectProblem(await post(`/v1/participants/${a.id}/countersign`, asRevoke), 409, "conflict");
+    expect(await snapshot(EXTRA)).toEqual(before);
+    expect(await participantRow(b.id)).toBeNull();
+    // A's, where it belongs, completes A only; the same bytes again are a replay.
+    expect((await post(`/v1/participants/${a.id}/countersign`, forA)).status).toBe(201);
+    expect((await participantRow(a.id))?.status).toBe("active");
+    expect(await participantRow(b.id)).toBeNull();
+    await expectProblem(await post(`/v1/participants/${a.id}/countersign`, forA), 409, "replayed_jti");
+  });
+
+  it("another coordinator's countersignature admits it, from the countersignature's signed time", async () => {
+    const req = await request("FR");
+    const done = await countersign(req.id, req.recordId, "admit");
+    const row = await participantRow(req.id);
+    expect(row?.status).toBe("active");
+    const iat = await env.DB.prepare("SELECT iat FROM records WHERE id = ?")
+      .bind(done.recordId)
+      .first<{ iat: number }>();
+    expect(Date.parse(row!.admitted_at) / 1000).toBe(iat!.iat);
+    expect((await clientFor(req.id, req.key.privateJwk).get("/v1/whoami")).status).toBe(200);
+    const listed = (await pending()).find((p) => p.requestRecordId === req.recordId);
+    expect(listed).toBeUndefined();
+    const completed = await nodeFetch(`${BASE}/v1/registry/requests?status=completed`);
+    const found = ((await completed.json()) as { requests: RegistryRequestView[] }).requests.find(
+      (p) => p.requestRecordId === req.recordId,
+    );
+    expect(found).toMatchObject({ status: "completed", completedRecordId: done.recordId });
+    // Completed: a third signature is refused.
+    const again = await nl.client.write(`/v1/participants/${req.id}/countersign`, "participant.countersign", {
+      participantId: req.id,
+      requestRecordId: req.recordId,
+      action: "admit",
+    });
+    expect(again.status).toBe(403); // NL cannot countersign an FR admission at all
+  });
+
+  it("an active authority of the same member state counts as the second signature", async () => {
+    const req = await request("NL");
+    await countersign(req.id, req.recordId, "admit", nl.client);
+    expect((await participantRow(req.id))?.status).toBe("active");
+    const again = await (await secondCoordinator()).write(
+      `/v1/participants/${req.id}/countersign`,
+      "participant.countersign",
+      { participantId: req.id, requestRecordId: req.recordId, action: "admit" },
+    );
+    expect(again.status).toBe(409);
+  });
+
+  it("platforms and coordinators are admitted with one signature", async () => {
+    const p = await admit("platform");
+    expect((await participantRow(p.id))?.status).toBe("active");
+  });
+
+  it("with REGISTRY_SECOND_SIGNATURE=off one coordinator admits an authority alone", async () => {
+    vars.REGISTRY_SECOND_SIGNATURE = "off";
+    const req = await request("DE");
+    expect((await participantRow(req.id))?.status).toBe("active");
+  });
+
+  it("a typo in REGISTRY_SECOND_SIGNATURE keeps the safeguard on", async () => {
+    vars.REGISTRY_SECOND_SIGNATURE = "of";
+    const req = await request("DE");
+    expect(await participantRow(req.id)).toBeNull();
+  });
+});
+
+describe("revoking an authority", () => {
+  async function revocationRequest(target: Admitted) {
+    const res = await coordinator().write<WriteReceipt>(
+      `/v1/participants/${target.id}/revoke`,
+      "participant.revoke",
+      {
+        participantId: target.id,
+        reason: "suspected of abuse",
+      },
+    );
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    return res.data.recordId;
+  }
+
+  it("one coordinator alone cannot: the authority stays active and keeps signing", async () => {
+    const target = await admit("authority", "NL");
+    const recordId = await revocationRequest(target);
+    expect((await participantRow(target.id))?.status).toBe("active");
+    expect((await pending()).find((p) => p.requestRecordId === recordId)).toMatchObject({
+      action: "revoke",
+      participantId: target.id,
+      reason: "suspected of abuse",
+      status: "pending",
+    });
+    const write = await target.client.write("/v1/submissions", "submission.create", {
+      items: [pdqItem(randomPdq(r))],
+    });
+    expect(write.status).toBe(201);
+    // A second request while one waits is refused: countersign the first.
+    const again = await coordinator().write(`/v1/participants/${target.id}/revoke`, "participant.revoke", {
+      participantId: target.id,
+      reason: "again",
+    });
+    expect(again.status).toBe(409);
+  });
+
+  it("the same coordinator twice, another member state's authority or a platform do not count", async () => {
+    const target = await admit("authority", "NL");
+    const recordId = await revocationRequest(target);
+    const before = await snapshot(EXTRA);
+    const record = { participantId: target.id, requestRecordId: recordId, action: "revoke" as const };
+    const path = `/v1/participants/${target.id}/countersign`;
+    expect((await coordinator().write(path, "participant.countersign", record)).status).toBe(403);
+    expect((await de.client.write(path, "participant.countersign", record)).status).toBe(403);
+    expect((await platform.client.write(path, "participant.countersign", record)).status).toBe(403);
+    // Nor the target itself.
+    expect((await target.client.write(path, "participant.countersign", record)).status).toBe(403);
+    expect(await snapshot(EXTRA)).toEqual(before);
+    expect((await participantRow(target.id))?.status).toBe("active");
+  });
+
+  it("a second coordinator's countersignature revokes it, at the countersignature's signed time", async () => {
+    const target = await admit("authority", "NL");
+    const recordId = await revocationRequest(target);
+    const done = await countersign(target.id, recordId, "revoke");
+    const row = await env.DB.prepare("SELECT status, revocation_record_id FROM participants WHERE id = ?")
+      .bind(target.id)
+      .first<{ status: string; revocation_record_id: string }>();
+    expect(row).toEqual({ status: "revoked", revocation_record_id: done.recordId });
+    const write = await target.client.write("/v1/submissions", "submission.create", {
+      items: [pdqItem(randomPdq(r))],
+    });
+    expect(write.status).toBe(403);
+  });
+
+  it("an active authority of the same member state counts as the second signature", async () => {
+    const target = await admit("authority", "NL");
+    const recordId = await revocationRequest(target);
+    await countersign(target.id, recordId, "revoke", nl.client);
+    expect((await participantRow(target.id))?.status).toBe("revoked");
+  });
+});

@@ -36,6 +36,7 @@ import {
   describeDivergences,
   type NodeState,
 } from "../scripts/federation/state.ts";
+import { secondSignature } from "../scripts/second-signature.ts";
 import { pdqItem, randomPdq, rng } from "../test/helpers/hashes.ts";
 
 const args = process.argv.slice(2);
@@ -193,6 +194,8 @@ async function run(net: LocalNet, load0: number[]): Promise<number> {
       .catch((e: Error) => e);
     count("admit", r);
     if (r instanceof Error || !r.ok) return undefined;
+    // An authority's admission takes effect with a second coordinator's signature.
+    await secondSignature(coord(home), r.data);
     const a: Authority = { id: r.data.subjectId, ms, home, keys: [key], current: key, revoked: false };
     authorities.push(a);
     return a;
@@ -319,6 +322,7 @@ async function run(net: LocalNet, load0: number[]): Promise<number> {
               reason: "revoked during the bench",
             });
             count("revoke", res);
+            if (res.ok) await secondSignature(c, res.data);
             if (res.ok) a.revoked = true;
           }
         } else {

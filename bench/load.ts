@@ -17,6 +17,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { EusnClient, signAccessToken, signWrite } from "@eusn/client";
 import { MAX_TOKEN_LIFETIME_S, type WriteReceipt } from "@eusn/protocol";
+import { secondSignature } from "../scripts/second-signature.ts";
 import { flipBits, pdqItem, randomPdq, rng } from "../test/helpers/hashes.ts";
 import type { LocalNode, startLocalNode as StartLocalNode } from "../test/helpers/local-node.ts";
 
@@ -224,6 +225,7 @@ async function main() {
         jwks: { keys: [key.publicJwk] },
       });
       if (!res.ok) throw new Error(JSON.stringify(res.problem));
+      await secondSignature(coordinator, res.data);
       const id = res.data.subjectId;
       return {
         id,

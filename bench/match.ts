@@ -33,6 +33,7 @@ import path from "node:path";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import { bruteForceMatch, packEntries } from "@eusn/match";
 import type { WriteReceipt } from "@eusn/protocol";
+import { secondSignature } from "../scripts/second-signature.ts";
 import { type LocalNode, startLocalNode } from "../test/helpers/local-node.ts";
 
 const args = process.argv.slice(2);
@@ -178,6 +179,7 @@ async function admit(node: LocalNode, role: "authority" | "platform" | "coordina
     jwks: { keys: [key.publicJwk] },
   });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  await secondSignature(coordinator, res.data);
   return new EusnClient({
     baseUrl: node.baseUrl,
     nodeId: node.nodeId,

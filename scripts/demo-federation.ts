@@ -30,6 +30,7 @@ import type { LogEntriesPage, PeerView, PullReport, SubmitResult, WriteReceipt }
 import type { JWK } from "jose";
 import { LocalNet } from "./federation/local-net.ts";
 import { collectState, compareStates, describeDivergences, type NodeState } from "./federation/state.ts";
+import { secondSignature } from "./second-signature.ts";
 
 const TIMEOUT_S = Number(process.env.DEMO_TIMEOUT_S ?? 600);
 const [A, B, C] = [0, 1, 2] as const;
@@ -109,6 +110,8 @@ async function demo(net: LocalNet) {
       }),
       `admit ${ms} on ${nodes[home]!.label}`,
     );
+    // The second signature an authority's admission needs: a second coordinator of that node.
+    await secondSignature(coord(home), r);
     people[slug] = {
       slug,
       id: r.subjectId,
@@ -193,8 +196,8 @@ async function demo(net: LocalNet) {
       reason: "compromised signing key",
     }),
     "revoke BE",
-  );
-  say(`  A: A's coordinator revokes BE (${be.id}), whose home is C`);
+  ).then((r) => secondSignature(coord(A), r));
+  say(`  A: A's two coordinators revoke BE (${be.id}), whose home is C`);
   await net.pull(B, A);
   // One second later in signed time than the revocation, so the order is not a tie.
   await new Promise((r) => setTimeout(r, 1100));

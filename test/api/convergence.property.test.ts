@@ -9,7 +9,6 @@
 
 import { env } from "cloudflare:workers";
 import { generateParticipantKey } from "@eusn/client";
-import type { WriteReceipt } from "@eusn/protocol";
 import { expect, it } from "vitest";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Member, network } from "../helpers/network.ts";

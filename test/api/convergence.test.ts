@@ -258,6 +258,106 @@ describe("a revocation during a partition reaches back on every node", () => {
   });
 });
 
+describe("the registry's second signatures converge", () => {
+  it("an admission countersigned on two nodes during a partition takes effect at the earlier countersignature everywhere", async () => {
+    const key = await generateParticipantKey();
+    const req = await net.nodes[0]!.coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+      role: "authority",
+      memberState: "PT",
+      displayName: "authority PT, countersigned twice",
+      jwks: { keys: [key.publicJwk] },
+    });
+    if (!req.ok) throw new Error(JSON.stringify(req.problem));
+    const id = req.data.subjectId;
+    await net.heal();
+    net.partition(0, 1);
+    net.partition(0, 2);
+    net.partition(1, 2);
+    const record = { participantId: id, requestRecordId: req.data.recordId, action: "admit" as const };
+    const path = `/v1/participants/${id}/countersign`;
+    // B's coordinator on B first; C's coordinator on C a second later.
+    const first = await net.nodes[1]!.coordinator.write<WriteReceipt>(
+      path,
+      "participant.countersign",
+      record,
+    );
+    expect(first.ok, JSON.stringify(first)).toBe(true);
+    await new Promise((res) => setTimeout(res, 1100));
+    const second = await net.nodes[2]!.coordinator.write<WriteReceipt>(
+      path,
+      "participant.countersign",
+      record,
+    );
+    expect(second.ok, JSON.stringify(second)).toBe(true);
+    if (!first.ok || !second.ok) return;
+    for (const [a, b] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const)
+      net.partition(a, b, false);
+    const s = await expectConverged();
+    const iat = (await net.nodes[1]!.env.DB.prepare("SELECT iat FROM records WHERE id = ?")
+      .bind(first.data.recordId)
+      .first<{ iat: number }>())!.iat;
+    const p = (s.participants as { id: string; admitted_at: string }[]).find((x) => x.id === id);
+    expect(Date.parse(p!.admitted_at) / 1000).toBe(iat);
+    for (const i of [0, 1, 2]) {
+      const q = await net.nodes[i]!.env.DB.prepare(
+        "SELECT completed_record_id FROM registry_requests WHERE request_record_id = ?",
+      )
+        .bind(req.data.recordId)
+        .first<{ completed_record_id: string }>();
+      expect(q?.completed_record_id).toBe(first.data.recordId);
+    }
+  });
+});
+
+describe("a key declared compromised reaches back on every node", () => {
+  it("what the key signed on C after the declared time is void everywhere, though C learned it last", async () => {
+    const x = await admit(0, "authority", "SE");
+    const k2 = await generateParticipantKey();
+    const added = await on(x).write(`/v1/participants/${x.id}/keys`, "participant.key.add", {
+      participantId: x.id,
+      jwk: k2.publicJwk,
+    });
+    expect(added.ok, JSON.stringify(added)).toBe(true);
+    const id = await submit(nl);
+    const before = await submit(nl);
+    await net.heal();
+    await assess(x, before, "concur", 2);
+    await net.heal();
+    await new Promise((res) => setTimeout(res, 1100));
+    const since = Math.floor(Date.now() / 1000);
+    net.partition(0, 2);
+    net.partition(1, 2);
+    // Whoever holds the first key writes on C, which has not heard of the compromise.
+    const own = await submit(x, 2);
+    await assess(x, id, "concur", 2);
+    expect((await stateOn(2, own))?.status).toBe("live");
+    // X declares it on A with its second key.
+    const declared = await net.nodes[0]!.as(x.id, k2.privateJwk).write(
+      `/v1/participants/${x.id}/keys/retire`,
+      "participant.key.retire",
+      { participantId: x.id, kid: x.key.kid, reason: "key stolen", compromisedSince: since },
+    );
+    expect(declared.ok, JSON.stringify(declared)).toBe(true);
+    net.partition(0, 2, false);
+    net.partition(1, 2, false);
+    const s = await expectConverged();
+    const rows = s.submissions as { id: string; status: string; concur_states: string }[];
+    expect(rows.find((r) => r.id === own)?.status).toBe("voided");
+    expect(JSON.parse(rows.find((r) => r.id === id)!.concur_states)).not.toContain("SE");
+    expect(JSON.parse(rows.find((r) => r.id === before)!.concur_states)).toContain("SE");
+    const voided = await net.nodes[2]!.env.DB.prepare(
+      "SELECT count(*) AS n FROM audit_log WHERE kind = 'record.voided' AND json_extract(detail, '$.kid') = ?",
+    )
+      .bind(x.key.kid)
+      .first<{ n: number }>();
+    expect(voided!.n).toBe(2);
+  });
+});
+
 describe("pulls", () => {
   it("racing pulls of one peer: one pulls, the other answers in_progress, nothing raw", async () => {
     for (let i = 0; i < 5; i++) await submit(nl);

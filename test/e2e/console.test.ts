@@ -1,9 +1,9 @@
 // The web console end to end, in real headless Chromium against a real local node (wrangler dev,
 // local D1): each role signs in by loading its key file and completes its main flows through the
 // pages and the confirmation dialog. Screenshots go to test-artifacts/e2e/.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { EusnClient } from "@eusn/client";
+import { EusnClient, generateParticipantKey } from "@eusn/client";
 import { hammingDistance, type PdqHex } from "@eusn/pdq";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -344,20 +344,38 @@ d("the console", () => {
     expect(await platform.page.locator("#reversals-table").textContent()).toContain("court ruling");
   });
 
-  it("coordinator: admits a platform with a key made in the browser, which signs in; then revokes it", async () => {
+  it("coordinator: admits a platform with the public key it made itself, which signs in; then revokes it", async () => {
     const { page } = by.coordinator!;
     await open(page, "/console/participants");
+    // The participant makes its key pair on its own machine (as `eusn keygen` does); the
+    // coordinator gets the public half only. A private key pasted by mistake is refused.
+    const pair = await generateParticipantKey();
     await page.selectOption("#admit-role", "platform");
     expect(await page.locator("#admit-state").isDisabled()).toBe(true);
     await page.fill("#admit-name", "Video Host");
+    await page.fill("#admit-jwk", JSON.stringify(pair.privateJwk));
+    await page.getByRole("button", { name: "Review and admit…" }).click();
+    await expect.poll(() => page.locator("#admit-download").textContent()).toContain("PRIVATE key");
+    await page.fill("#admit-jwk", JSON.stringify({ kid: pair.kid, jwk: pair.publicJwk }));
+    await expect.poll(() => page.locator("#admit-kid").textContent()).toContain(pair.kid);
     await page.getByRole("button", { name: "Review and admit…" }).click();
     await confirmDialog(page, { kind: "participant.admit" });
-    const [download] = await Promise.all([
-      page.waitForEvent("download"),
-      page.getByRole("link", { name: "Download the key file for Video Host" }).click(),
-    ]);
-    const file = path.join(keysDir, "downloaded-video-host.json");
-    await download.saveAs(file);
+    await expect.poll(() => page.locator("#admit-download").textContent()).toMatch(/Admitted par_\w+/);
+    const id = /Admitted (par_\w+)/.exec((await page.locator("#admit-download").textContent()) ?? "")![1]!;
+    const file = path.join(keysDir, "video-host.json");
+    const { nodeId } = JSON.parse(readFileSync(keyFile("platform"), "utf8")) as { nodeId: string };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        participantId: id,
+        role: "platform",
+        displayName: "Video Host",
+        nodeId,
+        baseUrl: base,
+        privateJwk: pair.privateJwk,
+      }),
+      { mode: 0o600 },
+    );
     const newcomer = await newPage(browser);
     pages.push(newcomer);
     await open(newcomer.page, "/console");

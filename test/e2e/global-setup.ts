@@ -48,6 +48,7 @@ import type { WriteReceipt } from "@eusn/protocol";
 import { type BrowserServer, chromium } from "playwright-core";
 import type { TestProject } from "vitest/node";
 import { buildConsole } from "../../scripts/build-console.ts";
+import { secondSignature } from "../../scripts/second-signature.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** The flags a closed-network machine needs (.library/env/machines/node.md). */
@@ -321,6 +322,7 @@ async function prepare(opts: {
       jwks: { keys: [key.publicJwk] },
     });
     if (!res.ok) throw new Error(`admitting ${p.slug}: ${JSON.stringify(res.problem)}`);
+    await secondSignature(coordinator, res.data);
     write(
       p.slug,
       credential(

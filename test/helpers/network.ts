@@ -74,6 +74,8 @@ export type Snapshot = {
   participants: unknown[];
   keys: unknown[];
   baseline: string[];
+  /** Admission and revocation requests and the countersignature that completed each. */
+  registry: unknown[];
   pending: number;
 };
 
@@ -247,9 +249,12 @@ export async function network(size: number, first = 1): Promise<Network> {
           "SELECT id, role, status, admitted_at, revoked_at FROM participants WHERE id NOT LIKE 'par_coord%' ORDER BY id",
         ),
         keys: await all(
-          "SELECT participant_id, kid, status, valid_from, valid_until FROM participant_keys WHERE participant_id NOT LIKE 'par_coord%' ORDER BY kid",
+          "SELECT participant_id, kid, status, valid_from, valid_until, compromised_since FROM participant_keys WHERE participant_id NOT LIKE 'par_coord%' ORDER BY kid",
         ),
         baseline: res.data.entries.map((e) => e.id).sort(),
+        registry: await all(
+          "SELECT request_record_id, action, participant_id, completed_record_id, completed_at FROM registry_requests ORDER BY request_record_id",
+        ),
         pending: (await db.prepare("SELECT count(*) AS n FROM federation_pending").first<{ n: number }>())!.n,
       };
     },

@@ -137,6 +137,23 @@ const CHECKS: Record<string, (r: { stdout: string; stderr: string }) => Promise<
     const p = await client("coordinator").getPublic<{ status: string }>(`/v1/participants/${newcomer}`);
     expect(p.ok && p.data.status).toBe("revoked");
     expect(r.stdout).toMatch(/ baseline\.decide /);
+    // The second NL authority: requested by the bootstrap coordinator, in effect once the second
+    // coordinator countersigned it.
+    const be = file("requested.txt").split("\n")[0]!.split(" ")[1]!;
+    const request = file("requested.txt").match(/^pending (rec_\w+)$/m)?.[1];
+    expect(request).toBeTruthy();
+    expect(r.stdout).toMatch(
+      new RegExp(`^${request} admit ${be} NL by \\S+ pending "Politie \\(NL national police\\)"$`, "m"),
+    );
+    expect(r.stdout).toMatch(new RegExp(`^admitted ${be}$`, "m"));
+    const completed = JSON.parse(file("completed.json")) as {
+      requests: { requestRecordId: string; completedBy: string }[];
+    };
+    expect(completed.requests.find((q) => q.requestRecordId === request)?.completedBy).toBe(
+      keys["coordinator-2"]!.participantId,
+    );
+    const beView = await client("coordinator").getPublic<{ status: string }>(`/v1/participants/${be}`);
+    expect(beView.ok && beView.data.status).toBe("active");
   },
   "A platform's day": async (r) => {
     expect(r.stdout).toMatch(/^updated: version \d+, \d+ entries in baseline\/$/m);
@@ -253,6 +270,7 @@ describe("every command's --help", () => {
         "admit",
         "assess",
         "audit",
+        "countersign",
         "create",
         "curation",
         "decide",
@@ -263,6 +281,7 @@ describe("every command's --help", () => {
         "list",
         "match",
         "new",
+        "requests",
         "reversals",
         "reverse",
         "revoke",

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secondSignature } from "../../scripts/second-signature.ts";
 import { EUSN, EUSN_LAUNCHER, REPO_ROOT as ROOT } from "../helpers/cli.ts";
 import { flipBits, randomPdq, rng } from "../helpers/hashes.ts";
 import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
@@ -41,6 +42,7 @@ async function admitTo(node: LocalNode, role: "authority" | "platform", memberSt
     jwks: { keys: [key.publicJwk] },
   });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  await secondSignature(coordinator, res.data);
   const file = path.join(node.dir, `${role}.json`);
   writeFileSync(
     file,

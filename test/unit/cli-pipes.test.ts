@@ -11,6 +11,7 @@ import { EusnClient, generateParticipantKey, listSubmissions } from "@eusn/clien
 import type { SubmissionView, WriteReceipt } from "@eusn/protocol";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secondSignature } from "../../scripts/second-signature.ts";
 import { sh } from "../helpers/cli-shell.ts";
 import { freePort, type LocalNode, startLocalNode } from "../helpers/local-node.ts";
 
@@ -28,6 +29,7 @@ async function admitTo(role: "authority" | "platform", memberState?: string) {
     jwks: { keys: [key.publicJwk] },
   });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
+  await secondSignature(coordinator, res.data);
   const file = path.join(dir, `${memberState ?? role}.json`);
   writeFileSync(
     file,

@@ -213,6 +213,13 @@ export function consoleParticipants(c: Context<AppEnv>) {
       <Section id="participants-list" title="Registry">
         <div class="table" id="participants-table" />
       </Section>
+      <Section id="registry-requests" title="Waiting for a second signature">
+        <p class="hint">
+          An authority's admission or revocation takes effect only with a second signature: another
+          coordinator's, or an active authority's of the same member state.
+        </p>
+        <div class="table" id="requests-table" />
+      </Section>
       <Section id="admit" title="Admit a participant">
         <form id="admit-form" novalidate>
           <div class="grid">
@@ -237,17 +244,20 @@ export function consoleParticipants(c: Context<AppEnv>) {
             </label>
           </div>
           <fieldset>
-            <legend>Signing key</legend>
-            <label class="check">
-              <input type="radio" name="keySource" value="generate" checked /> Generate a new key pair in this
-              browser (you download the key file and hand it over securely)
-            </label>
-            <label class="check">
-              <input type="radio" name="keySource" value="paste" /> Use the participant's public JWK
+            <legend>The participant's public key</legend>
+            <p class="hint">
+              The participant makes its own key pair (<code>eusn keygen</code>, or "My key" in its own
+              browser) and sends you the public half: its private key never leaves it. Paste the public JWK or
+              choose the file it sent; check the key id shown with the participant by another channel before
+              you sign.
+            </p>
+            <label>
+              Public JWK file <input type="file" id="admit-jwk-file" accept=".json,application/json" />
             </label>
             <label>
-              Public JWK <textarea name="publicJwk" id="admit-jwk" rows={3} spellcheck={false} />
+              Public JWK <textarea name="publicJwk" id="admit-jwk" rows={3} spellcheck={false} required />
             </label>
+            <p id="admit-kid" class="hint" aria-live="polite" />
           </fieldset>
           <button type="submit" class="primary" id="admit-submit">
             Review and admit…

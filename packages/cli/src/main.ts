@@ -21,7 +21,16 @@ const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]
   [() => import("./commands/authority.ts"), ["assessCommand", "withdrawCommand", "submissionsCommand"]],
   [
     () => import("./commands/coordinator.ts"),
-    ["admitCommand", "revokeCommand", "decideCommand", "reverseCommand", "curationCommand", "auditCommand"],
+    [
+      "admitCommand",
+      "revokeCommand",
+      "requestsCommand",
+      "countersignCommand",
+      "decideCommand",
+      "reverseCommand",
+      "curationCommand",
+      "auditCommand",
+    ],
   ],
   [() => import("./commands/match.ts"), ["default"]],
   [

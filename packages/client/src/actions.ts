@@ -8,6 +8,7 @@ import type {
   MatchResponse,
   ParticipantView,
   PublicJwk,
+  RegistryRequestView,
   Reversal,
   SubmissionItem,
   SubmissionListQuery,
@@ -136,6 +137,37 @@ export function revoke(
     participantId,
     reason,
   });
+}
+
+/**
+ * Admissions and revocations of authorities signed once and waiting for their second signature
+ * (`pending`, the default), or completed ones.
+ */
+export function registryRequests(
+  client: EusnClient,
+  status: "pending" | "completed" = "pending",
+): Promise<Result<{ requests: RegistryRequestView[] }>> {
+  return client.getPublic<{ requests: RegistryRequestView[] }>(`/v1/registry/requests?status=${status}`);
+}
+
+/**
+ * Gives a request its second signature: by another coordinator than the requester, or by an
+ * active authority of the participant's member state. The record names the request, its
+ * participant and its action, so it counts for that request only.
+ */
+export function countersign(
+  client: EusnClient,
+  request: { participantId: string; requestRecordId: string; action: "admit" | "revoke" },
+): Promise<Result<WriteReceipt>> {
+  return client.write<WriteReceipt>(
+    `/v1/participants/${enc(request.participantId)}/countersign`,
+    "participant.countersign",
+    {
+      participantId: request.participantId,
+      requestRecordId: request.requestRecordId,
+      action: request.action,
+    },
+  );
 }
 
 export type Decision = "include" | "exclude" | "retire";

@@ -1,14 +1,101 @@
-// A coordinator's commands: `admit` and `revoke` participants, `decide` on baseline entries
+// A coordinator's commands: `admit` and `revoke` participants (an authority's with a second
+// signature: `requests` lists what waits for one, `countersign` gives it), `decide` on baseline entries
 // (citing the live assessments that count, unless told which), `reverse` a submission,
 // `curation` (the queues) and `audit` (the trail, newest first, filtered, or followed).
-import { type AuditPage, admit, auditPage, curation, decide, reverse, revoke } from "@eusn/client";
-import { EU_MEMBER_STATES, PublicJwk, ROLES } from "@eusn/protocol";
+import {
+  type AuditPage,
+  admit,
+  auditPage,
+  countersign,
+  curation,
+  decide,
+  type EusnClient,
+  registryRequests,
+  reverse,
+  revoke,
+} from "@eusn/client";
+import { EU_MEMBER_STATES, PublicJwk, type RegistryRequestView, ROLES } from "@eusn/protocol";
 import { Argument, Command, Option } from "commander";
 import { readInput, UsageError } from "../credential.ts";
 import { type CommonOpts, connect, intOption, must, networked, run, show, sleep } from "../output.ts";
 import { entryLine } from "./views.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The request `recordId` made, if it waits for a second signature (an authority's admission or revocation). */
+async function pendingRequest(
+  client: EusnClient,
+  recordId: string,
+): Promise<RegistryRequestView | undefined> {
+  const list = await registryRequests(client, "pending");
+  return list.ok ? list.data.requests.find((q) => q.requestRecordId === recordId) : undefined;
+}
+
+const requestLine = (q: RegistryRequestView) =>
+  [
+    q.requestRecordId,
+    q.action,
+    q.participantId,
+    q.memberState ?? "--",
+    `by ${q.requestedBy}`,
+    q.status === "completed" ? `countersigned by ${q.completedBy}` : "pending",
+    JSON.stringify(q.displayName),
+  ].join(" ");
+
+export function requestsCommand(): Command {
+  return networked(
+    new Command("requests")
+      .description(
+        "admissions and revocations of authorities waiting for their second signature (one line each: request record, action, participant, member state, requester, status, name)",
+      )
+      .option("--completed", "the countersigned ones instead", false),
+    ["eusn requests --key coordinator-2.json", "eusn requests --completed --json"],
+  ).action(
+    run("eusn requests", async (opts: CommonOpts & { completed: boolean }) => {
+      const { client } = await connect("eusn requests", opts);
+      const r = must(await registryRequests(client, opts.completed ? "completed" : "pending"));
+      show(opts, r, () => r.requests.map(requestLine).join("\n"));
+      return 0;
+    }),
+  );
+}
+
+export function countersignCommand(): Command {
+  return networked(
+    new Command("countersign")
+      .description(
+        "give an authority's admission or revocation its second signature (another coordinator than the requester, or an authority of the same member state)",
+      )
+      .argument("<requestRecordId>", "the request's record, as `eusn requests` lists it"),
+    [
+      "eusn countersign rec_01jd… --key coordinator-2.json",
+      "eusn countersign \"$(eusn requests | head -n 1 | cut -d' ' -f1)\" --key nl-atkm.json --json",
+    ],
+  ).action(
+    run("eusn countersign", async (recordId: string, opts: CommonOpts) => {
+      const { client } = await connect("eusn countersign", opts);
+      const list = must(await registryRequests(client, "pending"));
+      const q = list.requests.find((x) => x.requestRecordId === recordId);
+      if (!q)
+        throw new UsageError(
+          `${recordId} is not a request waiting for a second signature (see \`eusn requests\`)`,
+        );
+      const r = must(
+        await countersign(client, {
+          participantId: q.participantId,
+          requestRecordId: recordId,
+          action: q.action,
+        }),
+      );
+      show(opts, r, () =>
+        [`${q.action === "admit" ? "admitted" : "revoked"} ${q.participantId}`, `record ${r.recordId}`].join(
+          "\n",
+        ),
+      );
+      return 0;
+    }),
+  );
+}
 
 /** Public keys from a file: `eusn keygen`'s output ({kid, jwk}), a JWK, or a JWKS. */
 async function publicKeys(file: string): Promise<PublicJwk[]> {
@@ -69,10 +156,19 @@ export function admitCommand(): Command {
           }),
           { displayName: "--name", memberState: "--member-state", role: "--role", jwks: "--jwk" },
         );
-        show(opts, r, () => `participant ${r.subjectId}\nrecord ${r.recordId}`);
+        const waiting = await pendingRequest(client, r.recordId);
+        show(opts, { ...r, pending: !!waiting }, () =>
+          [
+            `participant ${r.subjectId}`,
+            `record ${r.recordId}`,
+            ...(waiting ? [`pending ${r.recordId}`] : []),
+          ].join("\n"),
+        );
         if (!opts.json)
           process.stderr.write(
-            "eusn admit: admitted; it runs `eusn whoami --save` with its key file to start\n",
+            waiting
+              ? `eusn admit: requested; an authority's admission takes effect with a second signature: another coordinator, or an authority of ${opts.memberState ?? ""}, runs \`eusn countersign ${r.recordId}\`\n`
+              : "eusn admit: admitted; it runs `eusn whoami --save` with its key file to start\n",
           );
         return 0;
       },
@@ -94,7 +190,16 @@ export function revokeCommand(): Command {
         reason: "--reason",
         participantId: "participantId",
       });
-      show(opts, r, () => `revoked ${id}\nrecord ${r.recordId}`);
+      const waiting = await pendingRequest(client, r.recordId);
+      show(opts, { ...r, pending: !!waiting }, () =>
+        waiting
+          ? `requested ${id}\nrecord ${r.recordId}\npending ${r.recordId}`
+          : `revoked ${id}\nrecord ${r.recordId}`,
+      );
+      if (waiting && !opts.json)
+        process.stderr.write(
+          `eusn revoke: requested; an authority's revocation takes effect with a second signature: another coordinator, or an authority of ${waiting.memberState ?? ""}, runs \`eusn countersign ${r.recordId}\`\n`,
+        );
       return 0;
     }),
   );

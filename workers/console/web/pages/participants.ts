@@ -1,13 +1,18 @@
-// Coordinator: the participant registry with each participant's keys; admit (with a key pair
-// generated in this browser, handed over as a key file, or a public JWK supplied by the
-// participant) and revoke. Key rotation is done by each participant itself ("My key"): the node
-// refuses to let a coordinator add keys in another participant's name.
-import { generateParticipantKey } from "@eusn/client";
-import type { ParticipantView, PublicJwk, WriteReceipt } from "@eusn/protocol";
+// Coordinator: the participant registry with each participant's keys; admit with the public JWK
+// the participant sent (pasted or chosen as a file: it made its own key pair, and its private key
+// never reaches this browser), revoke, and give an authority's admission or revocation its second
+// signature. Key rotation is done by each participant itself ("My key"): the node refuses to let
+// a coordinator add keys in another participant's name.
+import {
+  normalisePublicJwk,
+  type ParticipantView,
+  PublicJwk,
+  type RegistryRequestView,
+  type WriteReceipt,
+} from "@eusn/protocol";
 import { getPublic } from "../api.ts";
 import { confirmWrite, reasonField } from "../confirm.ts";
 import { $, button, formValues, h, replace, table, when } from "../dom.ts";
-import { keyFileLink } from "../download.ts";
 import type { Session } from "../session.ts";
 import { stateBadge } from "./views.ts";
 
@@ -52,7 +57,7 @@ export default async function participants(s: Session | null) {
                     fields: [reasonField()],
                     record: (x) => ({ participantId: p.id, reason: String(x.reason ?? "").trim() }),
                   });
-                  if (r) await render();
+                  if (r) await Promise.all([render(), renderRequests()]);
                 },
                 { "aria-label": `Revoke ${p.displayName}` },
               )
@@ -62,43 +67,120 @@ export default async function participants(s: Session | null) {
     );
   };
 
+  const renderRequests = async () => {
+    const { requests } = await getPublic<{ requests: RegistryRequestView[] }>("/v1/registry/requests");
+    replace(
+      $("requests-table"),
+      table(
+        `${requests.length} request(s) waiting for a second signature`,
+        ["Request", "Participant", "State", "Requested by", "Requested", ""],
+        requests.map((q) => [
+          [
+            h("strong", {}, q.action === "admit" ? "Admission" : "Revocation"),
+            h("br"),
+            h("code", {}, q.requestRecordId),
+          ],
+          [h("strong", {}, q.displayName), h("br"), h("code", {}, q.participantId)],
+          q.memberState ?? "—",
+          h("code", {}, q.requestedBy),
+          when(q.requestedAt),
+          // The node refuses the requester's own second signature; the button is not offered.
+          q.requestedBy !== s.participantId
+            ? button(
+                "Countersign…",
+                async () => {
+                  const r = await confirmWrite(s, {
+                    title: `Countersign the ${q.action === "admit" ? "admission" : "revocation"} of ${q.displayName}`,
+                    intro: `Second signature for ${q.requestRecordId}: ${q.action === "admit" ? "admit" : "revoke"} ${q.participantId} (${q.role}, ${q.memberState ?? "—"}), requested by ${q.requestedBy}.${q.keys.length ? ` Key id(s): ${q.keys.join(", ")} — check them with the participant.` : ""} It takes effect at this signature's time.`,
+                    kind: "participant.countersign",
+                    path: `/v1/participants/${encodeURIComponent(q.participantId)}/countersign`,
+                    record: () => ({
+                      participantId: q.participantId,
+                      requestRecordId: q.requestRecordId,
+                      action: q.action,
+                    }),
+                  });
+                  if (r) await Promise.all([render(), renderRequests()]);
+                },
+                {
+                  "aria-label": `Countersign the ${q.action === "admit" ? "admission" : "revocation"} of ${q.displayName}`,
+                },
+              )
+            : "waiting for another signer",
+        ]),
+      ),
+    );
+  };
+
   const form = $("admit-form") as unknown as HTMLFormElement;
   const role = $("admit-role") as unknown as HTMLSelectElement;
   const state = $("admit-state") as unknown as HTMLSelectElement;
   const jwk = $("admit-jwk") as unknown as HTMLTextAreaElement;
+  const file = $("admit-jwk-file") as unknown as HTMLInputElement;
+  const kidOut = $("admit-kid");
   const syncState = () => {
     state.disabled = role.value !== "authority";
-    jwk.disabled = formValues(form).keySource !== "paste";
   };
   role.addEventListener("change", syncState);
-  form.addEventListener("change", syncState);
   syncState();
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (f) jwk.value = await f.text();
+    await checkKey();
+  });
+  jwk.addEventListener("input", () => void checkKey());
+
+  /**
+   * The public key the participant sent, or why it cannot be used: JSON, a public Ed25519 or
+   * P-256 JWK only (a private member `d` is refused: the participant must keep it), canonically
+   * spelled; its RFC 7638 thumbprint is shown to be checked with the participant.
+   */
+  async function checkKey(): Promise<PublicJwk | string> {
+    const text = jwk.value.trim();
+    let why: string | undefined;
+    let key: PublicJwk | undefined;
+    if (!text) why = "Paste the participant's public JWK or choose its file.";
+    else {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+        why = "The public JWK is not valid JSON.";
+      }
+      // `eusn keygen` prints {kid, jwk}; a JWK on its own is accepted too.
+      const candidate =
+        parsed && typeof parsed === "object" && "jwk" in parsed ? (parsed as { jwk: unknown }).jwk : parsed;
+      if (!why && candidate && typeof candidate === "object" && "d" in candidate)
+        why = "That is a PRIVATE key: it must stay with the participant. Ask for the public half only.";
+      if (!why) {
+        const p = PublicJwk.safeParse(candidate);
+        if (!p.success) why = "Not a public Ed25519 or P-256 JWK.";
+        else {
+          const n = await normalisePublicJwk(p.data);
+          if (!n.ok) why = n.reason;
+          else key = n.key.jwk;
+        }
+      }
+    }
+    replace(
+      kidOut,
+      why
+        ? h("span", { class: text ? "error" : "" }, why)
+        : h("span", {}, "Key id (RFC 7638 thumbprint): ", h("code", {}, key!.kid ?? "")),
+    );
+    return key ?? why!;
+  }
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const v = formValues(form);
     const out = $("admit-download");
     replace(out);
-    let publicJwk: PublicJwk;
-    let privateJwk: unknown = null;
-    if (v.keySource === "paste") {
-      try {
-        publicJwk = JSON.parse(String(v.publicJwk)) as PublicJwk;
-      } catch {
-        replace(out, h("p", { class: "error", role: "alert" }, "The public JWK is not valid JSON."));
-        return;
-      }
-      if ("d" in publicJwk) {
-        replace(
-          out,
-          h("p", { class: "error", role: "alert" }, "That is a PRIVATE key: ask for the public half only."),
-        );
-        return;
-      }
-    } else {
-      const pair = await generateParticipantKey("EdDSA");
-      publicJwk = pair.publicJwk;
-      privateJwk = pair.privateJwk;
+    const publicJwk = await checkKey();
+    if (typeof publicJwk === "string") {
+      replace(out, h("p", { class: "error", role: "alert" }, publicJwk));
+      return;
     }
     const record = {
       role: v.role,
@@ -108,43 +190,30 @@ export default async function participants(s: Session | null) {
     };
     const r = await confirmWrite<WriteReceipt>(s, {
       title: `Admit ${record.displayName || "a participant"}`,
-      intro: `Admit a new ${String(v.role)}${v.role === "authority" ? ` for ${String(v.memberState)}` : ""} with ${privateJwk ? "a key pair generated in this browser" : "the public key supplied"}.`,
+      intro: `Admit a new ${String(v.role)}${v.role === "authority" ? ` for ${String(v.memberState)}` : ""} with the public key it supplied (key id ${publicJwk.kid}).${v.role === "authority" ? " An authority's admission takes effect with a second signature." : ""}`,
       kind: "participant.admit",
       path: "/v1/participants",
       record: () => record,
     });
     if (!r?.receipt) return;
     const id = r.receipt.subjectId;
-    if (privateJwk) {
-      replace(
-        out,
-        h(
-          "div",
-          { class: "notice", role: "status" },
-          h(
-            "p",
-            {},
-            `Admitted ${id}. This is the only copy of its private key: download the key file and hand it over securely.`,
-          ),
-          keyFileLink(
-            `${id}.json`,
-            {
-              participantId: id,
-              role: v.role,
-              ...(v.role === "authority" ? { memberState: v.memberState } : {}),
-              displayName: record.displayName,
-              nodeId: s.nodeId,
-              baseUrl: location.origin,
-              privateJwk,
-            },
-            `Download the key file for ${record.displayName}`,
-          ),
-        ),
-      );
-    } else replace(out, h("p", { role: "status" }, `Admitted ${id}.`));
+    const { requests } = await getPublic<{ requests: RegistryRequestView[] }>("/v1/registry/requests");
+    const waiting = requests.some((q) => q.requestRecordId === r.receipt!.recordId);
+    replace(
+      out,
+      h(
+        "p",
+        { role: "status" },
+        waiting
+          ? `Requested ${id}: it takes effect when another coordinator, or an authority of ${String(v.memberState)}, countersigns it.`
+          : `Admitted ${id}. It signs in with its own key file.`,
+      ),
+    );
     form.reset();
     syncState();
-    await render();
+    replace(kidOut);
+    await Promise.all([render(), renderRequests()]);
   });
+  await renderRequests();
   await render();
 }

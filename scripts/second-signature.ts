@@ -1,0 +1,45 @@
+// Demo networks, benches and tests that admit authorities through the API: an authority's
+// admission or revocation needs a second signature (REGISTRY_SECOND_SIGNATURE), so a second
+// coordinator is admitted once per node by the bootstrap coordinator and countersigns.
+import { countersign, EusnClient, generateParticipantKey, registryRequests } from "@eusn/client";
+import type { WriteReceipt } from "@eusn/protocol";
+
+const seconds = new Map<string, Promise<EusnClient>>();
+
+/** The node's second coordinator (admitted by `bootstrap` the first time it is asked for). */
+export function secondCoordinator(bootstrap: EusnClient): Promise<EusnClient> {
+  const key = `${bootstrap.baseUrl} ${bootstrap.participantId}`;
+  let made = seconds.get(key);
+  if (!made) {
+    made = (async () => {
+      const pair = await generateParticipantKey();
+      const res = await bootstrap.write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: "coordinator",
+        displayName: "Second coordinator (countersigns)",
+        jwks: { keys: [pair.publicJwk] },
+      });
+      if (!res.ok) throw new Error(`second coordinator: ${JSON.stringify(res.problem)}`);
+      return new EusnClient({
+        baseUrl: bootstrap.baseUrl,
+        nodeId: bootstrap.nodeId,
+        participantId: res.data.subjectId,
+        privateJwk: pair.privateJwk,
+      });
+    })();
+    seconds.set(key, made);
+  }
+  return made;
+}
+
+/**
+ * Countersigns the request `receipt` made (an authority's admission or revocation by `bootstrap`)
+ * with the second coordinator; nothing when the record took effect alone.
+ */
+export async function secondSignature(bootstrap: EusnClient, receipt: WriteReceipt): Promise<void> {
+  const list = await registryRequests(bootstrap, "pending");
+  if (!list.ok) throw new Error(`registry requests: ${JSON.stringify(list.problem)}`);
+  const q = list.data.requests.find((x) => x.requestRecordId === receipt.recordId);
+  if (!q) return;
+  const res = await countersign(await secondCoordinator(bootstrap), q);
+  if (!res.ok) throw new Error(`countersign: ${JSON.stringify(res.problem)}`);
+}

@@ -49,6 +49,7 @@ describe("config", () => {
     expect(config(wranglerVars())).toEqual(config({}));
     expect(config({})).toEqual({
       baseline: { minStates: 0, fpRate: 0.3, fpMinReports: 3 },
+      registry: { secondSignature: true },
       signals: {
         defaultExpiryDays: 90,
         maxExpiryDays: 180,
@@ -73,6 +74,13 @@ describe("config", () => {
       },
       federation: { peers: [], pullLimit: 100 },
     });
+  });
+
+  it("REGISTRY_SECOND_SIGNATURE: only the exact value off turns the second signature off", () => {
+    expect(config({ REGISTRY_SECOND_SIGNATURE: "off" }).registry.secondSignature).toBe(false);
+    expect(config({ REGISTRY_SECOND_SIGNATURE: " OFF " }).registry.secondSignature).toBe(false);
+    for (const v of ["on", "of", "false", "0", "no", ""])
+      expect(config({ REGISTRY_SECOND_SIGNATURE: v }).registry.secondSignature, v).toBe(true);
   });
 
   it("reads set values", () => {

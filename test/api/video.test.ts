@@ -5,6 +5,7 @@
 // vitest.config.ts), clips and longer uploads, a still image found in a video and a video's frame
 // found as a still image, withdrawal, and hostile input refused with problems that store nothing.
 
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type {
   HistoryItem,
@@ -17,9 +18,9 @@ import type {
   WriteReceipt,
 } from "@eusn/protocol";
 import { MAX_VPDQ_FRAMES, vpdqDigest } from "@eusn/protocol";
-import { compareVpdq } from "@eusn/vpdq";
+import { compareVpdq, matchVpdq } from "@eusn/vpdq";
 import { beforeAll, describe, expect, it } from "vitest";
-import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import { flipBits, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, coordinator, snapshot } from "../helpers/node.ts";
 
 type SubmissionDetail = { submission: SubmissionView; history: HistoryItem[] };
@@ -304,6 +305,100 @@ describe.skipIf(!vectors)("matching videos", () => {
     const after = await match({ scope: "all", items: [{ type: "vpdq", frames }] });
     expect(videoHits(after).map((h) => h.submissionId)).not.toContain(id);
     expect(videoHits(after).map((h) => h.submissionId)).toContain(stored.get("chair-orig-22-sd-bar"));
+  });
+});
+
+describe("exact against a brute-force scorer", () => {
+  /** A family member of `base`: every frame with `bits` bits flipped (a re-encode, a recolour). */
+  const variant = (base: VpdqFrame[], bits: number): VpdqFrame[] =>
+    base.map(([n, q, h, t]) => [n, q, bits === 0 ? h : flipBits(h, bits, r), t]);
+  const video = (n: number, lowQuality = 0.1): VpdqFrame[] =>
+    Array.from({ length: n }, (_, i) => [i * 30, r() < lowQuality ? 20 : 90, randomPdq(r), i]);
+  const asFrames = (fs: readonly VpdqFrame[]) => fs.map((f) => ({ quality: f[1], hash: f[2] as never }));
+
+  it("returns every stored video the reference's comparison accepts at the item's thresholds, with its percentages, and nothing else", async () => {
+    // Families: an original, re-encodes (few bits per frame), recolours (near the distance: 29-34
+    // bits), clips, and videos sharing a few frames with another; plus unrelated videos.
+    const stored: VpdqFrame[][] = [];
+    const queries: VpdqFrame[][] = [];
+    for (let f = 0; f < 8; f++) {
+      const base = video(20 + Math.floor(r() * 40));
+      stored.push(base, variant(base, 6), variant(base, 30 + (f % 4)));
+      stored.push(base.slice(0, Math.ceil(base.length / 3)));
+      const mixed = video(30);
+      for (let i = 0; i < 6; i++) mixed[i * 5] = [mixed[i * 5]![0], 90, base[i]![2], mixed[i * 5]![3]];
+      stored.push(mixed);
+      queries.push(variant(base.slice(3, 15), 4), variant(base, 31), variant(base, 32), base);
+    }
+    for (let i = 0; i < 10; i++) stored.push(video(40));
+    const ids = await submit(
+      fr,
+      await Promise.all(stored.map((frames) => videoItem(frames, { force: true }))),
+    );
+    const options = [
+      {},
+      { queryMatchPercent: 0, targetMatchPercent: 50 },
+      { distance: 20, quality: 80, queryMatchPercent: 30, targetMatchPercent: 30 },
+    ];
+    for (const opt of options) {
+      let wanted = 0;
+      let turnedDown = 0;
+      const m = await match({
+        scope: "all",
+        items: queries.map((frames) => ({ type: "vpdq" as const, frames, ...opt })),
+      });
+      queries.forEach((q, i) => {
+        const got = new Map(
+          videoHits(m, i)
+            .filter((h) => ids.includes(h.submissionId))
+            .map((h) => [h.submissionId, h.video!]),
+        );
+        const want = new Map<string, { queryMatchPercent: number; targetMatchPercent: number }>();
+        stored.forEach((t, k) => {
+          const s = matchVpdq(asFrames(q), asFrames(t), {
+            distance: opt.distance ?? 31,
+            quality: opt.quality ?? 50,
+          });
+          if (
+            s.queryMatchPercent > 0 &&
+            s.queryMatchPercent >= (opt.queryMatchPercent ?? 80) &&
+            s.targetMatchPercent >= (opt.targetMatchPercent ?? 0)
+          ) {
+            want.set(ids[k]!, s);
+            wanted++;
+          } else if (s.queryMatchPercent > 0) turnedDown++;
+        });
+        expect([...got.keys()].sort(), `query ${i} ${JSON.stringify(opt)}`).toEqual([...want.keys()].sort());
+        for (const [id, s] of want) {
+          expect(got.get(id)!.queryMatchPercent).toBe(s.queryMatchPercent);
+          expect(got.get(id)!.targetMatchPercent).toBe(s.targetMatchPercent);
+        }
+      });
+      // Not vacuous: some pairs match, and some share frames but miss the thresholds.
+      expect(wanted, JSON.stringify(opt)).toBeGreaterThan(5);
+      expect(turnedDown, JSON.stringify(opt)).toBeGreaterThan(0);
+    }
+  });
+
+  it("a shard brought back from its snapshot still finds every video's frames", async () => {
+    const frames = video(25, 0);
+    const [id] = await submit(fr, [await videoItem(frames)]);
+    const key = (await env.DB.prepare("SELECT match_key FROM submissions WHERE id = ?")
+      .bind(id)
+      .first<{ match_key: number }>())!.match_key;
+    const stub = env.MATCH_SHARD.get(env.MATCH_SHARD.idFromName(`video-snapshot-${crypto.randomUUID()}`));
+    const ask = [{ type: "vpdq" as const, values: frames.map((f) => f[2]), threshold: 31 }];
+    const framesFound = async () =>
+      (await stub.query(0, 1, ask, 31))
+        .filter((h) => h.key === key)
+        .map((h) => [h.variant, h.frame])
+        .sort((a, b) => a[0]! - b[0]!);
+    const before = await framesFound();
+    expect(before).toEqual(frames.map((_, i) => [i, i]));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await evictDurableObject(stub);
+    expect(await framesFound()).toEqual(before);
+    expect((await stub.stats(0, 1)).source).toBe("snapshot");
   });
 });
 

@@ -12,6 +12,7 @@ import { secondSignature } from "../../scripts/second-signature.ts";
 import { EUSN, EUSN_LAUNCHER, REPO_ROOT as ROOT } from "../helpers/cli.ts";
 import { flipBits, randomPdq, rng } from "../helpers/hashes.ts";
 import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+import { expectedFile, haveFfmpeg, haveVectors, VIDEOS } from "../helpers/vpdq.ts";
 
 const run = promisify(execFile);
 
@@ -134,6 +135,59 @@ describe("eusn against a local node", () => {
     expect(rows[1]).toMatch(/^near\.jpg,[0-9a-f]{64},hsh_\w+,12,none,NL,a$/);
     expect(m.stderr).toMatch(/leads for human review/);
   }, 120_000);
+
+  it.skipIf(!haveVectors || !haveFfmpeg)(
+    "submits a video (a vPDQ text file, or a video file hashed first) and matches another copy of it",
+    async () => {
+      const labels = ["--limbs", "a", "--provision", "NL Sr. art. 131", "--content-type", "video"];
+      const s = await eusn([
+        "submit",
+        "--key",
+        authorityCred,
+        "--type",
+        "vpdq",
+        ...labels,
+        expectedFile("chair-orig-22-sd-bar", "every-second"),
+        path.join(VIDEOS, "pattern-sd-grey-bar.mp4"),
+      ]);
+      expect(s.stderr).toContain("2 created");
+      expect(s.code).toBe(0);
+      const [chair] = s.stdout.trim().split("\n");
+      const [id, type] = chair!.split(",");
+      expect(type).toBe("vpdq");
+      // The grey copy of the chair video, hashed here: the reference's 100.00,100.00 for this pair.
+      const m = await eusn([
+        "match",
+        "--key",
+        platformCred,
+        "--type",
+        "vpdq",
+        "--scope",
+        "all",
+        path.join(VIDEOS, "chair-22-sd-grey-bar.mp4"),
+      ]);
+      expect(m.code).toBe(0);
+      const rows = m.stdout.trim().split("\n");
+      expect(rows[0]).toBe(
+        "file,entry,kind,queryMatchPercent,targetMatchPercent,queryRanges,entryRanges,baselineState,memberState,limbs",
+      );
+      expect(rows.slice(1)).toEqual([
+        `${path.join(VIDEOS, "chair-22-sd-grey-bar.mp4")},${id},video,100.00,100.00,0.000-22.000,0.000-22.000,none,NL,a`,
+      ]);
+      const bad = await eusn([
+        "submit",
+        "--key",
+        authorityCred,
+        "--type",
+        "vpdq",
+        ...labels,
+        path.join(node.dir, "nope.mp4"),
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("nope.mp4: no such file or directory");
+    },
+    120_000,
+  );
 
   it("explains a refused batch line by line and exits non-zero", async () => {
     const list = path.join(node.dir, "bad.csv");

@@ -14,8 +14,10 @@ import type {
   SubmissionListQuery,
   SubmissionView,
   SubmitResult,
+  VpdqFrame,
   WriteReceipt,
 } from "@eusn/protocol";
+import { vpdqDigest } from "@eusn/protocol";
 import type { EusnClient, Result } from "./client.ts";
 
 const q = (params: Record<string, string | number | undefined>) => {
@@ -59,6 +61,28 @@ export function getRecord(client: EusnClient, id: string): Promise<Result<string
 /** Submits up to 1,000 hashes as one signed record; answers `{receipt, submissions}`. */
 export function submitHashes(client: EusnClient, items: SubmissionItem[]): Promise<Result<SubmitResult>> {
   return client.write<SubmitResult>("/v1/submissions", "submission.create", { items });
+}
+
+/** A video's frames as the node takes them, with its duration. */
+export type VideoFrames = { frames: VpdqFrame[]; durationSeconds: number };
+
+/**
+ * Submits one video (its vPDQ frame hashes) as one signed record: a video of up to 10,800 frames
+ * fills most of a request, so videos are never batched. `value` is computed here: the SHA-256 of
+ * the frames in the reference's text format (vpdqDigest).
+ */
+export async function submitVideo(
+  client: EusnClient,
+  video: VideoFrames,
+  labels: Omit<SubmissionItem, "signalType" | "value" | "video" | "quality">,
+): Promise<Result<SubmitResult>> {
+  const item: SubmissionItem = {
+    ...labels,
+    signalType: "vpdq",
+    value: await vpdqDigest(video.frames),
+    video: { frameCount: video.frames.length, durationSeconds: video.durationSeconds, frames: video.frames },
+  };
+  return submitHashes(client, [item]);
 }
 
 export type SubmissionPage = { submissions: SubmissionView[]; next: string | null };

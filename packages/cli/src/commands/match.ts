@@ -10,6 +10,7 @@ import {
   type MatchScope,
   SIGNAL_TYPES,
   type SignalType,
+  type VpdqFrame,
 } from "@eusn/protocol";
 import { Command, Option } from "commander";
 import { progressBar } from "../credential.ts";
@@ -24,9 +25,15 @@ import {
   problemText,
   run,
 } from "../output.ts";
+import { loadVideo } from "../video-input.ts";
 
 type Opts = CommonOpts & {
-  type: Exclude<SignalType, "vpdq">;
+  type: SignalType;
+  secondsPerHash: string;
+  distance: string;
+  quality: string;
+  queryMatchPercent: string;
+  targetMatchPercent: string;
   column?: string;
   scope: MatchScope;
   threshold: string;
@@ -44,8 +51,11 @@ export default function matchCommand(): Command {
       )
       .argument("<inputs...>", "files of hashes, or - for stdin")
       .addOption(
-        new Option("--type <type>", "which value of each row to match (md5/sha256: from `eusn hash --exact`)")
-          .choices(SIGNAL_TYPES.filter((t) => t !== "vpdq"))
+        new Option(
+          "--type <type>",
+          "which value of each row to match (md5/sha256: from `eusn hash --exact`; vpdq: each input is a video, as a vPDQ text file or a video file)",
+        )
+          .choices(SIGNAL_TYPES)
           .default("pdq"),
       )
       .option("--column <name|n>", "the column holding the value: a header name, or a field number")
@@ -55,6 +65,19 @@ export default function matchCommand(): Command {
           .default("baseline"),
       )
       .option("--threshold <t>", "PDQ Hamming distance threshold 0..63", "31")
+      .option("--seconds-per-hash <s>", "vpdq, for a video file: one frame hashed per this many seconds", "1")
+      .option("--distance <d>", "vpdq: frames match within this Hamming distance 0..63", "31")
+      .option("--quality <q>", "vpdq: frames below this quality are left out on both sides", "50")
+      .option(
+        "--query-match-percent <p>",
+        "vpdq: share of the video's frames that must match a stored video's",
+        "80",
+      )
+      .option(
+        "--target-match-percent <p>",
+        "vpdq: share of a stored video's frames that must match (set 80, and --query-match-percent 0, to find known videos inside a long upload)",
+        "0",
+      )
       .option("--batch <n>", "hashes per request (1..1000)", "1000")
       .option("--no-progress", "no progress bar"),
     [
@@ -65,6 +88,7 @@ export default function matchCommand(): Command {
 }
 
 async function matchHashes(inputs: string[], opts: Opts): Promise<number> {
+  if (opts.type === "vpdq") return matchVideos(inputs, opts);
   const size = intOption("--batch", opts.batch, 1, 1000)!;
   const threshold = intOption("--threshold", opts.threshold, 0, 63)!;
   const rows = await readHashInputs(NAME, inputs, {
@@ -146,4 +170,79 @@ async function matchHashes(inputs: string[], opts: Opts): Promise<number> {
 
 function csv(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+const ranges = (rs: readonly { start: number; end: number }[]) =>
+  rs.map((x) => `${x.start.toFixed(3)}-${x.end.toFixed(3)}`).join(" ");
+
+/**
+ * `--type vpdq`: each input is one video and one request. Prints one line per hit: a stored video
+ * with both percentages and the matched time ranges on each side, or a single frame that matched
+ * a still-image entry.
+ */
+async function matchVideos(inputs: string[], opts: Opts): Promise<number> {
+  const secondsPerHash = Number(opts.secondsPerHash);
+  if (!Number.isFinite(secondsPerHash) || secondsPerHash < 0)
+    throw new Failure("--seconds-per-hash: a number of seconds, 0 or more");
+  if (inputs.includes("-")) throw new Failure("--type vpdq reads files (vPDQ text or video), not stdin");
+  const settings = {
+    distance: intOption("--distance", opts.distance, 0, 63)!,
+    quality: intOption("--quality", opts.quality, 0, 100)!,
+    queryMatchPercent: percent("--query-match-percent", opts.queryMatchPercent),
+    targetMatchPercent: percent("--target-match-percent", opts.targetMatchPercent),
+  };
+  const videos: { file: string; frames: VpdqFrame[] }[] = [];
+  const problems: string[] = [];
+  for (const file of inputs) {
+    const got = await loadVideo(file, secondsPerHash);
+    if (got.ok) videos.push({ file, frames: got.video.frames });
+    else problems.push(`${got.file}: ${got.reason}`);
+  }
+  if (problems.length > 0)
+    throw new Failure(`nothing was sent; fix these:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  const { client } = await connect(NAME, opts);
+  const found: (MatchHit & { input: string })[] = [];
+  let baselineVersion = 0;
+  let advisory = "";
+  if (!opts.json)
+    process.stdout.write(
+      "file,entry,kind,queryMatchPercent,targetMatchPercent,queryRanges,entryRanges,baselineState,memberState,limbs\n",
+    );
+  for (const { file, frames } of videos) {
+    const res = await match(client, {
+      scope: opts.scope,
+      items: [{ type: "vpdq", frames, ...settings }],
+    });
+    if (!res.ok) throw new Failure(`${file} was refused: ${problemText(res.problem)}`);
+    baselineVersion = res.data.baselineVersion;
+    advisory = res.data.advisory;
+    for (const m of res.data.results[0]!.matches) {
+      found.push({ ...m, input: file });
+      if (opts.json) continue;
+      const v = m.video;
+      const cols = v
+        ? [
+            v.queryMatchPercent.toFixed(2),
+            v.targetMatchPercent.toFixed(2),
+            ranges(v.queryRanges),
+            ranges(v.targetRanges),
+          ]
+        : ["", "", m.queryFrame ? m.queryFrame.timestamp.toFixed(3) : "", ""];
+      process.stdout.write(
+        `${csv(file)},${m.submissionId},${m.kind},${cols.join(",")},${m.baselineState},${m.memberState},${m.limbs.join(" ")}\n`,
+      );
+    }
+  }
+  if (opts.json) printJson({ baselineVersion, advisory, hits: found });
+  process.stderr.write(
+    `${NAME}: ${found.length} hit(s) for ${videos.length} video(s). Matches are leads for human review, not removal orders.\n`,
+  );
+  return 0;
+}
+
+function percent(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 100)
+    throw new Failure(`${flag}: a percentage 0-100`);
+  return n;
 }

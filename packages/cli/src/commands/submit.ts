@@ -5,7 +5,7 @@
 // a value the authority already submitted as `existing`, so re-running after an interruption
 // skips what landed and sends only the rest.
 import { writeFile } from "node:fs/promises";
-import { submitHashes } from "@eusn/client";
+import { submitHashes, submitVideo, type VideoFrames } from "@eusn/client";
 import {
   CONTENT_TYPES,
   SIGNAL_TYPES,
@@ -27,9 +27,11 @@ import {
   problemText,
   run,
 } from "../output.ts";
+import { loadVideo } from "../video-input.ts";
 
 type Opts = CommonOpts & {
-  type: Exclude<SignalType, "vpdq">;
+  type: SignalType;
+  secondsPerHash: string;
   column?: string;
   limbs: string;
   contentType: string;
@@ -53,12 +55,13 @@ export default function submitCommand(): Command {
       .addOption(
         new Option(
           "--type <type>",
-          "which value of each row to submit (md5/sha256: from `eusn hash --exact`)",
+          "which value of each row to submit (md5/sha256: from `eusn hash --exact`; vpdq: each input is a video, as a vPDQ text file or a video file)",
         )
-          .choices(SIGNAL_TYPES.filter((t) => t !== "vpdq"))
+          .choices(SIGNAL_TYPES)
           .default("pdq"),
       )
       .option("--column <name|n>", "the column holding the value: a header name, or a field number")
+      .option("--seconds-per-hash <s>", "vpdq, for a video file: one frame hashed per this many seconds", "1")
       .requiredOption("--limbs <limbs>", "TCO Art 2(7) limbs, comma-separated, e.g. a,c")
       .requiredOption("--provision <text>", "the national legal provision relied on")
       .addOption(
@@ -76,11 +79,13 @@ export default function submitCommand(): Command {
     [
       'eusn hash photos/ | eusn submit --key nl.json --limbs a,c --provision "NL Sr. art. 131" -',
       'eusn hash --exact photos/ | eusn submit --key nl.json --type sha256 --limbs a --provision "NL Sr. art. 131" -',
+      'eusn submit --key nl.json --type vpdq --content-type video --limbs a --provision "NL Sr. art. 131" clip.mp4 clip2.txt',
     ],
   ).action(run(NAME, submit));
 }
 
 async function submit(inputs: string[], opts: Opts): Promise<number> {
+  if (opts.type === "vpdq") return submitVideos(inputs, opts);
   const size = intOption("--batch", opts.batch, 1, 1000)!;
   const rows = await readHashInputs(NAME, inputs, {
     type: opts.type,
@@ -206,6 +211,78 @@ async function submit(inputs: string[], opts: Opts): Promise<number> {
       process.stdout.write(`${s.id},${s.signalType},${s.value},${s.outcome},${csv(s.label)}\n`);
   }
   process.stderr.write(`${NAME}: ${created} created, ${existing} already submitted (of ${items.length})\n`);
+  return 0;
+}
+
+/**
+ * `--type vpdq`: each input is one video (a vPDQ text file, or a video file hashed here first) and
+ * one signed record. Every input is read and checked before anything is sent.
+ */
+async function submitVideos(inputs: string[], opts: Opts): Promise<number> {
+  const secondsPerHash = Number(opts.secondsPerHash);
+  if (!Number.isFinite(secondsPerHash) || secondsPerHash < 0)
+    throw new UsageError("--seconds-per-hash: a number of seconds, 0 or more");
+  if (inputs.includes("-")) throw new UsageError("--type vpdq reads files (vPDQ text or video), not stdin");
+  const limbs = opts.limbs
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const labels = {
+    limbs: limbs as SubmissionItem["limbs"],
+    contentType: opts.contentType as SubmissionItem["contentType"],
+    nationalProvision: opts.provision,
+    ...(opts.force ? { force: true } : {}),
+    ...(opts.tlp ? { tlp: opts.tlp as NonNullable<SubmissionItem["tlp"]> } : {}),
+    ...(opts.expires ? { expiresAt: opts.expires } : {}),
+    ...(opts.note ? { note: opts.note } : {}),
+  };
+  const problems: string[] = [];
+  const videos: { file: string; video: VideoFrames }[] = [];
+  for (const file of inputs) {
+    const got = await loadVideo(file, secondsPerHash);
+    if (!got.ok) {
+      problems.push(`${got.file}: ${got.reason}`);
+      continue;
+    }
+    const checked = SubmissionItem.safeParse({
+      ...labels,
+      signalType: "vpdq",
+      value: "0".repeat(64),
+      video: { frameCount: got.video.frames.length, ...got.video },
+    });
+    if (!checked.success)
+      for (const issue of checked.error.issues)
+        problems.push(`${file}: ${flagsInMessage(issue.path.join("."), issue.message)}`);
+    videos.push({ file, video: got.video });
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10);
+    if (problems.length > 10) shown.push(`… and ${problems.length - 10} more`);
+    throw new Failure(`nothing was sent; fix these:\n${shown.map((p) => `  ${p}`).join("\n")}`);
+  }
+  const { client } = await connect(NAME, opts);
+  let created = 0;
+  let existing = 0;
+  const answers: (SubmitResult["submissions"][number] & { file: string; frames: number })[] = [];
+  for (const [i, { file, video }] of videos.entries()) {
+    const res = await submitVideo(client, video, labels);
+    if (!res.ok) {
+      const done =
+        i > 0 ? ` (${i} of ${videos.length} videos were stored before it; re-running skips them)` : "";
+      process.stderr.write(`${NAME}: ${file} was refused: ${problemText(res.problem)}${done}\n`);
+      return 1;
+    }
+    for (const s of res.data.submissions) {
+      if (s.outcome === "created") created++;
+      else existing++;
+      answers.push({ ...s, file, frames: video.frames.length });
+      if (!opts.json) process.stdout.write(`${s.id},${s.signalType},${s.value},${s.outcome},${csv(file)}\n`);
+    }
+  }
+  if (opts.json) printJson({ created, existing, submissions: answers });
+  process.stderr.write(
+    `${NAME}: ${created} created, ${existing} already submitted (of ${videos.length} videos)\n`,
+  );
   return 0;
 }
 

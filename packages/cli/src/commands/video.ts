@@ -92,13 +92,14 @@ export default function videoCommand(): Command {
 }
 
 type Loaded =
-  | { readonly ok: true; readonly features: readonly VpdqFeature[] }
+  | { readonly ok: true; readonly features: readonly VpdqFeature[]; readonly duration?: number }
   | { readonly ok: false; readonly file: string; readonly reason: string };
 
 /** A vPDQ line starts with frame number, quality and 64 hex digits; anything else is taken for a video. */
 const VPDQ_START = /^(#[^\n]*\n|\s*\n)*\d+,\d+,[0-9a-fA-F]{64},/;
 
-async function loadFeatures(file: string, secondsPerHash: number): Promise<Loaded> {
+/** A vPDQ text file's features, or a video file's (hashed here, with the container's duration). */
+export async function loadFeatures(file: string, secondsPerHash: number): Promise<Loaded> {
   let head: string;
   try {
     const handle = await open(file, "r");
@@ -134,5 +135,6 @@ async function loadFeatures(file: string, secondsPerHash: number): Promise<Loade
   const { hashVideoFile } = await import("@eusn/vpdq/ffmpeg");
   const hashed = await hashVideoFile(file, { secondsPerHash });
   if (!hashed.ok) return { ok: false, file, reason: hashed.error.message };
-  return { ok: true, features: hashed.value.features };
+  const duration = hashed.value.probe.duration;
+  return { ok: true, features: hashed.value.features, ...(duration !== null ? { duration } : {}) };
 }

@@ -355,6 +355,8 @@ const PLAIN_QUERY: Record<string, "empty page" | "refused" | "not found"> = {
   // Filters by a free participant or subject id ('config' and 'node' act too): none matches.
   "GET /v1/audit actor": "empty page",
   "GET /v1/audit subject": "empty page",
+  // A member state code (EL read as GR, then one of the 27): anything else is refused.
+  "GET /v1/reports/tco memberState": "refused",
   // An EU member state's code (EL folded to GR): anything else is refused.
   "GET /v1/reports/tco memberState": "refused",
   // Days (YYYY-MM-DD) bounding a report's period: anything else is refused.

@@ -357,8 +357,6 @@ const PLAIN_QUERY: Record<string, "empty page" | "refused" | "not found"> = {
   "GET /v1/audit subject": "empty page",
   // A member state code (EL read as GR, then one of the 27): anything else is refused.
   "GET /v1/reports/tco memberState": "refused",
-  // An EU member state's code (EL folded to GR): anything else is refused.
-  "GET /v1/reports/tco memberState": "refused",
   // Days (YYYY-MM-DD) bounding a report's period: anything else is refused.
   "GET /v1/reports/tco from": "refused",
   "GET /v1/reports/tco to": "refused",

@@ -6,11 +6,13 @@ import { env } from "cloudflare:workers";
 import { basicAuthorization, createApiCredential } from "@eusn/client";
 import {
   EUSN_STIX_NAMESPACE,
+  ExportLine,
   STIX_MEDIA_TYPE,
   type SubmitResult,
   TAXII_COLLECTIONS,
   TAXII_MEDIA_TYPE,
   TLP2_MARKINGS,
+  vpdqDigest,
   type WriteReceipt,
 } from "@eusn/protocol";
 import Ajv2020 from "ajv/dist/2020.js";
@@ -66,7 +68,7 @@ function noNulls(value: unknown, path = "$"): void {
     for (const [k, v] of Object.entries(value)) noNulls(v, `${path}.${k}`);
 }
 
-const PATTERN = /^\[file:hashes\.(x_pdq|'SHA-256'|MD5) = '([0-9a-f]+)'\]$/;
+const PATTERN = /^\[file:hashes\.(x_pdq|x_vpdq|'SHA-256'|MD5) = '([0-9a-f]+)'\]$/;
 
 /** Every STIX rule we check: schema per type plus what JSON Schema cannot say. */
 function validateStix(o: Obj) {
@@ -670,5 +672,67 @@ describe("access, media types and errors", () => {
     expect(Object.keys(doc.paths)).toContain("/taxii2/eusn/collections/{id}/objects/");
     expect(doc.components.securitySchemes.apiCredential).toMatchObject({ type: "http", scheme: "basic" });
     expect(env.NODE_ID).toBe("eusn-test");
+  });
+});
+
+// ---- video entries ------------------------------------------------------------------------------
+
+describe("video (vPDQ) entries", () => {
+  it("are indicators named by the SHA-256 of their frames, with every frame in the EUSN extension, and jsonl export lines with the frames", async () => {
+    const frames = Array.from(
+      { length: 12 },
+      (_, i) => [i * 30, i === 3 ? 20 : 90, randomPdq(r), i + 0.5] as [number, number, string, number],
+    );
+    const value = await vpdqDigest(frames);
+    const [id] = await included({
+      signalType: "vpdq",
+      value,
+      limbs: ["a"],
+      contentType: "video",
+      nationalProvision: "NL Sr. art. 131",
+      video: { frameCount: frames.length, durationSeconds: 12.25, frames },
+    });
+    const { objects } = await walkAll(platform, BASELINE, "", 50);
+    const ind = objects.find(
+      (o) => o.type === "indicator" && JSON.stringify(o.external_references).includes(id!),
+    ) as Obj & { pattern: string; extensions: Record<string, Record<string, unknown>> };
+    expect(ind).toBeDefined();
+    validateStix(ind);
+    expect(ind.pattern).toBe(`[file:hashes.x_vpdq = '${value}']`);
+    const ext = Object.values(ind.extensions).find((e) => e.entry_id === id)!;
+    expect(ext).toMatchObject({
+      signal_type: "vpdq",
+      match_threshold: 31,
+      vpdq_frame_count: 12,
+      vpdq_duration_seconds: 12.25,
+    });
+    expect(ext.vpdq_frames).toEqual(frames.map(([n, q, h, t]) => `${n},${q},${h},${t.toFixed(3)}`));
+    // The schema holds a video to its frames: without them it fails.
+    const { vpdq_frames: _dropped, ...withoutFrames } = ext;
+    expect(ajv.getSchema(`${FIX}/eusn-extension.json`)!(withoutFrames)).toBe(false);
+    // The hash-list export: csv names the video, jsonl carries its frames.
+    const token = await platform.client.token();
+    const csv = await (
+      await nodeFetch(`${BASE}/v1/baseline/export?format=csv&limit=5000`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).text();
+    expect(csv).toContain(`vpdq,${value},${id}\n`);
+    const jsonl = await (
+      await nodeFetch(`${BASE}/v1/baseline/export?format=jsonl&limit=5000`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).text();
+    const line = jsonl
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as ExportLine)
+      .find((l) => l.id === id)!;
+    expect(line).toMatchObject({
+      type: "vpdq",
+      value,
+      video: { frameCount: 12, durationSeconds: 12.25, frames },
+    });
+    expect(ExportLine.safeParse(line).success).toBe(true);
   });
 });

@@ -3,6 +3,7 @@
 // for TAXII clients), and the plain hash-list export. Rules and rationale: docs/taxii.md.
 import { z } from "zod";
 import { idPattern } from "./ids.ts";
+import { VpdqVideo } from "./submissions.ts";
 
 // Local (not imported from schemas.ts, which imports this file for RECORD_SCHEMAS: no cycle).
 const ParticipantId = z.string().regex(idPattern("participant"));
@@ -309,6 +310,7 @@ export const ExportLine = z
     state: z.enum(["included", "disputed"]),
     tlp: z.string().nullable(),
     expiresAt: z.string().nullable(),
+    video: VpdqVideo.optional().describe("vpdq entries: the video's frames (jsonl only)."),
   })
   .meta({ id: "ExportLine" });
 export type ExportLine = z.infer<typeof ExportLine>;

@@ -1,6 +1,9 @@
 // Video entries' frames (schema/videos.ts), read whole for the scorer of POST /v1/match and for
 // exports. No Hono types here.
 import type { VpdqFrame } from "@eusn/protocol";
+import { inArray } from "drizzle-orm";
+import { submissionVideos } from "../../../schema/index.ts";
+import { chunk, type Db } from "../lib/db.ts";
 import { unpackFrames } from "../lib/vpdq-frames.ts";
 
 export type StoredVideo = { frameCount: number; durationSeconds: number; frames: VpdqFrame[] };
@@ -60,6 +63,34 @@ export async function videosById(d1: D1Database, ids: readonly string[]): Promis
         durationSeconds: r.duration_seconds,
         frames: unpackFrames(asBytes(r.frames), r.frame_count),
       });
+  }
+  return out;
+}
+
+/** The same through drizzle, for the readers that hold a `Db` (TAXII, the export). */
+export async function videosOf(db: Db, ids: readonly string[]): Promise<Map<string, StoredVideo>> {
+  const out = new Map<string, StoredVideo>();
+  for (const part of chunk([...ids], 50)) {
+    const rows = await db.select().from(submissionVideos).where(inArray(submissionVideos.submissionId, part));
+    for (const r of rows)
+      out.set(r.submissionId, {
+        frameCount: r.frameCount,
+        durationSeconds: r.durationSeconds,
+        frames: unpackFrames(r.frames, r.frameCount),
+      });
+  }
+  return out;
+}
+
+/** The frame counts of these video entries (a reader's page budget), by id. */
+export async function frameCountsOf(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const part of chunk([...ids], 90)) {
+    const rows = await db
+      .select({ id: submissionVideos.submissionId, n: submissionVideos.frameCount })
+      .from(submissionVideos)
+      .where(inArray(submissionVideos.submissionId, part));
+    for (const r of rows) out.set(r.id, r.n);
   }
   return out;
 }

@@ -23,6 +23,7 @@ import {
   type TaxiiObjectRow,
   tlpsOf,
 } from "../store/taxii.ts";
+import { videosOf } from "../store/videos.ts";
 import {
   authorityIdentity,
   authorityIdentityId,
@@ -285,6 +286,9 @@ export async function walk(
       identityPositions(db, collection, authorityIds),
       participantsById(db, authorityIds),
     ]);
+    // Video entries' frames, for their indicators' extension.
+    const videoIds = [...subRows.values()].filter((s) => s.signalType === "vpdq").map((s) => s.id);
+    const videos = videoIds.length > 0 && typeOk("indicator") ? await videosOf(db, videoIds) : new Map();
     const versions = new Map<string, Map<number, Version>>();
     for (const id of subIds) {
       versions.set(id, new Map(versionsOf(collection, hist.get(id) ?? []).map((v) => [v.seq, v])));
@@ -315,7 +319,7 @@ export async function walk(
       const v = versions.get(r.submission_id)?.get(r.seq);
       const sub = subRows.get(r.submission_id);
       if (v && sub && typeOk("indicator")) {
-        const o = await indicator(v, sub);
+        const o = await indicator(v, sub, videos.get(sub.id));
         const e = {
           pos: r.seq * SLOTS + SLOT_INDICATOR,
           dateAdded: at,

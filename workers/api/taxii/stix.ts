@@ -13,6 +13,7 @@ import {
 } from "@eusn/protocol";
 import type { SubmissionRow } from "../rules/baseline.ts";
 import type { ParticipantRow } from "../store/participants.ts";
+import type { StoredVideo } from "../store/videos.ts";
 import { uuidv5 } from "./uuid.ts";
 
 export type StixObject = { type: string; id: string; spec_version: "2.1" } & Record<string, unknown>;
@@ -128,7 +129,16 @@ export function stixPattern(signalType: SubmissionRow["signalType"], value: stri
   return `[file:hashes.${STIX_HASH_KEYS[signalType]} = '${value}']`;
 }
 
-export async function indicator(v: IndicatorVersion, s: SubmissionRow): Promise<StixObject> {
+/**
+ * `video`: a vpdq entry's frames. The pattern names the video by the SHA-256 of its frames' text
+ * (`x_vpdq`); the frames themselves, which a matcher needs, are in the EUSN extension, one string
+ * per frame in the reference's text format (docs/taxii.md).
+ */
+export async function indicator(
+  v: IndicatorVersion,
+  s: SubmissionRow,
+  video?: StoredVideo,
+): Promise<StixObject> {
   const limbs = JSON.parse(s.limbs) as string[];
   const labels = [
     ...limbs.map((l) => `tco-art2-7-${l}`),
@@ -167,7 +177,14 @@ export async function indicator(v: IndicatorVersion, s: SubmissionRow): Promise<
         // STIX has no null: the property is left out for exact hashes.
         ...(s.quality !== null ? { quality: s.quality } : {}),
         low_quality: s.lowQuality,
-        match_threshold: s.signalType === "pdq" ? STIX_PDQ_MATCH_THRESHOLD : 0,
+        match_threshold: s.signalType === "pdq" || s.signalType === "vpdq" ? STIX_PDQ_MATCH_THRESHOLD : 0,
+        ...(video
+          ? {
+              vpdq_frame_count: video.frameCount,
+              vpdq_duration_seconds: video.durationSeconds,
+              vpdq_frames: video.frames.map(([n, q, h, t]) => `${n},${q},${h},${t.toFixed(3)}`),
+            }
+          : {}),
         content_type: s.contentType,
         member_state: s.memberState,
         national_provision: s.nationalProvision,

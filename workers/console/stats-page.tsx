@@ -4,11 +4,12 @@
 // so the strict CSP needs no inline styles). Each chart has a title, a description and a data
 // table with the same numbers for screen readers and for copying into a report.
 
-import type { NodeStats } from "@eusn/protocol";
+import { ENTRY_STATE_LABELS, ENTRY_STATES, type NodeStats, rateText, shownRate } from "@eusn/protocol";
 import type { FC } from "hono/jsx";
 import { ErrorRatesSection } from "./error-rates.tsx";
 
-const pct = (r: number | null) => (r === null ? "—" : `${(r * 100).toFixed(1)} %`);
+/** A false-positive rate as shown everywhere: with its sample, withheld below the minimum. */
+const fpRate = (fp: number, tp: number) => shownRate(fp, tp + fp);
 
 type Bar = { label: string; value: number };
 
@@ -120,8 +121,11 @@ export const StatsBody: FC<{ stats: NodeStats }> = ({ stats: s }) => {
           />
           <Figure
             label="False-positive rate"
-            value={pct(s.feedback.falsePositiveRate)}
-            detail={`${s.feedback.falsePositive} of ${s.feedback.truePositive + s.feedback.falsePositive} reports; baseline ${pct(s.feedback.baseline.falsePositiveRate)}`}
+            value={(() => {
+              const r = fpRate(s.feedback.falsePositive, s.feedback.truePositive);
+              return r.value === null ? (r.withheld ? "withheld" : "—") : `${(r.value * 100).toFixed(1)} %`;
+            })()}
+            detail={`${rateText(fpRate(s.feedback.falsePositive, s.feedback.truePositive))}; on baseline entries ${rateText(fpRate(s.feedback.baseline.falsePositive, s.feedback.baseline.truePositive))}`}
           />
           <Figure
             label="Member states with an authority"
@@ -194,7 +198,7 @@ export const StatsBody: FC<{ stats: NodeStats }> = ({ stats: s }) => {
                 <td>{m.dissents}</td>
                 <td>{m.truePositive}</td>
                 <td>{m.falsePositive}</td>
-                <td>{pct(m.falsePositiveRate)}</td>
+                <td>{rateText(fpRate(m.falsePositive, m.truePositive))}</td>
               </tr>
             ))}
           </tbody>
@@ -247,13 +251,13 @@ export const StatsBody: FC<{ stats: NodeStats }> = ({ stats: s }) => {
               </tr>
             </tbody>
           </table>
-          <table>
-            <caption>Submissions by baseline state</caption>
+          <table id="stats-entry-states">
+            <caption>Entries by state (each counted once)</caption>
             <tbody>
-              {Object.entries(s.submissions.byBaselineState).map(([k, n]) => (
+              {ENTRY_STATES.map((k) => (
                 <tr>
-                  <th scope="row">{k}</th>
-                  <td>{n}</td>
+                  <th scope="row">{ENTRY_STATE_LABELS[k]}</th>
+                  <td>{s.submissions.byState[k]}</td>
                 </tr>
               ))}
               <tr>

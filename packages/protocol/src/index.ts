@@ -3,6 +3,7 @@
 export * from "./accountability.ts";
 export * from "./baseline.ts";
 export * from "./constants.ts";
+export * from "./entry-state.ts";
 export * from "./ids.ts";
 export * from "./jose.ts";
 export * from "./keys.ts";

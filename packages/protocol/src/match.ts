@@ -1,6 +1,7 @@
 // Wire schemas of POST /v1/match: a platform checks up to MAX_BATCH hashes per request against
 // the baseline (default) or every live submission, and gets every entry within the threshold.
 import { z } from "zod";
+import { EntryStateView } from "./entry-state.ts";
 import { MAX_BATCH, MAX_VPDQ_FRAMES, VpdqFrame } from "./submissions.ts";
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `${n} lower-case hex characters`);
@@ -130,6 +131,7 @@ export const MatchHit = z
     legalBasis: z.object({ limbs: z.array(z.string()), nationalProvision: z.string() }),
     memberState: z.string().describe("The originating member state."),
     baselineState: z.enum(["included", "disputed", "none", "retired"]),
+    state: EntryStateView,
     assessments: z.object({ concurStates: z.array(z.string()), dissenting: z.number().int() }),
     tlp: z.string().nullable(),
     lowQuality: z.boolean(),

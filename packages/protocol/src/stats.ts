@@ -2,10 +2,18 @@
 // (GET /v1/stats, also rendered by the console) and one entry's match counts per platform.
 import { z } from "zod";
 import { ErrorRates } from "./accountability.ts";
+import { ENTRY_STATES } from "./entry-state.ts";
 import { SubmissionId } from "./submissions.ts";
 
 const count = z.number().int().nonnegative();
-const rate = z.number().min(0).max(1).nullable().describe("FP / (TP + FP); null when there are no reports.");
+const rate = z
+  .number()
+  .min(0)
+  .max(1)
+  .nullable()
+  .describe(
+    "FP / (TP + FP); null when there are no reports. The sample is TP + FP: show the rate with it, and withhold it below policy.minRateSample.",
+  );
 
 export const MemberStateStats = z.object({
   memberState: z.string(),
@@ -25,7 +33,14 @@ export const NodeStats = z
     generatedAt: z.string(),
     nodeId: z.string(),
     baselineVersion: z.number().int(),
-    policy: z.object({ quorum: count, fpFlagRate: z.number(), fpFlagMinReports: count }),
+    policy: z.object({
+      quorum: count,
+      fpFlagRate: z.number(),
+      fpFlagMinReports: count,
+      minRateSample: count.describe(
+        "The fewest reports a rate is shown for (the console withholds it below).",
+      ),
+    }),
     participants: z.object({
       coordinators: count,
       authorities: count,
@@ -33,7 +48,9 @@ export const NodeStats = z
       memberStatesWithAuthority: count,
     }),
     baseline: z.object({
-      total: count,
+      total: count.describe(
+        "Entries in state included or disputed (= submissions.byState.included + disputed).",
+      ),
       included: count,
       disputed: count,
       byLimb: z.record(z.string(), count).describe("An entry citing several limbs counts once per limb."),
@@ -42,14 +59,28 @@ export const NodeStats = z
     }),
     submissions: z.object({
       total: count,
-      byStatus: z.object({ live: count, withdrawn: count, reversed: count }),
-      byBaselineState: z.object({
-        none: count,
-        included: count,
-        disputed: count,
-        excluded: count,
-        retired: count,
-      }),
+      byStatus: z
+        .object({ live: count, withdrawn: count, reversed: count })
+        .describe("The stored status; `live` includes expired entries (see byState)."),
+      byState: z
+        .object(
+          Object.fromEntries(ENTRY_STATES.map((x) => [x, count])) as Record<
+            (typeof ENTRY_STATES)[number],
+            typeof count
+          >,
+        )
+        .describe("Every entry counted once, by the state it is in now; the counts add up to `total`."),
+      byBaselineState: z
+        .object({
+          none: count,
+          included: count,
+          disputed: count,
+          excluded: count,
+          retired: count,
+        })
+        .describe(
+          "The baseline state entries hold now: an ended entry (expired, withdrawn, reversed, void) counts as none.",
+        ),
       bySignalType: z.record(z.string(), count),
       lowQuality: count,
     }),
@@ -60,7 +91,7 @@ export const NodeStats = z
       superseded: count,
     }),
     disputes: z.object({
-      open: count.describe("Baseline entries disputed now (a dissent after inclusion, not yet decided)."),
+      open: count.describe("Entries in state disputed now (a dissent after inclusion, not yet decided)."),
       raised: count.describe("Times an included entry became disputed."),
     }),
     decisions: z.object({ include: count, exclude: count, retire: count }),

@@ -2,6 +2,7 @@
 // match feedback, and the requests and answers of the submission routes, shared by the node and its
 // clients.
 import { z } from "zod";
+import { EntryStateView } from "./entry-state.ts";
 import { idPattern } from "./ids.ts";
 
 /** TCO Regulation (EU) 2021/784 Art 2(7): the limbs (a)–(e) of the definition of terrorist content. */
@@ -328,8 +329,15 @@ export const SubmissionView = z
     nationalProvision: z.string(),
     tlp: Tlp.nullable(),
     expiresAt: z.string().nullable(),
-    status: z.enum(SUBMISSION_STATUSES),
-    baselineState: z.enum(BASELINE_STATES),
+    status: z
+      .enum(SUBMISSION_STATUSES)
+      .describe("The stored status (see `state` for what the entry is now)."),
+    baselineState: z
+      .enum(BASELINE_STATES)
+      .describe(
+        "The last baseline decision as stored; an ended entry keeps it. Show `state`, which says what the entry is now.",
+      ),
+    state: EntryStateView,
     createdAt: z.string(),
     linked: z.array(z.string()).describe("Other authorities' live submissions of the same fingerprint."),
     assessments: Tally,

@@ -24,7 +24,8 @@ import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono
 import { matchCost } from "../limits/policy.ts";
 import { enforceRateLimit } from "../limits/rate-limiter.ts";
 import type { ShardHit, ShardQueryItem } from "../match/types.ts";
-import { isMatchable } from "../rules/baseline.ts";
+import { isMatchable, type Policy, policy } from "../rules/baseline.ts";
+import { entryState } from "../rules/entry-state.ts";
 import { baselineVersion } from "../store/changes.ts";
 import { type MatchRow, matchRows, recordMatches } from "../store/match.ts";
 import { type StoredVideo, videosByKey } from "../store/videos.ts";
@@ -118,19 +119,29 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     }
   }
   // Metadata straight from D1: status, expiry and baseline state are always current here.
-  const rows = await matchRows(c.env.DB, [...keys]);
+  const [rows, pol] = await Promise.all([
+    matchRows(c.env.DB, [...keys]),
+    keys.size > 0 ? policy(c.var.db, c.env) : Promise.resolve<Policy | null>(null),
+  ]);
   const version = await versionRead;
   const now = Date.now();
-  // Each entry's JSON columns parsed once, however many items it matched; null when the entry
-  // may not be answered in this scope now.
-  const parsed = new Map<number, { limbs: string[]; concurStates: string[] } | null>();
+  // Each entry's JSON columns parsed and its state decided once, however many items it matched;
+  // null when the entry may not be answered in this scope now.
+  const parsed = new Map<
+    number,
+    { limbs: string[]; concurStates: string[]; state: MatchHit["state"] } | null
+  >();
   const answerable = (key: number) => {
     let p = parsed.get(key);
     if (p === undefined) {
       const r = rows.get(key);
       p =
         r && isMatchable(r, req.scope, now)
-          ? { limbs: JSON.parse(r.limbs) as string[], concurStates: JSON.parse(r.concurStates) as string[] }
+          ? {
+              limbs: JSON.parse(r.limbs) as string[],
+              concurStates: JSON.parse(r.concurStates) as string[],
+              state: entryState(r, pol!, now),
+            }
           : null;
       parsed.set(key, p);
     }
@@ -145,7 +156,7 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
   const tMeta = Date.now();
   const results = req.items.map((_, index) => ({ index, matches: [] as MatchHit[] }));
   const matched = new Set<string>();
-  const hitOf = (r: MatchRow, p: { limbs: string[]; concurStates: string[] }) => ({
+  const hitOf = (r: MatchRow, p: { limbs: string[]; concurStates: string[]; state: MatchHit["state"] }) => ({
     submissionId: r.id,
     signalType: r.signalType,
     value: r.value,
@@ -154,6 +165,7 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     legalBasis: { limbs: p.limbs, nationalProvision: r.nationalProvision },
     memberState: r.memberState,
     baselineState: r.baselineState as "included" | "disputed" | "none" | "retired",
+    state: p.state,
     assessments: { concurStates: p.concurStates, dissenting: r.liveDissents },
     tlp: r.tlp,
     lowQuality: r.lowQuality,

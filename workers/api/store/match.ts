@@ -8,7 +8,7 @@
 import { newId } from "@eusn/protocol";
 import { type Links, linkedRedSqlText, type SubmissionRow } from "../rules/baseline.ts";
 
-/** The columns of a submission a match answer and the matchable rule need (see `MATCH_COLUMNS`). */
+/** The columns of a submission a match answer, the matchable rule and the entry's state need (see `MATCH_COLUMNS`). */
 export type MatchRow = Pick<
   SubmissionRow,
   | "id"
@@ -25,11 +25,13 @@ export type MatchRow = Pick<
   | "lowQuality"
   | "status"
   | "expiresAt"
+  | "fbTrue"
+  | "fbFalse"
 > &
   Links;
 
 /** The columns of `MatchRow`, under its property names, with the key they were asked by. */
-const MATCH_COLUMNS = `match_key AS matchKey, id, signal_type AS signalType, value, limbs, content_type AS contentType, national_provision AS nationalProvision, member_state AS memberState, baseline_state AS baselineState, concur_states AS concurStates, live_dissents AS liveDissents, tlp, low_quality AS lowQuality, status, expires_at AS expiresAt, ${linkedRedSqlText("submissions")} AS linkedRed`;
+const MATCH_COLUMNS = `match_key AS matchKey, id, signal_type AS signalType, value, limbs, content_type AS contentType, national_provision AS nationalProvision, member_state AS memberState, baseline_state AS baselineState, concur_states AS concurStates, live_dissents AS liveDissents, tlp, low_quality AS lowQuality, status, expires_at AS expiresAt, fb_true AS fbTrue, fb_false AS fbFalse, ${linkedRedSqlText("submissions")} AS linkedRed`;
 
 /**
  * The submissions with these match keys, by key, read straight from D1 so status, expiry,

@@ -4,9 +4,12 @@
 // platform, and per-member-state rows are about authorities (public bodies) and the entries they
 // originated. No Hono types here.
 import {
+  ENTRY_STATES,
   type EntryMatches,
+  type EntryStateName,
   EU_MEMBER_STATES,
   type MemberStateStats,
+  MIN_RATE_SAMPLE,
   type NodeStats,
   TCO_LIMBS,
 } from "@eusn/protocol";
@@ -14,7 +17,8 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Env } from "../env.ts";
 import { type Db, prepared } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { flaggedSql, inBaselineSql, policy } from "../rules/baseline.ts";
+import { policy } from "../rules/baseline.ts";
+import { baselineStateNow, entryStateSql, flaggedEntrySql } from "../rules/entry-state.ts";
 import { baselineVersion, DISPUTES_RAISED_SQL } from "./changes.ts";
 import { errorRates } from "./error-rates.ts";
 
@@ -26,12 +30,15 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
   const p = await policy(db, env);
   type Row = Record<string, number | string | null>;
   const q = (query: SQL) => prepared(env.DB, query);
-  const inBaseline = inBaselineSql("s", now);
+  // Every entry is counted by its one state (rules/entry-state.ts): the baseline figures, the
+  // counts by status and by baseline state all come from it, so they cannot disagree.
+  const state = entryStateSql("s", p.quorum, now);
+  const inBaseline = sql`${state} IN ('included', 'disputed')`;
   const [parts, subs, limbs, asm, disputed, decs, fbk, flagged, matches] = await env.DB.batch<Row>([
     q(sql`SELECT role, count(*) AS n, count(DISTINCT member_state) AS states FROM participants
        WHERE status = 'active' GROUP BY role`),
-    q(sql`SELECT s.member_state AS ms, s.status, s.baseline_state AS bs, s.signal_type AS st,
-         s.low_quality AS lq, count(*) AS n, sum(CASE WHEN ${inBaseline} THEN 1 ELSE 0 END) AS nb
+    q(sql`SELECT s.member_state AS ms, s.status, ${state} AS es, s.signal_type AS st,
+         s.low_quality AS lq, count(*) AS n
        FROM submissions s GROUP BY 1, 2, 3, 4, 5`),
     q(sql`SELECT j.value AS limb, count(*) AS n FROM submissions s, json_each(s.limbs) j
        WHERE ${inBaseline} GROUP BY 1`),
@@ -41,7 +48,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
     q(sql`SELECT s.member_state AS ms, f.outcome, (CASE WHEN ${inBaseline} THEN 1 ELSE 0 END) AS b,
          count(*) AS n
        FROM feedback f JOIN submissions s ON s.id = f.submission_id WHERE f.live = 1 GROUP BY 1, 2, 3`),
-    q(sql`SELECT count(*) AS n FROM submissions s WHERE s.status = 'live' AND ${flaggedSql("s", p)}`),
+    q(sql`SELECT count(*) AS n FROM submissions s WHERE ${flaggedEntrySql("s", p)}`),
     q(sql`SELECT count(*) AS requests, coalesce(sum(queried), 0) AS queried,
          coalesce(sum(matched_items), 0) AS matched FROM match_requests`),
   ]);
@@ -49,7 +56,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
   const num = (v: unknown) => (typeof v === "number" ? v : Number(v ?? 0));
 
   const states = new Map<string, MemberStateStats>();
-  const state = (ms: string) => {
+  const stateRow = (ms: string) => {
     let s = states.get(ms);
     if (!s) {
       s = {
@@ -84,6 +91,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
     total: 0,
     byStatus: { live: 0, withdrawn: 0, reversed: 0 },
     byBaselineState: { none: 0, included: 0, disputed: 0, excluded: 0, retired: 0 },
+    byState: Object.fromEntries(ENTRY_STATES.map((x) => [x, 0])) as Record<EntryStateName, number>,
     bySignalType: {} as Record<string, number>,
     lowQuality: 0,
   };
@@ -95,31 +103,28 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
     bySignalType: {} as Record<string, number>,
     byMemberState: {} as Record<string, number>,
   };
-  let openDisputes = 0;
   for (const r of rows(subs)) {
     const n = num(r.n);
-    const nb = num(r.nb);
+    const es = String(r.es) as EntryStateName;
     const ms = String(r.ms);
     const st = String(r.st);
     submissions.total += n;
     const status = r.status as keyof typeof submissions.byStatus;
     if (status in submissions.byStatus) submissions.byStatus[status] += n;
-    const bs = r.bs as keyof typeof submissions.byBaselineState;
-    if (bs in submissions.byBaselineState) submissions.byBaselineState[bs] += n;
+    if (es in submissions.byState) submissions.byState[es] += n;
+    submissions.byBaselineState[baselineStateNow(es)] += n;
     submissions.bySignalType[st] = (submissions.bySignalType[st] ?? 0) + n;
     if (num(r.lq) === 1) submissions.lowQuality += n;
-    if (r.status === "live" && r.bs === "disputed") openDisputes += n;
-    const s = state(ms);
+    const s = stateRow(ms);
     s.submissions += n;
-    s.baselineEntries += nb;
     if (r.status === "withdrawn") s.withdrawn += n;
     if (r.status === "reversed") s.reversed += n;
-    if (nb > 0) {
-      baseline.total += nb;
-      if (r.bs === "included") baseline.included += nb;
-      if (r.bs === "disputed") baseline.disputed += nb;
-      baseline.bySignalType[st] = (baseline.bySignalType[st] ?? 0) + nb;
-      baseline.byMemberState[ms] = (baseline.byMemberState[ms] ?? 0) + nb;
+    if (es === "included" || es === "disputed") {
+      s.baselineEntries += n;
+      baseline.total += n;
+      baseline[es] += n;
+      baseline.bySignalType[st] = (baseline.bySignalType[st] ?? 0) + n;
+      baseline.byMemberState[ms] = (baseline.byMemberState[ms] ?? 0) + n;
     }
   }
   for (const r of rows(limbs)) baseline.byLimb[String(r.limb)] = num(r.n);
@@ -132,7 +137,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
       assessments.superseded += n;
       continue;
     }
-    const s = state(String(r.ms));
+    const s = stateRow(String(r.ms));
     if (r.verdict === "concur") {
       assessments.concur += n;
       s.concurrences += n;
@@ -160,7 +165,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
   for (const r of rows(fbk)) {
     const n = num(r.n);
     const inB = num(r.b) === 1;
-    const s = state(String(r.ms));
+    const s = stateRow(String(r.ms));
     if (r.outcome === "true_positive") {
       fb.tp += n;
       s.truePositive += n;
@@ -179,12 +184,17 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
     generatedAt: now,
     nodeId: env.NODE_ID,
     baselineVersion: await baselineVersion(db),
-    policy: { quorum: p.quorum, fpFlagRate: p.fpRate, fpFlagMinReports: p.fpMinReports },
+    policy: {
+      quorum: p.quorum,
+      fpFlagRate: p.fpRate,
+      fpFlagMinReports: p.fpMinReports,
+      minRateSample: MIN_RATE_SAMPLE,
+    },
     participants,
     baseline,
     submissions,
     assessments,
-    disputes: { open: openDisputes, raised: num(rows(disputed)[0]?.n) },
+    disputes: { open: baseline.disputed, raised: num(rows(disputed)[0]?.n) },
     decisions,
     reversals,
     feedback: {

@@ -5,6 +5,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { submissions } from "../../../schema/index.ts";
 import { chunk, type Db } from "../lib/db.ts";
 import { isEligible, isFlagged, type Policy, type SubmissionRow } from "../rules/baseline.ts";
+import { entryState } from "../rules/entry-state.ts";
 
 export async function getSubmission(db: Db, id: string): Promise<SubmissionRow | undefined> {
   return db.select().from(submissions).where(eq(submissions.id, id)).get();
@@ -45,7 +46,12 @@ export async function linkedOf(db: Db, rows: SubmissionRow[]): Promise<Map<strin
   return out;
 }
 
-export function toView(row: SubmissionRow, p: Policy, linked: string[] = []): SubmissionView {
+export function toView(
+  row: SubmissionRow,
+  p: Policy,
+  linked: string[] = [],
+  now = Date.now(),
+): SubmissionView {
   const concurStates = JSON.parse(row.concurStates) as string[];
   const rated = row.fbTrue + row.fbFalse;
   return {
@@ -64,6 +70,7 @@ export function toView(row: SubmissionRow, p: Policy, linked: string[] = []): Su
     expiresAt: row.expiresAt,
     status: row.status,
     baselineState: row.baselineState,
+    state: entryState(row, p, now),
     createdAt: row.createdAt,
     linked,
     assessments: {
@@ -71,7 +78,7 @@ export function toView(row: SubmissionRow, p: Policy, linked: string[] = []): Su
       concurring: concurStates.length,
       dissenting: row.liveDissents,
       quorum: p.quorum,
-      eligible: isEligible(row, p),
+      eligible: isEligible(row, p, now),
     },
     feedback: {
       truePositive: row.fbTrue,

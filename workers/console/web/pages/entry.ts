@@ -7,7 +7,7 @@ import { get, getPublic } from "../api.ts";
 import { confirmWrite, type FieldSpec, reasonField } from "../confirm.ts";
 import { $, button, type Child, entryLink, h, hashCell, replace, table, when } from "../dom.ts";
 import type { Session } from "../session.ts";
-import { feedbackText, stateBadge, tallyText } from "./views.ts";
+import { entryStateBadges, feedbackText, tallyText } from "./views.ts";
 
 type HistoryItem = {
   kind: string;
@@ -90,7 +90,7 @@ async function render(s: Session, id: string) {
   const v = detail.submission;
 
   const rows: [string, Child][] = [
-    ["Status", [stateBadge(v.status), " ", stateBadge(v.baselineState)]],
+    ["Status", entryStateBadges(v.state)],
     ["Hash", [h("span", { class: "type" }, v.signalType), " ", hashCell(v.value)]],
     [
       "Quality",
@@ -203,7 +203,11 @@ async function render(s: Session, id: string) {
       ),
     );
   const base = `/v1/submissions/${encodeURIComponent(id)}`;
+  // Actions follow the entry's one state: baseline decisions and assessments need a current
+  // entry; withdrawal and reversal any entry not already ended by one (an expired one included).
+  const state = v.state.name;
   const live = v.status === "live";
+  const current = live && state !== "expired";
 
   if (s.role === "coordinator" && live) {
     const cite = (verdict?: string): FieldSpec => ({
@@ -222,7 +226,7 @@ async function render(s: Session, id: string) {
       reason: String(x.reason ?? "").trim(),
       assessmentIds: (x.assessmentIds as string[] | undefined) ?? [],
     });
-    if (v.baselineState !== "included")
+    if (current && state !== "included")
       act(
         "Include",
         "Include in the baseline",
@@ -232,7 +236,7 @@ async function render(s: Session, id: string) {
         [reasonField(), cite("concur")],
         decide("include"),
       );
-    if (v.baselineState !== "excluded")
+    if (current && state !== "excluded")
       act(
         "Exclude",
         "Exclude from the baseline",
@@ -242,7 +246,7 @@ async function render(s: Session, id: string) {
         [reasonField(), cite()],
         decide("exclude"),
       );
-    if (v.baselineState === "included" || v.baselineState === "disputed")
+    if (v.state.inBaseline)
       act(
         "Retire",
         "Retire from the baseline",
@@ -292,7 +296,7 @@ async function render(s: Session, id: string) {
         [reasonField()],
         (x) => ({ submissionId: id, reason: String(x.reason ?? "").trim() }),
       );
-    } else {
+    } else if (current) {
       for (const verdict of ["concur", "dissent"] as const) {
         act(
           verdict === "concur" ? "Concur" : "Dissent",

@@ -3,13 +3,14 @@
 // basis and baseline state, report the outcome (signed feedback), and see reversals of entries
 // matched before.
 import { DIHEDRAL_NAMES } from "@eusn/pdq";
+import type { EntryStateView } from "@eusn/protocol";
 import { get, postJson } from "../api.ts";
 import { confirmWrite } from "../confirm.ts";
 import { $, button, h, hashCell, replace, table, when } from "../dom.ts";
 import { parseHashes } from "../hashes.ts";
 import { hashImage, wireDrop } from "../images.ts";
 import type { Session } from "../session.ts";
-import { stateBadge } from "./views.ts";
+import { entryStateBadges, stateBadge } from "./views.ts";
 
 type Item = {
   type: "pdq" | "md5" | "sha256";
@@ -29,6 +30,7 @@ type Hit = {
   legalBasis: { nationalProvision: string };
   memberState: string;
   baselineState: string;
+  state: EntryStateView;
   assessments: { concurStates: string[]; dissenting: number };
   tlp: string | null;
   lowQuality: boolean;
@@ -166,15 +168,11 @@ export default async function match(s: Session | null) {
           h("h3", {}, `${it.source}: `, h("code", { class: "hash" }, it.value)),
           table(
             `Matches for ${it.source}`,
-            ["Entry", "Distance", "Baseline state", "Origin", "Legal basis", "Assessments", "Outcome"],
+            ["Entry", "Distance", "State", "Origin", "Legal basis", "Assessments", "Outcome"],
             r.matches.map((m) => [
               h("code", {}, m.submissionId),
               `${m.distance}${m.variant > 0 ? ` (${DIHEDRAL_NAMES[m.variant]})` : ""}`,
-              [
-                stateBadge(m.baselineState),
-                m.lowQuality ? " low quality" : "",
-                m.tlp ? ` TLP:${m.tlp.toUpperCase()}` : "",
-              ],
+              [entryStateBadges(m.state), m.tlp ? ` TLP:${m.tlp.toUpperCase()}` : ""],
               m.memberState,
               `${m.limbs.map((l) => `(${l})`).join(" ")} ${m.legalBasis.nationalProvision}`,
               `${m.assessments.concurStates.join(", ")} concur${m.assessments.dissenting ? `, ${m.assessments.dissenting} dissent` : ""}`,

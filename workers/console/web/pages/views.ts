@@ -1,6 +1,12 @@
 // Shared renderers for submission views (queues, lists).
-import type { SubmissionView } from "@eusn/protocol";
-import { type Child, entryLink, h, hashCell, pct, table, when } from "../dom.ts";
+import {
+  ENTRY_FLAG_LABELS,
+  type EntryStateView,
+  rateText,
+  type SubmissionView,
+  shownRate,
+} from "@eusn/protocol";
+import { type Child, entryLink, h, hashCell, table, when } from "../dom.ts";
 
 export function tallyText(v: SubmissionView): string {
   const a = v.assessments;
@@ -11,11 +17,25 @@ export function feedbackText(v: SubmissionView): string {
   const f = v.feedback;
   const n = f.truePositive + f.falsePositive + f.notActioned;
   if (n === 0) return "no reports";
-  return `${f.truePositive} TP / ${f.falsePositive} FP / ${f.notActioned} NA (FP ${pct(f.falsePositiveRate)})${f.flagged ? " — flagged" : ""}`;
+  // The rate with its sample, withheld below the minimum (@eusn/protocol shownRate).
+  const rate = rateText(shownRate(f.falsePositive, f.truePositive + f.falsePositive));
+  return `${f.truePositive} TP / ${f.falsePositive} FP / ${f.notActioned} NA (FP rate ${rate})${f.flagged ? " — flagged" : ""}`;
 }
 
+/** A badge for a word that is not an entry's state (a feed change, a participant's status). */
 export function stateBadge(state: string): HTMLElement {
   return h("span", { class: `badge b-${state}` }, state);
+}
+
+/**
+ * An entry's one state as the node decided it (its label, e.g. "reversed (was included)") and
+ * the flags beside it: the only way any page shows what state an entry is in.
+ */
+export function entryStateBadges(s: EntryStateView): Child[] {
+  return [
+    h("span", { class: `badge b-${s.name}`, "data-state": s.name }, s.label),
+    s.flags.map((f) => [" ", h("span", { class: "badge b-flag", "data-flag": f }, ENTRY_FLAG_LABELS[f])]),
+  ];
 }
 
 export function submissionTable(
@@ -42,7 +62,7 @@ export function submissionTable(
         v.limbs.map((l) => `(${l})`).join(" "),
         tallyText(v),
         feedbackText(v),
-        [stateBadge(v.baselineState), v.status !== "live" ? [" ", stateBadge(v.status)] : null],
+        entryStateBadges(v.state),
         when(v.createdAt),
       ];
       if (extra) cells.push(extra.cell(v));

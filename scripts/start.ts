@@ -115,13 +115,38 @@ async function waitForHealth(child: ChildProcess, timeoutMs = 90_000) {
 
 async function seed(coord: Credential) {
   const creds = await seedDemoNetwork({ coordinator: coord, baseUrl: BASE, keysDir: KEYS_DIR, log });
-  for (const { slug, cred: c } of creds) {
-    const file = path.relative(ROOT, path.join(KEYS_DIR, `${slug}.json`));
-    log(
-      `${c.role.padEnd(11)} ${(c.memberState ?? "--").padEnd(2)} ${c.participantId}  ${c.displayName}  key: ${file}`,
-    );
-  }
-  log(`ready: ${BASE}  (API reference ${BASE}/docs, OpenAPI ${BASE}/openapi.json). Ctrl-C stops the node.`);
+  printWelcome(creds);
+}
+
+/**
+ * What a newcomer needs once the node is up: where the console is, which key file signs in as
+ * whom, and three things to try that walk the network's main path (decide, assess, match).
+ */
+function printWelcome(creds: { slug: string; cred: Credential }[]) {
+  const rel = (slug: string) => path.relative(ROOT, path.join(KEYS_DIR, `${slug}.json`));
+  const lines = [
+    "",
+    `Console        ${BASE}/console   (sign in by loading one of the key files below)`,
+    `Statistics     ${BASE}/console/stats   (public)`,
+    `API reference  ${BASE}/docs   (OpenAPI: ${BASE}/openapi.json)`,
+    "",
+    "Key files (private keys: git-ignored, readable by you only)",
+    ...creds.map(
+      ({ slug, cred: c }) =>
+        `  ${rel(slug).padEnd(36)} ${c.role.padEnd(11)} ${(c.memberState ?? "").padEnd(2)}  ${c.displayName}`,
+    ),
+    "",
+    "Try next",
+    `  1. Open ${BASE}/console, load ${rel("coordinator")} and open the curation queue: entries that`,
+    "     reached the quorum wait for your decision; open one, check its signed history, include it.",
+    `  2. In a private window, sign in with ${rel("fr-ocrvp")} and concur on an entry awaiting your`,
+    "     assessment (the confirmation shows the exact record you sign).",
+    `  3. Match from the command line as a platform:`,
+    `     npx eusn match --key ${rel("platform-social")} test/fixtures/pdq/expected-synthetic.csv`,
+    "",
+    "Ctrl-C stops the node; its data stays in .wrangler/ for the next npm start.",
+  ];
+  for (const l of lines) process.stdout.write(`${l}\n`);
 }
 
 async function main() {

@@ -450,10 +450,11 @@ function matrix(w: World): Record<string, Case[]> {
  * public shells: everything they show or change goes through the API above, signed in the
  * browser with the participant's own key, so they add no way around this matrix.
  */
-const NON_OPENAPI: { pattern: RegExp; why: string; probe?: string }[] = [
+const NON_OPENAPI: { pattern: RegExp; why: string; probe?: string; status?: number }[] = [
   { pattern: /^GET \/openapi\.json$/, why: "the API description, public", probe: "/openapi.json" },
   { pattern: /^GET \/docs$/, why: "the API reference page, public", probe: "/docs" },
   { pattern: /^GET \/console(\/.*)?$/, why: "console page shells, public", probe: "/console" },
+  { pattern: /^GET \/$/, why: "redirects to the console", probe: "/", status: 302 },
 ];
 
 async function check(res: Response, exp: Outcome, label: string) {
@@ -508,8 +509,8 @@ describe("authorization matrix", () => {
       [],
     );
     for (const n of NON_OPENAPI) {
-      const res = await nodeFetch(`${BASE}${n.probe}`);
-      expect(res.status, `${n.probe} (${n.why})`).toBe(200);
+      const res = await nodeFetch(`${BASE}${n.probe}`, { redirect: "manual" });
+      expect(res.status, `${n.probe} (${n.why})`).toBe(n.status ?? 200);
       await res.body?.cancel();
     }
   });

@@ -445,4 +445,35 @@ export function consoleKey(c: Context<AppEnv>) {
 }
 app.get("/console/key", consoleKey);
 
+/** The node's front door is the console: people who open the node's address land on sign-in. */
+export function rootRedirect(c: Context<AppEnv>) {
+  return c.redirect("/console", 302);
+}
+app.get("/", rootRedirect);
+
+/**
+ * Any other path under /console: a page in the console's frame saying so, with the way back,
+ * instead of the API's problem JSON (which is for programs, not for a person who mistyped).
+ */
+export function consoleNotFound(c: Context<AppEnv>) {
+  const path = new URL(c.req.url).pathname;
+  return c.html(
+    <Layout title="Page not found" page="notfound" path="">
+      <p>
+        There is no console page at <code>{path}</code>.
+      </p>
+      <ul>
+        <li>
+          <a href="/console">Sign in</a> to see the pages for your role, or
+        </li>
+        <li>
+          open the public <a href="/console/stats">statistics</a>, or the <a href="/docs">API reference</a>.
+        </li>
+      </ul>
+    </Layout>,
+    404,
+  );
+}
+app.get("/console/*", consoleNotFound);
+
 export default app;

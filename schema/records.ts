@@ -52,7 +52,13 @@ export const auditLog = sqliteTable(
     /** Counts and other non-personal details of system actions, as JSON. */
     detail: text("detail"),
   },
-  (t) => [index("audit_log_record").on(t.recordId)],
+  (t) => [
+    index("audit_log_record").on(t.recordId),
+    // The audit trail's server-side filters (subject by its start: a range on the index).
+    index("audit_log_subject").on(t.subjectId),
+    index("audit_log_kind").on(t.kind, t.seq),
+    index("audit_log_actor").on(t.actor, t.seq),
+  ],
 );
 
 /**

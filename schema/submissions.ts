@@ -64,6 +64,9 @@ export const submissions = sqliteTable(
     uniqueIndex("submissions_live_by_submitter").on(t.submitterId, t.fingerprint).where(sql`status = 'live'`),
     index("submissions_fingerprint").on(t.fingerprint),
     index("submissions_baseline").on(t.baselineState, t.status),
+    // The console's queues: search by hash prefix (a range on value) and newest first.
+    index("submissions_value").on(t.value),
+    index("submissions_created").on(t.createdAt),
   ],
 );
 

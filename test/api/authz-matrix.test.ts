@@ -216,6 +216,7 @@ function matrix(w: World): Record<string, Case[]> {
 
     // ---- audit --------------------------------------------------------------------------------
     "GET /v1/audit": get(at("/v1/audit"), reader(["coordinator"])),
+    "GET /v1/audit/facets": get(at("/v1/audit/facets"), reader(["coordinator"])),
     // A registry record (readable by every participant): which kinds each role may read is the
     // read policy's, tested in test/api/record-access.security.test.ts.
     "GET /v1/records/{id}": get(at(`/v1/records/${w.authority.receipt.recordId}`), reader(ALL_ROLES)),
@@ -535,6 +536,7 @@ describe("authorization matrix", () => {
     "GET /v1/participants/{id}/api-credentials",
     "GET /v1/whoami",
     "GET /v1/audit",
+    "GET /v1/audit/facets",
     "GET /v1/records/{id}",
     "POST /v1/submissions",
     "GET /v1/submissions",

@@ -351,6 +351,11 @@ const BASE_QUERY: Record<string, string> = {
 const PLAIN_QUERY: Record<string, "empty page" | "refused" | "not found"> = {
   "GET /v1/baseline after": "empty page",
   "GET /v1/submissions after": "empty page",
+  // UTC days (YYYY-MM-DD): anything else is refused.
+  "GET /v1/submissions from": "refused",
+  "GET /v1/submissions to": "refused",
+  "GET /v1/audit from": "refused",
+  "GET /v1/audit to": "refused",
   "POST /v1/federation/pull peer": "not found",
   // Filters by a free participant or subject id ('config' and 'node' act too): none matches.
   "GET /v1/audit actor": "empty page",

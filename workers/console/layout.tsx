@@ -12,6 +12,7 @@ type NavItem = { href: string; label: string; roles?: Role[]; signedIn?: boolean
 export const NAV: NavItem[] = [
   { href: "/console", label: "Sign in" },
   { href: "/console/curation", label: "Curation queue", roles: ["coordinator"] },
+  { href: "/console/entries", label: "Entries", roles: ["coordinator", "authority"] },
   { href: "/console/participants", label: "Participants", roles: ["coordinator"] },
   { href: "/console/audit", label: "Audit trail", roles: ["coordinator"] },
   { href: "/console/submit", label: "Submit hashes", roles: ["authority"] },

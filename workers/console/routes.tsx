@@ -176,6 +176,19 @@ export function consoleCuration(c: Context<AppEnv>) {
 }
 app.get("/console/curation", consoleCuration);
 
+export function consoleEntries(c: Context<AppEnv>) {
+  return c.html(
+    <Layout title="Entries" page="entries" path="/console/entries" roles={["coordinator", "authority"]}>
+      <p>
+        Every entry on this node, a page at a time: filter by state, flag, member state, TCO limb, TLP,
+        submitter or day, sort, or search by an entry id or the start of a hash.
+      </p>
+      <div id="entries-table" />
+    </Layout>,
+  );
+}
+app.get("/console/entries", consoleEntries);
+
 export function consoleEntry(c: Context<AppEnv, "/console/entries/:id">) {
   const id = c.req.param("id");
   const ok = SubmissionId.safeParse(id).success;
@@ -287,7 +300,7 @@ export function consoleAudit(c: Context<AppEnv>) {
           </select>
         </label>
         <label>
-          Subject id contains <input name="subject" id="audit-subject" />
+          Subject id starts with <input name="subject" id="audit-subject" spellcheck={false} />
         </label>
         <label>
           From <input type="date" name="from" id="audit-from" />
@@ -300,7 +313,7 @@ export function consoleAudit(c: Context<AppEnv>) {
       <div class="table" id="audit-table" />
       <p>
         <button type="button" id="audit-more">
-          Load more
+          Load older entries
         </button>
       </p>
     </Layout>,

@@ -398,10 +398,19 @@ export const AuditPage = z
       .int()
       .nullable()
       .describe(
-        "The cursor of the next page: `after` for order=asc, `before` for order=desc; null at the end.",
+        "The cursor of the next page: `after` for order asc, `before` for order desc; null at the end.",
       ),
+    total: z
+      .number()
+      .int()
+      .optional()
+      .describe("Entries matching the filters (when asked for with `count`)."),
   })
   .meta({ id: "AuditPage" });
+
+export const AuditFacets = z
+  .object({ kinds: z.array(z.string()), actors: z.array(z.string()) })
+  .meta({ id: "AuditFacets" });
 
 export const ProblemSchema = z
   .object({
@@ -465,7 +474,17 @@ export const AuditQuery = z.object({
     .optional()
     .describe("Only entries of this kind (e.g. baseline.included): dotted lower-case words."),
   actor: z.string().max(64).optional().describe("Only entries by this participant."),
-  subject: z.string().max(64).optional().describe("Only entries about this subject (entry, participant, …)."),
+  subject: z
+    .string()
+    .max(64)
+    .optional()
+    .describe("Only entries whose subject id starts with this (a whole id, or a start such as `hsh_01j`)."),
+  from: z.iso.date().optional().describe("On or after this UTC day (YYYY-MM-DD)."),
+  to: z.iso.date().optional().describe("On or before this UTC day (YYYY-MM-DD)."),
+  count: z
+    .enum(["true", "false"])
+    .default("false")
+    .describe("Also answer `total`, the number of entries matching the filters."),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;

@@ -2,7 +2,8 @@
 // match feedback, and the requests and answers of the submission routes, shared by the node and its
 // clients.
 import { z } from "zod";
-import { EntryStateView } from "./entry-state.ts";
+import { EU_MEMBER_STATES } from "./constants.ts";
+import { ENTRY_FLAGS, ENTRY_STATES, EntryStateView } from "./entry-state.ts";
 import { idPattern } from "./ids.ts";
 
 /** TCO Regulation (EU) 2021/784 Art 2(7): the limbs (a)–(e) of the definition of terrorist content. */
@@ -351,6 +352,20 @@ export type SubmissionView = z.infer<typeof SubmissionView>;
 /** A submission named in the path. */
 export const SubmissionIdParam = z.object({ id: SubmissionId });
 
+/** Orders a submission list can be read in; each breaks ties by id. */
+export const SUBMISSION_SORTS = [
+  "id",
+  "newest",
+  "oldest",
+  "member_state",
+  "most_false_positives",
+  "most_concurrences",
+] as const;
+export type SubmissionSort = (typeof SUBMISSION_SORTS)[number];
+
+const STATE_LIST = new RegExp(`^(${ENTRY_STATES.join("|")})(,(${ENTRY_STATES.join("|")}))*$`);
+const day = z.iso.date().describe("A UTC day, YYYY-MM-DD (inclusive).");
+
 /** GET /v1/submissions. */
 export const SubmissionListQuery = z.object({
   scope: z
@@ -361,13 +376,52 @@ export const SubmissionListQuery = z.object({
     ),
   status: z.enum(["live", "withdrawn", "reversed"]).optional(),
   baselineState: z.enum(["none", "included", "disputed", "excluded", "retired"]).optional(),
-  after: z.string().max(64).optional().describe("Cursor: the last id of the previous page."),
+  state: z
+    .string()
+    .regex(STATE_LIST, `one or more of ${ENTRY_STATES.join(", ")}, comma-separated`)
+    .optional()
+    .describe("Entries in any of these states (the entry's one state, `state.name`), comma-separated."),
+  flag: z.enum(ENTRY_FLAGS).optional().describe("Entries with this flag."),
+  memberState: z.enum(EU_MEMBER_STATES).optional().describe("The originating member state."),
+  limb: TcoLimb.optional().describe("Entries citing this TCO limb."),
+  tlp: z
+    .enum([...TLP_LEVELS, "none"])
+    .optional()
+    .describe("Entries with this TLP marking (`none`: unmarked)."),
+  submitter: z.string().regex(idPattern("participant")).optional().describe("The submitting authority."),
+  from: day.optional().describe("Submitted on or after this UTC day."),
+  to: day.optional().describe("Submitted on or before this UTC day."),
+  q: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(hsh_[0-9a-z]{1,40}|[0-9a-f]{4,64})$/, "an entry id (or its start) or at least 4 hex characters")
+    .optional()
+    .describe(
+      "Search: an entry id or its start (`hsh_…`), or the start of a hash value (≥ 4 hex characters).",
+    ),
+  sort: z.enum(SUBMISSION_SORTS).default("id"),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .describe("Skip this many entries (with any sort); `after` is the cursor for sort `id`."),
+  after: z.string().max(64).optional().describe("Cursor (sort `id` only): the last id of the previous page."),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type SubmissionListQuery = z.infer<typeof SubmissionListQuery>;
 
 export const SubmissionPage = z
-  .object({ submissions: z.array(SubmissionView), next: z.string().nullable() })
+  .object({
+    submissions: z.array(SubmissionView),
+    next: z
+      .string()
+      .nullable()
+      .describe("Cursor of the next page for sort `id`; null at the end or for other sorts."),
+    total: z.number().int().describe("Entries matching the scope and filters, over all pages."),
+  })
   .meta({ id: "SubmissionPage" });
 
 /** One signed record about an entry, in GET /v1/submissions/{id}. */

@@ -1,12 +1,13 @@
-// /v1/audit: the append-only audit trail, paged by sequence number; /v1/records/{id}: the exact
-// signed bytes of one record.
+// /v1/audit: the append-only audit trail, paged by sequence number in either order and filtered
+// by kind, actor, subject and day; /v1/audit/facets: the kinds and actors it holds;
+// /v1/records/{id}: the exact signed bytes of one record.
 
-import { AuditPage, AuditQuery, RecordIdParam } from "@eusn/protocol";
+import { AuditFacets, AuditPage, AuditQuery, RecordIdParam } from "@eusn/protocol";
 import { createRoute, z } from "@hono/zod-openapi";
 import { access } from "../auth/access.ts";
 import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
-import { auditPage, recordJws } from "../store/audit.ts";
+import { auditFacets, auditPage, recordJws } from "../store/audit.ts";
 import { readRefusals } from "../store/record-access.ts";
 
 const app = router();
@@ -15,7 +16,9 @@ export const listAuditRoute = createRoute({
   method: "get",
   path: "/v1/audit",
   tags: ["audit"],
-  summary: "Page through the audit trail, oldest or newest first, by kind, actor or subject (coordinator)",
+  summary: "Page through the audit trail, oldest or newest first, filtered (coordinator)",
+  description:
+    "Order `asc` pages with `after` (the default, from the start), `desc` with `before` (from the newest). Filters: kind, actor, subject (its start), from/to (UTC days). `count=true` adds `total`.",
   security: bearerSecurity,
   middleware: [access(["coordinator"])] as const,
   request: { query: AuditQuery },
@@ -28,9 +31,38 @@ export const listAuditRoute = createRoute({
   },
 });
 export async function listAudit(c: RouteContext<typeof listAuditRoute>) {
-  return c.json(await auditPage(c.var.db, c.req.valid("query")), 200);
+  const q = c.req.valid("query");
+  if (q.order === "asc" && q.before !== undefined)
+    throw new ApiError("validation_failed", "`before` pages order desc; order asc pages with `after`", [
+      { path: "/query/before", message: "only with order=desc" },
+    ]);
+  if (q.from && q.to && q.from > q.to)
+    throw new ApiError("validation_failed", "`from` is after `to`", [
+      { path: "/query/from", message: "must not be after `to`" },
+    ]);
+  return c.json(await auditPage(c.var.db, { ...q, count: q.count === "true" }), 200);
 }
 app.openapi(listAuditRoute, listAudit);
+
+export const auditFacetsRoute = createRoute({
+  method: "get",
+  path: "/v1/audit/facets",
+  tags: ["audit"],
+  summary: "The kinds and actors the audit trail holds, for filter choices (coordinator)",
+  security: bearerSecurity,
+  middleware: [access(["coordinator"])] as const,
+  responses: {
+    200: {
+      description: "Distinct kinds and actors",
+      content: { "application/json": { schema: AuditFacets } },
+    },
+    ...problems(401, 403),
+  },
+});
+export async function listAuditFacets(c: RouteContext<typeof auditFacetsRoute>) {
+  return c.json(await auditFacets(c.var.db), 200);
+}
+app.openapi(auditFacetsRoute, listAuditFacets);
 
 export const getRecordRoute = createRoute({
   method: "get",

@@ -1,7 +1,22 @@
 // Submissions as authorities and coordinators read them: a page of the list (mine, awaiting my
 // assessment, all) and one entry with every signed record about it. No Hono types here.
-import type { HistoryItem, Role, SubmissionListQuery, SubmissionView } from "@eusn/protocol";
-import { and, asc, eq, gt, inArray, notExists, sql } from "drizzle-orm";
+import type { HistoryItem, Role, SubmissionListQuery, SubmissionSort, SubmissionView } from "@eusn/protocol";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNull,
+  lt,
+  lte,
+  notExists,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import {
   assessments,
   decisions,
@@ -12,22 +27,42 @@ import {
 } from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
 import { chunk, type Db } from "../lib/db.ts";
+import { nowIso } from "../lib/encoding.ts";
 import { policy } from "../rules/baseline.ts";
+import { entryStateSql, flaggedEntrySql } from "../rules/entry-state.ts";
 import { changesOf } from "./changes.ts";
 import { getSubmission, viewsOf } from "./submissions.ts";
 
+/** How each sort orders the list; every order ends with the id, so pages never overlap. */
+const ORDER: Record<SubmissionSort, (s: typeof submissions) => SQL[]> = {
+  id: (t) => [asc(t.id)],
+  newest: (t) => [desc(t.createdAt), desc(t.id)],
+  oldest: (t) => [asc(t.createdAt), asc(t.id)],
+  member_state: (t) => [asc(t.memberState), desc(t.createdAt), asc(t.id)],
+  most_false_positives: (t) => [desc(t.fbFalse), asc(t.fbTrue), desc(t.createdAt), asc(t.id)],
+  most_concurrences: (t) => [sql`json_array_length(${t.concurStates}) DESC`, desc(t.createdAt), asc(t.id)],
+};
+
+/** The smallest string greater than every string starting with `prefix` (a prefix as a range). */
+const prefixEnd = (prefix: string) => `${prefix}\uffff`;
+
 /**
- * A page of submissions in id order for `me`: `mine` are its own, `awaiting` other authorities'
- * live submissions it has no live assessment of, `all` every one; then filtered by status and
- * baseline state. Which scopes a role may ask for is the route's to decide.
+ * A page of submissions for `me`: `mine` are its own, `awaiting` other authorities' live
+ * submissions it has no live assessment of, `all` every one; filtered by state (the entry's one
+ * state, rules/entry-state.ts), flag, stored status and baseline state, member state, limb, TLP,
+ * submitter and day, or found by id or hash prefix; in the order asked for, from `offset` (or,
+ * for sort `id`, after the cursor `after`); with the number of entries matching in all. Which
+ * scopes a role may ask for is the route's to decide.
  */
 export async function submissionPage(
   db: Db,
   env: Env,
   me: { id: string; role: Role },
   q: SubmissionListQuery,
-): Promise<{ submissions: SubmissionView[]; next: string | null }> {
-  const conds = [];
+): Promise<{ submissions: SubmissionView[]; next: string | null; total: number }> {
+  const p = await policy(db, env);
+  const now = nowIso();
+  const conds: (SQL | undefined)[] = [];
   if (q.scope === "mine") conds.push(eq(submissions.submitterId, me.id));
   if (q.scope === "awaiting") {
     conds.push(
@@ -49,18 +84,41 @@ export async function submissionPage(
   }
   if (q.status) conds.push(eq(submissions.status, q.status));
   if (q.baselineState) conds.push(eq(submissions.baselineState, q.baselineState));
-  if (q.after) conds.push(gt(submissions.id, q.after));
-  const rows = await db
-    .select()
-    .from(submissions)
-    .where(and(...conds))
-    .orderBy(asc(submissions.id))
-    .limit(q.limit + 1);
+  if (q.state) conds.push(inArray(entryStateSql("submissions", p.quorum, now), q.state.split(",")));
+  if (q.flag === "flagged") conds.push(flaggedEntrySql("submissions", p));
+  if (q.flag === "low_quality") conds.push(eq(submissions.lowQuality, true));
+  if (q.flag === "tlp_red") conds.push(eq(submissions.tlp, "red"));
+  if (q.memberState) conds.push(eq(submissions.memberState, q.memberState));
+  if (q.limb) conds.push(sql`EXISTS (SELECT 1 FROM json_each(${submissions.limbs}) WHERE value = ${q.limb})`);
+  if (q.tlp) conds.push(q.tlp === "none" ? isNull(submissions.tlp) : eq(submissions.tlp, q.tlp));
+  if (q.submitter) conds.push(eq(submissions.submitterId, q.submitter));
+  if (q.from) conds.push(gte(submissions.createdAt, `${q.from}T00:00:00.000Z`));
+  if (q.to) conds.push(lte(submissions.createdAt, `${q.to}T23:59:59.999Z`));
+  if (q.q) {
+    // An id or a hash value, by its start: each a range its index answers.
+    conds.push(
+      q.q.startsWith("hsh_")
+        ? and(gte(submissions.id, q.q), lt(submissions.id, prefixEnd(q.q)))
+        : and(gte(submissions.value, q.q), lt(submissions.value, prefixEnd(q.q))),
+    );
+  }
+  const where = and(...conds);
+  const cursor = q.sort === "id" && q.after ? gt(submissions.id, q.after) : undefined;
+  const [rows, counted] = await Promise.all([
+    db
+      .select()
+      .from(submissions)
+      .where(and(where, cursor))
+      .orderBy(...ORDER[q.sort](submissions))
+      .limit(q.limit + 1)
+      .offset(q.offset),
+    db.select({ n: count() }).from(submissions).where(where).get(),
+  ]);
   const page = rows.slice(0, q.limit);
-  const p = await policy(db, env);
   return {
     submissions: await viewsOf(db, page, p),
-    next: rows.length > q.limit ? page[page.length - 1]!.id : null,
+    next: q.sort === "id" && rows.length > q.limit ? page[page.length - 1]!.id : null,
+    total: counted?.n ?? 0,
   };
 }
 

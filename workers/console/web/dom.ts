@@ -81,9 +81,37 @@ export function table(
   );
 }
 
-/** A hash shown in full (monospace, wraps) with its type. */
+/**
+ * A hash shown compactly as prefix…suffix: the full value is the element's text (what copying
+ * the cell, the tooltip and screen readers' "full" reading give), the middle is hidden by the
+ * stylesheet. Activating it copies the full value. Short values are shown whole.
+ */
 export function hashCell(value: string): HTMLElement {
-  return h("code", { class: "hash" }, value);
+  if (value.length <= 20) return h("code", { class: "hash" }, value);
+  const head = value.slice(0, 8);
+  const tail = value.slice(-6);
+  const el = h(
+    "button",
+    {
+      type: "button",
+      class: "hash compact",
+      title: `${value} (activate to copy)`,
+      "aria-label": `Hash ${head}…${tail}: copy the full value`,
+      "data-hash": value,
+    },
+    h("span", { class: "h-head" }, head),
+    h("span", { class: "h-mid" }, value.slice(8, -6)),
+    h("span", { class: "h-tail" }, tail),
+  );
+  el.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      flash(["Copied ", h("code", {}, `${head}…${tail}`), " to the clipboard."], "ok");
+    } catch {
+      flash("This browser did not allow copying; the full value is in the tooltip.", "error");
+    }
+  });
+  return el;
 }
 
 export function link(href: string, text: string): HTMLAnchorElement {

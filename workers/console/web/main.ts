@@ -7,6 +7,7 @@ import { $, flash, h, link, replace } from "./dom.ts";
 import assess from "./pages/assess.ts";
 import audit from "./pages/audit.ts";
 import curation from "./pages/curation.ts";
+import entries from "./pages/entries.ts";
 import entry from "./pages/entry.ts";
 import key from "./pages/key.ts";
 import match from "./pages/match.ts";
@@ -23,6 +24,7 @@ const PAGES: Record<string, PageInit> = {
   reports,
   signin,
   curation,
+  entries,
   entry,
   participants,
   audit,

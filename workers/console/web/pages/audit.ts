@@ -1,29 +1,21 @@
-// Coordinator: the audit trail, paged from GET /v1/audit (500 entries a page, "Load more" for the
-// next) and filtered here by kind, actor, subject and date. Each entry can show its signed
-// record (GET /v1/records/{id}, the exact JWS, decoded in the page).
-import { type ParticipantView, RECORD_SCHEMAS } from "@eusn/protocol";
+// Coordinator: the audit trail, newest first, filtered by the node (GET /v1/audit: kind, actor,
+// subject prefix, days), 100 entries a page with "Load older entries" for the next. Each entry
+// can show its signed record (GET /v1/records/{id}, the exact JWS, decoded in the page).
+import { type AuditEntry, type ParticipantView, RECORD_SCHEMAS } from "@eusn/protocol";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { get, getPublic, getText } from "../api.ts";
+import { ApiProblem, get, getPublic, getText } from "../api.ts";
 import { $, h, replace, table, when } from "../dom.ts";
 import type { Session } from "../session.ts";
 
-type Entry = {
-  seq: number;
-  kind: string;
-  recordId: string | null;
-  subjectId: string | null;
-  actor: string;
-  at: string;
-  jwsSha256: string | null;
-};
+const PAGE = 100;
 
 export default async function audit(s: Session | null) {
   if (!s) return;
-  const entries: Entry[] = [];
-  let next: number | null = 0;
-  const people = new Map<string, ParticipantView>();
-  for (const p of (await getPublic<{ participants: ParticipantView[] }>("/v1/participants")).participants)
-    people.set(p.id, p);
+  const [plist, facets] = await Promise.all([
+    getPublic<{ participants: ParticipantView[] }>("/v1/participants"),
+    get<{ kinds: string[]; actors: string[] }>(s, "/v1/audit/facets"),
+  ]);
+  const people = new Map(plist.participants.map((p) => [p.id, p]));
 
   const kindSel = $("audit-kind") as unknown as HTMLSelectElement;
   const actorSel = $("audit-actor") as unknown as HTMLSelectElement;
@@ -32,24 +24,18 @@ export default async function audit(s: Session | null) {
   const to = $("audit-to") as unknown as HTMLInputElement;
   const more = $("audit-more") as unknown as HTMLButtonElement;
 
-  const fillSelects = () => {
-    const kinds = new Set([...Object.keys(RECORD_SCHEMAS), ...entries.map((e) => e.kind)]);
-    const keepKind = kindSel.value;
-    replace(
-      kindSel,
-      h("option", { value: "" }, "any"),
-      [...kinds].sort().map((k) => h("option", { value: k }, k)),
-    );
-    kindSel.value = keepKind;
-    const keepActor = actorSel.value;
-    const actors = new Set([...people.keys(), ...entries.map((e) => e.actor)]);
-    replace(
-      actorSel,
-      h("option", { value: "" }, "anyone"),
-      [...actors].sort().map((a) => h("option", { value: a }, `${people.get(a)?.displayName ?? a} (${a})`)),
-    );
-    actorSel.value = keepActor;
-  };
+  const kinds = new Set([...Object.keys(RECORD_SCHEMAS), ...facets.kinds]);
+  replace(
+    kindSel,
+    h("option", { value: "" }, "any"),
+    [...kinds].sort().map((k) => h("option", { value: k }, k)),
+  );
+  const actors = new Set([...people.keys(), ...facets.actors]);
+  replace(
+    actorSel,
+    h("option", { value: "" }, "anyone"),
+    [...actors].sort().map((a) => h("option", { value: a }, `${people.get(a)?.displayName ?? a} (${a})`)),
+  );
 
   const recordView = (id: string) => {
     const d = h("details", {}, h("summary", {}, "signed record"));
@@ -72,36 +58,35 @@ export default async function audit(s: Session | null) {
     return d;
   };
 
+  let entries: AuditEntry[] = [];
+  let next: number | null = null;
+  let total = 0;
   let shownFor = "";
+  let seq = 0;
+
+  const query = () => {
+    const q = new URLSearchParams({ order: "desc", limit: String(PAGE) });
+    if (kindSel.value) q.set("kind", kindSel.value);
+    if (actorSel.value) q.set("actor", actorSel.value);
+    const sub = subject.value.trim();
+    // The node takes a subject prefix of two characters or more.
+    if (sub.length >= 2) q.set("subject", sub);
+    if (from.value) q.set("from", from.value);
+    if (to.value) q.set("to", to.value);
+    return q;
+  };
+
   const render = () => {
-    const k = kindSel.value;
-    const a = actorSel.value;
-    const sub = subject.value.trim().toLowerCase();
-    const f = from.value ? `${from.value}T00:00:00` : "";
-    const t = to.value ? `${to.value}T23:59:59.999` : "";
-    // `change` follows `input` on blur: redraw only when the result can differ, so a record
-    // someone just opened is not swept away.
-    const key = JSON.stringify([k, a, sub, f, t, entries.length]);
-    if (key === shownFor) return;
-    shownFor = key;
-    const shown = entries.filter(
-      (e) =>
-        (!k || e.kind === k) &&
-        (!a || e.actor === a) &&
-        (!sub || (e.subjectId ?? "").toLowerCase().includes(sub)) &&
-        (!f || e.at >= f) &&
-        (!t || e.at <= t),
-    );
     replace(
       $("audit-count"),
-      `Showing ${shown.length} of ${entries.length} loaded entr${entries.length === 1 ? "y" : "ies"}.`,
+      `Showing the newest ${entries.length.toLocaleString("en")} of ${total.toLocaleString("en")} matching entr${total === 1 ? "y" : "ies"}.`,
     );
     replace(
       $("audit-table"),
       table(
-        "Audit trail entries (newest last)",
+        "Audit trail entries (newest first)",
         ["#", "When", "Kind", "Actor", "Subject", "Record"],
-        shown.map((e) => [
+        entries.map((e) => [
           String(e.seq),
           when(e.at),
           e.kind,
@@ -115,21 +100,50 @@ export default async function audit(s: Session | null) {
     more.hidden = next === null;
   };
 
-  const load = async () => {
-    if (next === null) return;
+  /** The first page for the filters now (`more`: the next, older page). */
+  const load = async (older = false) => {
+    const q = query();
+    const key = q.toString();
+    // `change` follows `input` on blur: ask again only when the answer can differ, so a record
+    // someone just opened is not swept away.
+    if (!older && key === shownFor) return;
+    if (older && next !== null) q.set("before", String(next));
+    else q.set("count", "true");
+    const mine = ++seq;
     more.disabled = true;
-    const page = await get<{ entries: Entry[]; next: number | null }>(s, `/v1/audit?after=${next}&limit=500`);
-    entries.push(...page.entries);
-    next = page.next;
-    more.disabled = false;
-    fillSelects();
-    render();
+    try {
+      const page = await get<{ entries: AuditEntry[]; next: number | null; total?: number }>(
+        s,
+        `/v1/audit?${q}`,
+      );
+      if (mine !== seq) return;
+      shownFor = key;
+      entries = older ? [...entries, ...page.entries] : page.entries;
+      next = page.next;
+      if (page.total !== undefined) total = page.total;
+      render();
+    } catch (e) {
+      if (mine !== seq) return;
+      replace(
+        $("audit-count"),
+        h("span", { class: "error" }, e instanceof ApiProblem ? e.describe() : String(e)),
+      );
+    } finally {
+      more.disabled = false;
+    }
   };
-  for (const el of [kindSel, actorSel, subject, from, to]) {
-    el.addEventListener("input", render);
-    el.addEventListener("change", render);
-  }
-  ($("audit-filters") as unknown as HTMLFormElement).addEventListener("submit", (e) => e.preventDefault());
-  more.addEventListener("click", () => void load());
+
+  let typing: ReturnType<typeof setTimeout> | undefined;
+  for (const el of [kindSel, actorSel, from, to]) el.addEventListener("change", () => void load());
+  subject.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => void load(), 300);
+  });
+  subject.addEventListener("change", () => void load());
+  ($("audit-filters") as unknown as HTMLFormElement).addEventListener("submit", (e) => {
+    e.preventDefault();
+    void load();
+  });
+  more.addEventListener("click", () => void load(true));
   await load();
 }

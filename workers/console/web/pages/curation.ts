@@ -1,26 +1,49 @@
-// Coordinator: the curation queue — entries eligible for the baseline, disputed entries, and
-// entries flagged by platforms' false-positive reports. Decisions are taken on the entry page.
-import type { SubmissionView } from "@eusn/protocol";
-import { get } from "../api.ts";
-import { $, replace } from "../dom.ts";
+// Coordinator: the curation queues — entries eligible for the baseline, disputed entries, and
+// entries flagged by platforms' false-positive reports — each a paged, filterable queue answered
+// by the node (GET /v1/submissions with the entry's state or flag). Decisions are taken on the
+// entry page.
+import type { ParticipantView } from "@eusn/protocol";
+import { getPublic } from "../api.ts";
+import { $ } from "../dom.ts";
+import { queue } from "../queue.ts";
 import type { Session } from "../session.ts";
-import { submissionTable } from "./views.ts";
 
 const QUEUES = [
-  ["eligible", "Entries eligible for the baseline"],
-  ["disputed", "Disputed baseline entries"],
-  ["flagged", "Entries flagged by platform feedback"],
+  {
+    q: "eligible",
+    caption: "Entries eligible for the baseline",
+    base: { state: "eligible" },
+    sort: "oldest",
+  },
+  { q: "disputed", caption: "Disputed baseline entries", base: { state: "disputed" }, sort: "oldest" },
+  {
+    q: "flagged",
+    caption: "Entries flagged by platform feedback",
+    base: { flag: "flagged" },
+    sort: "most_false_positives",
+  },
 ] as const;
 
 export default async function curation(s: Session | null) {
   if (!s) return;
+  const { participants: people } = await getPublic<{ participants: ParticipantView[] }>("/v1/participants");
   await Promise.all(
-    QUEUES.map(async ([q, caption]) => {
-      const res = await get<{ submissions: SubmissionView[] }>(s, `/v1/curation?queue=${q}&limit=200`);
+    QUEUES.map(({ q, caption, base, sort }) => {
       const heading = $(`queue-${q}-h`);
-      heading.dataset.count = String(res.submissions.length);
-      heading.textContent = `${heading.textContent?.replace(/ \(\d+\)$/, "")} (${res.submissions.length})`;
-      replace($(`queue-${q}-table`), submissionTable(caption, res.submissions));
+      const title = heading.textContent ?? "";
+      return queue(s, {
+        host: `queue-${q}-table`,
+        caption,
+        base: { scope: "all", ...base },
+        sort,
+        filters: ["search", "memberState", "limb", "tlp", "submitter", "days"],
+        empty: "Nothing waiting.",
+        people,
+        onTotal: (n) => {
+          heading.dataset.count = String(n);
+          heading.textContent = `${title} (${n})`;
+        },
+      }).reload();
     }),
   );
 }

@@ -15,8 +15,11 @@ export const skip = inject("e2eSkip");
 export const base = skip ? "" : inject("e2eBaseUrl");
 export const keysDir = skip ? "" : inject("e2eKeysDir");
 
-/** Global setup prepares the node and Chromium while other files run; a loaded CI machine is slow. */
-export const READY_TIMEOUT = 240_000;
+/**
+ * Global setup prepares the node and Chromium while other files run; a loaded CI machine is slow.
+ * E2E_READY_TIMEOUT_S raises the wait on a machine shared with other heavy jobs.
+ */
+export const READY_TIMEOUT = Number(process.env.E2E_READY_TIMEOUT_S ?? 240) * 1000;
 
 /**
  * Waits for the file global setup writes when the node is seeded and Chromium is up, and returns

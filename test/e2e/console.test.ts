@@ -147,6 +147,9 @@ d("the console", () => {
     await expect.poll(() => page.textContent("#submit-items")).toContain("line 2: not a hash");
     await expect.poll(() => rows.count()).toBe(4);
     await page.getByLabel("National provision").fill("NL Sr. art. 421");
+    // No limb is ticked for the authority: it chooses each one.
+    expect(await page.locator("input[name=limbs]:checked").count()).toBe(0);
+    await page.locator("input[name=limbs][value=a]").check();
     await page.locator("input[name=limbs][value=c]").check();
     await shot(page, "01-authority-submit");
     await expectAccessible(page);

@@ -48,10 +48,10 @@ const LegalBasisFields = () => (
   <fieldset>
     <legend>Legal basis (applies to every hash in this batch)</legend>
     <fieldset class="inline">
-      <legend>TCO Art 2(7) limbs</legend>
+      <legend>TCO Art 2(7) limbs (choose each that applies; none is chosen for you)</legend>
       {TCO_LIMBS.map((l) => (
         <label class="check">
-          <input type="checkbox" name="limbs" value={l} checked={l === "a"} /> ({l})
+          <input type="checkbox" name="limbs" value={l} /> ({l})
         </label>
       ))}
     </fieldset>

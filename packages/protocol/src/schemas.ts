@@ -365,6 +365,18 @@ export const SubmitResult = z
         outcome: z.enum(["created", "existing"]),
         lowQuality: z.boolean(),
         linked: z.array(z.string()),
+        labelsDiffer: z
+          .array(
+            z.object({
+              field: z.enum(["limbs", "contentType", "nationalProvision", "tlp", "expiresAt", "note"]),
+              stored: z.union([z.string(), z.array(z.string())]).nullable(),
+              sent: z.union([z.string(), z.array(z.string())]).nullable(),
+            }),
+          )
+          .optional()
+          .describe(
+            "An `existing` item sent with other labels than the stored submission's: each difference. The stored labels stand; nothing about the entry changed.",
+          ),
       }),
     ),
   })

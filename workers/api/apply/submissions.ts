@@ -26,12 +26,57 @@ import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.
 
 const fp = (i: SubmissionItem) => `${i.signalType}:${i.value}`;
 
+/** The labels of a submission that a repeat can differ in (the hash itself is what repeats). */
+export const LABEL_FIELDS = [
+  "limbs",
+  "contentType",
+  "nationalProvision",
+  "tlp",
+  "expiresAt",
+  "note",
+] as const;
+export type LabelChange = {
+  field: (typeof LABEL_FIELDS)[number];
+  stored: string | string[] | null;
+  sent: string | string[] | null;
+};
+
 export type SubmitApplied = Plan & {
   /** Items new to this node, with the ids they get. */
   fresh: { item: SubmissionItem; id: string }[];
   /** The submission id of every item, in record order (existing ones keep theirs). */
   ids: string[];
+  /**
+   * Items this authority had already submitted with other labels, by submission id: the stored
+   * labels stand and the repeat changes nothing, which the answer says instead of keeping quiet.
+   */
+  relabelled: Map<string, LabelChange[]>;
 };
+
+/** How a repeat's labels differ from the stored submission's (empty: the same). */
+export function labelChanges(row: SubmissionRow, item: SubmissionItem): LabelChange[] {
+  const sent: Record<LabelChange["field"], string | string[] | null> = {
+    limbs: [...item.limbs].sort(),
+    contentType: item.contentType,
+    nationalProvision: item.nationalProvision,
+    tlp: item.tlp ?? null,
+    expiresAt: item.expiresAt ? new Date(item.expiresAt).toISOString() : null,
+    note: item.note ?? null,
+  };
+  const stored: Record<LabelChange["field"], string | string[] | null> = {
+    limbs: JSON.parse(row.limbs) as string[],
+    contentType: row.contentType,
+    nationalProvision: row.nationalProvision,
+    tlp: row.tlp,
+    expiresAt: row.expiresAt,
+    note: row.note,
+  };
+  return LABEL_FIELDS.filter((f) => JSON.stringify(stored[f]) !== JSON.stringify(sent[f])).map((field) => ({
+    field,
+    stored: stored[field],
+    sent: sent[field],
+  }));
+}
 
 /**
  * An authority submits one or a batch of hashes. The same value by the same authority is the same
@@ -95,9 +140,16 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
       if (!existing.has(fp(item))) fresh.push({ item, id: await derivedId("submission", w, n) });
     }
     const ids = items.map((it) => existing.get(fp(it))?.id ?? fresh.find((f) => f.item === it)!.id);
+    const relabelled = new Map<string, LabelChange[]>();
+    for (const it of items) {
+      const row = existing.get(fp(it));
+      const changes = row ? labelChanges(row, it) : [];
+      if (row && changes.length > 0) relabelled.set(row.id, changes);
+    }
     return {
       fresh,
       ids,
+      relabelled,
       // Over HTTP a repeat stores nothing; a replica stores every record its origin logged.
       nothingNew: fresh.length === 0 && !ctx.replicated,
       subjectId: fresh.length === 1 ? fresh[0]!.id : `batch:${fresh.length}`,

@@ -44,7 +44,7 @@ export const postSubmissionsRoute = createRoute({
   tags: ["submissions"],
   summary: "Submit one or a batch (≤ 1,000) of hashes (authority)",
   description:
-    "All-or-nothing. The same value by the same authority is idempotent (answered as `existing`; when every item exists nothing is stored and the answer is 200). The same value by another authority becomes a second submission linked to the first. PDQ below quality 50 is refused unless `force`, and then flagged lowQuality.",
+    "All-or-nothing. The same value by the same authority is idempotent (answered as `existing`; when every item exists nothing is stored and the answer is 200); if the repeat carries other labels (limbs, provision, content type, TLP, expiry, note), the stored labels stand and the item's `labelsDiffer` lists each difference. The same value by another authority becomes a second submission linked to the first. PDQ below quality 50 is refused unless `force`, and then flagged lowQuality.",
   request: { body: signedBody("submission.create", "SubmitRecord") },
   responses: {
     201: { description: "Stored", content: { "application/json": { schema: SubmitResult } } },
@@ -62,7 +62,7 @@ export const postSubmissionsRoute = createRoute({
 export const postSubmissions = signedWrite({
   applier: createSubmissions,
   async answer({ receipt, plan }, c) {
-    const { fresh, ids } = plan;
+    const { fresh, ids, relabelled } = plan;
     const byId = new Map((await submissionsByIds(c.var.db, ids)).map((r) => [r.id, r]));
     const p = await policy(c.var.db, c.env);
     const views = await viewsOf(
@@ -80,6 +80,7 @@ export const postSubmissions = signedWrite({
           outcome: fresh.some((f) => f.id === v.id) ? ("created" as const) : ("existing" as const),
           lowQuality: v.lowQuality,
           linked: v.linked,
+          ...(relabelled.has(v.id) ? { labelsDiffer: relabelled.get(v.id) } : {}),
         })),
       },
       status: receipt ? 201 : 200,

@@ -1,24 +1,55 @@
 // Authority: submit hashes. Image files dropped on the page are decoded and PDQ-hashed here (the
 // image never leaves the machine); hashes can also be pasted. One legal basis covers the batch,
 // which is signed as one submission.create record after confirmation.
-import { MAX_BATCH, MIN_PDQ_QUALITY } from "@eusn/protocol";
+import { MAX_BATCH, MIN_PDQ_QUALITY, type SubmitResult } from "@eusn/protocol";
 import { confirmWrite } from "../confirm.ts";
-import { $, button, entryLink, formValues, h, hashCell, replace, table } from "../dom.ts";
+import { $, button, type Child, entryLink, formValues, h, hashCell, replace, table } from "../dom.ts";
 import { parseHashes, type SignalType } from "../hashes.ts";
 import { hashImage, wireDrop } from "../images.ts";
 import type { Session } from "../session.ts";
 
 type Item = { signalType: SignalType; value: string; quality?: number; source: string };
-type SubmitAnswer = {
-  submissions: {
-    id: string;
-    signalType: string;
-    value: string;
-    outcome: string;
-    lowQuality: boolean;
-    linked: string[];
-  }[];
+type SubmitAnswer = SubmitResult;
+
+const FIELD_NAMES: Record<string, string> = {
+  limbs: "limbs",
+  contentType: "content type",
+  nationalProvision: "national provision",
+  tlp: "TLP",
+  expiresAt: "expiry",
+  note: "note",
 };
+const labelValue = (field: string, v: string | string[] | null) =>
+  v === null
+    ? "none"
+    : Array.isArray(v)
+      ? v.map((l) => `(${l})`).join(" ")
+      : field === "tlp"
+        ? `TLP:${v.toUpperCase()}`
+        : v;
+
+/** What a repeat of an already submitted hash would have changed, and that it did not. */
+function outcomeCell(x: SubmitResult["submissions"][number]): Child {
+  const base = `${x.outcome}${x.lowQuality ? " (low quality)" : ""}`;
+  if (!x.labelsDiffer?.length) return base;
+  return h(
+    "div",
+    { class: "warn", "data-labels-differ": "1" },
+    h("strong", {}, `${base}: submitted before with other labels, which stand.`),
+    h(
+      "ul",
+      {},
+      x.labelsDiffer.map((d) =>
+        h(
+          "li",
+          {},
+          `${FIELD_NAMES[d.field] ?? d.field}: stored ${labelValue(d.field, d.stored)}, you sent ${labelValue(d.field, d.sent)}`,
+        ),
+      ),
+    ),
+    "Nothing about the entry changed. To change its legal basis, withdraw it and submit it again.",
+  );
+}
 
 export default function submit(s: Session | null) {
   if (!s) return;
@@ -151,8 +182,16 @@ export default function submit(s: Session | null) {
       record: () => record,
     });
     if (!r) return;
+    const differ = r.data.submissions.filter((x) => x.labelsDiffer?.length).length;
     replace(
       $("submit-results-table"),
+      differ > 0
+        ? h(
+            "p",
+            { class: "notice", role: "alert", id: "submit-relabel-warning" },
+            `${differ} hash(es) had been submitted before with other labels: the stored labels stand and nothing about those entries changed (details below).`,
+          )
+        : null,
       table(
         `${r.data.submissions.length} hash(es) answered`,
         ["Entry", "Type", "Hash", "Outcome", "Linked to other authorities' entries"],
@@ -160,7 +199,7 @@ export default function submit(s: Session | null) {
           entryLink(x.id),
           x.signalType,
           hashCell(x.value),
-          `${x.outcome}${x.lowQuality ? " (low quality)" : ""}`,
+          outcomeCell(x),
           x.linked.length ? x.linked.map((l) => [entryLink(l), " "]) : "—",
         ]),
       ),

@@ -125,7 +125,9 @@ export default defineConfig(async () => {
             // walks the flows in order inside console.test.ts; key-signer.test.ts uses neither the
             // node nor the browser. A second file that drives the shared node must not assume it
             // has the node to itself.
-            testTimeout: 60_000,
+            // Each test walks a role's whole flow (sign-in, several pages, signed writes); on a
+            // machine shared with other heavy jobs one flow has taken over a minute.
+            testTimeout: 120_000,
             hookTimeout: 120_000,
             // Pages answer in milliseconds, but CI machines can be slow and busy.
             expect: { poll: { timeout: 10_000 } },

@@ -6,6 +6,7 @@ export * from "./federation.ts";
 export * from "./log.ts";
 export * from "./participants.ts";
 export * from "./records.ts";
+export * from "./review.ts";
 export * from "./signals.ts";
 export * from "./submissions.ts";
 export * from "./videos.ts";

@@ -287,6 +287,8 @@ function matrix(w: World): Record<string, Case[]> {
     ),
 
     // ---- matching -----------------------------------------------------------------------------
+    "GET /v1/review": get(at("/v1/review"), reader(["platform"])),
+    "GET /v1/review/export": get(at("/v1/review/export"), reader(["platform"])),
     "POST /v1/match": [
       {
         label: "",
@@ -554,6 +556,8 @@ describe("authorization matrix", () => {
     "GET /v1/stats/submissions/{id}",
     "POST /v1/match",
     "GET /v1/match/stats",
+    "GET /v1/review",
+    "GET /v1/review/export",
     "POST /v1/signals/enc-keys",
     "GET /v1/signals/enc-keys",
     "POST /v1/signals/keys",

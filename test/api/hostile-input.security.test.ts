@@ -356,6 +356,9 @@ const PLAIN_QUERY: Record<string, "empty page" | "refused" | "not found"> = {
   "GET /v1/submissions to": "refused",
   "GET /v1/audit from": "refused",
   "GET /v1/audit to": "refused",
+  // A content reference prefix is the platform's own text: an unknown one finds nothing.
+  "GET /v1/review ref": "empty page",
+  "GET /v1/review/export ref": "empty page",
   "POST /v1/federation/pull peer": "not found",
   // Filters by a free participant or subject id ('config' and 'node' act too): none matches.
   "GET /v1/audit actor": "empty page",

@@ -1,7 +1,10 @@
 // Worker entry point: the Hono app for HTTP, and the scheduled handler for periodic jobs.
 import { createApp } from "./app.ts";
+import { config } from "./config.ts";
 import type { Env } from "./env.ts";
 import { pullPeers } from "./federation/pull.ts";
+import { db } from "./lib/db.ts";
+import { purgeReviewItems } from "./store/review.ts";
 import { purgeExpiredSignals } from "./store/signals.ts";
 
 export { RateLimiter } from "./limits/rate-limiter.ts";
@@ -14,6 +17,8 @@ export default {
   async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
     // Expired migration signals are deleted, not only hidden (docs/signals.md "Retention and purge").
     await purgeExpiredSignals(env.DB);
+    // A platform's kept match results are deleted once their retention is over (docs/console.md).
+    await purgeReviewItems(db(env.DB), config(env).review.retentionDays);
     // Federation: pull every configured peer's log from its cursor (docs/federation.md). Reports
     // are kept per peer (GET /v1/federation/peers); refusals and forks are in the audit log.
     for (const r of await pullPeers(env).catch((e: unknown) => [

@@ -18,6 +18,7 @@ export const NAV: NavItem[] = [
   { href: "/console/submit", label: "Submit hashes", roles: ["authority"] },
   { href: "/console/assess", label: "Assessments", roles: ["authority"] },
   { href: "/console/match", label: "Match", roles: ["platform"] },
+  { href: "/console/review", label: "Review queue", roles: ["platform"] },
   { href: "/console/signals", label: "Signal lookup", roles: ["platform"] },
   { href: "/console/key", label: "My key", signedIn: true },
   { href: "/console/reports", label: "Reports", roles: ["authority", "coordinator"] },

@@ -398,6 +398,11 @@ export function consoleMatch(c: Context<AppEnv>) {
             copies of dropped images (variants pasted from <code>eusn hash --dihedral</code> are always
             matched)
           </label>
+          <label class="check">
+            <input type="checkbox" name="keep" id="match-keep" /> Keep the results in my{" "}
+            <a href="/console/review">review queue</a> on the node (each matched entry with the file name or
+            the pasted line's label as your reference; the hashes are not kept)
+          </label>
         </fieldset>
         <p>
           <button type="submit" class="primary" id="match-run">
@@ -419,6 +424,51 @@ export function consoleMatch(c: Context<AppEnv>) {
   );
 }
 app.get("/console/match", consoleMatch);
+
+export function consoleReview(c: Context<AppEnv>) {
+  return c.html(
+    <Layout title="Review queue" page="review" path="/console/review" roles={["platform"]}>
+      <p>
+        Match results you chose to keep (tick "Keep the results" on the{" "}
+        <a href="/console/match">match page</a>): each matched entry with your own reference for the content,
+        never the hashes. Report an outcome to close an item; kept results are deleted{" "}
+        <span id="review-retention">some days</span> after their last match.
+      </p>
+      <form id="review-filters" class="filters" novalidate>
+        <label>
+          Show{" "}
+          <select name="status" id="review-status">
+            <option value="open">open (no outcome yet)</option>
+            <option value="done">done</option>
+            <option value="all">all</option>
+          </select>
+        </label>
+        <label>
+          Reference starts with <input type="search" name="ref" id="review-ref" spellcheck={false} />
+        </label>
+      </form>
+      <p id="review-count" class="queue-status" role="status" />
+      <div class="table" id="review-table" />
+      <nav class="pager" aria-label="Pages of the review queue">
+        <button type="button" id="review-prev">
+          ‹ Previous
+        </button>
+        <button type="button" id="review-next">
+          Next ›
+        </button>
+      </nav>
+      <Section id="review-export" title="Export">
+        <p class="hint">The queue as CSV (RFC 4180), with the filter above.</p>
+        <div class="buttons" id="review-export-buttons">
+          <button type="button" id="review-export-make">
+            Prepare CSV…
+          </button>
+        </div>
+      </Section>
+    </Layout>,
+  );
+}
+app.get("/console/review", consoleReview);
 
 export function consoleSignals(c: Context<AppEnv>) {
   return c.html(

@@ -13,6 +13,9 @@ export const ID_PREFIXES = {
   signal: "sig",
   reversal: "rev",
   statement: "stm",
+  review: "rvw",
+  webhook: "whk",
+  delivery: "dlv",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -10,6 +10,7 @@ export * from "./keys.ts";
 export * from "./log.ts";
 export * from "./match.ts";
 export * from "./problems.ts";
+export * from "./review.ts";
 export * from "./schemas.ts";
 export * from "./signals.ts";
 export * from "./stats.ts";

@@ -1,6 +1,7 @@
 // Wire schemas of POST /v1/match: a platform checks up to MAX_BATCH hashes per request against
 // the baseline (default) or every live submission, and gets every entry within the threshold.
 import { z } from "zod";
+import { ContentRef } from "./accountability.ts";
 import { EntryStateView } from "./entry-state.ts";
 import { MAX_BATCH, MAX_VPDQ_FRAMES, VpdqFrame } from "./submissions.ts";
 
@@ -15,6 +16,7 @@ export const MatchItem = z
       .object({
         type: z.literal("pdq"),
         value: hex(64),
+        ref: ContentRef.optional(),
         dihedral: z
           .array(hex(64))
           .max(7)
@@ -24,11 +26,12 @@ export const MatchItem = z
           ),
       })
       .strict(),
-    z.object({ type: z.literal("md5"), value: hex(32) }).strict(),
-    z.object({ type: z.literal("sha256"), value: hex(64) }).strict(),
+    z.object({ type: z.literal("md5"), value: hex(32), ref: ContentRef.optional() }).strict(),
+    z.object({ type: z.literal("sha256"), value: hex(64), ref: ContentRef.optional() }).strict(),
     z
       .object({
         type: z.literal("vpdq"),
+        ref: ContentRef.optional(),
         frames: z.array(VpdqFrame).min(1).max(MAX_VPDQ_FRAMES),
         distance: z
           .number()
@@ -75,6 +78,12 @@ export const MatchRequest = z
       .default(31)
       .describe("PDQ Hamming distance threshold (inclusive)."),
     items: z.array(MatchItem).min(1).max(MAX_BATCH),
+    keep: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Keep the results on the node for your review queue (GET /v1/review): each matched entry with the item's `ref`, never the hashes you sent.",
+      ),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -154,6 +163,10 @@ export const MatchResponse = z
     threshold: z.number().int(),
     baselineVersion: z.number().int().describe("The baseline version (snapshot) the answer came from."),
     results: z.array(z.object({ index: z.number().int(), matches: z.array(MatchHit) })),
+    kept: z
+      .number()
+      .int()
+      .describe("Review items stored or refreshed for this request (0 unless `keep` was asked for)."),
     advisory: z.string(),
   })
   .meta({ id: "MatchResponse" });

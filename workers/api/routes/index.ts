@@ -10,6 +10,7 @@ import match from "./match.ts";
 import meta from "./meta.ts";
 import participants from "./participants.ts";
 import reports from "./reports.ts";
+import review from "./review.ts";
 import signals from "./signals.ts";
 import statements from "./statements.ts";
 import stats from "./stats.ts";
@@ -23,6 +24,7 @@ export const ROUTERS = [
   submissions,
   baseline,
   match,
+  review,
   signals,
   stats,
   consolePages,

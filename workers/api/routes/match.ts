@@ -38,7 +38,7 @@ export const postMatchRoute = createRoute({
   tags: ["match"],
   summary: "Match up to 1,000 hashes (platform)",
   description:
-    "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match, nor any entry whose value a live submission holds at TLP:RED; retired entries match only in scope `all`. The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals.",
+    "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match, nor any entry whose value a live submission holds at TLP:RED; retired entries match only in scope `all`. The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals. With `keep`, each result (the entry and the item's `ref`, never the hash) is kept for the platform's review queue, GET /v1/review.",
   security: bearerSecurity,
   middleware: [access(["platform"])] as const,
   request: { body: { required: true, content: { "application/json": { schema: MatchRequest } } } },
@@ -260,6 +260,12 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     res.matches.sort((a, b) => a.distance - b.distance || a.submissionId.localeCompare(b.submissionId));
   // Accounting and reversal memory, atomically, before the answer: counts only, never the queried
   // hashes. Awaited, so an answer is never given for a match the node has not remembered.
+  // The review queue keeps, when asked, each result's entry and the item's own reference.
+  const keep = req.keep
+    ? results.flatMap((r) =>
+        r.matches.map((m) => ({ submissionId: m.submissionId, ref: req.items[r.index]!.ref ?? "" })),
+      )
+    : [];
   await recordMatches(c.env.DB, {
     platformId: caller.participant.id,
     at: nowIso(),
@@ -268,6 +274,7 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     queried: req.items.length,
     matchedItems: results.filter((r) => r.matches.length > 0).length,
     matchedIds: [...matched],
+    keep,
   });
   // Where the time went, for operators and `npm run bench:match` (Workers clocks advance only
   // across I/O, so each figure ends at an awaited call): the baseline version read (which runs
@@ -284,6 +291,7 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
       threshold: req.threshold,
       baselineVersion: version,
       results,
+      kept: new Set(keep.map((k) => `${k.submissionId}\n${k.ref}`)).size,
       advisory: MATCH_ADVISORY,
     },
     200,

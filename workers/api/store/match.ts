@@ -65,22 +65,29 @@ export type MatchAccount = {
   queried: number;
   matchedItems: number;
   matchedIds: readonly string[];
+  /**
+   * Results the platform asked to keep for its review queue: the matched entry and the item's own
+   * content reference ('' for none). Never the queried hash.
+   */
+  keep?: readonly { submissionId: string; ref: string }[];
 };
 
 /**
  * Counts a match request for the platform and remembers, per matched entry, that the platform
- * matched it (first and last time, how often), in one batch: both or neither. The per-entry
+ * matched it (first and last time, how often), and keeps the results it asked to keep for its
+ * review queue, in one batch: all or nothing. The per-entry
  * memory is one upsert over the ids as a JSON array, however many entries matched (a statement
  * per ten rows, as D1's 100 bound parameters would otherwise force, cost ~80 ms per 1,000-hash
  * batch at 1M entries).
  */
 export async function recordMatches(d1: D1Database, m: MatchAccount): Promise<void> {
+  const requestId = newId("record").replace(/^rec_/, "mrq_");
   const request = d1
     .prepare(
       "INSERT INTO match_requests (id, platform_id, at, scope, threshold, queried, matched_items, matched_entries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .bind(
-      newId("record").replace(/^rec_/, "mrq_"),
+      requestId,
       m.platformId,
       m.at,
       m.scope,
@@ -102,5 +109,22 @@ export async function recordMatches(d1: D1Database, m: MatchAccount): Promise<vo
        ON CONFLICT (submission_id, platform_id) DO UPDATE SET last_matched_at = excluded.last_matched_at, count = count + 1`,
     )
     .bind(m.platformId, m.at, JSON.stringify(m.matchedIds));
-  await d1.batch([request, remembered]);
+  const keep = [...new Map((m.keep ?? []).map((k) => [`${k.submissionId}\n${k.ref}`, k])).values()];
+  // Kept results as one upsert too: the same content matching the same entry again is one item,
+  // matched more often.
+  const kept = d1
+    .prepare(
+      `INSERT INTO review_items (id, platform_id, submission_id, ref, request_id, first_matched_at, last_matched_at, count)
+       SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, ?3, ?3, 1
+       FROM json_each(?4) WHERE true
+       ON CONFLICT (platform_id, submission_id, ref) DO UPDATE SET last_matched_at = excluded.last_matched_at,
+         request_id = excluded.request_id, count = count + 1`,
+    )
+    .bind(
+      m.platformId,
+      requestId,
+      m.at,
+      JSON.stringify(keep.map((k) => [newId("review"), k.submissionId, k.ref])),
+    );
+  await d1.batch(keep.length > 0 ? [request, remembered, kept] : [request, remembered]);
 }

@@ -82,9 +82,9 @@ export function table(
 }
 
 /**
- * A hash shown compactly as prefix…suffix: the full value is the element's text (what copying
- * the cell, the tooltip and screen readers' "full" reading give), the middle is hidden by the
- * stylesheet. Activating it copies the full value. Short values are shown whole.
+ * A hash shown compactly as prefix…suffix: the full value is the element's text and its tooltip,
+ * the middle is hidden by the stylesheet (so its accessible name is what is seen: prefix…suffix,
+ * WCAG 2.5.3). Activating it copies the full value. Short values are shown whole.
  */
 export function hashCell(value: string): HTMLElement {
   if (value.length <= 20) return h("code", { class: "hash" }, value);
@@ -96,7 +96,6 @@ export function hashCell(value: string): HTMLElement {
       type: "button",
       class: "hash compact",
       title: `${value} (activate to copy)`,
-      "aria-label": `Hash ${head}…${tail}: copy the full value`,
       "data-hash": value,
     },
     h("span", { class: "h-head" }, head),

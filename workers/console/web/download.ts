@@ -10,3 +10,11 @@ export function keyFileLink(filename: string, content: unknown, label: string): 
   a.addEventListener("click", () => setTimeout(() => URL.revokeObjectURL(url), 60_000));
   return a;
 }
+
+/** A download link for text made in the page (e.g. a CSV fetched with the session's token). */
+export function textFileLink(filename: string, text: string, type: string, label: string): HTMLAnchorElement {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h("a", { href: url, download: filename, class: "button" }, label);
+  a.addEventListener("click", () => setTimeout(() => URL.revokeObjectURL(url), 60_000));
+  return a;
+}

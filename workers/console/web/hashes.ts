@@ -16,6 +16,8 @@ export type ParsedHash = {
   label: string;
   /** The 7 other dihedral variants, when `eusn hash --dihedral` output was pasted (matching). */
   dihedral?: string[];
+  /** The line's own label (its last column), when it had one: a platform's content reference. */
+  ref?: string;
 };
 
 export type ParseResult = { items: ParsedHash[]; errors: string[]; notes: string[] };
@@ -35,6 +37,8 @@ export function parseHashes(text: string, bare64: "pdq" | "sha256"): ParseResult
         value: r.value,
         ...(r.quality !== undefined ? { quality: r.quality } : {}),
         label: r.label,
+        // A row's file name, label or id column is the platform's own content reference.
+        ...(/^line \d+$/.test(r.label) ? {} : { ref: r.label }),
         ...(r.dihedral ? { dihedral: r.dihedral } : {}),
       })),
       errors: [],

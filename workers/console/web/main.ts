@@ -13,6 +13,7 @@ import key from "./pages/key.ts";
 import match from "./pages/match.ts";
 import participants from "./pages/participants.ts";
 import reports from "./pages/reports.ts";
+import review from "./pages/review.ts";
 import signals from "./pages/signals.ts";
 import signin from "./pages/signin.ts";
 import submit from "./pages/submit.ts";
@@ -27,6 +28,7 @@ const PAGES: Record<string, PageInit> = {
   entries,
   entry,
   participants,
+  review,
   audit,
   submit,
   assess,

@@ -37,6 +37,8 @@ export type QueueSpec = {
   people?: ParticipantView[];
   /** Told the total after every load (headings show it). */
   onTotal?: (total: number) => void;
+  /** Show the filters open (the page is the queue); otherwise they fold under "Filter, sort, search". */
+  filtersOpen?: boolean;
 };
 
 const SORT_LABELS: Record<SubmissionSort, string> = {
@@ -148,7 +150,13 @@ export function queue(s: Session, spec: QueueSpec): Queue {
   );
   const next = h("button", { type: "button", "aria-label": `Next page of ${spec.caption}` }, "Next ›");
   const pager = h("nav", { class: "pager", "aria-label": `Pages of ${spec.caption}` }, prev, next);
-  replace(host, form, status, body, pager);
+  const box = h(
+    "details",
+    { class: "filters-box", open: spec.filtersOpen ?? false },
+    h("summary", {}, "Filter, sort, search"),
+    form,
+  );
+  replace(host, box, status, body, pager);
 
   const params = () => {
     const q = new URLSearchParams(spec.base);
@@ -184,7 +192,7 @@ export function queue(s: Session, spec: QueueSpec): Queue {
       replace(
         status,
         page.total === 0
-          ? "No entries."
+          ? ""
           : `Showing ${from.toLocaleString("en")}–${to.toLocaleString("en")} of ${page.total.toLocaleString("en")} entr${page.total === 1 ? "y" : "ies"}.`,
       );
       replace(body, submissionTable(spec.caption, page.submissions, spec.extra, spec.empty));

@@ -11,10 +11,6 @@ import { assessFields, assessRecord } from "./entry.ts";
 export default async function assess(s: Session | null) {
   if (!s) return;
   const { participants: people } = await getPublic<{ participants: ParticipantView[] }>("/v1/participants");
-  // Hoisted: the buttons in either queue reload both once a write is accepted.
-  async function reloadBoth() {
-    await Promise.all([awaiting.reload(), mine.reload()]);
-  }
   const awaiting: Queue = queue(s, {
     host: "awaiting-table",
     caption: "Submissions awaiting your assessment",
@@ -41,7 +37,8 @@ export default async function assess(s: Session | null) {
                   fields: assessFields(v, verdict),
                   record: (x) => assessRecord(v.id, verdict, x),
                 });
-                if (r) await reloadBoth();
+                // An assessment moves the entry out of this queue; "my submissions" is unchanged.
+                if (r) await awaiting.reload();
               },
               { "aria-label": `${verdict === "concur" ? "Concur with" : "Dissent from"} ${v.id}` },
             ),
@@ -71,12 +68,12 @@ export default async function assess(s: Session | null) {
                   fields: [reasonField()],
                   record: (x) => ({ submissionId: v.id, reason: String(x.reason ?? "").trim() }),
                 });
-                if (r) await reloadBoth();
+                if (r) await mine.reload();
               },
               { "aria-label": `Withdraw ${v.id}` },
             )
           : "—",
     },
   });
-  await reloadBoth();
+  await Promise.all([awaiting.reload(), mine.reload()]);
 }

@@ -17,6 +17,7 @@ export default async function entries(s: Session | null) {
     pageSize: 50,
     filters: ["search", "state", "flag", "memberState", "limb", "tlp", "submitter", "days"],
     empty: "No entry matches.",
+    filtersOpen: true,
     people,
   }).reload();
 }

@@ -20,6 +20,19 @@ type Item = {
   pastedVariants?: boolean;
   source: string;
   quality?: number;
+  /** The platform's own reference for the content, kept with the result when asked (file name, or a pasted line's label). */
+  ref?: string;
+};
+
+// A file's name as the node's content reference: letters, digits, . _ - (anything else becomes
+// "_"), starting with a letter or digit, at most 128; none when the name holds a hash value (a
+// file named by its own MD5 would otherwise put that hash on the node).
+const asRef = (s: string) => {
+  const ref = s
+    .replace(/[^A-Za-z0-9._-]+/g, "_")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, 128);
+  return ref && !/[0-9a-f]{32,}/i.test(ref) ? ref : undefined;
 };
 type Hit = {
   submissionId: string;
@@ -41,6 +54,7 @@ type MatchAnswer = {
   threshold: number;
   baselineVersion: number;
   results: { index: number; matches: Hit[] }[];
+  kept: number;
   advisory: string;
 };
 type Reversal = {
@@ -101,6 +115,7 @@ export default async function match(s: Session | null) {
           dihedral: r.dihedral,
           quality: r.quality,
           source: `${r.file} (${r.width}×${r.height})`,
+          ...(asRef(r.file) ? { ref: asRef(r.file)! } : {}),
         });
       } catch (e) {
         notes.push((e as Error).message);
@@ -120,6 +135,7 @@ export default async function match(s: Session | null) {
         source: p.label,
         ...(p.quality !== undefined ? { quality: p.quality } : {}),
         ...(p.dihedral ? { dihedral: p.dihedral, pastedVariants: true } : {}),
+        ...(p.ref && asRef(p.ref) ? { ref: asRef(p.ref)! } : {}),
       });
     if (parsed.errors.length === 0) ta.value = "";
     render();
@@ -136,20 +152,24 @@ export default async function match(s: Session | null) {
     const scope = ($("match-scope") as unknown as HTMLSelectElement).value;
     const threshold = Number(($("match-threshold") as unknown as HTMLInputElement).value || 31);
     const dihedral = ($("match-dihedral") as unknown as HTMLInputElement).checked;
+    const keep = ($("match-keep") as unknown as HTMLInputElement).checked;
     const out = $("match-results-body");
     replace(out, h("p", { role: "status" }, "Matching…"));
     const answer = await postJson<MatchAnswer>(s, "/v1/match", {
       scope,
       threshold,
-      items: items.map((it) =>
-        it.type === "pdq"
+      ...(keep ? { keep: true } : {}),
+      items: items.map((it) => ({
+        ...(it.type === "pdq"
           ? {
-              type: "pdq",
+              type: "pdq" as const,
               value: it.value,
               ...((dihedral || it.pastedVariants) && it.dihedral?.length ? { dihedral: it.dihedral } : {}),
             }
-          : { type: it.type, value: it.value },
-      ),
+          : { type: it.type, value: it.value }),
+        // The reference travels only when the results are to be kept with it.
+        ...(keep && it.ref ? { ref: it.ref } : {}),
+      })),
     });
     const hits = answer.results.reduce((a, r) => a + r.matches.length, 0);
     replace(
@@ -159,6 +179,13 @@ export default async function match(s: Session | null) {
         "p",
         { id: "match-summary" },
         `${hits} match(es) for ${items.length} hash(es) — scope ${answer.scope}, threshold ${answer.threshold}, baseline version ${answer.baselineVersion}, request ${answer.requestId}.`,
+        keep
+          ? [
+              " ",
+              h("a", { href: "/console/review" }, `${answer.kept} result(s) kept in your review queue`),
+              ".",
+            ]
+          : "",
       ),
       answer.results.map((r) => {
         const it = items[r.index]!;
@@ -176,35 +203,9 @@ export default async function match(s: Session | null) {
               m.memberState,
               `${m.limbs.map((l) => `(${l})`).join(" ")} ${m.legalBasis.nationalProvision}`,
               `${m.assessments.concurStates.join(", ")} concur${m.assessments.dissenting ? `, ${m.assessments.dissenting} dissent` : ""}`,
-              button(
-                "Report outcome…",
-                () =>
-                  void confirmWrite(s, {
-                    title: "Report the match outcome",
-                    intro: `Tell the network what ${m.submissionId} turned out to be on your service. A later report of yours replaces this one; false positives put the entry up for coordinator review.`,
-                    kind: "feedback.create",
-                    path: `/v1/submissions/${encodeURIComponent(m.submissionId)}/feedback`,
-                    fields: [
-                      {
-                        name: "outcome",
-                        label: "Outcome",
-                        type: "select",
-                        options: [
-                          ["true_positive", "true positive (it was terrorist content)"],
-                          ["false_positive", "false positive (it was not)"],
-                          ["not_actioned", "not actioned"],
-                        ],
-                      },
-                      { name: "note", label: "Note (optional)", type: "textarea" },
-                    ],
-                    record: (x) => ({
-                      submissionId: m.submissionId,
-                      outcome: x.outcome,
-                      ...(String(x.note ?? "").trim() ? { note: String(x.note).trim() } : {}),
-                    }),
-                  }),
-                { "aria-label": `Report outcome for ${m.submissionId}` },
-              ),
+              button("Report outcome…", () => void reportOutcome(s, m.submissionId), {
+                "aria-label": `Report outcome for ${m.submissionId}`,
+              }),
             ]),
             "No match.",
           ),
@@ -230,4 +231,33 @@ export default async function match(s: Session | null) {
       "None: nothing you matched was withdrawn, reversed or excluded.",
     ),
   );
+}
+
+/** The signed feedback on a matched entry, through the confirmation dialog; true when accepted. */
+export async function reportOutcome(s: Session, submissionId: string): Promise<boolean> {
+  const r = await confirmWrite(s, {
+    title: "Report the match outcome",
+    intro: `Tell the network what ${submissionId} turned out to be on your service. A later report of yours replaces this one; false positives put the entry up for coordinator review.`,
+    kind: "feedback.create",
+    path: `/v1/submissions/${encodeURIComponent(submissionId)}/feedback`,
+    fields: [
+      {
+        name: "outcome",
+        label: "Outcome",
+        type: "select",
+        options: [
+          ["true_positive", "true positive (it was terrorist content)"],
+          ["false_positive", "false positive (it was not)"],
+          ["not_actioned", "not actioned"],
+        ],
+      },
+      { name: "note", label: "Note (optional)", type: "textarea" },
+    ],
+    record: (x) => ({
+      submissionId,
+      outcome: x.outcome,
+      ...(String(x.note ?? "").trim() ? { note: String(x.note).trim() } : {}),
+    }),
+  });
+  return r !== null;
 }

@@ -13,7 +13,7 @@ describe("the console's front door", () => {
   });
 
   it("a mistyped console path is an HTML 404 page inside the console", async () => {
-    for (const path of ["/console/curaton", "/console/entries", "/console/a/b/c"]) {
+    for (const path of ["/console/curaton", "/console/entrees", "/console/a/b/c"]) {
       const res = await nodeFetch(`${BASE}${path}`);
       expect(res.status, path).toBe(404);
       expect(res.headers.get("content-type"), path).toMatch(/^text\/html/);

@@ -135,7 +135,11 @@ describe("keeping match results for review", () => {
     });
     const reversed = open.items.find((i) => i.submissionId === ids[1])!;
     expect(reversed.entry.state).toMatchObject({ name: "reversed" });
-    expect((await page(platform, "?status=all&ref=post")).items.map((i) => i.ref)).toEqual(["post-0"]);
+    expect((await page(platform, "?status=all&ref=post-1")).items.map((i) => i.ref)).toEqual(["post-1"]);
+    expect((await page(platform, "?status=all&ref=post")).items.map((i) => i.ref).sort()).toEqual([
+      "post-0",
+      "post-1",
+    ]);
   });
 
   it("exports the queue as CSV, with text a spreadsheet would run defused", async () => {

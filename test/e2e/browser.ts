@@ -19,6 +19,7 @@ export const keysDir = skip ? "" : inject("e2eKeysDir");
  * Global setup prepares the node and Chromium while other files run; a loaded CI machine is slow.
  * E2E_READY_TIMEOUT_S raises the wait on a machine shared with other heavy jobs.
  */
+export const STEP_TIMEOUT = Number(process.env.E2E_STEP_TIMEOUT_S ?? 15) * 1000;
 export const READY_TIMEOUT = Number(process.env.E2E_READY_TIMEOUT_S ?? 240) * 1000;
 
 /**
@@ -61,9 +62,10 @@ export async function newPage(
   browser: Browser,
 ): Promise<{ context: BrowserContext; page: Page; watch: Watch }> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-  // Fail a stuck step with Playwright's own message well inside the test's timeout.
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(30_000);
+  // Fail a stuck step with Playwright's own message well inside the test's timeout
+  // (E2E_STEP_TIMEOUT_S, default 15, raises it on a machine shared with other heavy jobs).
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  context.setDefaultNavigationTimeout(2 * STEP_TIMEOUT);
   const page = await context.newPage();
   const watch: Watch = { problems: [], requests: [] };
   page.on("console", (m) => {

@@ -408,7 +408,12 @@ d("the console", () => {
       label: `Bundeskriminalamt (DE) (${credential("de").participantId})`,
     });
     await expect.poll(() => rows.count()).toBe(4);
+    // The subject box asks the node after a pause in typing: wait for that answer, so the row
+    // opened below is not replaced by it.
+    const filtered = page.waitForResponse((r) => r.url().includes("subject=asm_"));
     await page.fill("#audit-subject", "asm_");
+    await filtered;
+    await expect.poll(() => page.locator("#audit-count").textContent()).toContain("of 4 matching");
     await expect.poll(() => rows.count()).toBe(4);
     await rows.first().locator("summary").click();
     const record = rows.first().locator("pre");

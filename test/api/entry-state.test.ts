@@ -1,4 +1,4 @@
-// An entry's one state (workers/api/rules/entry-state.ts), and the statistics that count it.
+// An entry's one state (workers/api/rules/baseline.ts), and the statistics that count it.
 // 1. The rule as spec cases: each row is judged by the predicate and by the SQL CASE against real
 //    D1, and both must name the expected state.
 // 2. GET /v1/stats against the entries it counts: a history that puts entries in every state a
@@ -18,8 +18,15 @@ import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { submissions } from "../../schema/index.ts";
 import { db as dbOf } from "../../workers/api/lib/db.ts";
-import type { Policy, SubmissionRow } from "../../workers/api/rules/baseline.ts";
-import { entryState, entryStateName, entryStateSql } from "../../workers/api/rules/entry-state.ts";
+import {
+  entryState,
+  entryStateName,
+  entryStateSql,
+  type Links,
+  type Policy,
+  restrictsLinked,
+  type SubmissionRow,
+} from "../../workers/api/rules/baseline.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, nodeFetch } from "../helpers/node.ts";
 
@@ -33,6 +40,8 @@ const three = JSON.stringify(["DE", "FR", "NL"]);
 type Case = {
   name: string;
   row: Partial<SubmissionRow>;
+  /** Another authority's submission of the same value, stored beside the entry. */
+  twin?: Partial<SubmissionRow>;
   state: EntryStateName;
   was?: string;
   flags?: string[];
@@ -60,6 +69,14 @@ const CASES: Case[] = [
   { name: "included, flagged by feedback",      row: { baselineState: "included", fbTrue: 7, fbFalse: 3 },          state: "included",  flags: ["flagged"] },
   { name: "reversed, feedback at the rate",     row: { status: "reversed", fbTrue: 7, fbFalse: 3 },                 state: "reversed" },
   { name: "low quality, awaiting",              row: { lowQuality: true },                                          state: "awaiting",  flags: ["low_quality"] },
+  // The strictest TLP among linked live submissions of the value governs sharing (rules/baseline.ts isShareable).
+  { name: "included, value TLP:RED elsewhere",  row: { baselineState: "included" }, twin: { tlp: "red" },              state: "withheld" },
+  { name: "disputed, value TLP:RED elsewhere",  row: { baselineState: "disputed" }, twin: { tlp: "red" },              state: "withheld" },
+  { name: "included, RED twin withdrawn",       row: { baselineState: "included" }, twin: { tlp: "red", status: "withdrawn" }, state: "included" },
+  { name: "included, twin amber",               row: { baselineState: "included" }, twin: { tlp: "amber" },            state: "included" },
+  { name: "quorum, value TLP:RED elsewhere",    row: { concurStates: three },       twin: { tlp: "red" },              state: "eligible" },
+  { name: "reversed, value TLP:RED elsewhere",  row: { baselineState: "included", status: "reversed" }, twin: { tlp: "red" }, state: "reversed", was: "included" },
+  { name: "excluded, value TLP:RED elsewhere",  row: { baselineState: "excluded" }, twin: { tlp: "red" },              state: "excluded" },
 ];
 
 let n = 0;
@@ -95,24 +112,38 @@ function rowOf(c: Case): SubmissionRow {
   } as SubmissionRow;
 }
 
+/** The entry's row with its links as the node reads them: a live TLP:RED submission of its value. */
+function withLinks(row: SubmissionRow, twin: SubmissionRow | undefined): SubmissionRow & Links {
+  return { ...row, linkedRed: restrictsLinked(row) || (twin !== undefined && restrictsLinked(twin)) };
+}
+
 describe("the state of an entry, predicate and SQL alike", () => {
-  const rows = CASES.map((c) => ({ c, row: rowOf(c) }));
+  const rows = CASES.map((c) => {
+    const row = rowOf(c);
+    const twin = c.twin
+      ? { ...rowOf({ ...c, row: c.twin }), fingerprint: row.fingerprint, submitterId: "par_twin" }
+      : undefined;
+    return { c, row, twin, linked: withLinks(row, twin) };
+  });
   const db = dbOf(env.DB);
   let fromSql: Map<string, string>;
   beforeAll(async () => {
-    for (const { row } of rows) await db.insert(submissions).values(row);
+    for (const { row, twin } of rows) {
+      await db.insert(submissions).values(row);
+      if (twin) await db.insert(submissions).values(twin);
+    }
     const got = await db.all<{ id: string; state: string }>(
-      sql`SELECT s.id, ${entryStateSql("s", P.quorum, NOW_ISO)} AS state FROM submissions s WHERE s.id LIKE 'hsh_state_%'`,
+      sql`SELECT s.id, ${entryStateSql("s", P.quorum, NOW_ISO)} AS state FROM submissions s WHERE s.id LIKE 'hsh_state_%' AND s.submitter_id = 'par_state'`,
     );
     fromSql = new Map(got.map((r) => [r.id, r.state]));
     // Leave no hand-made rows behind for the statistics below.
     await env.DB.prepare("DELETE FROM submissions WHERE id LIKE 'hsh_state_%'").run();
   });
 
-  it.each(rows.map((r) => [r.c.name, r] as const))("%s", (_name, { c, row }) => {
-    expect(entryStateName(row, P, NOW), "predicate").toBe(c.state);
+  it.each(rows.map((r) => [r.c.name, r] as const))("%s", (_name, { c, row, linked }) => {
+    expect(entryStateName(linked, P, NOW), "predicate").toBe(c.state);
     expect(fromSql.get(row.id), "SQL").toBe(c.state);
-    const s = entryState(row, P, NOW);
+    const s = entryState(linked, P, NOW);
     expect(s.name).toBe(c.state);
     expect(s.was).toBe(c.was ?? null);
     expect(s.flags).toEqual(c.flags ?? []);
@@ -300,7 +331,11 @@ describe("GET /v1/stats counts the entries as their views show them", () => {
     }
     // The one FP report: a rate of 100 % from one report, which is shown only with its sample.
     expect(stats.feedback).toMatchObject({ truePositive: 0, falsePositive: 1 });
-    expect(stats.policy.minRateSample).toBe(5);
+    // One minimum for every rate: the policy's FP_FLAG_MIN_REPORTS (3 by default), also the
+    // error rates' and each entry's.
+    expect(stats.policy.minRateSample).toBe(stats.policy.fpFlagMinReports);
+    expect(stats.errorRates.minReports).toBe(stats.policy.minRateSample);
+    expect(stats.policy.minRateSample).toBe(3);
   });
 
   it("the statistics page shows the states and withholds a rate from too few reports", async () => {
@@ -308,6 +343,6 @@ describe("GET /v1/stats counts the entries as their views show them", () => {
     expect(html).toMatch(/<th scope="row">reversed<\/th><td>1<\/td>/);
     expect(html).toMatch(/<th scope="row">expired<\/th><td>1<\/td>/);
     expect(html).not.toContain("100.0 %");
-    expect(html).toContain("withheld: 1 report (fewer than 5)");
+    expect(html).toContain("withheld: 1 report (fewer than 3)");
   });
 });

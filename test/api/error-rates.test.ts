@@ -127,4 +127,25 @@ describe("measured error rates", () => {
     expect(html).toContain("25.0 % (95 % interval");
     for (const id of ids) expect(html).not.toContain(id);
   });
+
+  it("an entry's state is its one state: reversed after inclusion is reversed, not included", async () => {
+    ok(
+      await coordinator().write(`/v1/submissions/${ids[0]}/reverse`, "submission.reverse", {
+        submissionId: ids[0],
+        ground: "court_ruling",
+        reason: "A national court ruled the content lawful",
+      }),
+    );
+    const e = await rates();
+    expect(e.entries.map((x) => [x.state, x.label, x.status, x.allTime.reports])).toEqual([
+      ["reversed", "reversed (was included)", "reversed", 4],
+      ["awaiting", "awaiting assessment", "live", 1],
+    ]);
+    // No longer in the baseline: the baseline's own rate counts nothing now.
+    expect(e.baseline.allTime.reports).toBe(0);
+    const html = await (await nodeFetch(`${BASE}/console/stats`)).text();
+    const rows = html.slice(html.indexOf('id="error-rates-entries"'));
+    expect(rows).toContain("<td>reversed (was included)</td>");
+    expect(rows).not.toContain("<td>included</td>");
+  });
 });

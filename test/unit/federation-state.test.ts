@@ -34,7 +34,14 @@ function view(id: string, over: Partial<SubmissionView> = {}): SubmissionView {
     createdAt: "2026-04-20T10:00:00.000Z",
     linked: [],
     assessments: { concurStates: ["NL", "DE"], concurring: 2, dissenting: 0, quorum: 3, eligible: false },
-    feedback: { truePositive: 0, falsePositive: 0, notActioned: 0, falsePositiveRate: null, flagged: false },
+    feedback: {
+      truePositive: 0,
+      falsePositive: 0,
+      notActioned: 0,
+      falsePositiveRate: null,
+      minReports: 3,
+      flagged: false,
+    },
     ...over,
   } as SubmissionView;
 }
@@ -199,6 +206,7 @@ describe("compareStates", () => {
               falsePositive: 1,
               notActioned: 0,
               falsePositiveRate: 1,
+              minReports: 3,
               flagged: false,
             },
           }),

@@ -70,7 +70,7 @@ export const ErrorRatesSection: FC<{ rates: ErrorRates }> = ({ rates }) => (
         {rates.entries.map((e, i) => (
           <tr>
             <th scope="row">{i + 1}</th>
-            <td>{e.status === "live" ? e.baselineState : `${e.baselineState}, entry ${e.status}`}</td>
+            <td>{e.label}</td>
             <Cells r={e.allTime} />
             <td>{e.last90Days.summary}</td>
           </tr>

@@ -9,7 +9,6 @@ import type { FC } from "hono/jsx";
 import { ErrorRatesSection } from "./error-rates.tsx";
 
 /** A false-positive rate as shown everywhere: with its sample, withheld below the minimum. */
-const fpRate = (fp: number, tp: number) => shownRate(fp, tp + fp);
 
 type Bar = { label: string; value: number };
 
@@ -81,6 +80,8 @@ const Figure: FC<{ label: string; value: string; detail?: string }> = ({ label, 
 );
 
 export const StatsBody: FC<{ stats: NodeStats }> = ({ stats: s }) => {
+  // Every rate on the page is withheld below the node's one minimum (policy.minRateSample).
+  const fpRate = (fp: number, tp: number) => shownRate(fp, tp + fp, s.policy.minRateSample);
   const byState = Object.entries(s.baseline.byMemberState)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([label, value]) => ({ label, value }));

@@ -4,6 +4,7 @@
 // raw user identifier or a selector: free text is checked for what would be one.
 import { z } from "zod";
 import { EU_MEMBER_STATES } from "./constants.ts";
+import { ENTRY_STATES } from "./entry-state.ts";
 import { idPattern } from "./ids.ts";
 import { SubmissionId } from "./submissions.ts";
 
@@ -401,7 +402,9 @@ export const ErrorRates = z
     entries: z
       .array(
         z.object({
-          baselineState: z.string(),
+          state: z.enum(ENTRY_STATES).describe("The entry's one state now (as every view shows it)."),
+          label: z.string().describe("The state as worded for people, e.g. `reversed (was included)`."),
+          baselineState: z.string().describe("The last baseline decision it had (kept when the entry ends)."),
           status: z
             .string()
             .describe(

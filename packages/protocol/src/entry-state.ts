@@ -1,5 +1,5 @@
 // An entry's state on the wire: the one answer to "what is this entry now" that the node derives
-// from an entry's stored status and baseline state (the node's rules/entry-state.ts decides it),
+// from an entry's stored status and baseline state (the node's rules/baseline.ts decides it),
 // and the one way clients word it. Every view of an entry (lists, queues, the entry page, match
 // hits) carries it, and the statistics count entries by it, so no page can call one entry
 // "reversed" and "included" at once. Also the rule for showing a rate: with its sample size, and
@@ -8,14 +8,16 @@ import { z } from "zod";
 
 /**
  * The states an entry can be in, exactly one at a time. An ended entry (voided, withdrawn,
- * reversed, expired) is in that state whatever its last baseline decision was; a current one is
- * in its baseline state, or, before any decision, eligible or awaiting assessment.
+ * reversed, expired) is in that state whatever its last baseline decision was; an included or
+ * disputed one is withheld while a linked live submission holds its value at TLP:RED; otherwise a
+ * current one is in its baseline state, or, before any decision, eligible or awaiting assessment.
  */
 export const ENTRY_STATES = [
   "awaiting",
   "eligible",
   "included",
   "disputed",
+  "withheld",
   "retired",
   "excluded",
   "expired",
@@ -41,6 +43,7 @@ export const ENTRY_STATE_LABELS: Record<EntryStateName, string> = {
   eligible: "eligible for inclusion",
   included: "included",
   disputed: "disputed",
+  withheld: "withheld (its value is TLP:RED in a linked submission)",
   retired: "retired",
   excluded: "excluded",
   expired: "expired",
@@ -81,25 +84,25 @@ export function entryStateLabel(name: EntryStateName, was: EntryStateView["was"]
 }
 
 // ---- rates ---------------------------------------------------------------------------------------
+//
+// A rate from a handful of reports says little: "1 false positive of 1 report" would read as a
+// 100 % false-positive rate. One minimum decides when a rate is shown, everywhere: the policy's
+// FP_FLAG_MIN_REPORTS, the number of reports from which a rate may also flag an entry (GET
+// /v1/stats policy.minRateSample and errorRates.minReports, and each entry's feedback.minReports).
 
-/**
- * The fewest reports a rate is shown for. Below five, one report moves a rate by 20 points or
- * more, so "1 false positive of 1 report" would read as a 100 % false-positive rate.
- */
-export const MIN_RATE_SAMPLE = 5;
+export type ShownRate = { value: number | null; sample: number; min: number; withheld: boolean };
 
-export type ShownRate = { value: number | null; sample: number; withheld: boolean };
-
-/** `part / sample`, withheld (null) when the sample is below `MIN_RATE_SAMPLE`. */
-export function shownRate(part: number, sample: number, min = MIN_RATE_SAMPLE): ShownRate {
-  if (sample < Math.max(1, min)) return { value: null, sample, withheld: sample > 0 };
-  return { value: part / sample, sample, withheld: false };
+/** `part / sample`, withheld (null) when the sample is below `min`. */
+export function shownRate(part: number, sample: number, min: number): ShownRate {
+  const need = Math.max(1, min);
+  if (sample < need) return { value: null, sample, min: need, withheld: sample > 0 };
+  return { value: part / sample, sample, min: need, withheld: false };
 }
 
-/** A rate as text with its sample size: "25.0 % of 8 reports", "withheld: 2 reports (< 5)". */
+/** A rate as text with its sample size: "25.0 % of 8 reports", "withheld: 2 reports (fewer than 3)". */
 export function rateText(r: ShownRate, unit = "report", digits = 1): string {
   const n = `${r.sample} ${unit}${r.sample === 1 ? "" : "s"}`;
   if (r.sample === 0) return `no ${unit}s`;
-  if (r.value === null) return `withheld: ${n} (fewer than ${MIN_RATE_SAMPLE})`;
+  if (r.value === null) return `withheld: ${n} (fewer than ${r.min})`;
   return `${(r.value * 100).toFixed(digits)} % of ${n}`;
 }

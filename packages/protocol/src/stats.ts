@@ -38,7 +38,7 @@ export const NodeStats = z
       fpFlagRate: z.number(),
       fpFlagMinReports: count,
       minRateSample: count.describe(
-        "The fewest reports a rate is shown for (the console withholds it below).",
+        "The fewest reports a rate is shown for (the console withholds it below): fpFlagMinReports, the same minimum as errorRates.minReports.",
       ),
     }),
     participants: z.object({

@@ -309,6 +309,10 @@ export const FeedbackTally = z
     falsePositive: z.number().int(),
     notActioned: z.number().int(),
     falsePositiveRate: z.number().nullable(),
+    minReports: z
+      .number()
+      .int()
+      .describe("The fewest true/false-positive reports a rate is shown (and can flag the entry) from."),
     flagged: z
       .boolean()
       .describe("The false-positive rate crossed the policy threshold: up for coordinator review."),

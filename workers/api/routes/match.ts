@@ -24,8 +24,7 @@ import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono
 import { matchCost } from "../limits/policy.ts";
 import { enforceRateLimit } from "../limits/rate-limiter.ts";
 import type { ShardHit, ShardQueryItem } from "../match/types.ts";
-import { isMatchable, type Policy, policy } from "../rules/baseline.ts";
-import { entryState } from "../rules/entry-state.ts";
+import { entryState, isMatchable, type Policy, policy } from "../rules/baseline.ts";
 import { baselineVersion } from "../store/changes.ts";
 import { type MatchRow, matchRows, recordMatches } from "../store/match.ts";
 import { type StoredVideo, videosByKey } from "../store/videos.ts";

@@ -1,6 +1,7 @@
 // The baseline rule over an entry's stored state, in one place: the quorum, when an entry is
-// eligible, what is in the baseline, what a platform may match in each scope, and when an entry
-// is flagged for false positives. How an entry reaches that state from its records — which
+// eligible, what is in the baseline, what a platform may match in each scope, when an entry is
+// flagged for false positives, and the one state an entry is in now (the last section: every view,
+// statistic and console page takes an entry's state from it). How an entry reaches that state from its records — which
 // assessments count, which decisions take effect, in what order — is the fold in
 // rules/entry-history.ts. Each rule here is written once as a predicate over a submission row
 // (for code that holds the row) and once as an SQL condition (for statements that judge it inside
@@ -11,6 +12,7 @@
 // SQL forms take the table alias they apply to (e.g. "s", or "submissions" for drizzle queries
 // that do not alias) and, where time matters, the current time as an ISO string bound as a
 // parameter (ISO-8601 UTC strings sort as they compare, which is how expiry is stored).
+import { type EntryFlag, type EntryStateName, type EntryStateView, entryStateLabel } from "@eusn/protocol";
 import { type SQL, sql } from "drizzle-orm";
 import type { submissions } from "../../../schema/index.ts";
 import { config } from "../config.ts";
@@ -219,4 +221,103 @@ export function flaggedSql(alias: string, p: Policy): SQL {
   const tp = col(alias, "fb_true");
   const fp = col(alias, "fb_false");
   return sql`(${tp} + ${fp} >= ${p.fpMinReports} AND ${tp} + ${fp} > 0 AND CAST(${fp} AS REAL) / (${tp} + ${fp}) >= ${p.fpRate})`;
+}
+
+// ---- the entry's one state ----------------------------------------------------------------------
+//
+// Exactly one of ENTRY_STATES (@eusn/protocol), whether the entry is in the baseline, what it was
+// when it ended, and the flags that hold beside the state. The API's views, the statistics and
+// every console page take the state from here, so none of them can show an entry as both reversed
+// and included, or count one as "included" that the baseline does not hold.
+//
+// Precedence, first match wins: an ended entry (voided, withdrawn, reversed, then expired) is in
+// that state whatever its last baseline decision; an included or disputed entry whose value a
+// linked live submission holds at TLP:RED is withheld (isShareable: the baseline, matching and the
+// statistics leave it out until that submission leaves); otherwise a current entry is in its
+// baseline state; before any decision, eligible (isEligible) or awaiting assessment. An entry
+// marked TLP:RED itself never counts as in the baseline whatever its row says. test/api/entry-state.test.ts
+// runs every case through the predicate and the SQL CASE.
+
+/** The row's fields the state depends on, and its links (a linked live TLP:RED submission). */
+export type StateRow = Pick<
+  SubmissionRow,
+  | "status"
+  | "baselineState"
+  | "expiresAt"
+  | "tlp"
+  | "concurStates"
+  | "liveDissents"
+  | "fbTrue"
+  | "fbFalse"
+  | "lowQuality"
+> &
+  Links;
+
+/** The state's name alone (`entryState` adds what goes with it). */
+export function entryStateName(row: StateRow, p: Policy, now = Date.now()): EntryStateName {
+  if (row.status !== "live") return row.status;
+  if (isExpired(row, now)) return "expired";
+  const decidedIn = (IN_BASELINE_STATES as readonly string[]).includes(row.baselineState);
+  if (decidedIn && tlpAllowsSharing(row) && row.linkedRed) return "withheld";
+  // A baseline decision stands while the entry is current; an entry marked TLP:RED is never in the
+  // baseline whatever a row says (isInBaseline), so it cannot be shown as such.
+  if (row.baselineState !== "none" && (tlpAllowsSharing(row) || !decidedIn)) return row.baselineState;
+  return isEligible(row as unknown as SubmissionRow, p, now) ? "eligible" : "awaiting";
+}
+
+/** SQL form of `entryStateName`: a CASE over the columns of `alias`, giving the state's name. */
+export function entryStateSql(alias: string, quorum: number | SQL, nowIso: string): SQL {
+  const c = (column: string) => sql.raw(`"${alias}"."${column}"`);
+  return sql`(CASE
+    WHEN ${c("status")} <> 'live' THEN ${c("status")}
+    WHEN NOT ${currentSql(alias, nowIso)} THEN 'expired'
+    WHEN ${c("baseline_state")} IN ('included', 'disputed') AND ${tlpAllowsSharingSql(alias)}
+      AND ${linkedRedSql(alias)} THEN 'withheld'
+    WHEN ${c("baseline_state")} <> 'none'
+      AND (${tlpAllowsSharingSql(alias)} OR ${c("baseline_state")} NOT IN ('included', 'disputed'))
+      THEN ${c("baseline_state")}
+    WHEN ${eligibleSql(alias, quorum, nowIso)} THEN 'eligible'
+    ELSE 'awaiting' END)`;
+}
+
+/** The flags that hold beside the state. */
+export function entryFlags(row: StateRow, p: Policy): EntryFlag[] {
+  const flags: EntryFlag[] = [];
+  if (row.status === "live" && isFlagged(row, p)) flags.push("flagged");
+  if (row.lowQuality) flags.push("low_quality");
+  if (!tlpAllowsSharing(row)) flags.push("tlp_red");
+  return flags;
+}
+/** SQL form of the `flagged` flag (the statistics count flagged entries with it). */
+export function flaggedEntrySql(alias: string, p: Policy): SQL {
+  return sql`(${sql.raw(`"${alias}"."status"`)} = 'live' AND ${flaggedSql(alias, p)})`;
+}
+
+/** An entry's state as every view carries it. */
+export function entryState(row: StateRow, p: Policy, now = Date.now()): EntryStateView {
+  const name = entryStateName(row, p, now);
+  const ended = !isCurrent(row, now);
+  const was: EntryStateView["was"] =
+    ended && row.baselineState !== "none" ? (row.baselineState as NonNullable<EntryStateView["was"]>) : null;
+  return {
+    name,
+    label: entryStateLabel(name, was),
+    inBaseline: name === "included" || name === "disputed",
+    was,
+    flags: entryFlags(row, p),
+  };
+}
+
+/**
+ * The baseline state an entry holds now: its last baseline decision while it is current, `none`
+ * once it has ended (GET /v1/stats `submissions.byBaselineState` counts this, so it always agrees
+ * with the baseline figures).
+ */
+export function baselineStateNow(
+  name: EntryStateName,
+): "none" | "included" | "disputed" | "excluded" | "retired" {
+  // A withheld entry keeps its decision but is not in the baseline now: counted under none.
+  return name === "included" || name === "disputed" || name === "excluded" || name === "retired"
+    ? name
+    : "none";
 }

@@ -4,10 +4,10 @@
 // last 90 days. A rate from a handful of reports says little, so below the policy's minimum
 // (FP_FLAG_MIN_REPORTS, the same number that decides flagging) a rate is not given: the figure
 // says "too few reports" instead of a misleading 0 %. No Hono types here.
-import type { ErrorRate, ErrorRates } from "@eusn/protocol";
+import { type EntryStateName, type ErrorRate, type ErrorRates, entryStateLabel } from "@eusn/protocol";
 import { sql } from "drizzle-orm";
 import type { Db } from "../lib/db.ts";
-import { inBaselineSql, shareableSql } from "../rules/baseline.ts";
+import { entryStateSql, inBaselineSql, type Policy, shareableSql } from "../rules/baseline.ts";
 
 /** z for a two-sided 95 % interval. */
 const Z95 = 1.959964;
@@ -54,6 +54,12 @@ export function errorRate(tp: number, fp: number, na: number, min: number): Erro
   };
 }
 
+/** The baseline decision an ended entry had (as rules/baseline.ts entryState words it), else null. */
+function wasOf(es: EntryStateName, bs: string): "included" | "disputed" | "excluded" | "retired" | null {
+  const ended = es === "withdrawn" || es === "reversed" || es === "voided" || es === "expired";
+  return ended && bs !== "none" ? (bs as "included" | "disputed" | "excluded" | "retired") : null;
+}
+
 type Counts = { tp: number; fp: number; na: number; tp90: number; fp90: number; na90: number };
 const COUNTS = (cutoff: string) => sql`
   coalesce(sum(f.outcome = 'true_positive'), 0) AS tp,
@@ -66,8 +72,17 @@ const COUNTS = (cutoff: string) => sql`
 /** Entries counted: every shareable one (TLP:RED is never matched, so never reported on). */
 const PUBLIC_TLP = shareableSql("s");
 
-/** The error rates now (`now` ISO), with `minReports` true/false-positive reports needed for a rate. */
-export async function errorRates(db: Db, now: string, minReports: number): Promise<ErrorRates> {
+/**
+ * The error rates now (`now` ISO), with the policy's `fpMinReports` true/false-positive reports
+ * needed for a rate. Each entry is shown in its one state (rules/baseline.ts), never by a stored
+ * baseline decision that a reversal, withdrawal or expiry has ended.
+ */
+export async function errorRates(
+  db: Db,
+  now: string,
+  p: Pick<Policy, "quorum" | "fpMinReports">,
+): Promise<ErrorRates> {
+  const minReports = p.fpMinReports;
   const cutoff = new Date(Date.parse(now) - WINDOW_DAYS * 86_400_000).toISOString();
   const windows = (c: Counts) => ({
     allTime: errorRate(c.tp, c.fp, c.na, minReports),
@@ -76,9 +91,8 @@ export async function errorRates(db: Db, now: string, minReports: number): Promi
   const [baseline, entries, count] = await Promise.all([
     db.get<Counts>(sql`SELECT ${COUNTS(cutoff)} FROM feedback f JOIN submissions s ON s.id = f.submission_id
       WHERE f.live = 1 AND ${inBaselineSql("s", now)}`),
-    db.all<
-      Counts & { id: string; bs: string; st: string }
-    >(sql`SELECT s.id, s.baseline_state AS bs, s.status AS st, ${COUNTS(cutoff)}
+    db.all<Counts & { id: string; es: EntryStateName; bs: string; st: string }>(sql`SELECT s.id,
+        ${entryStateSql("s", p.quorum, now)} AS es, s.baseline_state AS bs, s.status AS st, ${COUNTS(cutoff)}
       FROM feedback f JOIN submissions s ON s.id = f.submission_id
       WHERE f.live = 1 AND ${PUBLIC_TLP}
       GROUP BY s.id ORDER BY count(*) DESC, s.id LIMIT ${MAX_LISTED}`),
@@ -92,6 +106,12 @@ export async function errorRates(db: Db, now: string, minReports: number): Promi
     baseline: windows(baseline ?? { tp: 0, fp: 0, na: 0, tp90: 0, fp90: 0, na90: 0 }),
     entriesWithReports: count?.n ?? 0,
     // Unnamed: the public figures name no entry (store/stats.ts).
-    entries: entries.map((e) => ({ baselineState: e.bs, status: e.st, ...windows(e) })),
+    entries: entries.map((e) => ({
+      state: e.es,
+      label: entryStateLabel(e.es, wasOf(e.es, e.bs)),
+      baselineState: e.bs,
+      status: e.st,
+      ...windows(e),
+    })),
   };
 }

@@ -1,5 +1,5 @@
 // A platform's review queue: the match results it kept (store/match.ts writes them), each with
-// the entry's state now (rules/entry-state.ts) and the platform's live feedback on the entry,
+// the entry's state now (rules/baseline.ts) and the platform's live feedback on the entry,
 // which marks the item done; a page of them, all of them as CSV rows, and the retention purge.
 // No Hono types here.
 import type { ReviewItem, ReviewQuery } from "@eusn/protocol";
@@ -8,13 +8,17 @@ import { feedback, reviewItems, submissions } from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { policy } from "../rules/baseline.ts";
-import { entryState } from "../rules/entry-state.ts";
+import { entryState, linkedRedSql, policy } from "../rules/baseline.ts";
 
 /** The items joined with their entry and the platform's live feedback on it. */
 function itemsQuery(db: Db, platformId: string) {
   return db
-    .select({ r: reviewItems, s: submissions, f: feedback })
+    .select({
+      r: reviewItems,
+      s: submissions,
+      f: feedback,
+      linkedRed: sql<number>`${linkedRedSql("submissions")}`,
+    })
     .from(reviewItems)
     .innerJoin(submissions, eq(submissions.id, reviewItems.submissionId))
     .leftJoin(
@@ -69,7 +73,7 @@ export async function reviewPage(
     base([isNull(feedback.id)]),
   ]);
   return {
-    items: rows.map(({ r, s, f }) => ({
+    items: rows.map(({ r, s, f, linkedRed }) => ({
       id: r.id,
       ref: r.ref === "" ? null : r.ref,
       submissionId: r.submissionId,
@@ -77,7 +81,7 @@ export async function reviewPage(
       lastMatchedAt: r.lastMatchedAt,
       count: r.count,
       entry: {
-        state: entryState(s, p, now),
+        state: entryState({ ...s, linkedRed: linkedRed === 1 }, p, now),
         signalType: s.signalType,
         value: s.value,
         memberState: s.memberState,

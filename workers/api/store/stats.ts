@@ -9,7 +9,6 @@ import {
   type EntryStateName,
   EU_MEMBER_STATES,
   type MemberStateStats,
-  MIN_RATE_SAMPLE,
   type NodeStats,
   TCO_LIMBS,
 } from "@eusn/protocol";
@@ -17,8 +16,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Env } from "../env.ts";
 import { type Db, prepared } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { policy } from "../rules/baseline.ts";
-import { baselineStateNow, entryStateSql, flaggedEntrySql } from "../rules/entry-state.ts";
+import { baselineStateNow, entryStateSql, flaggedEntrySql, policy } from "../rules/baseline.ts";
 import { baselineVersion, DISPUTES_RAISED_SQL } from "./changes.ts";
 import { errorRates } from "./error-rates.ts";
 
@@ -30,7 +28,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
   const p = await policy(db, env);
   type Row = Record<string, number | string | null>;
   const q = (query: SQL) => prepared(env.DB, query);
-  // Every entry is counted by its one state (rules/entry-state.ts): the baseline figures, the
+  // Every entry is counted by its one state (rules/baseline.ts): the baseline figures, the
   // counts by status and by baseline state all come from it, so they cannot disagree.
   const state = entryStateSql("s", p.quorum, now);
   const inBaseline = sql`${state} IN ('included', 'disputed')`;
@@ -188,7 +186,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
       quorum: p.quorum,
       fpFlagRate: p.fpRate,
       fpFlagMinReports: p.fpMinReports,
-      minRateSample: MIN_RATE_SAMPLE,
+      minRateSample: p.fpMinReports,
     },
     participants,
     baseline,
@@ -210,7 +208,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
       hashesQueried: num(m.queried),
       itemsMatched: num(m.matched),
     },
-    errorRates: await errorRates(db, now, p.fpMinReports),
+    errorRates: await errorRates(db, now, p),
     byMemberState: [...states.values()].sort(
       (a, b) => (order.get(a.memberState) ?? 99) - (order.get(b.memberState) ?? 99),
     ),

@@ -28,8 +28,7 @@ import {
 import type { Env } from "../env.ts";
 import { chunk, type Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { policy } from "../rules/baseline.ts";
-import { entryStateSql, flaggedEntrySql } from "../rules/entry-state.ts";
+import { entryStateSql, flaggedEntrySql, policy } from "../rules/baseline.ts";
 import { changesOf } from "./changes.ts";
 import { getSubmission, viewsOf } from "./submissions.ts";
 
@@ -49,7 +48,7 @@ const prefixEnd = (prefix: string) => `${prefix}\uffff`;
 /**
  * A page of submissions for `me`: `mine` are its own, `awaiting` other authorities' live
  * submissions it has no live assessment of, `all` every one; filtered by state (the entry's one
- * state, rules/entry-state.ts), flag, stored status and baseline state, member state, limb, TLP,
+ * state, rules/baseline.ts), flag, stored status and baseline state, member state, limb, TLP,
  * submitter and day, or found by id or hash prefix; in the order asked for, from `offset` (or,
  * for sort `id`, after the cursor `after`); with the number of entries matching in all. Which
  * scopes a role may ask for is the route's to decide.

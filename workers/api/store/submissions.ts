@@ -4,8 +4,14 @@ import type { SubmissionView, TcoLimb } from "@eusn/protocol";
 import { and, eq, inArray } from "drizzle-orm";
 import { submissions } from "../../../schema/index.ts";
 import { chunk, type Db } from "../lib/db.ts";
-import { isEligible, isFlagged, type Policy, type SubmissionRow } from "../rules/baseline.ts";
-import { entryState } from "../rules/entry-state.ts";
+import {
+  entryState,
+  isEligible,
+  isFlagged,
+  type Policy,
+  restrictsLinked,
+  type SubmissionRow,
+} from "../rules/baseline.ts";
 
 export async function getSubmission(db: Db, id: string): Promise<SubmissionRow | undefined> {
   return db.select().from(submissions).where(eq(submissions.id, id)).get();
@@ -19,20 +25,32 @@ export async function submissionsByIds(db: Db, ids: string[]): Promise<Submissio
   return out;
 }
 
-/** Other authorities' live submissions of the same fingerprints (for the `linked` field). */
-export async function linkedOf(db: Db, rows: SubmissionRow[]): Promise<Map<string, string[]>> {
+/**
+ * Other authorities' live submissions of the same fingerprints (for the `linked` field), and the
+ * fingerprints some live submission holds at TLP:RED (rules/baseline.ts restrictsLinked).
+ */
+export async function linkedOf(
+  db: Db,
+  rows: SubmissionRow[],
+): Promise<{ linked: Map<string, string[]>; red: Set<string> }> {
   const fps = [...new Set(rows.map((r) => r.fingerprint))];
   const byFp = new Map<string, { id: string; submitterId: string }[]>();
+  const red = new Set<string>();
   for (const part of chunk(fps, 90)) {
     const found = await db
       .select({
         id: submissions.id,
         submitterId: submissions.submitterId,
         fingerprint: submissions.fingerprint,
+        status: submissions.status,
+        tlp: submissions.tlp,
       })
       .from(submissions)
       .where(and(inArray(submissions.fingerprint, part), eq(submissions.status, "live")));
-    for (const f of found) byFp.set(f.fingerprint, [...(byFp.get(f.fingerprint) ?? []), f]);
+    for (const f of found) {
+      byFp.set(f.fingerprint, [...(byFp.get(f.fingerprint) ?? []), f]);
+      if (restrictsLinked(f)) red.add(f.fingerprint);
+    }
   }
   const out = new Map<string, string[]>();
   for (const r of rows) {
@@ -43,7 +61,7 @@ export async function linkedOf(db: Db, rows: SubmissionRow[]): Promise<Map<strin
         .map((o) => o.id),
     );
   }
-  return out;
+  return { linked: out, red };
 }
 
 export function toView(
@@ -51,6 +69,7 @@ export function toView(
   p: Policy,
   linked: string[] = [],
   now = Date.now(),
+  linkedRed = restrictsLinked(row),
 ): SubmissionView {
   const concurStates = JSON.parse(row.concurStates) as string[];
   const rated = row.fbTrue + row.fbFalse;
@@ -70,7 +89,7 @@ export function toView(
     expiresAt: row.expiresAt,
     status: row.status,
     baselineState: row.baselineState,
-    state: entryState(row, p, now),
+    state: entryState({ ...row, linkedRed }, p, now),
     createdAt: row.createdAt,
     linked,
     assessments: {
@@ -85,12 +104,14 @@ export function toView(
       falsePositive: row.fbFalse,
       notActioned: row.fbNotActioned,
       falsePositiveRate: rated > 0 ? row.fbFalse / rated : null,
+      minReports: p.fpMinReports,
       flagged: isFlagged(row, p),
     },
   };
 }
 
 export async function viewsOf(db: Db, rows: SubmissionRow[], p: Policy): Promise<SubmissionView[]> {
-  const linked = await linkedOf(db, rows);
-  return rows.map((r) => toView(r, p, linked.get(r.id) ?? []));
+  const { linked, red } = await linkedOf(db, rows);
+  const now = Date.now();
+  return rows.map((r) => toView(r, p, linked.get(r.id) ?? [], now, red.has(r.fingerprint)));
 }

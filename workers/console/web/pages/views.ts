@@ -18,7 +18,7 @@ export function feedbackText(v: SubmissionView): string {
   const n = f.truePositive + f.falsePositive + f.notActioned;
   if (n === 0) return "no reports";
   // The rate with its sample, withheld below the minimum (@eusn/protocol shownRate).
-  const rate = rateText(shownRate(f.falsePositive, f.truePositive + f.falsePositive));
+  const rate = rateText(shownRate(f.falsePositive, f.truePositive + f.falsePositive, f.minReports));
   return `${f.truePositive} TP / ${f.falsePositive} FP / ${f.notActioned} NA (FP rate ${rate})${f.flagged ? " — flagged" : ""}`;
 }
 

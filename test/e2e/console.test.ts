@@ -485,7 +485,8 @@ d("the console", () => {
     const rows = page.locator("#error-rates-entries tbody tr");
     expect(await rows.count()).toBe(1);
     const row = (await rows.first().textContent()) ?? "";
-    expect(row).toContain("retired, entry reversed");
+    // The entry's one state, worded as on every other page.
+    expect(row).toContain("reversed (was retired)");
     expect(row).toContain("too few reports (1 of 3 needed)");
     expect(row).not.toContain("%");
     // The baseline now holds the checkerboard only, which nobody reported.

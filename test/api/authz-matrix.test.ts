@@ -251,6 +251,22 @@ function matrix(w: World): Record<string, Case[]> {
           reason: "matrix test",
         });
     }),
+    "POST /v1/assessments": write(writer(["authority"]), async (a) => {
+      const { id } = await freshSubmission(w.authority2);
+      return () =>
+        signedPost(w, a, "/v1/assessments", "assessment.batch", {
+          items: [{ submissionId: id, verdict: "concur", limb: "a" }],
+        });
+    }),
+    "POST /v1/baseline/decisions": write(writer(["coordinator"]), async (a) => {
+      const { id } = await freshSubmission(w.authority);
+      return () =>
+        signedPost(w, a, "/v1/baseline/decisions", "baseline.decide.batch", {
+          decision: "exclude",
+          reason: "matrix test",
+          items: [{ submissionId: id }],
+        });
+    }),
     "POST /v1/submissions/{id}/withdraw": write(writer(["authority"]), async (a) => {
       const { id } = await freshSubmission(w.authority);
       return () =>
@@ -545,6 +561,8 @@ describe("authorization matrix", () => {
     "GET /v1/submissions/{id}",
     "POST /v1/submissions/{id}/assessments",
     "POST /v1/submissions/{id}/decisions",
+    "POST /v1/assessments",
+    "POST /v1/baseline/decisions",
     "POST /v1/submissions/{id}/withdraw",
     "POST /v1/submissions/{id}/reverse",
     "POST /v1/submissions/{id}/feedback",

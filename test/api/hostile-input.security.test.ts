@@ -213,6 +213,18 @@ function writeSpec(kind: string): { actor: Actor; record: (me: string) => Promis
       actor: "coordinator",
       record: async () => ({ submissionId: w.included.id, decision: "exclude", reason: "hostile test" }),
     },
+    "assessment.batch": {
+      actor: "authority",
+      record: async () => ({ items: [{ submissionId: w.included.id, verdict: "concur", limb: "a" }] }),
+    },
+    "baseline.decide.batch": {
+      actor: "coordinator",
+      record: async () => ({
+        decision: "exclude",
+        reason: "hostile test",
+        items: [{ submissionId: w.included.id }],
+      }),
+    },
     "feedback.create": {
       actor: "platform",
       record: async () => ({ submissionId: w.included.id, outcome: "true_positive" }),

@@ -13,7 +13,9 @@ import {
   SetEncKeyRecord,
 } from "./signals.ts";
 import {
+  AssessBatchRecord,
   AssessRecord,
+  BaselineDecisionBatchRecord,
   BaselineDecisionRecord,
   FeedbackRecord,
   ReverseRecord,
@@ -175,7 +177,9 @@ export const RECORD_SCHEMAS = {
   "submission.withdraw": WithdrawRecord,
   "submission.reverse": ReverseRecord,
   "assessment.create": AssessRecord,
+  "assessment.batch": AssessBatchRecord,
   "baseline.decide": BaselineDecisionRecord,
+  "baseline.decide.batch": BaselineDecisionBatchRecord,
   "feedback.create": FeedbackRecord,
   "signal.enckey.set": SetEncKeyRecord,
   "signal.key.publish": PublishSelectorKeyRecord,
@@ -350,6 +354,20 @@ export const WriteReceipt = z
   })
   .meta({ id: "WriteReceipt" });
 export type WriteReceipt = z.infer<typeof WriteReceipt>;
+
+/** The answer to a bulk record: its receipt and, per item in order, the entry and the id it created. */
+export const BulkResult = z
+  .object({
+    receipt: WriteReceipt,
+    items: z.array(
+      z.object({
+        submissionId: z.string(),
+        id: z.string().describe("The assessment or decision the item created."),
+      }),
+    ),
+  })
+  .meta({ id: "BulkResult" });
+export type BulkResult = z.infer<typeof BulkResult>;
 
 /** What POST /v1/submissions answers: the receipt (if anything was stored) and every item's outcome. */
 export const SubmitResult = z

@@ -254,6 +254,76 @@ export const BaselineDecisionRecord = z
   .strict()
   .meta({ id: "BaselineDecisionRecord" });
 
+/** The most entries one bulk record may name (one signature, one atomic batch). */
+export const MAX_BULK = 100;
+
+const distinctEntries = (items: { submissionId: string }[], ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  items.forEach((it, i) => {
+    if (seen.has(it.submissionId))
+      ctx.addIssue({
+        code: "custom",
+        path: ["items", i, "submissionId"],
+        message: "an entry is named twice",
+      });
+    seen.add(it.submissionId);
+  });
+};
+
+/**
+ * Several assessments signed as one record: each item is checked as a single assessment is
+ * (AssessRecord), and the record takes effect for all of them or for none.
+ */
+export const AssessBatchRecord = z
+  .object({
+    items: z
+      .array(
+        z
+          .object({
+            submissionId: SubmissionId,
+            verdict: z.enum(["concur", "dissent"]),
+            limb: TcoLimb,
+            reason: z.string().trim().max(2000).optional(),
+          })
+          .strict()
+          .superRefine((r, ctx) => {
+            if (r.verdict === "dissent" && (!r.reason || r.reason.length < 3)) {
+              ctx.addIssue({ code: "custom", path: ["reason"], message: "a dissent must give a reason" });
+            }
+          }),
+      )
+      .min(1)
+      .max(MAX_BULK),
+  })
+  .strict()
+  .superRefine((r, ctx) => distinctEntries(r.items, ctx))
+  .meta({ id: "AssessBatchRecord" });
+
+/**
+ * One baseline decision on several entries, signed as one record, with one reason: each item is
+ * checked as a single decision is (BaselineDecisionRecord, its own cited assessments), and the
+ * record takes effect for all of them or for none.
+ */
+export const BaselineDecisionBatchRecord = z
+  .object({
+    decision: z.enum(["include", "exclude", "retire"]),
+    reason,
+    items: z
+      .array(
+        z
+          .object({
+            submissionId: SubmissionId,
+            assessmentIds: z.array(AssessmentId).max(64).default([]),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(MAX_BULK),
+  })
+  .strict()
+  .superRefine((r, ctx) => distinctEntries(r.items, ctx))
+  .meta({ id: "BaselineDecisionBatchRecord" });
+
 export const WithdrawRecord = z
   .object({ submissionId: SubmissionId, reason })
   .strict()

@@ -17,9 +17,11 @@ import {
 import { createStatement } from "./statements.ts";
 import {
   createAssessment,
+  createAssessmentBatch,
   createFeedback,
   createSubmissions,
   decideBaseline,
+  decideBaselineBatch,
   reverseSubmission,
   withdrawSubmission,
 } from "./submissions.ts";
@@ -35,7 +37,9 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "participant.countersign": countersign,
   "submission.create": createSubmissions,
   "assessment.create": createAssessment,
+  "assessment.batch": createAssessmentBatch,
   "baseline.decide": decideBaseline,
+  "baseline.decide.batch": decideBaselineBatch,
   "submission.withdraw": withdrawSubmission,
   "submission.reverse": reverseSubmission,
   "feedback.create": createFeedback,

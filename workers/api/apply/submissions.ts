@@ -4,7 +4,7 @@
 // at all (who signs it, about what) and adds the record's facts; the state an entry ends up in is
 // then re-derived from all its records in signed order (rules/entry-history.ts), so a replicated
 // assessment counts exactly as a local one, whatever order they arrive in.
-import { MIN_PDQ_QUALITY, type SubmissionItem, vpdqDigest } from "@eusn/protocol";
+import { MIN_PDQ_QUALITY, type RecordOf, type SubmissionItem, vpdqDigest } from "@eusn/protocol";
 import { and, eq, inArray, type SQL } from "drizzle-orm";
 import {
   assessments,
@@ -226,6 +226,8 @@ async function subjectOf(db: Db, id: string): Promise<SubmissionRow> {
 }
 
 const bySubmission = (w: { record: { submissionId: string } }) => [`submission:${w.record.submissionId}`];
+/** A single record's one entry (item 0). */
+const single = (w: { record: { submissionId: string } }) => ({ submissionId: w.record.submissionId, n: 0 });
 
 /**
  * Another authority concurs or dissents. One live assessment per authority per submission: a
@@ -238,42 +240,100 @@ export const createAssessment: Applier<"assessment.create"> = {
   replicated: true,
   dependsOn: bySubmission,
   async apply(db, _env, w, ctx) {
-    const id = w.record.submissionId;
-    const row = await subjectOf(db, id);
-    const me = w.caller.participant;
-    if (row.submitterId === me.id)
-      throw new ApiError("forbidden", "an authority cannot assess its own submission");
-    const assessmentId = await derivedId("assessment", w);
-    return {
-      subjectId: assessmentId,
-      touches: [id],
-      facts: [
-        {
-          type: "assessment",
-          submissionId: id,
-          id: assessmentId,
-          ...signedAt(w, ctx),
-          authorityId: me.id,
-          memberState: me.memberState!,
-          verdict: w.record.verdict,
-          void: false,
-        },
-      ],
-      statements: [
-        db.insert(assessments).values({
-          id: assessmentId,
-          recordId: ctx.recordId,
-          submissionId: id,
-          authorityId: me.id,
-          memberState: me.memberState!,
-          verdict: w.record.verdict,
-          limb: w.record.limb,
-          reason: w.record.reason ?? null,
-          live: false,
-          createdAt: nowIso(ctx.at),
-        }),
-      ],
-    };
+    return assessmentPlan(db, w, ctx, w.record, 0);
+  },
+};
+
+type AssessItem = RecordOf<"assessment.create">;
+
+/** One assessment's plan: `n` numbers it within its record (0 for a single one). */
+async function assessmentPlan(
+  db: Db,
+  w: { caller: { participant: { id: string; memberState: string | null } } } & Parameters<
+    typeof signedAt
+  >[0] &
+    Parameters<typeof derivedId>[1],
+  ctx: ApplyContext,
+  item: AssessItem,
+  n: number,
+): Promise<Plan> {
+  const id = item.submissionId;
+  const row = await subjectOf(db, id);
+  const me = w.caller.participant;
+  if (row.submitterId === me.id)
+    throw new ApiError("forbidden", "an authority cannot assess its own submission");
+  const assessmentId = await derivedId("assessment", w, n);
+  return {
+    subjectId: assessmentId,
+    touches: [id],
+    facts: [
+      {
+        type: "assessment",
+        submissionId: id,
+        id: assessmentId,
+        ...signedAt(w, ctx),
+        authorityId: me.id,
+        memberState: me.memberState!,
+        verdict: item.verdict,
+        void: false,
+      },
+    ],
+    statements: [
+      db.insert(assessments).values({
+        id: assessmentId,
+        recordId: ctx.recordId,
+        submissionId: id,
+        authorityId: me.id,
+        memberState: me.memberState!,
+        verdict: item.verdict,
+        limb: item.limb,
+        reason: item.reason ?? null,
+        live: false,
+        createdAt: nowIso(ctx.at),
+      }),
+    ],
+  };
+}
+
+/** A bulk record's plan: each item's, in order, as one batch; `ids` says what each item created. */
+export type BulkPlan = Plan & { items: { submissionId: string; id: string }[] };
+
+/**
+ * Each item planned as a single record of its kind would be (its checks, its facts), so a bulk
+ * record is judged item by item as singles are; a refusal names the item, and the pipeline then
+ * stores nothing (all or nothing). The items' entries are folded together in one guarded batch.
+ */
+async function bulkPlan<T extends { submissionId: string }>(
+  items: readonly T[],
+  recordId: string,
+  plan: (item: T, n: number) => Promise<Plan>,
+): Promise<BulkPlan> {
+  const out: BulkPlan = { subjectId: recordId, statements: [], touches: [], facts: [], items: [] };
+  for (const [n, item] of items.entries()) {
+    let p: Plan;
+    try {
+      p = await plan(item, n);
+    } catch (e) {
+      if (e instanceof ApiError)
+        throw new ApiError(e.code, `item ${n + 1} (${item.submissionId}): ${e.message}`);
+      throw e;
+    }
+    out.statements.push(...p.statements);
+    out.touches!.push(...(p.touches ?? []));
+    out.facts!.push(...(p.facts ?? []));
+    out.items.push({ submissionId: item.submissionId, id: p.subjectId });
+  }
+  return out;
+}
+
+/** Several assessments signed as one record (assessment.batch): all take effect, or none. */
+export const createAssessmentBatch: Applier<"assessment.batch", BulkPlan> = {
+  kind: "assessment.batch",
+  roles: ["authority"],
+  replicated: true,
+  dependsOn: (w) => w.record.items.map((i) => `submission:${i.submissionId}`),
+  async apply(db, _env, w, ctx) {
+    return bulkPlan(w.record.items, ctx.recordId, (item, n) => assessmentPlan(db, w, ctx, item, n));
   },
 };
 
@@ -288,23 +348,52 @@ export const decideBaseline: Applier<"baseline.decide"> = {
   replicated: true,
   dependsOn: (w) => [...bySubmission(w), ...w.record.assessmentIds.map((a) => `assessment:${a}`)],
   async apply(db, _env, w, ctx) {
-    return decisionPlan(db, w, ctx, w.record.decision, w.record.assessmentIds, {});
+    return decisionPlan(db, w, ctx, w.record.decision, w.record.assessmentIds, {}, single(w));
+  },
+};
+
+/**
+ * One baseline decision on several entries (baseline.decide.batch), one reason, each item with
+ * its own cited assessments: every item is judged as a single decision would be (an inclusion
+ * only of an eligible entry whose cited concurrences reach the quorum), and all take effect, or none.
+ */
+export const decideBaselineBatch: Applier<"baseline.decide.batch", BulkPlan> = {
+  kind: "baseline.decide.batch",
+  roles: ["coordinator"],
+  replicated: true,
+  dependsOn: (w) =>
+    w.record.items.flatMap((i) => [
+      `submission:${i.submissionId}`,
+      ...i.assessmentIds.map((a) => `assessment:${a}`),
+    ]),
+  async apply(db, _env, w, ctx) {
+    return bulkPlan(w.record.items, ctx.recordId, (item, n) =>
+      decisionPlan(
+        db,
+        w,
+        ctx,
+        w.record.decision,
+        item.assessmentIds,
+        {},
+        { submissionId: item.submissionId, n },
+      ),
+    );
   },
 };
 
 async function decisionPlan(
   db: Db,
-  w: { claims: { iss: string; iat: number }; record: { submissionId: string; reason: string } } & Parameters<
-    typeof derivedId
-  >[1],
+  w: { claims: { iss: string; iat: number }; record: { reason: string } } & Parameters<typeof derivedId>[1],
   ctx: ApplyContext,
   action: "include" | "exclude" | "retire" | "withdraw" | "reverse",
   cited: string[],
   extra: { ground?: string | undefined; reference?: string | undefined },
+  /** The entry, and the decision's number within its record (0, or a bulk record's item). */
+  item: { submissionId: string; n: number },
 ): Promise<Plan> {
-  const id = w.record.submissionId;
+  const id = item.submissionId;
   await subjectOf(db, id);
-  const decisionId = await derivedId("decision", w);
+  const decisionId = await derivedId("decision", w, item.n);
   return {
     subjectId: decisionId,
     touches: [id],
@@ -351,7 +440,7 @@ export const withdrawSubmission: Applier<"submission.withdraw"> = {
         "only the submitting authority can withdraw a submission; a coordinator can reverse it",
       );
     }
-    return decisionPlan(db, w, ctx, "withdraw", [], {});
+    return decisionPlan(db, w, ctx, "withdraw", [], {}, single(w));
   },
 };
 
@@ -362,10 +451,15 @@ export const reverseSubmission: Applier<"submission.reverse"> = {
   replicated: true,
   dependsOn: bySubmission,
   async apply(db, _env, w, ctx) {
-    return decisionPlan(db, w, ctx, "reverse", [], {
-      ground: w.record.ground,
-      reference: w.record.reference,
-    });
+    return decisionPlan(
+      db,
+      w,
+      ctx,
+      "reverse",
+      [],
+      { ground: w.record.ground, reference: w.record.reference },
+      single(w),
+    );
   },
 };
 

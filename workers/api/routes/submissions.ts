@@ -3,8 +3,10 @@
 // signed write live in its applier (apply/submissions.ts), shared with federation.
 
 import {
+  BulkResult,
   CurationQuery,
   CurationQueue,
+  MAX_BULK,
   SubmissionDetail,
   SubmissionIdParam,
   SubmissionListQuery,
@@ -13,10 +15,13 @@ import {
 } from "@eusn/protocol";
 import { createRoute } from "@hono/zod-openapi";
 import {
+  type BulkPlan,
   createAssessment,
+  createAssessmentBatch,
   createFeedback,
   createSubmissions,
   decideBaseline,
+  decideBaselineBatch,
   reverseSubmission,
   withdrawSubmission,
 } from "../apply/submissions.ts";
@@ -181,6 +186,40 @@ export const postDecisionRoute = createRoute({
 });
 export const postDecision = signedWrite({ applier: decideBaseline, subject: aboutPath });
 app.openapi(postDecisionRoute, postDecision);
+
+/** A bulk record's answer: the receipt, and what each item created, in order. */
+const bulkAnswer = ({ receipt, plan }: { receipt: unknown; plan: BulkPlan }) => ({
+  body: { receipt, items: plan.items },
+  status: 201 as const,
+});
+const bulkResponse = {
+  description: "Stored: the receipt of the one record, and the id each item created",
+  content: { "application/json": { schema: BulkResult } },
+};
+
+export const postAssessmentBatchRoute = createRoute({
+  method: "post",
+  path: "/v1/assessments",
+  tags: ["submissions"],
+  summary: "Concur or dissent on several entries with one signature (authority)",
+  description: `Up to ${MAX_BULK} assessments signed as one record (assessment.batch), each item judged as a single assessment is (POST /v1/submissions/{id}/assessments). All take effect or none: the first item that would be refused is named in the problem, and nothing is stored.`,
+  request: { body: signedBody("assessment.batch", "AssessBatchRecord") },
+  responses: { 201: bulkResponse, ...problems(400, 401, 403, 404, 409, 413, 415, 422) },
+});
+export const postAssessmentBatch = signedWrite({ applier: createAssessmentBatch, answer: bulkAnswer });
+app.openapi(postAssessmentBatchRoute, postAssessmentBatch);
+
+export const postDecisionBatchRoute = createRoute({
+  method: "post",
+  path: "/v1/baseline/decisions",
+  tags: ["baseline"],
+  summary: "Include, exclude or retire several entries with one signature (coordinator)",
+  description: `One decision and one reason for up to ${MAX_BULK} entries, each with the assessments it cites (baseline.decide.batch), each judged as a single decision is (POST /v1/submissions/{id}/decisions: an inclusion only of an eligible entry whose cited live concurrences reach the quorum). All take effect or none: the first item that would be refused is named in the problem, and nothing is stored.`,
+  request: { body: signedBody("baseline.decide.batch", "BaselineDecisionBatchRecord") },
+  responses: { 201: bulkResponse, ...problems(400, 401, 403, 404, 409, 413, 415, 422) },
+});
+export const postDecisionBatch = signedWrite({ applier: decideBaselineBatch, answer: bulkAnswer });
+app.openapi(postDecisionBatchRoute, postDecisionBatch);
 
 export const postWithdrawalRoute = createRoute({
   method: "post",

@@ -74,7 +74,6 @@ describe("config", () => {
       },
       federation: { peers: [], pullLimit: 100 },
       review: { retentionDays: 90 },
-      webhooks: { maxAttempts: 8, retryBaseS: 30, httpHosts: [] },
     });
   });
 

@@ -67,14 +67,6 @@ export type Config = {
     /** REVIEW_RETENTION_DAYS: how long a platform's kept match results stay on the node. */
     retentionDays: number;
   };
-  webhooks: {
-    /** WEBHOOK_MAX_ATTEMPTS: attempts per delivery before it is given up as failed. */
-    maxAttempts: number;
-    /** WEBHOOK_RETRY_BASE_S: the first retry's delay; each next one doubles it (capped at a day). */
-    retryBaseS: number;
-    /** WEBHOOK_HTTP_HOSTS: hosts a webhook may use plain http for (local development and tests). */
-    httpHosts: string[];
-  };
 };
 
 /** `parseInt` of the value (or of `fallback` when unset), kept when `ok` holds, else `fallback`. */
@@ -160,17 +152,6 @@ export const VarsSchema = z.object({
   // hundred entries per pull (and per cron tick) stays well inside it.
   FEDERATION_PULL_LIMIT: leadingInt(100, (n) => n > 0),
   REVIEW_RETENTION_DAYS: boundedInt(90, 1, 3650),
-  WEBHOOK_MAX_ATTEMPTS: boundedInt(8, 1, 30),
-  WEBHOOK_RETRY_BASE_S: boundedInt(30, 0, 86_400),
-  WEBHOOK_HTTP_HOSTS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? "")
-        .split(",")
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    ),
 });
 
 type VarName = keyof typeof VarsSchema.shape;
@@ -246,11 +227,6 @@ function build(env: ConfigEnv): Config {
       pullLimit: get("FEDERATION_PULL_LIMIT"),
     },
     review: { retentionDays: get("REVIEW_RETENTION_DAYS") },
-    webhooks: {
-      maxAttempts: get("WEBHOOK_MAX_ATTEMPTS"),
-      retryBaseS: get("WEBHOOK_RETRY_BASE_S"),
-      httpHosts: get("WEBHOOK_HTTP_HOSTS"),
-    },
   };
 }
 

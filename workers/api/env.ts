@@ -50,8 +50,4 @@ export interface Env {
   FEDERATION_PULL_LIMIT?: string;
   /** Days a platform's kept match results stay on the node (default 90). */
   REVIEW_RETENTION_DAYS?: string;
-  /** Webhooks (docs/webhooks.md): attempts per delivery, first retry delay, http-allowed hosts. */
-  WEBHOOK_MAX_ATTEMPTS?: string;
-  WEBHOOK_RETRY_BASE_S?: string;
-  WEBHOOK_HTTP_HOSTS?: string;
 }

@@ -118,7 +118,8 @@ describe("GET /v1/stats", () => {
     const s = await stats();
     expect(s).toMatchObject({
       nodeId: "eusn-test",
-      participants: { coordinators: 1, authorities: 2, platforms: 1, memberStatesWithAuthority: 2 },
+      // The bootstrap coordinator and the second one who countersigns authorities' admissions.
+      participants: { coordinators: 2, authorities: 2, platforms: 1, memberStatesWithAuthority: 2 },
       policy: { quorum: 2 },
       baseline: {
         total: 2,

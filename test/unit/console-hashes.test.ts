@@ -14,21 +14,25 @@ describe("console paste: eusn hash output", () => {
     for (const text of [`hash,quality,file\n${h("a")},90,x.jpg`, `${h("a")},90,x.jpg`]) {
       const r = parseHashes(text, "sha256");
       expect(r.errors).toEqual([]);
-      expect(r.items).toEqual([{ signalType: "pdq", value: h("a"), quality: 90, label: "x.jpg" }]);
+      expect(r.items).toEqual([
+        { signalType: "pdq", value: h("a"), quality: 90, label: "x.jpg", ref: "x.jpg" },
+      ]);
     }
   });
 
   it("--exact: the PDQ hash and its quality, never the MD5 or SHA-256 as a label or value", () => {
     const r = parseHashes(`${h("a")},88,${md5},${sha},x.jpg`, "sha256");
     expect(r.errors).toEqual([]);
-    expect(r.items).toEqual([{ signalType: "pdq", value: h("a"), quality: 88, label: "x.jpg" }]);
+    expect(r.items).toEqual([
+      { signalType: "pdq", value: h("a"), quality: 88, label: "x.jpg", ref: "x.jpg" },
+    ]);
   });
 
   it("--dihedral: the original with its quality, and the seven variants carried for matching", () => {
     const r = parseHashes(`${h("0")},${variants.join(",")},77,y.png`, "pdq");
     expect(r.errors).toEqual([]);
     expect(r.items).toEqual([
-      { signalType: "pdq", value: h("0"), quality: 77, label: "y.png", dihedral: variants },
+      { signalType: "pdq", value: h("0"), quality: 77, label: "y.png", ref: "y.png", dihedral: variants },
     ]);
   });
 
@@ -37,7 +41,9 @@ describe("console paste: eusn hash output", () => {
     expect(wide.items[0]).toMatchObject({ value: h("0"), quality: 66, label: "z.png", dihedral: variants });
     const jsonl = parseHashes(JSON.stringify({ hash: h("c"), quality: 95, file: "j.jpg" }), "pdq");
     expect(jsonl.errors).toEqual([]);
-    expect(jsonl.items).toEqual([{ signalType: "pdq", value: h("c"), quality: 95, label: "j.jpg" }]);
+    expect(jsonl.items).toEqual([
+      { signalType: "pdq", value: h("c"), quality: 95, label: "j.jpg", ref: "j.jpg" },
+    ]);
   });
 
   it("upper case is folded and said, as on the command line", () => {

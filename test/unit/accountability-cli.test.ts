@@ -12,12 +12,12 @@ import type { StatementPage, StatementView, TcoReport } from "@eusn/protocol";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Credential, writeJson } from "../../scripts/demo-keys.ts";
-import { seedDemoNetwork } from "../../scripts/seed-content.ts";
+import type { Credential } from "../../scripts/demo-keys.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { type ShellRun, sh } from "../helpers/cli-shell.ts";
 import { shSections } from "../helpers/doc-blocks.ts";
-import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+import type { LocalNode } from "../helpers/local-node.ts";
+import { startSeededNode } from "../helpers/seeded-node.ts";
 
 const GUIDE_URL = "http://localhost:8787";
 /** The demo image the platform's upload is a copy of: in the demo baseline, not disputed. */
@@ -48,20 +48,9 @@ function ok<T>(res: { ok: true; data: T } | { ok: false; status: number; problem
 }
 
 beforeAll(async () => {
-  node = await startLocalNode();
-  dir = path.join(node.dir, "day");
-  const keysDir = path.join(dir, ".eusn-demo", "keys");
-  const coordinator: Credential = {
-    participantId: node.coordinator.participantId,
-    role: "coordinator",
-    displayName: "EU coordinator (bootstrap)",
-    nodeId: node.nodeId,
-    baseUrl: node.baseUrl,
-    privateJwk: node.coordinator.privateJwk,
-  };
-  writeJson(path.join(keysDir, "coordinator.json"), coordinator);
-  const creds = await seedDemoNetwork({ coordinator, baseUrl: node.baseUrl, keysDir, log: () => {} });
-  keys = Object.fromEntries([...creds.map((c) => [c.slug, c.cred]), ["coordinator", coordinator]]);
+  const seeded = await startSeededNode();
+  ({ node, dir } = seeded);
+  keys = { ...seeded.seeded, coordinator: seeded.coordinator };
   await mkdir(path.join(dir, "uploads"));
   copyFileSync(UPLOAD, path.join(dir, "uploads/post-4711.png"));
 }, 900_000);

@@ -13,12 +13,12 @@ import { EusnClient, getSubmission, listSubmissions } from "@eusn/client";
 import type { Command } from "commander";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Credential, writeJson } from "../../scripts/demo-keys.ts";
-import { seedDemoNetwork } from "../../scripts/seed-content.ts";
+import type { Credential } from "../../scripts/demo-keys.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
 import { sh } from "../helpers/cli-shell.ts";
 import { shSections } from "../helpers/doc-blocks.ts";
-import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+import type { LocalNode } from "../helpers/local-node.ts";
+import { startSeededNode } from "../helpers/seeded-node.ts";
 
 const GUIDE_URL = "http://localhost:8787";
 
@@ -46,20 +46,9 @@ async function noise(out: string, seed: number) {
 }
 
 beforeAll(async () => {
-  node = await startLocalNode();
-  dir = path.join(node.dir, "day");
-  const keysDir = path.join(dir, ".eusn-demo", "keys");
-  const coordinator: Credential = {
-    participantId: node.coordinator.participantId,
-    role: "coordinator",
-    displayName: "EU coordinator (bootstrap)",
-    nodeId: node.nodeId,
-    baseUrl: node.baseUrl,
-    privateJwk: node.coordinator.privateJwk,
-  };
-  writeJson(path.join(keysDir, "coordinator.json"), coordinator);
-  const creds = await seedDemoNetwork({ coordinator, baseUrl: node.baseUrl, keysDir, log: () => {} });
-  keys = Object.fromEntries(creds.map((c) => [c.slug, c.cred]));
+  const seeded = await startSeededNode();
+  ({ node, dir } = seeded);
+  keys = seeded.seeded;
   await mkdir(path.join(dir, "photos"));
   await mkdir(path.join(dir, "uploads"));
   for (const [i, name] of ["a-flyer.png", "b-banner.png", "c-still.png"].entries())

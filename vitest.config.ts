@@ -45,6 +45,20 @@ function vpdqVectors(): string {
   return JSON.stringify({ everySecond, matches });
 }
 
+/**
+ * The official OASIS STIX 2.1 JSON schemas (../shared/stix2-json-schemas/schemas, BSD-3), every
+ * file as one JSON binding for test/api/taxii.test.ts, read from there and never copied into the
+ * repository. Empty when they are absent (the test then fails: it needs them).
+ */
+function stixSchemas(): string {
+  const dir = path.resolve(import.meta.dirname, "../shared/stix2-json-schemas/schemas");
+  if (!existsSync(dir)) return "";
+  const files = readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+  return JSON.stringify(files.map((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")) as unknown));
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
   // Fresh keys per run: nothing private is committed, and the bootstrap coordinator and node
@@ -93,6 +107,8 @@ export default defineConfig(async () => {
                   CONVERGENCE_STEPS: process.env.CONVERGENCE_STEPS ?? "",
                   // test/api/video.test.ts
                   VPDQ_VECTORS: vpdqVectors(),
+                  // test/api/taxii.test.ts
+                  STIX_SCHEMAS: stixSchemas(),
                 },
                 // More nodes' databases for the federation tests: two nodes in one workerd run
                 // (test/api/federation*.test.ts), and networks of three for the convergence tests

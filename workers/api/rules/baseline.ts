@@ -118,7 +118,7 @@ export function linkedRedSqlText(alias = ""): string {
  * submission of the value is in the baseline: that entry is withheld, or shared again. The change
  * is then marked as affecting the baseline, so its version moves and consumers reload.
  */
-export function linkedInBaselineSql(fingerprint: string, selfId: string): SQL {
+export function linkedInBaselineSql(fingerprint: string | SQL, selfId: string | SQL): SQL {
   return sql`EXISTS (SELECT 1 FROM submissions lb WHERE lb.fingerprint = ${fingerprint} AND lb.id <> ${selfId}
     AND lb.status = 'live' AND (lb.tlp IS NULL OR lb.tlp <> 'red') AND lb.baseline_state IN ('included', 'disputed'))`;
 }

@@ -8,7 +8,7 @@
 //
 // Scans (far thresholds) and the candidate check of probing run in the index's WebAssembly kernel,
 // imported precompiled as Workers require; if it cannot be instantiated the shard uses the JS
-// path, which gives identical answers (test/api/match-kernel.test.ts).
+// path, which gives identical answers (test/api/match-shard.test.ts).
 import { DurableObject } from "cloudflare:workers";
 import { MatchIndex, type PdqMatch } from "@eusn/match";
 import scanModule from "@eusn/match/scan.wasm";

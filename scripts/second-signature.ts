@@ -1,6 +1,7 @@
-// Demo networks, benches and tests that admit authorities through the API: an authority's
-// admission or revocation needs a second signature (REGISTRY_SECOND_SIGNATURE), so a second
-// coordinator is admitted once per node by the bootstrap coordinator and countersigns.
+// Demo networks, benches and tests that admit participants through the API: every admission but
+// the network's first coordinator's, and an authority's or coordinator's revocation, needs a
+// second signature (REGISTRY_SECOND_SIGNATURE), so a second coordinator is admitted once per node
+// by the bootstrap coordinator (alone: the founding admission) and countersigns.
 import { countersign, EusnClient, generateParticipantKey, registryRequests } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 
@@ -32,7 +33,7 @@ export function secondCoordinator(bootstrap: EusnClient): Promise<EusnClient> {
 }
 
 /**
- * Countersigns the request `receipt` made (an authority's admission or revocation by `bootstrap`)
+ * Countersigns the request `receipt` made (an admission or revocation by `bootstrap`)
  * with the second coordinator; nothing when the record took effect alone.
  */
 export async function secondSignature(bootstrap: EusnClient, receipt: WriteReceipt): Promise<void> {

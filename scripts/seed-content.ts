@@ -19,8 +19,9 @@ import { type Credential, readJson, writeJson } from "./demo-keys.ts";
 const FIXTURES = path.resolve(import.meta.dirname, "..", "test", "fixtures", "pdq", "expected-synthetic.csv");
 
 export const DEMO_PARTICIPANTS = [
-  // The second coordinator gives every authority's admission its second signature
-  // (REGISTRY_SECOND_SIGNATURE): no single coordinator admits an authority alone.
+  // The second coordinator (the network's first admitted coordinator, admitted alone) gives every
+  // other admission its second signature (REGISTRY_SECOND_SIGNATURE): no single coordinator
+  // admits an authority, a platform or another coordinator alone.
   { slug: "coordinator-2", role: "coordinator", displayName: "EU coordinator (second signature)" },
   {
     slug: "nl-atkm",
@@ -46,7 +47,7 @@ export const DEMO_PARTICIPANTS = [
 
 /**
  * The demo network on a node, through its API: the participants (admitted by the coordinator,
- * each authority countersigned by the second coordinator,
+ * each countersigned by the second coordinator,
  * each key file written to `keysDir`, and rewritten when the node's URL changed), their content,
  * and the signals onboarding. `npm start` runs it; so does the test that runs docs/cli.md.
  * Idempotent.
@@ -84,8 +85,9 @@ export async function seedDemoNetwork(opts: {
         jwks: { keys: [key.publicJwk] },
       });
       if (!res.ok) throw new Error(`admitting ${p.slug} failed: ${JSON.stringify(res.problem)}`);
-      if (p.role === "authority") {
-        // The bootstrap coordinator's admission is a request until a second coordinator countersigns it.
+      if (p.slug !== "coordinator-2") {
+        // The bootstrap coordinator's admission is a request until a second coordinator countersigns
+        // it; only the network's first admitted coordinator (coordinator-2) is admitted alone.
         const second = creds.find((c) => c.slug === "coordinator-2");
         if (!second) throw new Error("the second coordinator must be admitted before the authorities");
         const done = await new EusnClient(second.cred).write<WriteReceipt>(

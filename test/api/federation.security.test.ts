@@ -9,7 +9,7 @@ import { generateParticipantKey, signAccessToken, signWrite } from "@eusn/client
 import { fromHex, hashLeaf, signCheckpoint, toHex, withheldLeafHash } from "@eusn/merkle";
 import { type LogEntriesPage, PEER_ACCESS_TYP, type WriteReceipt } from "@eusn/protocol";
 import { importJWK, type JWK, SignJWT } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { VerifiedWrite } from "../../workers/api/auth/verify.ts";
 import { db } from "../../workers/api/lib/db.ts";
 import { getKey, getParticipant } from "../../workers/api/store/participants.ts";
@@ -349,6 +349,15 @@ describe("checkpoints that are not the peer's are refused", () => {
 describe("records the originating participant's key history does not support", () => {
   it("are skipped and audited when a rule fails here; the records of a signer not admitted here wait for its admission", async () => {
     await n.pull();
+    // Platforms admitted with one signature on both nodes (REGISTRY_SECOND_SIGNATURE off), so
+    // each admission is one record in the log this test counts.
+    const vars = env as unknown as Record<string, string | undefined>;
+    vars.REGISTRY_SECOND_SIGNATURE = "off";
+    n.envB.REGISTRY_SECOND_SIGNATURE = "off";
+    onTestFinished(() => {
+      delete vars.REGISTRY_SECOND_SIGNATURE;
+      delete n.envB.REGISTRY_SECOND_SIGNATURE;
+    });
     // One key, two participants: a platform admitted on B, and (with the same key) on A.
     const key = await generateParticipantKey();
     const onB = await n.coordinatorB.write("/v1/participants", "participant.admit", {

@@ -124,7 +124,8 @@ describe("log leaves", () => {
   it("gives racing writes distinct, dense indices (the losing batch is retried) and one consistent tree", async () => {
     const before = (await checkpoint()).treeSize;
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => admit("platform", undefined, { name: `Race ${i}` })),
+      // Admission requests (one record each: left waiting for their second signature).
+      Array.from({ length: 8 }, (_, i) => admit("platform", undefined, { name: `Race ${i}`, pending: true })),
     );
     const indices = results.map((a) => a.receipt.logIndex).sort((a, b) => a - b);
     expect(indices).toEqual(Array.from({ length: 8 }, (_, i) => before + i));
@@ -151,7 +152,7 @@ describe("checkpoints and proofs", () => {
     });
     // Same size, same signed checkpoint (stored, not re-signed).
     expect((await checkpoint()).checkpoint).toBe(a.checkpoint);
-    await admit("platform");
+    await admit("platform", undefined, { pending: true });
     const b = await checkpoint();
     expect(b.treeSize).toBe(a.treeSize + 1);
     const rows = await env.DB.prepare("SELECT tree_size FROM log_checkpoints WHERE tree_size IN (?, ?)")

@@ -180,16 +180,18 @@ describe("audit trail", () => {
     };
     const newest = await coordinator().get<Page>("/v1/audit?order=desc&limit=2");
     if (!newest.ok) throw new Error(JSON.stringify(newest.problem));
-    expect(newest.data.entries.map((e) => e.seq)).toEqual([revoked.data.auditSeq, b.receipt.auditSeq]);
-    expect(newest.data.next).toBe(b.receipt.auditSeq);
+    // The platform's admission took two signatures: the request, then the countersignature.
+    expect(newest.data.entries.map((e) => e.seq)).toEqual([revoked.data.auditSeq, b.countersigned!.auditSeq]);
+    expect(newest.data.next).toBe(b.countersigned!.auditSeq);
     const older = await coordinator().get<Page>(`/v1/audit?order=desc&limit=1&before=${newest.data.next}`);
-    expect(older.ok && older.data.entries.map((e) => e.seq)).toEqual([a.countersigned!.auditSeq]);
+    expect(older.ok && older.data.entries.map((e) => e.seq)).toEqual([b.receipt.auditSeq]);
     const byKind = await coordinator().get<Page>("/v1/audit?kind=participant.revoke&order=desc&limit=1000");
     expect(byKind.ok && byKind.data.entries.every((e) => e.kind === "participant.revoke")).toBe(true);
     expect(byKind.ok && byKind.data.entries[0]!.seq).toBe(revoked.data.auditSeq);
     const bySubject = await coordinator().get<Page>(`/v1/audit?subject=${b.id}`);
     expect(bySubject.ok && bySubject.data.entries.map((e) => e.kind)).toEqual([
       "participant.admit",
+      "participant.countersign",
       "participant.revoke",
     ]);
     const byActor = await coordinator().get<Page>(`/v1/audit?actor=${a.id}`);

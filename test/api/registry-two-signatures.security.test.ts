@@ -226,11 +226,6 @@ describe("admitting an authority", () => {
     expect(again.status).toBe(409);
   });
 
-  it("platforms and coordinators are admitted with one signature", async () => {
-    const p = await admit("platform");
-    expect((await participantRow(p.id))?.status).toBe("active");
-  });
-
   it("with REGISTRY_SECOND_SIGNATURE=off one coordinator admits an authority alone", async () => {
     vars.REGISTRY_SECOND_SIGNATURE = "off";
     const req = await request("DE");
@@ -314,5 +309,133 @@ describe("revoking an authority", () => {
     const recordId = await revocationRequest(target);
     await countersign(target.id, recordId, "revoke", nl.client);
     expect((await participantRow(target.id))?.status).toBe("revoked");
+  });
+});
+
+describe("no single coordinator is the root of trust for any admission", () => {
+  /** `by` signs the admission of a participant of `role` alone. */
+  async function requestRole(role: "coordinator" | "platform", by = coordinator()) {
+    const key = await generateParticipantKey("EdDSA");
+    const res = await by.write<WriteReceipt>("/v1/participants", "participant.admit", {
+      role,
+      displayName: `Requested ${role} ${Math.floor(r() * 1e9)}`,
+      jwks: { keys: [key.publicJwk] },
+    });
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    return { id: res.data.subjectId, recordId: res.data.recordId, key };
+  }
+
+  it("a sock-puppet coordinator: one coordinator's admission of another is a request, and the puppet cannot sign", async () => {
+    // The bootstrap coordinator's first admitted coordinator (the network's founding) is the
+    // only one it admits alone; it exists once this file's helpers made it.
+    const second = await secondCoordinator();
+    const puppet = await requestRole("coordinator");
+    expect(await participantRow(puppet.id)).toBeNull();
+    expect((await pending()).find((p) => p.requestRecordId === puppet.recordId)).toMatchObject({
+      action: "admit",
+      role: "coordinator",
+      participantId: puppet.id,
+      status: "pending",
+    });
+    const asPuppet = clientFor(puppet.id, puppet.key.privateJwk);
+    expect((await asPuppet.get("/v1/whoami")).status).toBe(401);
+    // The puppet cannot give the bootstrap coordinator's next authority its second signature.
+    const req = await request("NL");
+    const vouched = await asPuppet.write(
+      `/v1/participants/${req.id}/countersign`,
+      "participant.countersign",
+      {
+        participantId: req.id,
+        requestRecordId: req.recordId,
+        action: "admit",
+      },
+    );
+    expect(vouched.status).toBe(401);
+    expect(await participantRow(req.id)).toBeNull();
+    // Nor does its signer count twice, nor does an authority vouch for a coordinator.
+    const before = await snapshot(EXTRA);
+    const record = { participantId: puppet.id, requestRecordId: puppet.recordId, action: "admit" as const };
+    const path = `/v1/participants/${puppet.id}/countersign`;
+    const self = await coordinator().write(path, "participant.countersign", record);
+    expect(self.ok ? null : self.problem.code).toBe("forbidden");
+    const byAuthority = await nl.client.write(path, "participant.countersign", record);
+    expect(byAuthority.status).toBe(403);
+    expect(await snapshot(EXTRA)).toEqual(before);
+    // Another coordinator's countersignature admits it.
+    expect((await second.write(path, "participant.countersign", record)).status).toBe(201);
+    expect((await participantRow(puppet.id))?.status).toBe("active");
+    expect((await asPuppet.get("/v1/whoami")).status).toBe(200);
+  });
+
+  it("the founding exception is used once: after the first admitted coordinator is revoked, the bootstrap still cannot admit one alone", async () => {
+    const second = await secondCoordinator();
+    const third = await admit("coordinator");
+    expect(third.countersigned?.recordId).toBeTruthy();
+    // Revoking a coordinator needs a second signature too: the second coordinator's request, the
+    // bootstrap's countersignature.
+    await revoke(third.id, "leaves", second);
+    expect((await participantRow(third.id))?.status).toBe("revoked");
+    const next = await requestRole("coordinator");
+    expect(await participantRow(next.id)).toBeNull();
+  });
+
+  it("a platform's admission by one coordinator is a request; only another coordinator completes it", async () => {
+    const p = await requestRole("platform");
+    expect(await participantRow(p.id)).toBeNull();
+    const asP = clientFor(p.id, p.key.privateJwk);
+    expect((await asP.get("/v1/whoami")).status).toBe(401);
+    expect((await asP.get("/v1/baseline?limit=1")).status).toBe(401);
+    const before = await snapshot(EXTRA);
+    const record = { participantId: p.id, requestRecordId: p.recordId, action: "admit" as const };
+    const path = `/v1/participants/${p.id}/countersign`;
+    // An authority does not vouch for a platform (it has no member state to answer for).
+    const byAuthority = await nl.client.write(path, "participant.countersign", record);
+    expect(byAuthority.ok ? null : byAuthority.problem.code).toBe("forbidden");
+    expect((await platform.client.write(path, "participant.countersign", record)).status).toBe(403);
+    expect((await coordinator().write(path, "participant.countersign", record)).status).toBe(403);
+    expect(await snapshot(EXTRA)).toEqual(before);
+    await countersign(p.id, p.recordId, "admit");
+    expect((await participantRow(p.id))?.status).toBe("active");
+    expect((await asP.get("/v1/whoami")).status).toBe(200);
+  });
+
+  it("revoking a coordinator alone is a request; another coordinator or an active authority completes it", async () => {
+    const second = await secondCoordinator();
+    const a = await admit("coordinator");
+    const res = await second.write<WriteReceipt>(`/v1/participants/${a.id}/revoke`, "participant.revoke", {
+      participantId: a.id,
+      reason: "rogue",
+    });
+    expect(res.status).toBe(201);
+    expect((await participantRow(a.id))?.status).toBe("active");
+    expect((await a.client.get("/v1/whoami")).status).toBe(200);
+    const recordId = res.ok ? res.data.recordId : "";
+    const record = { participantId: a.id, requestRecordId: recordId, action: "revoke" as const };
+    const path = `/v1/participants/${a.id}/countersign`;
+    // Not its requester again, not the target, not a platform.
+    expect((await second.write(path, "participant.countersign", record)).status).toBe(403);
+    expect((await a.client.write(path, "participant.countersign", record)).status).toBe(403);
+    expect((await platform.client.write(path, "participant.countersign", record)).status).toBe(403);
+    expect((await participantRow(a.id))?.status).toBe("active");
+    // An authority (of any member state) may: two coordinators cannot keep each other in office.
+    await countersign(a.id, recordId, "revoke", de.client);
+    expect((await participantRow(a.id))?.status).toBe("revoked");
+  });
+
+  it("a platform's revocation takes effect with one signature (it removes access, it grants none)", async () => {
+    const p = await admit("platform");
+    await coordinator().write(`/v1/participants/${p.id}/revoke`, "participant.revoke", {
+      participantId: p.id,
+      reason: "compromised",
+    });
+    expect((await participantRow(p.id))?.status).toBe("revoked");
+  });
+
+  it("with REGISTRY_SECOND_SIGNATURE=off one coordinator admits coordinators and platforms alone", async () => {
+    vars.REGISTRY_SECOND_SIGNATURE = "off";
+    const c = await requestRole("coordinator");
+    const p = await requestRole("platform");
+    expect((await participantRow(c.id))?.status).toBe("active");
+    expect((await participantRow(p.id))?.status).toBe("active");
   });
 });

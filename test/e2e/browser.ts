@@ -39,7 +39,7 @@ export async function ready(): Promise<{ wsEndpoint: string }> {
   return state;
 }
 
-export type Slug = "coordinator" | "nl" | "de" | "fr" | "platform" | "video";
+export type Slug = "coordinator" | "coordinator-2" | "nl" | "de" | "fr" | "platform" | "video";
 
 /** A key file written by global setup: a participant's (`Slug`) or e.g. "platform-enc". */
 export function keyFile(slug: Slug | "platform-enc"): string {

@@ -347,7 +347,7 @@ d("the console", () => {
     expect(await platform.page.locator("#reversals-table").textContent()).toContain("court ruling");
   });
 
-  it("coordinator: admits a platform with the public key it made itself, which signs in; then revokes it", async () => {
+  it("coordinator: admits a platform with the public key it made itself; a second coordinator countersigns; it signs in; then revokes it", async () => {
     const { page } = by.coordinator!;
     await open(page, "/console/participants");
     // The participant makes its key pair on its own machine (as `eusn keygen` does); the
@@ -363,8 +363,22 @@ d("the console", () => {
     await expect.poll(() => page.locator("#admit-kid").textContent()).toContain(pair.kid);
     await page.getByRole("button", { name: "Review and admit…" }).click();
     await confirmDialog(page, { kind: "participant.admit" });
-    await expect.poll(() => page.locator("#admit-download").textContent()).toMatch(/Admitted par_\w+/);
-    const id = /Admitted (par_\w+)/.exec((await page.locator("#admit-download").textContent()) ?? "")![1]!;
+    // One coordinator's admission is a request: it waits for another coordinator.
+    await expect.poll(() => page.locator("#admit-download").textContent()).toMatch(/Requested par_\w+/);
+    const id = /Requested (par_\w+)/.exec((await page.locator("#admit-download").textContent()) ?? "")![1]!;
+    const request = page.locator("#requests-table tbody tr").filter({ hasText: "Video Host" });
+    await expect.poll(() => request.textContent()).toContain("waiting for another coordinator");
+    expect(await request.getByRole("button", { name: /Countersign/ }).count()).toBe(0);
+    expect(await page.locator("#participants-table").textContent()).not.toContain("Video Host");
+
+    // The second coordinator signs in and gives it its second signature.
+    const second = await as("coordinator-2");
+    await open(second.page, "/console/participants");
+    await second.page.getByRole("button", { name: "Countersign the admission of Video Host" }).click();
+    await confirmDialog(second.page, { kind: "participant.countersign" });
+    await expect.poll(() => second.page.locator("#participants-table").textContent()).toContain("Video Host");
+    await expect.poll(() => second.page.locator("#requests-table").textContent()).not.toContain("Video Host");
+
     const file = path.join(keysDir, "video-host.json");
     const { nodeId } = JSON.parse(readFileSync(keyFile("platform"), "utf8")) as { nodeId: string };
     writeFileSync(
@@ -387,13 +401,54 @@ d("the console", () => {
     await newcomer.page.waitForURL(/\/console\/match$/);
     await expect.poll(() => newcomer.page.textContent("#session-who")).toContain("Video Host");
 
+    await open(page, "/console/participants");
     await expect.poll(() => page.locator("#participants-table").textContent()).toContain("Video Host");
+    // A platform's revocation removes access and grants none: one signature.
     await page.getByRole("button", { name: "Revoke Video Host" }).click();
     await confirmDialog(page, { kind: "participant.revoke", fill: { reason: "Test admission, withdrawn" } });
     const row = page.locator("#participants-table tbody tr").filter({ hasText: "Video Host" });
     await expect.poll(() => row.textContent()).toContain("revoked");
     await shot(page, "10-coordinator-participants");
     await expectAccessible(page);
+  });
+
+  it("authority: sees an admission for its member state waiting for a second signature and countersigns it in the console", async () => {
+    const { page } = by.coordinator!;
+    await open(page, "/console/participants");
+    const pair = await generateParticipantKey();
+    await page.selectOption("#admit-role", "authority");
+    await page.selectOption("#admit-state", "NL");
+    await page.fill("#admit-name", "Politie (NL national police)");
+    await page.fill("#admit-jwk", JSON.stringify({ kid: pair.kid, jwk: pair.publicJwk }));
+    await expect.poll(() => page.locator("#admit-kid").textContent()).toContain(pair.kid);
+    await page.getByRole("button", { name: "Review and admit…" }).click();
+    await confirmDialog(page, { kind: "participant.admit" });
+    await expect
+      .poll(() => page.locator("#admit-download").textContent())
+      .toMatch(/Requested par_\w+: it takes effect when another coordinator, or an authority of NL/);
+
+    // The DE authority sees the request but is not offered a signature that would not count.
+    const de = await as("de");
+    await open(de.page, "/console/participants");
+    const deRow = de.page.locator("#requests-table tbody tr").filter({ hasText: "Politie" });
+    await expect.poll(() => deRow.textContent()).toContain("for another coordinator, or an authority of NL");
+    expect(await deRow.getByRole("button").count()).toBe(0);
+    expect(await de.page.locator("#admit").isHidden()).toBe(true);
+
+    // NL's authority countersigns it in its own browser.
+    const nl = by.nl!;
+    await open(nl.page, "/console/participants");
+    expect(await nl.page.locator("#admit").isHidden()).toBe(true);
+    expect(await nl.page.getByRole("button", { name: /^Revoke / }).count()).toBe(0);
+    await nl.page
+      .getByRole("button", { name: "Countersign the admission of Politie (NL national police)" })
+      .click();
+    await confirmDialog(nl.page, { kind: "participant.countersign" });
+    await expect.poll(() => nl.page.locator("#requests-table").textContent()).not.toContain("Politie");
+    const admitted = nl.page.locator("#participants-table tbody tr").filter({ hasText: "Politie" });
+    await expect.poll(() => admitted.textContent()).toContain("active");
+    await shot(nl.page, "10b-authority-countersigns");
+    await expectAccessible(nl.page);
   });
 
   it("coordinator: filters the audit trail by kind and actor and opens a signed record", async () => {

@@ -48,7 +48,6 @@ import type { WriteReceipt } from "@eusn/protocol";
 import { type BrowserServer, chromium } from "playwright-core";
 import type { TestProject } from "vitest/node";
 import { buildConsole } from "../../scripts/build-console.ts";
-import { secondSignature } from "../../scripts/second-signature.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** The flags a closed-network machine needs (.library/env/machines/node.md). */
@@ -305,6 +304,31 @@ async function prepare(opts: {
     participantId: COORDINATOR_ID,
     privateJwk: coordKey.privateJwk,
   });
+  // The network's first admitted coordinator, admitted by the bootstrap coordinator alone (the
+  // founding admission); it gives every other admission its second signature, here and in the
+  // console's tests.
+  const secondKey = await generateParticipantKey();
+  const founded = await coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+    role: "coordinator",
+    displayName: "EU coordinator (second signature)",
+    jwks: { keys: [secondKey.publicJwk] },
+  });
+  if (!founded.ok) throw new Error(`admitting coordinator-2: ${JSON.stringify(founded.problem)}`);
+  write(
+    "coordinator-2",
+    credential(
+      founded.data.subjectId,
+      "coordinator",
+      "EU coordinator (second signature)",
+      secondKey.privateJwk,
+    ),
+  );
+  const second = new EusnClient({
+    baseUrl: base,
+    nodeId: NODE_ID,
+    participantId: founded.data.subjectId,
+    privateJwk: secondKey.privateJwk,
+  });
   const demo = [
     { slug: "nl", role: "authority", memberState: "NL", name: "ATKM (NL competent authority)" },
     { slug: "de", role: "authority", memberState: "DE", name: "Bundeskriminalamt (DE)" },
@@ -322,7 +346,12 @@ async function prepare(opts: {
       jwks: { keys: [key.publicJwk] },
     });
     if (!res.ok) throw new Error(`admitting ${p.slug}: ${JSON.stringify(res.problem)}`);
-    await secondSignature(coordinator, res.data);
+    const done = await second.write<WriteReceipt>(
+      `/v1/participants/${res.data.subjectId}/countersign`,
+      "participant.countersign",
+      { participantId: res.data.subjectId, requestRecordId: res.data.recordId, action: "admit" },
+    );
+    if (!done.ok) throw new Error(`countersigning ${p.slug}: ${JSON.stringify(done.problem)}`);
     write(
       p.slug,
       credential(

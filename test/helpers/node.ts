@@ -34,8 +34,9 @@ let counter = 0;
 let second: Promise<EusnClient> | undefined;
 
 /**
- * A second coordinator, admitted once per test file by the bootstrap coordinator: the second
- * signature an authority's admission or revocation needs (REGISTRY_SECOND_SIGNATURE).
+ * A second coordinator, admitted once per test file by the bootstrap coordinator (the network's
+ * founding admission, the one a coordinator signs alone): the second signature every other
+ * admission, and an authority's or coordinator's revocation, needs (REGISTRY_SECOND_SIGNATURE).
  */
 export function secondCoordinator(): Promise<EusnClient> {
   second ??= (async () => {
@@ -46,6 +47,8 @@ export function secondCoordinator(): Promise<EusnClient> {
       jwks: { keys: [key.publicJwk] },
     });
     if (!res.ok) throw new Error(`second coordinator: ${res.status} ${JSON.stringify(res.problem)}`);
+    if (await isPending(res.data.recordId))
+      throw new Error("the second coordinator is not the network's first admitted coordinator");
     return clientFor(res.data.subjectId, key.privateJwk);
   })();
   return second;
@@ -85,9 +88,11 @@ export async function revoke(
     reason,
   });
   if (!res.ok) throw new Error(`revoke failed: ${res.status} ${JSON.stringify(res.problem)}`);
-  return (await isPending(res.data.recordId))
-    ? countersign(participantId, res.data.recordId, "revoke")
-    : res.data;
+  if (!(await isPending(res.data.recordId))) return res.data;
+  // The second signature comes from another coordinator than the one that signed the request.
+  const second = await secondCoordinator();
+  const other = by.participantId === second.participantId ? coordinator() : second;
+  return countersign(participantId, res.data.recordId, "revoke", other);
 }
 
 /** The record is a request waiting for its second signature. */
@@ -118,6 +123,9 @@ export async function admit(
 ): Promise<Admitted> {
   const key = await generateParticipantKey(opts.alg ?? "EdDSA");
   const by = opts.by ?? coordinator();
+  // The network's first admitted coordinator (the one the bootstrap coordinator admits alone) is
+  // the second coordinator that countersigns; every other admission waits for a second signature.
+  const second = await secondCoordinator();
   counter++;
   const res = await by.write<WriteReceipt>("/v1/participants", "participant.admit", {
     role,
@@ -129,7 +137,12 @@ export async function admit(
   const id = res.data.subjectId;
   const countersigned =
     !opts.pending && (await isPending(res.data.recordId))
-      ? await countersign(id, res.data.recordId, "admit", opts.countersignBy)
+      ? await countersign(
+          id,
+          res.data.recordId,
+          "admit",
+          opts.countersignBy ?? (by.participantId === second.participantId ? coordinator() : second),
+        )
       : undefined;
   return {
     id,

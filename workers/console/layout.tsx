@@ -13,7 +13,7 @@ export const NAV: NavItem[] = [
   { href: "/console", label: "Sign in" },
   { href: "/console/curation", label: "Curation queue", roles: ["coordinator"] },
   { href: "/console/entries", label: "Entries", roles: ["coordinator", "authority"] },
-  { href: "/console/participants", label: "Participants", roles: ["coordinator"] },
+  { href: "/console/participants", label: "Participants", roles: ["coordinator", "authority"] },
   { href: "/console/audit", label: "Audit trail", roles: ["coordinator"] },
   { href: "/console/submit", label: "Submit hashes", roles: ["authority"] },
   { href: "/console/assess", label: "Assessments", roles: ["authority"] },

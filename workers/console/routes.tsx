@@ -222,14 +222,20 @@ app.get("/console/entries/:id", consoleEntry);
 
 export function consoleParticipants(c: Context<AppEnv>) {
   return c.html(
-    <Layout title="Participants" page="participants" path="/console/participants" roles={["coordinator"]}>
+    <Layout
+      title="Participants"
+      page="participants"
+      path="/console/participants"
+      roles={["coordinator", "authority"]}
+    >
       <Section id="participants-list" title="Registry">
         <div class="table" id="participants-table" />
       </Section>
       <Section id="registry-requests" title="Waiting for a second signature">
         <p class="hint">
-          An authority's admission or revocation takes effect only with a second signature: another
-          coordinator's, or an active authority's of the same member state.
+          No coordinator admits anyone, or revokes an authority or a coordinator, alone: the request takes
+          effect only with a second signature — another coordinator's; for an authority also an active
+          authority's of the same member state; for a coordinator's revocation also an active authority's.
         </p>
         <div class="table" id="requests-table" />
       </Section>

@@ -53,9 +53,75 @@ async function admissionKeys(db: Db, jwks: RecordOf<"participant.admit">["jwks"]
   return keys;
 }
 
-/** Whether admitting or revoking a participant of this role needs a second signature here. */
-const needsSecondSignature = (env: Parameters<Applier<"participant.admit">["apply"]>[1], role: string) =>
-  role === "authority" && config(env).registry.secondSignature;
+/**
+ * Whether admitting or revoking a participant of `role`, signed by `signerId`, needs a second
+ * signature (REGISTRY_SECOND_SIGNATURE). Every admission does — an authority's (it speaks for a
+ * member state), a coordinator's (a sock-puppet coordinator would give its maker's requests their
+ * second signature) and a platform's (a puppet platform would let a coordinator read what only
+ * platforms read: matches, migration signals and their lookups) — except the network's founding
+ * (`foundingAdmission`). Revoking an authority or a coordinator does; revoking a platform does
+ * not: it removes access and grants none, and a compromised platform must be cut off at once.
+ */
+async function needsSecondSignature(
+  db: Db,
+  env: Parameters<Applier<"participant.admit">["apply"]>[1],
+  action: "admit" | "revoke",
+  role: ParticipantRow["role"],
+  signerId: string,
+): Promise<boolean> {
+  if (!config(env).registry.secondSignature) return false;
+  if (action === "revoke") return role !== "platform";
+  if (role === "coordinator") return !(await foundingAdmission(db, signerId));
+  return true;
+}
+
+/**
+ * The one admission a coordinator signs alone: a configuration-rooted coordinator (this node's
+ * bootstrap coordinator, or a peer's from PEERS — no signed record admitted it) admits the first
+ * coordinator of the network that a signed record admits. Someone has to be second; after that
+ * every coordinator has another to countersign it, so the exception never comes back (a revoked
+ * coordinator still counts as having been admitted).
+ */
+async function foundingAdmission(db: Db, signerId: string): Promise<boolean> {
+  const signer = await getParticipant(db, signerId);
+  if (signer?.role !== "coordinator" || signer.admissionRecordId !== null) return false;
+  const admitted = await db.get<{ one: number }>(
+    sql`SELECT 1 AS one FROM participants WHERE role = 'coordinator' AND admission_record_id IS NOT NULL LIMIT 1`,
+  );
+  return !admitted;
+}
+
+/**
+ * Why `signer` cannot give request `req` its second signature, or undefined when it can: another
+ * coordinator than the requester always can; an authority of the target's member state can for an
+ * authority's admission or revocation, and any authority for a coordinator's revocation (so two
+ * coordinators cannot keep each other in office); nobody countersigns for itself.
+ */
+function countersignRefusal(
+  signer: ParticipantRow,
+  req: {
+    requestedBy: string;
+    participantId: string;
+    role: string;
+    action: string;
+    memberState: string | null;
+  },
+): string | undefined {
+  if (signer.id === req.requestedBy)
+    return "the second signature must come from another signer than the first";
+  if (signer.id === req.participantId)
+    return "a participant cannot countersign its own admission or revocation";
+  if (signer.role === "coordinator") return undefined;
+  if (signer.role === "authority") {
+    if (req.role === "authority")
+      return signer.memberState === req.memberState
+        ? undefined
+        : `only a coordinator or an authority of ${req.memberState} can countersign; ${signer.id} is an authority of ${signer.memberState}`;
+    if (req.role === "coordinator" && req.action === "revoke") return undefined;
+    return `only another coordinator can countersign a ${req.role}'s ${req.action === "admit" ? "admission" : "revocation"}`;
+  }
+  return "only a coordinator or an authority can countersign";
+}
 
 /**
  * A coordinator admits a participant; its id derives from the admission record (apply/ids.ts).
@@ -66,9 +132,11 @@ export const admitParticipant: Applier<"participant.admit"> = {
   roles: ["coordinator"],
   replicated: true,
   async apply(db, env, w, ctx) {
-    const keys = await admissionKeys(db, w.record.jwks);
     const id = await derivedId("participant", w);
-    if (needsSecondSignature(env, w.record.role)) {
+    // Signed after its signer's key or the signer itself stopped being valid: stored, no effect.
+    if (w.void) return { subjectId: id, statements: [] };
+    const keys = await admissionKeys(db, w.record.jwks);
+    if (await needsSecondSignature(db, env, "admit", w.record.role, w.claims.iss)) {
       return {
         subjectId: id,
         statements: [
@@ -299,11 +367,12 @@ export const revokeParticipant: Applier<"participant.revoke"> = {
     if (id === w.claims.iss) throw new ApiError("conflict", "a coordinator cannot revoke itself");
     const target = await getParticipant(db, id);
     if (!target) throw new ApiError("not_found", `no participant ${id}`);
+    if (w.void) return { subjectId: id, statements: [] };
     // Over HTTP a second revocation is refused; a replica keeps the earliest signed one, whatever
     // order two revocations signed on two nodes arrive in.
     if (target.status === "revoked" && !ctx.replicated)
       throw new ApiError("conflict", `${id} is already revoked`);
-    if (needsSecondSignature(env, target.role)) {
+    if (await needsSecondSignature(db, env, "revoke", target.role, w.claims.iss)) {
       const open = await openRequestFor(db, id, "revoke");
       if (open && !ctx.replicated)
         throw new ApiError(
@@ -408,15 +477,8 @@ export const countersign: Applier<"participant.countersign"> = {
         `request ${req.requestRecordId} is the ${req.action === "admit" ? "admission" : "revocation"} of ${req.participantId}; this countersignature names the ${r.action === "admit" ? "admission" : "revocation"} of ${r.participantId}`,
       );
     const signer = w.caller.participant;
-    if (signer.id === req.requestedBy)
-      throw new ApiError("forbidden", "the second signature must come from another signer than the first");
-    if (signer.id === req.participantId)
-      throw new ApiError("forbidden", "a participant cannot countersign its own admission or revocation");
-    if (signer.role === "authority" && signer.memberState !== req.memberState)
-      throw new ApiError(
-        "forbidden",
-        `only a coordinator or an authority of ${req.memberState} can countersign; ${signer.id} is an authority of ${signer.memberState}`,
-      );
+    const refusal = countersignRefusal(signer, req);
+    if (refusal) throw new ApiError("forbidden", refusal);
     const subjectId = req.participantId;
     // Void (signed after its signer's key or the signer itself stopped being valid): stored, no effect.
     if (w.void) return { subjectId, statements: [] };

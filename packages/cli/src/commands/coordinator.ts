@@ -46,7 +46,7 @@ export function requestsCommand(): Command {
   return networked(
     new Command("requests")
       .description(
-        "admissions and revocations of authorities waiting for their second signature (one line each: request record, action, participant, member state, requester, status, name)",
+        "admissions and revocations waiting for their second signature (one line each: request record, action, participant, member state, requester, status, name)",
       )
       .option("--completed", "the countersigned ones instead", false),
     ["eusn requests --key coordinator-2.json", "eusn requests --completed --json"],
@@ -167,13 +167,20 @@ export function admitCommand(): Command {
         if (!opts.json)
           process.stderr.write(
             waiting
-              ? `eusn admit: requested; an authority's admission takes effect with a second signature: another coordinator, or an authority of ${opts.memberState ?? ""}, runs \`eusn countersign ${r.recordId}\`\n`
+              ? `eusn admit: requested; the admission takes effect with a second signature: ${secondSigner(opts.role, "admit", opts.memberState)} runs \`eusn countersign ${r.recordId}\`\n`
               : "eusn admit: admitted; it runs `eusn whoami --save` with its key file to start\n",
           );
         return 0;
       },
     ),
   );
+}
+
+/** Who may give a request its second signature (the node's rule, apply/participants.ts). */
+function secondSigner(role: string, action: "admit" | "revoke", memberState?: string | null): string {
+  if (role === "authority") return `another coordinator, or an authority of ${memberState ?? ""},`;
+  if (role === "coordinator" && action === "revoke") return "another coordinator, or an authority,";
+  return "another coordinator";
 }
 
 export function revokeCommand(): Command {
@@ -198,7 +205,7 @@ export function revokeCommand(): Command {
       );
       if (waiting && !opts.json)
         process.stderr.write(
-          `eusn revoke: requested; an authority's revocation takes effect with a second signature: another coordinator, or an authority of ${waiting.memberState ?? ""}, runs \`eusn countersign ${r.recordId}\`\n`,
+          `eusn revoke: requested; the revocation takes effect with a second signature: ${secondSigner(waiting.role, "revoke", waiting.memberState)} runs \`eusn countersign ${r.recordId}\`\n`,
         );
       return 0;
     }),

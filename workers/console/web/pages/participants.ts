@@ -1,8 +1,10 @@
 // Coordinator: the participant registry with each participant's keys; admit with the public JWK
 // the participant sent (pasted or chosen as a file: it made its own key pair, and its private key
-// never reaches this browser), revoke, and give an authority's admission or revocation its second
-// signature. Key rotation is done by each participant itself ("My key"): the node refuses to let
-// a coordinator add keys in another participant's name.
+// never reaches this browser), revoke, and give an admission or revocation its second signature.
+// Authority: the registry, and the requests waiting for a second signature that it may give (an
+// authority's admission or revocation for its own member state, a coordinator's revocation).
+// Key rotation is done by each participant itself ("My key"): the node refuses to let a
+// coordinator add keys in another participant's name.
 import {
   normalisePublicJwk,
   type ParticipantView,
@@ -16,8 +18,33 @@ import { $, button, formValues, h, replace, table, when } from "../dom.ts";
 import type { Session } from "../session.ts";
 import { stateBadge } from "./views.ts";
 
+/**
+ * Whether the signed-in participant may give request `q` its second signature: the node's rule
+ * (apply/registry.ts `countersignRefusal`), so the button is offered only where the node accepts it.
+ */
+function mayCountersign(s: Session, q: RegistryRequestView): boolean {
+  if (q.requestedBy === s.participantId || q.participantId === s.participantId) return false;
+  if (s.role === "coordinator") return true;
+  if (s.role !== "authority") return false;
+  return q.role === "authority"
+    ? q.memberState === s.memberState
+    : q.role === "coordinator" && q.action === "revoke";
+}
+
+/** Who may give a request its second signature, in words. */
+function secondSigners(q: Pick<RegistryRequestView, "role" | "action" | "memberState">): string {
+  if (q.role === "authority")
+    return `another coordinator, or an authority of ${q.memberState ?? "its member state"}`;
+  if (q.role === "coordinator" && q.action === "revoke") return "another coordinator, or an authority";
+  return "another coordinator";
+}
+
 export default async function participants(s: Session | null) {
   if (!s) return;
+  const coordinator = s.role === "coordinator";
+  // Admitting and revoking are a coordinator's; an authority only countersigns.
+  const admitSection = document.getElementById("admit");
+  if (admitSection) admitSection.hidden = !coordinator;
   const render = async () => {
     const { participants: list } = await getPublic<{ participants: ParticipantView[] }>("/v1/participants");
     replace(
@@ -45,7 +72,7 @@ export default async function participants(s: Session | null) {
             ),
           ),
           when(p.admittedAt),
-          p.status === "active" && p.id !== s.participantId
+          coordinator && p.status === "active" && p.id !== s.participantId
             ? button(
                 "Revoke…",
                 async () => {
@@ -73,7 +100,7 @@ export default async function participants(s: Session | null) {
       $("requests-table"),
       table(
         `${requests.length} request(s) waiting for a second signature`,
-        ["Request", "Participant", "State", "Requested by", "Requested", ""],
+        ["Request", "Participant", "Role", "State", "Requested by", "Requested", ""],
         requests.map((q) => [
           [
             h("strong", {}, q.action === "admit" ? "Admission" : "Revocation"),
@@ -81,11 +108,13 @@ export default async function participants(s: Session | null) {
             h("code", {}, q.requestRecordId),
           ],
           [h("strong", {}, q.displayName), h("br"), h("code", {}, q.participantId)],
+          q.role,
           q.memberState ?? "—",
           h("code", {}, q.requestedBy),
           when(q.requestedAt),
-          // The node refuses the requester's own second signature; the button is not offered.
-          q.requestedBy !== s.participantId
+          // The node refuses a second signature from the requester, the participant itself, or a
+          // signer the rule does not name; the button is offered only where it would count.
+          mayCountersign(s, q)
             ? button(
                 "Countersign…",
                 async () => {
@@ -106,7 +135,9 @@ export default async function participants(s: Session | null) {
                   "aria-label": `Countersign the ${q.action === "admit" ? "admission" : "revocation"} of ${q.displayName}`,
                 },
               )
-            : "waiting for another signer",
+            : q.requestedBy === s.participantId
+              ? `waiting for ${secondSigners(q)}`
+              : `for ${secondSigners(q)}`,
         ]),
       ),
     );
@@ -190,7 +221,7 @@ export default async function participants(s: Session | null) {
     };
     const r = await confirmWrite<WriteReceipt>(s, {
       title: `Admit ${record.displayName || "a participant"}`,
-      intro: `Admit a new ${String(v.role)}${v.role === "authority" ? ` for ${String(v.memberState)}` : ""} with the public key it supplied (key id ${publicJwk.kid}).${v.role === "authority" ? " An authority's admission takes effect with a second signature." : ""}`,
+      intro: `Admit a new ${String(v.role)}${v.role === "authority" ? ` for ${String(v.memberState)}` : ""} with the public key it supplied (key id ${publicJwk.kid}). The admission takes effect with a second signature, unless it is the network's first admitted coordinator.`,
       kind: "participant.admit",
       path: "/v1/participants",
       record: () => record,
@@ -205,7 +236,7 @@ export default async function participants(s: Session | null) {
         "p",
         { role: "status" },
         waiting
-          ? `Requested ${id}: it takes effect when another coordinator, or an authority of ${String(v.memberState)}, countersigns it.`
+          ? `Requested ${id}: it takes effect when ${secondSigners({ role: v.role as RegistryRequestView["role"], action: "admit", memberState: (v.memberState as RegistryRequestView["memberState"]) ?? null })} countersigns it.`
           : `Admitted ${id}. It signs in with its own key file.`,
       ),
     );

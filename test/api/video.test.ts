@@ -393,11 +393,32 @@ describe("exact against a brute-force scorer", () => {
         .filter((h) => h.key === key)
         .map((h) => [h.variant, h.frame])
         .sort((a, b) => a[0]! - b[0]!);
+    // The shard's own verdict for the video (its record of qualities and timestamps is in the
+    // snapshot too): a clip of 10 frames, one of them re-encoded past the distance.
+    const clip = frames.slice(5, 15).map((f, i) => (i === 3 ? randomPdq(r) : f[2]));
+    const verdict = async () =>
+      (
+        await stub.search(0, 1, [{ type: "vpdq", values: clip, threshold: 31, quality: 50 }], 31)
+      ).videos.filter((v) => v.key === key);
     const before = await framesFound();
     expect(before).toEqual(frames.map((_, i) => [i, i]));
+    const scored = await verdict();
+    expect(scored).toHaveLength(1);
+    expect(scored[0]).toMatchObject({
+      queryFrames: 10,
+      targetFrames: 25,
+      targetMatched: 9,
+      frameCount: 25,
+      targetRanges: [
+        { start: 5, end: 7 },
+        { start: 9, end: 14 },
+      ],
+    });
+    expect(scored[0]!.queryMatched).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9]);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     await evictDurableObject(stub);
     expect(await framesFound()).toEqual(before);
+    expect(await verdict()).toEqual(scored);
     expect((await stub.stats(0, 1)).source).toBe("snapshot");
   });
 });

@@ -13,12 +13,20 @@ import { DurableObject } from "cloudflare:workers";
 import { MatchIndex, type PdqMatch } from "@eusn/match";
 import scanModule from "@eusn/match/scan.wasm";
 import type { Env } from "../env.ts";
-import { HASH_BYTES, uniqueHashWords } from "../lib/vpdq-frames.ts";
+import { FRAME_BYTES } from "../lib/vpdq-frames.ts";
 import { indexableSqlText, isIndexable } from "../rules/baseline.ts";
 import { dropSnapshot, readSnapshot, type SnapshotRefusal, writeSnapshot } from "./snapshot.ts";
-import type { MatchShardRpc, ShardHit, ShardQueryItem, ShardStats } from "./types.ts";
+import type {
+  MatchShardRpc,
+  ShardAnswer,
+  ShardHit,
+  ShardQueryItem,
+  ShardStats,
+  ShardVideoHit,
+} from "./types.ts";
+import { scoreVideo, VideoTable, videoFromPacked } from "./videos.ts";
 
-export type { ShardHit, ShardQueryItem, ShardStats } from "./types.ts";
+export type { ShardAnswer, ShardHit, ShardQueryItem, ShardStats, ShardVideoHit } from "./types.ts";
 
 const PAGE = 20_000;
 /** PDQ queries per slice of a batch: one slice of 256 at T = 52 over 1M entries is ~2.5 s. */
@@ -62,7 +70,7 @@ const frameOf = (id: string): number | undefined => {
   return dot < 0 ? undefined : Number.parseInt(id.slice(dot + 1), 36);
 };
 
-/** Video frames read per page when building: at most ~1.6 MB of hashes per D1 answer. */
+/** Video frames read per page when building: at most ~2.3 MB of packed frames per D1 answer. */
 const FRAME_PAGE = 50_000;
 
 /**
@@ -76,6 +84,8 @@ const SNAPSHOT_DELAY_MS = 60_000;
 
 export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
   private index: MatchIndex | null = null;
+  /** What the shard keeps of each indexed video to score query videos (match/videos.ts). */
+  private videos = new VideoTable();
   /** The submission id of the change at `appliedSeq`: detects a feed that is not ours any more. */
   private anchor: string | null = null;
   private loading: Promise<void> | null = null;
@@ -103,9 +113,32 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     items: ShardQueryItem[],
     threshold: number,
   ): Promise<ShardHit[]> {
+    return (await this.run(shard, shards, items, threshold, false)).hits;
+  }
+
+  /** As `query`, with the videos vpdq items found scored here (see MatchShardRpc.search). */
+  async search(
+    shard: number,
+    shards: number,
+    items: ShardQueryItem[],
+    threshold: number,
+  ): Promise<ShardAnswer> {
+    return this.run(shard, shards, items, threshold, true);
+  }
+
+  private async run(
+    shard: number,
+    shards: number,
+    items: ShardQueryItem[],
+    threshold: number,
+    scoreVideos: boolean,
+  ): Promise<ShardAnswer> {
     await this.ready(shard, shards);
     const index = this.index!;
     const hits: ShardHit[] = [];
+    // A vpdq item's frame pairs per stored video, when scored here: [value, frame, ...] and the
+    // closest pair's distance.
+    const pairs = new Map<number, { item: number; key: number; distance: number; pairs: number[] }>();
     // PDQ: all variants of all items (and the frames of video items) as one batch per threshold
     // (each slice is one pass over memory).
     const byThreshold = new Map<number, { flat: { item: number; variant: number }[]; values: string[] }>();
@@ -133,16 +166,32 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
         if (!r.ok) throw new Error(`pdq query failed: ${r.error.message}`);
         r.value.forEach((ms: PdqMatch[], j) => {
           const { item, variant } = flat[start + j]!;
+          const scored = scoreVideos && items[item]!.type === "vpdq";
           for (const m of ms) {
             const frame = frameOf(m.id);
-            hits.push(
-              frame === undefined
-                ? { item, variant, key: keyOf(m.id), distance: m.distance }
-                : { item, variant, key: keyOf(m.id), distance: m.distance, frame },
-            );
+            const key = keyOf(m.id);
+            if (frame === undefined) hits.push({ item, variant, key, distance: m.distance });
+            else if (!scored) hits.push({ item, variant, key, distance: m.distance, frame });
+            else {
+              const k = item * 2 ** 32 + key;
+              const p = pairs.get(k);
+              if (!p) pairs.set(k, { item, key, distance: m.distance, pairs: [variant, frame] });
+              else {
+                p.pairs.push(variant, frame);
+                if (m.distance < p.distance) p.distance = m.distance;
+              }
+            }
           }
         });
       }
+    }
+    const videos: ShardVideoHit[] = [];
+    for (const p of pairs.values()) {
+      const record = this.videos.get(p.key);
+      if (!record) throw new Error(`video ${p.key} is indexed without its record`);
+      const it = items[p.item]!;
+      const s = scoreVideo(record, p.pairs, it.values.length, it.quality ?? 50);
+      if (s) videos.push({ item: p.item, key: p.key, distance: p.distance, ...s });
     }
     const exact = items.flatMap((it, item) =>
       it.type === "md5" || it.type === "sha256" ? [{ item, q: { type: it.type, value: it.values[0]! } }] : [],
@@ -154,7 +203,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
         for (const id of ids) hits.push({ item: exact[k]!.item, variant: 0, key: keyOf(id), distance: 0 });
       });
     }
-    return hits;
+    return { hits, videos };
   }
 
   async stats(shard: number, shards: number): Promise<ShardStats> {
@@ -162,7 +211,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     return {
       entries: this.index!.size,
       appliedSeq: this.index!.appliedSeq,
-      memoryBytes: this.index!.memoryBytes(),
+      memoryBytes: this.index!.memoryBytes() + this.videos.memoryBytes(),
       rebuilds: this.rebuilds,
       builtAt: this.builtAt,
       source: this.source,
@@ -183,7 +232,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
   snapshot(): void {
     const index = this.index;
     if (!index) return;
-    const meta = writeSnapshot(this.ctx.storage, index, {
+    const meta = writeSnapshot(this.ctx.storage, index, this.videos, {
       shard: this.shard,
       shards: this.shards,
       rule: indexableSqlText(),
@@ -253,6 +302,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       );
       if ("index" in got) {
         this.index = got.index;
+        this.videos = got.videos;
         this.anchor = got.meta.anchor;
         this.source = "snapshot";
         this.snapshotSeq = got.meta.seq;
@@ -303,6 +353,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     const n = (total?.n ?? 0) + (total?.frames ?? 0);
     // Sized once for every entry plus the room the index keeps for later adds (its delta), so
     // neither the load nor the first adds reallocate: a reallocation briefly holds two copies.
+    this.videos = new VideoTable();
     const index = this.newIndex({
       seq: head?.seq ?? 0,
       capacity: n + Math.max(4096, n >>> 5) + 1024,
@@ -332,22 +383,28 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       await timerTurn();
       after = page.results[page.results.length - 1]!.match_key;
     }
-    // Video entries: their frames' hashes only (the prefix of the packed frames), as many videos
-    // per page as fit in FRAME_PAGE frames (at least one).
+    // Video entries: their packed frames, as many videos per page as fit in FRAME_PAGE frames
+    // (at least one).
     after = 0;
     for (;;) {
       const page = await db
         .prepare(
-          `SELECT match_key, frame_count, hashes FROM (
-             SELECT s.match_key, v.frame_count, substr(v.frames, 1, ${HASH_BYTES} * v.frame_count) AS hashes,
+          `SELECT match_key, frame_count, duration_seconds, frames FROM (
+             SELECT s.match_key, v.frame_count, v.duration_seconds, v.frames,
                     sum(v.frame_count) OVER (ORDER BY s.match_key) AS upto
                FROM submissions s JOIN submission_videos v ON v.submission_id = s.id
               WHERE ${indexableSqlText("s")} AND s.match_key % ?1 = ?2 AND s.match_key > ?3)
            WHERE upto - frame_count < ?4 ORDER BY match_key`,
         )
         .bind(this.shards, this.shard, after, FRAME_PAGE)
-        .all<{ match_key: number; frame_count: number; hashes: ArrayBuffer | number[] }>();
-      for (const r of page.results) this.addVideo(index, r.match_key, r.hashes, r.frame_count, true);
+        .all<{
+          match_key: number;
+          frame_count: number;
+          duration_seconds: number;
+          frames: ArrayBuffer | number[];
+        }>();
+      for (const r of page.results)
+        this.addVideo(index, r.match_key, r.frames, r.frame_count, r.duration_seconds, true);
       if (page.results.length === 0) break;
       await timerTurn();
       after = page.results[page.results.length - 1]!.match_key;
@@ -359,50 +416,58 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     this.builtAt = new Date().toISOString();
   }
 
-  /** The packed frame hashes of these videos, 20 videos per D1 query (at most ~7 MB). */
-  private async videoHashes(keys: number[]): Promise<Map<number, ArrayBuffer | number[]>> {
-    const out = new Map<number, ArrayBuffer | number[]>();
+  /** The packed frames of these videos, 20 videos per D1 query (at most ~10 MB). */
+  private async packedVideos(
+    keys: number[],
+  ): Promise<Map<number, { frames: ArrayBuffer | number[]; duration: number }>> {
+    const out = new Map<number, { frames: ArrayBuffer | number[]; duration: number }>();
     for (let i = 0; i < keys.length; i += 20) {
       const got = await this.env.DB.prepare(
-        `SELECT s.match_key, substr(v.frames, 1, ${HASH_BYTES} * v.frame_count) AS hashes
+        `SELECT s.match_key, v.duration_seconds, v.frames
            FROM submissions s JOIN submission_videos v ON v.submission_id = s.id
           WHERE s.match_key IN (SELECT value FROM json_each(?1))`,
       )
         .bind(JSON.stringify(keys.slice(i, i + 20)))
-        .all<{ match_key: number; hashes: ArrayBuffer | number[] }>();
-      for (const r of got.results) out.set(r.match_key, r.hashes);
+        .all<{ match_key: number; duration_seconds: number; frames: ArrayBuffer | number[] }>();
+      for (const r of got.results) out.set(r.match_key, { frames: r.frames, duration: r.duration_seconds });
     }
     return out;
   }
 
-  /** Indexes a video's distinct frame hashes under `frameId(key, frame)`. */
+  /**
+   * Indexes a video's distinct frame hashes under `frameId(key, frame)` and keeps its record
+   * (qualities, timestamps) for scoring.
+   */
   private addVideo(
     index: MatchIndex,
     key: number,
-    hashes: ArrayBuffer | number[] | Uint8Array,
+    packed: ArrayBuffer | number[] | Uint8Array,
     frameCount: number,
+    durationSeconds: number,
     deferIndex = false,
   ): void {
     const bytes =
-      hashes instanceof Uint8Array
-        ? hashes
-        : Array.isArray(hashes)
-          ? Uint8Array.from(hashes)
-          : new Uint8Array(hashes);
-    if (bytes.length !== frameCount * HASH_BYTES)
-      throw new Error(`video ${key}: packed hashes of the wrong size`);
-    const { frames, words } = uniqueHashWords(bytes, frameCount);
+      packed instanceof Uint8Array
+        ? packed
+        : Array.isArray(packed)
+          ? Uint8Array.from(packed)
+          : new Uint8Array(packed);
+    if (bytes.length !== frameCount * FRAME_BYTES)
+      throw new Error(`video ${key}: packed frames of the wrong size`);
+    const { record, frames, words } = videoFromPacked(bytes, frameCount, durationSeconds);
     const added = index.addPackedPdq(
       frames.map((f) => frameId(key, f)),
       words,
       { deferIndex },
     );
     if (!added.ok) throw new Error(`video ${key}: ${added.error.message}`);
+    this.videos.set(key, record);
   }
 
   /** Removes every frame a video may have indexed. */
   private removeVideo(index: MatchIndex, key: number, frameCount: number): void {
     for (let f = 0; f < frameCount; f++) index.remove(frameId(key, f));
+    this.videos.delete(key);
   }
 
   /**
@@ -467,7 +532,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
             isIndexable(r),
         )
         .map((r) => r.match_key);
-      const videoHashes = await this.videoHashes([...new Set(videoKeys)]);
+      const videoFrames = await this.packedVideos([...new Set(videoKeys)]);
       for (const r of rs) {
         if (shardOf(r.match_key, this.shards) === this.shard) {
           const id = keyId(r.match_key);
@@ -476,8 +541,8 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
             const removal = r.change === "withdrawn" || r.change === "reversed" || r.change === "excluded";
             if (removal) this.removeVideo(index, r.match_key, frames);
             else if (isIndexable(r) && !index.has(frameId(r.match_key, 0))) {
-              const hashes = videoHashes.get(r.match_key);
-              if (hashes) this.addVideo(index, r.match_key, hashes, frames);
+              const packed = videoFrames.get(r.match_key);
+              if (packed) this.addVideo(index, r.match_key, packed.frames, frames, packed.duration);
             }
           } else if (r.change === "created" && isIndexable(r)) {
             index.add(id, r.signal_type, r.value);

@@ -5,8 +5,8 @@
 //
 // What is stored is compact, not the index's internal arrays: each PDQ entry's match key and its
 // 32-byte hash (36 bytes per entry; the multi-index buckets are rebuilt on load), each video
-// frame's key, frame position and hash (40 bytes), and the MD5 /
-// SHA-256 entries as text, in chunks of about 1 MiB (a Durable Object's SQLite rows hold at most
+// frame's key, frame position and hash (40 bytes), each video's record for scoring (qualities,
+// timestamps: match/videos.ts), and the MD5 / SHA-256 entries as text, in chunks of about 1 MiB (a Durable Object's SQLite rows hold at most
 // 2 MB), with a meta row naming what the snapshot is of: the format, the shard layout, the
 // indexable rule, the feed position and the submission at that position (the anchor), the counts,
 // and each chunk's checksum.
@@ -20,18 +20,24 @@
 // await between them commit as one transaction, so a snapshot lands whole or not at all, and no
 // request can change the index half-way through a write.
 import type { MatchIndex } from "@eusn/match";
+import { packRecords, unpackRecords, type VideoRecord, VideoTable } from "./videos.ts";
 
 /**
  * Bumped whenever the layout below changes: an older snapshot is then rebuilt, not misread.
  * 2: video frames (ids `<key>.<frame>`, see shard.ts) in chunks of their own.
+ * 3: the videos' records (match/videos.ts) in chunks of their own.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 /** PDQ entries per chunk: 36 bytes each, just under 1 MiB a chunk. */
 const PDQ_PER_CHUNK = 29_000;
 const KIND_PDQ = 1;
 const KIND_EXACT = 2;
 /** Video frames: [kind, n, n keys, n frame positions, 8n words]. */
 const KIND_FRAME = 3;
+/** Video records: [kind, count, packRecords(...)]. */
+const KIND_VIDEO = 4;
+/** Bytes of video records per chunk (a record is at most ~130 KB). */
+const VIDEO_CHUNK_BYTES = 900_000;
 
 export type SnapshotMeta = {
   format: number;
@@ -44,6 +50,7 @@ export type SnapshotMeta = {
   anchor: string | null;
   pdq: number;
   exact: number;
+  videos: number;
   chunks: number;
   /** Checksum of the chunks' checksums, in order: a missing, extra or reordered chunk shows. */
   sum: string;
@@ -113,6 +120,7 @@ export function dropSnapshot(sql: SqlStorage): void {
 export function writeSnapshot(
   storage: DurableObjectStorage,
   index: MatchIndex,
+  videos: VideoTable,
   at: SnapshotFor & { seq: number; anchor: string | null },
 ): SnapshotMeta {
   const sql = storage.sql;
@@ -171,6 +179,24 @@ export function writeSnapshot(
       if (text.length > 900_000) flush();
     }
     if (text.length > 0) flush();
+    let group: [number, VideoRecord][] = [];
+    let groupBytes = 0;
+    const flushVideos = () => {
+      const packed = packRecords(group);
+      const chunk = new Uint32Array(2 + packed.length);
+      chunk[0] = KIND_VIDEO;
+      chunk[1] = group.length;
+      chunk.set(packed, 2);
+      put(sql, sums, chunk);
+      group = [];
+      groupBytes = 0;
+    };
+    for (const e of videos.entries()) {
+      group.push(e);
+      groupBytes += e[1].bytes.byteLength + 20;
+      if (groupBytes > VIDEO_CHUNK_BYTES) flushVideos();
+    }
+    if (group.length > 0) flushVideos();
     const meta: SnapshotMeta = {
       format: SNAPSHOT_FORMAT,
       shard: at.shard,
@@ -180,6 +206,7 @@ export function writeSnapshot(
       anchor: at.anchor,
       pdq,
       exact,
+      videos: videos.size,
       chunks: sums.length,
       sum: sumOfSums(sums),
       writtenAt: new Date().toISOString(),
@@ -196,20 +223,24 @@ function put(sql: SqlStorage, sums: string[], chunk: Uint32Array) {
 }
 
 /**
- * The stored snapshot as a ready index (built once, `seq` applied), or why it was refused. Every
- * chunk is checked before the index is handed out; nothing of a refused snapshot is used.
+ * The stored snapshot as a ready index (built once, `seq` applied) with its videos' records, or
+ * why it was refused. Every chunk is checked before the index is handed out; nothing of a refused
+ * snapshot is used.
  */
 export function readSnapshot(
   sql: SqlStorage,
   want: SnapshotFor,
   newIndex: (meta: SnapshotMeta) => MatchIndex,
-): { index: MatchIndex; meta: SnapshotMeta } | { refused: SnapshotRefusal } {
+): { index: MatchIndex; videos: VideoTable; meta: SnapshotMeta } | { refused: SnapshotRefusal } {
   const meta = snapshotMeta(sql);
   if (!meta) return { refused: "none" };
   if (meta.format !== SNAPSHOT_FORMAT) return { refused: "format" };
   if (meta.shard !== want.shard || meta.shards !== want.shards) return { refused: "layout" };
   if (meta.rule !== want.rule) return { refused: "rule" };
   const index = newIndex(meta);
+  const videos = new VideoTable();
+  /** The videos whose frames are indexed (frame 0 always is: see shard.ts). */
+  const indexedVideos = new Set<number>();
   const sums: string[] = [];
   let pdq = 0;
   let exact = 0;
@@ -232,10 +263,17 @@ export function readSnapshot(
     } else if (chunk[0] === KIND_FRAME) {
       if (chunk.length !== 2 + n * 10) return { refused: "corrupt" };
       const ids = new Array<string>(n);
-      for (let i = 0; i < n; i++) ids[i] = `${chunk[2 + i]!.toString(36)}.${chunk[2 + n + i]!.toString(36)}`;
+      for (let i = 0; i < n; i++) {
+        ids[i] = `${chunk[2 + i]!.toString(36)}.${chunk[2 + n + i]!.toString(36)}`;
+        if (chunk[2 + n + i] === 0) indexedVideos.add(chunk[2 + i]!);
+      }
       const added = index.addPackedPdq(ids, chunk.subarray(2 + 2 * n), { deferIndex: true });
       if (!added.ok) return { refused: "corrupt" };
       pdq += n;
+    } else if (chunk[0] === KIND_VIDEO) {
+      const records = unpackRecords(chunk.subarray(2));
+      if (!records || records.length !== n) return { refused: "corrupt" };
+      for (const [key, r] of records) videos.set(key, r);
     } else if (chunk[0] === KIND_EXACT) {
       if (n > (chunk.length - 2) * 4) return { refused: "corrupt" };
       const text = new TextDecoder().decode(new Uint8Array(chunk.buffer, 8, n));
@@ -248,8 +286,17 @@ export function readSnapshot(
       }
     } else return { refused: "corrupt" };
   }
-  if (sums.length !== meta.chunks || sumOfSums(sums) !== meta.sum || pdq !== meta.pdq || exact !== meta.exact)
+  if (
+    sums.length !== meta.chunks ||
+    sumOfSums(sums) !== meta.sum ||
+    pdq !== meta.pdq ||
+    exact !== meta.exact ||
+    videos.size !== meta.videos
+  )
     return { refused: "corrupt" };
+  // Every indexed video has its record, and every record its frames.
+  if (indexedVideos.size !== videos.size) return { refused: "corrupt" };
+  for (const [key] of videos.entries()) if (!indexedVideos.has(key)) return { refused: "corrupt" };
   index.finishLoad();
-  return { index, meta };
+  return { index, videos, meta };
 }

@@ -10,6 +10,8 @@ export type ShardQueryItem = {
   type: "pdq" | "md5" | "sha256" | "vpdq";
   values: string[];
   threshold?: number;
+  /** vpdq, `search`: the item's quality Q (stored frames below it do not count); default 50. */
+  quality?: number;
 };
 /**
  * `key` is the submission's `match_key` (see schema/submissions.ts); `variant` the position of the
@@ -17,6 +19,27 @@ export type ShardQueryItem = {
  * frame list of the frame that matched.
  */
 export type ShardHit = { item: number; variant: number; key: number; distance: number; frame?: number };
+/**
+ * A stored video a query video (a vpdq item) found, with the reference's comparison of the two
+ * (match/videos.ts): `queryMatched` are the positions in the item's `values` (its distinct frames
+ * of quality ≥ Q) within the distance of a stored hash that counts; `targetFrames` the stored
+ * video's distinct hashes of quality ≥ Q and `targetMatched` how many of them matched; the time
+ * ranges of its matched frames; `distance` the closest pair's.
+ */
+export type ShardVideoHit = {
+  item: number;
+  key: number;
+  distance: number;
+  queryMatched: number[];
+  queryFrames: number;
+  targetFrames: number;
+  targetMatched: number;
+  targetRanges: { start: number; end: number }[];
+  frameCount: number;
+  durationSeconds: number;
+};
+/** `search`'s answer: the hits of still-image and exact items, and the videos vpdq items found. */
+export type ShardAnswer = { hits: ShardHit[]; videos: ShardVideoHit[] };
 /** `builtAt`: when this instance loaded its index from D1 (a later time means it was rebuilt). */
 export type ShardStats = {
   entries: number;
@@ -38,6 +61,11 @@ export type ShardStats = {
 export interface MatchShardRpc extends Rpc.DurableObjectBranded {
   /** Matches `items` against the up-to-date index of shard `shard` of `shards`. */
   query(shard: number, shards: number, items: ShardQueryItem[], threshold: number): Promise<ShardHit[]>;
+  /**
+   * As `query`, but a vpdq item's frame hits are scored here, per stored video, by the
+   * reference's comparison (POST /v1/match): the item's videos instead of its frame pairs.
+   */
+  search(shard: number, shards: number, items: ShardQueryItem[], threshold: number): Promise<ShardAnswer>;
   stats(shard: number, shards: number): Promise<ShardStats>;
   /** Writes the shard's snapshot now (the shard also does this on its own after builds). */
   snapshot(): void;

@@ -2,10 +2,9 @@
 // or every live submission. PDQ by Hamming distance (exact: every entry within the threshold),
 // MD5/SHA-256 by equality, videos (vPDQ) by the reference's comparison: candidates are the video
 // entries with a frame within the item's distance of one of its frames (frames are indexed in the
-// shards keyed to their video), each then scored by @eusn/vpdq's algorithm against its stored
-// frames. Results carry everything a reviewer needs to act or not act.
+// shards keyed to their video), each scored in its shard from those frame pairs
+// (match/videos.ts). Results carry everything a reviewer needs to act or not act.
 
-import type { PdqHex } from "@eusn/pdq";
 import {
   MATCH_ADVISORY,
   type MatchHit,
@@ -15,7 +14,7 @@ import {
   MIN_PDQ_QUALITY,
   type VpdqFrame,
 } from "@eusn/protocol";
-import { compareVpdq, matchedRanges } from "@eusn/vpdq";
+import { matchedRanges } from "@eusn/vpdq";
 import { createRoute } from "@hono/zod-openapi";
 import { access } from "../auth/access.ts";
 import { type ConfigEnv, config } from "../config.ts";
@@ -23,7 +22,7 @@ import { nowIso } from "../lib/encoding.ts";
 import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono.ts";
 import { matchCost } from "../limits/policy.ts";
 import { enforceRateLimit } from "../limits/rate-limiter.ts";
-import type { ShardHit, ShardQueryItem } from "../match/types.ts";
+import type { ShardHit, ShardQueryItem, ShardVideoHit } from "../match/types.ts";
 import { entryState, isMatchable, type Policy, policy } from "../rules/baseline.ts";
 import { baselineVersion } from "../store/changes.ts";
 import { type MatchRow, matchRows, recordMatches } from "../store/match.ts";
@@ -69,7 +68,12 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
       at.push(f);
     });
     queryFrameAt.set(i, at);
-    return { type: "vpdq", values: at.map((f) => it.frames[f]![2]), threshold: it.distance };
+    return {
+      type: "vpdq",
+      values: at.map((f) => it.frames[f]![2]),
+      threshold: it.distance,
+      quality: it.quality,
+    };
   });
   const shards = shardCount(c.env);
   const tStart = Date.now();
@@ -79,9 +83,9 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     tVersion = Date.now();
     return v;
   });
-  const hitLists = await Promise.all(
+  const answers = await Promise.all(
     Array.from({ length: shards }, (_, s) =>
-      c.env.MATCH_SHARD.get(c.env.MATCH_SHARD.idFromName(`shard-${s}-of-${shards}`)).query(
+      c.env.MATCH_SHARD.get(c.env.MATCH_SHARD.idFromName(`shard-${s}-of-${shards}`)).search(
         s,
         shards,
         items,
@@ -90,26 +94,25 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     ),
   );
   const tIndex = Date.now();
-  // Per item and entry, keep the closest variant. A video item's hits on video frames make that
-  // video a candidate (scored below); a still-image item's hits on video frames are kept whole,
-  // as the closest frame may be one that does not count for its quality.
+  // Per item and entry, keep the closest variant. The videos a video item found come scored by
+  // their shard; a still-image item's hits on video frames are kept whole, as the closest frame
+  // may be one that does not count for its quality.
   const best = new Map<number, ShardHit>();
-  const candidates = new Map<number, ShardHit>();
+  const candidates: ShardVideoHit[] = [];
   const frameHits = new Map<number, ShardHit[]>();
   const keys = new Set<number>();
-  for (const list of hitLists) {
-    for (const h of list) {
+  for (const { hits, videos: found } of answers) {
+    for (const v of found) {
+      keys.add(v.key);
+      candidates.push(v);
+    }
+    for (const h of hits) {
       keys.add(h.key);
       const k = h.item * 2 ** 32 + h.key;
       if (h.frame !== undefined) {
-        if (req.items[h.item]!.type === "vpdq") {
-          const prev = candidates.get(k);
-          if (!prev || h.distance < prev.distance) candidates.set(k, h);
-        } else {
-          const list = frameHits.get(k);
-          if (list) list.push(h);
-          else frameHits.set(k, [h]);
-        }
+        const list = frameHits.get(k);
+        if (list) list.push(h);
+        else frameHits.set(k, [h]);
         continue;
       }
       const prev = best.get(k);
@@ -147,10 +150,9 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     }
     return p;
   };
-  // The stored frames of every answerable video entry a frame hit found.
+  // The stored frames of every answerable video entry a still image's frame hit found.
   const videoKeys = new Set<number>();
-  for (const h of [...candidates.values(), ...[...frameHits.values()].map((l) => l[0]!)])
-    if (answerable(h.key)) videoKeys.add(h.key);
+  for (const h of [...frameHits.values()].map((l) => l[0]!)) if (answerable(h.key)) videoKeys.add(h.key);
   const videos: Map<number, StoredVideo> =
     videoKeys.size > 0 ? await videosByKey(c.env.DB, [...videoKeys]) : new Map();
   const tMeta = Date.now();
@@ -213,44 +215,41 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
       entryFrame: frameRef(frame),
     });
   }
-  // Video candidates, scored by the reference's algorithm against their stored frames; a hit
-  // needs both percentages at the item's thresholds and at least one matched frame.
-  for (const h of candidates.values()) {
-    const item = req.items[h.item]!;
-    const p = answerable(h.key);
-    const r = rows.get(h.key);
-    const v = videos.get(h.key);
-    if (item.type !== "vpdq" || p === null || !r || !v) continue;
-    const asFrames = (fs: readonly VpdqFrame[]) => fs.map((f) => ({ quality: f[1], hash: f[2] as PdqHex }));
-    const s = compareVpdq(asFrames(item.frames), asFrames(v.frames), {
-      distance: item.distance,
-      quality: item.quality,
-    });
+  // Video candidates, scored in their shard by the reference's algorithm (match/videos.ts); a
+  // hit needs both percentages at the item's thresholds and at least one matched frame.
+  for (const v of candidates) {
+    const item = req.items[v.item]!;
+    const p = answerable(v.key);
+    const r = rows.get(v.key);
+    if (item.type !== "vpdq" || p === null || !r) continue;
+    const queryMatchPercent = (v.queryMatched.length * 100) / v.queryFrames;
+    const targetMatchPercent = (v.targetMatched * 100) / v.targetFrames;
     if (
-      s.queryMatchPercent === 0 ||
-      s.queryMatchPercent < item.queryMatchPercent ||
-      s.targetMatchPercent < item.targetMatchPercent
+      v.queryMatched.length === 0 ||
+      queryMatchPercent < item.queryMatchPercent ||
+      targetMatchPercent < item.targetMatchPercent
     )
       continue;
+    // The query's frames that matched: those of sufficient quality whose hash is a matched value
+    // (a repeated frame of a matched hash too, as the reference counts it).
+    const at = queryFrameAt.get(v.item)!;
+    const matchedHashes = new Set(v.queryMatched.map((j) => item.frames[at[j]!]![2]));
     matched.add(r.id);
-    results[h.item]!.matches.push({
+    results[v.item]!.matches.push({
       ...hitOf(r, p),
-      distance: h.distance,
+      distance: v.distance,
       variant: 0,
       kind: "video",
       video: {
-        queryMatchPercent: s.queryMatchPercent,
-        targetMatchPercent: s.targetMatchPercent,
-        queryFrames: s.queryFrames,
-        targetFrames: s.targetFrames,
+        queryMatchPercent,
+        targetMatchPercent,
+        queryFrames: v.queryFrames,
+        targetFrames: v.targetFrames,
         queryRanges: matchedRanges(
           item.frames.map((f) => f[3]),
-          s.queryMatched,
+          item.frames.map((f) => f[1] >= item.quality && matchedHashes.has(f[2])),
         ),
-        targetRanges: matchedRanges(
-          v.frames.map((f) => f[3]),
-          s.targetMatched,
-        ),
+        targetRanges: v.targetRanges,
         durationSeconds: v.durationSeconds,
         frameCount: v.frameCount,
       },

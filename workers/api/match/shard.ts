@@ -17,6 +17,7 @@ import { FRAME_BYTES } from "../lib/vpdq-frames.ts";
 import { indexableSqlText, isIndexable } from "../rules/baseline.ts";
 import { dropSnapshot, readSnapshot, type SnapshotRefusal, writeSnapshot } from "./snapshot.ts";
 import type {
+  FeedHead,
   MatchShardRpc,
   ShardAnswer,
   ShardHit,
@@ -122,8 +123,9 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     shards: number,
     items: ShardQueryItem[],
     threshold: number,
+    head: FeedHead | null = null,
   ): Promise<ShardAnswer> {
-    return this.run(shard, shards, items, threshold, true);
+    return this.run(shard, shards, items, threshold, true, head);
   }
 
   private async run(
@@ -132,8 +134,9 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     items: ShardQueryItem[],
     threshold: number,
     scoreVideos: boolean,
+    head: FeedHead | null = null,
   ): Promise<ShardAnswer> {
-    await this.ready(shard, shards);
+    await this.ready(shard, shards, head);
     const index = this.index!;
     const hits: ShardHit[] = [];
     // A vpdq item's frame pairs per stored video, when scored here: [value, frame, ...] and the
@@ -255,10 +258,20 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     }
   }
 
-  private async ready(shard: number, shards: number): Promise<void> {
+  private async ready(shard: number, shards: number, head: FeedHead | null = null): Promise<void> {
     if (this.index && (shard !== this.shard || shards !== this.shards)) this.index = null;
     this.shard = shard;
     this.shards = shards;
+    // At the head the caller just read, with the same change there (the anchor): nothing to
+    // follow, and no D1 read. Anything else (behind, ahead, another anchor) follows the feed.
+    if (
+      head &&
+      this.index &&
+      !this.loading &&
+      this.index.appliedSeq === head.seq &&
+      this.anchor === head.submissionId
+    )
+      return;
     // Load when there is no index, then follow the feed. A feed that is not the one the index
     // followed (a restored or replaced database) drops the index, and the snapshot it may have come
     // from, and loads again from D1; `null` means a concurrent request dropped it meanwhile, so

@@ -38,6 +38,8 @@ export type ShardVideoHit = {
   frameCount: number;
   durationSeconds: number;
 };
+/** The change feed's last sequence and the submission of that change. */
+export type FeedHead = { seq: number; submissionId: string };
 /** `search`'s answer: the hits of still-image and exact items, and the videos vpdq items found. */
 export type ShardAnswer = { hits: ShardHit[]; videos: ShardVideoHit[] };
 /** `builtAt`: when this instance loaded its index from D1 (a later time means it was rebuilt). */
@@ -64,8 +66,16 @@ export interface MatchShardRpc extends Rpc.DurableObjectBranded {
   /**
    * As `query`, but a vpdq item's frame hits are scored here, per stored video, by the
    * reference's comparison (POST /v1/match): the item's videos instead of its frame pairs.
+   * `head`, the change feed's head the caller read just before: a shard that has applied
+   * exactly that change answers without reading the feed.
    */
-  search(shard: number, shards: number, items: ShardQueryItem[], threshold: number): Promise<ShardAnswer>;
+  search(
+    shard: number,
+    shards: number,
+    items: ShardQueryItem[],
+    threshold: number,
+    head?: FeedHead | null,
+  ): Promise<ShardAnswer>;
   stats(shard: number, shards: number): Promise<ShardStats>;
   /** Writes the shard's snapshot now (the shard also does this on its own after builds). */
   snapshot(): void;

@@ -18,6 +18,26 @@ export async function baselineVersion(db: Db): Promise<number> {
 }
 
 /**
+ * The baseline version and the change feed's head (its last sequence and that change's
+ * submission, the anchor a match shard checks: match/shard.ts), in one read.
+ */
+export async function versionAndHead(
+  d1: D1Database,
+): Promise<{ version: number; head: { seq: number; submissionId: string } | null }> {
+  const row = await d1
+    .prepare(
+      `SELECT (SELECT max(seq) FROM submission_changes WHERE affects_baseline = 1) AS v,
+              (SELECT seq FROM submission_changes ORDER BY seq DESC LIMIT 1) AS seq,
+              (SELECT submission_id FROM submission_changes ORDER BY seq DESC LIMIT 1) AS sub`,
+    )
+    .first<{ v: number | null; seq: number | null; sub: string | null }>();
+  return {
+    version: row?.v ?? 0,
+    head: row?.seq != null && row.sub != null ? { seq: row.seq, submissionId: row.sub } : null,
+  };
+}
+
+/**
  * Withdrawals, reversals and exclusions of entries `platformId` matched, after feed position
  * `after`, with the reason and ground of the decision that made each, and the next cursor.
  */

@@ -3,6 +3,7 @@
 // A third, `e2e`, drives the web console in headless Chromium against a `wrangler dev` node that
 // its global setup starts (test/e2e/global-setup.ts; docs/console.md).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -59,7 +60,24 @@ function stixSchemas(): string {
   return JSON.stringify(files.map((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")) as unknown));
 }
 
+/** A free TCP port on 127.0.0.1 (for the webhook receiver, test/helpers/webhook-receiver.ts). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
 export default defineConfig(async () => {
+  // The webhook receiver's port, chosen once per run (the global setup listens on it) and the
+  // one private target the node may deliver to in the tests: every other private address stays
+  // refused, as in production (test/api/webhooks.security.test.ts).
+  process.env.EUSN_TEST_RECEIVER_PORT ??= String(await freePort());
+  const receiver = `127.0.0.1:${process.env.EUSN_TEST_RECEIVER_PORT}`;
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "schema/migrations"));
   // Fresh keys per run: nothing private is committed, and the bootstrap coordinator and node
   // key are configuration exactly as in production (a JWKS var and a secret).
@@ -109,6 +127,11 @@ export default defineConfig(async () => {
                   VPDQ_VECTORS: vpdqVectors(),
                   // test/api/taxii.test.ts
                   STIX_SCHEMAS: stixSchemas(),
+                  // test/api/webhooks*.test.ts: the receiver, and retries fast enough to watch.
+                  WEBHOOK_ALLOW_PRIVATE: receiver,
+                  WEBHOOK_RETRY_BASE_SECONDS: "0.2",
+                  WEBHOOK_MAX_ATTEMPTS: "4",
+                  TEST_WEBHOOK_RECEIVER: `http://${receiver}`,
                 },
                 // More nodes' databases for the federation tests: two nodes in one workerd run
                 // (test/api/federation*.test.ts), and networks of three for the convergence tests
@@ -126,6 +149,7 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/api/**/*.test.ts"],
             setupFiles: ["./test/helpers/apply-migrations.ts"],
+            globalSetup: ["./test/helpers/webhook-receiver.ts"],
             deps: { optimizer: { ssr: { enabled: true, include: PREBUNDLED, exclude: ["hono"] } } },
             testTimeout: 30_000,
           },

@@ -10,3 +10,4 @@ export * from "./review.ts";
 export * from "./signals.ts";
 export * from "./submissions.ts";
 export * from "./videos.ts";
+export * from "./webhooks.ts";

@@ -61,6 +61,9 @@ async function ensureSecrets(): Promise<Credential> {
     [
       `NODE_PRIVATE_JWK='${JSON.stringify(secrets.nodePrivateJwk)}'`,
       `BOOTSTRAP_COORDINATOR_JWKS='${JSON.stringify({ keys: [secrets.coordinatorPublicJwk] })}'`,
+      // A local node may push webhooks to receivers on this machine (http://localhost:…); a
+      // deployed node refuses private and loopback receivers (docs/webhooks.md).
+      "WEBHOOK_ALLOW_PRIVATE='on'",
       "",
     ].join("\n"),
     { mode: 0o600 },

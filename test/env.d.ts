@@ -7,6 +7,8 @@ declare global {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
       TEST_COORDINATOR_PRIVATE_JWK: string;
+      /** The webhook receiver of test/helpers/webhook-receiver.ts: http://127.0.0.1:<port>. */
+      TEST_WEBHOOK_RECEIVER: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../workers/api/index.ts");

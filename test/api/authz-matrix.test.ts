@@ -315,6 +315,57 @@ function matrix(w: World): Record<string, Case[]> {
     ],
     "GET /v1/match/stats": get(at("/v1/match/stats"), reader(["coordinator"])),
 
+    // ---- webhooks -----------------------------------------------------------------------------
+    // Registered by anyone for itself (the receiver policy is tested in webhooks.security.test.ts).
+    "POST /v1/webhooks": write(
+      writer(ALL_ROLES),
+      async (a) => () =>
+        signedPost(w, a, "/v1/webhooks", "webhook.register", {
+          participantId: idOf(w, a),
+          url: `https://hooks.example.com/${a}/${Math.floor(Math.random() * 1e9)}`,
+          events: ["entry.reversed"],
+        }),
+    ),
+    "GET /v1/webhooks": get(at("/v1/webhooks"), reader(ALL_ROLES)),
+    "POST /v1/webhooks/{id}/remove": write(writer(ALL_ROLES), async (a) => {
+      // Each allowed role removes a webhook of its own, made just before.
+      let id = "whk_01zzzzzzzzzzzzzzzzzzzzzzzz";
+      if (a !== "anonymous") {
+        const res = await signedPost(w, a, "/v1/webhooks", "webhook.register", {
+          participantId: idOf(w, a),
+          url: `https://hooks.example.com/rm/${a}/${Math.floor(Math.random() * 1e9)}`,
+          events: ["entry.reversed"],
+        });
+        if (res.status !== 201) throw new Error(`webhook for ${a}: ${res.status} ${await res.text()}`);
+        id = ((await res.json()) as WriteReceipt).subjectId;
+      }
+      return () =>
+        signedPost(w, a, `/v1/webhooks/${id}/remove`, "webhook.remove", {
+          participantId: idOf(w, a),
+          webhookId: id,
+        });
+    }),
+    "GET /v1/webhooks/{id}/deliveries": [
+      {
+        label: "",
+        // Each role reads the deliveries of a webhook of its own (another's is 404, tested in
+        // webhooks.security.test.ts).
+        prepare: async (a) => {
+          let id = "whk_01zzzzzzzzzzzzzzzzzzzzzzzz";
+          if (a !== "anonymous") {
+            const res = await signedPost(w, a, "/v1/webhooks", "webhook.register", {
+              participantId: idOf(w, a),
+              url: `https://hooks.example.com/d/${a}/${Math.floor(Math.random() * 1e9)}`,
+              events: ["entry.reversed"],
+            });
+            id = ((await res.json()) as WriteReceipt).subjectId;
+          }
+          return () => bearerFetch(w, a, `/v1/webhooks/${id}/deliveries`);
+        },
+        expect: reader(ALL_ROLES),
+      },
+    ],
+
     // ---- migration signals --------------------------------------------------------------------
     "POST /v1/signals/enc-keys": write(writer(["platform"]), async (a) => {
       const enc = await generateEncKeyPair();
@@ -576,6 +627,10 @@ describe("authorization matrix", () => {
     "GET /v1/match/stats",
     "GET /v1/review",
     "GET /v1/review/export",
+    "POST /v1/webhooks",
+    "GET /v1/webhooks",
+    "POST /v1/webhooks/{id}/remove",
+    "GET /v1/webhooks/{id}/deliveries",
     "POST /v1/signals/enc-keys",
     "GET /v1/signals/enc-keys",
     "POST /v1/signals/keys",

@@ -98,6 +98,8 @@ let revoked: Signer;
 let retired: Signer;
 /** A statement of reasons made by the world's platform. */
 let statementId: string;
+/** A webhook of the world's platform (for /v1/webhooks/{id}/…). */
+let webhookId: string;
 /** A jti each actor has already used for an accepted record. */
 const usedJti = new Map<string, string>();
 
@@ -152,6 +154,13 @@ beforeAll(async () => {
   );
   if (!made.ok) throw new Error(`statement: ${JSON.stringify(made.problem)}`);
   statementId = made.data.statement.id;
+  const hook = await w.platform.client.write<{ subjectId: string }>("/v1/webhooks", "webhook.register", {
+    participantId: w.platform.id,
+    url: "https://hooks.example.com/hostile",
+    events: ["entry.reversed"],
+  });
+  if (!hook.ok) throw new Error(`webhook: ${JSON.stringify(hook.problem)}`);
+  webhookId = hook.data.subjectId;
 }, 120_000);
 
 // ---- declarations: what the OpenAPI document cannot tell ---------------------------------------
@@ -268,6 +277,18 @@ function writeSpec(kind: string): { actor: Actor; record: (me: string) => Promis
       }),
     },
     "signal.retract": { actor: "platform", record: async () => ({ signalId: w.signalId }) },
+    "webhook.register": {
+      actor: "platform",
+      record: async (me) => ({
+        participantId: me,
+        url: "https://hooks.example.com/eusn",
+        events: ["entry.reversed"],
+      }),
+    },
+    "webhook.remove": {
+      actor: "platform",
+      record: async (me) => ({ participantId: me, webhookId: "whk_01zzzzzzzzzzzzzzzzzzzzzzzz" }),
+    },
     "signal.reverse": {
       actor: "coordinator",
       record: async () => ({ signalId: w.signalId, ground: "error", reason: "hostile test" }),
@@ -337,6 +358,7 @@ function fillParam(r: Route, name: string, me: string): string {
   if (name === "id" && r.path.startsWith("/v1/signals/")) return w.signalId;
   if (name === "id" && r.path.startsWith("/v1/statements/")) return statementId;
   if (name === "id" && r.path.startsWith("/taxii2/")) return "baseline";
+  if (name === "id" && r.path.startsWith("/v1/webhooks/")) return webhookId;
   if (name === "objectId") return w.stixId;
   if (name === "version") return "1";
   if (name === "code") return "rate_limited";

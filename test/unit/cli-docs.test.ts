@@ -240,6 +240,7 @@ describe("every command's --help", () => {
       whoami: await import("../../packages/cli/src/commands/whoami.ts"),
       records: await import("../../packages/cli/src/commands/records.ts"),
       apicred: await import("../../packages/cli/src/commands/apicred.ts"),
+      webhook: await import("../../packages/cli/src/commands/webhook.ts"),
       log: await import("../../packages/cli/src/commands/log.ts"),
       submit: await import("../../packages/cli/src/commands/submit.ts"),
       match: await import("../../packages/cli/src/commands/match.ts"),
@@ -256,6 +257,7 @@ describe("every command's --help", () => {
     const names = leaves.map((c) => c.name()).sort();
     expect(names).toEqual(
       [
+        "add",
         "admit",
         "assess",
         "audit",
@@ -268,9 +270,11 @@ describe("every command's --help", () => {
         "keygen",
         "list",
         "list",
+        "list",
         "match",
         "new",
         "requests",
+        "remove",
         "reversals",
         "reverse",
         "revoke",
@@ -280,6 +284,7 @@ describe("every command's --help", () => {
         "submit",
         "sync",
         "tco",
+        "verify",
         "verify",
         "whoami",
         "withdraw",

@@ -74,7 +74,20 @@ describe("config", () => {
       },
       federation: { peers: [], pullLimit: 100 },
       review: { retentionDays: 90 },
+      webhooks: { allowPrivate: "off", retryBaseMs: 30_000, maxAttempts: 8 },
     });
+  });
+
+  it("WEBHOOK_ALLOW_PRIVATE opens private targets only when it says so exactly", () => {
+    const allow = (v: string) => config({ WEBHOOK_ALLOW_PRIVATE: v }).webhooks.allowPrivate;
+    expect(allow("on")).toBe("on");
+    expect(allow(" ON ")).toBe("on");
+    expect(allow("127.0.0.1:9000, localhost:8080")).toEqual(["127.0.0.1:9000", "localhost:8080"]);
+    // A typo never opens anything.
+    for (const v of ["yes", "true", "1", "127.0.0.1", "*", "on,", "", "127.0.0.1:9000 localhost"])
+      expect(allow(v), v).toBe("off");
+    expect(config({ WEBHOOK_RETRY_BASE_SECONDS: "0.2" }).webhooks.retryBaseMs).toBe(200);
+    expect(config({ WEBHOOK_RETRY_BASE_SECONDS: "soon" }).webhooks.retryBaseMs).toBe(30_000);
   });
 
   it("REGISTRY_SECOND_SIGNATURE: only the exact value off turns the second signature off", () => {

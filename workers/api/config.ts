@@ -67,6 +67,18 @@ export type Config = {
     /** REVIEW_RETENTION_DAYS: how long a platform's kept match results stay on the node. */
     retentionDays: number;
   };
+  webhooks: {
+    /**
+     * WEBHOOK_ALLOW_PRIVATE: which receivers on private, loopback or link-local addresses (and
+     * plain http) are allowed. `"off"` (production, and any value not understood): none; `"on"`:
+     * all of them (a local node); or a list of exact `host:port` targets (the tests' receiver).
+     */
+    allowPrivate: "off" | "on" | string[];
+    /** WEBHOOK_RETRY_BASE_SECONDS: the first retry's delay; each next one doubles (capped at 6 h). */
+    retryBaseMs: number;
+    /** WEBHOOK_MAX_ATTEMPTS: attempts before a delivery is given up as failed. */
+    maxAttempts: number;
+  };
 };
 
 /** `parseInt` of the value (or of `fallback` when unset), kept when `ok` holds, else `fallback`. */
@@ -152,6 +164,28 @@ export const VarsSchema = z.object({
   // hundred entries per pull (and per cron tick) stays well inside it.
   FEDERATION_PULL_LIMIT: leadingInt(100, (n) => n > 0),
   REVIEW_RETENTION_DAYS: boundedInt(90, 1, 3650),
+  // A typo must never open private addresses to receivers: anything but "on" or a list of
+  // host:port targets is "off".
+  WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .optional()
+    .transform((v): "off" | "on" | string[] => {
+      const raw = v?.trim().toLowerCase() ?? "off";
+      if (raw === "on") return "on";
+      const list = raw
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean);
+      return list.length > 0 && list.every((t) => /^[a-z0-9.[\]:-]+:\d{1,5}$/.test(t)) ? list : "off";
+    }),
+  WEBHOOK_RETRY_BASE_SECONDS: z
+    .string()
+    .trim()
+    .min(1)
+    .transform(Number)
+    .pipe(z.number().min(0.05).max(3600))
+    .catch(30),
+  WEBHOOK_MAX_ATTEMPTS: boundedInt(8, 1, 20),
 });
 
 type VarName = keyof typeof VarsSchema.shape;
@@ -227,6 +261,11 @@ function build(env: ConfigEnv): Config {
       pullLimit: get("FEDERATION_PULL_LIMIT"),
     },
     review: { retentionDays: get("REVIEW_RETENTION_DAYS") },
+    webhooks: {
+      allowPrivate: get("WEBHOOK_ALLOW_PRIVATE"),
+      retryBaseMs: Math.round(get("WEBHOOK_RETRY_BASE_SECONDS") * 1000),
+      maxAttempts: get("WEBHOOK_MAX_ATTEMPTS"),
+    },
   };
 }
 

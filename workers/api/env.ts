@@ -3,6 +3,7 @@
 // interfaces (leaf modules), not by their classes, which themselves read Env.
 import type { RateLimiterRpc } from "./limits/policy.ts";
 import type { MatchShardRpc } from "./match/types.ts";
+import type { WebhookDispatcherRpc } from "./webhooks/types.ts";
 
 export interface Env {
   DB: D1Database;
@@ -50,4 +51,10 @@ export interface Env {
   FEDERATION_PULL_LIMIT?: string;
   /** Days a platform's kept match results stay on the node (default 90). */
   REVIEW_RETENTION_DAYS?: string;
+  /** The webhook dispatcher (webhooks/dispatcher.ts): one Durable Object, named "dispatcher". */
+  WEBHOOKS?: DurableObjectNamespace<WebhookDispatcherRpc>;
+  /** Webhooks (docs/webhooks.md): private targets allowed, first retry delay, attempts. */
+  WEBHOOK_ALLOW_PRIVATE?: string;
+  WEBHOOK_RETRY_BASE_SECONDS?: string;
+  WEBHOOK_MAX_ATTEMPTS?: string;
 }

@@ -6,9 +6,15 @@ import { pullPeers } from "./federation/pull.ts";
 import { db } from "./lib/db.ts";
 import { purgeReviewItems } from "./store/review.ts";
 import { purgeExpiredSignals } from "./store/signals.ts";
+import { purgeDeliveries } from "./store/webhooks.ts";
+import { kickDispatcher } from "./webhooks/kick.ts";
 
 export { RateLimiter } from "./limits/rate-limiter.ts";
 export { MatchShard } from "./match/shard.ts";
+export { WebhookDispatcher } from "./webhooks/dispatcher.ts";
+
+/** Finished webhook deliveries stay visible this long (docs/webhooks.md). */
+const DELIVERY_RETENTION_DAYS = 30;
 
 const app = createApp();
 
@@ -26,5 +32,12 @@ export default {
     ])) {
       if (r.status !== "ok") console.warn(`federation pull of ${r.peer}: ${r.status}: ${r.reason ?? ""}`);
     }
+    // Webhooks: finished deliveries are kept a month for the console; then a turn of the
+    // dispatcher, whatever woke it before (events the pull above replicated included).
+    await purgeDeliveries(
+      db(env.DB),
+      new Date(Date.now() - DELIVERY_RETENTION_DAYS * 86_400_000).toISOString(),
+    );
+    await kickDispatcher(env);
   },
 } satisfies ExportedHandler<Env>;

@@ -16,6 +16,7 @@ const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]
   [() => import("./commands/whoami.ts"), ["default"]],
   [() => import("./commands/records.ts"), ["default"]],
   [() => import("./commands/apicred.ts"), ["default"]],
+  [() => import("./commands/webhook.ts"), ["default"]],
   [() => import("./commands/log.ts"), ["default"]],
   [() => import("./commands/submit.ts"), ["default"]],
   [() => import("./commands/authority.ts"), ["assessCommand", "withdrawCommand", "submissionsCommand"]],

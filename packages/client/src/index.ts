@@ -10,3 +10,4 @@ export * from "./keys.ts";
 export * from "./log.ts";
 export * from "./sign.ts";
 export * from "./signals.ts";
+export * from "./webhooks.ts";

@@ -16,3 +16,4 @@ export * from "./signals.ts";
 export * from "./stats.ts";
 export * from "./submissions.ts";
 export * from "./taxii.ts";
+export * from "./webhooks.ts";

@@ -24,6 +24,7 @@ import {
   WithdrawRecord,
 } from "./submissions.ts";
 import { RevokeApiCredentialRecord, SetApiCredentialRecord } from "./taxii.ts";
+import { RegisterWebhookRecord, RemoveWebhookRecord } from "./webhooks.ts";
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
 
@@ -190,6 +191,8 @@ export const RECORD_SCHEMAS = {
   "participant.apicred.set": SetApiCredentialRecord,
   "participant.apicred.revoke": RevokeApiCredentialRecord,
   "statement.create": StatementRecord,
+  "webhook.register": RegisterWebhookRecord,
+  "webhook.remove": RemoveWebhookRecord,
 } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;
@@ -212,6 +215,8 @@ export const NODE_LOCAL_KINDS = [
   "participant.apicred.set",
   "participant.apicred.revoke",
   "statement.create",
+  "webhook.register",
+  "webhook.remove",
 ] as const satisfies readonly RecordKind[];
 
 export function isNodeLocalKind(kind: string): boolean {

@@ -1,6 +1,6 @@
 // The appliers of every record kind, for the write pipeline (apply/pipeline.ts). Each says
 // whether its kind is replicated: node-local kinds (migration signals, API credentials,
-// statements of reasons) are logged on their node, withheld from /v1/log/entries, and never sent
+// statements of reasons, webhooks) are logged on their node, withheld from /v1/log/entries, and never sent
 // to peers (docs/federation.md).
 import type { RecordKind } from "@eusn/protocol";
 import type { Applier, Plan } from "./context.ts";
@@ -25,6 +25,7 @@ import {
   reverseSubmission,
   withdrawSubmission,
 } from "./submissions.ts";
+import { registerWebhook, removeWebhook } from "./webhooks.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: one table over every kind; each entry is typed at its definition.
 type AnyApplier = Applier<any, Plan>;
@@ -52,6 +53,8 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "signal.retract": retractSignal,
   "signal.reverse": reverseSignal,
   "statement.create": createStatement,
+  "webhook.register": registerWebhook,
+  "webhook.remove": removeWebhook,
 };
 
 /** Kinds replicated between nodes (and readable through /v1/log/entries). */

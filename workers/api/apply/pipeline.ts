@@ -17,6 +17,7 @@ import { ApiError } from "../lib/problem.ts";
 import { derive, loadEntries, loadRegistry, voidReason } from "../store/entry-state.ts";
 import type { VerifiedWrite } from "../store/records.ts";
 import { type CommitOptions, commitWrite } from "../store/records.ts";
+import { kickDispatcher } from "../webhooks/kick.ts";
 import { type Applier, type ApplyContext, type Plan, positionOf } from "./context.ts";
 import { APPLIERS } from "./index.ts";
 
@@ -103,6 +104,8 @@ export async function prepareRecord<K extends RecordKind, P extends Plan = Plan>
           ...commitOptions,
           after: () => after,
         });
+        // Stored: the webhook dispatcher turns what it changed into deliveries.
+        await kickDispatcher(env, w.kind);
         return { receipt, plan };
       } catch (e) {
         const race = plan.uniqueConflict;

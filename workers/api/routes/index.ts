@@ -16,6 +16,7 @@ import statements from "./statements.ts";
 import stats from "./stats.ts";
 import submissions from "./submissions.ts";
 import taxii from "./taxii.ts";
+import webhooks from "./webhooks.ts";
 
 export const ROUTERS = [
   meta,
@@ -35,4 +36,5 @@ export const ROUTERS = [
   federation,
   statements,
   reports,
+  webhooks,
 ];

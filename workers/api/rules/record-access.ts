@@ -79,6 +79,9 @@ export const RECORD_POLICIES: Record<RecordKind, Policy> = {
   "participant.apicred.set": signerAndCoordinators,
   "participant.apicred.revoke": signerAndCoordinators,
   "statement.create": own,
+  // A receiver URL is the participant's and the coordinators' business only.
+  "webhook.register": signerAndCoordinators,
+  "webhook.remove": signerAndCoordinators,
 };
 
 /** Kinds whose policy needs `RecordFacts.signal`. */

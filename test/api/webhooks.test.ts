@@ -282,3 +282,14 @@ describe("a receiver that never accepts", () => {
     });
   });
 });
+
+describe("the console", () => {
+  it("serves the webhooks page (the browser module fills it in with the participant's key)", async () => {
+    const res = await nodeFetch(`${BASE}/console/webhooks`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('data-page="webhooks"');
+    expect(html).toContain('id="webhook-form"');
+    expect(html).toContain('href="/console/webhooks"');
+  });
+});

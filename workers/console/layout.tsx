@@ -20,6 +20,7 @@ export const NAV: NavItem[] = [
   { href: "/console/match", label: "Match", roles: ["platform"] },
   { href: "/console/review", label: "Review queue", roles: ["platform"] },
   { href: "/console/signals", label: "Signal lookup", roles: ["platform"] },
+  { href: "/console/webhooks", label: "Webhooks", signedIn: true },
   { href: "/console/key", label: "My key", signedIn: true },
   { href: "/console/reports", label: "Reports", roles: ["authority", "coordinator"] },
   { href: "/console/stats", label: "Statistics" },

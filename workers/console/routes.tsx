@@ -476,6 +476,54 @@ export function consoleReview(c: Context<AppEnv>) {
 }
 app.get("/console/review", consoleReview);
 
+export function consoleWebhooks(c: Context<AppEnv>) {
+  return c.html(
+    <Layout
+      title="Webhooks"
+      page="webhooks"
+      path="/console/webhooks"
+      roles={["coordinator", "authority", "platform"]}
+    >
+      <p>
+        Instead of polling, have the node push events to you: each delivery is a POST whose body is a JWS
+        signed by the node key, retried with growing delays until your receiver answers 2xx (see{" "}
+        <code>docs/webhooks.md</code>; <code>eusn webhook verify</code> checks a delivery).
+      </p>
+      <Section id="webhook-add" title="Register a webhook">
+        <form id="webhook-form" novalidate>
+          <label>
+            Receiver URL (https){" "}
+            <input name="url" id="webhook-url" type="url" required maxlength={2000} spellcheck={false} />
+          </label>
+          <fieldset class="inline" id="webhook-events" />
+          <label>
+            Label (optional) <input name="label" id="webhook-label" maxlength={200} />
+          </label>
+          <p>
+            <button type="submit" class="primary" id="webhook-submit">
+              Register…
+            </button>
+          </p>
+          <p id="webhook-form-error" class="error" role="alert" />
+        </form>
+      </Section>
+      <Section id="webhook-list" title="Your webhooks">
+        <p>
+          <button type="button" id="webhook-refresh">
+            Refresh
+          </button>
+        </p>
+        <div class="table" id="webhook-table" />
+      </Section>
+      <section aria-labelledby="webhook-deliveries-h" id="webhook-deliveries-section" hidden>
+        <h2 id="webhook-deliveries-h">Deliveries</h2>
+        <div class="table" id="webhook-deliveries" />
+      </section>
+    </Layout>,
+  );
+}
+app.get("/console/webhooks", consoleWebhooks);
+
 export function consoleSignals(c: Context<AppEnv>) {
   return c.html(
     <Layout title="Signal lookup" page="signals" path="/console/signals" roles={["platform"]}>

@@ -17,6 +17,7 @@ import review from "./pages/review.ts";
 import signals from "./pages/signals.ts";
 import signin from "./pages/signin.ts";
 import submit from "./pages/submit.ts";
+import webhooks from "./pages/webhooks.ts";
 import { clearSession, loadSession, type Session } from "./session.ts";
 
 type PageInit = (s: Session | null) => Promise<void> | void;
@@ -35,6 +36,7 @@ const PAGES: Record<string, PageInit> = {
   match,
   signals,
   key,
+  webhooks,
 };
 
 function showSession(s: Session | null) {

@@ -314,7 +314,7 @@ describe("GET /v1/stats counts the entries as their views show them", () => {
     expect(stats.submissions.byBaselineState.none).toBe(
       entries.length - inBaseline.length - byState.retired! - byState.excluded!,
     );
-    for (const s of ["live", "withdrawn", "reversed"] as const)
+    for (const s of ["live", "withdrawn", "reversed", "voided"] as const)
       expect(stats.submissions.byStatus[s], s).toBe(count((v) => v.status === s));
     for (const ms of ["NL", "DE", "FR"]) {
       const mine = entries.filter((v) => v.memberState === ms);

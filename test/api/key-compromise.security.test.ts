@@ -5,9 +5,9 @@
 // batch, and each void record gets a `record.voided` audit entry, as a revocation's reach-back
 // does. What the key signed before the time keeps counting.
 
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { generateParticipantKey, type KeyPair } from "@eusn/client";
-import type { SubmitResult, WriteReceipt } from "@eusn/protocol";
+import type { NodeStats, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, clientFor, coordinator, snapshot } from "../helpers/node.ts";
@@ -101,9 +101,15 @@ describe("declaring a key compromised", () => {
     const own = await submit(x);
     expect((await row(later))?.concur_states).toContain("DE");
     expect((await row(own))?.status).toBe("live");
+    const voidedCount = async () =>
+      ((await (await exports.default.fetch(new Request("https://node.test/v1/stats"))).json()) as NodeStats)
+        .submissions.byStatus.voided;
+    const voidedBefore = await voidedCount();
 
     const res = must(await retire(x, k2, x.key.kid, since), "retire");
     expect((await row(own))?.status).toBe("voided");
+    // GET /v1/stats counts it under its stored status.
+    expect(await voidedCount()).toBe(voidedBefore + 1);
     expect(JSON.parse((await row(later))!.concur_states)).not.toContain("DE");
     expect(JSON.parse((await row(earlier))!.concur_states)).toContain("DE");
     const live = await env.DB.prepare("SELECT id, live FROM assessments WHERE id IN (?, ?)")

@@ -131,7 +131,7 @@ describe("GET /v1/stats", () => {
       },
       submissions: {
         total: 4,
-        byStatus: { live: 2, withdrawn: 1, reversed: 1 },
+        byStatus: { live: 2, withdrawn: 1, reversed: 1, voided: 0 },
         byBaselineState: { none: 2, included: 1, disputed: 1, excluded: 0, retired: 0 },
         bySignalType: { pdq: 2, md5: 1, sha256: 1 },
         lowQuality: 0,

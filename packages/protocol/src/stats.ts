@@ -60,8 +60,10 @@ export const NodeStats = z
     submissions: z.object({
       total: count,
       byStatus: z
-        .object({ live: count, withdrawn: count, reversed: count })
-        .describe("The stored status; `live` includes expired entries (see byState)."),
+        .object({ live: count, withdrawn: count, reversed: count, voided: count })
+        .describe(
+          "The stored status; `live` includes expired entries (see byState); `voided`: submissions signed with a key after its declared compromise.",
+        ),
       byState: z
         .object(
           Object.fromEntries(ENTRY_STATES.map((x) => [x, count])) as Record<

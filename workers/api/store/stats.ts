@@ -87,7 +87,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
 
   const submissions = {
     total: 0,
-    byStatus: { live: 0, withdrawn: 0, reversed: 0 },
+    byStatus: { live: 0, withdrawn: 0, reversed: 0, voided: 0 },
     byBaselineState: { none: 0, included: 0, disputed: 0, excluded: 0, retired: 0 },
     byState: Object.fromEntries(ENTRY_STATES.map((x) => [x, 0])) as Record<EntryStateName, number>,
     bySignalType: {} as Record<string, number>,

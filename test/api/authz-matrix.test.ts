@@ -16,18 +16,25 @@ import {
   apiSecretHash,
   createApiCredential,
   type EusnClient,
+  encryptCaseFile,
+  evidenceKeys,
   generateApiSecret,
   generateEncKeyPair,
   generateParticipantKey,
   generateSelectorKey,
+  memorySource,
   pseudonymise,
   signAccessToken,
+  uploadCiphertext,
+  wrapContentKey,
   wrapSelectorKey,
 } from "@eusn/client";
 import type { EncPublicJwk, Role, WriteReceipt } from "@eusn/protocol";
+import type { JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../workers/api/app.ts";
 import { unchanged } from "../helpers/db-state.ts";
+import { evidenceFixture } from "../helpers/evidence.ts";
 import { pdqItem } from "../helpers/hashes.ts";
 import { admit, BASE, coordinator, nodeFetch, secondCoordinator } from "../helpers/node.ts";
 import {
@@ -365,6 +372,98 @@ function matrix(w: World): Record<string, Case[]> {
         expect: reader(ALL_ROLES),
       },
     ],
+    // ---- case files ---------------------------------------------------------------------------
+    "POST /v1/evidence/keys": write(writer(["authority", "coordinator"]), async (a) => {
+      const enc = await generateEncKeyPair();
+      return () =>
+        signedPost(w, a, "/v1/evidence/keys", "evidence.enckey.set", {
+          participantId: idOf(w, a),
+          jwk: enc.publicJwk,
+        });
+    }),
+    "GET /v1/evidence/keys": get(at("/v1/evidence/keys"), reader(["authority", "coordinator"])),
+    "POST /v1/evidence/uploads": write(reader(["authority"], 201), async (a) => {
+      const sub = await freshSubmission(w.authority);
+      return () =>
+        jsonPost(w, a, "/v1/evidence/uploads", {
+          submissionId: sub.id,
+          mediaClass: "image",
+          size: 100,
+          sha256: "ab".repeat(32),
+        });
+    }),
+    "GET /v1/evidence/uploads/{id}": write(reader(["authority"]), async (a) => {
+      const f = await evidenceFixture(w);
+      return () => bearerFetch(w, a, `/v1/evidence/uploads/${f.uploadId}`);
+    }),
+    "PUT /v1/evidence/uploads/{id}/parts/{n}": write(reader(["authority"]), async (a) => {
+      const f = await evidenceFixture(w);
+      return () =>
+        bearerFetch(w, a, `/v1/evidence/uploads/${f.uploadId}/parts/1`, {
+          method: "PUT",
+          headers: { "content-type": "application/octet-stream" },
+          body: f.part as BodyInit,
+        });
+    }),
+    "POST /v1/evidence/uploads/{id}/complete": write(reader(["authority"]), async (a) => {
+      const f = await evidenceFixture(w);
+      return () => bearerFetch(w, a, `/v1/evidence/uploads/${f.uploadId}/complete`, { method: "POST" });
+    }),
+    "POST /v1/evidence": write(writer(["authority"]), async (a) => {
+      const f = await evidenceFixture(w);
+      const sub = await freshSubmission(w.authority);
+      const e = await encryptCaseFile(new TextEncoder().encode(`matrix ${a}`), { mediaType: "image/png" });
+      if (a === "authority")
+        await uploadCiphertext(w.authority.client, {
+          submissionId: sub.id,
+          mediaClass: "image",
+          source: memorySource(e.ciphertext, e.sha256),
+        });
+      const me = w.authority.id;
+      const wrap = await wrapContentKey(e.key, e.sha256, {
+        participantId: me,
+        jwk: f.keys.get(me)!.publicJwk as JWK,
+      });
+      return () =>
+        signedPost(w, a, "/v1/evidence", "evidence.create", {
+          submissionId: sub.id,
+          mediaClass: "image",
+          ciphertext: { sha256: e.sha256, size: e.ciphertext.byteLength },
+          recipients: [wrap],
+        });
+    }),
+    "GET /v1/evidence": get(at("/v1/evidence"), reader(["authority", "coordinator"])),
+    "GET /v1/evidence/{id}": write(reader(["authority", "coordinator"]), async (a) => {
+      const f = await evidenceFixture(w);
+      return () => bearerFetch(w, a, `/v1/evidence/${f.caseFileId}`);
+    }),
+    "GET /v1/evidence/{id}/content": write(reader(["authority", "coordinator"]), async (a) => {
+      const f = await evidenceFixture(w);
+      return () => bearerFetch(w, a, `/v1/evidence/${f.caseFileId}/content`);
+    }),
+    // Only its submitter sees who opened a case file; for a coordinator it does not exist.
+    "GET /v1/evidence/{id}/opens": write(
+      { ...reader(["authority"]), coordinator: [404, "not_found"] },
+      async (a) => {
+        const f = await evidenceFixture(w);
+        return () => bearerFetch(w, a, `/v1/evidence/${f.caseFileId}/opens`);
+      },
+    ),
+    "POST /v1/evidence/{id}/wraps": write(writer(["authority"]), async (a) => {
+      const f = await evidenceFixture(w);
+      const current = (await evidenceKeys(w.authority.client)).find(
+        (k) => k.participantId === w.authority.id,
+      )!;
+      const wrap = await wrapContentKey(f.contentKey, f.sha256, {
+        participantId: w.authority.id,
+        jwk: current.jwk as JWK,
+      });
+      return () =>
+        signedPost(w, a, `/v1/evidence/${f.caseFileId}/wraps`, "evidence.rewrap", {
+          caseFileId: f.caseFileId,
+          recipients: [wrap],
+        });
+    }),
 
     // ---- migration signals --------------------------------------------------------------------
     "POST /v1/signals/enc-keys": write(writer(["platform"]), async (a) => {
@@ -631,6 +730,18 @@ describe("authorization matrix", () => {
     "GET /v1/webhooks",
     "POST /v1/webhooks/{id}/remove",
     "GET /v1/webhooks/{id}/deliveries",
+    "POST /v1/evidence/keys",
+    "GET /v1/evidence/keys",
+    "POST /v1/evidence/uploads",
+    "GET /v1/evidence/uploads/{id}",
+    "PUT /v1/evidence/uploads/{id}/parts/{n}",
+    "POST /v1/evidence/uploads/{id}/complete",
+    "POST /v1/evidence",
+    "GET /v1/evidence",
+    "GET /v1/evidence/{id}",
+    "GET /v1/evidence/{id}/content",
+    "GET /v1/evidence/{id}/opens",
+    "POST /v1/evidence/{id}/wraps",
     "POST /v1/signals/enc-keys",
     "GET /v1/signals/enc-keys",
     "POST /v1/signals/keys",

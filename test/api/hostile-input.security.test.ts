@@ -33,6 +33,7 @@ import { ACCESS_TYP, MAX_BODY_BYTES, type Problem, WRITE_TYP } from "@eusn/proto
 import { CompactSign } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allTables, dbState, unchanged } from "../helpers/db-state.ts";
+import { type EvidenceFixture, evidenceFixture } from "../helpers/evidence.ts";
 import { pdqItem } from "../helpers/hashes.ts";
 import { admit, BASE, coordinator, countersign, nodeFetch } from "../helpers/node.ts";
 import { randomPseudonym } from "../helpers/signals.ts";
@@ -68,6 +69,7 @@ const routes: Route[] = Object.entries(openapi.paths).flatMap(([path, ops]) =>
 
 const isWrite = (r: Route) => !!r.op.requestBody?.content?.["application/jose"];
 const isJson = (r: Route) => !!r.op.requestBody?.content?.["application/json"];
+const isBinary = (r: Route) => !!r.op.requestBody?.content?.["application/octet-stream"];
 const isBearer = (r: Route) => (r.op.security?.length ?? 0) > 0;
 const isTaxii = (r: Route) => r.path.startsWith("/taxii2/");
 const kindOf = (r: Route) => /kind: "([a-z.]+)"/.exec(r.op.requestBody?.description ?? "")?.[1];
@@ -100,6 +102,8 @@ let retired: Signer;
 let statementId: string;
 /** A webhook of the world's platform (for /v1/webhooks/{id}/…). */
 let webhookId: string;
+/** A case file and an open upload of the world's authority (test/helpers/evidence.ts). */
+let evd: EvidenceFixture;
 /** A jti each actor has already used for an accepted record. */
 const usedJti = new Map<string, string>();
 
@@ -161,6 +165,7 @@ beforeAll(async () => {
   });
   if (!hook.ok) throw new Error(`webhook: ${JSON.stringify(hook.problem)}`);
   webhookId = hook.data.subjectId;
+  evd = await evidenceFixture(w);
 }, 120_000);
 
 // ---- declarations: what the OpenAPI document cannot tell ---------------------------------------
@@ -289,6 +294,26 @@ function writeSpec(kind: string): { actor: Actor; record: (me: string) => Promis
       actor: "platform",
       record: async (me) => ({ participantId: me, webhookId: "whk_01zzzzzzzzzzzzzzzzzzzzzzzz" }),
     },
+    "evidence.enckey.set": {
+      actor: "authority",
+      record: async (me) => ({ participantId: me, jwk: (await generateEncKeyPair()).publicJwk }),
+    },
+    "evidence.create": {
+      actor: "authority",
+      record: async (me) => ({
+        submissionId: w.included.id,
+        mediaClass: "image",
+        ciphertext: { sha256: "ab".repeat(32), size: 1000 },
+        recipients: [{ participantId: me, kid: "kid", jwe: "a.b.c.d.e" }],
+      }),
+    },
+    "evidence.rewrap": {
+      actor: "authority",
+      record: async (me) => ({
+        caseFileId: evd.caseFileId,
+        recipients: [{ participantId: me, kid: "kid", jwe: "a.b.c.d.e" }],
+      }),
+    },
     "signal.reverse": {
       actor: "coordinator",
       record: async () => ({ signalId: w.signalId, ground: "error", reason: "hostile test" }),
@@ -305,11 +330,24 @@ const JSON_BODIES: Record<string, { valid: () => unknown; tooMany: () => unknown
     valid: () => ({ items: [{ type: "pdq", value: w.included.value }] }),
     tooMany: () => ({ items: Array.from({ length: 1001 }, () => ({ type: "pdq", value: freshPdq() })) }),
   },
+  "POST /v1/evidence/uploads": {
+    valid: () => ({ submissionId: w.included.id, mediaClass: "image", size: 1000, sha256: "ab".repeat(32) }),
+    // One object, no list: "too many" is a size beyond a safe integer.
+    tooMany: () => ({
+      submissionId: w.included.id,
+      mediaClass: "image",
+      size: 2 ** 60,
+      sha256: "ab".repeat(32),
+    }),
+  },
   "POST /v1/signals/lookup": {
     valid: () => ({ urls: ["https://t.me/hostile"] }),
     tooMany: () => ({ selectors: Array.from({ length: 1001 }, () => randomPseudonym(1)) }),
   },
 };
+
+/** Who sends each JSON endpoint's bodies (default: the platform). */
+const JSON_ACTOR: Record<string, Actor> = { "POST /v1/evidence/uploads": "authority" };
 
 /** Body fields that must be refused with these values, per JSON endpoint. */
 const jsonFieldAttacks = (): Record<string, [string, unknown][]> => ({
@@ -338,6 +376,16 @@ const jsonFieldAttacks = (): Record<string, [string, unknown][]> => ({
     ["no items", { items: [] }],
     ["items not an array", { items: { 0: { type: "md5", value: "a".repeat(32) } } }],
   ],
+  "POST /v1/evidence/uploads": [
+    ["size 0", { size: 0 }],
+    ["size -1", { size: -1 }],
+    ["size 1.5", { size: 1.5 }],
+    ["size as a string", { size: "1000" }],
+    ["an audio media class", { mediaClass: "audio" }],
+    ["upper-case hex", { sha256: "AB".repeat(32) }],
+    ["SQL as a hash", { sha256: "' OR 1=1; DROP TABLE case_files;--" }],
+    ["SQL as a submission id", { submissionId: "hsh_' OR '1'='1" }],
+  ],
   "POST /v1/signals/lookup": [
     ["a raw e-mail address as a selector", { selectors: ["jane.doe@example.org"] }],
     ["SQL as a selector", { selectors: ["v1:email:' OR 1=1; DROP TABLE signal_selectors;--"] }],
@@ -357,6 +405,9 @@ function fillParam(r: Route, name: string, me: string): string {
   if (name === "id" && r.path.startsWith("/v1/records/")) return w.included.recordId;
   if (name === "id" && r.path.startsWith("/v1/signals/")) return w.signalId;
   if (name === "id" && r.path.startsWith("/v1/statements/")) return statementId;
+  if (name === "id" && r.path.startsWith("/v1/evidence/uploads/")) return evd.uploadId;
+  if (name === "id" && r.path.startsWith("/v1/evidence/")) return evd.caseFileId;
+  if (name === "n") return "1";
   if (name === "id" && r.path.startsWith("/taxii2/")) return "baseline";
   if (name === "id" && r.path.startsWith("/v1/webhooks/")) return webhookId;
   if (name === "objectId") return w.stixId;
@@ -904,12 +955,12 @@ describe.concurrent("signed writes: every endpoint refuses hostile bodies and st
 // ---- JSON bodies -------------------------------------------------------------------------------
 
 describe.concurrent("JSON bodies: malformed, oversized, nested, out of range", () => {
-  it.each(["POST /v1/match", "POST /v1/signals/lookup"])(
+  it.each(["POST /v1/match", "POST /v1/signals/lookup", "POST /v1/evidence/uploads"])(
     "%s",
     async (key) => {
       const r = routes.find((x) => x.key === key)!;
       expect(r, key).toBeDefined();
-      const token = await signAccessToken(signerOf(w, "platform"), env.NODE_ID);
+      const token = await signAccessToken(signerOf(w, JSON_ACTOR[key] ?? "platform"), env.NODE_ID);
       const post =
         (body: BodyInit, contentType: string | null = "application/json") =>
         () =>
@@ -1172,6 +1223,8 @@ async function readerFor(r: Route): Promise<Actor> {
           ...(isJson(r) ? { "content-type": "application/json" } : {}),
         },
         ...(isJson(r) ? { body: JSON.stringify(JSON_BODIES[r.key]!.valid()) } : {}),
+        // A binary body (a case file's upload part): the part the upload expects.
+        ...(isBinary(r) ? { body: evd.part as BodyInit } : {}),
       },
     );
     await res.body?.cancel();

@@ -75,6 +75,7 @@ describe("config", () => {
       federation: { peers: [], pullLimit: 100 },
       review: { retentionDays: 90 },
       webhooks: { allowPrivate: "off", retryBaseMs: 30_000, maxAttempts: 8 },
+      evidence: { retentionDays: 183 },
     });
   });
 
@@ -88,6 +89,12 @@ describe("config", () => {
       expect(allow(v), v).toBe("off");
     expect(config({ WEBHOOK_RETRY_BASE_SECONDS: "0.2" }).webhooks.retryBaseMs).toBe(200);
     expect(config({ WEBHOOK_RETRY_BASE_SECONDS: "soon" }).webhooks.retryBaseMs).toBe(30_000);
+  });
+
+  it("EVIDENCE_RETENTION_DAYS can shorten case-file retention, never lengthen it past 183 days", () => {
+    expect(config({ EVIDENCE_RETENTION_DAYS: "30" }).evidence.retentionDays).toBe(30);
+    for (const v of ["184", "400", "0", "-5", "six months", ""])
+      expect(config({ EVIDENCE_RETENTION_DAYS: v }).evidence.retentionDays, v).toBe(183);
   });
 
   it("REGISTRY_SECOND_SIGNATURE: only the exact value off turns the second signature off", () => {

@@ -11,6 +11,7 @@ import { ApiError, problemResponse } from "./lib/problem.ts";
 import { safeErrorSummary } from "./lib/safe-log.ts";
 import { securityHeaders } from "./lib/security-headers.ts";
 import { docsRoutes } from "./routes/docs.tsx";
+import { EVIDENCE_PART_PATH } from "./routes/evidence.ts";
 import { ROUTERS } from "./routes/index.ts";
 
 export const OPENAPI_INFO = {
@@ -40,18 +41,13 @@ export function createApp() {
   });
   app.use("*", securityHeaders);
 
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        problemResponse(
-          "payload_too_large",
-          c.var.requestId,
-          `bodies are limited to ${MAX_BODY_BYTES} bytes`,
-        ),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) =>
+      problemResponse("payload_too_large", c.var.requestId, `bodies are limited to ${MAX_BODY_BYTES} bytes`),
+  });
+  // A case file's upload parts are larger; their route reads exactly each part's size (routes/evidence.ts).
+  app.use("*", (c, next) => (EVIDENCE_PART_PATH.test(c.req.path) ? next() : limitBody(c, next)));
 
   for (const r of ROUTERS) app.route("/", r);
 

@@ -8,6 +8,7 @@
 // error: reading that field throws a problem naming the var, and only the requests that need it
 // fail, so a bad PEERS does not take matching down with it.
 import {
+  EVIDENCE_MAX_RETENTION_DAYS,
   type PeerConfig,
   PeersConfig,
   type ProblemCode,
@@ -78,6 +79,13 @@ export type Config = {
     retryBaseMs: number;
     /** WEBHOOK_MAX_ATTEMPTS: attempts before a delivery is given up as failed. */
     maxAttempts: number;
+  };
+  evidence: {
+    /**
+     * EVIDENCE_RETENTION_DAYS: how long a case file stays after its entry's last decision, at
+     * most the protocol's 183 days (about six months): a node may keep less, never more.
+     */
+    retentionDays: number;
   };
 };
 
@@ -186,6 +194,8 @@ export const VarsSchema = z.object({
     .pipe(z.number().min(0.05).max(3600))
     .catch(30),
   WEBHOOK_MAX_ATTEMPTS: boundedInt(8, 1, 20),
+  // Anything above the cap (or malformed) is the cap: configuration can shorten retention only.
+  EVIDENCE_RETENTION_DAYS: boundedInt(EVIDENCE_MAX_RETENTION_DAYS, 1, EVIDENCE_MAX_RETENTION_DAYS),
 });
 
 type VarName = keyof typeof VarsSchema.shape;
@@ -266,6 +276,7 @@ function build(env: ConfigEnv): Config {
       retryBaseMs: Math.round(get("WEBHOOK_RETRY_BASE_SECONDS") * 1000),
       maxAttempts: get("WEBHOOK_MAX_ATTEMPTS"),
     },
+    evidence: { retentionDays: get("EVIDENCE_RETENTION_DAYS") },
   };
 }
 

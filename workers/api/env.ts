@@ -57,4 +57,8 @@ export interface Env {
   WEBHOOK_ALLOW_PRIVATE?: string;
   WEBHOOK_RETRY_BASE_SECONDS?: string;
   WEBHOOK_MAX_ATTEMPTS?: string;
+  /** Case files' ciphertexts (docs/evidence.md): R2 bucket, local under `wrangler dev` and in the tests. */
+  EVIDENCE: R2Bucket;
+  /** Days a case file stays after its entry's last decision (default and cap 183). */
+  EVIDENCE_RETENTION_DAYS?: string;
 }

@@ -4,6 +4,7 @@ import { config } from "./config.ts";
 import type { Env } from "./env.ts";
 import { pullPeers } from "./federation/pull.ts";
 import { db } from "./lib/db.ts";
+import { purgeCaseFiles } from "./store/evidence.ts";
 import { purgeReviewItems } from "./store/review.ts";
 import { purgeExpiredSignals } from "./store/signals.ts";
 import { purgeDeliveries } from "./store/webhooks.ts";
@@ -25,6 +26,8 @@ export default {
     await purgeExpiredSignals(env.DB);
     // A platform's kept match results are deleted once their retention is over (docs/console.md).
     await purgeReviewItems(db(env.DB), config(env).review.retentionDays);
+    // Case files past retention, withdrawn or reversed: R2 object and wrapped keys (docs/evidence.md).
+    await purgeCaseFiles(db(env.DB), env.EVIDENCE, config(env).evidence.retentionDays);
     // Federation: pull every configured peer's log from its cursor (docs/federation.md). Reports
     // are kept per peer (GET /v1/federation/peers); refusals and forks are in the audit log.
     for (const r of await pullPeers(env).catch((e: unknown) => [

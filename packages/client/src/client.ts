@@ -110,6 +110,18 @@ export class EusnClient {
     return toResult<T>(res);
   }
 
+  /**
+   * A request with a fresh bearer token whose raw Response is returned (binary bodies such as a
+   * case file's ciphertext). An absolute URL may point at another node (a case file's origin):
+   * `audience` is then that node's id.
+   */
+  async fetchRaw(pathOrUrl: string, init: RequestInit = {}, audience = this.nodeId): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("authorization", `Bearer ${await signAccessToken(this.signer, audience)}`);
+    const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+    return this.fetchImpl(url, { ...init, headers });
+  }
+
   /** GET without a token (public routes: the registry, health, the log). */
   async getPublic<T = unknown>(path: string): Promise<Result<T>> {
     const res = await this.fetchImpl(`${this.baseUrl}${path}`, { headers: { accept: "application/json" } });

@@ -3,6 +3,7 @@
 export * from "./actions.ts";
 export * from "./api-credentials.ts";
 export * from "./client.ts";
+export * from "./evidence.ts";
 export * from "./hash-list.ts";
 export * from "./key-client.ts";
 export * from "./key-signer.ts";

@@ -16,6 +16,8 @@ export const ID_PREFIXES = {
   review: "rvw",
   webhook: "whk",
   delivery: "dlv",
+  casefile: "evd",
+  upload: "upl",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

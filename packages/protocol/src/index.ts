@@ -4,6 +4,7 @@ export * from "./accountability.ts";
 export * from "./baseline.ts";
 export * from "./constants.ts";
 export * from "./entry-state.ts";
+export * from "./evidence.ts";
 export * from "./ids.ts";
 export * from "./jose.ts";
 export * from "./keys.ts";

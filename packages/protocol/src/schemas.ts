@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { StatementRecord } from "./accountability.ts";
 import { ALLOWED_ALGS, EU_MEMBER_STATES, ROLES } from "./constants.ts";
+import { CreateCaseFileRecord, RewrapCaseFileRecord, SetEvidenceEncKeyRecord } from "./evidence.ts";
 import { idPattern } from "./ids.ts";
 import {
   CreateSignalRecord,
@@ -193,6 +194,9 @@ export const RECORD_SCHEMAS = {
   "statement.create": StatementRecord,
   "webhook.register": RegisterWebhookRecord,
   "webhook.remove": RemoveWebhookRecord,
+  "evidence.enckey.set": SetEvidenceEncKeyRecord,
+  "evidence.create": CreateCaseFileRecord,
+  "evidence.rewrap": RewrapCaseFileRecord,
 } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;

@@ -5,6 +5,7 @@
 import type { RecordKind } from "@eusn/protocol";
 import type { Applier, Plan } from "./context.ts";
 import { revokeApiCredential, setApiCredential } from "./credentials.ts";
+import { createCaseFile, rewrapCaseFile, setEvidenceEncKey } from "./evidence.ts";
 import { addKey, admitParticipant, countersign, retireKey, revokeParticipant } from "./participants.ts";
 import {
   createSignal,
@@ -55,6 +56,9 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "statement.create": createStatement,
   "webhook.register": registerWebhook,
   "webhook.remove": removeWebhook,
+  "evidence.enckey.set": setEvidenceEncKey,
+  "evidence.create": createCaseFile,
+  "evidence.rewrap": rewrapCaseFile,
 };
 
 /** Kinds replicated between nodes (and readable through /v1/log/entries). */

@@ -3,10 +3,9 @@
 // retraction and reversal. All node-local (`replicated: false`): logged and provable on their node,
 // never sent to peers, since their records carry wrapped selector keys and pseudonyms with access
 // rules of their own (docs/federation.md "Signals are node-local").
-import { EncPublicJwk, newId, SELECTOR_KEY_WRAP_ALG, SELECTOR_KEY_WRAP_ENC } from "@eusn/protocol";
-import { eq } from "drizzle-orm";
-import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from "jose";
-import { signalEncKeys, signalKeyVersions, signalKeyWraps } from "../../../schema/index.ts";
+import { newId, SELECTOR_KEY_WRAP_ALG, SELECTOR_KEY_WRAP_ENC } from "@eusn/protocol";
+import { decodeProtectedHeader } from "jose";
+import { signalKeyVersions, signalKeyWraps } from "../../../schema/index.ts";
 import type { Db, DomainStatements } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
@@ -23,6 +22,7 @@ import {
   withdrawStatements,
 } from "../store/signals.ts";
 import type { Applier, Plan } from "./context.ts";
+import { encKeyStatements } from "./enc-keys.ts";
 
 /** Uniqueness races that slipped past a pre-check become a plain conflict, not a 500. */
 const SIGNAL_UNIQUE = /UNIQUE constraint failed: signal_/;
@@ -88,46 +88,9 @@ export const setEncKey: Applier<"signal.enckey.set"> = {
     if (w.record.participantId !== w.claims.iss) {
       throw new ApiError("forbidden", "a platform can only set its own encryption key");
     }
-    const { kty, crv, x, y } = w.record.jwk;
-    const kid = await calculateJwkThumbprint({ kty, crv, x, y } as JWK, "sha256");
-    const bad = (message: string): never => {
-      throw new ApiError("validation_failed", message, [{ path: "/record/jwk", message }]);
-    };
-    if (w.record.jwk.kid !== undefined && w.record.jwk.kid !== kid) {
-      bad(`kid must be the RFC 7638 thumbprint of the key (${kid})`);
-    }
-    try {
-      // Refuses points not on the curve (an invalid-curve key would leak the wrapped key).
-      await crypto.subtle.importKey(
-        "jwk",
-        { kty, crv, x, y },
-        { name: "ECDH", namedCurve: "P-256" },
-        true,
-        [],
-      );
-    } catch {
-      bad("not a valid P-256 public key");
-    }
-    const clash = await db.select().from(signalEncKeys).where(eq(signalEncKeys.kid, kid));
-    if (clash.some((k) => k.participantId !== w.claims.iss)) {
-      throw new ApiError("conflict", "this encryption key is registered to another participant");
-    }
-    const jwk = JSON.stringify(
-      EncPublicJwk.parse({ kty, crv, x, y, use: "enc", alg: SELECTOR_KEY_WRAP_ALG, kid }),
-    );
-    const now = nowS();
-    const recordId = ctx.recordId;
     return {
       subjectId: w.claims.iss,
-      statements: [
-        db
-          .insert(signalEncKeys)
-          .values({ participantId: w.claims.iss, kid, jwk, recordId, setAt: now })
-          .onConflictDoUpdate({
-            target: signalEncKeys.participantId,
-            set: { kid, jwk, recordId, setAt: now },
-          }),
-      ],
+      statements: await encKeyStatements(db, w.claims.iss, w.record.jwk, ctx.recordId, nowS()),
     };
   },
 };

@@ -23,6 +23,7 @@ import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
 import { getSubmission } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
+import { endCaseFilesStatements } from "./evidence.ts";
 
 const fp = (i: SubmissionItem) => `${i.signalType}:${i.value}`;
 
@@ -475,7 +476,7 @@ export const withdrawSubmission: Applier<"submission.withdraw"> = {
         "only the submitting authority can withdraw a submission; a coordinator can reverse it",
       );
     }
-    return decisionPlan(db, w, ctx, "withdraw", [], {}, single(w));
+    return endingCaseFiles(db, w, ctx, await decisionPlan(db, w, ctx, "withdraw", [], {}, single(w)));
   },
 };
 
@@ -486,7 +487,7 @@ export const reverseSubmission: Applier<"submission.reverse"> = {
   replicated: true,
   dependsOn: bySubmission,
   async apply(db, _env, w, ctx) {
-    return decisionPlan(
+    const plan = await decisionPlan(
       db,
       w,
       ctx,
@@ -495,8 +496,27 @@ export const reverseSubmission: Applier<"submission.reverse"> = {
       { ground: w.record.ground, reference: w.record.reference },
       single(w),
     );
+    return endingCaseFiles(db, w, ctx, plan);
   },
 };
+
+/**
+ * A withdrawal or reversal deletes the entry's case files at once (docs/evidence.md): their
+ * wrapped keys go in the record's own batch. A void record (signed after its key stopped being
+ * valid) changes nothing.
+ */
+function endingCaseFiles(
+  db: Db,
+  w: { void?: string | undefined; record: { submissionId: string } },
+  ctx: ApplyContext,
+  plan: Plan,
+): Plan {
+  if (w.void) return plan;
+  return {
+    ...plan,
+    statements: [...plan.statements, ...endCaseFilesStatements(db, w.record.submissionId, nowIso(ctx.at))],
+  };
+}
 
 /**
  * A platform reports a match outcome. One live report per platform per entry (the latest in

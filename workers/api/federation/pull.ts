@@ -563,6 +563,7 @@ async function firstMissing(db: Db, deps: string[]): Promise<string | undefined>
       submission: ["submissions", "id"],
       assessment: ["assessments", "id"],
       participant: ["participants", "id"],
+      casefile: ["case_files", "id"],
       // An admission or revocation request, by its record (a countersignature waits for it).
       registry: ["registry_requests", "request_record_id"],
     }[type];

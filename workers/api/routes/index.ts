@@ -3,6 +3,7 @@ import consolePages from "../../console/routes.tsx";
 import apiCredentials from "./api-credentials.ts";
 import audit from "./audit.ts";
 import baseline from "./baseline.ts";
+import evidence from "./evidence.ts";
 import baselineExport from "./export.ts";
 import federation from "./federation.ts";
 import log from "./log.ts";
@@ -37,4 +38,5 @@ export const ROUTERS = [
   statements,
   reports,
   webhooks,
+  evidence,
 ];

@@ -18,7 +18,8 @@
 //   (its signer, the signal's origin, the platforms that were handed the signal, coordinators);
 // - selector-key versions and grants (wrapped keys only): platforms, which check their wrap against
 //   them, and coordinators; a platform's key-wrapping key: itself and coordinators;
-// - API credentials: their signer and coordinators; statements of reasons: their signer only.
+// - API credentials: their signer and coordinators; statements of reasons: their signer only;
+// - case files, their re-wraps and authorities' key-wrapping keys: coordinators and authorities.
 //
 // Node-local kinds are never served to peers. A kind the table does not list cannot exist: the
 // table is typed over every RecordKind, so adding a kind without deciding its policy does not
@@ -82,6 +83,11 @@ export const RECORD_POLICIES: Record<RecordKind, Policy> = {
   // A receiver URL is the participant's and the coordinators' business only.
   "webhook.register": signerAndCoordinators,
   "webhook.remove": signerAndCoordinators,
+  // Case files: the wrapped keys open nothing without a recipient's private key; who is a recipient
+  // and the ciphertext's hash are for those who assess and curate, as the submission itself is.
+  "evidence.enckey.set": curators,
+  "evidence.create": curators,
+  "evidence.rewrap": curators,
 };
 
 /** Kinds whose policy needs `RecordFacts.signal`. */

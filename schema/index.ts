@@ -4,6 +4,7 @@ export * from "./accountability.ts";
 export * from "./credentials.ts";
 export * from "./evidence.ts";
 export * from "./federation.ts";
+export * from "./incidents.ts";
 export * from "./log.ts";
 export * from "./participants.ts";
 export * from "./records.ts";

@@ -57,6 +57,15 @@ export const submissions = sqliteTable(
      * writes racing on one entry cannot both land on a stale derivation.
      */
     stateVersion: integer("state_version").notNull().default(0),
+    /**
+     * A provisional entry (docs/incidents.md): the active incident it was submitted under, and
+     * when it lapses at the latest (72 h after submission, ISO-8601 UTC); its incident's end may
+     * come first. `provisional_lapsed_at`: when its lapse was recorded in the change feed (by the
+     * incident's close, or the scheduled job).
+     */
+    incidentId: text("incident_id"),
+    provisionalUntil: text("provisional_until"),
+    provisionalLapsedAt: text("provisional_lapsed_at"),
   },
   (t) => [
     uniqueIndex("submissions_match_key").on(t.matchKey),
@@ -67,6 +76,7 @@ export const submissions = sqliteTable(
     // The console's queues: search by hash prefix (a range on value) and newest first.
     index("submissions_value").on(t.value),
     index("submissions_created").on(t.createdAt),
+    index("submissions_incident").on(t.incidentId),
   ],
 );
 

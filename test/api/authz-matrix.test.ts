@@ -36,6 +36,7 @@ import { createApp } from "../../workers/api/app.ts";
 import { unchanged } from "../helpers/db-state.ts";
 import { evidenceFixture } from "../helpers/evidence.ts";
 import { pdqItem } from "../helpers/hashes.ts";
+import { declare, declareRecord } from "../helpers/incidents.ts";
 import { admit, BASE, coordinator, nodeFetch, secondCoordinator } from "../helpers/node.ts";
 import {
   ACTORS,
@@ -574,6 +575,41 @@ function matrix(w: World): Record<string, Case[]> {
       },
     ],
 
+    // ---- crisis incidents (writes: coordinators; reads: every participant; summary: public) -----
+    "POST /v1/incidents": write(
+      writer(["coordinator"]),
+      async (a) => () =>
+        signedPost(
+          w,
+          a,
+          "/v1/incidents",
+          "incident.declare",
+          declareRecord({ title: `Matrix drill by ${a}` }),
+        ),
+    ),
+    "POST /v1/incidents/{id}/extend": write(writer(["coordinator"]), async (a) => {
+      const inc = await declare();
+      return () =>
+        signedPost(w, a, `/v1/incidents/${inc.id}/extend`, "incident.extend", {
+          incidentId: inc.id,
+          endsAt: new Date(Date.parse(inc.endsAt) + 3600_000).toISOString(),
+          reason: "matrix extension",
+        });
+    }),
+    "POST /v1/incidents/{id}/close": write(writer(["coordinator"]), async (a) => {
+      const inc = await declare();
+      return () =>
+        signedPost(w, a, `/v1/incidents/${inc.id}/close`, "incident.close", {
+          incidentId: inc.id,
+          reason: "matrix close",
+        });
+    }),
+    "GET /v1/incidents": get(at("/v1/incidents"), reader(ALL_ROLES)),
+    "GET /v1/incidents/{id}": get(() => `/v1/incidents/${incidentId}`, reader(ALL_ROLES)),
+    "GET /v1/incidents/{id}/hashes": get(() => `/v1/incidents/${incidentId}/hashes`, reader(ALL_ROLES)),
+    "GET /v1/incidents/{id}/report": get(() => `/v1/incidents/${incidentId}/report`, reader(["coordinator"])),
+    "GET /v1/incidents/{id}/summary": get(() => `/v1/incidents/${incidentId}/summary`, PUBLIC),
+
     // ---- TAXII 2.1 (bearer here; Basic credentials are covered by the TAXII tests) -------------
     "GET /taxii2/": get(at("/taxii2/"), reader(ALL_ROLES), { headers: TAXII }),
     "GET /taxii2/eusn/": get(at("/taxii2/eusn/"), reader(ALL_ROLES), { headers: TAXII }),
@@ -641,8 +677,11 @@ async function check(res: Response, exp: Outcome, label: string) {
 }
 
 let w: World;
+/** A public incident every incident read is tried on. */
+let incidentId: string;
 beforeAll(async () => {
   w = await buildWorld();
+  incidentId = (await declare({ public: true })).id;
 }, 120_000);
 
 describe("authorization matrix", () => {
@@ -764,6 +803,14 @@ describe("authorization matrix", () => {
     "GET /v1/statements",
     "GET /v1/statements/{id}",
     "GET /v1/reports/tco",
+    "POST /v1/incidents",
+    "POST /v1/incidents/{id}/extend",
+    "POST /v1/incidents/{id}/close",
+    "GET /v1/incidents",
+    "GET /v1/incidents/{id}",
+    "GET /v1/incidents/{id}/hashes",
+    "GET /v1/incidents/{id}/report",
+    "GET /v1/incidents/{id}/summary",
     "GET /taxii2/",
     "GET /taxii2/eusn/",
     "GET /taxii2/eusn/collections/",

@@ -35,6 +35,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { allTables, dbState, unchanged } from "../helpers/db-state.ts";
 import { type EvidenceFixture, evidenceFixture } from "../helpers/evidence.ts";
 import { pdqItem } from "../helpers/hashes.ts";
+import { declare, declareRecord } from "../helpers/incidents.ts";
 import { admit, BASE, coordinator, countersign, nodeFetch } from "../helpers/node.ts";
 import { randomPseudonym } from "../helpers/signals.ts";
 import { type Actor, buildWorld, freshPdq, signerOf, type World } from "../helpers/world.ts";
@@ -104,6 +105,8 @@ let statementId: string;
 let webhookId: string;
 /** A case file and an open upload of the world's authority (test/helpers/evidence.ts). */
 let evd: EvidenceFixture;
+/** A public, active incident (its reads and writes are attacked like every other route's). */
+let incidentId: string;
 /** A jti each actor has already used for an accepted record. */
 const usedJti = new Map<string, string>();
 
@@ -166,6 +169,7 @@ beforeAll(async () => {
   if (!hook.ok) throw new Error(`webhook: ${JSON.stringify(hook.problem)}`);
   webhookId = hook.data.subjectId;
   evd = await evidenceFixture(w);
+  incidentId = (await declare({ public: true })).id;
 }, 120_000);
 
 // ---- declarations: what the OpenAPI document cannot tell ---------------------------------------
@@ -281,6 +285,19 @@ function writeSpec(kind: string): { actor: Actor; record: (me: string) => Promis
         complaintUrl: "https://platform.example/appeals",
       }),
     },
+    "incident.declare": {
+      actor: "coordinator",
+      record: async () => declareRecord({ title: "Hostile drill" }),
+    },
+    "incident.extend": {
+      actor: "coordinator",
+      record: async () => ({
+        incidentId,
+        endsAt: new Date(Date.now() + 30 * 3600_000).toISOString(),
+        reason: "hostile test",
+      }),
+    },
+    "incident.close": { actor: "coordinator", record: async () => ({ incidentId, reason: "hostile test" }) },
     "signal.retract": { actor: "platform", record: async () => ({ signalId: w.signalId }) },
     "webhook.register": {
       actor: "platform",
@@ -408,6 +425,7 @@ function fillParam(r: Route, name: string, me: string): string {
   if (name === "id" && r.path.startsWith("/v1/evidence/uploads/")) return evd.uploadId;
   if (name === "id" && r.path.startsWith("/v1/evidence/")) return evd.caseFileId;
   if (name === "n") return "1";
+  if (name === "id" && r.path.startsWith("/v1/incidents/")) return incidentId;
   if (name === "id" && r.path.startsWith("/taxii2/")) return "baseline";
   if (name === "id" && r.path.startsWith("/v1/webhooks/")) return webhookId;
   if (name === "objectId") return w.stixId;
@@ -507,7 +525,17 @@ const flip = (s: string) => `${s.slice(0, -2)}${s.at(-2) === "A" ? "B" : "A"}${s
 const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
 const SQL = "x' OR '1'='1'; DROP TABLE records; --";
 const UNICODE = "\u202e\u0000\ud800\ufeff\u0301𝕏";
-const FREE_TEXT = new Set(["reason", "displayName", "label", "note", "reference", "kid", "reviewer"]);
+const FREE_TEXT = new Set([
+  "reason",
+  "displayName",
+  "label",
+  "note",
+  "reference",
+  "kid",
+  "reviewer",
+  "title",
+  "description",
+]);
 
 // ---- signed writes --------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 // The Worker's bindings and configuration (wrangler.toml vars, secrets, D1). Policy vars are read
 // through config.ts, never directly. The Durable Object bindings are typed by the objects' RPC
 // interfaces (leaf modules), not by their classes, which themselves read Env.
+import type { IncidentWatchRpc } from "./incidents/types.ts";
 import type { RateLimiterRpc } from "./limits/policy.ts";
 import type { MatchShardRpc } from "./match/types.ts";
 import type { WebhookDispatcherRpc } from "./webhooks/types.ts";
@@ -37,6 +38,8 @@ export interface Env {
   MATCH_SHARDS?: string;
   /** Per-participant rate limits (workers/api/limits; SECURITY.md): one Durable Object per participant. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiterRpc>;
+  /** Crisis incidents (docs/incidents.md): one Durable Object per incident holds its followers' long-polls. */
+  INCIDENT_WATCH: DurableObjectNamespace<IncidentWatchRpc>;
   /** Rules per request class, e.g. "600/min, 50000/day"; "off" disables a class. Defaults: limits/policy.ts; parsed by config.ts. */
   RATE_LIMIT_WRITE?: string;
   RATE_LIMIT_READ?: string;

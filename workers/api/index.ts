@@ -3,13 +3,16 @@ import { createApp } from "./app.ts";
 import { config } from "./config.ts";
 import type { Env } from "./env.ts";
 import { pullPeers } from "./federation/pull.ts";
+import { wakeIncidentFollowers } from "./incidents/watch.ts";
 import { db } from "./lib/db.ts";
 import { purgeCaseFiles } from "./store/evidence.ts";
+import { recordDueLapses } from "./store/incidents.ts";
 import { purgeReviewItems } from "./store/review.ts";
 import { purgeExpiredSignals } from "./store/signals.ts";
 import { purgeDeliveries } from "./store/webhooks.ts";
 import { kickDispatcher } from "./webhooks/kick.ts";
 
+export { IncidentWatch } from "./incidents/watch-object.ts";
 export { RateLimiter } from "./limits/rate-limiter.ts";
 export { MatchShard } from "./match/shard.ts";
 export { WebhookDispatcher } from "./webhooks/dispatcher.ts";
@@ -22,6 +25,10 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext) {
+    // Provisional entries of crisis incidents whose window is over: their lapse goes into the
+    // change feed (they already stopped matching at query time), and the incidents' followers are
+    // told (docs/incidents.md).
+    await wakeIncidentFollowers(env, await recordDueLapses(db(env.DB)));
     // Expired migration signals are deleted, not only hidden (docs/signals.md "Retention and purge").
     await purgeExpiredSignals(env.DB);
     // A platform's kept match results are deleted once their retention is over (docs/console.md).

@@ -36,8 +36,12 @@ export const BaselinePage = z
   })
   .meta({ id: "BaselinePage" });
 
-/** The changes that end a platform's use of an entry it matched. */
-export const REVERSAL_CHANGES = ["withdrawn", "reversed", "excluded"] as const;
+/**
+ * The changes that end a platform's use of an entry it matched. `provisional_lapsed`: a crisis
+ * incident's provisional entry stopped matching unconfirmed (its incident ended or closed, or 72 h
+ * passed) — its reason is `provisional_lapsed` (docs/incidents.md).
+ */
+export const REVERSAL_CHANGES = ["withdrawn", "reversed", "excluded", "provisional_lapsed"] as const;
 
 export const Reversal = z
   .object({

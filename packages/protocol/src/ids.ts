@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   delivery: "dlv",
   casefile: "evd",
   upload: "upl",
+  incident: "inc",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -6,6 +6,7 @@ export * from "./constants.ts";
 export * from "./entry-state.ts";
 export * from "./evidence.ts";
 export * from "./ids.ts";
+export * from "./incidents.ts";
 export * from "./jose.ts";
 export * from "./keys.ts";
 export * from "./log.ts";

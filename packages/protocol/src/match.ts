@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ContentRef } from "./accountability.ts";
 import { EntryStateView } from "./entry-state.ts";
+import { ProvisionalLabel } from "./incidents.ts";
 import { MAX_BATCH, MAX_VPDQ_FRAMES, VpdqFrame } from "./submissions.ts";
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `${n} lower-case hex characters`);
@@ -152,6 +153,9 @@ export const MatchHit = z
     queryFrame: VideoFrameRef.optional(),
     entryFrame: VideoFrameRef.optional(),
     video: VideoMatch.optional(),
+    provisional: ProvisionalLabel.nullable().describe(
+      "Set for a provisional entry of a crisis incident (matched before any quorum, docs/incidents.md): the incident and when the entry lapses unless included first. null otherwise.",
+    ),
   })
   .meta({ id: "MatchHit" });
 export type MatchHit = z.infer<typeof MatchHit>;

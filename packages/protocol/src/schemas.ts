@@ -5,6 +5,7 @@ import { StatementRecord } from "./accountability.ts";
 import { ALLOWED_ALGS, EU_MEMBER_STATES, ROLES } from "./constants.ts";
 import { CreateCaseFileRecord, RewrapCaseFileRecord, SetEvidenceEncKeyRecord } from "./evidence.ts";
 import { idPattern } from "./ids.ts";
+import { CloseIncidentRecord, DeclareIncidentRecord, ExtendIncidentRecord } from "./incidents.ts";
 import {
   CreateSignalRecord,
   GrantSelectorKeyRecord,
@@ -197,6 +198,9 @@ export const RECORD_SCHEMAS = {
   "evidence.enckey.set": SetEvidenceEncKeyRecord,
   "evidence.create": CreateCaseFileRecord,
   "evidence.rewrap": RewrapCaseFileRecord,
+  "incident.declare": DeclareIncidentRecord,
+  "incident.extend": ExtendIncidentRecord,
+  "incident.close": CloseIncidentRecord,
 } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;

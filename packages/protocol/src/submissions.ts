@@ -5,6 +5,7 @@ import { z } from "zod";
 import { EU_MEMBER_STATES } from "./constants.ts";
 import { ENTRY_FLAGS, ENTRY_STATES, EntryStateView } from "./entry-state.ts";
 import { idPattern } from "./ids.ts";
+import { IncidentId } from "./incidents.ts";
 
 /** TCO Regulation (EU) 2021/784 Art 2(7): the limbs (a)–(e) of the definition of terrorist content. */
 export const TCO_LIMBS = ["a", "b", "c", "d", "e"] as const;
@@ -219,7 +220,12 @@ export type SubmissionItem = z.infer<typeof SubmissionItem>;
 
 /** An authority submits one or a batch of hashes; the batch is all-or-nothing. */
 export const SubmitRecord = z
-  .object({ items: z.array(SubmissionItem).min(1).max(MAX_BATCH) })
+  .object({
+    items: z.array(SubmissionItem).min(1).max(MAX_BATCH),
+    incidentId: IncidentId.optional().describe(
+      "Tag every item with an active incident: new entries match at once, labelled provisional, until the incident ends or 72 h pass (docs/incidents.md).",
+    ),
+  })
   .strict()
   .meta({ id: "SubmitRecord" });
 

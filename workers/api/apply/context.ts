@@ -42,6 +42,11 @@ export function signedAt(w: { claims: { iat: number } }, ctx: ApplyContext) {
 /** What applying a record gives the write pipeline (apply/pipeline.ts). */
 export type Plan = {
   subjectId: string;
+  /**
+   * Incidents whose hash feed this record changes: their followers (the IncidentWatch Durable
+   * Object, held long-polls) are woken once the record is stored.
+   */
+  incidents?: string[];
   /** Everything the record says is already here (an idempotent repeat): nothing is stored. */
   nothingNew?: boolean;
   /**

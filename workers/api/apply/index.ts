@@ -6,6 +6,7 @@ import type { RecordKind } from "@eusn/protocol";
 import type { Applier, Plan } from "./context.ts";
 import { revokeApiCredential, setApiCredential } from "./credentials.ts";
 import { createCaseFile, rewrapCaseFile, setEvidenceEncKey } from "./evidence.ts";
+import { closeIncident, declareIncident, extendIncident } from "./incidents.ts";
 import { addKey, admitParticipant, countersign, retireKey, revokeParticipant } from "./participants.ts";
 import {
   createSignal,
@@ -59,6 +60,9 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "evidence.enckey.set": setEvidenceEncKey,
   "evidence.create": createCaseFile,
   "evidence.rewrap": rewrapCaseFile,
+  "incident.declare": declareIncident,
+  "incident.extend": extendIncident,
+  "incident.close": closeIncident,
 };
 
 /** Kinds replicated between nodes (and readable through /v1/log/entries). */

@@ -10,6 +10,7 @@
 // it and every node must hold the same records to derive the same state.
 import type { RecordKind, WriteReceipt } from "@eusn/protocol";
 import type { Env } from "../env.ts";
+import { wakeIncidentFollowers } from "../incidents/watch.ts";
 import type { Db, DomainStatements } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { derivedId } from "../lib/ids.ts";
@@ -106,6 +107,8 @@ export async function prepareRecord<K extends RecordKind, P extends Plan = Plan>
         });
         // Stored: the webhook dispatcher turns what it changed into deliveries.
         await kickDispatcher(env, w.kind);
+        // Stored: followers of the incidents it changes answer now instead of at their timeout.
+        if (plan.incidents?.length) await wakeIncidentFollowers(env, plan.incidents);
         return { receipt, plan };
       } catch (e) {
         const race = plan.uniqueConflict;

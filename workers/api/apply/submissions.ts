@@ -4,7 +4,13 @@
 // at all (who signs it, about what) and adds the record's facts; the state an entry ends up in is
 // then re-derived from all its records in signed order (rules/entry-history.ts), so a replicated
 // assessment counts exactly as a local one, whatever order they arrive in.
-import { MIN_PDQ_QUALITY, type RecordOf, type SubmissionItem, vpdqDigest } from "@eusn/protocol";
+import {
+  MIN_PDQ_QUALITY,
+  PROVISIONAL_MAX_HOURS,
+  type RecordOf,
+  type SubmissionItem,
+  vpdqDigest,
+} from "@eusn/protocol";
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import {
   assessments,
@@ -21,6 +27,7 @@ import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
 import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
+import { getIncident, incidentGuard, isActiveAt } from "../store/incidents.ts";
 import { getSubmission } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
 import { endCaseFilesStatements } from "./evidence.ts";
@@ -88,9 +95,25 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
   kind: "submission.create",
   roles: ["authority"],
   replicated: true,
+  dependsOn: (w) => (w.record.incidentId ? [`incident:${w.record.incidentId}`] : []),
   async apply(db, _env, w, ctx) {
     const me = w.caller.participant;
     const items = w.record.items;
+    // Provisional entries (docs/incidents.md): only while the incident is active, judged at the
+    // record's signed time and, for a write to this node, at the node's time too (a record signed
+    // up to 5 minutes early cannot reach an incident that has ended here). The batch is guarded
+    // on the incident as read, so a close landing meanwhile refuses it (409) rather than leaving
+    // a provisional entry the close did not lapse.
+    const incident = w.record.incidentId ? await getIncident(db, w.record.incidentId) : undefined;
+    if (w.record.incidentId) {
+      if (!incident) throw new ApiError("not_found", `no incident ${w.record.incidentId}`);
+      if (!isActiveAt(incident, ctx.at) || (!ctx.replicated && !isActiveAt(incident, Date.now())))
+        throw new ApiError(
+          "conflict",
+          `incident ${incident.id} is not active (${incident.closedAt ? "closed" : `${incident.startsAt} to ${incident.endsAt}`}): provisional submissions are accepted only while it is`,
+        );
+    }
+    const provisionalUntil = incident ? nowIso(ctx.at + PROVISIONAL_MAX_HOURS * 3600_000) : null;
     const seen = new Set<string>();
     items.forEach((it, idx) => {
       if (seen.has(fp(it))) {
@@ -158,6 +181,7 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
       nothingNew: fresh.length === 0 && !ctx.replicated,
       subjectId: fresh.length === 1 ? fresh[0]!.id : `batch:${fresh.length}`,
       creates: fresh.map((f) => f.id),
+      ...(incident && fresh.length > 0 ? { incidents: [incident.id] } : {}),
       statements: (() => {
         if (fresh.length === 0) return [];
         const recordId = ctx.recordId;
@@ -215,6 +239,8 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
             status: sql`${status}`,
             concurStates: sql`${concurStates}`,
             createdAt: sql`${createdAt}`,
+            incidentId: incident ? sql`${incident.id}` : sql`NULL`,
+            provisionalUntil: provisionalUntil ? sql`${provisionalUntil}` : sql`NULL`,
           },
           sql`FROM json_each(${packed}) ORDER BY key`,
         );
@@ -227,9 +253,10 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
           {
             submissionId: sql`s.id`,
             change: sql`'created'`,
+            // A provisional entry joins what scope `baseline` matches: the baseline moves too.
             affectsBaseline: w.void
               ? sql`0`
-              : sql`CASE WHEN s.tlp = 'red' THEN ${linkedInBaselineSql(sql`s.fingerprint`, sql`s.id`)} ELSE 0 END`,
+              : sql`CASE WHEN s.tlp = 'red' THEN ${linkedInBaselineSql(sql`s.fingerprint`, sql`s.id`)} ELSE ${incident ? 1 : 0} END`,
             recordId: sql`${recordId}`,
             at: sql`${createdAt}`,
           },
@@ -248,7 +275,7 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
               ]
             : [],
         );
-        return [inserts, ...videos, changes];
+        return [...(incident ? incidentGuard(db, incident) : []), inserts, ...videos, changes];
       })(),
     };
   },
@@ -357,6 +384,7 @@ async function bulkPlan<T extends { submissionId: string }>(
     out.statements.push(...p.statements);
     out.touches!.push(...(p.touches ?? []));
     out.facts!.push(...(p.facts ?? []));
+    if (p.incidents) out.incidents = [...(out.incidents ?? []), ...p.incidents];
     out.items.push({ submissionId: item.submissionId, id: p.subjectId });
   }
   return out;
@@ -428,10 +456,12 @@ async function decisionPlan(
   item: { submissionId: string; n: number },
 ): Promise<Plan> {
   const id = item.submissionId;
-  await subjectOf(db, id);
+  const row = await subjectOf(db, id);
   const decisionId = await derivedId("decision", w, item.n);
   return {
     subjectId: decisionId,
+    // An incident's entry included, excluded, withdrawn or reversed: its followers are told.
+    ...(row.incidentId ? { incidents: [row.incidentId] } : {}),
     touches: [id],
     facts: [
       {

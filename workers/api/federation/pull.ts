@@ -564,6 +564,7 @@ async function firstMissing(db: Db, deps: string[]): Promise<string | undefined>
       assessment: ["assessments", "id"],
       participant: ["participants", "id"],
       casefile: ["case_files", "id"],
+      incident: ["incidents", "id"],
       // An admission or revocation request, by its record (a countersignature waits for it).
       registry: ["registry_requests", "request_record_id"],
     }[type];

@@ -6,6 +6,7 @@ import baseline from "./baseline.ts";
 import evidence from "./evidence.ts";
 import baselineExport from "./export.ts";
 import federation from "./federation.ts";
+import incidents from "./incidents.ts";
 import log from "./log.ts";
 import match from "./match.ts";
 import meta from "./meta.ts";
@@ -39,4 +40,5 @@ export const ROUTERS = [
   reports,
   webhooks,
   evidence,
+  incidents,
 ];

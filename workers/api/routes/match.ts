@@ -23,7 +23,14 @@ import { bearerSecurity, problems, type RouteContext, router } from "../lib/hono
 import { matchCost } from "../limits/policy.ts";
 import { enforceRateLimit } from "../limits/rate-limiter.ts";
 import type { ShardHit, ShardQueryItem, ShardVideoHit } from "../match/types.ts";
-import { entryState, isMatchable, type Policy, policy } from "../rules/baseline.ts";
+import {
+  entryState,
+  isMatchable,
+  isProvisional,
+  type Policy,
+  policy,
+  provisionalLapsesAt,
+} from "../rules/baseline.ts";
 import { versionAndHead } from "../store/changes.ts";
 import { type MatchRow, matchRows, recordMatches } from "../store/match.ts";
 import { type StoredVideo, videosByKey } from "../store/videos.ts";
@@ -36,7 +43,7 @@ export const postMatchRoute = createRoute({
   tags: ["match"],
   summary: "Match up to 1,000 hashes (platform)",
   description:
-    "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match, nor any entry whose value a live submission holds at TLP:RED; retired entries match only in scope `all`. The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals. With `keep`, each result (the entry and the item's `ref`, never the hash) is kept for the platform's review queue, GET /v1/review.",
+    "Exact results: every entry within the threshold is returned. Withdrawn, reversed, expired, excluded and TLP:RED entries never match, nor any entry whose value a live submission holds at TLP:RED; retired entries match only in scope `all`. Scope `baseline` also answers the provisional entries of an active crisis incident, labelled `provisional` with the incident and when they lapse (docs/incidents.md). The request is counted for the platform's accounting (counts only; the queried hashes are not stored) and matched entries remember the platform, so it sees later reversals in /v1/reversals. With `keep`, each result (the entry and the item's `ref`, never the hash) is kept for the platform's review queue, GET /v1/review.",
   security: bearerSecurity,
   middleware: [access(["platform"])] as const,
   request: { body: { required: true, content: { "application/json": { schema: MatchRequest } } } },
@@ -169,6 +176,11 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     assessments: { concurStates: p.concurStates, dissenting: r.liveDissents },
     tlp: r.tlp,
     lowQuality: r.lowQuality,
+    // Labelled while it matches as a provisional entry of an incident (rules/baseline.ts).
+    provisional:
+      r.incidentId && isProvisional(r, now)
+        ? { incidentId: r.incidentId, lapsesAt: provisionalLapsesAt(r)! }
+        : null,
   });
   const frameRef = (f: VpdqFrame) => ({ frameNumber: f[0], timestamp: f[3] });
   for (const h of best.values()) {

@@ -175,6 +175,80 @@ export function inBaselineSql(alias: string, nowIso: string): SQL {
   return sql`(${col(alias, "baseline_state")} IN ('included', 'disputed') AND ${currentSql(alias, nowIso)} AND ${shareableSql(alias)})`;
 }
 
+// ---- provisional entries (crisis incidents) -----------------------------------------------------
+//
+// During an active incident an authority's submission tagged with it is provisional: it matches
+// at once, in scope `baseline` too, labelled with the incident, before any quorum. It stops by
+// itself at the earlier of its incident's end (scheduled, or its close) and 72 h after it was
+// submitted (`provisional_until`, set when it is created), unless it was included by then by the
+// normal rules (then it is a baseline entry like any other). Judged here at query time against
+// the reader's clock, so a lapsed entry is never answered even before the scheduled job records
+// the lapse in the change feed; once recorded (`provisional_lapsed_at`, also set in the close's
+// own batch) it stays lapsed whatever the clock says. Only an undecided entry is provisional: an
+// excluded, retired or disputed-then-retired one follows its decision. TLP:RED never matches,
+// provisional or not (isShareable).
+
+/** What provisional matching depends on beyond the entry's row: its incident's end. */
+export type ProvisionalLinks = {
+  incidentId?: string | null;
+  provisionalUntil?: string | null;
+  provisionalLapsedAt?: string | null;
+  /** The end of the entry's incident now: the earlier of its scheduled end and its close. */
+  incidentEndsAt?: string | null;
+};
+
+/** When a provisional entry stops matching (unless included first); null for any other entry. */
+export function provisionalLapsesAt(row: ProvisionalLinks): string | null {
+  if (!row.incidentId || !row.provisionalUntil) return null;
+  if (!row.incidentEndsAt) return row.provisionalUntil;
+  // ISO-8601 UTC strings sort as the instants they name.
+  return [row.incidentEndsAt, row.provisionalUntil].sort()[0]!;
+}
+
+/**
+ * Matching now as provisional: tagged with an incident, its lapse not recorded, undecided,
+ * current, shareable, and before the earlier of its incident's end and its own 72 h.
+ */
+export function isProvisional(
+  row: Pick<SubmissionRow, "status" | "baselineState" | "expiresAt" | "tlp"> & Links & ProvisionalLinks,
+  now = Date.now(),
+): boolean {
+  const lapses = provisionalLapsesAt(row);
+  return (
+    lapses !== null &&
+    !row.provisionalLapsedAt &&
+    row.baselineState === "none" &&
+    isCurrent(row, now) &&
+    isShareable(row) &&
+    Date.parse(lapses) > now
+  );
+}
+
+/** SQL: the end of the incident of the row under `alias` (null when it has none). */
+export function incidentEndSql(alias: string): SQL {
+  return sql`(SELECT coalesce(min(i.ends_at, i.closed_at), i.ends_at) FROM incidents i WHERE i.id = ${col(alias, "incident_id")})`;
+}
+/** Raw text of `incidentEndSql` (for statements bound by hand, e.g. the match rows). */
+export function incidentEndSqlText(alias: string): string {
+  return `(SELECT coalesce(min(i.ends_at, i.closed_at), i.ends_at) FROM incidents i WHERE i.id = "${alias}"."incident_id")`;
+}
+export function provisionalSql(alias: string, nowIso: string): SQL {
+  return sql`(${col(alias, "incident_id")} IS NOT NULL AND ${col(alias, "provisional_lapsed_at")} IS NULL
+    AND ${col(alias, "baseline_state")} = 'none' AND ${currentSql(alias, nowIso)} AND ${shareableSql(alias)}
+    AND ${col(alias, "provisional_until")} > ${nowIso} AND ${incidentEndSql(alias)} > ${nowIso})`;
+}
+
+/**
+ * For the scheduled job and the close: provisional entries whose window is over but whose lapse
+ * is not recorded yet (undecided and live; an entry included in time is not lapsed, and one that
+ * ended otherwise is already in the feed by its own change).
+ */
+export function lapseDueSql(alias: string, nowIso: string): SQL {
+  return sql`(${col(alias, "incident_id")} IS NOT NULL AND ${col(alias, "provisional_lapsed_at")} IS NULL
+    AND ${col(alias, "baseline_state")} = 'none' AND ${col(alias, "status")} = 'live'
+    AND (${col(alias, "provisional_until")} <= ${nowIso} OR ${incidentEndSql(alias)} <= ${nowIso}))`;
+}
+
 // ---- matching -----------------------------------------------------------------------------------
 
 /**
@@ -196,10 +270,11 @@ export function isIndexable(row: Pick<SubmissionRow, "status" | "baselineState" 
 
 /**
  * May a platform be answered this entry in `scope`? Current, shareable (no linked TLP:RED
- * submission either), not excluded, and for scope `baseline` in the baseline.
+ * submission either), not excluded, and for scope `baseline` in the baseline or provisional
+ * (`isProvisional`: a row read without its incident fields is never provisional).
  */
 export function isMatchable(
-  row: Pick<SubmissionRow, "status" | "baselineState" | "tlp" | "expiresAt"> & Links,
+  row: Pick<SubmissionRow, "status" | "baselineState" | "tlp" | "expiresAt"> & Links & ProvisionalLinks,
   scope: MatchScope,
   now = Date.now(),
 ): boolean {
@@ -207,8 +282,14 @@ export function isMatchable(
     isIndexable(row) &&
     isShareable(row) &&
     isCurrent(row, now) &&
-    (scope === "all" || (IN_BASELINE_STATES as readonly string[]).includes(row.baselineState))
+    (scope === "all" ||
+      (IN_BASELINE_STATES as readonly string[]).includes(row.baselineState) ||
+      isProvisional(row, now))
   );
+}
+/** SQL form of `isMatchable` for scope `baseline`: in the baseline, or provisional. */
+export function matchableBaselineSql(alias: string, nowIso: string): SQL {
+  return sql`(${inBaselineSql(alias, nowIso)} OR ${provisionalSql(alias, nowIso)})`;
 }
 
 // ---- false positives ----------------------------------------------------------------------------

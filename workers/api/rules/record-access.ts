@@ -20,6 +20,7 @@
 //   them, and coordinators; a platform's key-wrapping key: itself and coordinators;
 // - API credentials: their signer and coordinators; statements of reasons: their signer only;
 // - case files, their re-wraps and authorities' key-wrapping keys: coordinators and authorities.
+// - crisis incidents (declared, extended, closed): every participant, as GET /v1/incidents lists them.
 //
 // Node-local kinds are never served to peers. A kind the table does not list cannot exist: the
 // table is typed over every RecordKind, so adding a kind without deciding its policy does not
@@ -88,6 +89,9 @@ export const RECORD_POLICIES: Record<RecordKind, Policy> = {
   "evidence.enckey.set": curators,
   "evidence.create": curators,
   "evidence.rewrap": curators,
+  "incident.declare": everyone,
+  "incident.extend": everyone,
+  "incident.close": everyone,
 };
 
 /** Kinds whose policy needs `RecordFacts.signal`. */

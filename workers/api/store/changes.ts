@@ -84,7 +84,12 @@ export async function reversalsFor(
     reversals: page.map((r) => ({
       ...r,
       change: r.change as Reversal["change"],
-      reason: (r.recordId && why.get(r.recordId)?.reason) ?? null,
+      // A lapse has no decision behind it (the close's record or the scheduled job): its reason
+      // is the lapse itself.
+      reason:
+        r.change === "provisional_lapsed"
+          ? "provisional_lapsed"
+          : ((r.recordId && why.get(r.recordId)?.reason) ?? null),
       ground: (r.recordId && why.get(r.recordId)?.ground) ?? null,
     })),
     next: rows.length > limit ? page[page.length - 1]!.seq : null,

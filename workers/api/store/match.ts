@@ -6,7 +6,13 @@
 // hits: each is one D1 round trip of one or two statements, the keys and ids travelling as one
 // JSON parameter (json_each), never as a statement per row.
 import { newId } from "@eusn/protocol";
-import { type Links, linkedRedSqlText, type SubmissionRow } from "../rules/baseline.ts";
+import {
+  incidentEndSqlText,
+  type Links,
+  linkedRedSqlText,
+  type ProvisionalLinks,
+  type SubmissionRow,
+} from "../rules/baseline.ts";
 
 /** The columns of a submission a match answer, the matchable rule and the entry's state need (see `MATCH_COLUMNS`). */
 export type MatchRow = Pick<
@@ -28,10 +34,11 @@ export type MatchRow = Pick<
   | "fbTrue"
   | "fbFalse"
 > &
-  Links;
+  Links &
+  ProvisionalLinks;
 
 /** The columns of `MatchRow`, under its property names, with the key they were asked by. */
-const MATCH_COLUMNS = `match_key AS matchKey, id, signal_type AS signalType, value, limbs, content_type AS contentType, national_provision AS nationalProvision, member_state AS memberState, baseline_state AS baselineState, concur_states AS concurStates, live_dissents AS liveDissents, tlp, low_quality AS lowQuality, status, expires_at AS expiresAt, fb_true AS fbTrue, fb_false AS fbFalse, ${linkedRedSqlText("submissions")} AS linkedRed`;
+const MATCH_COLUMNS = `match_key AS matchKey, id, signal_type AS signalType, value, limbs, content_type AS contentType, national_provision AS nationalProvision, member_state AS memberState, baseline_state AS baselineState, concur_states AS concurStates, live_dissents AS liveDissents, tlp, low_quality AS lowQuality, status, expires_at AS expiresAt, fb_true AS fbTrue, fb_false AS fbFalse, ${linkedRedSqlText("submissions")} AS linkedRed, incident_id AS incidentId, provisional_until AS provisionalUntil, provisional_lapsed_at AS provisionalLapsedAt, ${incidentEndSqlText("submissions")} AS incidentEndsAt`;
 
 /**
  * The submissions with these match keys, by key, read straight from D1 so status, expiry,

@@ -85,10 +85,37 @@ export const registryRequests = sqliteTable(
     jwks: text("jwks"),
     /** A revocation's reason; null for an admission. */
     reason: text("reason"),
-    /** The earliest countersignature in signed order that completed the request. */
+    /**
+     * The earliest valid countersignature in signed order, by an eligible signer and before any
+     * withdrawal, that completes the request (apply/registry.ts `settleRequest`).
+     */
     completedRecordId: text("completed_record_id"),
     completedBy: text("completed_by"),
     completedAt: text("completed_at"),
+    /** The requester's withdrawal (`participant.request.withdraw`, the earliest in signed order). */
+    withdrawnRecordId: text("withdrawn_record_id"),
+    withdrawnAt: text("withdrawn_at"),
+    /**
+     * Why the request itself is void: signed after its signer's revocation or its key's
+     * retirement or declared compromise, in signed order. A void request is never completed.
+     */
+    voidReason: text("void_reason"),
   },
   (t) => [index("registry_requests_participant").on(t.participantId)],
+);
+
+/**
+ * Every countersignature a request received, valid or not, so that which one completes it can be
+ * settled again from the records alone when a revocation, a key compromise or a withdrawal
+ * changes which of them count (apply/registry.ts).
+ */
+export const registryCountersignatures = sqliteTable(
+  "registry_countersignatures",
+  {
+    /** The participant.countersign record. */
+    recordId: text("record_id").primaryKey(),
+    requestRecordId: text("request_record_id").notNull(),
+    signerId: text("signer_id").notNull(),
+  },
+  (t) => [index("registry_countersignatures_request").on(t.requestRecordId)],
 );

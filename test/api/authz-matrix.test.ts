@@ -191,6 +191,25 @@ function matrix(w: World): Record<string, Case[]> {
           action: "admit",
         });
     }),
+    // Only the request's signer withdraws it: the matrix's coordinator (the bootstrap coordinator)
+    // withdraws its own request; every other role is refused by role.
+    "POST /v1/participants/{id}/requests/withdraw": write(writer(["coordinator"]), async (a) => {
+      const key = await generateParticipantKey();
+      const req = await coordinator().write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: "authority",
+        memberState: "NL",
+        displayName: `Matrix request withdrawn by ${a}`,
+        jwks: { keys: [key.publicJwk] },
+      });
+      if (!req.ok) throw new Error(JSON.stringify(req.problem));
+      const id = req.data.subjectId;
+      return () =>
+        signedPost(w, a, `/v1/participants/${id}/requests/withdraw`, "participant.request.withdraw", {
+          participantId: id,
+          requestRecordId: req.data.recordId,
+          action: "admit",
+        });
+    }),
     "POST /v1/participants/{id}/api-credentials": write(writer(ALL_ROLES), async (a) => {
       const id = idOf(w, a);
       const secretSha256 = await apiSecretHash(generateApiSecret());
@@ -738,6 +757,7 @@ describe("authorization matrix", () => {
     "POST /v1/participants/{id}/keys/retire",
     "POST /v1/participants/{id}/revoke",
     "POST /v1/participants/{id}/countersign",
+    "POST /v1/participants/{id}/requests/withdraw",
     "POST /v1/participants/{id}/api-credentials",
     "POST /v1/participants/{id}/api-credentials/revoke",
     "GET /v1/participants/{id}/api-credentials",

@@ -313,6 +313,96 @@ describe("the registry's second signatures converge", () => {
   });
 });
 
+describe("a countersignature and a withdrawal are judged in signed order, not on arrival", () => {
+  const cutAll = (on = true) => {
+    for (const [a, b] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const)
+      net.partition(a, b, on);
+  };
+  async function requestLv(name: string) {
+    const key = await generateParticipantKey();
+    const req = await net.nodes[0]!.coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
+      role: "authority",
+      memberState: "LV",
+      displayName: name,
+      jwks: { keys: [key.publicJwk] },
+    });
+    if (!req.ok) throw new Error(JSON.stringify(req.problem));
+    return req.data;
+  }
+  const activeOn = async (node: number, id: string) =>
+    (
+      await net.nodes[node]!.env.DB.prepare("SELECT status FROM participants WHERE id = ?")
+        .bind(id)
+        .first<{ status: string }>()
+    )?.status;
+
+  it("a countersignature by an authority revoked earlier on another node completes nothing, on every node", async () => {
+    const x = await admit(0, "authority", "LV");
+    const req = await requestLv("authority LV, vouched for by a revoked one");
+    await net.heal();
+    cutAll();
+    // A revokes x (two signatures, both on A); a second later x, on C, which has not heard of it,
+    // gives the request its second signature: C admits the new authority.
+    const revoked = await net.revoke(0, x.id, "revoked on A");
+    expect(revoked.ok, JSON.stringify(revoked)).toBe(true);
+    await new Promise((res) => setTimeout(res, 1100));
+    const vouched = await on(x, 2).write<WriteReceipt>(
+      `/v1/participants/${req.subjectId}/countersign`,
+      "participant.countersign",
+      { participantId: req.subjectId, requestRecordId: req.recordId, action: "admit" },
+    );
+    expect(vouched.ok, JSON.stringify(vouched)).toBe(true);
+    expect(await activeOn(2, req.subjectId)).toBe("active");
+    cutAll(false);
+    const s = await expectConverged();
+    // In signed order x was revoked before it countersigned: the admission is undone on C and
+    // never happened on A and B; the request waits for a valid second signature everywhere.
+    expect((s.participants as { id: string }[]).find((p) => p.id === req.subjectId)).toBeUndefined();
+    const q = (s.registry as { request_record_id: string; completed_record_id: string | null }[]).find(
+      (x) => x.request_record_id === req.recordId,
+    );
+    expect(q?.completed_record_id).toBeNull();
+  });
+
+  it("a withdrawal signed before a countersignature made on another node wins on every node", async () => {
+    const req = await requestLv("authority LV, withdrawn during a partition");
+    await net.heal();
+    cutAll();
+    const withdrawn = await net.nodes[0]!.coordinator.write<WriteReceipt>(
+      `/v1/participants/${req.subjectId}/requests/withdraw`,
+      "participant.request.withdraw",
+      { participantId: req.subjectId, requestRecordId: req.recordId, action: "admit" },
+    );
+    expect(withdrawn.ok, JSON.stringify(withdrawn)).toBe(true);
+    await new Promise((res) => setTimeout(res, 1100));
+    const late = await net.nodes[2]!.coordinator.write<WriteReceipt>(
+      `/v1/participants/${req.subjectId}/countersign`,
+      "participant.countersign",
+      { participantId: req.subjectId, requestRecordId: req.recordId, action: "admit" },
+    );
+    expect(late.ok, JSON.stringify(late)).toBe(true);
+    expect(await activeOn(2, req.subjectId)).toBe("active");
+    cutAll(false);
+    const s = await expectConverged();
+    expect((s.participants as { id: string }[]).find((p) => p.id === req.subjectId)).toBeUndefined();
+    const q = (
+      s.registry as {
+        request_record_id: string;
+        completed_record_id: string | null;
+        withdrawn_record_id: string;
+      }[]
+    ).find((x) => x.request_record_id === req.recordId);
+    expect(q).toMatchObject({
+      completed_record_id: null,
+      withdrawn_record_id: withdrawn.ok ? withdrawn.data.recordId : "",
+    });
+  });
+});
+
 describe("a key declared compromised reaches back on every node", () => {
   it("what the key signed on C after the declared time is void everywhere, though C learned it last", async () => {
     const x = await admit(0, "authority", "SE");

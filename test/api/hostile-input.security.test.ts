@@ -206,6 +206,14 @@ function writeSpec(kind: string): { actor: Actor; record: (me: string) => Promis
         action: "revoke",
       }),
     },
+    "participant.request.withdraw": {
+      actor: "coordinator",
+      record: async () => ({
+        participantId: w.authority2.id,
+        requestRecordId: "rec_01zzzzzzzzzzzzzzzzzzzzzzzz",
+        action: "revoke",
+      }),
+    },
     "participant.apicred.set": {
       actor: "authority",
       record: async (me) => ({ participantId: me, label: "hostile", secretSha256: "ab".repeat(32) }),

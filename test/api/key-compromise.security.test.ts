@@ -10,7 +10,15 @@ import { generateParticipantKey, type KeyPair } from "@eusn/client";
 import type { NodeStats, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
-import { type Admitted, admit, clientFor, coordinator, snapshot } from "../helpers/node.ts";
+import {
+  type Admitted,
+  admit,
+  clientFor,
+  coordinator,
+  secondCoordinator,
+  snapshot,
+} from "../helpers/node.ts";
+import { publishVersion, randomPseudonym, signalPlatform } from "../helpers/signals.ts";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -199,5 +207,173 @@ describe("declaring a key compromised", () => {
       .first<{ n: number }>();
     expect(kinds?.n).toBe(1);
     expect(coordinator()).toBeTruthy();
+  });
+});
+
+describe("a key declared compromised in the registry and among migration signals", () => {
+  const participantRow = (id: string) =>
+    env.DB.prepare("SELECT status FROM participants WHERE id = ?").bind(id).first<{ status: string }>();
+  const requestRow = (recordId: string) =>
+    env.DB.prepare(
+      "SELECT completed_record_id, void_reason FROM registry_requests WHERE request_record_id = ?",
+    )
+      .bind(recordId)
+      .first<{ completed_record_id: string | null; void_reason: string | null }>();
+
+  it("voids the admissions, revocations and countersignatures it signed from that time on; what they changed is undone in the batch", async () => {
+    const second = await secondCoordinator();
+    const c2 = await admit("coordinator");
+    const k2 = await secondKey(c2);
+    const victim = await admit("authority", "FR");
+    await new Promise((res) => setTimeout(res, 1100));
+    const since = Math.floor(Date.now() / 1000);
+    // The thief, with c2's first key: (1) gives the bootstrap coordinator's admission of a fake
+    // FR authority its second signature; (2) requests a platform's admission, which the second
+    // coordinator countersigns in good faith; (3) requests the revocation of an honest FR
+    // authority, which the bootstrap coordinator countersigns.
+    const fakeKey = await generateParticipantKey();
+    const fakeReq = must(
+      await coordinator().write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: "authority",
+        memberState: "FR",
+        displayName: "Fake FR authority",
+        jwks: { keys: [fakeKey.publicJwk] },
+      }),
+      "request",
+    );
+    const vouched = must(
+      await c2.client.write<WriteReceipt>(
+        `/v1/participants/${fakeReq.subjectId}/countersign`,
+        "participant.countersign",
+        {
+          participantId: fakeReq.subjectId,
+          requestRecordId: fakeReq.recordId,
+          action: "admit",
+        },
+      ),
+      "countersign",
+    );
+    const fake = {
+      id: fakeReq.subjectId,
+      key: fakeKey,
+      client: clientFor(fakeReq.subjectId, fakeKey.privateJwk),
+    };
+    expect((await participantRow(fake.id))?.status).toBe("active");
+    // The fake authority signs a submission and a concurrence while it is admitted.
+    const fakeSub = await submit(fake as unknown as Admitted);
+    const honest = await submit(nl);
+    await concur(fake.client, honest);
+    expect(JSON.parse((await row(honest))!.concur_states)).toContain("FR");
+    const platformKey = await generateParticipantKey();
+    const pReq = must(
+      await c2.client.write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: "platform",
+        displayName: "Thief's platform",
+        jwks: { keys: [platformKey.publicJwk] },
+      }),
+      "platform request",
+    );
+    must(
+      await second.write<WriteReceipt>(
+        `/v1/participants/${pReq.subjectId}/countersign`,
+        "participant.countersign",
+        {
+          participantId: pReq.subjectId,
+          requestRecordId: pReq.recordId,
+          action: "admit",
+        },
+      ),
+      "platform countersign",
+    );
+    expect((await participantRow(pReq.subjectId))?.status).toBe("active");
+    const rReq = must(
+      await c2.client.write<WriteReceipt>(`/v1/participants/${victim.id}/revoke`, "participant.revoke", {
+        participantId: victim.id,
+        reason: "a thief's revocation",
+      }),
+      "revocation request",
+    );
+    must(
+      await coordinator().write<WriteReceipt>(
+        `/v1/participants/${victim.id}/countersign`,
+        "participant.countersign",
+        {
+          participantId: victim.id,
+          requestRecordId: rReq.recordId,
+          action: "revoke",
+        },
+      ),
+      "revocation countersign",
+    );
+    expect((await participantRow(victim.id))?.status).toBe("revoked");
+
+    const res = must(await retire(c2, k2, c2.key.kid, since), "retire");
+    // (1) The fake authority's admission is undone: it is no participant, cannot sign, and what
+    // it signed counts for nothing (its submission voided, its concurrence gone from the tally),
+    // in the retirement's own batch. The request waits again for a valid second signature.
+    expect(await participantRow(fake.id)).toBeNull();
+    expect((await fake.client.get("/v1/whoami")).status).toBe(401);
+    expect((await row(fakeSub))?.status).toBe("voided");
+    expect(JSON.parse((await row(honest))!.concur_states)).not.toContain("FR");
+    expect(await requestRow(fakeReq.recordId)).toEqual({ completed_record_id: null, void_reason: null });
+    // (2) The platform's request was signed by the stolen key: void, and its admission undone.
+    expect(await participantRow(pReq.subjectId)).toBeNull();
+    expect((await requestRow(pReq.recordId))?.void_reason).toBeTruthy();
+    // (3) The revocation's request is void: the honest authority is active again.
+    expect((await participantRow(victim.id))?.status).toBe("active");
+    expect((await victim.client.get("/v1/whoami")).status).toBe(200);
+    // Each void record is audited, naming the retirement.
+    const voided = (await voidedBy(res.recordId)).map((v) => v.record_id);
+    expect(voided).toEqual(expect.arrayContaining([vouched.recordId, pReq.recordId, rReq.recordId]));
+    // An honest second signature still completes the fake authority's request (it is a request
+    // like any other; the coordinators decide).
+    const again = await second.write(`/v1/participants/${fake.id}/countersign`, "participant.countersign", {
+      participantId: fake.id,
+      requestRecordId: fakeReq.recordId,
+      action: "admit",
+    });
+    expect(again.status).toBe(201);
+    expect((await participantRow(fake.id))?.status).toBe("active");
+    // A void request cannot be countersigned.
+    const late = await second.write(
+      `/v1/participants/${pReq.subjectId}/countersign`,
+      "participant.countersign",
+      {
+        participantId: pReq.subjectId,
+        requestRecordId: pReq.recordId,
+        action: "admit",
+      },
+    );
+    expect(late.status).toBe(409);
+  });
+
+  it("withdraws the migration signals a platform key signed from that time on", async () => {
+    const p = await signalPlatform();
+    const k2 = await secondKey(p);
+    await publishVersion(1);
+    const signal = async () => {
+      const res = await p.client.write<{ signalId: string }>("/v1/signals", "signal.create", {
+        kind: "account_removed",
+        keyVersion: 1,
+        selectors: [randomPseudonym(1)],
+        reason: { tcoLimb: "b" },
+      });
+      if (!res.ok) throw new Error(JSON.stringify(res.problem));
+      return res.data.signalId;
+    };
+    const before = await signal();
+    await new Promise((res) => setTimeout(res, 1100));
+    const since = Math.floor(Date.now() / 1000);
+    const after = await signal();
+    must(await retire(p, k2, p.key.kid, since), "retire");
+    const status = async (id: string) =>
+      (await env.DB.prepare("SELECT status FROM signals WHERE id = ?").bind(id).first<{ status: string }>())
+        ?.status;
+    expect(await status(before)).toBe("active");
+    expect(await status(after)).toBe("reversed");
+    const reversal = await env.DB.prepare("SELECT actor_id FROM signal_reversals WHERE signal_id = ?")
+      .bind(after)
+      .first<{ actor_id: string }>();
+    expect(reversal?.actor_id).toBe("system");
   });
 });

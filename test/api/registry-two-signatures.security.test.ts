@@ -439,3 +439,99 @@ describe("no single coordinator is the root of trust for any admission", () => {
     expect((await participantRow(p.id))?.status).toBe("active");
   });
 });
+
+describe("withdrawing a request", () => {
+  const withdraw = (
+    by: ReturnType<typeof coordinator>,
+    req: { id: string; recordId: string },
+    action: "admit" | "revoke" = "admit",
+  ) =>
+    by.write<WriteReceipt>(`/v1/participants/${req.id}/requests/withdraw`, "participant.request.withdraw", {
+      participantId: req.id,
+      requestRecordId: req.recordId,
+      action,
+      reason: "sent by mistake",
+    });
+
+  async function listed(status: string): Promise<RegistryRequestView[]> {
+    const res = await nodeFetch(`${BASE}/v1/registry/requests?status=${status}`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { requests: RegistryRequestView[] }).requests;
+  }
+
+  it("its signer withdraws a pending request; a withdrawn request cannot be countersigned", async () => {
+    const req = await request("NL");
+    const res = await withdraw(coordinator(), req);
+    expect(res.status, JSON.stringify(res)).toBe(201);
+    expect((await pending()).find((p) => p.requestRecordId === req.recordId)).toBeUndefined();
+    expect((await listed("withdrawn")).find((p) => p.requestRecordId === req.recordId)).toMatchObject({
+      status: "withdrawn",
+      withdrawnRecordId: res.ok ? res.data.recordId : "",
+    });
+    const before = await snapshot(EXTRA);
+    const late = await (await secondCoordinator()).write(
+      `/v1/participants/${req.id}/countersign`,
+      "participant.countersign",
+      { participantId: req.id, requestRecordId: req.recordId, action: "admit" },
+    );
+    expect(late.status).toBe(409);
+    expect(late.ok ? null : late.problem.detail).toMatch(/withdrawn/);
+    // Nor by an authority of the member state.
+    const byNl = await nl.client.write(`/v1/participants/${req.id}/countersign`, "participant.countersign", {
+      participantId: req.id,
+      requestRecordId: req.recordId,
+      action: "admit",
+    });
+    expect(byNl.status).toBe(409);
+    expect(await snapshot(EXTRA)).toEqual(before);
+    expect(await participantRow(req.id)).toBeNull();
+    expect((await clientFor(req.id, req.key.privateJwk).get("/v1/whoami")).status).toBe(401);
+    // Withdrawn twice: refused.
+    expect((await withdraw(coordinator(), req)).status).toBe(409);
+  });
+
+  it("only its signer can withdraw it; nothing is stored otherwise", async () => {
+    const req = await request("NL");
+    const before = await snapshot(EXTRA);
+    const other = await withdraw(await secondCoordinator(), req);
+    expect(other.status).toBe(403);
+    expect(other.ok ? null : other.problem.code).toBe("forbidden");
+    expect((await withdraw(nl.client, req)).status).toBe(403);
+    expect((await withdraw(platform.client, req)).status).toBe(403);
+    // A withdrawal naming another participant or action than the request's.
+    const wrong = await coordinator().write(
+      `/v1/participants/${req.id}/requests/withdraw`,
+      "participant.request.withdraw",
+      { participantId: req.id, requestRecordId: req.recordId, action: "revoke" },
+    );
+    expect(wrong.status).toBe(409);
+    expect(await snapshot(EXTRA)).toEqual(before);
+    expect((await pending()).find((p) => p.requestRecordId === req.recordId)?.status).toBe("pending");
+  });
+
+  it("a countersigned request cannot be withdrawn (it took effect: revoke instead)", async () => {
+    const req = await request("DE");
+    await countersign(req.id, req.recordId, "admit");
+    const before = await snapshot(EXTRA);
+    const res = await withdraw(coordinator(), req);
+    expect(res.status).toBe(409);
+    expect(await snapshot(EXTRA)).toEqual(before);
+    expect((await participantRow(req.id))?.status).toBe("active");
+  });
+
+  it("a withdrawn revocation leaves the authority active, and a new revocation can be requested", async () => {
+    const target = await admit("authority", "NL");
+    const first = await coordinator().write<WriteReceipt>(
+      `/v1/participants/${target.id}/revoke`,
+      "participant.revoke",
+      { participantId: target.id, reason: "wrong participant" },
+    );
+    if (!first.ok) throw new Error(JSON.stringify(first.problem));
+    expect(
+      (await withdraw(coordinator(), { id: target.id, recordId: first.data.recordId }, "revoke")).status,
+    ).toBe(201);
+    expect((await participantRow(target.id))?.status).toBe("active");
+    await revoke(target.id, "the right reason");
+    expect((await participantRow(target.id))?.status).toBe("revoked");
+  });
+});

@@ -451,6 +451,26 @@ d("the console", () => {
     await expectAccessible(nl.page);
   });
 
+  it("coordinator: withdraws its own request while it waits; nobody can countersign it then", async () => {
+    const { page } = by.coordinator!;
+    await open(page, "/console/participants");
+    const pair = await generateParticipantKey();
+    await page.selectOption("#admit-role", "platform");
+    await page.fill("#admit-name", "Mistaken Host");
+    await page.fill("#admit-jwk", JSON.stringify({ kid: pair.kid, jwk: pair.publicJwk }));
+    await expect.poll(() => page.locator("#admit-kid").textContent()).toContain(pair.kid);
+    await page.getByRole("button", { name: "Review and admit…" }).click();
+    await confirmDialog(page, { kind: "participant.admit" });
+    await expect.poll(() => page.locator("#admit-download").textContent()).toMatch(/Requested par_\w+/);
+    await page.getByRole("button", { name: "Withdraw the admission of Mistaken Host" }).click();
+    await confirmDialog(page, { kind: "participant.request.withdraw", fill: { reason: "wrong key sent" } });
+    await expect.poll(() => page.locator("#requests-table").textContent()).not.toContain("Mistaken Host");
+    const listed = (await (await fetch(`${base}/v1/registry/requests?status=withdrawn`)).json()) as {
+      requests: { displayName: string; status: string }[];
+    };
+    expect(listed.requests.find((q) => q.displayName === "Mistaken Host")?.status).toBe("withdrawn");
+  });
+
   it("coordinator: filters the audit trail by kind and actor and opens a signed record", async () => {
     const { page } = by.coordinator!;
     await open(page, "/console/audit");

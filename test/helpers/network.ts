@@ -253,7 +253,7 @@ export async function network(size: number, first = 1): Promise<Network> {
         ),
         baseline: res.data.entries.map((e) => e.id).sort(),
         registry: await all(
-          "SELECT request_record_id, action, participant_id, completed_record_id, completed_at FROM registry_requests ORDER BY request_record_id",
+          "SELECT request_record_id, action, participant_id, completed_record_id, completed_at, withdrawn_record_id, void_reason FROM registry_requests ORDER BY request_record_id",
         ),
         pending: (await db.prepare("SELECT count(*) AS n FROM federation_pending").first<{ n: number }>())!.n,
       };

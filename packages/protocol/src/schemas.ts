@@ -169,6 +169,21 @@ export const CountersignRecord = z
   .strict()
   .meta({ id: "CountersignRecord" });
 
+/**
+ * The signer of an admission or revocation request withdraws it while it waits for its second
+ * signature; a withdrawn request cannot be countersigned. Names the request's record, participant
+ * and action, like a countersignature.
+ */
+export const WithdrawRequestRecord = z
+  .object({
+    participantId: ParticipantId,
+    requestRecordId: z.string().regex(idPattern("record")),
+    action: z.enum(["admit", "revoke"]),
+    reason: reason.optional(),
+  })
+  .strict()
+  .meta({ id: "WithdrawRequestRecord" });
+
 /** The record kinds this node accepts, each with its schema. Other issues add kinds here. */
 export const RECORD_SCHEMAS = {
   "participant.admit": AdmitParticipantRecord,
@@ -176,6 +191,7 @@ export const RECORD_SCHEMAS = {
   "participant.key.retire": RetireKeyRecord,
   "participant.revoke": RevokeParticipantRecord,
   "participant.countersign": CountersignRecord,
+  "participant.request.withdraw": WithdrawRequestRecord,
   "submission.create": SubmitRecord,
   "submission.withdraw": WithdrawRecord,
   "submission.reverse": ReverseRecord,
@@ -318,10 +334,17 @@ export const RegistryRequestView = z
     requestedAt: z.string().describe("The first signature's signed time."),
     reason: z.string().nullable().describe("A revocation's reason."),
     keys: z.array(z.string()).describe("An admission's key ids (RFC 7638 thumbprints)."),
-    status: z.enum(["pending", "completed"]),
+    status: z
+      .enum(["pending", "completed", "withdrawn", "void"])
+      .describe(
+        "pending: waiting for its second signature; completed: in effect; withdrawn: by its signer; void: signed after its signer's revocation or its key's retirement or compromise.",
+      ),
     completedBy: ParticipantId.nullable(),
     completedRecordId: z.string().nullable().describe("The second signature's record."),
     completedAt: z.string().nullable().describe("The second signature's signed time: when it took effect."),
+    withdrawnRecordId: z.string().nullable().describe("The requester's withdrawal record."),
+    withdrawnAt: z.string().nullable(),
+    voidReason: z.string().nullable(),
   })
   .meta({ id: "RegistryRequest" });
 export type RegistryRequestView = z.infer<typeof RegistryRequestView>;
@@ -331,7 +354,7 @@ export const RegistryRequestList = z
   .meta({ id: "RegistryRequestList" });
 
 export const RegistryRequestQuery = z.object({
-  status: z.enum(["pending", "completed"]).optional().describe("Default: pending."),
+  status: z.enum(["pending", "completed", "withdrawn", "void"]).optional().describe("Default: pending."),
 });
 
 /** What every accepted write answers: the ids and where it sits in the audit trail. */

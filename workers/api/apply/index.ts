@@ -7,7 +7,14 @@ import type { Applier, Plan } from "./context.ts";
 import { revokeApiCredential, setApiCredential } from "./credentials.ts";
 import { createCaseFile, rewrapCaseFile, setEvidenceEncKey } from "./evidence.ts";
 import { closeIncident, declareIncident, extendIncident } from "./incidents.ts";
-import { addKey, admitParticipant, countersign, retireKey, revokeParticipant } from "./participants.ts";
+import {
+  addKey,
+  admitParticipant,
+  countersign,
+  retireKey,
+  revokeParticipant,
+  withdrawRequest,
+} from "./participants.ts";
 import {
   createSignal,
   grantKeyVersion,
@@ -38,6 +45,7 @@ export const APPLIERS: Partial<Record<RecordKind, AnyApplier>> = {
   "participant.key.retire": retireKey,
   "participant.revoke": revokeParticipant,
   "participant.countersign": countersign,
+  "participant.request.withdraw": withdrawRequest,
   "submission.create": createSubmissions,
   "assessment.create": createAssessment,
   "assessment.batch": createAssessmentBatch,

@@ -5,21 +5,21 @@
 // voids, on every node, what the participant or key signed from its signed time on — from the
 // time a retirement declares the key compromised, when it does (docs/federation.md "Convergence").
 //
-// No single coordinator is the root of trust for a member state: with REGISTRY_SECOND_SIGNATURE
-// (config.ts, on by default) an authority's admission or revocation signed by one coordinator
-// is a request (registry_requests) with no effect; it takes effect when a second signer
-// countersigns it — another coordinator, or an active authority of the same member state — and
-// at the countersignature's signed place, which is what every node folds by.
-import { type NormalisedKey, normalisePublicJwk, type RecordOf } from "@eusn/protocol";
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { auditLog, participantKeys, participants, registryRequests } from "../../../schema/index.ts";
+// No single coordinator is the root of trust: with REGISTRY_SECOND_SIGNATURE (config.ts, on by
+// default) an admission, and an authority's or a coordinator's revocation, signed by one
+// coordinator is a request (registry_requests) with no effect; it takes effect when a second
+// signer countersigns it, at the countersignature's signed place. Which countersignature
+// completes a request is settled in signed order from the records alone (apply/registry.ts), so
+// it is the same on every node whatever order the records arrive in.
+import { normalisePublicJwk } from "@eusn/protocol";
+import { and, eq, sql } from "drizzle-orm";
+import { participantKeys, registryCountersignatures, registryRequests } from "../../../schema/index.ts";
 import { config } from "../config.ts";
 import type { Db } from "../lib/db.ts";
-import { insertSelect } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
-import { comparePositions, type Position } from "../rules/entry-history.ts";
+import type { Position } from "../rules/entry-history.ts";
 import { cascadeCredentialRevocation } from "../store/credentials.ts";
 import { bumpRegistry } from "../store/entry-state.ts";
 import {
@@ -29,29 +29,20 @@ import {
   keysOf,
   openRequestFor,
   type ParticipantRow,
+  type RegistryRequestRow,
 } from "../store/participants.ts";
 import { type Applier, type Plan, positionOf } from "./context.ts";
+import {
+  admissionKeys,
+  admissionPlan,
+  countersignRefusal,
+  registryReach,
+  revocationPlan,
+  settleRequest,
+  voidedBy,
+} from "./registry.ts";
 
 const ANY_PARTICIPANT = ["coordinator", "authority", "platform"] as const;
-
-/** The admission's keys, normalised (RFC 7638 kids), none registered to anyone here yet. */
-async function admissionKeys(db: Db, jwks: RecordOf<"participant.admit">["jwks"]): Promise<NormalisedKey[]> {
-  const keys: NormalisedKey[] = [];
-  for (const [i, jwk] of jwks.keys.entries()) {
-    const n = await normalisePublicJwk(jwk);
-    if (!n.ok)
-      throw new ApiError("validation_failed", n.reason, [
-        { path: `/record/jwks/keys/${i}`, message: n.reason },
-      ]);
-    if (await getKeyByKid(db, n.key.kid)) {
-      throw new ApiError("conflict", `key ${n.key.kid} is already registered to a participant`);
-    }
-    keys.push(n.key);
-  }
-  if (new Set(keys.map((k) => k.kid)).size !== keys.length)
-    throw new ApiError("validation_failed", "duplicate keys in jwks");
-  return keys;
-}
 
 /**
  * Whether admitting or revoking a participant of `role`, signed by `signerId`, needs a second
@@ -91,41 +82,39 @@ async function foundingAdmission(db: Db, signerId: string): Promise<boolean> {
   return !admitted;
 }
 
-/**
- * Why `signer` cannot give request `req` its second signature, or undefined when it can: another
- * coordinator than the requester always can; an authority of the target's member state can for an
- * authority's admission or revocation, and any authority for a coordinator's revocation (so two
- * coordinators cannot keep each other in office); nobody countersigns for itself.
- */
-function countersignRefusal(
-  signer: ParticipantRow,
-  req: {
-    requestedBy: string;
+/** The request row an admission or revocation needing a second signature makes. */
+function requestRow(
+  w: { claims: { iss: string } },
+  ctx: { recordId: string; at: number },
+  r: {
+    action: RegistryRequestRow["action"];
     participantId: string;
-    role: string;
-    action: string;
+    role: ParticipantRow["role"];
     memberState: string | null;
+    displayName: string;
+    jwks?: string;
+    reason?: string;
+    voidReason?: string;
   },
-): string | undefined {
-  if (signer.id === req.requestedBy)
-    return "the second signature must come from another signer than the first";
-  if (signer.id === req.participantId)
-    return "a participant cannot countersign its own admission or revocation";
-  if (signer.role === "coordinator") return undefined;
-  if (signer.role === "authority") {
-    if (req.role === "authority")
-      return signer.memberState === req.memberState
-        ? undefined
-        : `only a coordinator or an authority of ${req.memberState} can countersign; ${signer.id} is an authority of ${signer.memberState}`;
-    if (req.role === "coordinator" && req.action === "revoke") return undefined;
-    return `only another coordinator can countersign a ${req.role}'s ${req.action === "admit" ? "admission" : "revocation"}`;
-  }
-  return "only a coordinator or an authority can countersign";
+) {
+  return {
+    requestRecordId: ctx.recordId,
+    action: r.action,
+    participantId: r.participantId,
+    role: r.role,
+    memberState: r.memberState,
+    displayName: r.displayName,
+    requestedBy: w.claims.iss,
+    requestedAt: nowIso(ctx.at),
+    jwks: r.jwks ?? null,
+    reason: r.reason ?? null,
+    voidReason: r.voidReason ?? null,
+  };
 }
 
 /**
  * A coordinator admits a participant; its id derives from the admission record (apply/ids.ts).
- * An authority's admission waits for its second signature (`countersign`) when the policy asks.
+ * The admission waits for its second signature (`countersign`) when the policy asks.
  */
 export const admitParticipant: Applier<"participant.admit"> = {
   kind: "participant.admit",
@@ -133,24 +122,43 @@ export const admitParticipant: Applier<"participant.admit"> = {
   replicated: true,
   async apply(db, env, w, ctx) {
     const id = await derivedId("participant", w);
-    // Signed after its signer's key or the signer itself stopped being valid: stored, no effect.
-    if (w.void) return { subjectId: id, statements: [] };
-    const keys = await admissionKeys(db, w.record.jwks);
-    if (await needsSecondSignature(db, env, "admit", w.record.role, w.claims.iss)) {
+    const needs = await needsSecondSignature(db, env, "admit", w.record.role, w.claims.iss);
+    // Signed after its signer's key or the signer itself stopped being valid: stored, no effect
+    // (a request is kept, void, so that what names it is settled against it).
+    if (w.void) {
+      if (!needs) return { subjectId: id, statements: [] };
       return {
         subjectId: id,
         statements: [
-          db.insert(registryRequests).values({
-            requestRecordId: ctx.recordId,
-            action: "admit",
-            participantId: id,
-            role: w.record.role,
-            memberState: w.record.memberState ?? null,
-            displayName: w.record.displayName,
-            requestedBy: w.claims.iss,
-            requestedAt: nowIso(ctx.at),
-            jwks: JSON.stringify({ keys: keys.map((k) => k.jwk) }),
-          }),
+          db.insert(registryRequests).values(
+            requestRow(w, ctx, {
+              action: "admit",
+              participantId: id,
+              role: w.record.role,
+              memberState: w.record.memberState ?? null,
+              displayName: w.record.displayName,
+              jwks: JSON.stringify(w.record.jwks),
+              voidReason: w.void,
+            }),
+          ),
+        ],
+      };
+    }
+    const keys = await admissionKeys(db, w.record.jwks);
+    if (needs) {
+      return {
+        subjectId: id,
+        statements: [
+          db.insert(registryRequests).values(
+            requestRow(w, ctx, {
+              action: "admit",
+              participantId: id,
+              role: w.record.role,
+              memberState: w.record.memberState ?? null,
+              displayName: w.record.displayName,
+              jwks: JSON.stringify({ keys: keys.map((k) => k.jwk) }),
+            }),
+          ),
         ],
       };
     }
@@ -167,58 +175,6 @@ export const admitParticipant: Applier<"participant.admit"> = {
     });
   },
 };
-
-/** The rows of an admission taking effect at `at` (ms; signed place `position`). */
-function admissionPlan(
-  db: Db,
-  a: {
-    id: string;
-    role: ParticipantRow["role"];
-    memberState: string | null;
-    displayName: string;
-    keys: NormalisedKey[];
-    admissionRecordId: string;
-    countersignRecordId: string | null;
-    at: number;
-    position: Position;
-  },
-): Plan {
-  const now = nowIso(a.at);
-  const nowS = Math.floor(a.at / 1000);
-  return {
-    subjectId: a.id,
-    ...(a.role === "authority" && a.memberState
-      ? { registry: { admits: { id: a.id, memberState: a.memberState, at: a.position } } }
-      : {}),
-    uniqueConflict: {
-      pattern: /UNIQUE|PRIMARY/,
-      detail: `${a.id} or one of its keys is already registered`,
-    },
-    statements: [
-      bumpRegistry(db),
-      db.insert(participants).values({
-        id: a.id,
-        role: a.role,
-        memberState: a.memberState,
-        displayName: a.displayName,
-        admittedAt: now,
-        admissionRecordId: a.admissionRecordId,
-        admissionCountersignRecordId: a.countersignRecordId,
-      }),
-      ...a.keys.map((k) =>
-        db.insert(participantKeys).values({
-          participantId: a.id,
-          kid: k.kid,
-          jwk: JSON.stringify(k.jwk),
-          alg: k.alg,
-          addedAt: now,
-          addedRecordId: a.admissionRecordId,
-          validFrom: nowS,
-        }),
-      ),
-    ],
-  };
-}
 
 /** A participant adds a signing key to its own key set (rotation, step 1). */
 export const addKey: Applier<"participant.key.add"> = {
@@ -318,12 +274,14 @@ export const retireKey: Applier<"participant.key.retire"> = {
       since !== undefined ? { iat: since, origin: "", originIndex: -1 } : positionOf(w, ctx);
     const ends = { participantId: id, kid: w.record.kid, at: from };
     const voids = await voidedBy(db, ends, ctx.recordId);
+    // Registry records and migration signals the key signed after that time stop counting too.
+    const reached = await registryReach(db, ends, ctx.recordId);
     const retiredEarlier =
       target.retiredAt !== null && Date.parse(target.retiredAt) <= ctx.at && target.retiredRecordId !== null;
     return {
       subjectId: id,
-      registry: { ends },
-      touches: voids.touches,
+      registry: { ends, also: reached.also },
+      touches: [...new Set([...voids.touches, ...reached.touches])],
       statements: [
         bumpRegistry(db),
         db
@@ -342,8 +300,9 @@ export const retireKey: Applier<"participant.key.retire"> = {
           })
           .where(and(eq(participantKeys.participantId, id), eq(participantKeys.kid, w.record.kid))),
         ...cascade.statements,
+        ...reached.statements,
       ],
-      after: [...voids.after, ...cascade.after],
+      after: [...voids.after, ...cascade.after, ...reached.after],
     };
   },
 };
@@ -353,9 +312,11 @@ export const retireKey: Applier<"participant.key.retire"> = {
  * revocation's signed time stays valid and verifiable, but from that time on it counts for nothing
  * where counting decides (an authority's assessments and its own member state as submitter leave
  * the quorum tallies; included entries that fall short go back to the coordinators as `disputed`,
- * rules/entry-history.ts), and what it signed after that time is void on every node. Its API
- * credentials are revoked too. An authority's revocation waits for its second signature
- * (`countersign`) when the policy asks; it then takes effect at the countersignature's place.
+ * rules/entry-history.ts), and what it signed after that time is void on every node — its facts,
+ * and its registry records and migration signals (apply/registry.ts `registryReach`). Its API
+ * credentials are revoked too. An authority's or a coordinator's revocation waits for its second
+ * signature (`countersign`) when the policy asks; it then takes effect at the countersignature's
+ * place.
  */
 export const revokeParticipant: Applier<"participant.revoke"> = {
   kind: "participant.revoke",
@@ -367,100 +328,104 @@ export const revokeParticipant: Applier<"participant.revoke"> = {
     if (id === w.claims.iss) throw new ApiError("conflict", "a coordinator cannot revoke itself");
     const target = await getParticipant(db, id);
     if (!target) throw new ApiError("not_found", `no participant ${id}`);
-    if (w.void) return { subjectId: id, statements: [] };
+    const needs = await needsSecondSignature(db, env, "revoke", target.role, w.claims.iss);
+    const row = (voidReason?: string) =>
+      db.insert(registryRequests).values(
+        requestRow(w, ctx, {
+          action: "revoke",
+          participantId: id,
+          role: target.role,
+          memberState: target.memberState,
+          displayName: target.displayName,
+          reason: w.record.reason,
+          ...(voidReason ? { voidReason } : {}),
+        }),
+      );
+    if (w.void) return { subjectId: id, statements: needs ? [row(w.void)] : [] };
     // Over HTTP a second revocation is refused; a replica keeps the earliest signed one, whatever
     // order two revocations signed on two nodes arrive in.
     if (target.status === "revoked" && !ctx.replicated)
       throw new ApiError("conflict", `${id} is already revoked`);
-    if (await needsSecondSignature(db, env, "revoke", target.role, w.claims.iss)) {
+    if (needs) {
       const open = await openRequestFor(db, id, "revoke");
       if (open && !ctx.replicated)
         throw new ApiError(
           "conflict",
           `a revocation of ${id} (${open.requestRecordId}) is already waiting for its second signature: countersign it`,
         );
-      return {
-        subjectId: id,
-        statements: [
-          db.insert(registryRequests).values({
-            requestRecordId: ctx.recordId,
-            action: "revoke",
-            participantId: id,
-            role: target.role,
-            memberState: target.memberState,
-            displayName: target.displayName,
-            requestedBy: w.claims.iss,
-            requestedAt: nowIso(ctx.at),
-            reason: w.record.reason,
-          }),
-        ],
-      };
+      return { subjectId: id, statements: [row()] };
     }
     return revocationPlan(db, target, {
       recordId: ctx.recordId,
       at: ctx.at,
       position: positionOf(w, ctx),
+      reach: true,
     });
   },
 };
 
-/** The statements of `target`'s revocation taking effect at `at` (ms; signed place `position`). */
-async function revocationPlan(
+/** The request a countersignature or a withdrawal names, checked against what the record says. */
+async function namedRequest(
   db: Db,
-  target: ParticipantRow,
-  o: { recordId: string; at: number; position: Position },
-): Promise<Plan> {
-  const id = target.id;
-  const at = nowIso(o.at);
-  const atS = Math.floor(o.at / 1000);
-  const creds = cascadeCredentialRevocation(db, {
-    participantId: id,
-    recordId: o.recordId,
-    cause: "participant.revoke",
-    at,
-    auditAt: nowIso(),
-  });
-  const ends = { participantId: id, at: o.position };
-  const voids = await voidedBy(db, ends, o.recordId);
-  const touched = target.role === "authority" ? await entriesOf(db, id) : [];
-  const earlier = sql`(${participants.revokedAt} IS NULL OR ${participants.revokedAt} > ${at})`;
+  r: { requestRecordId: string; participantId: string; action: "admit" | "revoke" },
+): Promise<RegistryRequestRow> {
+  const req = await getRegistryRequest(db, r.requestRecordId);
+  if (!req) throw new ApiError("not_found", `no admission or revocation request ${r.requestRecordId}`);
+  if (req.participantId !== r.participantId || req.action !== r.action)
+    throw new ApiError(
+      "conflict",
+      `request ${req.requestRecordId} is the ${req.action === "admit" ? "admission" : "revocation"} of ${req.participantId}; this record names the ${r.action === "admit" ? "admission" : "revocation"} of ${r.participantId}`,
+    );
+  return req;
+}
+
+/** Why a request cannot take a new signature over HTTP any more, or undefined. */
+function closed(req: RegistryRequestRow): string | undefined {
+  if (req.voidReason) return `request ${req.requestRecordId} is void: ${req.voidReason}`;
+  if (req.withdrawnRecordId) return `request ${req.requestRecordId} was withdrawn by its signer`;
+  if (req.completedRecordId) return `request ${req.requestRecordId} is already countersigned`;
+  return undefined;
+}
+
+/** The plan of a record that settles `req` again (a countersignature or a withdrawal). */
+function settledPlan(
+  subjectId: string,
+  req: RegistryRequestRow,
+  own: Plan["statements"],
+  s: Awaited<ReturnType<typeof settleRequest>>,
+  cause: string,
+): Plan {
   return {
-    subjectId: id,
-    registry: { ends },
-    touches: [...new Set([...touched, ...voids.touches])],
-    statements: [
-      bumpRegistry(db),
-      db
-        .update(participants)
-        .set({ status: "revoked", revokedAt: at, revocationRecordId: o.recordId })
-        .where(and(eq(participants.id, id), earlier)),
-      db
-        .update(participantKeys)
-        .set({ validUntil: sql`min(coalesce(${participantKeys.validUntil}, ${atS}), ${atS})` })
-        .where(eq(participantKeys.participantId, id)),
-      ...creds.statements,
-    ],
-    after: [...voids.after, ...creds.after],
+    subjectId,
+    ...(s.also.ends.length || s.also.admits.length || s.also.unadmits.length || s.also.unrevokes.length
+      ? {
+          registry: {
+            ...(s.also.ends[0] ? { ends: s.also.ends[0] } : {}),
+            also: { ...s.also, ends: s.also.ends.slice(1) },
+          },
+          cause,
+        }
+      : {}),
+    uniqueConflict: {
+      pattern: /UNIQUE|PRIMARY/,
+      detail: `${req.participantId} or one of its keys is already registered`,
+    },
+    touches: s.touches,
+    statements: [...own, ...s.statements],
+    after: s.after,
   };
 }
 
-/** The entries an authority submitted or assessed: its place in the registry decides their tallies. */
-async function entriesOf(db: Db, authorityId: string): Promise<string[]> {
-  const rows = await db.all<{ id: string }>(
-    sql`SELECT id FROM submissions WHERE submitter_id = ${authorityId}
-      UNION SELECT submission_id FROM assessments WHERE authority_id = ${authorityId}`,
-  );
-  return rows.map((r) => r.id);
-}
-
 /**
- * The second signature of an authority's admission or revocation (REGISTRY_SECOND_SIGNATURE).
- * It counts when its signer is another coordinator than the request's, or an active authority of
- * the target's member state (never the target itself; a platform cannot sign it at all), and
+ * The second signature of an admission or revocation (REGISTRY_SECOND_SIGNATURE). It counts when
+ * its signer may give it (`countersignRefusal`: another coordinator than the request's; an active
+ * authority of the target's member state for an authority; any active authority for a
+ * coordinator's revocation; never the target itself; a platform cannot sign it at all), and
  * names the request's record, participant and action, so it cannot be replayed onto another
- * request. The change takes effect at its own signed place. A node that receives two
- * countersignatures of one request (signed on two nodes during a partition) keeps the earlier in
- * signed order, whatever order they arrive in; over HTTP a completed request is refused.
+ * request. Over HTTP a request that is completed, withdrawn or void is refused. Which
+ * countersignature completes a request, and from which place in signed order, is settled from
+ * every record about it (apply/registry.ts): the earliest valid one before any withdrawal, on every
+ * node whatever order they arrive in.
  */
 export const countersign: Applier<"participant.countersign"> = {
   kind: "participant.countersign",
@@ -468,145 +433,95 @@ export const countersign: Applier<"participant.countersign"> = {
   replicated: true,
   dependsOn: (w) => [`registry:${w.record.requestRecordId}`],
   async apply(db, _env, w, ctx) {
-    const r = w.record;
-    const req = await getRegistryRequest(db, r.requestRecordId);
-    if (!req) throw new ApiError("not_found", `no admission or revocation request ${r.requestRecordId}`);
-    if (req.participantId !== r.participantId || req.action !== r.action)
-      throw new ApiError(
-        "conflict",
-        `request ${req.requestRecordId} is the ${req.action === "admit" ? "admission" : "revocation"} of ${req.participantId}; this countersignature names the ${r.action === "admit" ? "admission" : "revocation"} of ${r.participantId}`,
-      );
+    const req = await namedRequest(db, w.record);
     const signer = w.caller.participant;
     const refusal = countersignRefusal(signer, req);
     if (refusal) throw new ApiError("forbidden", refusal);
-    const subjectId = req.participantId;
-    // Void (signed after its signer's key or the signer itself stopped being valid): stored, no effect.
-    if (w.void) return { subjectId, statements: [] };
+    if (!ctx.replicated) {
+      const why = closed(req);
+      if (why) throw new ApiError("conflict", why);
+    }
     const position = positionOf(w, ctx);
-    if (req.completedRecordId) {
-      if (!ctx.replicated)
-        throw new ApiError("conflict", `request ${req.requestRecordId} is already countersigned`);
-      const prior = await db.get<{ iat: number; origin: string; origin_index: number | null }>(
-        sql`SELECT iat, origin_node AS origin, origin_index FROM records WHERE id = ${req.completedRecordId}`,
-      );
-      const priorAt: Position | null = prior
-        ? { iat: prior.iat, origin: prior.origin, originIndex: prior.origin_index ?? 0 }
-        : null;
-      // A later countersignature adds nothing: the request took effect at the earlier one.
-      if (priorAt && comparePositions(priorAt, position) <= 0) return { subjectId, statements: [] };
-    }
-    const completes = db
-      .update(registryRequests)
-      .set({ completedRecordId: ctx.recordId, completedBy: signer.id, completedAt: nowIso(ctx.at) })
-      .where(eq(registryRequests.requestRecordId, req.requestRecordId));
-    if (req.action === "revoke") {
-      const target = await getParticipant(db, req.participantId);
-      if (!target) throw new ApiError("not_found", `no participant ${req.participantId}`);
-      if (target.status === "revoked" && !ctx.replicated)
-        throw new ApiError("conflict", `${target.id} is already revoked`);
-      const plan = await revocationPlan(db, target, { recordId: ctx.recordId, at: ctx.at, position });
-      return { ...plan, cause: "participant.revoke", statements: [...plan.statements, completes] };
-    }
-    const jwks = JSON.parse(req.jwks ?? '{"keys":[]}') as RecordOf<"participant.admit">["jwks"];
-    if (req.completedRecordId) {
-      // An earlier countersignature of an admission already in effect: the authority counts, and
-      // its keys are valid, from this earlier place on.
-      const atS = Math.floor(ctx.at / 1000);
-      return {
-        subjectId,
-        registry: {
-          admits: { id: subjectId, memberState: req.memberState ?? "", at: position },
-        },
-        touches: await entriesOf(db, subjectId),
-        statements: [
-          bumpRegistry(db),
-          db
-            .update(participants)
-            .set({ admittedAt: nowIso(ctx.at), admissionCountersignRecordId: ctx.recordId })
-            .where(eq(participants.id, subjectId)),
-          db
-            .update(participantKeys)
-            .set({ validFrom: atS, addedAt: nowIso(ctx.at) })
-            .where(
-              and(
-                eq(participantKeys.participantId, subjectId),
-                eq(participantKeys.addedRecordId, req.requestRecordId),
-              ),
-            ),
-          completes,
-        ],
-      };
-    }
-    const keys = await admissionKeys(db, jwks);
-    const plan = admissionPlan(db, {
-      id: subjectId,
-      role: req.role,
-      memberState: req.memberState,
-      displayName: req.displayName,
-      keys,
-      admissionRecordId: req.requestRecordId,
-      countersignRecordId: ctx.recordId,
-      at: ctx.at,
-      position,
+    const s = await settleRequest(db, req, {
+      countersign: {
+        recordId: ctx.recordId,
+        at: position,
+        signerId: signer.id,
+        kid: w.caller.key.kid,
+        valid: !w.void,
+      },
+      recordId: ctx.recordId,
+      reach: true,
     });
-    return {
-      ...plan,
-      statements: [
-        ...plan.statements,
-        db
-          .update(registryRequests)
-          .set({ completedRecordId: ctx.recordId, completedBy: signer.id, completedAt: nowIso(ctx.at) })
-          .where(
-            and(
-              eq(registryRequests.requestRecordId, req.requestRecordId),
-              isNull(registryRequests.completedRecordId),
-            ),
-          ),
-      ],
-    };
+    const own = [
+      db.insert(registryCountersignatures).values({
+        recordId: ctx.recordId,
+        requestRecordId: req.requestRecordId,
+        signerId: signer.id,
+      }),
+    ];
+    return settledPlan(
+      req.participantId,
+      req,
+      own,
+      s,
+      req.action === "admit" ? "participant.admit" : "participant.revoke",
+    );
   },
 };
 
 /**
- * What a revocation or a key retirement at `ends.at` voids: the participant's records (of that
- * key, for a retirement) after it in signed order that this node already holds — an audit
- * entry for each (`record.voided`), and the entries they were about, to be re-derived.
+ * The signer of a request withdraws it while it waits for its second signature: a withdrawn
+ * request cannot be countersigned. In signed order a countersignature signed before the
+ * withdrawal still completes it (over HTTP a completed request is refused: revoke instead); one
+ * signed after it does not, and a node that applied such a countersignature before the withdrawal
+ * reached it undoes what it completed (apply/registry.ts).
  */
-async function voidedBy(
-  db: Db,
-  ends: { participantId: string; kid?: string; at: Position },
-  recordId: string,
-): Promise<{ touches: string[]; after: Plan["statements"] }> {
-  const byKey = ends.kid ? sql` AND r.kid = ${ends.kid}` : sql``;
-  const at = ends.at;
-  const index = at.originIndex === Number.POSITIVE_INFINITY ? Number.MAX_SAFE_INTEGER : at.originIndex;
-  // After the revoking record in signed order (rules/entry-history.ts `Position`).
-  const reach = sql`r.issuer = ${ends.participantId}${byKey} AND r.id <> ${recordId}
-    AND ((r.iat, r.origin_node, coalesce(r.origin_index, 0)) > (${at.iat}, ${at.origin}, ${index})
-      OR (r.origin_node = ${at.origin} AND coalesce(r.origin_index, 0) > ${index}))`;
-  const rows = await db.all<{ id: string }>(
-    sql`SELECT s.id FROM submissions s JOIN records r ON r.id = s.record_id WHERE ${reach}
-      UNION SELECT a.submission_id FROM assessments a JOIN records r ON r.id = a.record_id WHERE ${reach}
-      UNION SELECT d.submission_id FROM decisions d JOIN records r ON r.id = d.record_id WHERE ${reach}
-      UNION SELECT f.submission_id FROM feedback f JOIN records r ON r.id = f.record_id WHERE ${reach}`,
-  );
-  return {
-    touches: rows.map((r) => r.id),
-    after: [
-      insertSelect(
-        db,
-        auditLog,
-        {
-          kind: sql`'record.voided'`,
-          recordId: sql`r.id`,
-          subjectId: sql`r.subject_id`,
-          actor: sql`'system'`,
-          at: sql`${nowIso()}`,
-          jwsSha256: sql`r.jws_sha256`,
-          detail: sql`json_object('voidedBy', ${recordId}, 'participantId', ${ends.participantId}, 'kid', ${ends.kid ?? null}, 'from', ${at.iat}, 'why', ${ends.kid && ends.at.originIndex === -1 ? "signed at or after the time its key was declared compromised" : "signed at or after the signer was revoked or the key retired"})`,
-        },
-        sql`FROM records r WHERE ${reach} ORDER BY r.iat, r.id`,
-      ),
-    ],
-  };
-}
+export const withdrawRequest: Applier<"participant.request.withdraw"> = {
+  kind: "participant.request.withdraw",
+  roles: ["coordinator"],
+  replicated: true,
+  dependsOn: (w) => [`registry:${w.record.requestRecordId}`],
+  async apply(db, _env, w, ctx) {
+    const req = await namedRequest(db, w.record);
+    if (w.claims.iss !== req.requestedBy)
+      throw new ApiError("forbidden", `only the request's signer (${req.requestedBy}) can withdraw it`);
+    if (!ctx.replicated) {
+      const why = closed(req);
+      if (why) throw new ApiError("conflict", why);
+    }
+    const position = positionOf(w, ctx);
+    const s = await settleRequest(db, req, {
+      withdrawal: {
+        recordId: ctx.recordId,
+        at: position,
+        signerId: w.claims.iss,
+        kid: w.caller.key.kid,
+        valid: !w.void,
+      },
+      recordId: ctx.recordId,
+      reach: false,
+    });
+    const own = w.void
+      ? []
+      : [
+          db
+            .update(registryRequests)
+            .set({ withdrawnRecordId: ctx.recordId, withdrawnAt: nowIso(ctx.at) })
+            .where(
+              and(
+                eq(registryRequests.requestRecordId, req.requestRecordId),
+                // The earliest withdrawal in signed order stays (a replica may get two).
+                sql`(${registryRequests.withdrawnAt} IS NULL OR ${registryRequests.withdrawnAt} > ${nowIso(ctx.at)})`,
+              ),
+            ),
+        ];
+    return settledPlan(
+      req.participantId,
+      req,
+      own,
+      s,
+      req.action === "admit" ? "participant.admit" : "participant.revoke",
+    );
+  },
+};

@@ -78,7 +78,7 @@ export async function prepareRecord<K extends RecordKind, P extends Plan = Plan>
     const facts = (plan.facts ?? []).map((f) => ({ ...f, void: f.void || !!w.void }));
     const [registry, loaded] = await Promise.all([
       loadRegistry(db, env, plan.registry),
-      loadEntries(db, plan.touches, facts, plan.registry?.ends),
+      loadEntries(db, plan.touches, facts, plan.registry),
     ]);
     const ends = plan.registry?.ends;
     const derived = derive(db, loaded, registry, {

@@ -18,6 +18,7 @@ import {
   countersign,
   retireKey,
   revokeParticipant,
+  withdrawRequest,
 } from "../apply/participants.ts";
 import { access } from "../auth/access.ts";
 import {
@@ -66,9 +67,9 @@ export const listRegistryRequestsRoute = createRoute({
   method: "get",
   path: "/v1/registry/requests",
   tags: ["participants"],
-  summary: "Admissions and revocations of authorities waiting for their second signature (or completed)",
+  summary: "Admissions and revocations waiting for their second signature (or completed, withdrawn, void)",
   description:
-    "With REGISTRY_SECOND_SIGNATURE on (the default), a coordinator's admission or revocation of an authority is a request that takes effect only when a second signer countersigns it (POST /v1/participants/{id}/countersign): another coordinator, or an active authority of the same member state. Public, like the registry.",
+    "With REGISTRY_SECOND_SIGNATURE on (the default), a coordinator's admission of any participant (but the network's first admitted coordinator), and its revocation of an authority or a coordinator, is a request that takes effect only when a second signer countersigns it (POST /v1/participants/{id}/countersign): another coordinator; for an authority also an active authority of the same member state; for a coordinator's revocation also any active authority. Its signer may withdraw it while it waits. Public, like the registry.",
   request: { query: RegistryRequestQuery },
   responses: {
     200: {
@@ -132,7 +133,7 @@ export const postAdmissionRoute = createRoute({
   tags: ["participants"],
   summary: "Admit a participant (coordinator)",
   description:
-    "Signed by a coordinator. Authorities must carry their EU member state; an authority's admission is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE; GET /v1/registry/requests). The keys are the participant's own public keys: its private key never leaves it. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
+    "Signed by a coordinator. Authorities must carry their EU member state. The admission is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE; GET /v1/registry/requests) — except the network's founding: a configuration-rooted coordinator admits the first record-admitted coordinator alone. The keys are the participant's own public keys: its private key never leaves it. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
   request: { body: signedBody("participant.admit", "AdmitParticipantRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
 });
@@ -193,7 +194,7 @@ export const postParticipantRevocationRoute = createRoute({
   tags: ["participants"],
   summary: "Revoke a participant (coordinator)",
   description:
-    "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable, but, in the same batch, stop counting: a revoked authority's assessments, and its own member state as submitter, leave the quorum tallies and can no longer be cited by an inclusion; an included entry whose concurring member states then fall short of the quorum becomes `disputed` (still in the baseline, in the coordinators' disputed queue, with a `baseline.disputed` audit entry naming this record) until a coordinator includes it again, excludes or retires it. The participant's API credentials are revoked. A coordinator cannot revoke itself. An authority's revocation is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE), and takes effect at the countersignature's signed time.",
+    "All of the participant's keys stop being accepted from now on. Records it signed before the revocation stay valid and verifiable, but, in the same batch, stop counting: a revoked authority's assessments, and its own member state as submitter, leave the quorum tallies and can no longer be cited by an inclusion; an included entry whose concurring member states then fall short of the quorum becomes `disputed` (still in the baseline, in the coordinators' disputed queue, with a `baseline.disputed` audit entry naming this record) until a coordinator includes it again, excludes or retires it. The participant's API credentials are revoked. A coordinator cannot revoke itself. An authority's or a coordinator's revocation is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE), and takes effect at the countersignature's signed time; a platform's takes effect with this signature alone.",
   request: {
     params: ParticipantIdParam,
     body: signedBody("participant.revoke", "RevokeParticipantRecord"),
@@ -215,9 +216,9 @@ export const postCountersignRoute = createRoute({
   method: "post",
   path: "/v1/participants/{id}/countersign",
   tags: ["participants"],
-  summary: "Give an authority's admission or revocation its second signature (coordinator or authority)",
+  summary: "Give an admission or revocation its second signature (coordinator or authority)",
   description:
-    "Signed by another coordinator than the one who signed the request, or by an active authority of the same member state as the participant (never the participant itself; platforms cannot sign it). The record names the request's record id, the participant and the action, so it counts for that request only. The admission or revocation takes effect at this record's signed time, on every node. A request already countersigned is refused (409).",
+    "Signed by another coordinator than the one who signed the request; for an authority's admission or revocation also by an active authority of the same member state, for a coordinator's revocation by any active authority (never the participant itself; platforms cannot sign it). The record names the request's record id, the participant and the action, so it counts for that request only. The admission or revocation takes effect at this record's signed time, on every node: the earliest valid countersignature in signed order completes a request. A request already countersigned, withdrawn or void is refused (409).",
   request: {
     params: ParticipantIdParam,
     body: signedBody("participant.countersign", "CountersignRecord"),
@@ -234,5 +235,29 @@ export const postCountersign = signedWrite({
   },
 });
 app.openapi(postCountersignRoute, postCountersign);
+
+export const postWithdrawRequestRoute = createRoute({
+  method: "post",
+  path: "/v1/participants/{id}/requests/withdraw",
+  tags: ["participants"],
+  summary: "Withdraw an admission or revocation request waiting for its second signature (its signer)",
+  description:
+    "Signed by the coordinator that signed the request. A withdrawn request cannot be countersigned. A request already countersigned is refused (409: it took effect; revoke instead), as is one withdrawn or void. In signed order a countersignature signed before the withdrawal still completes the request; one signed after it does not, on every node — a node that applied it first undoes what it completed.",
+  request: {
+    params: ParticipantIdParam,
+    body: signedBody("participant.request.withdraw", "WithdrawRequestRecord"),
+  },
+  responses: { 201: receiptResponse, ...problems(400, 401, 403, 404, 409, 413, 415) },
+});
+export const postWithdrawRequest = signedWrite({
+  applier: withdrawRequest,
+  subject: {
+    param: "id",
+    field: "participantId",
+    code: "bad_request",
+    detail: "the record names another participant than the path",
+  },
+});
+app.openapi(postWithdrawRequestRoute, postWithdrawRequest);
 
 export default app;

@@ -315,9 +315,19 @@ export type NewFact = Fact & { submissionId: string };
  * What a record changes in the participant registry, applied in memory before the entries it
  * touches are re-derived (the rows change in the same batch).
  */
+export type RegistryEnd = { participantId: string; kid?: string; at: Position };
+export type RegistryAdmit = { id: string; memberState: string; at: Position };
+
 export type RegistryChange = {
   /** A participant revoked, or a key retired, at a place in signed order: what it signs after is void. */
-  ends?: { participantId: string; kid?: string; at: Position };
+  ends?: RegistryEnd;
   /** An authority admitted (its member state starts counting toward the default quorum). */
-  admits?: { id: string; memberState: string; at: Position };
+  admits?: RegistryAdmit;
+  /**
+   * Further registry changes the same batch makes: requests settled again when a countersignature,
+   * a withdrawal or a reach-back changes which signature completes them (apply/registry.ts).
+   * `unadmits`: admissions undone (everything the participant signed is void); `unrevokes`:
+   * revocations undone (what the participant signed counts again, up to any later end).
+   */
+  also?: { ends: RegistryEnd[]; admits: RegistryAdmit[]; unadmits: string[]; unrevokes: string[] };
 };

@@ -64,6 +64,7 @@ export const RECORD_POLICIES: Record<RecordKind, Policy> = {
   "participant.key.retire": everyone,
   "participant.revoke": everyone,
   "participant.countersign": everyone,
+  "participant.request.withdraw": everyone,
   "submission.create": curators,
   "assessment.create": curators,
   "assessment.batch": curators,

@@ -105,13 +105,20 @@ export async function loadRegistry(
       revoked: toPosition({ iat: r.r_iat, origin: r.r_origin, origin_index: r.r_index }),
     });
   }
-  if (change?.admits) {
-    const a = change.admits;
+  const also = change?.also;
+  for (const id of also?.unadmits ?? []) authorities.delete(id);
+  for (const id of also?.unrevokes ?? []) {
+    const a = authorities.get(id);
+    if (a) a.revoked = null;
+  }
+  for (const a of [...(change?.admits ? [change.admits] : []), ...(also?.admits ?? [])]) {
+    // Only an authority's admission counts toward the quorum (others carry no member state).
+    if (!a.memberState) continue;
     const revoked = authorities.get(a.id)?.revoked ?? null;
     authorities.set(a.id, { id: a.id, memberState: a.memberState, admitted: a.at, revoked });
   }
-  const ends = change?.ends;
-  if (ends && !ends.kid) {
+  for (const ends of [...(change?.ends ? [change.ends] : []), ...(also?.ends ?? [])]) {
+    if (ends.kid) continue;
     const a = authorities.get(ends.participantId);
     if (a && (a.revoked === null || comparePositions(ends.at, a.revoked) < 0)) a.revoked = ends.at;
   }
@@ -137,6 +144,55 @@ const SIGNED_VALIDLY =
         OR (e.origin_node = r.origin_node AND coalesce(e.origin_index, 0) < coalesce(r.origin_index, 0)))))`);
 
 /**
+ * SQL: SIGNED_VALIDLY without the issuer's revocation: whether the record aliased `r` counts
+ * once a revocation of its issuer is undone in the batch being planned (a revocation whose
+ * second signature stopped counting).
+ */
+const SIGNED_VALIDLY_BY_KEY =
+  sql.raw(`EXISTS (SELECT 1 FROM participant_keys k WHERE k.participant_id = r.issuer AND k.kid = r.kid
+  AND r.iat + ${MAX_CLOCK_SKEW_S} >= k.valid_from
+  AND (k.compromised_since IS NULL OR r.iat < k.compromised_since)
+  AND NOT EXISTS (SELECT 1 FROM records e
+    WHERE e.id = k.retired_record_id
+      AND (${positionOf("e")} < ${positionOf("r")}
+        OR (e.origin_node = r.origin_node AND coalesce(e.origin_index, 0) < coalesce(r.origin_index, 0)))))`);
+
+/** SQL: the record aliased `r` was signed validly (exported for the registry's own records). */
+export const signedValidlySql = () => SIGNED_VALIDLY;
+/** SQL: the same, but for its issuer's revocation (see SIGNED_VALIDLY_BY_KEY). */
+export const signedValidlyByKeySql = () => SIGNED_VALIDLY_BY_KEY;
+
+/**
+ * Whether a record of `issuer` (key `kid`) at `at` is void by a registry change the batch being
+ * planned makes, given whether it was valid before (`valid`) and without its issuer's revocation
+ * (`validByKey`): a revocation or retirement reaching back, an admission undone or moved later,
+ * a revocation undone.
+ */
+export function voidByChange(
+  change: RegistryChange | undefined,
+  f: { issuer: string; kid: string; at: Position; valid: boolean; validByKey: boolean },
+): boolean {
+  if (!change) return !f.valid;
+  const also = change.also;
+  if (also?.unadmits.includes(f.issuer)) return true;
+  let valid = also?.unrevokes.includes(f.issuer) ? f.validByKey : f.valid;
+  const ends = [...(change.ends ? [change.ends] : []), ...(also?.ends ?? [])];
+  for (const e of ends) {
+    if (
+      e.participantId === f.issuer &&
+      (!e.kid || e.kid === f.kid) &&
+      (comparePositions(e.at, f.at) < 0 ||
+        (e.at.origin === f.at.origin && e.at.originIndex < f.at.originIndex))
+    )
+      valid = false;
+  }
+  // An admission moved to a later countersignature: what the participant signed before it is void.
+  for (const a of also?.admits ?? [])
+    if (a.id === f.issuer && f.at.iat + MAX_CLOCK_SKEW_S < a.at.iat) valid = false;
+  return !valid;
+}
+
+/**
  * Why a record about to be applied (issuer, key, place in signed order) is void here, or
  * undefined: the same rule as SIGNED_VALIDLY, for a record not stored yet.
  */
@@ -160,16 +216,13 @@ export async function loadEntries(
   db: Db,
   ids: string[],
   extra: NewFact[] = [],
-  ends?: RegistryChange["ends"],
+  change?: RegistryChange,
 ): Promise<Map<string, Loaded>> {
   const out = new Map<string, Loaded>();
-  // A revocation or key retirement being applied voids, in memory, what it reaches.
-  const endedVoid = (issuer: string, kid: string, at: Position) =>
-    !!ends &&
-    ends.participantId === issuer &&
-    (!ends.kid || ends.kid === kid) &&
-    (comparePositions(ends.at, at) < 0 ||
-      (ends.at.origin === at.origin && ends.at.originIndex < at.originIndex));
+  // The registry change being applied (a revocation or key retirement reaching back, requests
+  // settled again) voids, or makes count again, in memory, what it reaches.
+  const isVoidNow = (issuer: string, kid: string, at: Position, valid: number, validByKey: number) =>
+    voidByChange(change, { issuer, kid, at, valid: !!valid, validByKey: !!validByKey });
   for (const part of chunk([...new Set(ids)], 90)) {
     const json = JSON.stringify(part);
     const inPart = sql`(SELECT value FROM json_each(${json}))`;
@@ -182,6 +235,7 @@ export async function loadEntries(
           c_issuer: string;
           c_kid: string;
           c_valid: number;
+          c_valid_key: number;
         },
         {
           id: string;
@@ -193,6 +247,7 @@ export async function loadEntries(
           issuer: string;
           kid: string;
           valid: number;
+          valid_key: number;
           authority_id: string;
           member_state: string;
           verdict: "concur" | "dissent";
@@ -207,6 +262,7 @@ export async function loadEntries(
           issuer: string;
           kid: string;
           valid: number;
+          valid_key: number;
           actor_id: string;
           action: "include" | "exclude" | "retire" | "withdraw" | "reverse";
           assessment_ids: string;
@@ -221,18 +277,19 @@ export async function loadEntries(
           issuer: string;
           kid: string;
           valid: number;
+          valid_key: number;
           platform_id: string;
           outcome: "true_positive" | "false_positive" | "not_actioned";
         },
       ]
     >(db, [
-      sql`SELECT s.*, r.iat AS c_iat, r.origin_node AS c_origin, coalesce(r.origin_index, 0) AS c_index, r.issuer AS c_issuer, r.kid AS c_kid, ${SIGNED_VALIDLY} AS c_valid
+      sql`SELECT s.*, r.iat AS c_iat, r.origin_node AS c_origin, coalesce(r.origin_index, 0) AS c_index, r.issuer AS c_issuer, r.kid AS c_kid, ${SIGNED_VALIDLY} AS c_valid, ${SIGNED_VALIDLY_BY_KEY} AS c_valid_key
           FROM submissions s JOIN records r ON r.id = s.record_id WHERE s.id IN ${inPart}`,
-      sql`SELECT a.id, a.submission_id, a.record_id, r.iat, r.origin_node, coalesce(r.origin_index, 0) AS origin_index, r.issuer, r.kid, ${SIGNED_VALIDLY} AS valid, a.authority_id, a.member_state, a.verdict
+      sql`SELECT a.id, a.submission_id, a.record_id, r.iat, r.origin_node, coalesce(r.origin_index, 0) AS origin_index, r.issuer, r.kid, ${SIGNED_VALIDLY} AS valid, ${SIGNED_VALIDLY_BY_KEY} AS valid_key, a.authority_id, a.member_state, a.verdict
           FROM assessments a JOIN records r ON r.id = a.record_id WHERE a.submission_id IN ${inPart}`,
-      sql`SELECT d.id, d.submission_id, d.record_id, r.iat, r.origin_node, coalesce(r.origin_index, 0) AS origin_index, r.issuer, r.kid, ${SIGNED_VALIDLY} AS valid, d.actor_id, d.action, d.assessment_ids
+      sql`SELECT d.id, d.submission_id, d.record_id, r.iat, r.origin_node, coalesce(r.origin_index, 0) AS origin_index, r.issuer, r.kid, ${SIGNED_VALIDLY} AS valid, ${SIGNED_VALIDLY_BY_KEY} AS valid_key, d.actor_id, d.action, d.assessment_ids
           FROM decisions d JOIN records r ON r.id = d.record_id WHERE d.submission_id IN ${inPart}`,
-      sql`SELECT f.id, f.submission_id, f.record_id, r.iat, r.origin_node, coalesce(r.origin_index, 0) AS origin_index, r.issuer, r.kid, ${SIGNED_VALIDLY} AS valid, f.platform_id, f.outcome
+      sql`SELECT f.id, f.submission_id, f.record_id, r.iat, r.origin_node, coalesce(r.origin_index, 0) AS origin_index, r.issuer, r.kid, ${SIGNED_VALIDLY} AS valid, ${SIGNED_VALIDLY_BY_KEY} AS valid_key, f.platform_id, f.outcome
           FROM feedback f JOIN records r ON r.id = f.record_id WHERE f.submission_id IN ${inPart}`,
     ]);
     for (const s of subs) {
@@ -245,23 +302,33 @@ export async function loadEntries(
           memberState: row.memberState,
           tlp: row.tlp,
           expiresAt: row.expiresAt ? secs(row.expiresAt) : null,
-          createdVoid:
-            !s.c_valid ||
-            endedVoid(s.c_issuer, s.c_kid, { iat: s.c_iat, origin: s.c_origin, originIndex: s.c_index }),
+          createdVoid: isVoidNow(
+            s.c_issuer,
+            s.c_kid,
+            { iat: s.c_iat, origin: s.c_origin, originIndex: s.c_index },
+            s.c_valid,
+            s.c_valid_key,
+          ),
           facts: [],
         },
       });
     }
     const isVoid = (f: {
       valid: number;
+      valid_key: number;
       issuer: string;
       kid: string;
       iat: number;
       origin_node: string;
       origin_index: number;
     }) =>
-      !f.valid ||
-      endedVoid(f.issuer, f.kid, { iat: f.iat, origin: f.origin_node, originIndex: f.origin_index });
+      isVoidNow(
+        f.issuer,
+        f.kid,
+        { iat: f.iat, origin: f.origin_node, originIndex: f.origin_index },
+        f.valid,
+        f.valid_key,
+      );
     const add = (id: string, f: Fact) => out.get(id)?.entry.facts.push(f);
     for (const a of asm)
       add(a.submission_id, {

@@ -5,7 +5,7 @@ import {
   type PublicJwk,
   type RegistryRequestView,
 } from "@eusn/protocol";
-import { and, asc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
 import { participantKeys, participants, registryRequests } from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
@@ -33,6 +33,8 @@ export async function openRequestFor(
         eq(registryRequests.participantId, participantId),
         eq(registryRequests.action, action),
         isNull(registryRequests.completedRecordId),
+        isNull(registryRequests.withdrawnRecordId),
+        isNull(registryRequests.voidReason),
       ),
     )
     .get();
@@ -51,26 +53,38 @@ export function toRequestView(r: RegistryRequestRow): RegistryRequestView {
     requestedAt: r.requestedAt,
     reason: r.reason,
     keys: (jwks?.keys ?? []).map((k) => k.kid ?? ""),
-    status: r.completedRecordId ? "completed" : "pending",
+    status: r.completedRecordId
+      ? "completed"
+      : r.voidReason
+        ? "void"
+        : r.withdrawnRecordId
+          ? "withdrawn"
+          : "pending",
     completedBy: r.completedBy,
     completedRecordId: r.completedRecordId,
     completedAt: r.completedAt,
+    withdrawnRecordId: r.withdrawnRecordId,
+    withdrawnAt: r.withdrawnAt,
+    voidReason: r.voidReason,
   };
 }
 
 /** Requests by status (pending: still waiting for their second signature), oldest first. */
 export async function listRegistryRequests(
   db: Db,
-  status: "pending" | "completed",
+  status: RegistryRequestView["status"],
 ): Promise<RegistryRequestView[]> {
+  const open = and(isNull(registryRequests.completedRecordId), isNull(registryRequests.voidReason));
+  const where: Record<RegistryRequestView["status"], SQL | undefined> = {
+    pending: and(open, isNull(registryRequests.withdrawnRecordId)),
+    completed: isNotNull(registryRequests.completedRecordId),
+    withdrawn: and(open, isNotNull(registryRequests.withdrawnRecordId)),
+    void: and(isNull(registryRequests.completedRecordId), isNotNull(registryRequests.voidReason)),
+  };
   const rows = await db
     .select()
     .from(registryRequests)
-    .where(
-      status === "pending"
-        ? isNull(registryRequests.completedRecordId)
-        : isNotNull(registryRequests.completedRecordId),
-    )
+    .where(where[status])
     .orderBy(asc(registryRequests.requestedAt), asc(registryRequests.requestRecordId))
     .limit(1000);
   return rows.map(toRequestView);

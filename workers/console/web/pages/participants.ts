@@ -136,7 +136,32 @@ export default async function participants(s: Session | null) {
                 },
               )
             : q.requestedBy === s.participantId
-              ? `waiting for ${secondSigners(q)}`
+              ? [
+                  `waiting for ${secondSigners(q)} `,
+                  // Its signer may withdraw it while it waits; a withdrawn request cannot be countersigned.
+                  button(
+                    "Withdraw…",
+                    async () => {
+                      const r = await confirmWrite(s, {
+                        title: `Withdraw the ${q.action === "admit" ? "admission" : "revocation"} of ${q.displayName}`,
+                        intro: `Withdraw your request ${q.requestRecordId}: nobody can countersign it afterwards.`,
+                        kind: "participant.request.withdraw",
+                        path: `/v1/participants/${encodeURIComponent(q.participantId)}/requests/withdraw`,
+                        fields: [reasonField()],
+                        record: (x) => ({
+                          participantId: q.participantId,
+                          requestRecordId: q.requestRecordId,
+                          action: q.action,
+                          reason: String(x.reason ?? "").trim(),
+                        }),
+                      });
+                      if (r) await renderRequests();
+                    },
+                    {
+                      "aria-label": `Withdraw the ${q.action === "admit" ? "admission" : "revocation"} of ${q.displayName}`,
+                    },
+                  ),
+                ]
               : `for ${secondSigners(q)}`,
         ]),
       ),

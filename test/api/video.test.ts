@@ -152,6 +152,21 @@ describe.skipIf(!vectors)("video submissions", () => {
       .bind(id)
       .first<{ frame_count: number; bytes: number }>();
     expect(row).toEqual({ frame_count: 23, bytes: 23 * 45 });
+    // The view names the video's size (its frames are in the record and the exports).
+    expect(res.data.submission.video).toEqual({ frameCount: 23, durationSeconds: 23 });
+    const list = await nl.client.get<{ submissions: { id: string; video?: unknown }[] }>(
+      "/v1/submissions?limit=100",
+    );
+    if (!list.ok) throw new Error(JSON.stringify(list.problem));
+    expect(list.data.submissions.find((x) => x.id === id)?.video).toEqual({
+      frameCount: 23,
+      durationSeconds: 23,
+    });
+    const still = await nl.client.get<{ submissions: { signalType: string; video?: unknown }[] }>(
+      "/v1/submissions?limit=100",
+    );
+    if (!still.ok) throw new Error(JSON.stringify(still.problem));
+    for (const x of still.data.submissions) expect("video" in x).toBe(x.signalType === "vpdq");
   });
 
   it("is idempotent: the same frames by the same authority are the same entry", async () => {

@@ -137,16 +137,23 @@ export const Section: FC<{ id: string; title: string; children?: Child }> = ({ i
   </section>
 );
 
-/** Where dropped or chosen image files are hashed locally. */
-export const DropZone: FC<{ id: string; label: string }> = ({ id, label }) => (
+/** Where dropped or chosen image (and, with `video`, MP4 video) files are hashed locally. */
+export const DropZone: FC<{ id: string; label: string; video?: boolean }> = ({ id, label, video }) => (
   <div class="drop" id={`${id}-zone`} data-drop-target={id}>
     <p>
-      <strong>Drop image files here</strong>, or choose them: <label for={`${id}-files`}>{label}</label>{" "}
-      <input type="file" id={`${id}-files`} multiple accept="image/*" />
+      <strong>Drop {video ? "image or video files" : "image files"} here</strong>, or choose them:{" "}
+      <label for={`${id}-files`}>{label}</label>{" "}
+      <input
+        type="file"
+        id={`${id}-files`}
+        multiple
+        accept={video ? "image/*,video/mp4,video/quicktime,.mp4,.m4v,.mov" : "image/*"}
+      />
     </p>
     <p class="hint">
-      Images are decoded and PDQ-hashed in this browser. The image never leaves this machine; only the hashes
-      are sent.
+      Images are decoded and PDQ-hashed in this browser
+      {video ? "; videos (MP4, H.264) are decoded here and one frame a second is hashed (vPDQ)" : ""}. The
+      content never leaves this machine; only the hashes are sent.
     </p>
   </div>
 );

@@ -333,7 +333,7 @@ export function consoleSubmit(c: Context<AppEnv>) {
     <Layout title="Submit hashes" page="submit" path="/console/submit" roles={["authority"]}>
       <form id="submit-form" novalidate>
         <Section id="submit-hashes" title="Hashes">
-          <DropZone id="submit" label="Image files" />
+          <DropZone id="submit" label="Image or video files" video />
           <label class="check">
             <input type="checkbox" id="submit-sha256" /> Also submit each file's SHA-256 (exact copies)
           </label>
@@ -380,7 +380,7 @@ export function consoleMatch(c: Context<AppEnv>) {
   return c.html(
     <Layout title="Match" page="match" path="/console/match" roles={["platform"]}>
       <form id="match-form" novalidate>
-        <DropZone id="match" label="Image files" />
+        <DropZone id="match" label="Image or video files" video />
         <HashPaste
           id="match-paste"
           help="PDQ as 64 hex characters (optionally `hash,quality`); MD5 as 32 hex characters; prefix SHA-256 with `sha256:`."

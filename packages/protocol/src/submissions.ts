@@ -423,6 +423,13 @@ export const SubmissionView = z
     linked: z.array(z.string()).describe("Other authorities' live submissions of the same fingerprint."),
     assessments: Tally,
     feedback: FeedbackTally,
+    video: z
+      .object({
+        frameCount: z.number().int().describe("How many frame hashes the video entry holds."),
+        durationSeconds: z.number().describe("The video's duration."),
+      })
+      .optional()
+      .describe("A video entry's (vpdq) size; its frames are in the signed record and the exports."),
   })
   .meta({ id: "Submission" });
 export type SubmissionView = z.infer<typeof SubmissionView>;

@@ -12,6 +12,7 @@ import {
   restrictsLinked,
   type SubmissionRow,
 } from "../rules/baseline.ts";
+import { videoSizesOf } from "./videos.ts";
 
 export async function getSubmission(db: Db, id: string): Promise<SubmissionRow | undefined> {
   return db.select().from(submissions).where(eq(submissions.id, id)).get();
@@ -112,6 +113,12 @@ export function toView(
 
 export async function viewsOf(db: Db, rows: SubmissionRow[], p: Policy): Promise<SubmissionView[]> {
   const { linked, red } = await linkedOf(db, rows);
+  const videoIds = rows.filter((r) => r.signalType === "vpdq").map((r) => r.id);
+  const videos = videoIds.length > 0 ? await videoSizesOf(db, videoIds) : new Map();
   const now = Date.now();
-  return rows.map((r) => toView(r, p, linked.get(r.id) ?? [], now, red.has(r.fingerprint)));
+  return rows.map((r) => {
+    const view = toView(r, p, linked.get(r.id) ?? [], now, red.has(r.fingerprint));
+    const video = videos.get(r.id);
+    return video ? { ...view, video } : view;
+  });
 }

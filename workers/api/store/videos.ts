@@ -82,6 +82,26 @@ export async function videosOf(db: Db, ids: readonly string[]): Promise<Map<stri
   return out;
 }
 
+/** The frame count and duration of these video entries, by id (the submission views). */
+export async function videoSizesOf(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, { frameCount: number; durationSeconds: number }>> {
+  const out = new Map<string, { frameCount: number; durationSeconds: number }>();
+  for (const part of chunk([...ids], 90)) {
+    const rows = await db
+      .select({
+        id: submissionVideos.submissionId,
+        frameCount: submissionVideos.frameCount,
+        durationSeconds: submissionVideos.durationSeconds,
+      })
+      .from(submissionVideos)
+      .where(inArray(submissionVideos.submissionId, part));
+    for (const r of rows) out.set(r.id, { frameCount: r.frameCount, durationSeconds: r.durationSeconds });
+  }
+  return out;
+}
+
 /** The frame counts of these video entries (a reader's page budget), by id. */
 export async function frameCountsOf(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();

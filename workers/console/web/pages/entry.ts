@@ -96,6 +96,9 @@ async function render(s: Session, id: string) {
       "Quality",
       v.quality === null ? "—" : `${v.quality}${v.lowQuality ? " (low quality, submitted with force)" : ""}`,
     ],
+    ...(v.video
+      ? ([["Video", `${v.video.frameCount} frame hashes, ${v.video.durationSeconds} s`]] as [string, Child][])
+      : []),
     ["Submitted by", who(v.submitter, people)],
     ["Origin member state", v.memberState],
     ["TCO limbs", v.limbs.map((l) => `(${l})`).join(" ")],

@@ -1,19 +1,23 @@
-// Platform: match dropped images (hashed here; the image never leaves the machine) or pasted
-// hashes against the baseline or every live submission, see each hit with its distance, legal
-// basis and baseline state, report the outcome (signed feedback), and see reversals of entries
-// matched before.
+// Platform: match dropped images and MP4 videos (hashed here, PDQ and vPDQ; the content never
+// leaves the machine) or pasted hashes against the baseline or every live submission, see each hit
+// with its distance (a video's: both percentages and the matched time ranges), legal basis and
+// baseline state, report the outcome (signed feedback), and see reversals of entries matched
+// before.
 import { DIHEDRAL_NAMES } from "@eusn/pdq";
-import type { EntryStateView } from "@eusn/protocol";
+import type { EntryStateView, VpdqFrame } from "@eusn/protocol";
 import { get, postJson } from "../api.ts";
 import { confirmWrite } from "../confirm.ts";
 import { $, button, h, hashCell, replace, table, when } from "../dom.ts";
 import { parseHashes } from "../hashes.ts";
 import { hashImage, wireDrop } from "../images.ts";
 import type { Session } from "../session.ts";
+import { hashVideo, isVideoFile } from "../videos.ts";
 import { entryStateBadges, stateBadge } from "./views.ts";
 
 type Item = {
-  type: "pdq" | "md5" | "sha256";
+  type: "pdq" | "md5" | "sha256" | "vpdq";
+  /** A video's hashed frames (vpdq; `value` then names it for the page only). */
+  frames?: VpdqFrame[];
   value: string;
   dihedral?: string[];
   /** Variants pasted from `eusn hash --dihedral`: asked for explicitly, always matched. */
@@ -47,7 +51,30 @@ type Hit = {
   assessments: { concurStates: string[]; dissenting: number };
   tlp: string | null;
   lowQuality: boolean;
+  kind?: "hash" | "video" | "frame";
+  video?: {
+    queryMatchPercent: number;
+    targetMatchPercent: number;
+    queryRanges: { start: number; end: number }[];
+    targetRanges: { start: number; end: number }[];
+    frameCount: number;
+    durationSeconds: number;
+  };
+  queryFrame?: { frameNumber: number; timestamp: number };
+  entryFrame?: { frameNumber: number; timestamp: number };
 };
+
+const ranges = (rs: { start: number; end: number }[]) =>
+  rs.map((r) => (r.start === r.end ? `${r.start} s` : `${r.start}–${r.end} s`)).join(", ") || "—";
+
+/** A hit's distance column: a video's percentages and ranges, a frame's time, or the distance. */
+function distanceCell(m: Hit): string {
+  if (m.kind === "video" && m.video)
+    return `video: ${m.video.queryMatchPercent.toFixed(2)} % of this video, ${m.video.targetMatchPercent.toFixed(2)} % of the entry's ${m.video.frameCount} frames (${m.video.durationSeconds} s); here ${ranges(m.video.queryRanges)}, in the entry ${ranges(m.video.targetRanges)}`;
+  if (m.queryFrame) return `${m.distance} (frame at ${m.queryFrame.timestamp} s of this video)`;
+  if (m.entryFrame) return `${m.distance} (the entry's frame at ${m.entryFrame.timestamp} s)`;
+  return `${m.distance}${m.variant > 0 ? ` (${DIHEDRAL_NAMES[m.variant]})` : ""}`;
+}
 type MatchAnswer = {
   requestId: string;
   scope: string;
@@ -88,7 +115,7 @@ export default async function match(s: Session | null) {
         items.map((it, i) => [
           it.source,
           it.type,
-          hashCell(it.value),
+          it.frames ? `${it.frames.length} frames` : hashCell(it.value),
           it.quality === undefined ? "—" : String(it.quality),
           button(
             "Remove",
@@ -108,6 +135,26 @@ export default async function match(s: Session | null) {
     replace(box, h("p", { role: "status" }, `Hashing ${files.length} file(s) in this browser…`));
     for (const f of files) {
       try {
+        if (isVideoFile(f)) {
+          const v = await hashVideo(f, {
+            progress: (done, total) => {
+              if (done % 30 === 0 || done === total)
+                replace(
+                  box,
+                  h("p", { role: "status" }, `Hashing ${f.name} in this browser: frame ${done} of ${total}…`),
+                );
+            },
+          });
+          if (v.frames.length === 0) throw new Error(`${f.name}: no frame was hashed`);
+          items.push({
+            type: "vpdq",
+            value: v.file,
+            frames: v.frames,
+            source: `${v.file} (${v.width}×${v.height}, ${v.durationSeconds} s)`,
+            ...(asRef(v.file) ? { ref: asRef(v.file)! } : {}),
+          });
+          continue;
+        }
         const r = await hashImage(f);
         items.push({
           type: "pdq",
@@ -160,13 +207,15 @@ export default async function match(s: Session | null) {
       threshold,
       ...(keep ? { keep: true } : {}),
       items: items.map((it) => ({
-        ...(it.type === "pdq"
-          ? {
-              type: "pdq" as const,
-              value: it.value,
-              ...((dihedral || it.pastedVariants) && it.dihedral?.length ? { dihedral: it.dihedral } : {}),
-            }
-          : { type: it.type, value: it.value }),
+        ...(it.type === "vpdq"
+          ? { type: "vpdq" as const, frames: it.frames!, distance: threshold }
+          : it.type === "pdq"
+            ? {
+                type: "pdq" as const,
+                value: it.value,
+                ...((dihedral || it.pastedVariants) && it.dihedral?.length ? { dihedral: it.dihedral } : {}),
+              }
+            : { type: it.type, value: it.value }),
         // The reference travels only when the results are to be kept with it.
         ...(keep && it.ref ? { ref: it.ref } : {}),
       })),
@@ -192,13 +241,18 @@ export default async function match(s: Session | null) {
         return h(
           "section",
           { class: "result", "aria-label": `Result for ${it.source}` },
-          h("h3", {}, `${it.source}: `, h("code", { class: "hash" }, it.value)),
+          h(
+            "h3",
+            {},
+            `${it.source}: `,
+            it.frames ? `${it.frames.length} frame hashes` : h("code", { class: "hash" }, it.value),
+          ),
           table(
             `Matches for ${it.source}`,
             ["Entry", "Distance", "State", "Origin", "Legal basis", "Assessments", "Outcome"],
             r.matches.map((m) => [
               h("code", {}, m.submissionId),
-              `${m.distance}${m.variant > 0 ? ` (${DIHEDRAL_NAMES[m.variant]})` : ""}`,
+              distanceCell(m),
               [entryStateBadges(m.state), m.tlp ? ` TLP:${m.tlp.toUpperCase()}` : ""],
               m.memberState,
               `${m.limbs.map((l) => `(${l})`).join(" ")} ${m.legalBasis.nationalProvision}`,

@@ -1,14 +1,34 @@
-// Authority: submit hashes. Image files dropped on the page are decoded and PDQ-hashed here (the
-// image never leaves the machine); hashes can also be pasted. One legal basis covers the batch,
-// which is signed as one submission.create record after confirmation.
-import { MAX_BATCH, MIN_PDQ_QUALITY, type SubmitResult } from "@eusn/protocol";
+// Authority: submit hashes. Image files dropped on the page are decoded and PDQ-hashed here, MP4
+// videos decoded and vPDQ-hashed here (web/videos.ts; the content never leaves the machine);
+// hashes can also be pasted. One legal basis covers the batch, which is signed as one
+// submission.create record after confirmation.
+import { MAX_BATCH, MIN_PDQ_QUALITY, type SubmitResult, type VpdqFrame, vpdqDigest } from "@eusn/protocol";
 import { confirmWrite } from "../confirm.ts";
 import { $, button, type Child, entryLink, formValues, h, hashCell, replace, table } from "../dom.ts";
 import { parseHashes, type SignalType } from "../hashes.ts";
 import { hashImage, wireDrop } from "../images.ts";
 import type { Session } from "../session.ts";
+import { hashVideo, isVideoFile } from "../videos.ts";
 
-type Item = { signalType: SignalType; value: string; quality?: number; source: string };
+type Item = {
+  signalType: SignalType | "vpdq";
+  value: string;
+  quality?: number;
+  source: string;
+  /** A video entry's frames (vpdq). */
+  video?: { frameCount: number; durationSeconds: number; frames: VpdqFrame[] };
+};
+
+/** A video's frames in the batch table: how many, how many count (quality ≥ 50), its duration. */
+const videoCell = (v: NonNullable<Item["video"]>) => {
+  const good = v.frames.filter((f) => f[1] >= MIN_PDQ_QUALITY).length;
+  return h(
+    "span",
+    { class: good === 0 ? "warn" : "", "data-video-frames": String(v.frameCount) },
+    `${v.frameCount} frames, ${good} of quality ≥ ${MIN_PDQ_QUALITY}, ${v.durationSeconds} s`,
+    good === 0 ? " (none counts: refused unless forced)" : "",
+  );
+};
 type SubmitAnswer = SubmitResult;
 
 const FIELD_NAMES: Record<string, string> = {
@@ -74,14 +94,16 @@ export default function submit(s: Session | null) {
           it.source,
           it.signalType,
           hashCell(it.value),
-          it.quality === undefined
-            ? "—"
-            : h(
-                "span",
-                { class: it.quality < MIN_PDQ_QUALITY ? "warn" : "" },
-                String(it.quality),
-                it.quality < MIN_PDQ_QUALITY ? " (below 50: refused unless forced)" : "",
-              ),
+          it.video
+            ? videoCell(it.video)
+            : it.quality === undefined
+              ? "—"
+              : h(
+                  "span",
+                  { class: it.quality < MIN_PDQ_QUALITY ? "warn" : "" },
+                  String(it.quality),
+                  it.quality < MIN_PDQ_QUALITY ? " (below 50: refused unless forced)" : "",
+                ),
           button(
             "Remove",
             () => {
@@ -109,6 +131,29 @@ export default function submit(s: Session | null) {
     const withSha = ($("submit-sha256") as HTMLInputElement).checked;
     for (const f of files) {
       try {
+        if (isVideoFile(f)) {
+          const v = await hashVideo(f, {
+            progress: (done, total) => {
+              if (done % 30 === 0 || done === total)
+                replace(
+                  box,
+                  h("p", { role: "status" }, `Hashing ${f.name} in this browser: frame ${done} of ${total}…`),
+                );
+            },
+          });
+          if (v.frames.length === 0) throw new Error(`${f.name}: no frame was hashed`);
+          add({
+            signalType: "vpdq",
+            value: await vpdqDigest(v.frames),
+            source: `${v.file} (${v.width}×${v.height}, ${v.decoded} frames at ${v.frameRate.toFixed(2)} fps)`,
+            video: {
+              frameCount: v.frames.length,
+              durationSeconds: Math.max(v.durationSeconds, v.frames.at(-1)![3]),
+              frames: v.frames,
+            },
+          });
+          continue;
+        }
         const r = await hashImage(f);
         add({
           signalType: "pdq",
@@ -169,6 +214,10 @@ export default function submit(s: Session | null) {
         value: it.value,
         ...(it.signalType === "pdq" ? { quality: it.quality } : {}),
         ...(it.signalType === "pdq" && v.force === true && (it.quality ?? 0) < MIN_PDQ_QUALITY
+          ? { force: true }
+          : {}),
+        ...(it.video ? { video: it.video } : {}),
+        ...(it.video && v.force === true && !it.video.frames.some((f) => f[1] >= MIN_PDQ_QUALITY)
           ? { force: true }
           : {}),
         ...common,

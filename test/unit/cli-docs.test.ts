@@ -288,6 +288,7 @@ describe("every command's --help", () => {
         "verify",
         "whoami",
         "withdraw",
+        "withdraw-request",
       ].sort(),
     );
     for (const c of leaves) {

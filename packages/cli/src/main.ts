@@ -27,6 +27,7 @@ const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]
       "revokeCommand",
       "requestsCommand",
       "countersignCommand",
+      "withdrawRequestCommand",
       "decideCommand",
       "reverseCommand",
       "curationCommand",

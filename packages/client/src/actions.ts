@@ -169,7 +169,7 @@ export function revoke(
  */
 export function registryRequests(
   client: EusnClient,
-  status: "pending" | "completed" = "pending",
+  status: RegistryRequestView["status"] = "pending",
 ): Promise<Result<{ requests: RegistryRequestView[] }>> {
   return client.getPublic<{ requests: RegistryRequestView[] }>(`/v1/registry/requests?status=${status}`);
 }
@@ -190,6 +190,27 @@ export function countersign(
       participantId: request.participantId,
       requestRecordId: request.requestRecordId,
       action: request.action,
+    },
+  );
+}
+
+/**
+ * Withdraws a request its signer made while it waits for its second signature: nobody can
+ * countersign it afterwards. Only the coordinator that signed the request can.
+ */
+export function withdrawRequest(
+  client: EusnClient,
+  request: { participantId: string; requestRecordId: string; action: "admit" | "revoke" },
+  reason?: string,
+): Promise<Result<WriteReceipt>> {
+  return client.write<WriteReceipt>(
+    `/v1/participants/${enc(request.participantId)}/requests/withdraw`,
+    "participant.request.withdraw",
+    {
+      participantId: request.participantId,
+      requestRecordId: request.requestRecordId,
+      action: request.action,
+      ...(reason ? { reason } : {}),
     },
   );
 }

@@ -1,5 +1,6 @@
-// A coordinator's commands: `admit` and `revoke` participants (an authority's with a second
-// signature: `requests` lists what waits for one, `countersign` gives it), `decide` on baseline entries
+// A coordinator's commands: `admit` and `revoke` participants (with a second signature:
+// `requests` lists what waits for one, `countersign` gives it, `withdraw-request` takes a request
+// back while it waits), `decide` on baseline entries
 // (citing the live assessments that count, unless told which), `reverse` a submission,
 // `curation` (the queues) and `audit` (the trail, newest first, filtered, or followed).
 import {
@@ -13,6 +14,7 @@ import {
   registryRequests,
   reverse,
   revoke,
+  withdrawRequest,
 } from "@eusn/client";
 import { EU_MEMBER_STATES, PublicJwk, type RegistryRequestView, ROLES } from "@eusn/protocol";
 import { Argument, Command, Option } from "commander";
@@ -38,7 +40,7 @@ const requestLine = (q: RegistryRequestView) =>
     q.participantId,
     q.memberState ?? "--",
     `by ${q.requestedBy}`,
-    q.status === "completed" ? `countersigned by ${q.completedBy}` : "pending",
+    q.status === "completed" ? `countersigned by ${q.completedBy}` : q.status,
     JSON.stringify(q.displayName),
   ].join(" ");
 
@@ -64,7 +66,7 @@ export function countersignCommand(): Command {
   return networked(
     new Command("countersign")
       .description(
-        "give an authority's admission or revocation its second signature (another coordinator than the requester, or an authority of the same member state)",
+        "give an admission or revocation its second signature (another coordinator than the requester; for an authority also an authority of the same member state; for a coordinator's revocation any authority)",
       )
       .argument("<requestRecordId>", "the request's record, as `eusn requests` lists it"),
     [
@@ -92,6 +94,38 @@ export function countersignCommand(): Command {
           "\n",
         ),
       );
+      return 0;
+    }),
+  );
+}
+
+export function withdrawRequestCommand(): Command {
+  return networked(
+    new Command("withdraw-request")
+      .description(
+        "withdraw an admission or revocation you requested while it waits for its second signature: nobody can countersign it afterwards",
+      )
+      .argument("<requestRecordId>", "the request's record, as `eusn requests` lists it")
+      .option("--reason <text>", "why"),
+    ['eusn withdraw-request rec_01jd… --key coordinator.json --reason "wrong key sent"'],
+  ).action(
+    run("eusn withdraw-request", async (recordId: string, opts: CommonOpts & { reason?: string }) => {
+      const { client } = await connect("eusn withdraw-request", opts);
+      const list = must(await registryRequests(client, "pending"));
+      const q = list.requests.find((x) => x.requestRecordId === recordId);
+      if (!q)
+        throw new UsageError(
+          `${recordId} is not a request waiting for a second signature (see \`eusn requests\`)`,
+        );
+      const r = must(
+        await withdrawRequest(
+          client,
+          { participantId: q.participantId, requestRecordId: recordId, action: q.action },
+          opts.reason,
+        ),
+        { reason: "--reason" },
+      );
+      show(opts, r, () => [`withdrawn ${recordId}`, `record ${r.recordId}`].join("\n"));
       return 0;
     }),
   );

@@ -15,6 +15,7 @@ import {
 } from "@eusn/client";
 import type { ParticipantView, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { type Credential, readJson, writeJson } from "./demo-keys.ts";
+import { seedEvidence } from "./seed-evidence.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "..", "test", "fixtures", "pdq", "expected-synthetic.csv");
 
@@ -121,6 +122,7 @@ export async function seedDemoNetwork(opts: {
     log,
   );
   await seedSignals(creds, keysDir, log);
+  await seedEvidence(creds, keysDir, log);
   return creds;
 }
 

@@ -39,6 +39,7 @@ const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]
     () => import("./commands/platform.ts"),
     ["feedbackCommand", "reversalsCommand", "baselineCommand", "exportCommand"],
   ],
+  [() => import("./commands/evidence.ts"), ["default"]],
   [() => import("./commands/signal.ts"), ["default"]],
   [() => import("./commands/statement.ts"), ["default"]],
   [() => import("./commands/report.ts"), ["default"]],

@@ -368,6 +368,39 @@ describe("a countersignature and a withdrawal are judged in signed order, not on
     expect(q?.completed_record_id).toBeNull();
   });
 
+  it("when the earliest countersignature stops counting, the admission moves to the next valid one on every node", async () => {
+    const x = await admit(0, "authority", "LV");
+    const req = await requestLv("authority LV, countersigned twice, once by a revoked one");
+    await net.heal();
+    cutAll();
+    // A revokes x; then x countersigns on B (B admits at x's time); then C's coordinator on C.
+    const revoked = await net.revoke(0, x.id, "revoked on A");
+    expect(revoked.ok, JSON.stringify(revoked)).toBe(true);
+    await new Promise((res) => setTimeout(res, 1100));
+    const record = { participantId: req.subjectId, requestRecordId: req.recordId, action: "admit" as const };
+    const path = `/v1/participants/${req.subjectId}/countersign`;
+    const byX = await on(x, 1).write<WriteReceipt>(path, "participant.countersign", record);
+    expect(byX.ok, JSON.stringify(byX)).toBe(true);
+    await new Promise((res) => setTimeout(res, 1100));
+    const byC = await net.nodes[2]!.coordinator.write<WriteReceipt>(path, "participant.countersign", record);
+    expect(byC.ok, JSON.stringify(byC)).toBe(true);
+    if (!byC.ok) return;
+    cutAll(false);
+    const s = await expectConverged();
+    const iat = (await net.nodes[2]!.env.DB.prepare("SELECT iat FROM records WHERE id = ?")
+      .bind(byC.data.recordId)
+      .first<{ iat: number }>())!.iat;
+    const p = (s.participants as { id: string; admitted_at: string; status: string }[]).find(
+      (q) => q.id === req.subjectId,
+    );
+    expect(p?.status).toBe("active");
+    expect(Date.parse(p!.admitted_at) / 1000).toBe(iat);
+    const q = (s.registry as { request_record_id: string; completed_record_id: string | null }[]).find(
+      (r) => r.request_record_id === req.recordId,
+    );
+    expect(q?.completed_record_id).toBe(byC.data.recordId);
+  });
+
   it("a withdrawal signed before a countersignature made on another node wins on every node", async () => {
     const req = await requestLv("authority LV, withdrawn during a partition");
     await net.heal();

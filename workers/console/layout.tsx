@@ -17,6 +17,7 @@ export const NAV: NavItem[] = [
   { href: "/console/audit", label: "Audit trail", roles: ["coordinator"] },
   { href: "/console/submit", label: "Submit hashes", roles: ["authority"] },
   { href: "/console/assess", label: "Assessments", roles: ["authority"] },
+  { href: "/console/evidence", label: "Case files", roles: ["authority", "coordinator"] },
   { href: "/console/match", label: "Match", roles: ["platform"] },
   { href: "/console/review", label: "Review queue", roles: ["platform"] },
   { href: "/console/signals", label: "Signal lookup", roles: ["platform"] },

@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../api/lib/hono.ts";
 import { router } from "../api/lib/hono.ts";
 import { computeStats } from "../api/store/stats.ts";
+import { consoleEvidence } from "./evidence-page.tsx";
 import { DropZone, Layout, Section } from "./layout.tsx";
 import { consoleReports } from "./reports-page.tsx";
 import { StatsBody } from "./stats-page.tsx";
@@ -327,6 +328,7 @@ export function consoleAudit(c: Context<AppEnv>) {
 }
 app.get("/console/audit", consoleAudit);
 app.get("/console/reports", consoleReports);
+app.get("/console/evidence", consoleEvidence);
 
 export function consoleSubmit(c: Context<AppEnv>) {
   return c.html(

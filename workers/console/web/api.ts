@@ -67,6 +67,11 @@ async function token(s: Session): Promise<string> {
   return t;
 }
 
+/** The bearer token for a request the page makes itself (a binary download). */
+export function bearer(s: Session): Promise<string> {
+  return token(s);
+}
+
 export async function get<T>(s: Session, path: string): Promise<T> {
   return parse<T>(
     await fetch(path, { headers: { accept: "application/json", authorization: `Bearer ${await token(s)}` } }),

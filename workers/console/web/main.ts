@@ -9,6 +9,7 @@ import audit from "./pages/audit.ts";
 import curation from "./pages/curation.ts";
 import entries from "./pages/entries.ts";
 import entry from "./pages/entry.ts";
+import evidence from "./pages/evidence.ts";
 import key from "./pages/key.ts";
 import match from "./pages/match.ts";
 import participants from "./pages/participants.ts";
@@ -37,6 +38,7 @@ const PAGES: Record<string, PageInit> = {
   signals,
   key,
   webhooks,
+  evidence,
 };
 
 function showSession(s: Session | null) {

@@ -43,6 +43,7 @@ const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]
   [() => import("./commands/signal.ts"), ["default"]],
   [() => import("./commands/statement.ts"), ["default"]],
   [() => import("./commands/report.ts"), ["default"]],
+  [() => import("./commands/incident.ts"), ["default"]],
 ];
 
 export async function main(argv: readonly string[]): Promise<void> {

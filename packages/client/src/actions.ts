@@ -75,6 +75,8 @@ export async function submitVideo(
   client: EusnClient,
   video: VideoFrames,
   labels: Omit<SubmissionItem, "signalType" | "value" | "video" | "quality">,
+  /** Tag it with an active crisis incident: a provisional entry (docs/incidents.md). */
+  incidentId?: string,
 ): Promise<Result<SubmitResult>> {
   const item: SubmissionItem = {
     ...labels,
@@ -82,6 +84,8 @@ export async function submitVideo(
     value: await vpdqDigest(video.frames),
     video: { frameCount: video.frames.length, durationSeconds: video.durationSeconds, frames: video.frames },
   };
+  if (incidentId)
+    return client.write<SubmitResult>("/v1/submissions", "submission.create", { incidentId, items: [item] });
   return submitHashes(client, [item]);
 }
 

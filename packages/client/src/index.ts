@@ -5,6 +5,7 @@ export * from "./api-credentials.ts";
 export * from "./client.ts";
 export * from "./evidence.ts";
 export * from "./hash-list.ts";
+export * from "./incidents.ts";
 export * from "./key-client.ts";
 export * from "./key-signer.ts";
 export * from "./keys.ts";

@@ -5,7 +5,7 @@
 // a value the authority already submitted as `existing`, so re-running after an interruption
 // skips what landed and sends only the rest.
 import { writeFile } from "node:fs/promises";
-import { submitHashes, submitVideo, type VideoFrames } from "@eusn/client";
+import { submitHashes, submitProvisional, submitVideo, type VideoFrames } from "@eusn/client";
 import {
   CONTENT_TYPES,
   SIGNAL_TYPES,
@@ -43,6 +43,7 @@ type Opts = CommonOpts & {
   batch: string;
   ids?: string;
   progress: boolean;
+  incident?: string;
 };
 
 const NAME = "eusn submit";
@@ -75,6 +76,10 @@ export default function submitCommand(): Command {
       .option("--force", "submit PDQ hashes below quality 50 (they are flagged lowQuality)", false)
       .option("--batch <n>", "hashes per signed record (1..1000)", "1000")
       .option("--ids <file>", "write value,id,outcome lines here")
+      .option(
+        "--incident <id>",
+        "tag them with an active crisis incident: they match at once, provisional, until it ends or 72 h pass",
+      )
       .option("--no-progress", "no progress bar"),
     [
       'eusn hash photos/ | eusn submit --key nl.json --limbs a,c --provision "NL Sr. art. 131" -',
@@ -162,7 +167,9 @@ async function submit(inputs: string[], opts: Opts): Promise<number> {
   let existing = 0;
   for (let i = 0; i < items.length; i += size) {
     const part = items.slice(i, i + size);
-    const res = await submitHashes(client, part);
+    const res = opts.incident
+      ? await submitProvisional(client, opts.incident, part)
+      : await submitHashes(client, part);
     if (!res.ok) {
       bar?.stop();
       const where = (res.problem.errors ?? []).slice(0, 5).map((e) => {
@@ -219,6 +226,8 @@ async function submit(inputs: string[], opts: Opts): Promise<number> {
  * one signed record. Every input is read and checked before anything is sent.
  */
 async function submitVideos(inputs: string[], opts: Opts): Promise<number> {
+  if (opts.incident)
+    throw new UsageError("--incident: submit videos without it for now, or their frames as --type pdq");
   const secondsPerHash = Number(opts.secondsPerHash);
   if (!Number.isFinite(secondsPerHash) || secondsPerHash < 0)
     throw new UsageError("--seconds-per-hash: a number of seconds, 0 or more");
@@ -265,7 +274,7 @@ async function submitVideos(inputs: string[], opts: Opts): Promise<number> {
   let existing = 0;
   const answers: (SubmitResult["submissions"][number] & { file: string; frames: number })[] = [];
   for (const [i, { file, video }] of videos.entries()) {
-    const res = await submitVideo(client, video, labels);
+    const res = await submitVideo(client, video, labels, opts.incident);
     if (!res.ok) {
       const done =
         i > 0 ? ` (${i} of ${videos.length} videos were stored before it; re-running skips them)` : "";

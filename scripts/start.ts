@@ -10,6 +10,7 @@ import path from "node:path";
 import { generateParticipantKey } from "@eusn/client";
 import { type Credential, DEMO_DIR, KEYS_DIR, readJson, writeJson } from "./demo-keys.ts";
 import { seedDemoNetwork } from "./seed-content.ts";
+import { seedDemoIncident } from "./seed-incident.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.PORT ?? 8787);
@@ -118,6 +119,8 @@ async function waitForHealth(child: ChildProcess, timeoutMs = 90_000) {
 
 async function seed(coord: Credential) {
   const creds = await seedDemoNetwork({ coordinator: coord, baseUrl: BASE, keysDir: KEYS_DIR, log });
+  // `npm start -- --demo-incident`: a crisis incident with provisional hashes (docs/incidents.md).
+  if (process.argv.includes("--demo-incident")) await seedDemoIncident({ creds, log });
   printWelcome(creds);
 }
 

@@ -8,7 +8,9 @@ import type { Credential } from "./demo-keys.ts";
 
 /** A PDQ-shaped value (random bits, well away from all-zero): a stand-in for a hashed copy. */
 function demoPdq(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
 }
 
 export async function seedDemoIncident(o: {
@@ -30,7 +32,8 @@ export async function seedDemoIncident(o: {
     endsAt: new Date(now + 24 * 3600_000).toISOString(),
     public: true,
   });
-  if (!declared.ok) throw new Error(`declaring the demo incident failed: ${JSON.stringify(declared.problem)}`);
+  if (!declared.ok)
+    throw new Error(`declaring the demo incident failed: ${JSON.stringify(declared.problem)}`);
   const id = declared.data.incident.id;
   const items: SubmissionItem[] = [1, 2, 3].map((n) => ({
     signalType: "pdq",
@@ -42,7 +45,10 @@ export async function seedDemoIncident(o: {
     note: `demo incident copy ${n}`,
   }));
   const sub = await submitProvisional(cred("nl-atkm"), id, items);
-  if (!sub.ok) throw new Error(`submitting the demo incident's hashes failed: ${JSON.stringify(sub.problem)}`);
-  o.log(`demo incident ${id}: 3 provisional hashes (eusn incident follow ${id} --key .eusn-demo/keys/platform-social.json)`);
+  if (!sub.ok)
+    throw new Error(`submitting the demo incident's hashes failed: ${JSON.stringify(sub.problem)}`);
+  o.log(
+    `demo incident ${id}: 3 provisional hashes (eusn incident follow ${id} --key .eusn-demo/keys/platform-social.json)`,
+  );
   return id;
 }

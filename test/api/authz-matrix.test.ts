@@ -324,6 +324,7 @@ function matrix(w: World): Record<string, Case[]> {
     "GET /v1/baseline/snapshot": get(at("/v1/baseline/snapshot"), reader(ALL_ROLES)),
     "GET /v1/baseline/export": get(at("/v1/baseline/export?format=jsonl"), reader(ALL_ROLES)),
     "GET /v1/reversals": get(at("/v1/reversals"), reader(["platform"])),
+    "GET /v1/stats/weekly": get(at("/v1/stats/weekly"), PUBLIC),
     "GET /v1/stats/submissions/{id}": get(
       at(`/v1/stats/submissions/${w.included.id}`),
       reader(["coordinator"]),
@@ -752,6 +753,7 @@ describe("authorization matrix", () => {
     "GET /v1/participants/{id}",
     "GET /v1/registry/requests",
     "GET /v1/stats",
+    "GET /v1/stats/weekly",
     "POST /v1/participants",
     "POST /v1/participants/{id}/keys",
     "POST /v1/participants/{id}/keys/retire",

@@ -734,6 +734,91 @@ d("the console", () => {
     expect(await platform.page.locator("#gate").textContent()).toContain("authority");
   });
 
+  it("bulk: authorities concur on a selection with one signature; the coordinator includes the selection with one", async () => {
+    // Three fresh entries by NL through the API (the flows above made theirs in the browser).
+    const cred = JSON.parse(readFileSync(keyFile("nl"), "utf8"));
+    const nl = new EusnClient({ ...cred, baseUrl: base });
+    const values = ["a", "b", "c"].map((c) => `${c}${"5a3c".repeat(15)}${c}2e`);
+    const sub = await nl.write<{ submissions: { id: string }[] }>("/v1/submissions", "submission.create", {
+      items: values.map((value) => ({
+        signalType: "pdq",
+        value,
+        quality: 90,
+        limbs: ["a"],
+        contentType: "image",
+        nationalProvision: "NL Sr. art. 421",
+      })),
+    });
+    if (!sub.ok) throw new Error(JSON.stringify(sub.problem));
+    const ids = sub.data.submissions.map((x) => x.id);
+
+    for (const slug of ["de", "fr"] as const) {
+      const { page } = by[slug]!;
+      await open(page, "/console/assess");
+      const table = page.locator("#awaiting-table");
+      for (const id of ids) await expect.poll(() => table.textContent()).toContain(id);
+      const status = page.locator("#awaiting-table-selected");
+      const rows = await table.locator("tbody tr").count();
+      // Select all on this page, then none, then exactly the three.
+      await page.getByLabel("Select all on this page").check();
+      await expect.poll(() => status.textContent()).toBe(`${rows} selected`);
+      await page.getByLabel("Select all on this page").uncheck();
+      await expect.poll(() => status.textContent()).toBe("none selected");
+      for (const id of ids) await page.getByLabel(`Select ${id}`, { exact: true }).check();
+      await expect.poll(() => status.textContent()).toBe("3 selected");
+      if (slug === "de") {
+        await shot(page, "17-authority-bulk-selection");
+        await expectAccessible(page);
+      }
+      await page.getByRole("button", { name: "Concur with selected (3)…" }).click();
+      // The dialog lists exactly the selection and shows the one record that will be signed.
+      await expect.poll(() => page.getByRole("dialog").isVisible()).toBe(true);
+      await expect.poll(() => page.textContent("#confirm-preview")).toContain('"items"');
+      const listed = await page
+        .locator("[data-bulk-list] li")
+        .evaluateAll((lis) => lis.map((li) => li.getAttribute("data-entry")));
+      // In the queue's order (entries made in the same millisecond sort by their random part).
+      expect([...listed].sort()).toEqual([...ids].sort());
+      const record = JSON.parse((await page.textContent("#confirm-preview")) ?? "{}") as {
+        items: { submissionId: string; verdict: string; limb: string }[];
+      };
+      // The record carries the selection in the dialog's order, each with the verdict and limb.
+      expect(record.items.map((i) => i.submissionId)).toEqual(listed);
+      for (const i of record.items) expect(i).toMatchObject({ verdict: "concur", limb: "a" });
+      await confirmDialog(page, {
+        kind: "assessment.batch",
+        fill: { reason: `${slug.toUpperCase()} concurs: limb (a)` },
+        ...(slug === "de" ? { screenshot: "18-authority-bulk-confirm" } : {}),
+      });
+      for (const id of ids) await expect.poll(() => table.textContent()).not.toContain(id);
+    }
+
+    const { page } = by.coordinator!;
+    await open(page, "/console/curation");
+    const eligible = page.locator("#queue-eligible-table");
+    for (const id of ids) await expect.poll(() => eligible.textContent()).toContain(id);
+    for (const id of ids) await eligible.getByLabel(`Select ${id}`, { exact: true }).check();
+    await eligible.getByRole("button", { name: "Include selected (3)…" }).click();
+    // The inclusion's citations are fetched first: the dialog opens when they are in.
+    await expect.poll(() => page.textContent("#confirm-preview")).toContain('"assessmentIds"');
+    const record = JSON.parse((await page.textContent("#confirm-preview")) ?? "{}") as {
+      decision: string;
+      items: { submissionId: string; assessmentIds: string[] }[];
+    };
+    expect(record.decision).toBe("include");
+    expect(record.items.map((i) => i.submissionId).sort()).toEqual([...ids].sort());
+    // Each entry cites its own two live concurrences (DE's and FR's).
+    for (const i of record.items) expect(i.assessmentIds).toHaveLength(2);
+    await confirmDialog(page, {
+      kind: "baseline.decide.batch",
+      fill: { reason: "NL, DE and FR concur (limb a)" },
+      screenshot: "19-coordinator-bulk-include-confirm",
+    });
+    for (const id of ids) await expect.poll(() => eligible.textContent()).not.toContain(id);
+    await open(page, `/console/entries/${ids[2]}`);
+    await expect.poll(() => page.locator("[data-field=Status]").textContent()).toContain("included");
+  });
+
   it("pages for another role or without a key say so instead of loading", async () => {
     const { page } = by.visitor!;
     await open(page, "/console/curation");

@@ -4,15 +4,25 @@
 // module calling the same JSON API as the CLI. No page reads or changes anything on the caller's
 // behalf, so the console adds no way around the API's rules. The statistics page is the
 // exception: it is public and rendered here from the same aggregates as GET /v1/stats.
-import { CONTENT_TYPES, EU_MEMBER_STATES, SubmissionId, TCO_LIMBS, TLP_LEVELS } from "@eusn/protocol";
+import {
+  CONTENT_TYPES,
+  EU_MEMBER_STATES,
+  MAX_WEEKS,
+  SubmissionId,
+  TCO_LIMBS,
+  TLP_LEVELS,
+  WeeklyStatsQuery,
+} from "@eusn/protocol";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../api/lib/hono.ts";
 import { router } from "../api/lib/hono.ts";
 import { computeStats } from "../api/store/stats.ts";
+import { weeklyStats } from "../api/store/stats-weekly.ts";
 import { consoleEvidence } from "./evidence-page.tsx";
 import { DropZone, Layout, Section } from "./layout.tsx";
 import { consoleReports } from "./reports-page.tsx";
 import { StatsBody } from "./stats-page.tsx";
+import { WeeklySection } from "./stats-weekly.tsx";
 
 const app = router();
 
@@ -145,11 +155,61 @@ export function consoleSignIn(c: Context<AppEnv>) {
 }
 app.get("/console", consoleSignIn);
 
+/**
+ * The period of the "Over time" section: `weeks=N` (the last N weeks) or `from`/`to` (UTC days),
+ * checked by the API's own query schema; anything else shows the last 12 weeks and says why.
+ */
+function weeklyPeriod(c: Context<AppEnv>): { from: string; to: string; error?: string } {
+  const today = new Date().toISOString().slice(0, 10);
+  const back = (weeks: number, to: string) =>
+    new Date(Date.parse(`${to}T00:00:00Z`) - (weeks - 1) * 7 * 86_400_000).toISOString().slice(0, 10);
+  const weeks = c.req.query("weeks");
+  if (weeks !== undefined) {
+    const n = Number(weeks);
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_WEEKS) return { from: back(n, today), to: today };
+    return {
+      from: back(12, today),
+      to: today,
+      error: `weeks must be 1 to ${MAX_WEEKS}: showing the last 12`,
+    };
+  }
+  const q = WeeklyStatsQuery.safeParse({
+    from: c.req.query("from") || undefined,
+    to: c.req.query("to") || undefined,
+  });
+  if (!q.success)
+    return {
+      from: back(12, today),
+      to: today,
+      error: "the period needs two days (YYYY-MM-DD): showing the last 12 weeks",
+    };
+  const to = q.data.to ?? today;
+  const from = q.data.from ?? back(12, to);
+  if (from > to)
+    return {
+      from: back(12, today),
+      to: today,
+      error: "the period starts after it ends: showing the last 12 weeks",
+    };
+  if (Date.parse(to) - Date.parse(from) > (MAX_WEEKS - 1) * 7 * 86_400_000)
+    return {
+      from: back(MAX_WEEKS, to),
+      to,
+      error: `at most ${MAX_WEEKS} weeks: showing the last ${MAX_WEEKS} up to ${to}`,
+    };
+  return { from, to };
+}
+
 export async function consoleStats(c: Context<AppEnv>) {
-  const stats = await computeStats(c.var.db, c.env);
+  const period = weeklyPeriod(c);
+  const [stats, weekly] = await Promise.all([
+    computeStats(c.var.db, c.env),
+    weeklyStats(c.var.db, period.from, period.to),
+  ]);
   return c.html(
     <Layout title="Statistics" page="stats" path="/console/stats">
       <StatsBody stats={stats} />
+      <WeeklySection stats={weekly} error={period.error} from={period.from} to={period.to} />
     </Layout>,
   );
 }

@@ -141,3 +141,59 @@ export const EntryMatches = z
   })
   .meta({ id: "EntryMatches" });
 export type EntryMatches = z.infer<typeof EntryMatches>;
+
+// ---- over time ----------------------------------------------------------------------------------
+
+/** The weekly series of GET /v1/stats/weekly, in this order (also the CSV's columns). */
+export const WEEKLY_SERIES = ["submissions", "inclusions", "reversals", "matches", "feedback"] as const;
+export type WeeklySeriesName = (typeof WEEKLY_SERIES)[number];
+
+export const WEEKLY_SERIES_LABELS: Record<WeeklySeriesName, string> = {
+  submissions: "Submissions",
+  inclusions: "Inclusions in the baseline",
+  reversals: "Withdrawals and reversals",
+  matches: "Entries matched",
+  feedback: "Platform feedback reports",
+};
+
+/** The longest period one request covers, in weeks (two years). */
+export const MAX_WEEKS = 105;
+
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC day, YYYY-MM-DD")
+  .refine(
+    (d) =>
+      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    "not a calendar day",
+  );
+
+export const WeeklyStatsQuery = z.object({
+  from: day
+    .optional()
+    .describe("First day of the period (UTC); its week is the first. Default: 12 weeks before `to`."),
+  to: day.optional().describe("Last day of the period (UTC); default today."),
+  format: z.enum(["json", "csv"]).default("json").describe("csv: RFC 4180, one line per week."),
+});
+
+export const WeeklyStats = z
+  .object({
+    from: z.string().describe("Monday of the first week (ISO 8601 weeks, UTC)."),
+    to: z.string().describe("Sunday of the last week."),
+    weeks: z.array(
+      z.object({
+        week: z.string().describe("Monday of the week (UTC day)."),
+        submissions: count.describe("Entries submitted."),
+        inclusions: count.describe("Inclusions in the baseline (each entry each time it was included)."),
+        reversals: count.describe("Entries withdrawn or reversed."),
+        matches: count.describe(
+          "Entries returned by platforms' match requests (a request's matched entries, summed).",
+        ),
+        feedback: count.describe(
+          "Platform feedback reports (true/false positive, not actioned), superseded ones included.",
+        ),
+      }),
+    ),
+  })
+  .meta({ id: "WeeklyStats" });
+export type WeeklyStats = z.infer<typeof WeeklyStats>;

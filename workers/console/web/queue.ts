@@ -39,6 +39,12 @@ export type QueueSpec = {
   onTotal?: (total: number) => void;
   /** Show the filters open (the page is the queue); otherwise they fold under "Filter, sort, search". */
   filtersOpen?: boolean;
+  /**
+   * Bulk actions: a checkbox on every row, "select all on this page", and a button per action
+   * that acts on the selected entries (one signed batch record; the action's own confirmation
+   * shows what will be signed). The selection is of the page shown and is cleared on every load.
+   */
+  bulk?: { label: string; run: (selected: SubmissionView[]) => Promise<boolean> }[];
 };
 
 const SORT_LABELS: Record<SubmissionSort, string> = {
@@ -143,6 +149,67 @@ export function queue(s: Session, spec: QueueSpec): Queue {
   );
   const status = h("p", { class: "queue-status", role: "status", id: `${id}-status` });
   const body = h("div", { class: "table" });
+  // Bulk selection (spec.bulk): the entries ticked on the page shown.
+  const selected = new Map<string, SubmissionView>();
+  let shown: SubmissionView[] = [];
+  const all = h("input", { type: "checkbox", id: `${id}-select-all`, "data-select-all": "1" });
+  const count = h("span", { class: "hint", id: `${id}-selected`, "aria-live": "polite" }, "none selected");
+  const actions = (spec.bulk ?? []).map((a) =>
+    h("button", { type: "button", disabled: true, "data-bulk-action": a.label }, `${a.label} (0)…`),
+  );
+  const toolbar = spec.bulk
+    ? h(
+        "div",
+        { class: "bulk", role: "group", "aria-label": `Act on selected entries of ${spec.caption}` },
+        h("label", { class: "check", for: `${id}-select-all` }, all, " Select all on this page"),
+        " ",
+        count,
+        " ",
+        actions,
+      )
+    : null;
+  const syncSelection = () => {
+    const n = selected.size;
+    replace(count, n === 0 ? "none selected" : `${n} selected`);
+    (spec.bulk ?? []).forEach((a, i) => {
+      actions[i]!.disabled = n === 0;
+      actions[i]!.textContent = `${a.label} (${n})…`;
+    });
+    all.checked = shown.length > 0 && shown.every((v) => selected.has(v.id));
+    all.indeterminate = n > 0 && !all.checked;
+    for (const box of Array.from(body.querySelectorAll<HTMLInputElement>("input[data-select]")))
+      box.checked = selected.has(box.value);
+  };
+  all.addEventListener("change", () => {
+    if (all.checked) for (const v of shown) selected.set(v.id, v);
+    else selected.clear();
+    syncSelection();
+  });
+  (spec.bulk ?? []).forEach((a, i) => {
+    actions[i]!.addEventListener("click", async () => {
+      const chosen = shown.filter((v) => selected.has(v.id));
+      if (chosen.length && (await a.run(chosen))) await load();
+    });
+  });
+  const lead = spec.bulk
+    ? {
+        header: "Select",
+        cell: (v: SubmissionView) => {
+          const box = h("input", {
+            type: "checkbox",
+            value: v.id,
+            "data-select": "1",
+            "aria-label": `Select ${v.id}`,
+          });
+          box.addEventListener("change", () => {
+            if (box.checked) selected.set(v.id, v);
+            else selected.delete(v.id);
+            syncSelection();
+          });
+          return box;
+        },
+      }
+    : undefined;
   const prev = h(
     "button",
     { type: "button", "aria-label": `Previous page of ${spec.caption}` },
@@ -156,7 +223,7 @@ export function queue(s: Session, spec: QueueSpec): Queue {
     h("summary", {}, "Filter, sort, search"),
     form,
   );
-  replace(host, box, status, body, pager);
+  replace(host, box, status, toolbar, body, pager);
 
   const params = () => {
     const q = new URLSearchParams(spec.base);
@@ -195,7 +262,11 @@ export function queue(s: Session, spec: QueueSpec): Queue {
           ? ""
           : `Showing ${from.toLocaleString("en")}–${to.toLocaleString("en")} of ${page.total.toLocaleString("en")} entr${page.total === 1 ? "y" : "ies"}.`,
       );
-      replace(body, submissionTable(spec.caption, page.submissions, spec.extra, spec.empty));
+      shown = page.submissions;
+      selected.clear();
+      replace(body, submissionTable(spec.caption, page.submissions, spec.extra, spec.empty, lead));
+      if (toolbar) toolbar.hidden = page.submissions.length === 0;
+      syncSelection();
       prev.disabled = offset === 0;
       next.disabled = to >= page.total;
       pager.hidden = page.total <= size;

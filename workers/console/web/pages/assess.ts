@@ -1,7 +1,9 @@
 // Authority: the queue of other authorities' submissions awaiting my assessment (concur /
-// dissent), and my own submissions (withdraw); both paged and filtered by the node.
+// dissent, one entry or a selection signed as one batch), and my own submissions (withdraw); both
+// paged and filtered by the node.
 import type { ParticipantView, SubmissionView } from "@eusn/protocol";
 import { getPublic } from "../api.ts";
+import { bulkAssess } from "../bulk.ts";
 import { confirmWrite, reasonField } from "../confirm.ts";
 import { button, h } from "../dom.ts";
 import { type Queue, queue } from "../queue.ts";
@@ -19,6 +21,11 @@ export default async function assess(s: Session | null) {
     filters: ["search", "memberState", "limb", "tlp", "submitter", "days"],
     people,
     empty: "Nothing awaits your assessment.",
+    // Select entries on the page, then concur or dissent with one signature (assessment.batch).
+    bulk: [
+      { label: "Concur with selected", run: (sel) => bulkAssess(s, sel, "concur") },
+      { label: "Dissent from selected", run: (sel) => bulkAssess(s, sel, "dissent") },
+    ],
     extra: {
       header: "Assess",
       cell: (v: SubmissionView) =>

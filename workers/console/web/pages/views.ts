@@ -43,8 +43,10 @@ export function submissionTable(
   rows: SubmissionView[],
   extra?: { header: string; cell: (v: SubmissionView) => Child },
   empty = "Nothing waiting.",
+  lead?: { header: string; cell: (v: SubmissionView) => Child },
 ): HTMLElement {
   const headers = ["Entry", "Origin", "Hash", "Limbs", "Assessments", "Feedback", "State", "Submitted"];
+  if (lead) headers.unshift(lead.header);
   if (extra) headers.push(extra.header);
   return table(
     caption,
@@ -65,6 +67,7 @@ export function submissionTable(
         entryStateBadges(v.state),
         when(v.createdAt),
       ];
+      if (lead) cells.unshift(lead.cell(v));
       if (extra) cells.push(extra.cell(v));
       return cells;
     }),

@@ -253,3 +253,116 @@ export async function seedSignals(
     `published selector key v1 for ${platforms.length} platforms; a platform opens it with: npx eusn signal keys --key .eusn-demo/keys/${platforms[0]?.slug}.json --enc-key .eusn-demo/keys/${platforms[0]?.slug}.enc.json --out selector-keys.json`,
   );
 }
+
+/** A deterministic PDQ-shaped value (64 hex) for the large demo: the same node gets the same set. */
+function demoPdq(seed: number): string {
+  let s = (seed * 2654435761) >>> 0 || 1;
+  let out = "";
+  while (out.length < 64) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out += s.toString(16).padStart(8, "0");
+  }
+  return out.slice(0, 64);
+}
+
+/**
+ * `npm start -- --demo-size large`: the demo network grown to at least `target` entries, so the
+ * work queues, statistics and exports can be tried at a realistic size. Fast because it is
+ * batched the way a real authority loads a list: 1,000 hashes per signed submission record,
+ * 100 concurrences per assessment.batch and 100 inclusions per baseline.decide.batch. NL, DE and
+ * FR each submit a third; DE and FR concur on 300 of NL's entries and the coordinator includes
+ * 200 of them, so the curation queue has 100 eligible entries waiting. Idempotent: nothing is
+ * added once the node holds `target` entries.
+ */
+export async function seedLargeDemo(
+  creds: Credential[],
+  log: (msg: string) => void,
+  target = 2000,
+): Promise<void> {
+  const by = (pred: (c: Credential) => boolean) => {
+    const c = creds.find(pred);
+    if (!c) throw new Error("demo participant missing");
+    return new EusnClient(c);
+  };
+  const coordinator = by((c) => c.role === "coordinator");
+  const authorities = (["NL", "DE", "FR"] as const).map((ms) => by((c) => c.memberState === ms));
+  const [nl, de, fr] = authorities as [EusnClient, EusnClient, EusnClient];
+  const must = <T>(
+    r: { ok: true; data: T } | { ok: false; problem: { code: string; detail?: string } },
+    what: string,
+  ): T => {
+    if (!r.ok) throw new Error(`${what}: ${r.problem.code} ${r.problem.detail ?? ""}`);
+    return r.data;
+  };
+  const now = must(await coordinator.get<{ total: number }>("/v1/submissions?scope=all&limit=1"), "count");
+  if (now.total >= target) {
+    log(`large demo already seeded (${now.total} entries)`);
+    return;
+  }
+  const started = Date.now();
+  const per = Math.ceil((target - now.total) / 3);
+  const PROVISIONS = ["NL Wetboek van Strafrecht art. 131", "DE StGB § 91", "FR code pénal art. 421-2-5"];
+  const nlIds: string[] = [];
+  for (const [a, client] of authorities.entries()) {
+    for (let done = 0; done < per; done += 1000) {
+      const n = Math.min(1000, per - done);
+      const res = must(
+        await client.write<SubmitResult>("/v1/submissions", "submission.create", {
+          items: Array.from({ length: n }, (_, i) => {
+            const k = now.total + a * per + done + i;
+            return {
+              signalType: "pdq",
+              value: demoPdq(k + 1),
+              quality: 60 + (k % 40),
+              limbs: (["a", "b", "c", "d", "e"] as const).filter((_, j) => j === k % 5 || j === 0),
+              contentType: k % 7 === 0 ? "video" : "image",
+              nationalProvision: PROVISIONS[a]!,
+              ...(k % 4 === 0 ? { tlp: "amber" } : k % 4 === 1 ? { tlp: "green" } : {}),
+              note: `large demo #${k}`,
+            };
+          }),
+        }),
+        "large demo submission",
+      );
+      if (a === 0) nlIds.push(...res.submissions.map((s) => s.id));
+    }
+  }
+  const concurred = nlIds.slice(0, 300);
+  const cites = new Map<string, string[]>();
+  for (const client of [de, fr]) {
+    for (let i = 0; i < concurred.length; i += 100) {
+      const r = must(
+        await client.write<{ items: { submissionId: string; id: string }[] }>(
+          "/v1/assessments",
+          "assessment.batch",
+          {
+            items: concurred
+              .slice(i, i + 100)
+              .map((submissionId) => ({ submissionId, verdict: "concur", limb: "a" })),
+          },
+        ),
+        "large demo assessments",
+      );
+      for (const it of r.items) cites.set(it.submissionId, [...(cites.get(it.submissionId) ?? []), it.id]);
+    }
+  }
+  for (let i = 0; i < 200; i += 100) {
+    must(
+      await coordinator.write("/v1/baseline/decisions", "baseline.decide.batch", {
+        decision: "include",
+        reason: "NL, DE and FR concur (large demo)",
+        items: concurred
+          .slice(i, i + 100)
+          .map((submissionId) => ({ submissionId, assessmentIds: cites.get(submissionId) ?? [] })),
+      }),
+      "large demo inclusions",
+    );
+  }
+  void nl;
+  log(
+    `seeded the large demo: ${per * 3} more entries (NL, DE, FR), 300 concurred by DE and FR, 200 included, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+}

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { generateParticipantKey } from "@eusn/client";
 import { type Credential, DEMO_DIR, KEYS_DIR, readJson, writeJson } from "./demo-keys.ts";
-import { seedDemoNetwork } from "./seed-content.ts";
+import { seedDemoNetwork, seedLargeDemo } from "./seed-content.ts";
 import { seedDemoIncident } from "./seed-incident.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -117,8 +117,25 @@ async function waitForHealth(child: ChildProcess, timeoutMs = 90_000) {
   throw new Error(`the node did not answer on ${BASE}/health within ${timeoutMs / 1000}s`);
 }
 
+/** `--demo-size small|large` (default small): how much demo content `npm start` seeds. */
+function demoSize(): "small" | "large" {
+  const args = process.argv.slice(2);
+  const i = args.findIndex((a) => a === "--demo-size" || a.startsWith("--demo-size="));
+  if (i < 0) return "small";
+  const v = args[i]!.includes("=") ? args[i]!.split("=")[1] : args[i + 1];
+  if (v !== "small" && v !== "large")
+    throw new Error(`--demo-size must be small or large, not ${v ?? "nothing"}`);
+  return v;
+}
+
 async function seed(coord: Credential) {
   const creds = await seedDemoNetwork({ coordinator: coord, baseUrl: BASE, keysDir: KEYS_DIR, log });
+  // `npm start -- --demo-size large`: at least 2,000 entries, for the queues and statistics at size.
+  if (demoSize() === "large")
+    await seedLargeDemo(
+      creds.map((c) => c.cred),
+      log,
+    );
   // `npm start -- --demo-incident`: a crisis incident with provisional hashes (docs/incidents.md).
   if (process.argv.includes("--demo-incident")) await seedDemoIncident({ creds, log });
   printWelcome(creds);

@@ -153,3 +153,20 @@ describe("accountability", () => {
     expect((await nodeFetch(`https://node.test/v1/incidents/${hidden.id}/summary`)).status).toBe(404);
   });
 });
+
+it("the public statistics list public incidents by title and dates only, never a private one", async () => {
+  const shown = await declare({ public: true, title: "Listed in the statistics" });
+  const hidden = await declare({ title: "Not for the statistics" });
+  const stats = (await (await nodeFetch("https://node.test/v1/stats")).json()) as {
+    incidents: Record<string, unknown>[];
+  };
+  const listed = stats.incidents.find((i) => i.id === shown.id);
+  expect(listed).toEqual({
+    id: shown.id,
+    title: "Listed in the statistics",
+    startsAt: shown.startsAt,
+    endsAt: shown.endsAt,
+    closedAt: null,
+  });
+  expect(stats.incidents.some((i) => i.id === hidden.id)).toBe(false);
+});

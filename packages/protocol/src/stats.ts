@@ -117,6 +117,19 @@ export const NodeStats = z
       "Measured false-positive rates from platforms' live reports, with Wilson 95 % intervals, over all time and the last 90 days.",
     ),
     byMemberState: z.array(MemberStateStats),
+    incidents: z
+      .array(
+        z.object({
+          id: z.string(),
+          title: z.string(),
+          startsAt: z.string(),
+          endsAt: z.string(),
+          closedAt: z.string().nullable(),
+        }),
+      )
+      .describe(
+        "Crisis incidents their coordinator marked public: title and dates only (counts: GET /v1/incidents/{id}/summary).",
+      ),
     note: z.string(),
   })
   .meta({ id: "NodeStats" });

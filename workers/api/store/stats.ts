@@ -19,6 +19,7 @@ import { nowIso } from "../lib/encoding.ts";
 import { baselineStateNow, entryStateSql, flaggedEntrySql, policy } from "../rules/baseline.ts";
 import { baselineVersion, DISPUTES_RAISED_SQL } from "./changes.ts";
 import { errorRates } from "./error-rates.ts";
+import { publicIncidents } from "./incidents.ts";
 
 const fpRate = (tp: number, fp: number) => (tp + fp > 0 ? fp / (tp + fp) : null);
 
@@ -212,6 +213,13 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
     byMemberState: [...states.values()].sort(
       (a, b) => (order.get(a.memberState) ?? 99) - (order.get(b.memberState) ?? 99),
     ),
+    incidents: (await publicIncidents(db)).map((i) => ({
+      id: i.id,
+      title: i.title,
+      startsAt: i.startsAt,
+      endsAt: i.endsAt,
+      closedAt: i.closedAt,
+    })),
     note: "Aggregate counts only: no record, hash, participant or platform is named. Rates are false-positive reports / (true + false-positive reports) from platforms' live feedback.",
   };
 }

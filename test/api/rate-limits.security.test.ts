@@ -174,17 +174,24 @@ const pdqs = (n: number, variants: number) =>
  * see the count rise for a request that is served, so a counter that missed calls cannot pass.
  */
 function countIndexQueries(): { count: () => number; restore: () => void } {
+  // Every way into a shard's index: `query` (still images) and `search` (what POST /v1/match
+  // calls: still images and the videos they find, scored in the shard).
   const proto = MatchShard.prototype;
-  const query = proto.query;
+  const { query, search } = proto;
   let n = 0;
   proto.query = function (this: MatchShard, ...args: Parameters<MatchShard["query"]>) {
     n++;
     return query.apply(this, args);
   };
+  proto.search = function (this: MatchShard, ...args: Parameters<MatchShard["search"]>) {
+    n++;
+    return search.apply(this, args);
+  };
   return {
     count: () => n,
     restore: () => {
       proto.query = query;
+      proto.search = search;
     },
   };
 }

@@ -304,6 +304,11 @@ describe("key files, nodes and the messages that send users the right way", { ti
     );
     expect(admitted.code, admitted.stderr).toBe(0);
     const id = admitted.stdout.split("\n")[0]!.split(" ")[1]!;
+    // A platform's admission waits for a second coordinator's signature.
+    const pending = admitted.stdout.split("\n").find((l) => l.startsWith("pending "));
+    expect(pending, admitted.stdout).toBeDefined();
+    const coordinator = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.coordinator });
+    await secondSignature(coordinator, { recordId: pending!.split(" ")[1]! } as WriteReceipt);
     const who = await sh("eusn whoami --key enc.key.json --save --json", dir, PASS);
     expect(who.code, who.stderr).toBe(0);
     expect(JSON.parse(who.stdout).participant).toMatchObject({ id, role: "platform", status: "active" });

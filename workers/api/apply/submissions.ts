@@ -11,7 +11,7 @@ import {
   type SubmissionItem,
   vpdqDigest,
 } from "@eusn/protocol";
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import {
   assessments,
   decisions,
@@ -21,7 +21,7 @@ import {
   submissions,
   submissionVideos,
 } from "../../../schema/index.ts";
-import { chunk, type Db, insertSelect } from "../lib/db.ts";
+import { type Db, insertSelect } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";

@@ -1,6 +1,6 @@
 // Crisis incidents (docs/incidents.md): declared, extended and closed by coordinators' signed
 // records; submissions tagged with one are provisional entries (columns on `submissions`).
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const incidents = sqliteTable(
   "incidents",
@@ -26,4 +26,27 @@ export const incidents = sqliteTable(
     version: integer("version").notNull().default(0),
   },
   (t) => [index("incidents_ends").on(t.endsAt)],
+);
+
+/**
+ * Matches of provisional entries, per entry and platform: only the answers that returned the entry
+ * labelled `provisional` (while it matched as a provisional entry of its incident), so the
+ * incident's report and public summary count what the crisis mode did, not the entry's later
+ * matches as a baseline entry or in scope `all` after its lapse (those stay in
+ * `submission_matches`, which routes reversals and feedback).
+ */
+export const provisionalMatches = sqliteTable(
+  "provisional_matches",
+  {
+    submissionId: text("submission_id").notNull(),
+    platformId: text("platform_id").notNull(),
+    incidentId: text("incident_id").notNull(),
+    firstMatchedAt: text("first_matched_at").notNull(),
+    lastMatchedAt: text("last_matched_at").notNull(),
+    count: integer("count").notNull().default(1),
+  },
+  (t) => [
+    uniqueIndex("provisional_matches_pk").on(t.submissionId, t.platformId),
+    index("provisional_matches_incident").on(t.incidentId),
+  ],
 );

@@ -6,7 +6,7 @@
 // cron); TLP:RED never matches, provisional or not; closing lapses the unconfirmed entries in the
 // close's own batch. Every refusal is checked to store nothing.
 import { env } from "cloudflare:workers";
-import type { Reversal } from "@eusn/protocol";
+import type { Reversal, SubmitResult } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { unchanged } from "../helpers/db-state.ts";
 import { pdqItem } from "../helpers/hashes.ts";
@@ -342,7 +342,45 @@ describe("TLP:RED never matches, provisional or not", () => {
     });
     expect(red.status).toBe(201);
     expect(await matchOne(platform.client, value)).toEqual([]);
-    expect((await hashes(platform.client, inc.id)).changes.map((c) => c.op)).toEqual(["remove"]);
+    // Replayed from the start: its creation and its withholding, both judged now.
+    expect((await hashes(platform.client, inc.id)).changes.map((c) => [c.op, c.change])).toEqual([
+      ["remove", "created"],
+      ["remove", "withheld"],
+    ]);
+  });
+
+  it("a later TLP:RED submission of the value is a removal line for a follower past the entry, and its withdrawal an addition", async () => {
+    const other = await admit("authority", "FR");
+    const inc = await declare();
+    const value = freshValue();
+    const [id] = await submitProvisional(authority.client, inc.id, [value]);
+    // The follower has the entry (its cursor is past the entry's `created`) and waits.
+    const head = await hashes(platform.client, inc.id);
+    expect(head.changes.map((c) => [c.op, c.submissionId])).toEqual([["add", id]]);
+    const held = hashes(platform.client, inc.id, `?after=${head.next}&wait=20`);
+    await sleep(300);
+    const started = Date.now();
+    const red = await other.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: [pdqItem(value, { tlp: "red" })],
+    });
+    expect(red.status).toBe(201);
+    const redId = red.ok ? red.data.submissions[0]!.id : "";
+    const woken = await held;
+    expect(Date.now() - started, "woken by the TLP:RED write, not at the timeout").toBeLessThan(10_000);
+    // One line, about the provisional entry (never the TLP:RED submission or its id): remove it.
+    expect(woken.changes.map((c) => [c.op, c.change, c.submissionId, c.value])).toEqual([
+      ["remove", "withheld", id, value],
+    ]);
+    expect(JSON.stringify(woken)).not.toContain(redId);
+    // Its withdrawal releases the value: the entry is provisional again, an addition.
+    const back = await other.client.write(`/v1/submissions/${redId}/withdraw`, "submission.withdraw", {
+      submissionId: redId,
+      reason: "restriction lifted",
+    });
+    expect(back.status, JSON.stringify(back.ok ? null : back.problem)).toBe(201);
+    const released = await hashes(platform.client, inc.id, `?after=${woken.next}`);
+    expect(released.changes.map((c) => [c.op, c.change, c.submissionId])).toEqual([["add", "released", id]]);
+    expect(await matchOne(platform.client, value)).toHaveLength(1);
   });
 });
 

@@ -2,7 +2,8 @@
 // once in scope `baseline` labelled with the incident, the fast lane (a cursor over the
 // incident's additions and removals, and its long-poll held by the IncidentWatch Durable Object,
 // answered as soon as a write lands), the coordinator's report and the public summary.
-import type { IncidentList, IncidentView } from "@eusn/protocol";
+import { env } from "cloudflare:workers";
+import type { IncidentList, IncidentReport, IncidentView } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   closeIncident,
@@ -151,6 +152,62 @@ describe("accountability", () => {
     // A non-public incident has no public summary.
     const hidden = await declare();
     expect((await nodeFetch(`https://node.test/v1/incidents/${hidden.id}/summary`)).status).toBe(404);
+  });
+});
+
+describe("the per-incident counts are of matches on provisional entries only", () => {
+  it("matches of an entry after it lapsed (scope all) or once included count for no incident", async () => {
+    const other = await admit("authority", "DE");
+    const inc = await declare({ public: true, title: "Counted drill" });
+    const [lapsingValue, includedValue, lateValue] = [freshValue(), freshValue(), freshValue()];
+    const [lapsing, included, late] = await submitProvisional(authority.client, inc.id, [
+      lapsingValue,
+      includedValue,
+      lateValue,
+    ]);
+    // While provisional: one match each of the first two (scope all is labelled provisional too).
+    expect((await matchOne(platform.client, lapsingValue, "all"))[0]?.provisional?.incidentId).toBe(inc.id);
+    expect((await matchOne(platform.client, includedValue))[0]?.provisional?.incidentId).toBe(inc.id);
+    // `included` joins the baseline by the normal rules: from then on it is a baseline entry.
+    const concur = await other.client.write(`/v1/submissions/${included}/assessments`, "assessment.create", {
+      submissionId: included,
+      verdict: "concur",
+      limb: "a",
+    });
+    expect(concur.status).toBe(201);
+    const asms = await env.DB.prepare("SELECT id FROM assessments WHERE submission_id = ? AND live = 1")
+      .bind(included!)
+      .all<{ id: string }>();
+    const decided = await coordinator().write(`/v1/submissions/${included}/decisions`, "baseline.decide", {
+      submissionId: included,
+      decision: "include",
+      reason: "confirmed by two member states",
+      assessmentIds: asms.results.map((r) => r.id),
+    });
+    expect(decided.status).toBe(201);
+    const after = await matchOne(platform.client, includedValue);
+    expect(after.map((h) => [h.submissionId, h.provisional])).toEqual([[included, null]]);
+    await closeIncident(inc.id);
+    // Lapsed, still live: scope all answers them, unlabelled; no longer provisional matches.
+    expect((await matchOne(platform.client, lapsingValue, "all")).map((h) => h.provisional)).toEqual([null]);
+    expect((await matchOne(platform.client, lateValue, "all")).map((h) => h.provisional)).toEqual([null]);
+    const report = await coordinator().get<IncidentReport>(`/v1/incidents/${inc.id}/report`);
+    if (!report.ok) throw new Error("report");
+    const by = new Map(report.data.entries.map((e) => [e.submissionId, e]));
+    expect(by.get(lapsing!)).toMatchObject({ matches: 1, platforms: 1, fate: "lapsed" });
+    expect(by.get(included!)).toMatchObject({ matches: 1, platforms: 1, fate: "included" });
+    expect(by.get(late!)).toMatchObject({ matches: 0, platforms: 0, firstMatchAt: null, fate: "lapsed" });
+    const summary = (await (
+      await nodeFetch(`https://node.test/v1/incidents/${inc.id}/summary`)
+    ).json()) as Record<string, unknown>;
+    expect(summary).toMatchObject({ entries: 3, matched: 2, matches: 2 });
+    // The platform's own memory of what it matched (reversals, feedback) still holds every match.
+    const remembered = await env.DB.prepare(
+      "SELECT sum(count) AS n FROM submission_matches WHERE submission_id IN (?, ?, ?)",
+    )
+      .bind(lapsing!, included!, late!)
+      .first<{ n: number }>();
+    expect(remembered?.n).toBe(5);
   });
 });
 

@@ -186,6 +186,7 @@ export const IncidentReportEntry = z
 export const IncidentReport = z
   .object({ incident: IncidentView, entries: z.array(IncidentReportEntry) })
   .meta({ id: "IncidentReport" });
+export type IncidentReport = z.infer<typeof IncidentReport>;
 
 /** The public counts-only summary of a public incident (for transparency reports). */
 export const IncidentSummary = z

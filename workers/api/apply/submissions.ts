@@ -27,7 +27,7 @@ import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
 import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
-import { getIncident, incidentGuard, isActiveAt } from "../store/incidents.ts";
+import { getIncident, incidentGuard, incidentsLinkedTo, isActiveAt } from "../store/incidents.ts";
 import { getSubmission } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
 import { endCaseFilesStatements } from "./evidence.ts";
@@ -173,6 +173,15 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
       const changes = row ? labelChanges(row, it) : [];
       if (row && changes.length > 0) relabelled.set(row.id, changes);
     }
+    // A TLP:RED item withholds the provisional entries of its value: their incidents' followers
+    // are woken too (store/incidents.ts shows them a `withheld` line).
+    const woken = [
+      ...(incident && fresh.length > 0 ? [incident.id] : []),
+      ...(await incidentsLinkedTo(
+        db,
+        fresh.filter((f) => f.item.tlp === "red").map((f) => fp(f.item)),
+      )),
+    ];
     return {
       fresh,
       ids,
@@ -181,7 +190,7 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
       nothingNew: fresh.length === 0 && !ctx.replicated,
       subjectId: fresh.length === 1 ? fresh[0]!.id : `batch:${fresh.length}`,
       creates: fresh.map((f) => f.id),
-      ...(incident && fresh.length > 0 ? { incidents: [incident.id] } : {}),
+      ...(woken.length > 0 ? { incidents: woken } : {}),
       statements: (() => {
         if (fresh.length === 0) return [];
         const recordId = ctx.recordId;
@@ -458,10 +467,15 @@ async function decisionPlan(
   const id = item.submissionId;
   const row = await subjectOf(db, id);
   const decisionId = await derivedId("decision", w, item.n);
+  // An incident's entry included, excluded, withdrawn or reversed: its followers are told; a
+  // TLP:RED submission withdrawn or reversed releases the provisional entries of its value.
+  const woken = [
+    ...(row.incidentId ? [row.incidentId] : []),
+    ...(row.tlp === "red" ? await incidentsLinkedTo(db, [row.fingerprint]) : []),
+  ];
   return {
     subjectId: decisionId,
-    // An incident's entry included, excluded, withdrawn or reversed: its followers are told.
-    ...(row.incidentId ? { incidents: [row.incidentId] } : {}),
+    ...(woken.length > 0 ? { incidents: woken } : {}),
     touches: [id],
     facts: [
       {

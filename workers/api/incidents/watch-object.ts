@@ -19,7 +19,7 @@ export class IncidentWatch extends DurableObject<Env> implements IncidentWatchRp
     const waiter = (changed: boolean) => done(changed);
     this.waiters.add(waiter);
     try {
-      if ((await incidentHead(this.env.DB, incidentId)) > after) done(true);
+      if ((await incidentHead(this.env.DB, incidentId, after)) > after) done(true);
       return await answered;
     } finally {
       clearTimeout(timer);

@@ -163,25 +163,31 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
   const tMeta = Date.now();
   const results = req.items.map((_, index) => ({ index, matches: [] as MatchHit[] }));
   const matched = new Set<string>();
-  const hitOf = (r: MatchRow, p: { limbs: string[]; concurStates: string[]; state: MatchHit["state"] }) => ({
-    submissionId: r.id,
-    signalType: r.signalType,
-    value: r.value,
-    limbs: p.limbs,
-    contentType: r.contentType,
-    legalBasis: { limbs: p.limbs, nationalProvision: r.nationalProvision },
-    memberState: r.memberState,
-    baselineState: r.baselineState as "included" | "disputed" | "none" | "retired",
-    state: p.state,
-    assessments: { concurStates: p.concurStates, dissenting: r.liveDissents },
-    tlp: r.tlp,
-    lowQuality: r.lowQuality,
+  // Entries answered as provisional entries of an incident, for the incident's accounting.
+  const provisional = new Map<string, string>();
+  const hitOf = (r: MatchRow, p: { limbs: string[]; concurStates: string[]; state: MatchHit["state"] }) => {
     // Labelled while it matches as a provisional entry of an incident (rules/baseline.ts).
-    provisional:
+    const label =
       r.incidentId && isProvisional(r, now)
         ? { incidentId: r.incidentId, lapsesAt: provisionalLapsesAt(r)! }
-        : null,
-  });
+        : null;
+    if (label) provisional.set(r.id, label.incidentId);
+    return {
+      submissionId: r.id,
+      signalType: r.signalType,
+      value: r.value,
+      limbs: p.limbs,
+      contentType: r.contentType,
+      legalBasis: { limbs: p.limbs, nationalProvision: r.nationalProvision },
+      memberState: r.memberState,
+      baselineState: r.baselineState as "included" | "disputed" | "none" | "retired",
+      state: p.state,
+      assessments: { concurStates: p.concurStates, dissenting: r.liveDissents },
+      tlp: r.tlp,
+      lowQuality: r.lowQuality,
+      provisional: label,
+    };
+  };
   const frameRef = (f: VpdqFrame) => ({ frameNumber: f[0], timestamp: f[3] });
   for (const h of best.values()) {
     const p = answerable(h.key);
@@ -283,6 +289,7 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     queried: req.items.length,
     matchedItems: results.filter((r) => r.matches.length > 0).length,
     matchedIds: [...matched],
+    provisional: [...provisional].map(([submissionId, incidentId]) => ({ submissionId, incidentId })),
     keep,
   });
   // Where the time went, for operators and `npm run bench:match` (Workers clocks advance only

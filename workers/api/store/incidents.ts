@@ -189,12 +189,32 @@ type FeedRow = Pick<
 };
 
 /**
- * One incident's hash additions and removals after feed position `after`: every change of its
- * entries (created, included, provisional_lapsed, withdrawn, …), each answered with what a
- * platform must do now — `add` while the entry may be matched in scope `baseline` (provisional or
- * included), `remove` otherwise, judged at `now` by the baseline rule (rules/baseline.ts), so a
- * follower replaying the page in order ends with the set the node would answer. Entries marked
- * TLP:RED are never in it.
+ * The feed positions that change an incident's hashes, as `(seq, change, at, sid)` rows for
+ * incident `?1` after position `?2`: every change of its own entries (created, included,
+ * provisional_lapsed, withdrawn, …), and every change of another submission of an entry's value
+ * marked TLP:RED that makes it hold the value back or let it go (rules/baseline.ts
+ * `restrictsLinked`): `withheld` when one goes live, `released` when it leaves. Those lines name
+ * the incident's entry, never the TLP:RED submission. The incident's own TLP:RED entries are
+ * never in it.
+ */
+const INCIDENT_FEED_SQL = `
+  SELECT c.seq, c.change, c.at, s.id AS sid
+    FROM submissions s JOIN submission_changes c ON c.submission_id = s.id
+   WHERE s.incident_id = ?1 AND c.seq > ?2 AND (s.tlp IS NULL OR s.tlp <> 'red')
+  UNION ALL
+  SELECT c.seq, CASE WHEN c.change IN ('created', 'live') THEN 'withheld' ELSE 'released' END, c.at, s.id
+    FROM submissions s
+    JOIN submissions r ON r.fingerprint = s.fingerprint AND r.id <> s.id AND r.tlp = 'red'
+    JOIN submission_changes c ON c.submission_id = r.id
+   WHERE s.incident_id = ?1 AND c.seq > ?2 AND (s.tlp IS NULL OR s.tlp <> 'red')
+     AND c.change IN ('created', 'live', 'withdrawn', 'reversed', 'voided')`;
+
+/**
+ * One incident's hash additions and removals after feed position `after` (`INCIDENT_FEED_SQL`),
+ * each answered with what a platform must do now — `add` while the entry may be matched in scope
+ * `baseline` (provisional or included), `remove` otherwise, judged at `now` by the baseline rule
+ * (rules/baseline.ts), so a follower replaying the page in order ends with the set the node would
+ * answer. Entries marked TLP:RED are never in it.
  */
 export async function incidentHashes(
   d1: D1Database,
@@ -205,19 +225,25 @@ export async function incidentHashes(
 ): Promise<{ changes: IncidentHashChange[]; more: boolean }> {
   const found = await d1
     .prepare(
-      `SELECT c.seq, c.change, c.at, s.id AS submissionId, s.signal_type AS signalType, s.value, s.status,
+      `SELECT f.seq, f.change, f.at, s.id AS submissionId, s.signal_type AS signalType, s.value, s.status,
          s.baseline_state AS baselineState, s.tlp, s.expires_at AS expiresAt, s.incident_id AS incidentId,
          s.provisional_until AS provisionalUntil, s.provisional_lapsed_at AS provisionalLapsedAt,
          ${linkedRedSqlText("s")} AS linkedRed, ${incidentEndSqlText("s")} AS incidentEndsAt
-       FROM submissions s JOIN submission_changes c ON c.submission_id = s.id
-       WHERE s.incident_id = ?1 AND c.seq > ?2 AND (s.tlp IS NULL OR s.tlp <> 'red')
-       ORDER BY c.seq LIMIT ?3`,
+       FROM (${INCIDENT_FEED_SQL}) f JOIN submissions s ON s.id = f.sid
+       ORDER BY f.seq, s.id LIMIT ?3`,
     )
     .bind(incidentId, after, limit + 1)
     .all<FeedRow>();
-  const rows = found.results.slice(0, limit);
+  // One feed position can change several of the incident's entries (a TLP:RED submission of a
+  // value two authorities submitted): a page never ends inside one, since the cursor is a position.
+  let cut = Math.min(limit, found.results.length);
+  if (found.results.length > limit) {
+    while (cut > 0 && found.results[cut]!.seq === found.results[cut - 1]!.seq) cut--;
+    if (cut === 0) cut = limit;
+  }
+  const rows = found.results.slice(0, cut);
   return {
-    more: found.results.length > limit,
+    more: found.results.length > cut,
     changes: rows.map((r) => {
       const row = { ...r, linkedRed: r.linkedRed === 1 };
       const provisional = isProvisional(row, now);
@@ -236,14 +262,25 @@ export async function incidentHashes(
 }
 
 /** The latest feed position of any change of the incident's entries (0: none). */
-export async function incidentHead(d1: D1Database, incidentId: string): Promise<number> {
+export async function incidentHead(d1: D1Database, incidentId: string, after = 0): Promise<number> {
   const row = await d1
-    .prepare(
-      "SELECT max(c.seq) AS seq FROM submissions s JOIN submission_changes c ON c.submission_id = s.id WHERE s.incident_id = ?1",
-    )
-    .bind(incidentId)
+    .prepare(`SELECT max(f.seq) AS seq FROM (${INCIDENT_FEED_SQL}) f`)
+    .bind(incidentId, after)
     .first<{ seq: number | null }>();
   return row?.seq ?? 0;
+}
+
+/**
+ * The incidents with a provisional entry of one of these fingerprints (`type:value`): those whose
+ * followers a TLP:RED submission of the value arriving or leaving must wake.
+ */
+export async function incidentsLinkedTo(db: Db, fingerprints: readonly string[]): Promise<string[]> {
+  if (fingerprints.length === 0) return [];
+  const rows = await db.all<{ id: string }>(
+    sql`SELECT DISTINCT incident_id AS id FROM submissions WHERE incident_id IS NOT NULL
+      AND fingerprint IN (SELECT value FROM json_each(${JSON.stringify([...fingerprints])}))`,
+  );
+  return rows.map((r) => r.id);
 }
 
 // ---- accountability -----------------------------------------------------------------------------
@@ -276,13 +313,18 @@ function fateSql(nowIso: string): SQL {
     ELSE 'other' END`;
 }
 
-/** Per entry of the incident: when submitted, first matched, how often, feedback and its fate. */
+/**
+ * Per entry of the incident: when submitted, when first matched as a provisional entry, how many
+ * answers returned it labelled `provisional` and to how many platforms (provisional_matches: its
+ * later matches as a baseline entry, or in scope `all` after its lapse, are not the incident's),
+ * the feedback and its fate.
+ */
 export async function incidentReport(db: Db, incidentId: string, nowIso: string) {
   const rows = await db.all<ReportRow>(sql`
     SELECT s.id, s.signal_type, s.value, s.member_state, s.created_at,
-      (SELECT min(m.first_matched_at) FROM submission_matches m WHERE m.submission_id = s.id) AS first_match,
-      (SELECT sum(m.count) FROM submission_matches m WHERE m.submission_id = s.id) AS matches,
-      (SELECT count(*) FROM submission_matches m WHERE m.submission_id = s.id) AS platforms,
+      (SELECT min(m.first_matched_at) FROM provisional_matches m WHERE m.submission_id = s.id) AS first_match,
+      (SELECT sum(m.count) FROM provisional_matches m WHERE m.submission_id = s.id) AS matches,
+      (SELECT count(*) FROM provisional_matches m WHERE m.submission_id = s.id) AS platforms,
       s.fb_true, s.fb_false, s.fb_not_actioned, ${fateSql(nowIso)} AS fate
     FROM submissions s WHERE s.incident_id = ${incidentId} ORDER BY s.created_at, s.id`);
   return rows.map((r) => ({

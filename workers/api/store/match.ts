@@ -73,6 +73,11 @@ export type MatchAccount = {
   matchedItems: number;
   matchedIds: readonly string[];
   /**
+   * The entries answered labelled `provisional` (matched as provisional entries of an incident),
+   * with their incident: counted apart for the incident's report and summary.
+   */
+  provisional?: readonly { submissionId: string; incidentId: string }[];
+  /**
    * Results the platform asked to keep for its review queue: the matched entry and the item's own
    * content reference ('' for none). Never the queried hash.
    */
@@ -82,7 +87,7 @@ export type MatchAccount = {
 /**
  * Counts a match request for the platform and remembers, per matched entry, that the platform
  * matched it (first and last time, how often), and keeps the results it asked to keep for its
- * review queue, in one batch: all or nothing. The per-entry
+ * review queue, and the matches of provisional entries, in one batch: all or nothing. The per-entry
  * memory is one upsert over the ids as a JSON array, however many entries matched (a statement
  * per ten rows, as D1's 100 bound parameters would otherwise force, cost ~80 ms per 1,000-hash
  * batch at 1M entries).
@@ -133,5 +138,22 @@ export async function recordMatches(d1: D1Database, m: MatchAccount): Promise<vo
       m.at,
       JSON.stringify(keep.map((k) => [newId("review"), k.submissionId, k.ref])),
     );
-  await d1.batch(keep.length > 0 ? [request, remembered, kept] : [request, remembered]);
+  // Matches of provisional entries, apart (store/incidents.ts reports them per incident): only
+  // what this answer returned labelled `provisional`, never the entry's other matches.
+  const provisional =
+    m.provisional && m.provisional.length > 0
+      ? d1
+          .prepare(
+            `INSERT INTO provisional_matches (submission_id, platform_id, incident_id, first_matched_at, last_matched_at, count)
+             SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]'), ?2, ?2, 1 FROM json_each(?3) WHERE true
+             ON CONFLICT (submission_id, platform_id) DO UPDATE SET last_matched_at = excluded.last_matched_at, count = count + 1`,
+          )
+          .bind(m.platformId, m.at, JSON.stringify(m.provisional.map((p) => [p.submissionId, p.incidentId])))
+      : null;
+  await d1.batch([
+    request,
+    remembered,
+    ...(keep.length > 0 ? [kept] : []),
+    ...(provisional ? [provisional] : []),
+  ]);
 }

@@ -48,6 +48,7 @@ import type { WriteReceipt } from "@eusn/protocol";
 import { type BrowserServer, chromium } from "playwright-core";
 import type { TestProject } from "vitest/node";
 import { buildConsole } from "../../scripts/build-console.ts";
+import { seedEvidence } from "./evidence-setup.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** The flags a closed-network machine needs (.library/env/machines/node.md). */
@@ -370,6 +371,8 @@ async function prepare(opts: {
     });
   }
   await seedSignal(coordinator, clients.platform!, clients.video!, (slug, v) => write(slug, v));
+  // Case files: the authorities' key-wrapping keys and NL's case file (test/e2e/evidence-setup.ts).
+  await seedEvidence(clients, (slug, v) => write(slug, v));
 
   const browser = await chromium.launchServer({
     executablePath: CHROMIUM,

@@ -30,13 +30,15 @@ const app = router();
  * Strict CSP for every console page: scripts only from this origin (the one module; no inline
  * script, no eval), styles only from the stylesheet, fetches only to this node, no framing.
  * `img-src data:` is for nothing but the browser's own form controls; images dropped for hashing
- * are decoded from memory and never displayed.
+ * are decoded from memory and never displayed. `media-src blob:` lets the case-file viewer play a
+ * video it decrypted in the page (an object URL the page made itself; nothing is fetched).
  */
 export const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  "media-src blob:",
   "connect-src 'self'",
   "form-action 'self'",
   "base-uri 'none'",

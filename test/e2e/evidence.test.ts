@@ -1,0 +1,171 @@
+// Case files in the console, in Chromium against the shared e2e node (docs/evidence.md): the NL
+// authority's entry carries a case file (global setup, test/e2e/evidence-setup.ts); DE and FR open
+// it in /console/evidence with their key-wrapping key files, see it blurred and greyscale until
+// they reveal it, read the page's checks (the ciphertext's SHA-256 against the signed record, the
+// material's PDQ at its distance to the submitted hash), and concur; NL sees both downloads.
+// The attempts to break it come first in each flow: another authority's key file, a coordinator
+// the submitter did not name. Uses only its own entries: assumes nothing else about the node.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { EusnClient } from "@eusn/client";
+import type { SubmissionView } from "@eusn/protocol";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  confirmDialog,
+  connect,
+  credential,
+  expectAccessible,
+  keyFile,
+  keysDir,
+  newPage,
+  open,
+  READY_TIMEOUT,
+  type Slug,
+  shot,
+  signIn,
+  skip,
+  type Watch,
+} from "./browser.ts";
+
+const d = skip ? describe.skip : describe;
+if (skip) it.skip(`case-file e2e skipped: ${skip}`, () => {});
+
+/** A participant's key-wrapping private key file, written by global setup. */
+const encKeyFile = (slug: "nl" | "de" | "fr") => path.join(keysDir, `${slug}-enc.json`);
+
+d("case files in the console", () => {
+  let browser: Browser;
+  let seeded: { entry: string; caseFile: string; hash: string };
+  const pages: { page: Page; watch: Watch }[] = [];
+
+  async function as(slug: Slug) {
+    const p = await newPage(browser);
+    pages.push(p);
+    await signIn(p.page, slug);
+    return p;
+  }
+
+  /** The client of a participant, from its key file (for reading what the node holds). */
+  function client(slug: Slug) {
+    const c = JSON.parse(readFileSync(keyFile(slug), "utf8")) as ConstructorParameters<typeof EusnClient>[0];
+    return new EusnClient(c);
+  }
+
+  /** Opens `caseFile` in the viewer with `slug`'s key file; waits for the checks or an error. */
+  async function openCaseFile(page: Page, caseFile: string, keySlug: "nl" | "de" | "fr") {
+    await open(page, "/console/evidence");
+    await page.setInputFiles("#evidence-key-file", encKeyFile(keySlug));
+    await expect.poll(() => page.textContent("#evidence-key-state")).toContain("loaded");
+    await page.getByRole("button", { name: `Open case file ${caseFile}` }).click();
+    await page.locator("#evidence-checks dl, #evidence-checks .error").first().waitFor();
+  }
+
+  const filterOf = (page: Page, selector: string) =>
+    page.locator(selector).evaluate((el) => getComputedStyle(el).filter);
+
+  beforeAll(async () => {
+    browser = await connect();
+    seeded = JSON.parse(readFileSync(path.join(keysDir, "evidence.json"), "utf8"));
+  }, READY_TIMEOUT + 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("DE: another authority's key opens nothing; its own opens the image blurred and greyscale, hash-checked; it concurs from the viewer", async () => {
+    const { page, watch } = await as("de");
+    // FR's key file in DE's page: the wrap is DE's, so it does not open, and nothing is downloaded.
+    await openCaseFile(page, seeded.caseFile, "fr");
+    expect(await page.textContent("#evidence-checks .error")).toMatch(/decrypt|not for this recipient/i);
+    expect(watch.requests.some((r) => r.url.endsWith(`/v1/evidence/${seeded.caseFile}/content`))).toBe(false);
+
+    await openCaseFile(page, seeded.caseFile, "de");
+    const checks = page.locator("#evidence-checks");
+    expect(await checks.locator("[data-check='Ciphertext SHA-256']").textContent()).toContain(
+      "matches the submitter's signed record",
+    );
+    const pdq = checks.locator("[data-check='PDQ of the material'] [data-match]");
+    // The PNG decodes to the same samples as the submitter's: the very hash that was submitted.
+    expect(await pdq.getAttribute("data-match")).toBe("1");
+    expect(Number(await pdq.getAttribute("data-distance"))).toBe(0);
+    expect(await pdq.textContent()).toContain(`${seeded.hash} (quality 85): distance 0 of 256`);
+    // Drawn, 400×300, and shown blurred and in greyscale until Reveal.
+    const canvas = page.locator("#evidence-canvas");
+    expect(await canvas.isVisible()).toBe(true);
+    expect(await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height])).toEqual([400, 300]);
+    const drawn = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const px = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      let opaque = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) opaque++;
+      return opaque;
+    });
+    expect(drawn).toBe(400 * 300);
+    expect(await filterOf(page, "#evidence-canvas")).toBe("blur(18px) grayscale(1)");
+    expect(await page.getAttribute("#evidence-reveal", "aria-pressed")).toBe("false");
+    expect(await page.textContent("#evidence-context")).toContain("NL-E2E-2026-001");
+    await shot(page, "evidence-01-de-blurred");
+    await expectAccessible(page);
+    await page.getByRole("button", { name: "Reveal (unblur, colour)" }).click();
+    expect(await filterOf(page, "#evidence-canvas")).toBe("none");
+    expect(await page.getAttribute("#evidence-reveal", "aria-pressed")).toBe("true");
+    await shot(page, "evidence-02-de-revealed");
+    await page.getByRole("button", { name: "Blur again" }).click();
+    expect(await filterOf(page, "#evidence-canvas")).toBe("blur(18px) grayscale(1)");
+
+    await page.getByRole("button", { name: "Concur…" }).click();
+    await confirmDialog(page, {
+      kind: "assessment.create",
+      fill: { reason: "Checked the case file: the poster glorifies an attack; DE StGB § 91" },
+      screenshot: "evidence-03-de-concur-confirm",
+    });
+    await expect.poll(() => page.textContent("#evidence-assessed")).toContain("concur");
+    // The key-wrapping private key never left the page.
+    const dKey = (JSON.parse(readFileSync(encKeyFile("de"), "utf8")) as { d: string }).d;
+    for (const r of watch.requests) {
+      expect(r.body).not.toContain(dKey);
+      expect(r.url).not.toContain(dKey);
+    }
+    expect(watch.problems).toEqual([]);
+  });
+
+  it("FR: opens it the same way and concurs from the entry page; a coordinator it was not wrapped for sees nothing", async () => {
+    const { page, watch } = await as("fr");
+    await openCaseFile(page, seeded.caseFile, "fr");
+    const pdq = page.locator("#evidence-checks [data-check='PDQ of the material'] [data-match]");
+    expect(await pdq.getAttribute("data-match")).toBe("1");
+    expect(await filterOf(page, "#evidence-canvas")).toBe("blur(18px) grayscale(1)");
+    await page
+      .locator("#evidence-checks [data-check='Entry']")
+      .getByRole("link", { name: seeded.entry })
+      .click();
+    await page.waitForSelector("body[data-ready='1']");
+    await page.getByRole("button", { name: "Concur…" }).click();
+    await confirmDialog(page, { kind: "assessment.create", fill: { reason: "Case file checked (FR)" } });
+    expect(watch.problems).toEqual([]);
+
+    const coord = await as("coordinator");
+    await open(coord.page, "/console/evidence");
+    expect(await coord.page.textContent("#evidence-table")).not.toContain(seeded.caseFile);
+    // The node agrees: DE and FR concur on the entry.
+    const detail = await client("nl").get<{ submission: SubmissionView }>(`/v1/submissions/${seeded.entry}`);
+    if (!detail.ok) throw new Error(JSON.stringify(detail.problem));
+    expect([...detail.data.submission.assessments.concurStates].sort()).toEqual(["DE", "FR", "NL"]);
+  });
+
+  it("NL: sees who opened its case file: DE and FR, each download", async () => {
+    const { page, watch } = await as("nl");
+    await open(page, "/console/evidence");
+    await page.getByRole("button", { name: `Who opened case file ${seeded.caseFile}` }).click();
+    const opens = page.locator("#evidence-opens");
+    await opens.locator("table").first().waitFor();
+    const text = (await opens.textContent()) ?? "";
+    expect(text).toContain(credential("de").participantId);
+    expect(text).toContain(credential("fr").participantId);
+    const states = await opens.locator("table").first().locator("tbody tr td:nth-child(2)").allTextContents();
+    expect(states).toContain("DE");
+    expect(states).toContain("FR");
+    await shot(page, "evidence-04-nl-opens");
+    await expectAccessible(page);
+    expect(watch.problems).toEqual([]);
+  });
+});

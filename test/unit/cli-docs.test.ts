@@ -143,6 +143,12 @@ const CHECKS: Record<string, (r: { stdout: string; stderr: string }) => Promise<
     );
     const beView = await client("coordinator").getPublic<{ status: string }>(`/v1/participants/${be}`);
     expect(beView.ok && beView.data.status).toBe("active");
+    // The forum's request, taken back, is listed by `eusn requests --status withdrawn`.
+    const forum = file("mistake.txt").split("\n")[0]!.split(" ")[1]!;
+    const taken = file("mistake.txt").match(/^pending (rec_\w+)$/m)?.[1];
+    expect(r.stdout).toMatch(
+      new RegExp(`^${taken} admit ${forum} -- by \\S+ withdrawn "Forum \\(wrong key sent\\)"$`, "m"),
+    );
   },
   "A platform's day": async (r) => {
     expect(r.stdout).toMatch(/^updated: version \d+, \d+ entries in baseline\/$/m);

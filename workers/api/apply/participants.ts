@@ -13,7 +13,12 @@
 // it is the same on every node whatever order the records arrive in.
 import { normalisePublicJwk } from "@eusn/protocol";
 import { and, eq, sql } from "drizzle-orm";
-import { participantKeys, registryCountersignatures, registryRequests } from "../../../schema/index.ts";
+import {
+  auditLog,
+  participantKeys,
+  registryCountersignatures,
+  registryRequests,
+} from "../../../schema/index.ts";
 import { config } from "../config.ts";
 import type { Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
@@ -23,6 +28,7 @@ import type { Position } from "../rules/entry-history.ts";
 import { cascadeCredentialRevocation } from "../store/credentials.ts";
 import { bumpRegistry } from "../store/entry-state.ts";
 import {
+  admittedAs,
   getKeyByKid,
   getParticipant,
   getRegistryRequest,
@@ -322,11 +328,19 @@ export const revokeParticipant: Applier<"participant.revoke"> = {
   kind: "participant.revoke",
   roles: ["coordinator"],
   replicated: true,
-  dependsOn: (w) => [`participant:${w.record.participantId}`],
+  // A replica waits for the participant's admission record, not for the admission to be in effect:
+  // one that was undone, or waits for its second signature, may never be.
+  dependsOn: (w) => [`admission:${w.record.participantId}`],
   async apply(db, env, w, ctx) {
     const id = w.record.participantId;
     if (id === w.claims.iss) throw new ApiError("conflict", "a coordinator cannot revoke itself");
-    const target = await getParticipant(db, id);
+    const admitted = await getParticipant(db, id);
+    // Replicated, the revocation of a participant that this node holds the admission of, but not
+    // in effect (undone, or still a request): stored, revoking nobody, and audited. If that
+    // admission takes effect later, before the revocation in signed order, the revocation takes
+    // effect with it (apply/registry.ts `moveAdmission`).
+    const moot = !admitted && ctx.replicated ? await admittedAs(db, id) : undefined;
+    const target = admitted ?? moot;
     if (!target) throw new ApiError("not_found", `no participant ${id}`);
     const needs = await needsSecondSignature(db, env, "revoke", target.role, w.claims.iss);
     const row = (voidReason?: string) =>
@@ -342,9 +356,26 @@ export const revokeParticipant: Applier<"participant.revoke"> = {
         }),
       );
     if (w.void) return { subjectId: id, statements: needs ? [row(w.void)] : [] };
+    if (!admitted)
+      return {
+        subjectId: id,
+        statements: needs ? [row()] : [],
+        after: [
+          db.insert(auditLog).values({
+            kind: "participant.revoke.moot",
+            subjectId: id,
+            actor: "system",
+            at: nowIso(),
+            detail: JSON.stringify({
+              revocationRecordId: ctx.recordId,
+              why: "the participant is not admitted on this node: its admission was undone or has not taken effect; the revocation takes effect if the admission does, before it in signed order",
+            }),
+          }),
+        ],
+      };
     // Over HTTP a second revocation is refused; a replica keeps the earliest signed one, whatever
     // order two revocations signed on two nodes arrive in.
-    if (target.status === "revoked" && !ctx.replicated)
+    if (admitted.status === "revoked" && !ctx.replicated)
       throw new ApiError("conflict", `${id} is already revoked`);
     if (needs) {
       const open = await openRequestFor(db, id, "revoke");
@@ -355,7 +386,7 @@ export const revokeParticipant: Applier<"participant.revoke"> = {
         );
       return { subjectId: id, statements: [row()] };
     }
-    return revocationPlan(db, target, {
+    return revocationPlan(db, admitted, {
       recordId: ctx.recordId,
       at: ctx.at,
       position: positionOf(w, ctx),

@@ -420,7 +420,7 @@ async function moveAdmission(
       at: to.at.iat * 1000,
       position: to.at,
     });
-    return {
+    const admitted: Settled = {
       statements: plan.statements,
       after: [],
       // Entries it signed before (an admission completed again after it was undone) are folded
@@ -428,6 +428,23 @@ async function moveAdmission(
       touches: await entriesOf(db, id),
       also: { ...noChange(), admits: authority ? [{ id, memberState: authority, at: to.at }] : [] },
     };
+    // A revocation of it that this node already holds (stored revoking nobody while the admission
+    // was not in effect) takes effect with it when it comes after it in signed order.
+    const held = await heldRevocation(db, id, to.at);
+    if (!held) return admitted;
+    const revoked = await revocationPlan(db, { id, role: req.role } as ParticipantRow, {
+      recordId: held.recordId,
+      at: held.at.iat * 1000,
+      position: held.at,
+      reach: false,
+    });
+    const also = revoked.registry.also ?? noChange();
+    return merge(admitted, {
+      statements: revoked.statements,
+      after: revoked.after ?? [],
+      touches: revoked.touches ?? [],
+      also: { ...also, ends: [...also.ends, ...(revoked.registry.ends ? [revoked.registry.ends] : [])] },
+    });
   }
   const touches = await entriesOf(db, id);
   if (from && !to) {
@@ -490,6 +507,32 @@ async function moveAdmission(
     };
   }
   return nothing();
+}
+
+/**
+ * The earliest revocation of participant `id` in effect by the records alone — a revocation
+ * request's completing countersignature, or a revocation signed alone and signed validly — placed
+ * after `after` in signed order, if this node holds one.
+ */
+async function heldRevocation(
+  db: Db,
+  id: string,
+  after: Position,
+): Promise<{ recordId: string; at: Position } | undefined> {
+  const rows = await db.all<{ id: string; iat: number; origin_node: string; origin_index: number }>(
+    sql`SELECT r.id, r.iat, r.origin_node, coalesce(r.origin_index, 0) AS origin_index
+      FROM registry_requests q JOIN records r ON r.id = q.completed_record_id
+      WHERE q.participant_id = ${id} AND q.action = 'revoke'
+      UNION ALL
+      SELECT r.id, r.iat, r.origin_node, coalesce(r.origin_index, 0) FROM records r
+      WHERE r.kind = 'participant.revoke' AND r.subject_id = ${id}
+        AND r.id NOT IN (SELECT request_record_id FROM registry_requests) AND ${signedValidlySql()}`,
+  );
+  const later = rows
+    .map((r) => ({ recordId: r.id, at: toPos(r) }))
+    .filter((r) => comparePositions(r.at, after) > 0)
+    .sort((a, b) => comparePositions(a.at, b.at));
+  return later[0];
 }
 
 /** A revocation undone: the participant is active again, its keys as their retirements leave them. */

@@ -559,6 +559,15 @@ async function tryApply(
 async function firstMissing(db: Db, deps: string[]): Promise<string | undefined> {
   for (const dep of deps) {
     const [type, id] = dep.split(/:(.*)/s) as [string, string];
+    // A participant's admission record, whether or not the admission is in effect here.
+    if (type === "admission") {
+      const held = await db.get<{ one: number }>(
+        sql`SELECT 1 AS one FROM participants WHERE id = ${id}
+          UNION ALL SELECT 1 FROM records WHERE kind = 'participant.admit' AND subject_id = ${id} LIMIT 1`,
+      );
+      if (!held) return dep;
+      continue;
+    }
     const where = {
       submission: ["submissions", "id"],
       assessment: ["assessments", "id"],

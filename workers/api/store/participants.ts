@@ -1,11 +1,12 @@
 // Participant and key queries. No Hono types here: (db, args) => rows.
 import {
+  decodeB64urlStrict,
   normalisePublicJwk,
   type ParticipantView,
   type PublicJwk,
   type RegistryRequestView,
 } from "@eusn/protocol";
-import { and, asc, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import { participantKeys, participants, registryRequests } from "../../../schema/index.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
@@ -17,6 +18,40 @@ export type RegistryRequestRow = typeof registryRequests.$inferSelect;
 
 export async function getRegistryRequest(db: Db, recordId: string): Promise<RegistryRequestRow | undefined> {
   return db.select().from(registryRequests).where(eq(registryRequests.requestRecordId, recordId)).get();
+}
+
+/**
+ * What a participant that this node holds no row of was admitted as, from its admission record
+ * (the request it made, or the record itself for one admitted alone): a participant whose
+ * admission was undone, or has not taken effect here. Undefined when no admission record of it is
+ * held.
+ */
+export async function admittedAs(
+  db: Db,
+  participantId: string,
+): Promise<Pick<ParticipantRow, "id" | "role" | "memberState" | "displayName"> | undefined> {
+  const req = await db
+    .select()
+    .from(registryRequests)
+    .where(and(eq(registryRequests.participantId, participantId), eq(registryRequests.action, "admit")))
+    .orderBy(asc(registryRequests.requestedAt), asc(registryRequests.requestRecordId))
+    .get();
+  if (req)
+    return { id: participantId, role: req.role, memberState: req.memberState, displayName: req.displayName };
+  const rec = await db.get<{ jws: string }>(
+    sql`SELECT jws FROM records WHERE kind = 'participant.admit' AND subject_id = ${participantId} ORDER BY iat, id LIMIT 1`,
+  );
+  if (!rec) return undefined;
+  // Stored only after its signature and its canonical encoding were verified.
+  const payload = JSON.parse(new TextDecoder().decode(decodeB64urlStrict(rec.jws.split(".")[1] ?? ""))) as {
+    record: { role: ParticipantRow["role"]; memberState?: string; displayName: string };
+  };
+  return {
+    id: participantId,
+    role: payload.record.role,
+    memberState: payload.record.memberState ?? null,
+    displayName: payload.record.displayName,
+  };
 }
 
 /** An open (not yet countersigned) request of `action` about a participant, if any. */

@@ -42,23 +42,43 @@ const requestLine = (q: RegistryRequestView) =>
     `by ${q.requestedBy}`,
     q.status === "completed" ? `countersigned by ${q.completedBy}` : q.status,
     JSON.stringify(q.displayName),
+    ...(q.status === "void" ? [JSON.stringify(q.voidReason)] : []),
   ].join(" ");
+
+const REQUEST_STATUSES = ["pending", "completed", "withdrawn", "void"] as const;
 
 export function requestsCommand(): Command {
   return networked(
     new Command("requests")
       .description(
-        "admissions and revocations waiting for their second signature (one line each: request record, action, participant, member state, requester, status, name)",
+        "admissions and revocations waiting for their second signature, or with --status the completed, withdrawn or void ones (one line each: request record, action, participant, member state, requester, status, name; a void one also its reason)",
       )
-      .option("--completed", "the countersigned ones instead", false),
-    ["eusn requests --key coordinator-2.json", "eusn requests --completed --json"],
+      .addOption(
+        new Option(
+          "--status <status>",
+          "which requests: waiting, in effect, withdrawn by their signer, or void",
+        )
+          .choices([...REQUEST_STATUSES])
+          .default("pending"),
+      )
+      .option("--completed", "the countersigned ones (the same as --status completed)", false),
+    [
+      "eusn requests --key coordinator-2.json",
+      "eusn requests --status withdrawn",
+      "eusn requests --completed --json",
+    ],
   ).action(
-    run("eusn requests", async (opts: CommonOpts & { completed: boolean }) => {
-      const { client } = await connect("eusn requests", opts);
-      const r = must(await registryRequests(client, opts.completed ? "completed" : "pending"));
-      show(opts, r, () => r.requests.map(requestLine).join("\n"));
-      return 0;
-    }),
+    run(
+      "eusn requests",
+      async (opts: CommonOpts & { completed: boolean; status: (typeof REQUEST_STATUSES)[number] }) => {
+        if (opts.completed && opts.status !== "pending" && opts.status !== "completed")
+          throw new UsageError(`--completed and --status ${opts.status} ask for different requests`);
+        const { client } = await connect("eusn requests", opts);
+        const r = must(await registryRequests(client, opts.completed ? "completed" : opts.status));
+        show(opts, r, () => r.requests.map(requestLine).join("\n"));
+        return 0;
+      },
+    ),
   );
 }
 

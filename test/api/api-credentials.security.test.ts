@@ -462,3 +462,70 @@ describe("a credential ends with the key that registered it, and with its partic
     );
   });
 });
+
+describe("a revocation that is undone", () => {
+  it("gives back the participant and its keys, not the API credentials it revoked: the participant registers new ones", async () => {
+    // A coordinator with two keys; its first key, stolen, revokes a platform alone (a platform's
+    // revocation takes one signature); the coordinator then declares that key compromised since a
+    // time before the revocation, which makes the revocation void.
+    const c2 = await admit("coordinator");
+    const next = await generateParticipantKey();
+    const added = await c2.client.write(`/v1/participants/${c2.id}/keys`, "participant.key.add", {
+      participantId: c2.id,
+      jwk: next.publicJwk,
+    });
+    expect(added.ok, JSON.stringify(added)).toBe(true);
+    const p = await admit("platform");
+    const cred = await create(p);
+    await new Promise((res) => setTimeout(res, 1100));
+    const since = Math.floor(Date.now() / 1000);
+    const rev = await c2.client.write<WriteReceipt>(`/v1/participants/${p.id}/revoke`, "participant.revoke", {
+      participantId: p.id,
+      reason: "a thief's revocation",
+    });
+    if (!rev.ok) throw new Error(JSON.stringify(rev.problem));
+    await expectTaxiiProblem(
+      await taxii(basicAuthorization(cred.username, cred.secret)),
+      403,
+      "participant_revoked",
+    );
+    const declared = await clientFor(c2.id, next.privateJwk).write<WriteReceipt>(
+      `/v1/participants/${c2.id}/keys/retire`,
+      "participant.key.retire",
+      { participantId: c2.id, kid: c2.key.kid, reason: "laptop stolen", compromisedSince: since },
+    );
+    if (!declared.ok) throw new Error(JSON.stringify(declared.problem));
+    // The participant is active again and its key signs again.
+    const status = await env.DB.prepare("SELECT status FROM participants WHERE id = ?")
+      .bind(p.id)
+      .first<{ status: string }>();
+    expect(status?.status).toBe("active");
+    expect((await p.client.get("/v1/whoami")).status).toBe(200);
+    // The credential the revocation took stays revoked (a bearer secret is not re-armed: its holder
+    // may have discarded or exposed it once it was dead), and the undoing is audited saying so.
+    await expectTaxiiProblem(
+      await taxii(basicAuthorization(cred.username, cred.secret)),
+      401,
+      "unauthenticated",
+    );
+    const listed = await listApiCredentials(p.client);
+    if (!listed.ok) throw new Error(JSON.stringify(listed.problem));
+    expect(listed.data.credentials.find((c) => c.id === cred.credentialId)).toMatchObject({
+      status: "revoked",
+      revokedRecordId: rev.data.recordId,
+    });
+    const undone = await env.DB.prepare(
+      "SELECT detail FROM audit_log WHERE kind = 'participant.unrevoked' AND subject_id = ? AND seq > ?",
+    )
+      .bind(p.id, declared.data.auditSeq)
+      .first<{ detail: string }>();
+    expect(JSON.parse(undone!.detail)).toMatchObject({
+      revocationRecordId: rev.data.recordId,
+      undoneBy: declared.data.recordId,
+      credentialsRestored: false,
+    });
+    // A credential registered with its key now works.
+    const fresh = await create(p);
+    expect((await taxii(basicAuthorization(fresh.username, fresh.secret))).status).toBe(200);
+  });
+});

@@ -394,7 +394,7 @@ export async function settleRequest(
   const moved =
     req.action === "admit"
       ? await moveAdmission(db, req, current, winner)
-      : await moveRevocation(db, req, current, winner, o.reach ?? false);
+      : await moveRevocation(db, req, current, winner, o.reach ?? false, o.recordId);
   return { ...moved, statements: [...moved.statements, completes], ...markers };
 }
 
@@ -535,21 +535,51 @@ async function heldRevocation(
   return later[0];
 }
 
-/** A revocation undone: the participant is active again, its keys as their retirements leave them. */
-function unrevokeStatements(db: Db, id: string, revocationRecordId: string): DomainStatements {
-  return [
-    bumpRegistry(db),
-    db
-      .update(participants)
-      .set({ status: "active", revokedAt: null, revocationRecordId: null })
-      .where(and(eq(participants.id, id), eq(participants.revocationRecordId, revocationRecordId))),
-    db
-      .update(participantKeys)
-      .set({
-        validUntil: sql`CASE WHEN ${participantKeys.retiredAt} IS NULL THEN NULL ELSE CAST(strftime('%s', ${participantKeys.retiredAt}) AS INTEGER) END`,
-      })
-      .where(eq(participantKeys.participantId, id)),
-  ];
+/**
+ * A revocation undone (it was void, or the second signature that completed it stopped counting):
+ * the participant is active again and its keys are as their retirements leave them, so it signs
+ * again. The API credentials the revocation revoked stay revoked: a credential is a bearer secret
+ * held by a connector, and once the node declared it dead its holder may have discarded or exposed
+ * it; the participant registers new ones with its key. The audit entry names the credentials.
+ */
+function unrevoke(
+  db: Db,
+  id: string,
+  revocationRecordId: string,
+  undoneBy: string,
+): Pick<Settled, "statements" | "after"> {
+  return {
+    statements: [
+      bumpRegistry(db),
+      db
+        .update(participants)
+        .set({ status: "active", revokedAt: null, revocationRecordId: null })
+        .where(and(eq(participants.id, id), eq(participants.revocationRecordId, revocationRecordId))),
+      db
+        .update(participantKeys)
+        .set({
+          validUntil: sql`CASE WHEN ${participantKeys.retiredAt} IS NULL THEN NULL ELSE CAST(strftime('%s', ${participantKeys.retiredAt}) AS INTEGER) END`,
+        })
+        .where(eq(participantKeys.participantId, id)),
+    ],
+    after: [
+      insertSelect(
+        db,
+        auditLog,
+        {
+          kind: sql`'participant.unrevoked'`,
+          subjectId: sql`${id}`,
+          actor: sql`'system'`,
+          at: sql`${nowIso()}`,
+          detail: sql`json_object('revocationRecordId', ${revocationRecordId}, 'undoneBy', ${undoneBy},
+            'credentialsRestored', json('false'), 'credentialsRevoked',
+            (SELECT json_group_array(id) FROM api_credentials WHERE participant_id = ${id} AND revoked_record_id = ${revocationRecordId}),
+            'why', 'the revocation no longer counts: the participant and its keys are active again; the API credentials it revoked stay revoked (register new ones)')`,
+        },
+        sql``,
+      ),
+    ],
+  };
 }
 
 /** Moves a revocation from the completion `from` to `to` (either may be none). */
@@ -559,13 +589,16 @@ async function moveRevocation(
   from: { recordId: string; at: Position } | null,
   to: { recordId: string; at: Position } | null,
   reach: boolean,
+  settledBy: string,
 ): Promise<Settled> {
   const target = await getParticipant(db, req.participantId);
   if (!target) return nothing();
+  const undone = from ? unrevoke(db, target.id, from.recordId, settledBy) : undefined;
   const undo: Settled = from
     ? {
-        statements: unrevokeStatements(db, target.id, from.recordId),
-        after: [],
+        statements: undone!.statements,
+        // A revocation that moves to another countersignature is not undone: no audit entry.
+        after: to ? [] : undone!.after,
         touches: target.role === "authority" ? await entriesOf(db, target.id) : [],
         also: { ...noChange(), unrevokes: [target.id] },
       }
@@ -679,8 +712,7 @@ export async function registryReach(db: Db, ends: RegistryEnd, recordId: string)
       });
     } else if (p.revocation_record_id) {
       parts.push({
-        statements: unrevokeStatements(db, p.id, p.revocation_record_id),
-        after: [],
+        ...unrevoke(db, p.id, p.revocation_record_id, recordId),
         touches,
         also: { ...noChange(), unrevokes: [p.id] },
       });

@@ -155,8 +155,14 @@ def rows():
     for i in range(n):
         v = data[i * 32:(i + 1) * 32].hex()
         yield (f"hsh_bench{i:09d}", "rec_bench", "par_bench", "NL", "pdq", v, "pdq:" + v, 90, 0, '["a"]', "image", "bench", "live", "none", now, '["NL"]', i + 1)
+# Secondary indexes are built once after the rows are in (a sorted build) instead of row by row:
+# at 10M rows, inserting into eight random-order B-trees took over 20 minutes.
+tables = ("submissions", "submission_changes")
+indexes = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?, ?)", tables).fetchall()
+for name, _ in indexes: db.execute(f'DROP INDEX "{name}"')
 db.executemany("INSERT INTO submissions (id, record_id, submitter_id, member_state, signal_type, value, fingerprint, quality, low_quality, limbs, content_type, national_provision, status, baseline_state, created_at, concur_states, match_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
 db.executemany("INSERT INTO submission_changes (seq, submission_id, change, affects_baseline, record_id, at) VALUES (?, ?, 'created', 0, 'rec_bench', ?)", ((i + 1, f"hsh_bench{i:09d}", now) for i in range(n)))
+for _, sql in indexes: db.execute(sql)
 db.commit()
 print(db.execute("SELECT count(*) FROM submissions").fetchone()[0])
 `;

@@ -77,6 +77,14 @@ export const submissions = sqliteTable(
     index("submissions_value").on(t.value),
     index("submissions_created").on(t.createdAt),
     index("submissions_incident").on(t.incidentId),
+    // The registry's reach (apply/registry.ts): an authority's entries (every status, so the
+    // partial index above does not serve), and the entries a record made, when a revocation,
+    // a key's compromise or a settled request folds them again. Without these a registry write
+    // scanned every submission: 9.7 s for one countersignature at 10M entries, and a revocation
+    // joined every row to its record. Both keys arrive in order (one record per batch of up to
+    // 1,000, one submitter), so ingest appends to them.
+    index("submissions_submitter").on(t.submitterId),
+    index("submissions_record").on(t.recordId),
   ],
 );
 
@@ -99,6 +107,9 @@ export const assessments = sqliteTable(
   (t) => [
     index("assessments_submission").on(t.submissionId, t.live),
     uniqueIndex("assessments_live_one").on(t.submissionId, t.authorityId).where(sql`live = 1`),
+    // An authority's assessments, and a record's, for the registry's reach (see submissions).
+    index("assessments_authority").on(t.authorityId),
+    index("assessments_record").on(t.recordId),
   ],
 );
 
@@ -124,7 +135,7 @@ export const decisions = sqliteTable(
      */
     effective: integer("effective", { mode: "boolean" }).notNull().default(true),
   },
-  (t) => [index("decisions_submission").on(t.submissionId)],
+  (t) => [index("decisions_submission").on(t.submissionId), index("decisions_record").on(t.recordId)],
 );
 
 /** Platform feedback about matched entries; one live per (platform, submission). */
@@ -143,6 +154,7 @@ export const feedback = sqliteTable(
   (t) => [
     index("feedback_submission").on(t.submissionId, t.live),
     uniqueIndex("feedback_live_one").on(t.submissionId, t.platformId).where(sql`live = 1`),
+    index("feedback_record").on(t.recordId),
   ],
 );
 

@@ -18,6 +18,7 @@ export const NAV: NavItem[] = [
   { href: "/console/submit", label: "Submit hashes", roles: ["authority"] },
   { href: "/console/assess", label: "Assessments", roles: ["authority"] },
   { href: "/console/evidence", label: "Case files", roles: ["authority", "coordinator"] },
+  { href: "/console/incidents", label: "Incidents", roles: ["coordinator"] },
   { href: "/console/match", label: "Match", roles: ["platform"] },
   { href: "/console/review", label: "Review queue", roles: ["platform"] },
   { href: "/console/signals", label: "Signal lookup", roles: ["platform"] },
@@ -79,6 +80,9 @@ export const Layout: FC<{
             </button>
           </div>
         </header>
+        {/* Filled by the browser module for a signed-in participant while a crisis incident is
+            active (web/incident-banner.ts): a polite live region, so it is announced once shown. */}
+        <div id="incident-banner" class="incident-banner" role="status" aria-live="polite" hidden />
         <main id="main" tabindex={-1}>
           <h1>{title}</h1>
           <div id="gate" class="notice" role="alert" hidden />

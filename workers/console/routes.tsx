@@ -19,6 +19,7 @@ import { router } from "../api/lib/hono.ts";
 import { computeStats } from "../api/store/stats.ts";
 import { weeklyStats } from "../api/store/stats-weekly.ts";
 import { consoleEvidence } from "./evidence-page.tsx";
+import { consoleIncidents } from "./incidents-page.tsx";
 import { DropZone, Layout, Section } from "./layout.tsx";
 import { consoleReports } from "./reports-page.tsx";
 import { StatsBody } from "./stats-page.tsx";
@@ -391,6 +392,7 @@ export function consoleAudit(c: Context<AppEnv>) {
 app.get("/console/audit", consoleAudit);
 app.get("/console/reports", consoleReports);
 app.get("/console/evidence", consoleEvidence);
+app.get("/console/incidents", consoleIncidents);
 
 export function consoleSubmit(c: Context<AppEnv>) {
   return c.html(
@@ -407,6 +409,9 @@ export function consoleSubmit(c: Context<AppEnv>) {
           />
           <div class="table" id="submit-items" />
         </Section>
+        {/* Filled by the browser module when an incident is active: the tag that makes the
+            batch provisional (web/pages/submit.ts). */}
+        <fieldset id="submit-incident" hidden />
         <LegalBasisFields />
         <p>
           <button type="submit" class="primary" id="submit-review">

@@ -142,7 +142,11 @@ export const IncidentHashChange = z
     op: z
       .enum(["add", "remove"])
       .describe("add: match this hash now; remove: stop (lapsed, withdrawn, reversed, excluded, ended)."),
-    change: z.string().describe("The change feed's own word: created, included, provisional_lapsed, …"),
+    change: z
+      .string()
+      .describe(
+        "The change feed's own word: created, included, provisional_lapsed, …; withheld / released when a TLP:RED submission of the value arrives / leaves.",
+      ),
     submissionId: z.string(),
     signalType: z.string(),
     value: z.string(),
@@ -171,9 +175,17 @@ export const IncidentReportEntry = z
     value: z.string(),
     memberState: z.string(),
     submittedAt: z.string(),
-    firstMatchAt: z.string().nullable(),
-    matches: z.number().int().describe("Match answers that returned it, summed over platforms."),
-    platforms: z.number().int(),
+    firstMatchAt: z
+      .string()
+      .nullable()
+      .describe("The first match answer that returned it labelled provisional, by any platform."),
+    matches: z
+      .number()
+      .int()
+      .describe(
+        "Match answers that returned it labelled provisional, summed over platforms (not its later matches once included, or in scope all after its lapse).",
+      ),
+    platforms: z.number().int().describe("Platforms it was answered to labelled provisional."),
     feedback: z.object({
       truePositive: z.number().int(),
       falsePositive: z.number().int(),
@@ -197,8 +209,11 @@ export const IncidentSummary = z
     endsAt: z.string(),
     closedAt: z.string().nullable(),
     entries: z.number().int(),
-    matched: z.number().int().describe("Entries some platform matched."),
-    matches: z.number().int(),
+    matched: z.number().int().describe("Entries some platform was answered labelled provisional."),
+    matches: z
+      .number()
+      .int()
+      .describe("Match answers that returned one of its entries labelled provisional."),
     fates: z.record(z.string(), z.number().int()),
     feedback: z.object({
       truePositive: z.number().int(),

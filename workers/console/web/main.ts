@@ -4,12 +4,14 @@
 // the participant's role, and runs the page's code.
 import { ApiProblem, forgetToken } from "./api.ts";
 import { $, flash, h, link, replace } from "./dom.ts";
+import { refreshIncidentBanner } from "./incident-banner.ts";
 import assess from "./pages/assess.ts";
 import audit from "./pages/audit.ts";
 import curation from "./pages/curation.ts";
 import entries from "./pages/entries.ts";
 import entry from "./pages/entry.ts";
 import evidence from "./pages/evidence.ts";
+import incidents from "./pages/incidents.ts";
 import key from "./pages/key.ts";
 import match from "./pages/match.ts";
 import participants from "./pages/participants.ts";
@@ -39,6 +41,7 @@ const PAGES: Record<string, PageInit> = {
   key,
   webhooks,
   evidence,
+  incidents,
 };
 
 function showSession(s: Session | null) {
@@ -79,6 +82,8 @@ function gate(...msg: (string | Node)[]) {
 async function boot() {
   const s = await loadSession();
   showSession(s);
+  // The crisis banner, beside the page's own load (a failure to read it must not stop the page).
+  const banner = refreshIncidentBanner(s).catch(() => {});
   const page = document.body.dataset.page ?? "";
   const roles = (document.body.dataset.roles ?? "").split(" ").filter(Boolean);
   try {
@@ -95,6 +100,7 @@ async function boot() {
       "error",
     );
   } finally {
+    await banner;
     // Tests (and impatient people) can tell the page has finished its first load.
     document.body.dataset.ready = "1";
   }

@@ -4,7 +4,7 @@
 // baseline state, report the outcome (signed feedback), and see reversals of entries matched
 // before.
 import { DIHEDRAL_NAMES } from "@eusn/pdq";
-import type { EntryStateView, VpdqFrame } from "@eusn/protocol";
+import type { EntryStateView, ProvisionalLabel, VpdqFrame } from "@eusn/protocol";
 import { get, postJson } from "../api.ts";
 import { confirmWrite } from "../confirm.ts";
 import { $, button, h, hashCell, replace, table, when } from "../dom.ts";
@@ -51,6 +51,8 @@ type Hit = {
   assessments: { concurStates: string[]; dissenting: number };
   tlp: string | null;
   lowQuality: boolean;
+  /** A crisis incident's provisional entry: its incident and when it lapses (null otherwise). */
+  provisional: ProvisionalLabel | null;
   kind?: "hash" | "video" | "frame";
   video?: {
     queryMatchPercent: number;
@@ -253,7 +255,21 @@ export default async function match(s: Session | null) {
             r.matches.map((m) => [
               h("code", {}, m.submissionId),
               distanceCell(m),
-              [entryStateBadges(m.state), m.tlp ? ` TLP:${m.tlp.toUpperCase()}` : ""],
+              [
+                entryStateBadges(m.state),
+                m.tlp ? ` TLP:${m.tlp.toUpperCase()}` : "",
+                // A crisis incident's provisional entry: matched before any quorum, and until when.
+                m.provisional
+                  ? [
+                      " ",
+                      h(
+                        "span",
+                        { class: "badge b-provisional", "data-provisional": m.provisional.incidentId },
+                        `provisional until ${when(m.provisional.lapsesAt)}`,
+                      ),
+                    ]
+                  : "",
+              ],
               m.memberState,
               `${m.limbs.map((l) => `(${l})`).join(" ")} ${m.legalBasis.nationalProvision}`,
               `${m.assessments.concurStates.join(", ")} concur${m.assessments.dissenting ? `, ${m.assessments.dissenting} dissent` : ""}`,

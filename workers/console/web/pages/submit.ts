@@ -2,11 +2,20 @@
 // videos decoded and vPDQ-hashed here (web/videos.ts; the content never leaves the machine);
 // hashes can also be pasted. One legal basis covers the batch, which is signed as one
 // submission.create record after confirmation.
-import { MAX_BATCH, MIN_PDQ_QUALITY, type SubmitResult, type VpdqFrame, vpdqDigest } from "@eusn/protocol";
+import {
+  type IncidentView,
+  MAX_BATCH,
+  MIN_PDQ_QUALITY,
+  PROVISIONAL_MAX_HOURS,
+  type SubmitResult,
+  type VpdqFrame,
+  vpdqDigest,
+} from "@eusn/protocol";
 import { confirmWrite } from "../confirm.ts";
-import { $, button, type Child, entryLink, formValues, h, hashCell, replace, table } from "../dom.ts";
+import { $, button, type Child, entryLink, formValues, h, hashCell, replace, table, when } from "../dom.ts";
 import { parseHashes, type SignalType } from "../hashes.ts";
 import { hashImage, wireDrop } from "../images.ts";
+import { activeIncidents } from "../incident-banner.ts";
 import type { Session } from "../session.ts";
 import { hashVideo, isVideoFile } from "../videos.ts";
 
@@ -71,8 +80,45 @@ function outcomeCell(x: SubmitResult["submissions"][number]): Child {
   );
 }
 
-export default function submit(s: Session | null) {
+/**
+ * While a crisis incident is active, the batch may be tagged with it (docs/incidents.md): its
+ * entries are then provisional — they match at once, labelled so, and lapse at the incident's end
+ * or 72 h after submission unless included first. No incident is chosen for the authority.
+ */
+async function offerIncidents(s: Session): Promise<IncidentView[]> {
+  const box = $("submit-incident");
+  const active = await activeIncidents(s).catch(() => [] as IncidentView[]);
+  if (active.length === 0) {
+    box.hidden = true;
+    return active;
+  }
+  replace(
+    box,
+    h("legend", {}, "Crisis incident"),
+    h(
+      "label",
+      { for: "submit-incident-select" },
+      "Tag this batch with an active incident ",
+      h(
+        "select",
+        { id: "submit-incident-select", name: "incidentId", "aria-describedby": "submit-incident-help" },
+        h("option", { value: "" }, "none: a normal submission"),
+        active.map((i) => h("option", { value: i.id }, `${i.title} (until ${when(i.endsAt)})`)),
+      ),
+    ),
+    h(
+      "p",
+      { class: "hint", id: "submit-incident-help" },
+      `A tagged batch is provisional: its hashes match at once, in scope baseline too, labelled provisional, before any assessment; they lapse at the incident's end or ${PROVISIONAL_MAX_HOURS} h after submission unless the normal rules include them first.`,
+    ),
+  );
+  box.hidden = false;
+  return active;
+}
+
+export default async function submit(s: Session | null) {
   if (!s) return;
+  const incidents = await offerIncidents(s);
   const items: Item[] = [];
   const notes: string[] = [];
   const box = $("submit-items");
@@ -208,7 +254,9 @@ export default function submit(s: Session | null) {
       ...(v.expiresOn ? { expiresAt: `${v.expiresOn}T23:59:59Z` } : {}),
       ...(String(v.note ?? "").trim() ? { note: String(v.note).trim() } : {}),
     };
+    const incident = incidents.find((i) => i.id === v.incidentId);
     const record = {
+      ...(incident ? { incidentId: incident.id } : {}),
       items: items.map((it) => ({
         signalType: it.signalType,
         value: it.value,
@@ -224,8 +272,8 @@ export default function submit(s: Session | null) {
       })),
     };
     const r = await confirmWrite<SubmitAnswer>(s, {
-      title: `Submit ${items.length} hash(es)`,
-      intro: `Signed by ${s.displayName} (${s.memberState}) as one record. Legal basis: TCO Art 2(7) ${limbs.map((l) => `(${l})`).join(" ")}, ${common.nationalProvision}${v.tlp ? `, TLP:${String(v.tlp).toUpperCase()}` : ""}.`,
+      title: incident ? `Submit ${items.length} provisional hash(es)` : `Submit ${items.length} hash(es)`,
+      intro: `Signed by ${s.displayName} (${s.memberState}) as one record. Legal basis: TCO Art 2(7) ${limbs.map((l) => `(${l})`).join(" ")}, ${common.nationalProvision}${v.tlp ? `, TLP:${String(v.tlp).toUpperCase()}` : ""}.${incident ? ` Provisional, tagged with the crisis incident “${incident.title}”: they match at once and lapse by ${when(incident.endsAt)} at the latest unless included first.` : ""}`,
       kind: "submission.create",
       path: "/v1/submissions",
       record: () => record,
@@ -234,6 +282,13 @@ export default function submit(s: Session | null) {
     const differ = r.data.submissions.filter((x) => x.labelsDiffer?.length).length;
     replace(
       $("submit-results-table"),
+      incident
+        ? h(
+            "p",
+            { class: "notice", id: "submit-provisional" },
+            `Provisional entries of the crisis incident “${incident.title}”: they match at once, labelled provisional, until ${when(incident.endsAt)} at the latest unless included first.`,
+          )
+        : null,
       differ > 0
         ? h(
             "p",

@@ -48,16 +48,25 @@ export async function seedEvidence(
     description: "A synthetic test image standing in for a propaganda poster.",
     caseReference: "NL-E2E-2026-001",
   };
-  // wrangler dev's proxy sometimes loses a POST on a keep-alive connection that workerd has just
-  // closed and answers 503 "Your worker restarted mid-request" without the Worker having seen it
-  // (it retries only GET and HEAD). Nothing was stored then, so attaching again is safe.
-  let attached: Awaited<ReturnType<typeof attachCaseFile>> | undefined;
-  for (let attempt = 1; !attached; attempt++) {
+  const attached = await attachWithRetry(nl, file, context, { submissionId: entry, mediaClass: "image" });
+  write("evidence", { entry, caseFile: attached.caseFileId, hash });
+}
+
+/**
+ * attachCaseFile, again when wrangler dev's proxy loses the POST: on a keep-alive connection that
+ * workerd has just closed it answers 503 "Your worker restarted mid-request" without the Worker
+ * having seen the request (it retries only GET and HEAD). Nothing was stored then, so attaching
+ * again is safe.
+ */
+export async function attachWithRetry(
+  client: EusnClient,
+  ...args: Parameters<typeof attachCaseFile> extends [unknown, ...infer R] ? R : never
+): ReturnType<typeof attachCaseFile> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      attached = await attachCaseFile(nl, file, context, { submissionId: entry, mediaClass: "image" });
+      return await attachCaseFile(client, ...args);
     } catch (e) {
       if (attempt >= 3 || !/restarted mid-request/.test(String(e))) throw e;
     }
   }
-  write("evidence", { entry, caseFile: attached.caseFileId, hash });
 }

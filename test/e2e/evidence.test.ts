@@ -5,10 +5,10 @@
 // material's PDQ at its distance to the submitted hash), and concur; NL sees both downloads.
 // The attempts to break it come first in each flow: another authority's key file, a coordinator
 // the submitter did not name. Uses only its own entries: assumes nothing else about the node.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { EusnClient } from "@eusn/client";
-import type { SubmissionView } from "@eusn/protocol";
+import { EusnClient, submitVideo } from "@eusn/client";
+import type { SubmissionView, VpdqFrame } from "@eusn/protocol";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -27,6 +27,21 @@ import {
   skip,
   type Watch,
 } from "./browser.ts";
+import { attachWithRetry } from "./evidence-setup.ts";
+
+/** The sample videos, read from ../shared/vpdq-vectors (never copied into the repository). */
+const VECTORS = path.resolve(import.meta.dirname, "../../../shared/vpdq-vectors");
+const video = (name: string) => path.join(VECTORS, "videos", `${name}.mp4`);
+/** The reference's frames of a sample video (FFmpeg, one a second), as the CLI submits them. */
+const referenceFrames = (name: string): VpdqFrame[] =>
+  readFileSync(path.join(VECTORS, "expected/every-second", `${name}.txt`), "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      const [n, q, hash, t] = l.split(",");
+      return [Number(n), Number(q), hash!, Number(t)] as VpdqFrame;
+    });
+const haveVideos = existsSync(video("chair-orig-22-sd-bar"));
 
 const d = skip ? describe.skip : describe;
 if (skip) it.skip(`case-file e2e skipped: ${skip}`, () => {});
@@ -53,12 +68,15 @@ d("case files in the console", () => {
   }
 
   /** Opens `caseFile` in the viewer with `slug`'s key file; waits for the checks or an error. */
-  async function openCaseFile(page: Page, caseFile: string, keySlug: "nl" | "de" | "fr") {
+  async function openCaseFile(page: Page, caseFile: string, keySlug: "nl" | "de" | "fr", timeout?: number) {
     await open(page, "/console/evidence");
     await page.setInputFiles("#evidence-key-file", encKeyFile(keySlug));
     await expect.poll(() => page.textContent("#evidence-key-state")).toContain("loaded");
     await page.getByRole("button", { name: `Open case file ${caseFile}` }).click();
-    await page.locator("#evidence-checks dl, #evidence-checks .error").first().waitFor();
+    await page
+      .locator("#evidence-checks dl, #evidence-checks .error")
+      .first()
+      .waitFor(timeout ? { timeout } : {});
   }
 
   const filterOf = (page: Page, selector: string) =>
@@ -168,4 +186,70 @@ d("case files in the console", () => {
     await expectAccessible(page);
     expect(watch.problems).toEqual([]);
   });
+
+  it.skipIf(!haveVideos)(
+    "a video case file: played muted, blurred and greyscale until Reveal, re-hashed with vPDQ against the entry's signed frames; a decoy video does not match",
+    { timeout: 300_000 },
+    async () => {
+      // NL submits the sample video's frames as the CLI hashes them (FFmpeg's), and attaches the
+      // video itself; then, to try to fool the assessor, another video to the same entry.
+      const nl = client("nl");
+      const frames = referenceFrames("chair-orig-22-sd-bar");
+      const sub = await submitVideo(
+        nl,
+        { frames, durationSeconds: frames.at(-1)![3] },
+        { limbs: ["a"], contentType: "video", nationalProvision: "NL Sr. art. 131", tlp: "green" },
+      );
+      if (!sub.ok) throw new Error(JSON.stringify(sub.problem));
+      const entry = sub.data.submissions[0]!.id;
+      const attach = (name: string) =>
+        attachWithRetry(
+          nl,
+          new Uint8Array(readFileSync(video(name))),
+          { mediaType: "video/mp4", fileName: `${name}.mp4`, caseReference: "NL-E2E-2026-002" },
+          { submissionId: entry, mediaClass: "video" },
+        );
+      const real = await attach("chair-orig-22-sd-bar");
+      const decoy = await attach("pattern-sd-grey-bar");
+
+      const { page, watch } = await as("de");
+      await openCaseFile(page, real.caseFileId, "de", 180_000);
+      const vpdq = page.locator("#evidence-checks [data-check='vPDQ of the material'] [data-match]");
+      expect(await vpdq.getAttribute("data-match"), (await vpdq.textContent()) ?? "").toBe("1");
+      const q = Number(await vpdq.getAttribute("data-query-percent"));
+      const t = Number(await vpdq.getAttribute("data-target-percent"));
+      process.stderr.write(
+        `[e2e] case-file video re-hashed in the browser: ${q} % / ${t} % against FFmpeg's frames\n`,
+      );
+      expect(q).toBeGreaterThanOrEqual(80);
+      expect(t).toBeGreaterThanOrEqual(80);
+      const el = page.locator("#evidence-video");
+      expect(await el.isVisible()).toBe(true);
+      expect(await page.locator("#evidence-canvas").isVisible()).toBe(false);
+      expect(await filterOf(page, "#evidence-video")).toBe("blur(18px) grayscale(1)");
+      // It plays, muted.
+      const played = await el.evaluate(async (v: HTMLVideoElement) => {
+        await v.play();
+        await new Promise((r) => setTimeout(r, 1500));
+        v.pause();
+        return { muted: v.muted, width: v.videoWidth, time: v.currentTime };
+      });
+      expect(played.muted).toBe(true);
+      expect(played.width).toBeGreaterThan(0);
+      expect(played.time).toBeGreaterThan(0);
+      await shot(page, "evidence-05-de-video-blurred");
+      await expectAccessible(page);
+      await page.getByRole("button", { name: "Reveal (unblur, colour)" }).click();
+      expect(await filterOf(page, "#evidence-video")).toBe("none");
+      expect(await el.evaluate((v: HTMLVideoElement) => v.muted)).toBe(true);
+
+      await openCaseFile(page, decoy.caseFileId, "de", 180_000);
+      expect(await vpdq.getAttribute("data-match"), (await vpdq.textContent()) ?? "").toBe("0");
+      expect(await vpdq.textContent()).toContain("does NOT match");
+      // Opening another case file conceals again.
+      expect(await filterOf(page, "#evidence-video")).toBe("blur(18px) grayscale(1)");
+      await shot(page, "evidence-06-de-video-decoy");
+      expect(watch.problems).toEqual([]);
+    },
+  );
 });

@@ -423,9 +423,14 @@ export async function getCaseFile(client: EusnClient, id: string): Promise<Resul
   return client.get<CaseFileView>(`/v1/evidence/${id}`);
 }
 
-/** Downloads the ciphertext (audited by the node) and checks its SHA-256 against the signed one. */
+/**
+ * Downloads the ciphertext (audited by the node that holds it) and checks its SHA-256 against the
+ * signed one. A case file replicated from another node names that node's URL: the token is then
+ * signed for the origin node (its `aud`), which checks the reader's wrap itself.
+ */
 export async function downloadCiphertext(client: EusnClient, view: CaseFileView): Promise<Uint8Array> {
-  const res = await client.fetchRaw(view.contentUrl);
+  const elsewhere = /^https?:\/\//.test(view.contentUrl) && view.originNode !== client.nodeId;
+  const res = await client.fetchRaw(view.contentUrl, {}, elsewhere ? view.originNode : client.nodeId);
   if (!res.ok) throw new Error(`download: ${res.status} ${await res.text()}`);
   const bytes = new Uint8Array(await res.arrayBuffer());
   const got = await sha256Hex(bytes);

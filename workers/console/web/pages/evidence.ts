@@ -219,6 +219,21 @@ async function open(s: Session, cf: CaseFileView) {
     );
     return;
   }
+  // A case file replicated from another node: its ciphertext stays there, and this page talks
+  // to its own node only (CSP connect-src 'self'). The CLI fetches it from the origin.
+  if (cf.originNode !== s.nodeId) {
+    replace(
+      $("evidence-checks"),
+      h(
+        "p",
+        { class: "error" },
+        `The ciphertext of ${cf.id} is on its origin node ${cf.originNode}${/^https?:/.test(cf.contentUrl) ? ` (${cf.contentUrl})` : ""}: open it with `,
+        h("code", {}, `eusn evidence get ${cf.id}`),
+        ", which fetches it there with a token for that node, or in that node's console.",
+      ),
+    );
+    return;
+  }
   try {
     const key = await unwrapContentKey(cf.wrapped.jwe, encKey, {
       participantId: s.participantId,

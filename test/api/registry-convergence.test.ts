@@ -150,3 +150,126 @@ describe("a revocation of a participant whose admission was undone", () => {
     expect(Date.parse(p!.revoked_at!) / 1000).toBe(iat);
   });
 });
+
+describe("the network's founding admission is judged in signed order, not on arrival", () => {
+  let founded: Network;
+  const snap = (i: number) => founded.snapshot(i);
+  const coordinatorRequest = async (node: number, name: string) => {
+    const key = await generateParticipantKey();
+    const res = await founded.nodes[node]!.coordinator.write<WriteReceipt>(
+      "/v1/participants",
+      "participant.admit",
+      { role: "coordinator", displayName: name, jwks: { keys: [key.publicJwk] } },
+    );
+    if (!res.ok) throw new Error(JSON.stringify(res.problem));
+    return { ...res.data, key };
+  };
+  const registryOf = async (i: number) => {
+    const s = await snap(i);
+    return { participants: s.participants, keys: s.keys, registry: s.registry };
+  };
+
+  it("two founding admissions signed during a partition: the earlier is the founding on every node, the later a request, and what its coordinator countersigned counts nowhere until it is admitted", async () => {
+    // A network of its own: nobody has been admitted by a record on it yet.
+    founded = await network(3, 4);
+    const cut = (on = true) => {
+      for (const [a, b] of [
+        [0, 1],
+        [0, 2],
+        [1, 2],
+      ] as const)
+        founded.partition(a, b, on);
+    };
+    cut();
+    // A's bootstrap coordinator admits X alone (the founding, on A); a second later B's admits Y
+    // alone (the founding as far as B knows), and Y countersigns an authority's admission on B.
+    const x = await coordinatorRequest(0, "X, founded on A");
+    await new Promise((res) => setTimeout(res, 1100));
+    const y = await coordinatorRequest(1, "Y, founded on B a second later");
+    const yClient = founded.nodes[1]!.as(y.subjectId, y.key.privateJwk);
+    const eeKey = await generateParticipantKey();
+    const ee = await founded.nodes[1]!.coordinator.write<WriteReceipt>(
+      "/v1/participants",
+      "participant.admit",
+      {
+        role: "authority",
+        memberState: "EE",
+        displayName: "authority EE, countersigned by Y",
+        jwks: { keys: [eeKey.publicJwk] },
+      },
+    );
+    if (!ee.ok) throw new Error(JSON.stringify(ee.problem));
+    const byY = await yClient.write<WriteReceipt>(
+      `/v1/participants/${ee.data.subjectId}/countersign`,
+      "participant.countersign",
+      { participantId: ee.data.subjectId, requestRecordId: ee.data.recordId, action: "admit" },
+    );
+    expect(byY.ok, JSON.stringify(byY)).toBe(true);
+    const status = (node: number, id: string) =>
+      founded.nodes[node]!.env.DB.prepare("SELECT status FROM participants WHERE id = ?")
+        .bind(id)
+        .first<{ status: string }>();
+    expect(await status(0, x.subjectId)).toMatchObject({ status: "active" });
+    expect(await status(1, y.subjectId)).toMatchObject({ status: "active" });
+    expect(await status(1, ee.data.subjectId)).toMatchObject({ status: "active" });
+    // Arrival orders differ: C hears B first (Y founding there, EE admitted by Y's countersignature),
+    // then A; B hears A's X after its own Y; A hears Y after its own X.
+    founded.partition(1, 2, false);
+    expect((await founded.pull(2, 1)).status).toBe("ok");
+    expect(await status(2, ee.data.subjectId)).toMatchObject({ status: "active" });
+    founded.partition(0, 2, false);
+    expect((await founded.pull(2, 0)).status).toBe("ok");
+    cut(false);
+    await founded.heal();
+    // Every node: X is the founding coordinator, Y's admission a request waiting for a second
+    // signature, EE's admission a request again (Y's countersignature counts for nothing).
+    const [a, b, c] = await Promise.all([0, 1, 2].map(registryOf));
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    const ids = (a!.participants as { id: string }[]).map((p) => p.id);
+    expect(ids).toContain(x.subjectId);
+    expect(ids).not.toContain(y.subjectId);
+    expect(ids).not.toContain(ee.data.subjectId);
+    const req = (recordId: string) =>
+      (
+        a!.registry as {
+          request_record_id: string;
+          completed_record_id: string | null;
+          void_reason: string | null;
+        }[]
+      ).find((r) => r.request_record_id === recordId);
+    expect(req(y.recordId)).toMatchObject({ completed_record_id: null, void_reason: null });
+    expect(req(ee.data.recordId)).toMatchObject({ completed_record_id: null });
+    expect(req(x.recordId)).toBeUndefined();
+    const unadmitted = await founded.nodes[1]!.env.DB.prepare(
+      "SELECT detail FROM audit_log WHERE kind = 'participant.unadmitted' AND subject_id = ?",
+    )
+      .bind(y.subjectId)
+      .first<{ detail: string }>();
+    expect(JSON.parse(unadmitted!.detail)).toMatchObject({
+      admissionRecordId: y.recordId,
+      foundingRecordId: x.recordId,
+    });
+    // A's coordinator gives Y's request its second signature: Y is a coordinator everywhere from
+    // then on, and what it signed before is judged alike on every node — B and C, which had voided
+    // it, and A, which held it waiting for Y — by the admission's place (a record signed within
+    // the clock skew before it counts, as for any key): its countersignature of EE completes EE.
+    const cs = await founded.nodes[0]!.coordinator.write<WriteReceipt>(
+      `/v1/participants/${y.subjectId}/countersign`,
+      "participant.countersign",
+      { participantId: y.subjectId, requestRecordId: y.recordId, action: "admit" },
+    );
+    expect(cs.ok, JSON.stringify(cs)).toBe(true);
+    await founded.heal();
+    const all = await Promise.all([0, 1, 2].map(snap));
+    expect(all[1]).toEqual(all[0]);
+    expect(all[2]).toEqual(all[0]);
+    expect(all[0]!.pending).toBe(0);
+    const py = (all[0]!.participants as { id: string; status: string }[]).find((p) => p.id === y.subjectId);
+    expect(py?.status).toBe("active");
+    const pe = (all[0]!.participants as { id: string; status: string }[]).find(
+      (p) => p.id === ee.data.subjectId,
+    );
+    expect(pe?.status).toBe("active");
+  });
+});

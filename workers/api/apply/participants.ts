@@ -24,7 +24,7 @@ import type { Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { derivedId } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
-import type { Position } from "../rules/entry-history.ts";
+import { comparePositions, type Position } from "../rules/entry-history.ts";
 import { cascadeCredentialRevocation } from "../store/credentials.ts";
 import { bumpRegistry } from "../store/entry-state.ts";
 import {
@@ -37,11 +37,14 @@ import {
   type ParticipantRow,
   type RegistryRequestRow,
 } from "../store/participants.ts";
-import { type Applier, type Plan, positionOf } from "./context.ts";
+import { type Applier, type ApplyContext, type Plan, positionOf } from "./context.ts";
 import {
   admissionKeys,
   admissionPlan,
   countersignRefusal,
+  demoteFounding,
+  earliestFoundingCandidate,
+  type FoundingCandidate,
   registryReach,
   revocationPlan,
   settleRequest,
@@ -51,41 +54,49 @@ import {
 const ANY_PARTICIPANT = ["coordinator", "authority", "platform"] as const;
 
 /**
- * Whether admitting or revoking a participant of `role`, signed by `signerId`, needs a second
- * signature (REGISTRY_SECOND_SIGNATURE). Every admission does — an authority's (it speaks for a
- * member state), a coordinator's (a sock-puppet coordinator would give its maker's requests their
- * second signature) and a platform's (a puppet platform would let a coordinator read what only
- * platforms read: matches, migration signals and their lookups) — except the network's founding
- * (`foundingAdmission`). Revoking an authority or a coordinator does; revoking a platform does
- * not: it removes access and grants none, and a compromised platform must be cut off at once.
+ * Whether revoking a participant of `role` needs a second signature (REGISTRY_SECOND_SIGNATURE):
+ * an authority's or a coordinator's does; a platform's does not: it removes access and grants
+ * none, and a compromised platform must be cut off at once. Every admission does (`admission`).
  */
-async function needsSecondSignature(
-  db: Db,
+function revocationNeedsSecondSignature(
   env: Parameters<Applier<"participant.admit">["apply"]>[1],
-  action: "admit" | "revoke",
   role: ParticipantRow["role"],
-  signerId: string,
-): Promise<boolean> {
-  if (!config(env).registry.secondSignature) return false;
-  if (action === "revoke") return role !== "platform";
-  if (role === "coordinator") return !(await foundingAdmission(db, signerId));
-  return true;
+): boolean {
+  return config(env).registry.secondSignature && role !== "platform";
 }
 
 /**
- * The one admission a coordinator signs alone: a configuration-rooted coordinator (this node's
- * bootstrap coordinator, or a peer's from PEERS — no signed record admitted it) admits the first
- * coordinator of the network that a signed record admits. Someone has to be second; after that
- * every coordinator has another to countersign it, so the exception never comes back (a revoked
- * coordinator still counts as having been admitted).
+ * How an admission stands with REGISTRY_SECOND_SIGNATURE. Every admission needs a second
+ * signature — an authority's (it speaks for a member state), a coordinator's (a sock-puppet
+ * coordinator would give its maker's requests their second signature) and a platform's (a puppet
+ * platform would let a coordinator read what only platforms read: matches, migration signals and
+ * their lookups) — except the network's founding: a configuration-rooted coordinator (this node's
+ * bootstrap coordinator, or a peer's from PEERS — no signed record admitted it) admits a
+ * coordinator alone, because someone has to be second. Which admission that is, is judged from the
+ * records alone, in signed order: the earliest such admission (apply/registry.ts
+ * `earliestFoundingCandidate`). One that comes before the founding this node holds takes its place,
+ * and that one becomes a request (`demote`); if the earliest is void, the exception is spent. After
+ * that every coordinator has another to countersign it, so the exception never comes back (a
+ * revoked coordinator still counts as having been admitted).
  */
-async function foundingAdmission(db: Db, signerId: string): Promise<boolean> {
-  const signer = await getParticipant(db, signerId);
-  if (signer?.role !== "coordinator" || signer.admissionRecordId !== null) return false;
-  const admitted = await db.get<{ one: number }>(
-    sql`SELECT 1 AS one FROM participants WHERE role = 'coordinator' AND admission_record_id IS NOT NULL LIMIT 1`,
-  );
-  return !admitted;
+async function admission(
+  db: Db,
+  env: Parameters<Applier<"participant.admit">["apply"]>[1],
+  w: Parameters<Applier<"participant.admit">["apply"]>[2],
+  ctx: ApplyContext,
+): Promise<{ needs: boolean; demote?: FoundingCandidate }> {
+  if (!config(env).registry.secondSignature) return { needs: false };
+  const signer = w.caller.participant;
+  const candidate =
+    w.record.role === "coordinator" && signer.role === "coordinator" && signer.admissionRecordId === null;
+  if (!candidate) return { needs: true };
+  const earliest = await earliestFoundingCandidate(db);
+  const first = !earliest || comparePositions(positionOf(w, ctx), earliest.at) < 0;
+  if (!first) return { needs: true };
+  return {
+    needs: !!w.void,
+    ...(earliest?.kind === "admitted" ? { demote: earliest } : {}),
+  };
 }
 
 /** The request row an admission or revocation needing a second signature makes. */
@@ -128,12 +139,30 @@ export const admitParticipant: Applier<"participant.admit"> = {
   replicated: true,
   async apply(db, env, w, ctx) {
     const id = await derivedId("participant", w);
-    const needs = await needsSecondSignature(db, env, "admit", w.record.role, w.claims.iss);
+    const { needs, demote } = await admission(db, env, w, ctx);
+    // An earlier founding admission than the one this node held: that one becomes a request.
+    const demoted = demote ? await demoteFounding(db, demote, ctx.recordId) : undefined;
+    const withDemoted = (plan: Plan): Plan =>
+      demoted
+        ? {
+            ...plan,
+            statements: [...demoted.statements, ...plan.statements],
+            after: [...(plan.after ?? []), ...demoted.after],
+            touches: [...new Set([...(plan.touches ?? []), ...demoted.touches])],
+            registry: {
+              ...(plan.registry ?? {}),
+              also: {
+                ...demoted.also,
+                admits: [...demoted.also.admits, ...(plan.registry?.admits ? [plan.registry.admits] : [])],
+              },
+            },
+          }
+        : plan;
     // Signed after its signer's key or the signer itself stopped being valid: stored, no effect
     // (a request is kept, void, so that what names it is settled against it).
     if (w.void) {
       if (!needs) return { subjectId: id, statements: [] };
-      return {
+      return withDemoted({
         subjectId: id,
         statements: [
           db.insert(registryRequests).values(
@@ -148,7 +177,7 @@ export const admitParticipant: Applier<"participant.admit"> = {
             }),
           ),
         ],
-      };
+      });
     }
     const keys = await admissionKeys(db, w.record.jwks);
     if (needs) {
@@ -168,17 +197,19 @@ export const admitParticipant: Applier<"participant.admit"> = {
         ],
       };
     }
-    return admissionPlan(db, {
-      id,
-      role: w.record.role,
-      memberState: w.record.memberState ?? null,
-      displayName: w.record.displayName,
-      keys,
-      admissionRecordId: ctx.recordId,
-      countersignRecordId: null,
-      at: ctx.at,
-      position: positionOf(w, ctx),
-    });
+    return withDemoted(
+      admissionPlan(db, {
+        id,
+        role: w.record.role,
+        memberState: w.record.memberState ?? null,
+        displayName: w.record.displayName,
+        keys,
+        admissionRecordId: ctx.recordId,
+        countersignRecordId: null,
+        at: ctx.at,
+        position: positionOf(w, ctx),
+      }),
+    );
   },
 };
 
@@ -342,7 +373,7 @@ export const revokeParticipant: Applier<"participant.revoke"> = {
     const moot = !admitted && ctx.replicated ? await admittedAs(db, id) : undefined;
     const target = admitted ?? moot;
     if (!target) throw new ApiError("not_found", `no participant ${id}`);
-    const needs = await needsSecondSignature(db, env, "revoke", target.role, w.claims.iss);
+    const needs = revocationNeedsSecondSignature(env, target.role);
     const row = (voidReason?: string) =>
       db.insert(registryRequests).values(
         requestRow(w, ctx, {

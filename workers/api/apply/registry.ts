@@ -317,6 +317,10 @@ export async function settleRequest(
     reach?: boolean;
     /** The record that settles it, named by what it changes. */
     recordId: string;
+    /** Signers admitted by the batch being planned (not stored yet). */
+    signers?: Pick<ParticipantRow, "id" | "role" | "memberState">[];
+    /** Settled inside another request's settling: what it admits does not settle further. */
+    nested?: boolean;
   },
 ): Promise<Settled & { completedBy: string | null; voided: boolean; withdrawn: boolean }> {
   const stored = await db.all<{ record_id: string; signer_id: string }>(
@@ -346,7 +350,9 @@ export async function settleRequest(
     withdrawal = o.withdrawal.at;
   // Candidates: valid countersignatures by eligible signers, before any withdrawal.
   const candidates: { recordId: string; at: Position; signerId: string }[] = [];
-  const signers = new Map<string, ParticipantRow | undefined>();
+  const signers = new Map<string, Pick<ParticipantRow, "id" | "role" | "memberState"> | undefined>(
+    (o.signers ?? []).map((s) => [s.id, s]),
+  );
   const eligible = async (signerId: string) => {
     if (!signers.has(signerId)) signers.set(signerId, await getParticipant(db, signerId));
     const s = signers.get(signerId);
@@ -393,7 +399,7 @@ export async function settleRequest(
     .where(eq(registryRequests.requestRecordId, req.requestRecordId));
   const moved =
     req.action === "admit"
-      ? await moveAdmission(db, req, current, winner)
+      ? await moveAdmission(db, req, current, winner, o.recordId, o.nested ?? false)
       : await moveRevocation(db, req, current, winner, o.reach ?? false, o.recordId);
   return { ...moved, statements: [...moved.statements, completes], ...markers };
 }
@@ -404,6 +410,8 @@ async function moveAdmission(
   req: RegistryRequestRow,
   from: { recordId: string; at: Position } | null,
   to: { recordId: string; at: Position } | null,
+  settledBy: string,
+  nested: boolean,
 ): Promise<Settled> {
   const id = req.participantId;
   const authority = req.role === "authority" && req.memberState ? req.memberState : null;
@@ -426,12 +434,39 @@ async function moveAdmission(
       // Entries it signed before (an admission completed again after it was undone) are folded
       // with it admitted.
       touches: await entriesOf(db, id),
-      also: { ...noChange(), admits: authority ? [{ id, memberState: authority, at: to.at }] : [] },
+      also: { ...noChange(), admits: [{ id, memberState: authority ?? "", at: to.at, fresh: true }] },
     };
+    // The requests it countersigned while it was not admitted here (its admission undone, or given
+    // way to an earlier founding) are settled again with it admitted from this place: what it
+    // signed counts as it does on a node that learned it afterwards. One level: what they admit
+    // does not settle further.
+    const countersigned = nested
+      ? []
+      : await db.all<{ request_record_id: string }>(
+          sql`SELECT DISTINCT request_record_id FROM registry_countersignatures WHERE signer_id = ${id}`,
+        );
+    const again: Settled[] = [];
+    for (const { request_record_id } of countersigned) {
+      const other = await db
+        .select()
+        .from(registryRequests)
+        .where(eq(registryRequests.requestRecordId, request_record_id))
+        .get();
+      if (!other) continue;
+      again.push(
+        await settleRequest(db, other, {
+          change: { also: admitted.also },
+          recordId: settledBy,
+          signers: [{ id, role: req.role, memberState: req.memberState }],
+          nested: true,
+        }),
+      );
+    }
+    const withAgain = merge(admitted, ...again);
     // A revocation of it that this node already holds (stored revoking nobody while the admission
     // was not in effect) takes effect with it when it comes after it in signed order.
     const held = await heldRevocation(db, id, to.at);
-    if (!held) return admitted;
+    if (!held) return withAgain;
     const revoked = await revocationPlan(db, { id, role: req.role } as ParticipantRow, {
       recordId: held.recordId,
       at: held.at.iat * 1000,
@@ -439,7 +474,7 @@ async function moveAdmission(
       reach: false,
     });
     const also = revoked.registry.also ?? noChange();
-    return merge(admitted, {
+    return merge(withAgain, {
       statements: revoked.statements,
       after: revoked.after ?? [],
       touches: revoked.touches ?? [],
@@ -668,10 +703,13 @@ export async function registryReach(db: Db, ends: RegistryEnd, recordId: string)
   // revocation, or any with REGISTRY_SECOND_SIGNATURE off) the participant signed after it.
   const alone = await db.all<{
     id: string;
+    role: ParticipantRow["role"];
+    member_state: string | null;
+    display_name: string;
     admission_record_id: string | null;
     revocation_record_id: string | null;
   }>(
-    sql`SELECT id, admission_record_id, revocation_record_id FROM participants
+    sql`SELECT id, role, member_state, display_name, admission_record_id, revocation_record_id FROM participants
       WHERE (admission_record_id IN (SELECT value FROM json_each(${json})) AND admission_countersign_record_id IS NULL)
         OR (revocation_record_id IN (SELECT value FROM json_each(${json}))
           AND revocation_record_id NOT IN (SELECT record_id FROM registry_countersignatures))`,
@@ -686,9 +724,30 @@ export async function registryReach(db: Db, ends: RegistryEnd, recordId: string)
         at: nowIso(),
         auditAt: nowIso(),
       });
+      // The network's founding admission, void: it stays the earliest founding candidate (the
+      // exception is spent), kept as a void request like one that arrived void.
+      const founding = p.role === "coordinator" ? await earliestFoundingCandidate(db) : undefined;
+      const spent =
+        founding?.recordId === p.admission_record_id
+          ? [
+              db.insert(registryRequests).values({
+                requestRecordId: founding.recordId,
+                action: "admit",
+                participantId: p.id,
+                role: p.role,
+                memberState: p.member_state,
+                displayName: p.display_name,
+                requestedBy: founding.requestedBy,
+                requestedAt: nowIso(founding.at.iat * 1000),
+                jwks: null,
+                voidReason: `signed after its signer's revocation or key retirement (${recordId})`,
+              }),
+            ]
+          : [];
       parts.push({
         statements: [
           bumpRegistry(db),
+          ...spent,
           ...creds.statements,
           db.delete(participantKeys).where(eq(participantKeys.participantId, p.id)),
           db.delete(participants).where(eq(participants.id, p.id)),
@@ -734,4 +793,134 @@ export async function registryReach(db: Db, ends: RegistryEnd, recordId: string)
       }),
     });
   return merge(...parts);
+}
+
+/** The far start of signed order: a change placed there reaches every record of its participant. */
+const BEFORE_ALL: Position = { iat: 0, origin: "", originIndex: -1 };
+
+/**
+ * A founding candidate this node holds: an admission of a coordinator signed by a
+ * configuration-rooted coordinator (no signed record admitted it: this node's bootstrap
+ * coordinator, or a peer's from PEERS). `admitted`: in effect alone (the founding); `request`:
+ * a request (pending, completed, withdrawn or void).
+ */
+export type FoundingCandidate = {
+  recordId: string;
+  participantId: string;
+  kind: "admitted" | "request";
+  requestedBy: string;
+  at: Position;
+};
+
+/**
+ * The earliest founding candidate in signed order, if any. The network's founding admission — the
+ * one a coordinator signs alone — is the earliest candidate by the records alone: it takes effect
+ * at its own place, every later one is a request needing a second signature, and if the earliest
+ * is void (signed after its key's retirement or compromise) the exception is spent and nobody has
+ * it. So every node that holds the same records has the same founding, whatever order the
+ * candidates reached it in (two founded during a partition, or two networks founded apart).
+ */
+export async function earliestFoundingCandidate(db: Db): Promise<FoundingCandidate | undefined> {
+  const row = await db.get<{
+    record_id: string;
+    participant_id: string;
+    kind: "admitted" | "request";
+    issuer: string;
+    iat: number;
+    origin_node: string;
+    origin_index: number;
+  }>(
+    sql`SELECT x.record_id, x.participant_id, x.kind, r.issuer, r.iat, r.origin_node,
+        coalesce(r.origin_index, 0) AS origin_index
+      FROM (
+        SELECT p.admission_record_id AS record_id, p.id AS participant_id, 'admitted' AS kind FROM participants p
+          WHERE p.role = 'coordinator' AND p.admission_record_id IS NOT NULL AND p.admission_countersign_record_id IS NULL
+        UNION ALL
+        SELECT q.request_record_id, q.participant_id, 'request' FROM registry_requests q
+          WHERE q.action = 'admit' AND q.role = 'coordinator'
+      ) x JOIN records r ON r.id = x.record_id
+      WHERE r.issuer IN (SELECT id FROM participants WHERE role = 'coordinator' AND admission_record_id IS NULL)
+      ORDER BY r.iat, r.origin_node, coalesce(r.origin_index, 0) LIMIT 1`,
+  );
+  if (!row) return undefined;
+  return {
+    recordId: row.record_id,
+    participantId: row.participant_id,
+    kind: row.kind,
+    requestedBy: row.issuer,
+    at: toPos(row),
+  };
+}
+
+/**
+ * An admission that was the founding here gives way to an earlier founding candidate (`by`, the
+ * record being applied): it becomes a request waiting for a second signature (or void, `voidReason`),
+ * its admission is undone — the participant and its keys leave, its API credentials are revoked —
+ * and everything the participant signed counts for nothing, reaching one level into the registry as
+ * a revocation does (its countersignatures stop counting, what it admitted alone is undone), each
+ * record audited `record.voided` and the entries concerned folded again in the same batch.
+ */
+export async function demoteFounding(
+  db: Db,
+  f: Pick<FoundingCandidate, "recordId" | "participantId" | "requestedBy" | "at">,
+  by: string,
+  voidReason?: string,
+): Promise<Settled> {
+  const p = await getParticipant(db, f.participantId);
+  if (!p) return nothing();
+  const keys = await db
+    .select({ jwk: participantKeys.jwk })
+    .from(participantKeys)
+    .where(and(eq(participantKeys.participantId, p.id), eq(participantKeys.addedRecordId, f.recordId)))
+    .orderBy(participantKeys.kid);
+  const ends: RegistryEnd = { participantId: p.id, at: BEFORE_ALL };
+  const voids = await voidedBy(db, ends, by);
+  const reached = await registryReach(db, ends, by);
+  const creds = cascadeCredentialRevocation(db, {
+    participantId: p.id,
+    recordId: by,
+    cause: "participant.revoke",
+    at: nowIso(),
+    auditAt: nowIso(),
+  });
+  return merge(reached, {
+    statements: [
+      bumpRegistry(db),
+      db.insert(registryRequests).values({
+        requestRecordId: f.recordId,
+        action: "admit",
+        participantId: p.id,
+        role: p.role,
+        memberState: p.memberState,
+        displayName: p.displayName,
+        requestedBy: f.requestedBy,
+        requestedAt: nowIso(f.at.iat * 1000),
+        jwks: JSON.stringify({ keys: keys.map((k) => JSON.parse(k.jwk) as unknown) }),
+        reason: null,
+        voidReason: voidReason ?? null,
+      }),
+      ...creds.statements,
+      db.delete(participantKeys).where(eq(participantKeys.participantId, p.id)),
+      db.delete(participants).where(eq(participants.id, p.id)),
+    ],
+    after: [
+      ...voids.after,
+      ...creds.after,
+      db.insert(auditLog).values({
+        kind: "participant.unadmitted",
+        subjectId: p.id,
+        actor: "system",
+        at: nowIso(),
+        detail: JSON.stringify({
+          admissionRecordId: f.recordId,
+          foundingRecordId: by,
+          why: voidReason
+            ? `the network's founding admission no longer counts: ${voidReason}`
+            : "an earlier founding admission holds: this admission is a request waiting for a second signature",
+        }),
+      }),
+    ],
+    touches: [...voids.touches, ...(await entriesOf(db, p.id))],
+    also: { ...noChange(), unadmits: [p.id] },
+  });
 }

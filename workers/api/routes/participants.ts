@@ -133,7 +133,7 @@ export const postAdmissionRoute = createRoute({
   tags: ["participants"],
   summary: "Admit a participant (coordinator)",
   description:
-    "Signed by a coordinator. Authorities must carry their EU member state. The admission is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE; GET /v1/registry/requests) — except the network's founding: a configuration-rooted coordinator admits the first record-admitted coordinator alone. The keys are the participant's own public keys: its private key never leaves it. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
+    "Signed by a coordinator. Authorities must carry their EU member state. The admission is a request until a second signer countersigns it (REGISTRY_SECOND_SIGNATURE; GET /v1/registry/requests) — except the network's founding: a configuration-rooted coordinator admits a coordinator alone, and the earliest such admission in signed order is the founding on every node (a later one is a request). The keys are the participant's own public keys: its private key never leaves it. Each key's kid must be (or is set to) its RFC 7638 thumbprint. The participant id derives from the admission record, so every node that replicates it gives the same id.",
   request: { body: signedBody("participant.admit", "AdmitParticipantRecord") },
   responses: { 201: receiptResponse, ...problems(400, 401, 403, 409, 413, 415) },
 });

@@ -316,7 +316,12 @@ export type NewFact = Fact & { submissionId: string };
  * touches are re-derived (the rows change in the same batch).
  */
 export type RegistryEnd = { participantId: string; kid?: string; at: Position };
-export type RegistryAdmit = { id: string; memberState: string; at: Position };
+/**
+ * `fresh`: the participant had no admission in effect before this batch (its keys are added by it),
+ * so what it signed is judged by this admission's place alone, as a node that learned its records
+ * after the admission judges them.
+ */
+export type RegistryAdmit = { id: string; memberState: string; at: Position; fresh?: boolean };
 
 export type RegistryChange = {
   /** A participant revoked, or a key retired, at a place in signed order: what it signs after is void. */

@@ -175,7 +175,12 @@ export function voidByChange(
   if (!change) return !f.valid;
   const also = change.also;
   if (also?.unadmits.includes(f.issuer)) return true;
-  let valid = also?.unrevokes.includes(f.issuer) ? f.validByKey : f.valid;
+  const fresh = also?.admits.find((a) => a.fresh && a.id === f.issuer);
+  let valid = fresh
+    ? f.at.iat + MAX_CLOCK_SKEW_S >= fresh.at.iat
+    : also?.unrevokes.includes(f.issuer)
+      ? f.validByKey
+      : f.valid;
   const ends = [...(change.ends ? [change.ends] : []), ...(also?.ends ?? [])];
   for (const e of ends) {
     if (

@@ -67,7 +67,7 @@ d("a crisis drill in the console", () => {
     await page.locator('#declare-states input[value="FR"]').check();
     await page.getByLabel(/^Lasts/).fill("2");
     await page.getByRole("button", { name: "Review and declare…" }).click();
-    await confirmDialog(page, { kind: "incident.declare", screenshot: "incident-01-declare-confirm" });
+    await confirmDialog(page, { kind: "incident.declare" });
     // The page watches the incident it declared.
     const watching = page.locator("#incident-watch");
     await expect.poll(() => watching.getAttribute("data-incident")).toMatch(/^inc_/);
@@ -111,7 +111,7 @@ d("a crisis drill in the console", () => {
     await expectAccessible(page);
     await page.getByRole("button", { name: "Review and submit…" }).click();
     expect(await page.textContent("#confirm-preview")).toContain(`"incidentId": "${incidentId}"`);
-    await confirmDialog(page, { kind: "submission.create", screenshot: "incident-03-provisional-confirm" });
+    await confirmDialog(page, { kind: "submission.create" });
     const result = page.locator("#submit-results-table tbody tr").filter({ hasText: hash });
     await expect.poll(() => result.count()).toBe(1);
     entryId = (await result.locator("a").first().textContent()) ?? "";

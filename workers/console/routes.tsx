@@ -490,8 +490,8 @@ export function consoleMatch(c: Context<AppEnv>) {
       </Section>
       <Section id="reversals" title="Reversals of entries you matched">
         <p class="hint">
-          Withdrawn, reversed or excluded entries you matched before: content removed because of them may need
-          to be restored.
+          Withdrawn, reversed or excluded entries you matched before, and provisional entries of a crisis
+          incident that lapsed: content removed because of them may need to be restored.
         </p>
         <div class="table" id="reversals-table" />
       </Section>

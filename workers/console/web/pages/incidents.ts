@@ -262,6 +262,8 @@ export default async function incidents(s: Session | null) {
     while (watching?.gen === mine) {
       await new Promise((r) => setTimeout(r, REPORT_EVERY_MS));
       if (watching?.gen !== mine) return;
+      // Not while the tab is in the background: the report is for someone looking at it.
+      if (document.visibilityState === "hidden") continue;
       await readReport(id, mine).catch(() => {});
     }
   };

@@ -5,9 +5,11 @@
 // and new baseline versions — retried with exponential backoff by the dispatcher's Durable Object
 // alarm until the receiver accepts (the receiver fails the first N times), given up after
 // WEBHOOK_MAX_ATTEMPTS, and visible with their state through GET /v1/webhooks.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { pseudonymise, submitSignal } from "@eusn/client";
 import type {
+  Reversal,
   SubmitResult,
   WebhookDeliveryClaims,
   WebhookDeliveryList,
@@ -16,6 +18,7 @@ import type {
 } from "@eusn/protocol";
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../workers/api/index.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, nodeFetch } from "../helpers/node.ts";
 import { publishVersion, type SignalPlatform, signalPlatform } from "../helpers/signals.ts";
@@ -236,6 +239,78 @@ describe("targeted signals and baseline versions", () => {
     );
     const claims = await verifyDelivery(got.at(-1)!.body);
     expect(claims.event).toMatchObject({ type: "baseline.version", subject: String(version) });
+  });
+});
+
+/** One run of the node's scheduled job (the cron), as Cloudflare runs it. */
+async function runCron(): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(
+    createScheduledController({ cron: "*/15 * * * *", scheduledTime: Date.now() }),
+    env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+}
+
+describe("an entry whose term ends", () => {
+  it("is pushed as the reversals feed shows it: expired, to the platform that matched it, with the new baseline version", async () => {
+    const p = await admit("platform", undefined, { name: "Expiry Platform" });
+    await hook(p, "expiry", ["entry.reversed", "baseline.version"]);
+    const value = randomPdq(r);
+    const expiresAt = new Date(Math.ceil((Date.now() + 6000) / 1000) * 1000).toISOString();
+    const id = must(
+      await nl.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+        items: [{ ...pdqItem(value), expiresAt }],
+      }),
+    ).submissions[0]!.id;
+    const concur = must(
+      await de.client.write<WriteReceipt>(`/v1/submissions/${id}/assessments`, "assessment.create", {
+        submissionId: id,
+        verdict: "concur",
+        limb: "a",
+      }),
+    );
+    must(
+      await coordinator().write(`/v1/submissions/${id}/decisions`, "baseline.decide", {
+        submissionId: id,
+        decision: "include",
+        reason: "both concur, for a limited term",
+        assessmentIds: [concur.subjectId],
+      }),
+    );
+    expect(
+      must(await p.client.match({ items: [{ type: "pdq", value }] })).results[0]!.matches.map(
+        (m) => m.submissionId,
+      ),
+    ).toEqual([id]);
+    const before = must(await p.client.get<{ version: number }>("/v1/baseline")).version;
+    await new Promise((res) => setTimeout(res, Date.parse(expiresAt) - Date.now() + 200));
+    // No record ends it: the scheduled job records the expiry in the change feed.
+    await runCron();
+    const feed = async () =>
+      must(await p.client.get<{ reversals: Reversal[] }>("/v1/reversals?after=0")).reversals.filter(
+        (x) => x.submissionId === id,
+      );
+    expect(await feed()).toEqual([
+      expect.objectContaining({ change: "expired", reason: "expired", recordId: null, at: expiresAt }),
+    ]);
+    const after = must(await p.client.get<{ version: number }>("/v1/baseline")).version;
+    expect(after).toBeGreaterThan(before);
+    const events = async () =>
+      Promise.all((await received("expiry")).map(async (d) => (await verifyDelivery(d.body)).event));
+    const got = await until(events, (l) => l.some((e) => e.type === "entry.reversed"));
+    expect(got).toContainEqual({
+      type: "entry.reversed",
+      subject: id,
+      change: "expired",
+      recordId: null,
+      at: expiresAt,
+    });
+    expect(got.filter((e) => e.type === "baseline.version").map((e) => Number(e.subject))).toContain(after);
+    // Recorded once: the next run adds nothing.
+    await runCron();
+    expect(await feed()).toHaveLength(1);
   });
 });
 

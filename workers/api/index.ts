@@ -5,6 +5,7 @@ import type { Env } from "./env.ts";
 import { pullPeers } from "./federation/pull.ts";
 import { wakeIncidentFollowers } from "./incidents/watch.ts";
 import { db } from "./lib/db.ts";
+import { recordDueExpiries } from "./store/changes.ts";
 import { purgeCaseFiles } from "./store/evidence.ts";
 import { recordDueLapses } from "./store/incidents.ts";
 import { purgeReviewItems } from "./store/review.ts";
@@ -29,6 +30,9 @@ export default {
     // change feed (they already stopped matching at query time), and the incidents' followers are
     // told (docs/incidents.md).
     await wakeIncidentFollowers(env, await recordDueLapses(db(env.DB)));
+    // Entries whose term is over: their expiry goes into the change feed too, so the reversals feed,
+    // webhooks (the dispatcher's turn below) and the baseline version say so (docs/webhooks.md).
+    await recordDueExpiries(db(env.DB), new Date().toISOString());
     // Expired migration signals are deleted, not only hidden (docs/signals.md "Retention and purge").
     await purgeExpiredSignals(env.DB);
     // A platform's kept match results are deleted once their retention is over (docs/console.md).

@@ -39,9 +39,17 @@ export const BaselinePage = z
 /**
  * The changes that end a platform's use of an entry it matched. `provisional_lapsed`: a crisis
  * incident's provisional entry stopped matching unconfirmed (its incident ended or closed, or 72 h
- * passed) — its reason is `provisional_lapsed` (docs/incidents.md).
+ * passed) — its reason is `provisional_lapsed` (docs/incidents.md). `expired`: the entry's term
+ * (`expiresAt`) is over, recorded by the node's scheduled job after that time (it stopped matching
+ * at that time already) — its reason is `expired`, its `at` the expiry time.
  */
-export const REVERSAL_CHANGES = ["withdrawn", "reversed", "excluded", "provisional_lapsed"] as const;
+export const REVERSAL_CHANGES = [
+  "withdrawn",
+  "reversed",
+  "excluded",
+  "provisional_lapsed",
+  "expired",
+] as const;
 
 export const Reversal = z
   .object({

@@ -87,13 +87,31 @@ export async function reversalsFor(
       // A lapse has no decision behind it (the close's record or the scheduled job): its reason
       // is the lapse itself.
       reason:
-        r.change === "provisional_lapsed"
-          ? "provisional_lapsed"
+        r.change === "provisional_lapsed" || r.change === "expired"
+          ? r.change
           : ((r.recordId && why.get(r.recordId)?.reason) ?? null),
       ground: (r.recordId && why.get(r.recordId)?.ground) ?? null,
     })),
     next: rows.length > limit ? page[page.length - 1]!.seq : null,
   };
+}
+
+/**
+ * Records in the change feed the entries whose term is over (`expired`, at the expiry time, by no
+ * record; affecting the baseline when the entry was in it), once each: an expiry changes what an
+ * entry is by time alone, so without this the reversals feed, webhooks and the baseline version
+ * would never hear of it. Run by the scheduled job; returns how many it recorded.
+ */
+export async function recordDueExpiries(db: Db, nowIso: string): Promise<number> {
+  const res = await db.run(sql`
+    INSERT INTO submission_changes (submission_id, change, affects_baseline, record_id, at)
+    SELECT s.id, 'expired', CASE WHEN s.baseline_state IN ('included', 'disputed') THEN 1 ELSE 0 END, NULL, s.expires_at
+      FROM submissions s
+     WHERE s.status = 'live' AND s.expires_at IS NOT NULL AND s.expires_at <= ${nowIso}
+       AND NOT EXISTS (SELECT 1 FROM submission_changes x
+         WHERE x.submission_id = s.id AND x.change = 'expired' AND x.at = s.expires_at)
+     ORDER BY s.expires_at, s.id`);
+  return res.meta.changes ?? 0;
 }
 
 /** An entry's changes in feed order: the record that caused each (if any) and what it was. */

@@ -232,3 +232,34 @@ describe("the shard's snapshot", () => {
     expect(stats.snapshotSeq).toBeNull(); // dropped; the next alarm writes a fresh one
   });
 });
+
+describe("several shards", () => {
+  it("each builds from D1 exactly the entries whose key falls to it, reading its own keys only", async () => {
+    // Enough entries for every shard to hold some, one withdrawn (in no shard), and shard counts
+    // that do and do not divide the keys evenly.
+    const values = Array.from({ length: 40 }, () => randomPdq(r));
+    const ids = await submit(values);
+    await withdraw(ids[7]!);
+    const keys = await env.DB.prepare(
+      "SELECT id, match_key FROM submissions WHERE id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(JSON.stringify(ids))
+      .all<{ id: string; match_key: number }>();
+    const keyOf = new Map(keys.results.map((k) => [k.id, k.match_key]));
+    for (const shards of [2, 3, 7]) {
+      const run = crypto.randomUUID();
+      const found: string[][] = values.map(() => []);
+      for (let s = 0; s < shards; s++) {
+        const stub = shardNamed(`split-${run}-${s}-of-${shards}`);
+        const answer = await byItem(await stub.query(s, shards, ask(values), 0), values.length);
+        answer.forEach((got, i) => {
+          for (const id of got) {
+            expect(keyOf.get(id)! % shards, `${id} answered by shard ${s} of ${shards}`).toBe(s);
+            found[i]!.push(id);
+          }
+        });
+      }
+      expect(found, `${shards} shards`).toEqual(ids.map((id, i) => (i === 7 ? [] : [id])));
+    }
+  });
+});

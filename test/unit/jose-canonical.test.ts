@@ -45,6 +45,33 @@ describe("decodeB64urlStrict", () => {
     }
   });
 
+  it("agrees with the definition (decode, re-encode, compare) for every last character and length", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const byDefinition = (s: string) => {
+      const bin = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
+      const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+      let again = "";
+      for (const b of bytes) again += String.fromCharCode(b);
+      return btoa(again).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "") === s
+        ? bytes
+        : undefined;
+    };
+    let accepted = 0;
+    // Strings of 2, 3, 4, 6 and 7 characters ending in each character of the alphabet.
+    for (const length of [2, 3, 4, 6, 7])
+      for (const c of alphabet) {
+        const s = `${"QUJDREVG".slice(0, length - 1)}${c}`;
+        const want = byDefinition(s);
+        expect(decodeB64urlStrict(s), s).toEqual(want);
+        if (want) accepted++;
+      }
+    // 2-character groups keep 4 of 64 last characters, 3-character groups 16 of 64.
+    expect(accepted).toBeGreaterThan(0);
+    // A long payload (a batch record's size) decodes to the same bytes it was made from.
+    const big = Uint8Array.from({ length: 300_001 }, (_, i) => (i * 131 + 7) & 0xff);
+    expect(decodeB64urlStrict(encodeB64url(big))).toEqual(big);
+  });
+
   it("refuses padding bits, padding, impossible lengths and other alphabets", () => {
     expect(decodeB64urlStrict("QQ")).toEqual(new Uint8Array([0x41]));
     expect(decodeB64urlStrict("QR")).toBeUndefined(); // same byte, a padding bit set

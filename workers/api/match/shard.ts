@@ -355,14 +355,34 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       .prepare("SELECT seq, submission_id FROM submission_changes ORDER BY seq DESC LIMIT 1")
       .first<{ seq: number; submission_id: string }>();
     const live = `${indexableSqlText()} AND match_key % ?1 = ?2`;
+    // One of several shards reads only its own keys: `match_key % shards = shard` cannot use an
+    // index, so filtering every row by it made each shard read the whole table — at 10M entries
+    // and 12 shards, 120M rows before the first answer. Instead each page generates the shard's
+    // keys (a recursive CTE stepping by the shard count) and looks each up in the match_key
+    // index; a key whose entry is gone or not indexable is simply not found.
+    const split = this.shards > 1;
+    const maxKey = split
+      ? ((await db.prepare("SELECT max(match_key) AS k FROM submissions").first<{ k: number | null }>())?.k ??
+        0)
+      : 0;
     // Video entries count by their frames (an upper bound: repeated hashes are indexed once).
-    const total = await db
-      .prepare(
-        `SELECT count(*) AS n, coalesce(sum((SELECT frame_count FROM submission_videos v WHERE v.submission_id = submissions.id)), 0) AS frames
-           FROM submissions WHERE ${live}`,
-      )
-      .bind(this.shards, this.shard)
-      .first<{ n: number; frames: number }>();
+    // Split, the still entries are bounded by the shard's keys up to the largest.
+    const total = split
+      ? await db
+          .prepare(
+            `SELECT (?3 - ?2) / ?1 + 1 AS n, coalesce(sum(v.frame_count), 0) AS frames
+               FROM submission_videos v JOIN submissions s ON s.id = v.submission_id
+              WHERE ${indexableSqlText("s")} AND s.match_key % ?1 = ?2`,
+          )
+          .bind(this.shards, this.shard, Math.max(maxKey, this.shard))
+          .first<{ n: number; frames: number }>()
+      : await db
+          .prepare(
+            `SELECT count(*) AS n, coalesce(sum((SELECT frame_count FROM submission_videos v WHERE v.submission_id = submissions.id)), 0) AS frames
+               FROM submissions WHERE ${live}`,
+          )
+          .bind(this.shards, this.shard)
+          .first<{ n: number; frames: number }>();
     const n = (total?.n ?? 0) + (total?.frames ?? 0);
     // Sized once for every entry plus the room the index keeps for later adds (its delta), so
     // neither the load nor the first adds reallocate: a reallocation briefly holds two copies.
@@ -376,13 +396,26 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     // every row first would need ~170 MB of transient objects per million entries, more than an
     // isolate may use. Keyset paging on match_key; rows added after `head` come from catchUp().
     let after = 0;
+    // Split: the shard's keys after `after`, PAGE of them per page (the first one is the
+    // smallest key above `after` congruent to the shard).
+    let nextKey = this.shard === 0 ? this.shards : this.shard;
     for (;;) {
-      const page = await db
-        .prepare(
-          `SELECT match_key, signal_type, value FROM submissions WHERE ${live} AND signal_type <> 'vpdq' AND match_key > ?3 ORDER BY match_key LIMIT ?4`,
-        )
-        .bind(this.shards, this.shard, after, PAGE)
-        .all<{ match_key: number; signal_type: "pdq" | "md5" | "sha256"; value: string }>();
+      if (split && nextKey > maxKey) break;
+      const page = split
+        ? await db
+            .prepare(
+              `WITH RECURSIVE k(v) AS (SELECT ?3 UNION ALL SELECT v + ?1 FROM k WHERE v + ?1 <= ?5 LIMIT ?4)
+               SELECT s.match_key, s.signal_type, s.value FROM k CROSS JOIN submissions s ON s.match_key = k.v
+                WHERE ${indexableSqlText("s")} AND s.signal_type <> 'vpdq' ORDER BY s.match_key`,
+            )
+            .bind(this.shards, this.shard, nextKey, PAGE, maxKey)
+            .all<{ match_key: number; signal_type: "pdq" | "md5" | "sha256"; value: string }>()
+        : await db
+            .prepare(
+              `SELECT match_key, signal_type, value FROM submissions WHERE ${live} AND signal_type <> 'vpdq' AND match_key > ?3 ORDER BY match_key LIMIT ?4`,
+            )
+            .bind(this.shards, this.shard, after, PAGE)
+            .all<{ match_key: number; signal_type: "pdq" | "md5" | "sha256"; value: string }>();
       const entries = page.results.map((r) => ({
         id: keyId(r.match_key),
         type: r.signal_type,
@@ -391,6 +424,11 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       if (entries.length > 0) {
         const added = index.addMany(entries, { deferIndex: true });
         if (!added.ok) throw new Error(`index build failed: ${added.error.message}`);
+      }
+      if (split) {
+        nextKey += PAGE * this.shards;
+        await timerTurn();
+        continue;
       }
       if (page.results.length < PAGE) break;
       await timerTurn();

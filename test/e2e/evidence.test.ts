@@ -15,7 +15,9 @@ import {
   confirmDialog,
   connect,
   credential,
+  dropFiles,
   expectAccessible,
+  FIXTURES,
   keyFile,
   keysDir,
   newPage,
@@ -252,4 +254,74 @@ d("case files in the console", () => {
       expect(watch.problems).toEqual([]);
     },
   );
+
+  it("NL attaches from the console: an image it just submitted, for DE only (FR cannot see it); a decoy for every authority is called a mismatch", async () => {
+    const image = (f: string) => path.join(FIXTURES, "synthetic", f);
+    const { page, watch } = await as("nl");
+    await open(page, "/console/submit");
+    await dropFiles(page, "#submit-zone", [image("grey-300x500.png")]);
+    await expect.poll(() => page.locator("#submit-items tbody tr").count()).toBe(1);
+    await page.getByLabel("National provision").fill("NL Sr. art. 131");
+    await page.locator("input[name=limbs][value=a]").check();
+    await page.getByRole("button", { name: "Review and submit…" }).click();
+    await confirmDialog(page, { kind: "submission.create" });
+    const result = page.locator("#submit-results-table tbody tr").first();
+    const entry = (await result.locator("a").first().textContent()) ?? "";
+    expect(entry).toMatch(/^hsh_/);
+    await result.getByRole("link", { name: `Attach a case file to ${entry}` }).click();
+    await page.waitForSelector("body[data-ready='1']");
+    const form = page.locator("#evidence-attach-form");
+    await expect.poll(() => form.isVisible()).toBe(true);
+    await expectAccessible(page);
+
+    const attach = async (file: string, states: string[] | null, ref: string) => {
+      await page.setInputFiles("#evidence-attach-file", image(file));
+      await form.getByLabel("National case reference").fill(ref);
+      if (states) {
+        await form.getByLabel("Only the authorities of my member state and of:").check();
+        for (const ms of states) await form.getByLabel(ms, { exact: true }).check();
+      }
+      const sent = watch.requests.length;
+      await page.getByRole("button", { name: "Encrypt and attach…" }).click();
+      await confirmDialog(page, { kind: "evidence.create", screenshot: `evidence-07-nl-attach-${ref}` });
+      const done = page.locator("#evidence-attach-status [data-case-file]");
+      await done.waitFor();
+      // Only ciphertext left the page: every uploaded part starts with the format's magic.
+      const parts = watch.requests.slice(sent).filter((r) => /\/parts\/\d+$/.test(r.url));
+      expect(parts.length).toBeGreaterThan(0);
+      for (const r of parts) expect(r.body.startsWith("EUSNCF01")).toBe(true);
+      return (await done.getAttribute("data-case-file")) ?? "";
+    };
+    const forDe = await attach("grey-300x500.png", ["DE"], "NL-E2E-2026-003");
+    expect(forDe).toMatch(/^evd_/);
+    await expect.poll(() => page.textContent("#entry-evidence-list")).toContain(forDe);
+    await shot(page, "evidence-08-nl-entry-case-files");
+    // A decoy: another image attached to the same entry, for every authority.
+    const decoy = await attach("wide-2000x300.jpg", null, "NL-E2E-2026-004");
+    expect(watch.problems).toEqual([]);
+
+    // FR was not named: the case file does not exist for it, in the page or at the API.
+    const fr = await as("fr");
+    await open(fr.page, "/console/evidence");
+    const frList = (await fr.page.textContent("#evidence-table")) ?? "";
+    expect(frList).not.toContain(forDe);
+    expect(frList).toContain(decoy);
+    expect((await client("fr").get(`/v1/evidence/${forDe}`)).status).toBe(404);
+    // The decoy opens, but the page says it is not what was submitted.
+    await openCaseFile(fr.page, decoy, "fr");
+    const frPdq = fr.page.locator("#evidence-checks [data-check='PDQ of the material'] [data-match]");
+    expect(await frPdq.getAttribute("data-match")).toBe("0");
+    expect(Number(await frPdq.getAttribute("data-distance"))).toBeGreaterThan(31);
+    expect(await frPdq.textContent()).toContain("does NOT match");
+    await shot(fr.page, "evidence-09-fr-decoy");
+
+    // DE opens NL's image: the submitted hash, distance 0.
+    const de = await as("de");
+    await openCaseFile(de.page, forDe, "de");
+    const dePdq = de.page.locator("#evidence-checks [data-check='PDQ of the material'] [data-match]");
+    expect(await dePdq.getAttribute("data-match")).toBe("1");
+    expect(Number(await dePdq.getAttribute("data-distance"))).toBe(0);
+    expect(await de.page.textContent("#evidence-context")).toContain("NL-E2E-2026-003");
+    for (const p of [fr, de]) expect(p.watch.problems).toEqual([]);
+  });
 });

@@ -253,6 +253,59 @@ export function consoleEntries(c: Context<AppEnv>) {
 }
 app.get("/console/entries", consoleEntries);
 
+/**
+ * An entry's case files (docs/evidence.md): those wrapped for the reader, and for the submitter of
+ * a live entry the form that encrypts the material in the page and attaches it
+ * (web/evidence-attach.ts). The file never leaves the browser in clear.
+ */
+const EntryCaseFiles = () => (
+  <Section id="entry-evidence" title="Case files">
+    <div class="table" id="entry-evidence-list" />
+    <form id="evidence-attach-form" novalidate hidden>
+      <p class="hint">
+        Attach the material behind your entry, with its context, for the assessors of other member states. It
+        is encrypted in this page with a fresh key, which is wrapped for each recipient's key-wrapping key:
+        the node stores only ciphertext (25 MB per image, 500 MB per video).
+      </p>
+      <label>
+        Image or video (MP4) file{" "}
+        <input type="file" id="evidence-attach-file" name="file" accept="image/*,video/mp4,.mp4" />
+      </label>
+      <label>
+        Where it was found <input type="text" name="foundOn" maxlength={100} />
+      </label>
+      <label>
+        When it was found <input type="text" name="foundAt" maxlength={2000} />
+      </label>
+      <label>
+        Language <input type="text" name="language" maxlength={35} />
+      </label>
+      <label>
+        Description or translation <textarea name="description" rows={3} maxlength={20000} />
+      </label>
+      <label>
+        National case reference <input type="text" name="caseReference" maxlength={200} />
+      </label>
+      <fieldset>
+        <legend>Who may open it</legend>
+        <label class="check">
+          <input type="radio" name="audience" value="all" checked /> Every active authority with a
+          key-wrapping key
+        </label>
+        <label class="check">
+          <input type="radio" name="audience" value="states" /> Only the authorities of my member state and
+          of:
+        </label>
+        <div id="evidence-attach-states" class="inline" />
+      </fieldset>
+      <button type="submit" class="primary" id="evidence-attach-submit">
+        Encrypt and attach…
+      </button>
+      <p id="evidence-attach-status" role="status" />
+    </form>
+  </Section>
+);
+
 export function consoleEntry(c: Context<AppEnv, "/console/entries/:id">) {
   const id = c.req.param("id");
   const ok = SubmissionId.safeParse(id).success;
@@ -271,6 +324,7 @@ export function consoleEntry(c: Context<AppEnv, "/console/entries/:id">) {
       <Section id="entry-matches" title="Matches">
         <div class="table" id="entry-matches-table" />
       </Section>
+      <EntryCaseFiles />
       <Section id="entry-history" title="Signed history">
         <p class="hint">
           Every record about this entry, exactly as signed. Signatures are checked in this browser against the

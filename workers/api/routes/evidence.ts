@@ -274,6 +274,11 @@ export const completeUploadRoute = createRoute({
   },
 });
 export async function completeUpload(c: RouteContext<typeof completeUploadRoute>) {
+  // The request carries nothing this route needs, but clients send a body (`{}`): read it before
+  // answering. Left unread, it stayed on the connection, and under wrangler dev the next request
+  // on that connection (the signed case file, a POST, which the dev proxy does not retry) was
+  // answered 503 "Your worker restarted mid-request" without reaching the Worker.
+  await c.req.raw.arrayBuffer().catch(() => undefined);
   const db = c.var.db;
   const u = await getUpload(db, c.req.valid("param").id, c.var.caller!.participant.id);
   if (!u) throw new ApiError("not_found", "no such upload of yours");

@@ -6,6 +6,7 @@ import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose"
 import { get, getPublic } from "../api.ts";
 import { confirmWrite, type FieldSpec, reasonField } from "../confirm.ts";
 import { $, button, type Child, entryLink, h, hashCell, replace, table, when } from "../dom.ts";
+import { entryCaseFiles } from "../evidence-attach.ts";
 import type { Session } from "../session.ts";
 import { entryStateBadges, feedbackText, tallyText } from "./views.ts";
 
@@ -319,6 +320,11 @@ async function render(s: Session, id: string) {
       ? buttons
       : h("p", { class: "hint" }, "No actions for you on this entry in its current state."),
   );
+  try {
+    await entryCaseFiles(s, v);
+  } catch (e) {
+    replace($("entry-evidence-list"), h("p", { class: "error" }, String((e as Error).message)));
+  }
 }
 
 export function assessFields(v: SubmissionView, verdict: "concur" | "dissent"): FieldSpec[] {

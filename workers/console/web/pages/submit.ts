@@ -300,7 +300,18 @@ export default async function submit(s: Session | null) {
         `${r.data.submissions.length} hash(es) answered`,
         ["Entry", "Type", "Hash", "Outcome", "Linked to other authorities' entries"],
         r.data.submissions.map((x) => [
-          entryLink(x.id),
+          [
+            entryLink(x.id),
+            h("br"),
+            h(
+              "a",
+              {
+                href: `/console/entries/${encodeURIComponent(x.id)}#entry-evidence`,
+                "aria-label": `Attach a case file to ${x.id}`,
+              },
+              "attach a case file",
+            ),
+          ],
           x.signalType,
           hashCell(x.value),
           outcomeCell(x),

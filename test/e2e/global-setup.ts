@@ -11,6 +11,7 @@
 //     their key files (the format `npm start` writes) for the tests to sign in with; registers
 //     the platforms' key-wrapping keys, publishes a selector key and has "Demo Video" share a
 //     migration signal naming "Demo Social" as target (for the signal-lookup page);
+//     registers the authorities' key-wrapping keys and attaches NL's case file (evidence-setup.ts);
 //  6. starts Chromium (Debian's /usr/bin/chromium, via playwright-core) as a browser server;
 // and undoes all of it at teardown. Without Chromium the tests are skipped with a message, or
 // fail when CI is set.

@@ -184,3 +184,48 @@ export async function confirmDialog(
   await expect.poll(() => page.textContent("#flash")).toContain(recordId);
   return recordId;
 }
+
+/**
+ * Does `act` on a work queue of the page (workers/console/web/queue.ts: `#<host>` holds its
+ * filters, status line, table and pager) and waits until the node's answer is shown: the table
+ * shown before is marked, and the answer's rendering replaces it.
+ */
+export async function queueLoad(page: Page, host: string, act: () => Promise<unknown>) {
+  await page.evaluate(
+    (h) => document.querySelector(`#${h} > .table > *`)?.setAttribute("data-stale", ""),
+    host,
+  );
+  await act();
+  await page.locator(`#${host} > .table > :not([data-stale])`).waitFor();
+  await expect.poll(() => page.locator(`#${host} [aria-busy]`).count()).toBe(0);
+}
+
+/** The entry ids a queue shows, in its order. */
+export async function queueIds(page: Page, host: string): Promise<string[]> {
+  return page
+    .locator(`#${host} tbody tr`)
+    .evaluateAll((trs) => trs.map((tr) => /hsh_[0-9a-z]+/.exec(tr.textContent ?? "")?.[0] ?? ""));
+}
+
+/** The queue's total as the node answered it (the count line says the same, formatted). */
+export async function queueTotal(page: Page, host: string): Promise<number> {
+  return Number(await page.locator(`#${host}`).getAttribute("data-total"));
+}
+
+/** Opens a queue's "Filter, sort, search" box if it is folded. */
+export async function openFilters(page: Page, host: string) {
+  const box = page.locator(`#${host} > details.filters-box`);
+  if ((await box.getAttribute("open")) === null) await box.locator("summary").click();
+}
+
+/** Searches a queue by an entry id or a hash prefix and waits for the answer. */
+export async function searchQueue(page: Page, host: string, q: string) {
+  await openFilters(page, host);
+  await queueLoad(page, host, () => page.locator(`#${host} input[name=q]`).fill(q));
+}
+
+/** Chooses an option of one of a queue's filters (or its sort) and waits for the answer. */
+export async function chooseInQueue(page: Page, host: string, name: string, value: string) {
+  await openFilters(page, host);
+  await queueLoad(page, host, () => page.locator(`#${host} select[name=${name}]`).selectOption(value));
+}

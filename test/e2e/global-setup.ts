@@ -1,7 +1,9 @@
 // Global setup of the `e2e` vitest project: a real local node and a real headless Chromium.
 //  1. builds the console bundle (scripts/build-console.ts);
 //  2. makes a temp dir with fresh keys (node key, bootstrap coordinator) and an env file for
-//     `wrangler dev --env-file` (the developer's .dev.vars is neither read nor touched);
+//     `wrangler dev --env-file` (the developer's .dev.vars is neither read nor touched), and
+//     starts a webhook receiver (test/helpers/webhook-receiver.ts) on a free port, the one
+//     private target the node may deliver to;
 //  3. bundles the Worker once (`wrangler deploy --dry-run --outdir`) and copies the static assets
 //     into the temp dir, with a copy of wrangler.toml pointing at them (`no_bundle`): the node
 //     under test is a snapshot, so edits elsewhere in the checkout cannot reload it mid-run;
@@ -12,7 +14,10 @@
 //     the platforms' key-wrapping keys, publishes a selector key and has "Demo Video" share a
 //     migration signal naming "Demo Social" as target (for the signal-lookup page);
 //     registers the authorities' key-wrapping keys and attaches NL's case file (evidence-setup.ts);
-//  6. starts Chromium (Debian's /usr/bin/chromium, via playwright-core) as a browser server;
+//  6. grows the network to LARGE_ENTRIES entries with `npm start -- --demo-size large`'s seeding
+//     (scripts/seed-content.ts: 1,000 hashes per signed submission, batched assessments and
+//     inclusions) while it starts Chromium (Debian's /usr/bin/chromium, via playwright-core) as a
+//     browser server;
 // and undoes all of it at teardown. Without Chromium the tests are skipped with a message, or
 // fail when CI is set.
 // Steps 1–6 take 20–30 s, mostly waiting on wrangler, so they run in the background while the
@@ -49,6 +54,9 @@ import type { WriteReceipt } from "@eusn/protocol";
 import { type BrowserServer, chromium } from "playwright-core";
 import type { TestProject } from "vitest/node";
 import { buildConsole } from "../../scripts/build-console.ts";
+import type { Credential } from "../../scripts/demo-keys.ts";
+import { seedLargeDemo } from "../../scripts/seed-content.ts";
+import { startReceiver } from "../helpers/webhook-receiver.ts";
 import { seedEvidence } from "./evidence-setup.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -67,6 +75,8 @@ export const CHROMIUM_ARGS = [
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const ARTIFACTS = path.join(ROOT, "test-artifacts/e2e");
 const NODE_ID = "eusn-local";
+/** Entries on the node before the tests start (the large demo network's size). */
+export const LARGE_ENTRIES = 2000;
 const COORDINATOR_ID = "par_coordinator";
 
 declare module "vitest" {
@@ -76,6 +86,8 @@ declare module "vitest" {
     e2eKeysDir: string;
     /** Written by setup when steps 1–6 are done: `{ wsEndpoint }`, or `{ error }`. */
     e2eReadyFile: string;
+    /** The webhook receiver the node may deliver to (test/helpers/webhook-receiver.ts). */
+    e2eReceiver: string;
   }
 }
 
@@ -131,6 +143,9 @@ export default async function setup(project: TestProject) {
   const [port, inspector] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
   const readyFile = path.join(tmp, "ready.json");
+  // A real HTTP receiver for webhook deliveries, the one private target the node may deliver to.
+  const receiver = await startReceiver(0);
+  project.provide("e2eReceiver", `http://127.0.0.1:${receiver.port}`);
   project.provide("e2eBaseUrl", base);
   project.provide("e2eKeysDir", keysDir);
   project.provide("e2eReadyFile", readyFile);
@@ -159,7 +174,7 @@ export default async function setup(project: TestProject) {
     writeFileSync(`${readyFile}.part`, JSON.stringify(value));
     renameSync(`${readyFile}.part`, readyFile);
   };
-  const preparing = prepare({ tmp, keysDir, port, inspector, base, started }).then(
+  const preparing = prepare({ tmp, keysDir, port, inspector, base, started, receiver: receiver.port }).then(
     (wsEndpoint) => announce({ wsEndpoint }),
     async (e: unknown) => {
       const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
@@ -171,6 +186,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await preparing;
     await stop();
+    await receiver();
     rmSync(tmp, { recursive: true, force: true });
   };
 }
@@ -185,8 +201,9 @@ async function prepare(opts: {
   inspector: number;
   base: string;
   started: Started;
+  receiver: number;
 }): Promise<string> {
-  const { tmp, keysDir, port, inspector, base, started } = opts;
+  const { tmp, keysDir, port, inspector, base, started, receiver } = opts;
   const t0 = Date.now();
   const built = await buildConsole({ quiet: true });
   const timings: string[] = [];
@@ -200,6 +217,11 @@ async function prepare(opts: {
     [
       `NODE_PRIVATE_JWK='${JSON.stringify(nodeKey.privateJwk)}'`,
       `BOOTSTRAP_COORDINATOR_JWKS='${JSON.stringify({ keys: [coordKey.publicJwk] })}'`,
+      // Webhooks: the receiver is the one private target allowed; a failed delivery is retried
+      // after 2 s, then 4 s, 8 s (slow enough to see a delivery pending in the page), 4 attempts.
+      `WEBHOOK_ALLOW_PRIVATE=127.0.0.1:${receiver}`,
+      "WEBHOOK_RETRY_BASE_SECONDS=2",
+      "WEBHOOK_MAX_ATTEMPTS=4",
       "",
     ].join("\n"),
     { mode: 0o600 },
@@ -375,12 +397,24 @@ async function prepare(opts: {
   // Case files: the authorities' key-wrapping keys and NL's case file (test/e2e/evidence-setup.ts).
   await seedEvidence(clients, (slug, v) => write(slug, v));
 
+  // The large network (npm start -- --demo-size large's seeding, scripts/seed-content.ts): at
+  // least LARGE_ENTRIES entries by NL, DE and FR, 300 concurred by DE and FR, 200 included;
+  // Chromium starts meanwhile.
+  const seeding = Date.now();
+  const large = seedLargeDemo(
+    ["coordinator", "nl", "de", "fr"].map(
+      (slug) => JSON.parse(readFileSync(path.join(keysDir, `${slug}.json`), "utf8")) as Credential,
+    ),
+    (msg) => timings.push(msg),
+    LARGE_ENTRIES,
+  ).then(() => timings.push(`large network seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`));
   const browser = await chromium.launchServer({
     executablePath: CHROMIUM,
     args: CHROMIUM_ARGS,
     headless: true,
   });
   started.browser = browser;
+  await large;
   process.stderr.write(
     `[e2e] node ${base} (bundle ${(built.bytes / 1024).toFixed(0)} KiB), Chromium ${CHROMIUM}, ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(", ")})\n`,
   );

@@ -4,6 +4,8 @@
 //
 //   POST /hook/<name>[?fail=N][&status=S]   stores the request; answers S (default 503) to the
 //                                           first N requests of that name, 200 after
+//   POST /hook/<name>?failEach=N[&status=S] answers S to the first N attempts of each delivery
+//                                           (its eusn-delivery header), 200 after
 //   POST /redirect/<name>                   answers 302 to /hook/<name>-followed (never followed)
 //   GET  /received/<name>                   what it stored for <name>, oldest first
 import { createServer, type Server } from "node:http";
@@ -13,6 +15,14 @@ export type Received = { at: number; status: number; headers: Record<string, str
 export default async function setup() {
   const port = Number(process.env.EUSN_TEST_RECEIVER_PORT);
   if (!port) throw new Error("EUSN_TEST_RECEIVER_PORT is not set (vitest.config.ts sets it)");
+  return startReceiver(port);
+}
+
+/**
+ * Starts the receiver on 127.0.0.1:`port` (0: a free port); returns its port and how to stop it.
+ * The e2e global setup starts one of its own for the console's node (test/e2e/global-setup.ts).
+ */
+export async function startReceiver(port: number): Promise<(() => Promise<void>) & { port: number }> {
   const received = new Map<string, Received[]>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
@@ -31,6 +41,11 @@ export default async function setup() {
       if (kind === "redirect") status = 302;
       else if (list.length < Number(url.searchParams.get("fail") ?? 0))
         status = Number(url.searchParams.get("status") ?? 503);
+      else if (
+        list.filter((r) => r.headers["eusn-delivery"] === String(req.headers["eusn-delivery"])).length <
+        Number(url.searchParams.get("failEach") ?? 0)
+      )
+        status = Number(url.searchParams.get("status") ?? 503);
       list.push({
         at: Date.now(),
         status,
@@ -45,5 +60,10 @@ export default async function setup() {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve());
   });
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return Object.assign(stop, { port: (server.address() as { port: number }).port });
 }

@@ -241,6 +241,10 @@ export function queue(s: Session, spec: QueueSpec): Queue {
   };
 
   let seq = 0;
+  /** The query whose answer is shown: a `change` that alters nothing (leaving the search box
+   * after its answer came) does not reload the table, so the focus a keyboard user moved to a
+   * row's button stays there. */
+  let shownFor = "";
   const load = async () => {
     const mine = ++seq;
     const q = params();
@@ -254,6 +258,7 @@ export function queue(s: Session, spec: QueueSpec): Queue {
     try {
       const page = await get<{ submissions: SubmissionView[]; total: number }>(s, `/v1/submissions?${q}`);
       if (mine !== seq) return; // a newer load overtook this one
+      shownFor = q.toString();
       const from = page.total === 0 ? 0 : offset + 1;
       const to = offset + page.submissions.length;
       replace(
@@ -281,17 +286,21 @@ export function queue(s: Session, spec: QueueSpec): Queue {
   };
 
   let typing: ReturnType<typeof setTimeout> | undefined;
-  form.addEventListener("change", () => {
+  /** The first page for the filters now, unless it is what is shown already. */
+  const restart = () => {
+    const was = offset;
     offset = 0;
+    if (was === 0 && params().toString() === shownFor) return;
     void load();
+  };
+  form.addEventListener("change", () => {
+    clearTimeout(typing);
+    restart();
   });
   form.addEventListener("input", (e) => {
     if ((e.target as HTMLInputElement).name !== "q") return;
     clearTimeout(typing);
-    typing = setTimeout(() => {
-      offset = 0;
-      void load();
-    }, 300);
+    typing = setTimeout(restart, 300);
   });
   form.addEventListener("submit", (e) => {
     e.preventDefault();

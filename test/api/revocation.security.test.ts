@@ -342,6 +342,11 @@ describe("records judged before a revocation that land after it", () => {
     const viaDe = await assess(de, id);
     const viaFr4 = await assess(fr4, id);
     const c = coordinator();
+    // Signed a minute ahead (within the allowed clock skew), so the revocation below, signed
+    // after it is judged, still comes first in signed order however slowly the machine runs:
+    // that order is what the final re-judgement is about. (Signed in the same second, the two
+    // tie on time and the stored revocation comes first; a second apart, the inclusion would
+    // precede the revocation and be valid when judged again.)
     const w = await verifiedFor(
       decideBaseline,
       { participantId: c.participantId, privateJwk: c.privateJwk },
@@ -351,6 +356,7 @@ describe("records judged before a revocation that land after it", () => {
         reason: "judged before the revocation",
         assessmentIds: [viaDe, viaFr4],
       },
+      { iat: Math.floor(Date.now() / 1000) + 60 },
     );
     const d = db(env.DB);
     const prepared = await prepareRecord(d, env, w); // eligible now

@@ -23,8 +23,9 @@
 // wrangler dev's devtools bridge mirrors every response inside workerd (D1 results included,
 // base64) to the inspector; at a million rows that traffic alone stalls the node, and it is not
 // part of a deployed Worker. The bench turns it off the only way wrangler's CLI allows (the
-// variable it reads to detect a VS Code debug terminal).
-process.env.VSCODE_INSPECTOR_OPTIONS ??= "{}";
+// variable it reads to detect a VS Code debug terminal). `--profile` needs the inspector, so it
+// leaves the bridge on: read a profile's shares, not its totals.
+if (!process.argv.includes("--profile")) process.env.VSCODE_INSPECTOR_OPTIONS ??= "{}";
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
@@ -35,6 +36,7 @@ import { bruteForceMatch, packEntries } from "@eusn/match";
 import type { WriteReceipt } from "@eusn/protocol";
 import { secondSignature } from "../scripts/second-signature.ts";
 import { type LocalNode, startLocalNode } from "../test/helpers/local-node.ts";
+import { startCpuProfile } from "./cpu-profile.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -44,6 +46,8 @@ const arg = (name: string, def: string) => {
 const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
 const QUICK = args.includes("--quick");
 const INGEST_ONLY = args.includes("--ingest-only");
+/** Records a CPU profile of the Worker over each row's measured requests (bench/cpu-profile.ts). */
+const PROFILE = args.includes("--profile");
 const API_LOAD_MAX = Number(arg("api-load-max", "100000"));
 const SHARDS_ARG = arg("shards", "auto");
 const THRESHOLDS = arg("thresholds", "31,52,63").split(",").map(Number);
@@ -234,11 +238,35 @@ async function timedMatch(platform: EusnClient, items: string[], threshold: numb
 
 type ShardStat = { entries: number; memoryBytes: number; builtAt: string; rebuilds: number; source?: string };
 
-async function shardStats(coordinator: EusnClient): Promise<ShardStat[]> {
-  const res = await coordinator.get<{ shards: ShardStat[] }>("/v1/match/stats");
+async function shardStats(coordinator: EusnClient, init: RequestInit = {}): Promise<ShardStat[]> {
+  const res = await coordinator.get<{ shards: ShardStat[] }>("/v1/match/stats", init);
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
   return res.data.shards;
 }
+
+/**
+ * The first build from D1, waited for by asking for the shards' stats again every minute: the
+ * stats call waits for every shard's load, and twelve shards of a 10M node building through the
+ * one local D1 take longer than an HTTP client waits for an answer (Node's fetch gives up on
+ * headers after 300 s). A shard keeps building when one ask is abandoned; the next ask joins the
+ * same load, and every ask keeps the objects busy so local workerd does not evict them meanwhile.
+ */
+async function firstBuild(coordinator: EusnClient): Promise<ShardStat[]> {
+  const t0 = performance.now();
+  const deadline = t0 + 3_600_000;
+  for (;;) {
+    const ask = AbortSignal.timeout(60_000);
+    try {
+      return await shardStats(coordinator, { signal: ask });
+    } catch (e) {
+      if (!ask.aborted || performance.now() > deadline) throw e;
+      log(
+        `  still building after ${Math.round((performance.now() - t0) / 1000)} s (load ${load1()}, node CPU ${Math.round(nodeCpuForLog() / 1000)} s)`,
+      );
+    }
+  }
+}
+let nodeCpuForLog = () => 0;
 
 type Faiss = {
   faissVersion: string;
@@ -365,7 +393,8 @@ async function benchSize(size: number) {
     }
     // First build: from D1 (no snapshot yet).
     const tb = performance.now();
-    let stats = await shardStats(coordinator);
+    nodeCpuForLog = () => node.cpuMs().workerd;
+    let stats = await firstBuild(coordinator);
     result.indexBuildSeconds = round((performance.now() - tb) / 1000, 1);
     result.entries = stats.reduce((a, s) => a + s.entries, 0);
     result.memoryBytes = stats.reduce((a, s) => a + s.memoryBytes, 0);
@@ -447,6 +476,7 @@ async function benchSize(size: number) {
           let found = 0;
           let expected = 0;
           let checked = 0;
+          const profiler = PROFILE ? await startCpuProfile(node.inspectorPort()) : null;
           const cpu0 = node.cpuMs();
           for (let k = 0; k < reps; k++) {
             const start = (k * batch) % nQueries;
@@ -473,6 +503,15 @@ async function benchSize(size: number) {
             }
           }
           const cpu1 = node.cpuMs();
+          if (profiler) {
+            const p = await profiler.stop(20);
+            const per = (v: number) => `${(v / reps).toFixed(1)} ms`.padStart(10);
+            log(
+              `  profile T=${threshold} batch=${batch}, per request: workerd CPU ${((cpu1.workerd - cpu0.workerd) / reps).toFixed(1)} ms, sampled JavaScript ${(p.jsMs / reps).toFixed(1)} ms`,
+            );
+            for (const [f, v] of p.byFile.slice(0, 10)) log(`    ${per(v)}  ${f}`);
+            for (const [f, v] of p.byFunction) log(`    ${per(v)}  ${f}`);
+          }
           const builtAfter = (await shardStats(coordinator)).map((s) => s.builtAt).join(",");
           builds.add(builtBefore).add(builtAfter);
           if (builtAfter !== builtBefore)

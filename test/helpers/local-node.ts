@@ -24,6 +24,8 @@ export type LocalNode = {
    * Durable Objects, local D1) and wrangler's own process around it. Linux only (/proc).
    */
   cpuMs: () => { workerd: number; total: number };
+  /** The port of workerd's inspector (Chrome DevTools protocol), for CPU profiles (bench/cpu-profile.ts). */
+  inspectorPort: () => number;
   /** Stops the node and starts it again on the same port and state: a cold start. */
   restart: () => Promise<void>;
   stop: () => Promise<void>;
@@ -90,8 +92,9 @@ export async function startLocalNode(
   const baseUrl = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
   let log = "";
+  let inspector = 0;
   const launch = async () => {
-    const inspector = await freePort();
+    inspector = await freePort();
     child = spawn(
       process.execPath,
       [
@@ -144,6 +147,7 @@ export async function startLocalNode(
     dir,
     output: () => log,
     cpuMs: () => groupCpuMs(child.pid ?? -1),
+    inspectorPort: () => inspector,
     restart: async () => {
       await kill();
       await launch();

@@ -72,6 +72,11 @@ export const submissions = sqliteTable(
     // Idempotency: one live submission per authority per fingerprint.
     uniqueIndex("submissions_live_by_submitter").on(t.submitterId, t.fingerprint).where(sql`status = 'live'`),
     index("submissions_fingerprint").on(t.fingerprint),
+    // Whether a live TLP:RED submission holds a value (rules/baseline.ts, linkedRedSqlText): asked
+    // for every entry a match answers and every entry the baseline lists. Only the few RED rows
+    // are in it, so it stays in SQLite's page cache, where the lookup through the fingerprint
+    // index above read a page of a large index per entry (~3 ms per 1,000 entries answered).
+    index("submissions_live_red").on(t.fingerprint).where(sql`tlp = 'red' AND status = 'live'`),
     index("submissions_baseline").on(t.baselineState, t.status),
     // The console's queues: search by hash prefix (a range on value) and newest first.
     index("submissions_value").on(t.value),

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import * as schema from "../../schema/index.ts";
 import { entriesOf, registryReach, voidedBy } from "../../workers/api/apply/registry.ts";
 import type { Db } from "../../workers/api/lib/db.ts";
+import { MATCH_ROWS_SQL } from "../../workers/api/store/match.ts";
 
 /** The tables with a row per entry or more, under every alias the registry's SQL gives them. */
 const PER_ENTRY = /^SCAN (submissions|assessments|decisions|feedback|s|a|d|f)\b/;
@@ -69,5 +70,23 @@ describe("the registry's reach is read through indexes", () => {
   it("the check can fail: a scan of every submission is caught", async () => {
     const steps = await plan({ sql: "SELECT id FROM submissions WHERE note = ?", params: ["x"] });
     expect(steps.some((d) => PER_ENTRY.test(d))).toBe(true);
+  });
+});
+
+// Matching reads the current row of every entry a match found (store/match.ts), whether a live
+// TLP:RED submission holds its value among them: at thousands of answered entries per request,
+// that lookup must come from the small index of live RED rows, not a page of the large index of
+// every fingerprint per entry.
+describe("matching's metadata read", () => {
+  it("finds entries by key and the TLP:RED link through the index of live RED rows", async () => {
+    const steps = await plan({ sql: MATCH_ROWS_SQL, params: ["[1,2,3]"] });
+    expect(
+      steps.filter((d) => PER_ENTRY.test(d)),
+      steps.join("\n"),
+    ).toEqual([]);
+    expect(
+      steps.some((d) => /^SEARCH lr USING (COVERING )?INDEX submissions_live_red\b/.test(d)),
+      steps.join("\n"),
+    ).toBe(true);
   });
 });

@@ -40,6 +40,9 @@ export type MatchRow = Pick<
 /** The columns of `MatchRow`, under its property names, with the key they were asked by. */
 const MATCH_COLUMNS = `match_key AS matchKey, id, signal_type AS signalType, value, limbs, content_type AS contentType, national_provision AS nationalProvision, member_state AS memberState, baseline_state AS baselineState, concur_states AS concurStates, live_dissents AS liveDissents, tlp, low_quality AS lowQuality, status, expires_at AS expiresAt, fb_true AS fbTrue, fb_false AS fbFalse, ${linkedRedSqlText("submissions")} AS linkedRed, incident_id AS incidentId, provisional_until AS provisionalUntil, provisional_lapsed_at AS provisionalLapsedAt, ${incidentEndSqlText("submissions")} AS incidentEndsAt`;
 
+/** The statement of `matchRows`, its one parameter the keys as a JSON array (for its plan's test too). */
+export const MATCH_ROWS_SQL = `SELECT ${MATCH_COLUMNS} FROM submissions WHERE match_key IN (SELECT value FROM json_each(?1))`;
+
 /**
  * The submissions with these match keys, by key, read straight from D1 so status, expiry,
  * baseline state and tallies are current whatever the index holds. Only the columns an answer
@@ -49,16 +52,13 @@ const MATCH_COLUMNS = `match_key AS matchKey, id, signal_type AS signalType, val
 export async function matchRows(d1: D1Database, keys: readonly number[]): Promise<Map<number, MatchRow>> {
   const rows = new Map<number, MatchRow>();
   if (keys.length === 0) return rows;
-  const found = await d1
-    .prepare(`SELECT ${MATCH_COLUMNS} FROM submissions WHERE match_key IN (SELECT value FROM json_each(?1))`)
-    .bind(JSON.stringify(keys))
-    .all<
-      Omit<MatchRow, "lowQuality" | "linkedRed"> & {
-        matchKey: number;
-        lowQuality: unknown;
-        linkedRed: unknown;
-      }
-    >();
+  const found = await d1.prepare(MATCH_ROWS_SQL).bind(JSON.stringify(keys)).all<
+    Omit<MatchRow, "lowQuality" | "linkedRed"> & {
+      matchKey: number;
+      lowQuality: unknown;
+      linkedRed: unknown;
+    }
+  >();
   for (const r of found.results)
     rows.set(r.matchKey, { ...r, lowQuality: r.lowQuality === 1, linkedRed: r.linkedRed === 1 });
   return rows;

@@ -1,0 +1,1 @@
+CREATE INDEX `submissions_live_red` ON `submissions` (`fingerprint`) WHERE tlp = 'red' AND status = 'live';

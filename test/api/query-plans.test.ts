@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import * as schema from "../../schema/index.ts";
 import { entriesOf, registryReach, voidedBy } from "../../workers/api/apply/registry.ts";
 import type { Db } from "../../workers/api/lib/db.ts";
+import { SPLIT_PAGE_SQL, SPLIT_TOTAL_SQL, VIDEO_PAGE_SQL } from "../../workers/api/match/shard.ts";
 import { MATCH_ROWS_SQL } from "../../workers/api/store/match.ts";
 
 /** The tables with a row per entry or more, under every alias the registry's SQL gives them. */
@@ -89,4 +90,25 @@ describe("matching's metadata read", () => {
       steps.join("\n"),
     ).toBe(true);
   });
+});
+
+// A shard's build (match/shard.ts) reads its own entries page by page; its other statements
+// (the index's size, the video pages) must start from the few video rows, never pass over every
+// submission: at 10M entries one pass is about 50 s of page reads, made by each of the shards.
+describe("a match shard's build", () => {
+  const ALL_SUBMISSIONS =
+    /^SCAN (submissions|s)\b|^SEARCH (submissions|s) USING INDEX submissions_match_key \(match_key>\?\)$/;
+  for (const [name, sql, params] of [
+    ["the split shard's size", SPLIT_TOTAL_SQL, [12, 5, 1000]],
+    ["a split shard's page of still entries", SPLIT_PAGE_SQL, [12, 5, 5, 20_000, 1000]],
+    ["a page of video entries", VIDEO_PAGE_SQL, [12, 5, 0, 50_000]],
+  ] as const) {
+    it(`${name}: no pass over every submission`, async () => {
+      const steps = await plan({ sql, params: [...params] });
+      expect(
+        steps.filter((d) => ALL_SUBMISSIONS.test(d)),
+        steps.join("\n"),
+      ).toEqual([]);
+    });
+  }
 });

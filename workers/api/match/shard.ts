@@ -83,6 +83,42 @@ const SNAPSHOT_AFTER_BUILD_MS = 1_000;
 const SNAPSHOT_EVERY_CHANGES = 20_000;
 const SNAPSHOT_DELAY_MS = 60_000;
 
+// The build's statements that must not read every submission (test/api/query-plans.test.ts):
+// at 10M entries one pass over the table is ~7.7 GB of pages, about 50 s, and each of twelve
+// shards made it. SQLite's planner, without statistics, drove the video joins from submissions
+// (every row, looking each up among the few videos); CROSS JOIN fixes the order to start from the
+// videos.
+
+/**
+ * A split shard's index size, an upper bound: its keys up to the largest, and the frames of its
+ * video entries. Binds: shards, shard, largest key.
+ */
+export const SPLIT_TOTAL_SQL = `SELECT (?3 - ?2) / ?1 + 1 AS n, coalesce(sum(v.frame_count), 0) AS frames
+   FROM submission_videos v CROSS JOIN submissions s ON s.id = v.submission_id
+  WHERE ${indexableSqlText("s")} AND s.match_key % ?1 = ?2`;
+
+/**
+ * A page of a split shard's still entries: its keys from ?3 (a recursive CTE stepping by the shard
+ * count) looked up in the match_key index; a key whose entry is gone or not indexable is not
+ * found. Binds: shards, shard, first key, page size, largest key.
+ */
+export const SPLIT_PAGE_SQL = `WITH RECURSIVE k(v) AS (SELECT ?3 UNION ALL SELECT v + ?1 FROM k WHERE v + ?1 <= ?5 LIMIT ?4)
+  SELECT s.match_key, s.signal_type, s.value FROM k CROSS JOIN submissions s ON s.match_key = k.v
+   WHERE ${indexableSqlText("s")} AND s.signal_type <> 'vpdq' ORDER BY s.match_key`;
+
+/**
+ * A page of a shard's video entries after key ?3: as many videos as fit in ?4 frames (at least
+ * one), their packed frames read only for the videos of the page. Binds: shards, shard, after,
+ * frames per page.
+ */
+export const VIDEO_PAGE_SQL = `SELECT p.match_key, w.frame_count, w.duration_seconds, w.frames FROM (
+     SELECT s.match_key, v.submission_id, v.frame_count,
+            sum(v.frame_count) OVER (ORDER BY s.match_key) AS upto
+       FROM submission_videos v CROSS JOIN submissions s ON s.id = v.submission_id
+      WHERE ${indexableSqlText("s")} AND s.match_key % ?1 = ?2 AND s.match_key > ?3) p
+  CROSS JOIN submission_videos w ON w.submission_id = p.submission_id
+  WHERE p.upto - p.frame_count < ?4 ORDER BY p.match_key`;
+
 export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
   private index: MatchIndex | null = null;
   /** What the shard keeps of each indexed video to score query videos (match/videos.ts). */
@@ -369,11 +405,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     // Split, the still entries are bounded by the shard's keys up to the largest.
     const total = split
       ? await db
-          .prepare(
-            `SELECT (?3 - ?2) / ?1 + 1 AS n, coalesce(sum(v.frame_count), 0) AS frames
-               FROM submission_videos v JOIN submissions s ON s.id = v.submission_id
-              WHERE ${indexableSqlText("s")} AND s.match_key % ?1 = ?2`,
-          )
+          .prepare(SPLIT_TOTAL_SQL)
           .bind(this.shards, this.shard, Math.max(maxKey, this.shard))
           .first<{ n: number; frames: number }>()
       : await db
@@ -403,11 +435,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       if (split && nextKey > maxKey) break;
       const page = split
         ? await db
-            .prepare(
-              `WITH RECURSIVE k(v) AS (SELECT ?3 UNION ALL SELECT v + ?1 FROM k WHERE v + ?1 <= ?5 LIMIT ?4)
-               SELECT s.match_key, s.signal_type, s.value FROM k CROSS JOIN submissions s ON s.match_key = k.v
-                WHERE ${indexableSqlText("s")} AND s.signal_type <> 'vpdq' ORDER BY s.match_key`,
-            )
+            .prepare(SPLIT_PAGE_SQL)
             .bind(this.shards, this.shard, nextKey, PAGE, maxKey)
             .all<{ match_key: number; signal_type: "pdq" | "md5" | "sha256"; value: string }>()
         : await db
@@ -438,22 +466,12 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     // (at least one).
     after = 0;
     for (;;) {
-      const page = await db
-        .prepare(
-          `SELECT match_key, frame_count, duration_seconds, frames FROM (
-             SELECT s.match_key, v.frame_count, v.duration_seconds, v.frames,
-                    sum(v.frame_count) OVER (ORDER BY s.match_key) AS upto
-               FROM submissions s JOIN submission_videos v ON v.submission_id = s.id
-              WHERE ${indexableSqlText("s")} AND s.match_key % ?1 = ?2 AND s.match_key > ?3)
-           WHERE upto - frame_count < ?4 ORDER BY match_key`,
-        )
-        .bind(this.shards, this.shard, after, FRAME_PAGE)
-        .all<{
-          match_key: number;
-          frame_count: number;
-          duration_seconds: number;
-          frames: ArrayBuffer | number[];
-        }>();
+      const page = await db.prepare(VIDEO_PAGE_SQL).bind(this.shards, this.shard, after, FRAME_PAGE).all<{
+        match_key: number;
+        frame_count: number;
+        duration_seconds: number;
+        frames: ArrayBuffer | number[];
+      }>();
       for (const r of page.results)
         this.addVideo(index, r.match_key, r.frames, r.frame_count, r.duration_seconds, true);
       if (page.results.length === 0) break;

@@ -95,8 +95,9 @@ export default defineConfig(async () => {
             name: "unit",
             environment: "node",
             include: ["test/unit/**/*.test.ts"],
-            // Bundles the CLI once for the tests that run it as a child process (test/helpers/cli.ts).
-            globalSetup: ["./test/helpers/cli-bundle.ts"],
+            // Bundles the CLI once for the tests that run it as a child process (test/helpers/cli.ts),
+            // and migrates one local D1 that every local node copies (test/helpers/local-node.ts).
+            globalSetup: ["./test/helpers/cli-bundle.ts", "./test/helpers/d1-template.ts"],
             testTimeout: 60_000,
           },
         },

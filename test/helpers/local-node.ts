@@ -1,8 +1,8 @@
 // Starts a real local node (`wrangler dev`) for tests that need one from outside the Worker
 // (the CLI, end-to-end flows): its own temp persistence dir, fresh keys passed through a temp
 // env file (the developer's .dev.vars and .eusn-demo are not touched), migrations applied.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -41,6 +41,91 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The environment variable naming a state dir that holds a freshly migrated local D1 (made by
+ * makeMigratedState): set by the unit project's global setup (test/helpers/d1-template.ts), so
+ * the migrations are applied once per run and every node starts from a copy.
+ */
+export const D1_TEMPLATE_ENV = "EUSN_TEST_D1_TEMPLATE";
+
+/** wrangler's environment for a test node: no metrics, no colours, `registry` its own dev registry. */
+function wranglerEnv(registry: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CI: "true",
+    NO_COLOR: "1",
+    WRANGLER_REGISTRY_PATH: registry,
+  };
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, out }));
+  });
+}
+
+/**
+ * Applies every migration of schema/migrations to an empty local D1 under `persist` (wrangler's
+ * --persist-to dir), as `wrangler d1 migrations apply DB --local` does: the same SQL (each
+ * migration file followed by its row in d1_migrations, after wrangler's CREATE of that table),
+ * split by the same wrangler and run by the same local D1, but through one `wrangler d1 execute`
+ * instead of one wrangler D1 start per migration (about 25 of them, some 30 s of CPU a node).
+ * `wrangler d1 migrations list DB --local` on the result lists nothing left to apply.
+ */
+export async function makeMigratedState(persist: string): Promise<void> {
+  const migrationsDir = path.join(ROOT, "schema/migrations");
+  const names = readdirSync(migrationsDir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+  const sql = [
+    `CREATE TABLE IF NOT EXISTS d1_migrations(
+\t\tid         INTEGER PRIMARY KEY AUTOINCREMENT,
+\t\tname       TEXT UNIQUE,
+\t\tapplied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+);`,
+    ...names.map(
+      (name) => `${readFileSync(path.join(migrationsDir, name), "utf8")}
+INSERT INTO d1_migrations (name) values ('${name}');`,
+    ),
+  ].join("\n");
+  const work = mkdtempSync(path.join(tmpdir(), "eusn-migrate-"));
+  try {
+    const file = path.join(work, "migrations.sql");
+    writeFileSync(file, sql);
+    const r = await run(
+      [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", persist, "--file", file],
+      wranglerEnv(path.join(work, "dev-registry")),
+    );
+    if (r.code !== 0) throw new Error(`migrations failed: ${r.out}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+let ownTemplate: Promise<string> | undefined;
+
+/**
+ * A migrated state dir to copy: the run's (D1_TEMPLATE_ENV), else one made once per process
+ * (benches and scripts that start nodes outside vitest) and removed when the process exits.
+ */
+function migratedTemplate(): Promise<string> {
+  const shared = process.env[D1_TEMPLATE_ENV];
+  if (shared) return Promise.resolve(shared);
+  ownTemplate ??= (async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "eusn-d1-own-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    await makeMigratedState(path.join(dir, "state"));
+    return path.join(dir, "state");
+  })();
+  return ownTemplate;
+}
+
 export async function startLocalNode(
   opts: {
     nodeId?: string;
@@ -69,24 +154,10 @@ export async function startLocalNode(
   );
   // Its own wrangler dev registry: other local nodes of the same Worker name (tests run in
   // parallel, `npm start`) would otherwise rewrite one registry entry and make it reload mid-request.
-  const env = {
-    ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    CI: "true",
-    NO_COLOR: "1",
-    WRANGLER_REGISTRY_PATH: path.join(dir, "dev-registry"),
-  };
+  const env = wranglerEnv(path.join(dir, "dev-registry"));
   const persist = path.join(dir, "state");
-  const mig = spawnSync(
-    process.execPath,
-    [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
-    {
-      cwd: ROOT,
-      env,
-      encoding: "utf8",
-    },
-  );
-  if (mig.status !== 0) throw new Error(`migrations failed: ${mig.stdout}${mig.stderr}`);
+  // The migrated database, copied: the migrations run once per run (or process), not per node.
+  cpSync(await migratedTemplate(), persist, { recursive: true });
   await opts.beforeStart?.(persist);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -96,8 +96,8 @@ export default defineConfig(async () => {
             environment: "node",
             include: ["test/unit/**/*.test.ts"],
             // Bundles the CLI once for the tests that run it as a child process (test/helpers/cli.ts),
-            // and migrates one local D1 that every local node copies (test/helpers/local-node.ts).
-            globalSetup: ["./test/helpers/cli-bundle.ts", "./test/helpers/d1-template.ts"],
+            // and what every local node would redo: the migrated D1 and the Worker bundle (local-node-setup.ts).
+            globalSetup: ["./test/helpers/cli-bundle.ts", "./test/helpers/local-node-setup.ts"],
             testTimeout: 60_000,
           },
         },

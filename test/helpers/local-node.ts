@@ -43,7 +43,7 @@ export async function freePort(): Promise<number> {
 
 /**
  * The environment variable naming a state dir that holds a freshly migrated local D1 (made by
- * makeMigratedState): set by the unit project's global setup (test/helpers/d1-template.ts), so
+ * makeMigratedState): set by the unit project's global setup (test/helpers/local-node-setup.ts), so
  * the migrations are applied once per run and every node starts from a copy.
  */
 export const D1_TEMPLATE_ENV = "EUSN_TEST_D1_TEMPLATE";
@@ -106,6 +106,46 @@ INSERT INTO d1_migrations (name) values ('${name}');`,
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The environment variable naming a wrangler config whose Worker is already bundled (made by
+ * bundleWorker): set by the unit project's global setup, so that each node's `wrangler dev`
+ * starts workerd on the one bundle instead of bundling the Worker again.
+ */
+export const WORKER_CONFIG_ENV = "EUSN_TEST_WORKER_CONFIG";
+
+/**
+ * Bundles the Worker once into `dir` as a deploy would (`wrangler deploy --dry-run --outdir`)
+ * and writes `dir/wrangler.toml`, a copy of the project's config that runs that bundle as it is
+ * (`no_bundle`, with the modules emitted beside it, e.g. .wasm) and serves a copy of the static
+ * assets; everything else (bindings, vars, migrations) is the project's. Returns its path.
+ */
+export async function bundleWorker(dir: string): Promise<string> {
+  const workerDir = path.join(dir, "worker");
+  const r = await run(
+    [WRANGLER, "deploy", "--dry-run", "--outdir", workerDir],
+    wranglerEnv(path.join(dir, "dev-registry")),
+  );
+  if (r.code !== 0) throw new Error(`bundling the Worker failed: ${r.out}`);
+  cpSync(path.join(ROOT, "workers/console/public"), path.join(dir, "public"), { recursive: true });
+  let toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const swaps: [RegExp, string][] = [
+    [
+      /^main = .*$/m,
+      `main = ${JSON.stringify(path.join(workerDir, "index.js"))}\nno_bundle = true\nfind_additional_modules = true`,
+    ],
+    [/^directory = "workers\/console\/public"$/m, `directory = ${JSON.stringify(path.join(dir, "public"))}`],
+    [/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, "schema/migrations"))}`],
+  ];
+  for (const [re, line] of swaps) {
+    if (!re.test(toml))
+      throw new Error(`wrangler.toml has no line matching ${re}; update test/helpers/local-node.ts`);
+    toml = toml.replace(re, line);
+  }
+  const config = path.join(dir, "wrangler.toml");
+  writeFileSync(config, toml);
+  return config;
 }
 
 let ownTemplate: Promise<string> | undefined;
@@ -181,6 +221,8 @@ export async function startLocalNode(
         persist,
         "--env-file",
         envFile,
+        // The Worker bundled once per run, when the run's global setup made it.
+        ...(process.env[WORKER_CONFIG_ENV] ? ["--config", process.env[WORKER_CONFIG_ENV]] : []),
       ],
       { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );

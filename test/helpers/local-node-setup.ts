@@ -1,0 +1,27 @@
+// Global setup of the `unit` project: what every local node the tests start (test/helpers/
+// local-node.ts) would otherwise redo, done once per run in a temp dir: the D1 migrations applied
+// to an empty local database (makeMigratedState), which each node copies, and the Worker bundled
+// (bundleWorker), which each node's `wrangler dev` runs as it is. Passed to the test workers
+// through their environment, which they inherit from this process.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { bundleWorker, D1_TEMPLATE_ENV, makeMigratedState, WORKER_CONFIG_ENV } from "./local-node.ts";
+
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(path.join(tmpdir(), "eusn-local-node-"));
+  const state = path.join(dir, "state");
+  const [, config] = await Promise.all([makeMigratedState(state), bundleWorker(path.join(dir, "worker"))]);
+  process.env[D1_TEMPLATE_ENV] = state;
+  process.env[WORKER_CONFIG_ENV] = config;
+  // In watch mode, every rerun runs the Worker as it is then (a new bundle in the same place).
+  project.onTestsRerun(async () => {
+    await bundleWorker(path.join(dir, "worker"));
+  });
+  return () => {
+    delete process.env[D1_TEMPLATE_ENV];
+    delete process.env[WORKER_CONFIG_ENV];
+    rmSync(dir, { recursive: true, force: true });
+  };
+}

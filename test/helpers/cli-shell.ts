@@ -3,7 +3,7 @@
 // a script in a chosen directory with `set -euo pipefail`, so a failing command anywhere in a
 // pipe fails the script.
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { EUSN } from "./cli.ts";
@@ -15,7 +15,9 @@ let binDir: string | undefined;
 /** A directory holding an `eusn` launcher for the bundled CLI. */
 export function eusnBinDir(): string {
   if (binDir) return binDir;
-  binDir = mkdtempSync(path.join(tmpdir(), "eusn-bin-"));
+  const dir = mkdtempSync(path.join(tmpdir(), "eusn-bin-"));
+  binDir = dir;
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const shim = path.join(binDir, "eusn");
   writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${EUSN}" "$@"\n`);
   chmodSync(shim, 0o755);

@@ -2,7 +2,17 @@
 // (the CLI, end-to-end flows): its own temp persistence dir, fresh keys passed through a temp
 // env file (the developer's .dev.vars and .eusn-demo are not touched), migrations applied.
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,6 +21,11 @@ import { generateParticipantKey, type PrivateJwk } from "@eusn/client";
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 /** The project's own wrangler (4.86.0, pinned for Node 20), run with node: npx costs ~1–2 s a start. */
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+type KeyPair = Awaited<ReturnType<typeof generateParticipantKey>>;
+
+/** The keys a node is configured with: its own, and its bootstrap coordinator's. */
+export type LocalNodeKeys = { node: KeyPair; coordinator: KeyPair };
 
 export type LocalNode = {
   baseUrl: string;
@@ -28,6 +43,12 @@ export type LocalNode = {
   inspectorPort: () => number;
   /** Stops the node and starts it again on the same port and state: a cold start. */
   restart: () => Promise<void>;
+  /** The wrangler --persist-to dir (local D1, R2, Durable Objects). */
+  persistDir: string;
+  /** The keys it was configured with (to start another node from a copy of its state). */
+  keys: LocalNodeKeys;
+  /** Stops the node and keeps its dir (its state can then be copied; `restart` starts it again). */
+  halt: () => Promise<void>;
   stop: () => Promise<void>;
 };
 
@@ -148,6 +169,59 @@ export async function bundleWorker(dir: string): Promise<string> {
   return config;
 }
 
+/**
+ * The environment variable naming a dir that lives as long as the test run (made by the unit
+ * project's global setup), where buildOnce keeps what the run's files share.
+ */
+export const RUN_DIR_ENV = "EUSN_TEST_RUN_DIR";
+
+const ownBuilds = new Map<string, Promise<string>>();
+
+/**
+ * A dir made by `build` once per test run and shared by the run's files (test workers are
+ * separate processes): the first caller builds it (into `<name>.tmp`, renamed when complete)
+ * while the others wait for it. Outside a vitest run (no RUN_DIR_ENV), once per process.
+ */
+export async function buildOnce(name: string, build: (dir: string) => Promise<void>): Promise<string> {
+  const run = process.env[RUN_DIR_ENV];
+  if (!run) {
+    let own = ownBuilds.get(name);
+    if (!own) {
+      own = (async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), `eusn-${name}-`));
+        process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+        await build(dir);
+        return dir;
+      })();
+      ownBuilds.set(name, own);
+    }
+    return own;
+  }
+  const done = path.join(run, name);
+  const failed = `${done}.failed`;
+  try {
+    mkdirSync(`${done}.lock`); // atomic: exactly one caller gets to build
+  } catch {
+    const deadline = Date.now() + 900_000;
+    while (!existsSync(done)) {
+      if (existsSync(failed)) throw new Error(`building ${name} failed: ${readFileSync(failed, "utf8")}`);
+      if (Date.now() > deadline) throw new Error(`${name} was not built in 15 minutes`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return done;
+  }
+  const tmp = `${done}.tmp`;
+  mkdirSync(tmp);
+  try {
+    await build(tmp);
+    renameSync(tmp, done);
+  } catch (e) {
+    writeFileSync(failed, e instanceof Error ? (e.stack ?? e.message) : String(e));
+    throw e;
+  }
+  return done;
+}
+
 let ownTemplate: Promise<string> | undefined;
 
 /**
@@ -172,12 +246,20 @@ export async function startLocalNode(
     vars?: Record<string, string>;
     /** Runs after migrations, before the node starts (e.g. to bulk-load the local D1 file). */
     beforeStart?: (persistDir: string) => Promise<void>;
+    /** A persist dir to start from (copied), e.g. another node's after `halt`; default: freshly migrated. */
+    state?: string;
+    /** The node's and its bootstrap coordinator's keys; default: fresh ones. */
+    keys?: LocalNodeKeys;
   } = {},
 ): Promise<LocalNode> {
   const dir = mkdtempSync(path.join(tmpdir(), "eusn-node-"));
   const nodeId = opts.nodeId ?? "eusn-test-local";
-  const nodeKey = await generateParticipantKey();
-  const coord = await generateParticipantKey();
+  const keys = opts.keys ?? {
+    node: await generateParticipantKey(),
+    coordinator: await generateParticipantKey(),
+  };
+  const nodeKey = keys.node;
+  const coord = keys.coordinator;
   const envFile = path.join(dir, "node.env");
   const vars = {
     NODE_ID: nodeId,
@@ -197,7 +279,7 @@ export async function startLocalNode(
   const env = wranglerEnv(path.join(dir, "dev-registry"));
   const persist = path.join(dir, "state");
   // The migrated database, copied: the migrations run once per run (or process), not per node.
-  cpSync(await migratedTemplate(), persist, { recursive: true });
+  cpSync(opts.state ?? (await migratedTemplate()), persist, { recursive: true });
   await opts.beforeStart?.(persist);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -249,8 +331,11 @@ export async function startLocalNode(
         // already gone
       }
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-      await new Promise((r) => setTimeout(r, 300));
     }
+    // Until workerd (same process group) is gone too: its port and its files are then free.
+    const deadline = Date.now() + 5000;
+    while (child.pid && groupPids(child.pid).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
   };
   await launch();
   return {
@@ -265,6 +350,9 @@ export async function startLocalNode(
       await kill();
       await launch();
     },
+    persistDir: persist,
+    keys,
+    halt: kill,
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
@@ -272,11 +360,9 @@ export async function startLocalNode(
   };
 }
 
-/** User + system CPU (ms) of every process in process group `pgid`, and of its workerd ones. */
-function groupCpuMs(pgid: number): { workerd: number; total: number } {
-  const tick = 1000 / 100; // USER_HZ is 100 on Linux
-  let workerd = 0;
-  let total = 0;
+/** The processes of process group `pgid`, from /proc; exited ones not yet reaped (zombies) if asked. */
+function groupPids(pgid: number, zombies = false): { name: string; fields: string[] }[] {
+  const out: { name: string; fields: string[] }[] = [];
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     let stat: string;
@@ -287,9 +373,19 @@ function groupCpuMs(pgid: number): { workerd: number; total: number } {
     }
     // Fields after the parenthesised command name: state ppid pgrp ... utime(14) stime(15).
     const close = stat.lastIndexOf(")");
-    const name = stat.slice(stat.indexOf("(") + 1, close);
-    const f = stat.slice(close + 2).split(" ");
-    if (Number(f[2]) !== pgid) continue;
+    const fields = stat.slice(close + 2).split(" ");
+    if (Number(fields[2]) !== pgid || (fields[0] === "Z" && !zombies)) continue;
+    out.push({ name: stat.slice(stat.indexOf("(") + 1, close), fields });
+  }
+  return out;
+}
+
+/** User + system CPU (ms) of every process in process group `pgid`, and of its workerd ones. */
+function groupCpuMs(pgid: number): { workerd: number; total: number } {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let workerd = 0;
+  let total = 0;
+  for (const { name, fields: f } of groupPids(pgid, true)) {
     const ms = (Number(f[11]) + Number(f[12])) * tick;
     total += ms;
     if (name.startsWith("workerd")) workerd += ms;

@@ -570,7 +570,15 @@ async function benchSize(size: number) {
       else await node.restart();
       const l = load1();
       const cpu0 = node.cpuMs().workerd;
-      const { ms } = await timedMatch(platform, qHex.slice(0, 1), 31);
+      let ms: number;
+      try {
+        ({ ms } = await timedMatch(platform, qHex.slice(0, 1), 31));
+      } catch (e) {
+        // Reported beside the rows measured before it, not instead of them.
+        cold.push({ after: how, error: (e as Error).message.slice(0, 300), load1: l });
+        log(`  first query after ${how === "idle" ? "idling 20 s" : "a restart"}: FAILED — ${(e as Error).message}`);
+        continue;
+      }
       stats = await shardStats(coordinator);
       cold.push({
         after: how,

@@ -8,16 +8,19 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { EusnClient, generateParticipantKey, listSubmissions } from "@eusn/client";
-import type { SubmissionView, WriteReceipt } from "@eusn/protocol";
+import type { SubmissionView, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secondSignature } from "../../scripts/second-signature.ts";
 import { sh } from "../helpers/cli-shell.ts";
+import { pdqItem } from "../helpers/hashes.ts";
 import { freePort, type LocalNode, startLocalNode } from "../helpers/local-node.ts";
 
 let node: LocalNode;
 let dir: string;
 let nl: EusnClient;
+/** What `eusn hash photos/` printed (hash, quality) for each picture, by file name. */
+let hashed: Record<string, [string, string]>;
 
 async function admitTo(role: "authority" | "platform", memberState?: string) {
   const coordinator = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.coordinator });
@@ -88,6 +91,19 @@ beforeAll(async () => {
   for (let i = 1; i <= 6; i++) await picture(`p${i}.png`, i * 7919);
   // A rotated copy of p6: its PDQ hash is far from p6's, its dihedral variant is p6's hash.
   await sharp(path.join(dir, "photos/p6.png")).rotate(90).toFile(path.join(dir, "photos/p6-rotated.png"));
+  // The CLI's own hashes of the pictures, printed once: what the pipes must store.
+  const all = await sh("eusn hash photos/", dir);
+  if (all.code !== 0) throw new Error(all.stderr);
+  hashed = Object.fromEntries(
+    all.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","))
+      .map(([hash, quality, file]) => [path.basename(file!), [hash!, quality!]]),
+  );
+  expect(Object.keys(hashed).sort()).toEqual(
+    ["p1", "p2", "p3", "p4", "p5", "p6", "p6-rotated"].map((n) => `${n}.png`).sort(),
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -97,14 +113,14 @@ afterAll(async () => {
 // Each test starts the CLI a few times; on a loaded 2-core machine one start can take seconds.
 describe("eusn hash | eusn submit stores exactly what was hashed", { timeout: 240_000 }, () => {
   it("plain output: the PDQ hash and its quality", async () => {
-    const hashed = (await sh("eusn hash photos/p1.png", dir)).stdout.trim().split(",");
+    const [hash, quality] = hashed["p1.png"]!;
     const r = await sh(`eusn hash photos/p1.png | ${SUBMIT} -`, dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/1 created, 0 already submitted/);
-    const stored = (await mine()).find((s) => s.value === hashed[0]);
-    expect(stored).toMatchObject({ signalType: "pdq", value: hashed[0], quality: Number(hashed[1]) });
+    const stored = (await mine()).find((s) => s.value === hash);
+    expect(stored).toMatchObject({ signalType: "pdq", value: hash, quality: Number(quality) });
     // stdout names the entry, for the next command in a pipe.
-    expect(r.stdout.trim()).toBe(`${stored!.id},pdq,${hashed[0]},created,photos/p1.png`);
+    expect(r.stdout.trim()).toBe(`${stored!.id},pdq,${hash},created,photos/p1.png`);
   });
 
   it("--exact output with --type sha256 and --type md5: the file's digests, never the PDQ hash", async () => {
@@ -115,12 +131,12 @@ describe("eusn hash | eusn submit stores exactly what was hashed", { timeout: 24
       const stored = (await mine()).filter((s) => s.signalType === type);
       expect(stored.map((s) => s.value)).toContain(sha(type, file));
     }
-    const pdq = (await sh("eusn hash photos/p2.png", dir)).stdout.split(",")[0]!;
+    const pdq = hashed["p2.png"]![0];
     expect((await mine()).some((s) => s.signalType === "sha256" && s.value === pdq)).toBe(false);
   });
 
   it("--exact output with the default type: the PDQ hash with its quality", async () => {
-    const [hash, quality] = (await sh("eusn hash photos/p3.png", dir)).stdout.trim().split(",");
+    const [hash, quality] = hashed["p3.png"]!;
     const r = await sh(`eusn hash --exact photos/p3.png | ${SUBMIT} -`, dir);
     expect(r.code, r.stderr).toBe(0);
     expect((await mine()).find((s) => s.value === hash)).toMatchObject({
@@ -130,7 +146,7 @@ describe("eusn hash | eusn submit stores exactly what was hashed", { timeout: 24
   });
 
   it("--dihedral output: the original hash and the real quality (no variant read as a quality)", async () => {
-    const [hash, quality] = (await sh("eusn hash photos/p4.png", dir)).stdout.trim().split(",");
+    const [hash, quality] = hashed["p4.png"]!;
     const r = await sh(`eusn hash --dihedral photos/p4.png | ${SUBMIT} -`, dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/submitted as its original hash/);
@@ -142,7 +158,7 @@ describe("eusn hash | eusn submit stores exactly what was hashed", { timeout: 24
   });
 
   it("--header, --format json and --format jsonl, with --exact and --dihedral: the same stored entries", async () => {
-    const [hash] = (await sh("eusn hash photos/p5.png", dir)).stdout.trim().split(",");
+    const [hash] = hashed["p5.png"]!;
     const first = await sh(
       `eusn hash --header --dihedral --exact photos/p5.png | ${SUBMIT} --type sha256 -`,
       dir,
@@ -364,8 +380,12 @@ describe("key files, nodes and the messages that send users the right way", { ti
   });
 
   it("a refused write names the flag the user typed", async () => {
-    const sub = await sh(`eusn hash photos/p1.png | ${SUBMIT} -`, dir);
-    const entry = sub.stdout.split(",")[0]!;
+    // An entry of NL's to withdraw, stored through the API (the withdrawal is what is tested).
+    const sub = await nl.write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: [pdqItem(hashed["p1.png"]![0])],
+    });
+    if (!sub.ok) throw new Error(JSON.stringify(sub.problem));
+    const entry = sub.data.submissions[0]!.id;
     const r = await sh(`eusn withdraw ${entry} --key NL.json --reason x`, dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/400 validation_failed/);

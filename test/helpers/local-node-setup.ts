@@ -12,6 +12,7 @@ import {
   D1_TEMPLATE_ENV,
   makeMigratedState,
   RUN_DIR_ENV,
+  stopSharedNode,
   WORKER_CONFIG_ENV,
 } from "./local-node.ts";
 
@@ -29,7 +30,8 @@ export default async function setup(project: TestProject) {
   project.onTestsRerun(async () => {
     await bundleWorker(path.join(dir, "worker"));
   });
-  return () => {
+  return async () => {
+    await stopSharedNode(run);
     delete process.env[D1_TEMPLATE_ENV];
     delete process.env[WORKER_CONFIG_ENV];
     delete process.env[RUN_DIR_ENV];

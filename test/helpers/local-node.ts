@@ -3,10 +3,12 @@
 // env file (the developer's .dev.vars and .eusn-demo are not touched), migrations applied.
 import { type ChildProcess, spawn } from "node:child_process";
 import {
+  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -16,7 +18,15 @@ import {
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { generateParticipantKey, type PrivateJwk } from "@eusn/client";
+import {
+  countersign,
+  EusnClient,
+  generateParticipantKey,
+  type PrivateJwk,
+  registryRequests,
+} from "@eusn/client";
+import type { WriteReceipt } from "@eusn/protocol";
+import { secondSignature } from "../../scripts/second-signature.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 /** The project's own wrangler (4.86.0, pinned for Node 20), run with node: npx costs ~1–2 s a start. */
@@ -49,6 +59,13 @@ export type LocalNode = {
   keys: LocalNodeKeys;
   /** Stops the node and keeps its dir (its state can then be copied; `restart` starts it again). */
   halt: () => Promise<void>;
+  /** The process group of wrangler and workerd. */
+  processGroup: () => number;
+  /**
+   * The coordinator that gives admissions their second signature (REGISTRY_SECOND_SIGNATURE), when
+   * the node was started with one (the run's shared node); see secondSignatureOn.
+   */
+  secondCoordinator?: { participantId: string; privateJwk: PrivateJwk };
   stop: () => Promise<void>;
 };
 
@@ -250,6 +267,11 @@ export async function startLocalNode(
     state?: string;
     /** The node's and its bootstrap coordinator's keys; default: fresh ones. */
     keys?: LocalNodeKeys;
+    /**
+     * wrangler's output goes to this file instead of this process, so the node can outlive the
+     * process that started it (the run's shared node).
+     */
+    logFile?: string;
   } = {},
 ): Promise<LocalNode> {
   const dir = mkdtempSync(path.join(tmpdir(), "eusn-node-"));
@@ -285,9 +307,11 @@ export async function startLocalNode(
   const baseUrl = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
   let log = "";
+  const output = () => (opts.logFile ? readFileSync(opts.logFile, "utf8") : log);
   let inspector = 0;
   const launch = async () => {
     inspector = await freePort();
+    const logFd = opts.logFile ? openSync(opts.logFile, "a") : undefined;
     child = spawn(
       process.execPath,
       [
@@ -306,19 +330,23 @@ export async function startLocalNode(
         // The Worker bundled once per run, when the run's global setup made it.
         ...(process.env[WORKER_CONFIG_ENV] ? ["--config", process.env[WORKER_CONFIG_ENV]] : []),
       ],
-      { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+      { cwd: ROOT, env, stdio: ["ignore", logFd ?? "pipe", logFd ?? "pipe"], detached: true },
     );
+    if (logFd !== undefined) {
+      closeSync(logFd);
+      child.unref();
+    }
     child.stdout?.on("data", (d) => (log += d));
     child.stderr?.on("data", (d) => (log += d));
     const deadline = Date.now() + 90_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${log.slice(-2000)}`);
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${output().slice(-2000)}`);
       try {
         if ((await fetch(`${baseUrl}/health`)).ok) break;
       } catch {
         // not up yet
       }
-      if (Date.now() > deadline) throw new Error(`node did not start: ${log.slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`node did not start: ${output().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 300));
     }
   };
@@ -343,7 +371,7 @@ export async function startLocalNode(
     nodeId,
     coordinator: { participantId: "par_coordinator", privateJwk: coord.privateJwk },
     dir,
-    output: () => log,
+    output,
     cpuMs: () => groupCpuMs(child.pid ?? -1),
     inspectorPort: () => inspector,
     restart: async () => {
@@ -353,11 +381,136 @@ export async function startLocalNode(
     persistDir: persist,
     keys,
     halt: kill,
+    processGroup: () => child.pid ?? -1,
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The vars of the run's shared node: what the files that share it need. */
+export const SHARED_NODE_VARS: Record<string, string> = {
+  // `eusn webhook` delivers to a receiver in the test process (as `npm start` allows), and
+  // retries fast enough to watch.
+  WEBHOOK_ALLOW_PRIVATE: "on",
+  WEBHOOK_RETRY_BASE_SECONDS: "0.5",
+};
+
+type SharedNodeInfo = {
+  baseUrl: string;
+  nodeId: string;
+  dir: string;
+  persistDir: string;
+  inspector: number;
+  pgid: number;
+  keys: LocalNodeKeys;
+  coordinator: LocalNode["coordinator"];
+  secondCoordinator: NonNullable<LocalNode["secondCoordinator"]>;
+};
+
+/** Where the run's shared node describes itself (read by the global teardown to stop it). */
+export function sharedNodeInfo(runDir: string): SharedNodeInfo | undefined {
+  const file = path.join(runDir, "shared-node", "node.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as SharedNodeInfo) : undefined;
+}
+
+/** Stops the run's shared node, if a file started it (global teardown). */
+export async function stopSharedNode(runDir: string): Promise<void> {
+  const info = sharedNodeInfo(runDir);
+  if (!info) return;
+  try {
+    process.kill(-info.pgid, "SIGKILL"); // its state is thrown away
+  } catch {
+    // already gone
+  }
+  const deadline = Date.now() + 5000;
+  while (groupPids(info.pgid).length > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  rmSync(info.dir, { recursive: true, force: true });
+}
+
+/**
+ * A node shared by the run's files that need nothing of their own in it (no absolute counts, their
+ * own participants, their own entries; SHARED_NODE_VARS): started by the first such file and
+ * stopped by the unit project's global teardown, with a second coordinator already admitted
+ * (secondSignatureOn). Each caller gets its own `dir`; `stop` removes only that dir, and the node
+ * cannot be restarted or halted. Outside a vitest run, a node of the caller's own.
+ */
+export async function sharedLocalNode(): Promise<LocalNode> {
+  const run = process.env[RUN_DIR_ENV];
+  if (!run) return startLocalNode({ vars: SHARED_NODE_VARS });
+  const log = path.join(run, "shared-node.log");
+  await buildOnce("shared-node", async (out) => {
+    const node = await startLocalNode({ vars: SHARED_NODE_VARS, logFile: log });
+    try {
+      // The network's first coordinator is admitted by the bootstrap coordinator alone.
+      const bootstrap = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.coordinator });
+      const pair = await generateParticipantKey();
+      const res = await bootstrap.write<WriteReceipt>("/v1/participants", "participant.admit", {
+        role: "coordinator",
+        displayName: "Second coordinator (countersigns)",
+        jwks: { keys: [pair.publicJwk] },
+      });
+      if (!res.ok) throw new Error(`second coordinator: ${JSON.stringify(res.problem)}`);
+      const info: SharedNodeInfo = {
+        baseUrl: node.baseUrl,
+        nodeId: node.nodeId,
+        dir: node.dir,
+        persistDir: node.persistDir,
+        inspector: node.inspectorPort(),
+        pgid: node.processGroup(),
+        keys: node.keys,
+        coordinator: node.coordinator,
+        secondCoordinator: { participantId: res.data.subjectId, privateJwk: pair.privateJwk },
+      };
+      writeFileSync(path.join(out, "node.json"), JSON.stringify(info));
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+  });
+  const info = sharedNodeInfo(run)!;
+  const dir = mkdtempSync(path.join(tmpdir(), "eusn-node-"));
+  const refuse = async () => {
+    throw new Error("the run's shared node is not one file's to restart or halt: use startLocalNode");
+  };
+  return {
+    baseUrl: info.baseUrl,
+    nodeId: info.nodeId,
+    coordinator: info.coordinator,
+    secondCoordinator: info.secondCoordinator,
+    dir,
+    output: () => readFileSync(log, "utf8"),
+    cpuMs: () => groupCpuMs(info.pgid),
+    inspectorPort: () => info.inspector,
+    restart: refuse,
+    halt: refuse,
+    persistDir: info.persistDir,
+    keys: info.keys,
+    processGroup: () => info.pgid,
+    stop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Countersigns the request `receipt` made (an admission or revocation by `node`'s bootstrap
+ * coordinator) as REGISTRY_SECOND_SIGNATURE asks: with the node's second coordinator when it has
+ * one (the shared node), else as scripts/second-signature.ts does. Nothing when none is pending.
+ */
+export async function secondSignatureOn(
+  node: LocalNode,
+  receipt: Pick<WriteReceipt, "recordId">,
+): Promise<void> {
+  const bootstrap = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.coordinator });
+  if (!node.secondCoordinator) return secondSignature(bootstrap, receipt as WriteReceipt);
+  const list = await registryRequests(bootstrap, "pending");
+  if (!list.ok) throw new Error(`registry requests: ${JSON.stringify(list.problem)}`);
+  const q = list.data.requests.find((x) => x.requestRecordId === receipt.recordId);
+  if (!q) return;
+  const second = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.secondCoordinator });
+  const res = await countersign(second, q);
+  if (!res.ok) throw new Error(`countersign: ${JSON.stringify(res.problem)}`);
 }
 
 /** The processes of process group `pgid`, from /proc; exited ones not yet reaped (zombies) if asked. */

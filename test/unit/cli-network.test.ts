@@ -8,10 +8,9 @@ import { promisify } from "node:util";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secondSignature } from "../../scripts/second-signature.ts";
 import { EUSN, EUSN_LAUNCHER, REPO_ROOT as ROOT } from "../helpers/cli.ts";
 import { flipBits, randomPdq, rng } from "../helpers/hashes.ts";
-import { type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+import { type LocalNode, secondSignatureOn, sharedLocalNode } from "../helpers/local-node.ts";
 import { expectedFile, haveFfmpeg, haveVectors, VIDEOS } from "../helpers/vpdq.ts";
 
 const run = promisify(execFile);
@@ -43,7 +42,7 @@ async function admitTo(node: LocalNode, role: "authority" | "platform", memberSt
     jwks: { keys: [key.publicJwk] },
   });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  await secondSignature(coordinator, res.data);
+  await secondSignatureOn(node, res.data);
   const file = path.join(node.dir, `${role}.json`);
   writeFileSync(
     file,
@@ -58,7 +57,8 @@ async function admitTo(node: LocalNode, role: "authority" | "platform", memberSt
 }
 
 beforeAll(async () => {
-  node = await startLocalNode();
+  // The run's shared node: this file uses its own participants and entries, and counts nothing else.
+  node = await sharedLocalNode();
   authorityCred = await admitTo(node, "authority", "NL");
   platformCred = await admitTo(node, "platform");
   // Starting wrangler dev takes seconds on a quiet machine and minutes on a loaded 2-core one.

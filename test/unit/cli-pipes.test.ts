@@ -11,10 +11,9 @@ import { EusnClient, generateParticipantKey, listSubmissions } from "@eusn/clien
 import type { SubmissionView, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secondSignature } from "../../scripts/second-signature.ts";
 import { sh } from "../helpers/cli-shell.ts";
 import { pdqItem } from "../helpers/hashes.ts";
-import { freePort, type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+import { freePort, type LocalNode, secondSignatureOn, sharedLocalNode } from "../helpers/local-node.ts";
 
 let node: LocalNode;
 let dir: string;
@@ -32,7 +31,7 @@ async function admitTo(role: "authority" | "platform", memberState?: string) {
     jwks: { keys: [key.publicJwk] },
   });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  await secondSignature(coordinator, res.data);
+  await secondSignatureOn(node, res.data);
   const file = path.join(dir, `${memberState ?? role}.json`);
   writeFileSync(
     file,
@@ -79,7 +78,8 @@ const sha = (alg: string, file: string) => createHash(alg).update(readFileSync(f
 const SUBMIT = 'eusn submit --key NL.json --limbs a --provision "NL Sr. art. 131"';
 
 beforeAll(async () => {
-  node = await startLocalNode();
+  // The run's shared node: this file uses its own participants and entries, and counts nothing else.
+  node = await sharedLocalNode();
   dir = node.dir;
   mkdirSync(path.join(dir, "photos"));
   writeFileSync(
@@ -323,8 +323,7 @@ describe("key files, nodes and the messages that send users the right way", { ti
     // A platform's admission waits for a second coordinator's signature.
     const pending = admitted.stdout.split("\n").find((l) => l.startsWith("pending "));
     expect(pending, admitted.stdout).toBeDefined();
-    const coordinator = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.coordinator });
-    await secondSignature(coordinator, { recordId: pending!.split(" ")[1]! } as WriteReceipt);
+    await secondSignatureOn(node, { recordId: pending!.split(" ")[1]! });
     const who = await sh("eusn whoami --key enc.key.json --save --json", dir, PASS);
     expect(who.code, who.stderr).toBe(0);
     expect(JSON.parse(who.stdout).participant).toMatchObject({ id, role: "platform", status: "active" });

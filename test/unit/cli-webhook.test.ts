@@ -11,10 +11,9 @@ import { promisify } from "node:util";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secondSignature } from "../../scripts/second-signature.ts";
 import { EUSN, EUSN_LAUNCHER, REPO_ROOT as ROOT } from "../helpers/cli.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
-import { freePort, type LocalNode, startLocalNode } from "../helpers/local-node.ts";
+import { freePort, type LocalNode, secondSignatureOn, sharedLocalNode } from "../helpers/local-node.ts";
 
 const run = promisify(execFile);
 
@@ -48,7 +47,7 @@ async function admitTo(role: "authority" | "platform", memberState?: string) {
     jwks: { keys: [key.publicJwk] },
   });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  await secondSignature(coordinator, res.data);
+  await secondSignatureOn(node, res.data);
   const file = path.join(node.dir, `${role}.json`);
   const cred = {
     participantId: res.data.subjectId,
@@ -80,8 +79,9 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => receiver.listen(port, "127.0.0.1", () => resolve()));
-  // A local node: private receivers allowed (as `npm start` sets it), retries fast enough to watch.
-  node = await startLocalNode({ vars: { WEBHOOK_ALLOW_PRIVATE: "on", WEBHOOK_RETRY_BASE_SECONDS: "0.5" } });
+  // The run's shared node (this file's own participants, entries and webhook): private receivers
+  // allowed (as `npm start` sets it), retries fast enough to watch (SHARED_NODE_VARS).
+  node = await sharedLocalNode();
   await admitTo("authority", "NL");
   await admitTo("platform");
 }, 300_000);

@@ -6,14 +6,19 @@
 // The queries are captured as the code builds them (drizzle's query logger on the real local D1)
 // and asked for their plan with SQLite's EXPLAIN QUERY PLAN: a plan that scans one of the
 // per-entry tables (submissions, assessments, decisions, feedback) fails, whatever the data.
+
 import { env } from "cloudflare:workers";
+import { SubmissionListQuery } from "@eusn/protocol";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import * as schema from "../../schema/index.ts";
 import { entriesOf, registryReach, voidedBy } from "../../workers/api/apply/registry.ts";
 import type { Db } from "../../workers/api/lib/db.ts";
 import { SPLIT_PAGE_SQL, SPLIT_TOTAL_SQL, VIDEO_PAGE_SQL } from "../../workers/api/match/shard.ts";
+import type { SubmissionRow } from "../../workers/api/rules/baseline.ts";
 import { MATCH_ROWS_SQL } from "../../workers/api/store/match.ts";
+import { submissionPage } from "../../workers/api/store/submission-lists.ts";
+import { linkedOf, submitAnswerRows } from "../../workers/api/store/submissions.ts";
 
 /** The tables with a row per entry or more, under every alias the registry's SQL gives them. */
 const PER_ENTRY = /^SCAN (submissions|assessments|decisions|feedback|s|a|d|f)\b/;
@@ -111,4 +116,75 @@ describe("a match shard's build", () => {
       ).toEqual([]);
     });
   }
+});
+
+// An entry's hash is kept in one index (migration 0025): hash values arrive in random order, so
+// each index keyed by one costs a page write per row a batch of submissions adds. Every lookup by
+// hash goes through that one index — the links a submission answer and every view carry, the
+// console's search by hash prefix — and it holds the idempotency rule (one live submission per
+// authority and fingerprint) itself.
+describe("an entry's hash: one index for every lookup", () => {
+  const HASH_INDEX = /USING (COVERING )?INDEX submissions_fingerprint_live\b/;
+
+  it("the console's search by hash prefix, every status, a range per signal type", async () => {
+    const { db, queries } = capturing();
+    await submissionPage(
+      db,
+      env,
+      { id: "par_coordinator", role: "coordinator" },
+      SubmissionListQuery.parse({ scope: "all", q: "ab12" }),
+    );
+    const page = queries.filter((q) => /from "submissions"/i.test(q.sql) && /fingerprint/.test(q.sql));
+    expect(page.length).toBeGreaterThan(0);
+    for (const q of page) {
+      const steps = await plan(q);
+      expect(
+        steps.filter((d) => PER_ENTRY.test(d)),
+        `${q.sql}\n${steps.join("\n")}`,
+      ).toEqual([]);
+      expect(
+        steps.some((d) => HASH_INDEX.test(d)),
+        `${q.sql}\n${steps.join("\n")}`,
+      ).toBe(true);
+    }
+  });
+
+  it("a submission answer's links, and a view's", async () => {
+    const { db, queries } = capturing();
+    await submitAnswerRows(db, ["hsh_a", "hsh_b"]);
+    await linkedOf(db, [{ id: "hsh_a", fingerprint: "pdq:00", submitterId: "par_a" } as SubmissionRow]);
+    await expectIndexed(queries);
+    for (const q of queries) expect((await plan(q)).some((d) => HASH_INDEX.test(d))).toBe(true);
+  });
+
+  it("one live submission per authority and fingerprint; withdrawn ones never collide", async () => {
+    const fp = `pdq:${"ab".repeat(32)}`;
+    const row = (id: string, submitter: string, status: string) =>
+      env.DB.prepare(
+        `INSERT INTO submissions (id, record_id, submitter_id, member_state, signal_type, value, fingerprint,
+           limbs, content_type, national_provision, status, created_at)
+         VALUES (?, 'rec_x', ?, 'NL', 'pdq', ?, ?, '["a"]', 'image', 'x', ?, '2026-01-01T00:00:00.000Z')`,
+      ).bind(id, submitter, fp.slice(4), fp, status);
+    await row("hsh_uniq1", "par_u1", "withdrawn").run();
+    await row("hsh_uniq2", "par_u1", "withdrawn").run();
+    await row("hsh_uniq3", "par_u1", "live").run();
+    await row("hsh_uniq4", "par_u2", "live").run();
+    await expect(row("hsh_uniq5", "par_u1", "live").run()).rejects.toThrow(/UNIQUE constraint failed/);
+    // Withdrawing the live one frees the place for a new live submission.
+    await env.DB.prepare("UPDATE submissions SET status = 'withdrawn' WHERE id = 'hsh_uniq3'").run();
+    await row("hsh_uniq5", "par_u1", "live").run();
+    await expect(
+      env.DB.prepare("UPDATE submissions SET status = 'live' WHERE id = 'hsh_uniq1'").run(),
+    ).rejects.toThrow(/UNIQUE constraint failed/);
+  });
+
+  it("a submission never maintains an index of the hash value beside it", async () => {
+    const rows = await env.DB.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'submissions' AND sql IS NOT NULL",
+    ).all<{ name: string; sql: string }>();
+    const byHash = rows.results.filter(
+      (r) => /\(\s*`?(fingerprint|value)`?\b/.test(r.sql) && !/WHERE/.test(r.sql),
+    );
+    expect(byHash.map((r) => r.name)).toEqual(["submissions_fingerprint_live"]);
+  });
 });

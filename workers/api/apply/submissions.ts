@@ -52,7 +52,8 @@ export type LabelChange = {
 export type SubmitApplied = Plan & {
   /** Items new to this node, with the ids they get. */
   fresh: { item: SubmissionItem; id: string }[];
-  /** The submission id of every item, in record order (existing ones keep theirs). */
+  /** The record's items, and the submission id of each in the same order (existing ones keep theirs). */
+  items: readonly SubmissionItem[];
   ids: string[];
   /**
    * Items this authority had already submitted with other labels, by submission id: the stored
@@ -184,6 +185,7 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
     ];
     return {
       fresh,
+      items,
       ids,
       relabelled,
       // Over HTTP a repeat stores nothing; a replica stores every record its origin logged.

@@ -35,10 +35,9 @@ import {
   signedBody,
 } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
-import { policy } from "../rules/baseline.ts";
 import { curationQueue } from "../store/curation.ts";
 import { submissionDetail, submissionPage } from "../store/submission-lists.ts";
-import { submissionsByIds, viewsOf } from "../store/submissions.ts";
+import { submitAnswerRows } from "../store/submissions.ts";
 import { signedWrite } from "./signed-write.ts";
 
 const app = router();
@@ -68,24 +67,21 @@ export const postSubmissions = signedWrite({
   applier: createSubmissions,
   async answer({ receipt, plan }, c) {
     const { fresh, ids, relabelled } = plan;
-    const byId = new Map((await submissionsByIds(c.var.db, ids)).map((r) => [r.id, r]));
-    const p = await policy(c.var.db, c.env);
-    const views = await viewsOf(
-      c.var.db,
-      ids.map((id) => byId.get(id)!),
-      p,
-    );
+    const created = new Set(fresh.map((f) => f.id));
+    const items = plan.items;
+    const rows = await submitAnswerRows(c.var.db, ids);
+    if (rows.length !== ids.length) throw new Error("a submitted entry is missing after its write");
     return {
       body: {
         receipt,
-        submissions: views.map((v) => ({
-          id: v.id,
-          signalType: v.signalType,
-          value: v.value,
-          outcome: fresh.some((f) => f.id === v.id) ? ("created" as const) : ("existing" as const),
-          lowQuality: v.lowQuality,
-          linked: v.linked,
-          ...(relabelled.has(v.id) ? { labelsDiffer: relabelled.get(v.id) } : {}),
+        submissions: rows.map((r, n) => ({
+          id: r.id,
+          signalType: items[n]!.signalType,
+          value: items[n]!.value,
+          outcome: created.has(r.id) ? ("created" as const) : ("existing" as const),
+          lowQuality: r.lowQuality,
+          linked: r.linked,
+          ...(relabelled.has(r.id) ? { labelsDiffer: relabelled.get(r.id) } : {}),
         })),
       },
       status: receipt ? 201 : 200,

@@ -1,6 +1,13 @@
 // Submissions as authorities and coordinators read them: a page of the list (mine, awaiting my
 // assessment, all) and one entry with every signed record about it. No Hono types here.
-import type { HistoryItem, Role, SubmissionListQuery, SubmissionSort, SubmissionView } from "@eusn/protocol";
+import {
+  type HistoryItem,
+  type Role,
+  SIGNAL_TYPES,
+  type SubmissionListQuery,
+  type SubmissionSort,
+  type SubmissionView,
+} from "@eusn/protocol";
 import {
   and,
   asc,
@@ -14,6 +21,7 @@ import {
   lt,
   lte,
   notExists,
+  or,
   type SQL,
   sql,
 } from "drizzle-orm";
@@ -94,11 +102,19 @@ export async function submissionPage(
   if (q.from) conds.push(gte(submissions.createdAt, `${q.from}T00:00:00.000Z`));
   if (q.to) conds.push(lte(submissions.createdAt, `${q.to}T23:59:59.999Z`));
   if (q.q) {
-    // An id or a hash value, by its start: each a range its index answers.
+    // An id or a hash value, by its start: each a range its index answers (a value's, one per
+    // signal type, on the fingerprint `type:value`, which the one index of hashes is keyed by).
     conds.push(
       q.q.startsWith("hsh_")
         ? and(gte(submissions.id, q.q), lt(submissions.id, prefixEnd(q.q)))
-        : and(gte(submissions.value, q.q), lt(submissions.value, prefixEnd(q.q))),
+        : or(
+            ...SIGNAL_TYPES.map((t) =>
+              and(
+                gte(submissions.fingerprint, `${t}:${q.q}`),
+                lt(submissions.fingerprint, prefixEnd(`${t}:${q.q}`)),
+              ),
+            ),
+          ),
     );
   }
   const where = and(...conds);

@@ -1,7 +1,7 @@
 // Submission, assessment and baseline queries and the statements that keep tallies and the
 // change feed consistent; the rules they apply live in rules/baseline.ts. No Hono types here.
 import type { SubmissionView, TcoLimb } from "@eusn/protocol";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { submissions } from "../../../schema/index.ts";
 import { chunk, type Db } from "../lib/db.ts";
 import {
@@ -24,6 +24,31 @@ export async function submissionsByIds(db: Db, ids: string[]): Promise<Submissio
   for (const part of chunk(ids, 90))
     out.push(...(await db.select().from(submissions).where(inArray(submissions.id, part))));
   return out;
+}
+
+/**
+ * What a submitted batch is answered with, per id in the order given: whether the entry is
+ * flagged low quality, and its links (as `linkedOf` gives them: other authorities' live
+ * submissions of the same fingerprint). One statement whatever the batch size (the ids travel as
+ * one JSON parameter), each link found through the fingerprint index; the full views
+ * (`viewsOf`) would read every column of every row and the tallies the answer does not carry.
+ */
+export async function submitAnswerRows(
+  db: Db,
+  ids: string[],
+): Promise<{ id: string; lowQuality: boolean; linked: string[] }[]> {
+  const rows = await db.all<{ id: string; low_quality: number; linked: string }>(sql`
+    SELECT s.id, s.low_quality,
+           (SELECT json_group_array(o.id) FROM submissions o
+             WHERE o.fingerprint = s.fingerprint AND o.status = 'live' AND o.id <> s.id
+               AND o.submitter_id <> s.submitter_id) AS linked
+      FROM json_each(${JSON.stringify(ids)}) AS j JOIN submissions AS s ON s.id = j.value
+     ORDER BY j.key`);
+  return rows.map((r) => ({
+    id: r.id,
+    lowQuality: r.low_quality === 1,
+    linked: JSON.parse(r.linked) as string[],
+  }));
 }
 
 /**

@@ -447,11 +447,7 @@ async function moveAdmission(
         );
     const again: Settled[] = [];
     for (const { request_record_id } of countersigned) {
-      const other = await db
-        .select()
-        .from(registryRequests)
-        .where(eq(registryRequests.requestRecordId, request_record_id))
-        .get();
+      const other = await requestRow(db, request_record_id);
       if (!other) continue;
       again.push(
         await settleRequest(db, other, {
@@ -680,11 +676,7 @@ export async function registryReach(db: Db, ends: RegistryEnd, recordId: string)
   const change: RegistryChange = { ends };
   const parts: Settled[] = [];
   for (const { request_record_id } of requests) {
-    const req = await db
-      .select()
-      .from(registryRequests)
-      .where(eq(registryRequests.requestRecordId, request_record_id))
-      .get();
+    const req = await requestRow(db, request_record_id);
     if (!req) continue;
     const s = await settleRequest(db, req, { change, recordId, reach: false });
     parts.push(s);
@@ -923,4 +915,13 @@ export async function demoteFounding(
     touches: [...voids.touches, ...(await entriesOf(db, p.id))],
     also: { ...noChange(), unadmits: [p.id] },
   });
+}
+
+/** A registry request's row by the id of the record that made the request. */
+function requestRow(db: Db, requestRecordId: string) {
+  return db
+    .select()
+    .from(registryRequests)
+    .where(eq(registryRequests.requestRecordId, requestRecordId))
+    .get();
 }

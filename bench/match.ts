@@ -576,7 +576,9 @@ async function benchSize(size: number) {
       } catch (e) {
         // Reported beside the rows measured before it, not instead of them.
         cold.push({ after: how, error: (e as Error).message.slice(0, 300), load1: l });
-        log(`  first query after ${how === "idle" ? "idling 20 s" : "a restart"}: FAILED — ${(e as Error).message}`);
+        log(
+          `  first query after ${how === "idle" ? "idling 20 s" : "a restart"}: FAILED — ${(e as Error).message}`,
+        );
         continue;
       }
       stats = await shardStats(coordinator);

@@ -181,14 +181,22 @@ export class LocalNet {
     );
   }
 
-  /** Applies the migrations to every node's local D1 and starts them; resolves when all answer. */
-  async start(opts: { timeoutMs?: number; progress?: (what: string) => void } = {}): Promise<void> {
+  /**
+   * Applies the migrations to every node's local D1 and starts them; resolves when all answer.
+   * `state`: a migrated, empty persist dir (wrangler's --persist-to) to copy instead of migrating,
+   * e.g. the test run's template.
+   */
+  async start(
+    opts: { timeoutMs?: number; progress?: (what: string) => void; state?: string } = {},
+  ): Promise<void> {
     const t = Date.now();
     // One `wrangler d1 migrations apply` (several seconds of CPU each) and copies of its result:
     // every node's local D1 starts from the same migrated, empty database.
     const [first, ...rest] = this.nodes;
-    await migrate(first!);
-    for (const n of rest) cpSync(path.join(first!.dir, "v3"), path.join(n.dir, "v3"), { recursive: true });
+    const template = opts.state ? path.join(opts.state, "v3") : path.join(first!.dir, "v3");
+    if (opts.state) cpSync(template, path.join(first!.dir, "v3"), { recursive: true });
+    else await migrate(first!);
+    for (const n of rest) cpSync(template, path.join(n.dir, "v3"), { recursive: true });
     opts.progress?.(`migrations applied (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     for (const n of this.nodes) spawnNode(n);
     const deadline = Date.now() + (opts.timeoutMs ?? 300_000);

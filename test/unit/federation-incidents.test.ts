@@ -7,7 +7,7 @@
 // entry, after it B answers nothing and the platform sees the lapse in B's reversals. The
 // in-workerd pair of test/helpers/two-nodes.ts cannot show B's answers (its two apps share match
 // shards that read A's database); test/api/federation-incidents.test.ts shows B's clock at work.
-import { type EusnClient, generateParticipantKey } from "@eusn/client";
+import type { EusnClient } from "@eusn/client";
 import type {
   IncidentReport,
   IncidentView,
@@ -15,47 +15,19 @@ import type {
   MatchResponse,
   Reversal,
   SubmitResult,
-  WriteReceipt,
 } from "@eusn/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalNet } from "../../scripts/federation/local-net.ts";
-import { secondSignature } from "../../scripts/second-signature.ts";
+import type { LocalNet } from "../../scripts/federation/local-net.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import { A, B, startTwoLocalNodes, type TwoLocalNodes } from "../helpers/two-local-nodes.ts";
 
-const [A, B] = [0, 1] as const;
 const HOUR = 3600_000;
+let two: TwoLocalNodes;
 let net: LocalNet;
+let pullAll: TwoLocalNodes["pullAll"];
 let nl: EusnClient;
 let platformOnA: EusnClient;
 let platformOnB: EusnClient;
-
-/** Admitted on node `on` (with the second coordinator's countersignature); its id and key. */
-async function admit(on: number, role: "authority" | "platform", memberState?: string) {
-  const node = net.nodes[on]!;
-  const key = await generateParticipantKey();
-  const res = await node.coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
-    role,
-    ...(memberState ? { memberState } : {}),
-    displayName: `${role} on ${node.label}`,
-    jwks: { keys: [key.publicJwk] },
-  });
-  if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  await secondSignature(node.coordinator, res.data);
-  return { id: res.data.subjectId, key: key.privateJwk };
-}
-
-/** B pulls A until a pull moves nothing; fails on a refusal or a skip. */
-async function pullAll(): Promise<void> {
-  const seen: unknown[] = [];
-  for (let i = 0; i < 10; i++) {
-    const [report] = await net.pull(B, A);
-    seen.push(report);
-    expect(report?.status, JSON.stringify(seen)).toBe("ok");
-    expect(report?.skipped, JSON.stringify(seen)).toEqual({});
-    if (!report?.more && report?.applied === 0 && report.released === 0) return;
-  }
-  throw new Error(`B's pull of A does not end: ${JSON.stringify(seen)}`);
-}
 
 async function hits(on: EusnClient, value: string): Promise<MatchHit[]> {
   const res = await on.match({ scope: "baseline", items: [{ type: "pdq", value }] });
@@ -65,25 +37,14 @@ async function hits(on: EusnClient, value: string): Promise<MatchHit[]> {
 
 describe("a crisis incident across two nodes", () => {
   beforeAll(async () => {
-    net = await LocalNet.create({
-      labels: ["A", "B"],
-      ids: ["eusn-incident-a", "eusn-incident-b"],
-      vars: { RATE_LIMIT_MATCH: "off", RATE_LIMIT_WRITE: "off" },
-      prefix: "eusn-incident-fed-",
-    });
-    await net.start({ timeoutMs: 240_000 });
     // Everyone is admitted on A and known on B by B's pulls: the platform talks to both nodes with
     // the same id and key.
-    const authority = await admit(A, "authority", "NL");
-    nl = net.client(A, authority.id, authority.key);
-    const platform = await admit(A, "platform");
-    platformOnA = net.client(A, platform.id, platform.key);
-    platformOnB = net.client(B, platform.id, platform.key);
-    await pullAll();
+    two = await startTwoLocalNodes("incident");
+    ({ net, nl, platformOnA, platformOnB, pullAll } = two);
   }, 300_000);
 
   afterAll(async () => {
-    await net?.close();
+    await two?.close();
   });
 
   it("B answers the replicated entry labelled provisional, counts it, and stops after the pull that brings A's close", async () => {

@@ -6,7 +6,7 @@
 // one Durable Object namespace, whose match shards read node A's database.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { type EusnClient, generateParticipantKey } from "@eusn/client";
+import type { EusnClient } from "@eusn/client";
 import type { PdqHex } from "@eusn/pdq";
 import {
   type MatchHit,
@@ -14,16 +14,16 @@ import {
   type SubmitResult,
   type VpdqFrame,
   vpdqDigest,
-  type WriteReceipt,
 } from "@eusn/protocol";
 import { compareVpdq, matchedRanges } from "@eusn/vpdq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalNet, timedFetch } from "../../scripts/federation/local-net.ts";
-import { secondSignature } from "../../scripts/second-signature.ts";
+import { type LocalNet, timedFetch } from "../../scripts/federation/local-net.ts";
+import { A, B, startTwoLocalNodes, type TwoLocalNodes } from "../helpers/two-local-nodes.ts";
 import { haveVectors, VECTORS } from "../helpers/vpdq.ts";
 
-const [A, B] = [0, 1] as const;
+let two: TwoLocalNodes;
 let net: LocalNet;
+let pullAll: TwoLocalNodes["pullAll"];
 let nl: EusnClient;
 let platformOnA: EusnClient;
 let platformOnB: EusnClient;
@@ -39,37 +39,6 @@ function sample(name: string): VpdqFrame[] {
     });
 }
 
-/** Admitted on node `on` (with the second coordinator's countersignature); its id and key. */
-async function admit(on: number, role: "authority" | "platform", memberState?: string) {
-  const node = net.nodes[on]!;
-  const key = await generateParticipantKey();
-  const res = await node.coordinator.write<WriteReceipt>("/v1/participants", "participant.admit", {
-    role,
-    ...(memberState ? { memberState } : {}),
-    displayName: `${role} on ${node.label}`,
-    jwks: { keys: [key.publicJwk] },
-  });
-  if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  await secondSignature(node.coordinator, res.data);
-  return { id: res.data.subjectId, key: key.privateJwk };
-}
-
-/**
- * B pulls A until a pull moves nothing (a record held for what it depends on is released by a
- * later pull); the reports, for failure messages.
- */
-async function pullAll(): Promise<string> {
-  const seen: unknown[] = [];
-  for (let i = 0; i < 10; i++) {
-    const [report] = await net.pull(B, A);
-    seen.push(report);
-    expect(report?.status, JSON.stringify(seen)).toBe("ok");
-    expect(report?.skipped, JSON.stringify(seen)).toEqual({});
-    if (!report?.more && report?.applied === 0 && report.released === 0) return JSON.stringify(seen);
-  }
-  throw new Error(`B's pull of A does not end: ${JSON.stringify(seen)}`);
-}
-
 const videoHits = async (on: EusnClient, frames: VpdqFrame[]): Promise<MatchHit[]> => {
   const res = await on.match({ scope: "all", items: [{ type: "vpdq", frames }] });
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
@@ -78,25 +47,14 @@ const videoHits = async (on: EusnClient, frames: VpdqFrame[]): Promise<MatchHit[
 
 describe.skipIf(!haveVectors)("a video entry across two nodes", () => {
   beforeAll(async () => {
-    net = await LocalNet.create({
-      labels: ["A", "B"],
-      ids: ["eusn-video-a", "eusn-video-b"],
-      vars: { RATE_LIMIT_MATCH: "off", RATE_LIMIT_WRITE: "off" },
-      prefix: "eusn-video-fed-",
-    });
-    await net.start({ timeoutMs: 240_000 });
-    // Everyone is admitted on A, and known on B by B's pulls: the platform talks to both nodes
-    // with the same id and key.
-    const authority = await admit(A, "authority", "NL");
-    nl = net.client(A, authority.id, authority.key);
-    const platform = await admit(A, "platform");
-    platformOnA = net.client(A, platform.id, platform.key);
-    platformOnB = net.client(B, platform.id, platform.key);
-    await pullAll();
+    // Everyone is admitted on A and known on B by B's pulls: the platform talks to both nodes with
+    // the same id and key.
+    two = await startTwoLocalNodes("video");
+    ({ net, nl, platformOnA, platformOnB, pullAll } = two);
   }, 300_000);
 
   afterAll(async () => {
-    await net?.close();
+    await two?.close();
   });
 
   it("replicates to B by a pull, byte for byte, and matches on B as on A; a withdrawal on A stops it on B", async () => {

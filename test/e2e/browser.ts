@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { expect, inject } from "vitest";
+import { afterAll, beforeAll, expect, inject } from "vitest";
 
 export const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts/e2e");
 export const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/pdq");
@@ -58,9 +58,7 @@ export async function connect(): Promise<Browser> {
 /** Everything a page reported that the tests treat as a failure: CSP violations, script errors. */
 export type Watch = { problems: string[]; requests: { url: string; body: string; headers: string }[] };
 
-export async function newPage(
-  browser: Browser,
-): Promise<{ context: BrowserContext; page: Page; watch: Watch }> {
+export async function newPage(browser: Browser): Promise<Tab> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   // Fail a stuck step with Playwright's own message well inside the test's timeout
   // (E2E_STEP_TIMEOUT_S, default 15, raises it on a machine shared with other heavy jobs).
@@ -76,6 +74,56 @@ export async function newPage(
     watch.requests.push({ url: r.url(), body: r.postData() ?? "", headers: JSON.stringify(r.headers()) }),
   );
   return { context, page, watch };
+}
+
+/** A tab of its own (a browser context: its own storage, so its own session). */
+export type Tab = { context: BrowserContext; page: Page; watch: Watch };
+
+/**
+ * One e2e file's browser, the preamble every file shares: connects to global setup's Chromium
+ * before the file's first test (waiting for setup to be ready) and disconnects after its last;
+ * `as(slug)` gives the participant's signed-in tab, signing in through the form the first time
+ * only (a flow that acts as the same participant again continues in the same tab, as a person
+ * does); `tab()` a new tab nobody signed in on; `problems()` what any of them reported.
+ * Call it in a `describe` callback.
+ */
+export function useBrowser() {
+  let browser: Browser | undefined;
+  const tabs: Tab[] = [];
+  const signedIn = new Map<Slug, Promise<Tab>>();
+  beforeAll(async () => {
+    browser = await connect();
+  }, READY_TIMEOUT + 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  const tab = async (): Promise<Tab> => {
+    if (!browser) throw new Error("useBrowser: not connected (call it in a describe callback)");
+    const t = await newPage(browser);
+    tabs.push(t);
+    return t;
+  };
+  return {
+    get browser(): Browser {
+      if (!browser) throw new Error("useBrowser: not connected");
+      return browser;
+    },
+    tab,
+    /** The participant's tab, signed in through the form (once per file). */
+    as(slug: Slug): Promise<Tab> {
+      let t = signedIn.get(slug);
+      if (!t) {
+        t = tab().then(async (t) => {
+          await signIn(t.page, slug);
+          return t;
+        });
+        signedIn.set(slug, t);
+      }
+      return t;
+    },
+    /** The CSP violations and script errors every tab of the file reported so far. */
+    problems: () => tabs.flatMap((t) => t.watch.problems),
+  };
 }
 
 /** Navigates and waits until the browser module finished the page's first load. */
@@ -143,6 +191,9 @@ export async function expectAccessible(page: Page) {
     ).axe;
     const r = await axe.run(document, {
       runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+      // Every rule still runs on every node; only the violations are then collected with their
+      // selectors (passes and the like, never read here, are the slow part of axe's report).
+      resultTypes: ["violations"],
     });
     return r.violations.map((v) => ({
       id: v.id,

@@ -10,28 +10,26 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { EusnClient, generateParticipantKey } from "@eusn/client";
 import { hammingDistance, type PdqHex } from "@eusn/pdq";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
   axeChecked,
   base,
   confirmDialog,
-  connect,
   credential,
   dropFiles,
   expectAccessible,
   FIXTURES,
   keyFile,
   keysDir,
-  newPage,
   open,
   queueIds,
-  READY_TIMEOUT,
+  type Slug,
   searchQueue,
   shot,
-  signIn,
   skip,
-  type Watch,
+  type Tab,
+  useBrowser,
 } from "./browser.ts";
 import { SIGNAL_HANDLE, SIGNAL_OUT_LINK } from "./global-setup.ts";
 
@@ -77,8 +75,7 @@ const d = skip ? describe.skip : describe;
 if (skip) it.skip(`console e2e skipped: ${skip}`, () => {});
 
 d("the console", () => {
-  let browser: Browser;
-  const pages: { page: Page; watch: Watch }[] = [];
+  const b = useBrowser();
   const entry = { shapes: "", checker: "", md5: "" };
   /** The ids of the records this file signs, by what they did. */
   const rec = {
@@ -91,13 +88,12 @@ d("the console", () => {
   };
   const shapesHash = reference.get("shapes-1024x768.png")!.hash;
 
-  const by: Record<string, { page: Page; watch: Watch }> = {};
-  async function as(slug: Parameters<typeof signIn>[1]) {
-    const p = await newPage(browser);
-    pages.push(p);
-    by[slug] = p;
-    await signIn(p.page, slug);
-    return p;
+  /** The tabs of the participants signed in so far (each signs in once: useBrowser), and the public's. */
+  const by: Partial<Record<Slug | "visitor", Tab>> = {};
+  async function as(slug: Slug) {
+    const t = await b.as(slug);
+    by[slug] = t;
+    return t;
   }
 
   type Report = {
@@ -139,19 +135,9 @@ d("the console", () => {
 
   /** A page nobody signed in on (the public's). */
   async function visitorPage() {
-    const visitor = await newPage(browser);
-    pages.push(visitor);
-    by.visitor = visitor;
-    return visitor;
+    by.visitor = await b.tab();
+    return by.visitor;
   }
-
-  // Also waits for global setup, which starts the node and Chromium beside the other files' tests.
-  beforeAll(async () => {
-    browser = await connect();
-  }, READY_TIMEOUT + 30_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
 
   it("serves pages under a strict CSP, the module and stylesheet as static assets", async () => {
     const res = await fetch(`${base}/console`);
@@ -525,8 +511,7 @@ d("the console", () => {
       }),
       { mode: 0o600 },
     );
-    const newcomer = await newPage(browser);
-    pages.push(newcomer);
+    const newcomer = await b.tab();
     await open(newcomer.page, "/console");
     await newcomer.page.setInputFiles("#key-file", file);
     await newcomer.page.getByRole("button", { name: "Sign in" }).click();
@@ -709,8 +694,7 @@ d("the console", () => {
     await open(page, "/console/match");
     await expect.poll(() => page.locator("#reversals-table").textContent()).toContain(entry.shapes);
     // The old key file no longer signs in; the new one does.
-    const other = await newPage(browser);
-    pages.push(other);
+    const other = await b.tab();
     await open(other.page, "/console");
     await other.page.setInputFiles("#key-file", file);
     await other.page.getByRole("button", { name: "Sign in" }).click();
@@ -1169,6 +1153,6 @@ d("the console", () => {
   });
 
   it("no page reported a CSP violation or a script error along the way", () => {
-    expect(pages.flatMap((p) => p.watch.problems)).toEqual([]);
+    expect(b.problems()).toEqual([]);
   });
 });

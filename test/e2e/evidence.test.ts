@@ -9,25 +9,21 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { EusnClient, submitVideo } from "@eusn/client";
 import type { SubmissionView, VpdqFrame } from "@eusn/protocol";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   confirmDialog,
-  connect,
   credential,
   dropFiles,
   expectAccessible,
   FIXTURES,
   keyFile,
   keysDir,
-  newPage,
   open,
-  READY_TIMEOUT,
   type Slug,
   shot,
-  signIn,
   skip,
-  type Watch,
+  useBrowser,
 } from "./browser.ts";
 import { attachWithRetry } from "./evidence-setup.ts";
 
@@ -52,16 +48,9 @@ if (skip) it.skip(`case-file e2e skipped: ${skip}`, () => {});
 const encKeyFile = (slug: "nl" | "de" | "fr") => path.join(keysDir, `${slug}-enc.json`);
 
 d("case files in the console", () => {
-  let browser: Browser;
+  // Each participant signs in once; a later flow continues in the same tab.
+  const { as } = useBrowser();
   let seeded: { entry: string; caseFile: string; hash: string };
-  const pages: { page: Page; watch: Watch }[] = [];
-
-  async function as(slug: Slug) {
-    const p = await newPage(browser);
-    pages.push(p);
-    await signIn(p.page, slug);
-    return p;
-  }
 
   /** The client of a participant, from its key file (for reading what the node holds). */
   function client(slug: Slug) {
@@ -84,12 +73,8 @@ d("case files in the console", () => {
   const filterOf = (page: Page, selector: string) =>
     page.locator(selector).evaluate((el) => getComputedStyle(el).filter);
 
-  beforeAll(async () => {
-    browser = await connect();
+  beforeAll(() => {
     seeded = JSON.parse(readFileSync(path.join(keysDir, "evidence.json"), "utf8"));
-  }, READY_TIMEOUT + 30_000);
-  afterAll(async () => {
-    await browser?.close();
   });
 
   it("DE: another authority's key opens nothing; its own opens the image blurred and greyscale, hash-checked; it concurs from the viewer", async () => {

@@ -7,7 +7,8 @@
 //  3. bundles the Worker once (`wrangler deploy --dry-run --outdir`) and copies the static assets
 //     into the temp dir, with a copy of wrangler.toml pointing at them (`no_bundle`): the node
 //     under test is a snapshot, so edits elsewhere in the checkout cannot reload it mid-run;
-//  4. applies the D1 migrations into a fresh `--persist-to` dir and starts `wrangler dev` on free
+//  4. applies the D1 migrations into a fresh `--persist-to` dir (one `wrangler d1 execute`, as the
+//     unit tests' nodes do: test/helpers/local-node.ts) and starts `wrangler dev` on free
 //     ports (HTTP and inspector), logging to test-artifacts/e2e/wrangler.log;
 //  5. admits three authorities (NL, DE, FR) and two platforms through the signed API and writes
 //     their key files (the format `npm start` writes) for the tests to sign in with; registers
@@ -56,6 +57,7 @@ import type { TestProject } from "vitest/node";
 import { buildConsole } from "../../scripts/build-console.ts";
 import type { Credential } from "../../scripts/demo-keys.ts";
 import { seedLargeDemo } from "../../scripts/seed-content.ts";
+import { makeMigratedState } from "../helpers/local-node.ts";
 import { startReceiver } from "../helpers/webhook-receiver.ts";
 import { seedEvidence } from "./evidence-setup.ts";
 
@@ -205,7 +207,9 @@ async function prepare(opts: {
 }): Promise<string> {
   const { tmp, keysDir, port, inspector, base, started, receiver } = opts;
   const t0 = Date.now();
-  const built = await buildConsole({ quiet: true });
+  // The console bundle (static assets, copied below) is built while the Worker is bundled and
+  // the D1 migrated: none of the three needs another's output.
+  const building = buildConsole({ quiet: true });
   const timings: string[] = [];
   const state = path.join(tmp, "state");
 
@@ -229,6 +233,10 @@ async function prepare(opts: {
 
   const workerDir = path.join(tmp, "worker");
   const bundling = run(["deploy", "--dry-run", "--outdir", workerDir], "bundling the Worker");
+  // One local D1 start for all migrations (test/helpers/local-node.ts: the same SQL and
+  // d1_migrations rows as `wrangler d1 migrations apply`, which starts a local D1 per migration).
+  const migrating = makeMigratedState(state);
+  const built = await building;
   cpSync(path.join(ROOT, "workers/console/public"), path.join(tmp, "public"), { recursive: true });
   const config = path.join(tmp, "wrangler.toml");
   let toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
@@ -248,14 +256,7 @@ async function prepare(opts: {
     toml = toml.replace(re, line);
   }
   writeFileSync(config, toml);
-  // Bundling and migrating are independent: run them side by side.
-  await Promise.all([
-    bundling,
-    run(
-      ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", config],
-      "migrations",
-    ),
-  ]);
+  await Promise.all([bundling, migrating]);
   timings.push(`bundle + migrations ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const log = createWriteStream(path.join(ARTIFACTS, "wrangler.log"));

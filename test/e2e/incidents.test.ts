@@ -10,28 +10,25 @@
 // incident and entry (a fresh random hash), signs in as Demo Video (never as Demo Social, whose key
 // console.test.ts rotates) and leaves no incident active behind it.
 import { randomBytes } from "node:crypto";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
   confirmDialog,
-  connect,
   expectAccessible,
-  newPage,
   open,
-  READY_TIMEOUT,
   type Slug,
   shot,
-  signIn,
   skip,
-  type Watch,
+  type Tab,
+  useBrowser,
 } from "./browser.ts";
 
 const d = skip ? describe.skip : describe;
 if (skip) it.skip(`incident e2e skipped: ${skip}`, () => {});
 
 d("a crisis drill in the console", () => {
-  let browser: Browser;
-  const pages: Partial<Record<Slug, { page: Page; watch: Watch }>> = {};
+  const b = useBrowser();
+  const pages: Partial<Record<Slug, Tab>> = {};
   const title = `Livestream drill ${Date.now().toString(36)}`;
   // A hash no other file submits: the drill's one entry.
   const hash = randomBytes(32).toString("hex");
@@ -40,20 +37,12 @@ d("a crisis drill in the console", () => {
   let declaredEnd = "";
 
   async function as(slug: Slug) {
-    const p = await newPage(browser);
-    pages[slug] = p;
-    await signIn(p.page, slug);
-    return p;
+    const t = await b.as(slug);
+    pages[slug] = t;
+    return t;
   }
   /** The banner's line for this drill's incident on the page now. */
   const bannerLine = (page: Page) => page.locator(`#incident-banner p[data-incident-id="${incidentId}"]`);
-
-  beforeAll(async () => {
-    browser = await connect();
-  }, READY_TIMEOUT + 30_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
 
   it("coordinator: declares the incident and extends it through the signing dialog", async () => {
     const { page } = await as("coordinator");
@@ -190,6 +179,6 @@ d("a crisis drill in the console", () => {
   });
 
   it("no page reported a CSP violation or a script error along the way", () => {
-    expect(Object.values(pages).flatMap((p) => p!.watch.problems)).toEqual([]);
+    expect(b.problems()).toEqual([]);
   });
 });

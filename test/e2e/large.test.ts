@@ -8,28 +8,24 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { EusnClient } from "@eusn/client";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
   base,
   chooseInQueue,
   confirmDialog,
-  connect,
   expectAccessible,
   keyFile,
   keysDir,
-  newPage,
   open,
   queueIds,
   queueLoad,
   queueTotal,
-  READY_TIMEOUT,
   type Slug,
   searchQueue,
   shot,
-  signIn,
   skip,
-  type Watch,
+  useBrowser,
 } from "./browser.ts";
 import { LARGE_ENTRIES } from "./global-setup.ts";
 
@@ -65,21 +61,7 @@ async function expectTotalAsApi(page: Page, host: string, slug: Slug, q: Record<
 const choose = chooseInQueue;
 
 d("a day's work on a network of thousands of entries", () => {
-  let browser: Browser;
-  const pages: { page: Page; watch: Watch }[] = [];
-  const as = async (slug: Slug) => {
-    const p = await newPage(browser);
-    pages.push(p);
-    await signIn(p.page, slug);
-    return p;
-  };
-
-  beforeAll(async () => {
-    browser = await connect();
-  }, READY_TIMEOUT + 30_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const { as, problems } = useBrowser();
 
   it("the node holds the large network", async () => {
     const { total } = await list("coordinator", { scope: "all", limit: "1" });
@@ -296,6 +278,6 @@ d("a day's work on a network of thousands of entries", () => {
   });
 
   it("no page reported a CSP violation or a script error", () => {
-    expect(pages.flatMap((p) => p.watch.problems)).toEqual([]);
+    expect(problems()).toEqual([]);
   });
 });

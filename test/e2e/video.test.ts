@@ -9,21 +9,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { hammingDistance, type PdqHex } from "@eusn/pdq";
 import type { VpdqFrame } from "@eusn/protocol";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { VECTORS } from "../helpers/vpdq.ts";
-import {
-  ARTIFACTS,
-  confirmDialog,
-  connect,
-  dropFiles,
-  newPage,
-  open,
-  READY_TIMEOUT,
-  shot,
-  signIn,
-  skip,
-} from "./browser.ts";
+import { ARTIFACTS, confirmDialog, dropFiles, open, shot, skip, useBrowser } from "./browser.ts";
 
 const NAMES = [
   "chair-22-sd-grey-bar",
@@ -54,20 +42,13 @@ const d = why ? describe.skip : describe;
 if (why) it.skip(`video e2e skipped: ${why}`, () => {});
 
 d("video in the console", () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await connect();
-  }, READY_TIMEOUT + 30_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const b = useBrowser();
 
   it("an authority submits a video hashed in the browser; a platform matches its copies; the frames against FFmpeg's", {
     timeout: 300_000,
   }, async () => {
     // The authority: drop, see the frames, sign.
-    const nl = await newPage(browser);
-    await signIn(nl.page, "nl");
+    const nl = await b.as("nl");
     await open(nl.page, "/console/submit");
     const before = nl.watch.requests.length;
     await dropFiles(nl.page, "#submit-zone", [videoFile("chair-orig-22-sd-bar")]);
@@ -92,8 +73,7 @@ d("video in the console", () => {
     await shot(nl.page, "video-02-entry");
 
     // The platform: drop all seven, match against every live submission.
-    const pf = await newPage(browser);
-    await signIn(pf.page, "video");
+    const pf = await b.as("video");
     await open(pf.page, "/console/match");
     const sent = pf.watch.requests.length;
     await dropFiles(
@@ -147,12 +127,12 @@ d("video in the console", () => {
       meanBits: all.reduce((a, b) => a + b, 0) / all.length,
       medianBits: sorted[Math.floor(sorted.length / 2)],
       maxBits: sorted.at(-1),
-      chromium: browser.version(),
+      chromium: b.browser.version(),
     };
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, "browser-vpdq.json"), JSON.stringify({ summary, report }, null, 2));
     process.stderr.write(`[e2e] browser vPDQ against FFmpeg: ${JSON.stringify(summary)}\n`);
     expect(all).toHaveLength(92);
-    for (const w of [...nl.watch.problems, ...pf.watch.problems]) expect.fail(w);
+    for (const w of b.problems()) expect.fail(w);
   });
 });

@@ -11,22 +11,18 @@ import { readFileSync } from "node:fs";
 import { EusnClient, verifyWebhookDelivery } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
 import type { JSONWebKeySet } from "jose";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
 import {
   base,
   confirmDialog,
-  connect,
   credential,
   expectAccessible,
   keyFile,
-  newPage,
   open,
-  READY_TIMEOUT,
   shot,
-  signIn,
   skip,
-  type Watch,
+  useBrowser,
 } from "./browser.ts";
 
 const d = skip ? describe.skip : describe;
@@ -35,8 +31,7 @@ if (skip) it.skip(`webhooks e2e skipped: ${skip}`, () => {});
 type Received = { status: number; headers: Record<string, string>; body: string };
 
 d("webhooks in the console, delivered to a real receiver", () => {
-  let browser: Browser;
-  let watch: Watch;
+  const { as } = useBrowser();
   let page: Page;
   const receiver = skip ? "" : inject("e2eReceiver");
   const run = Date.now().toString(36);
@@ -56,16 +51,10 @@ d("webhooks in the console, delivered to a real receiver", () => {
       .evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent ?? "")));
   };
 
-  beforeAll(async () => {
-    browser = await connect();
-  }, READY_TIMEOUT + 30_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
-
   it("an authority registers two webhooks in the page; a withdrawal is delivered, signed by the node, to one at once and to the other after two failed attempts", async () => {
-    ({ page, watch } = await newPage(browser));
-    await signIn(page, "de");
+    const tab = await as("de");
+    page = tab.page;
+    const { watch } = tab;
     await open(page, "/console/webhooks");
     for (const h of [hooks.ok, hooks.flaky]) {
       await page.fill("#webhook-url", h.url);

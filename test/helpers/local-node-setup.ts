@@ -31,7 +31,8 @@ export default async function setup(project: TestProject) {
     await bundleWorker(path.join(dir, "worker"));
   });
   return async () => {
-    await stopSharedNode(run);
+    const cpu = await stopSharedNode(run);
+    if (cpu !== undefined) console.log(`the shared local node used ${(cpu / 1000).toFixed(1)} s of CPU`);
     delete process.env[D1_TEMPLATE_ENV];
     delete process.env[WORKER_CONFIG_ENV];
     delete process.env[RUN_DIR_ENV];

@@ -415,10 +415,15 @@ export function sharedNodeInfo(runDir: string): SharedNodeInfo | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as SharedNodeInfo) : undefined;
 }
 
-/** Stops the run's shared node, if a file started it (global teardown). */
-export async function stopSharedNode(runDir: string): Promise<void> {
+/**
+ * Stops the run's shared node, if a file started it (global teardown), and returns the CPU time
+ * its processes used (ms): the files' own CPU figures do not include it, since the node is not a
+ * child of their processes by then.
+ */
+export async function stopSharedNode(runDir: string): Promise<number | undefined> {
   const info = sharedNodeInfo(runDir);
-  if (!info) return;
+  if (!info) return undefined;
+  const cpu = groupCpuMs(info.pgid).total;
   try {
     process.kill(-info.pgid, "SIGKILL"); // its state is thrown away
   } catch {
@@ -428,6 +433,7 @@ export async function stopSharedNode(runDir: string): Promise<void> {
   while (groupPids(info.pgid).length > 0 && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
   rmSync(info.dir, { recursive: true, force: true });
+  return cpu;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Shared by the vPDQ tests: where the reference vectors are (../shared/vpdq-vectors, never copied
 // into the repository), whether FFmpeg is installed, the reference's files, and test videos made
 // with ffmpeg from frames the test knows exactly.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -61,6 +61,20 @@ export function ffmpeg(args: readonly string[], input?: Uint8Array): void {
     input,
     stdio: [input ? "pipe" : "ignore", "ignore", "pipe"],
     maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** ffmpeg() without blocking the event loop (for tests that run concurrently). */
+export function ffmpegAsync(args: readonly string[], input?: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      "ffmpeg",
+      ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", ...args],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (err, _stdout, stderr) => (err ? reject(new Error(`ffmpeg ${args.join(" ")}: ${stderr}`)) : resolve()),
+    );
+    if (input) child.stdin?.end(input);
+    else child.stdin?.end();
   });
 }
 

@@ -28,7 +28,7 @@ import {
   concat,
   expectedLines,
   expectedMatches,
-  ffmpeg,
+  ffmpegAsync,
   haveFfmpeg,
   haveVectors,
   type Mode,
@@ -309,8 +309,11 @@ describe("matchVpdq: the reference's comparison", () => {
   });
 });
 
+// The video tests run concurrently: each is a wait on an ffmpeg decode (another process) beside
+// hashing in this one, so one test's decode overlaps another's hashing.
 describe("reference vectors: every frame of the seven sample videos (read from ../shared/vpdq-vectors)", {
   timeout: VIDEO_TIMEOUT,
+  concurrent: true,
 }, () => {
   if (!haveVectors || !haveFfmpeg) {
     it.skip(`SKIPPED: ${haveVectors ? "ffmpeg/ffprobe are not installed" : "../shared/vpdq-vectors not found"}, so vPDQ conformance was not checked`, () => {});
@@ -339,6 +342,7 @@ describe("reference vectors: every frame of the seven sample videos (read from .
 
 describe("the same pictures in other containers, codecs, frame rates, sizes and pixel formats", {
   timeout: VIDEO_TIMEOUT,
+  concurrent: true,
 }, () => {
   if (!haveVectors || !haveFfmpeg) {
     it.skip("SKIPPED: needs ffmpeg and ../shared/vpdq-vectors", () => {});
@@ -367,27 +371,27 @@ describe("the same pictures in other containers, codecs, frame rates, sizes and 
     ["MPEG-TS", "ts"],
   ])("%s (stream copied) gives the reference's lines", async (_label, ext) => {
     const file = path.join(dir, `pattern.${ext}`);
-    ffmpeg(["-i", pattern, "-map", "0:v:0", "-c", "copy", file]);
+    await ffmpegAsync(["-i", pattern, "-map", "0:v:0", "-c", "copy", file]);
     expect(await hashLines(file, 1)).toEqual(expectedLines("pattern-sd-grey-bar", "every-second"));
   });
 
   it("another codec (FFV1, lossless from the decoded YUV) gives the reference's lines", async () => {
     const file = path.join(dir, "pattern-ffv1.mkv");
-    ffmpeg(["-i", pattern, "-map", "0:v:0", "-c:v", "ffv1", "-pix_fmt", "yuv420p", file]);
+    await ffmpegAsync(["-i", pattern, "-map", "0:v:0", "-c:v", "ffv1", "-pix_fmt", "yuv420p", file]);
     expect(await hashLines(file, 1)).toEqual(expectedLines("pattern-sd-grey-bar", "every-second"));
   });
 
   it("colour tags are ignored, as by the reference's swscale: a stream tagged BT.709 hashes as untagged", async () => {
     const file = path.join(dir, "doorknob-bt709.mp4");
     const tags = "h264_metadata=matrix_coefficients=1:colour_primaries=1:transfer_characteristics=1";
-    ffmpeg(["-i", doorknob, "-map", "0:v:0", "-c", "copy", "-bsf:v", tags, file]);
+    await ffmpegAsync(["-i", doorknob, "-map", "0:v:0", "-c", "copy", "-bsf:v", tags, file]);
     expect(probeEntry(file, "color_space")).toBe("bt709");
     expect(await hashLines(file, 0)).toEqual(expectedLines("doorknob-hd-no-bar", "every-frame"));
   });
 
   it("rotation metadata is ignored, as by the reference: the decoded picture is hashed", async () => {
     const file = path.join(dir, "doorknob-rotated.mp4");
-    ffmpeg(["-i", doorknob, "-map", "0:v:0", "-c", "copy", "-metadata:s:v:0", "rotate=90", file]);
+    await ffmpegAsync(["-i", doorknob, "-map", "0:v:0", "-c", "copy", "-metadata:s:v:0", "rotate=90", file]);
     expect(await hashLines(file, 1)).toEqual(expectedLines("doorknob-hd-no-bar", "every-second"));
   });
 
@@ -398,7 +402,7 @@ describe("the same pictures in other containers, codecs, frame rates, sizes and 
     ["29.97", 1.001, 29],
   ])("%s fps: frames n % trunc(fps) == 0, timestamps n / fps", async (_label, scale, modulus) => {
     const file = path.join(dir, `doorknob-${modulus}.mp4`);
-    ffmpeg(["-itsscale", String(scale), "-i", doorknob, "-map", "0:v:0", "-c", "copy", file]);
+    await ffmpegAsync(["-itsscale", String(scale), "-i", doorknob, "-map", "0:v:0", "-c", "copy", file]);
     const probe = await probeVideo(file);
     if (!probe.ok) throw new Error(probe.error.message);
     expect(frameModulus(1, probe.value.frameRate)).toBe(modulus);
@@ -422,7 +426,7 @@ describe("the same pictures in other containers, codecs, frame rates, sizes and 
     ["Ut Video gbrp in AVI", "syn.avi", ["-c:v", "utvideo", "-pix_fmt", "gbrp"], "25"],
   ])("101×67 (odd sides), %s", async (_label, name, codec, rate) => {
     const file = path.join(dir, name);
-    ffmpeg(
+    await ffmpegAsync(
       ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "101x67", "-r", rate, "-i", "pipe:0", ...codec, file],
       concat(frames),
     );
@@ -449,7 +453,7 @@ describe("the same pictures in other containers, codecs, frame rates, sizes and 
       return g;
     });
     const file = path.join(dir, "syn-gray.mkv");
-    ffmpeg(
+    await ffmpegAsync(
       [
         "-f",
         "rawvideo",

@@ -58,10 +58,16 @@ export async function startSeededNode(): Promise<SeededNode> {
     state: path.join(template, "state"),
     keys: JSON.parse(readFileSync(path.join(template, "node-keys.json"), "utf8")) as LocalNodeKeys,
   });
-  const dir = path.join(node.dir, "day");
-  const keysDir = path.join(dir, ".eusn-demo", "keys");
-  cpSync(path.join(template, "keys"), keysDir, { recursive: true });
-  const coordinator = writeCoordinator(node, keysDir);
-  const creds = await seedDemoNetwork({ coordinator, baseUrl: node.baseUrl, keysDir, log: () => {} });
-  return { node, dir, coordinator, seeded: Object.fromEntries(creds.map((c) => [c.slug, c.cred])) };
+  try {
+    const dir = path.join(node.dir, "day");
+    const keysDir = path.join(dir, ".eusn-demo", "keys");
+    cpSync(path.join(template, "keys"), keysDir, { recursive: true });
+    const coordinator = writeCoordinator(node, keysDir);
+    const creds = await seedDemoNetwork({ coordinator, baseUrl: node.baseUrl, keysDir, log: () => {} });
+    return { node, dir, coordinator, seeded: Object.fromEntries(creds.map((c) => [c.slug, c.cred])) };
+  } catch (e) {
+    // The caller never gets the node to stop.
+    await node.stop();
+    throw e;
+  }
 }

@@ -87,10 +87,8 @@ export default defineConfig(async () => {
       // Vitest's default is one worker per core less one: a single worker on a 2-core machine
       // (CI here), which ran the 30 files one after another. Most of their time is spent in other
       // processes (workerd, wrangler dev, Chromium, the CLI), so two workers on two cores nearly
-      // halve the run; even then the cores were busy only ~1.3 of 2 on average (a fresh-clone CI
-      // run: 15 min of CPU in 11.5 min), the rest waiting on those processes, so one worker more
-      // than cores. `--maxWorkers=N` still overrides this.
-      maxWorkers: Math.max(3, availableParallelism() + 1),
+      // halve the run. `--maxWorkers=N` still overrides this.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       projects: [
         {
           test: {

@@ -26,7 +26,7 @@ import {
   registryRequests,
 } from "@eusn/client";
 import type { WriteReceipt } from "@eusn/protocol";
-import { secondSignature } from "../../scripts/second-signature.ts";
+import { admitSecondCoordinator, secondSignature } from "../../scripts/second-signature.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 /** The project's own wrangler (4.86.0, pinned for Node 20), run with node: npx costs ~1–2 s a start. */
@@ -452,13 +452,7 @@ export async function sharedLocalNode(): Promise<LocalNode> {
     try {
       // The network's first coordinator is admitted by the bootstrap coordinator alone.
       const bootstrap = new EusnClient({ baseUrl: node.baseUrl, nodeId: node.nodeId, ...node.coordinator });
-      const pair = await generateParticipantKey();
-      const res = await bootstrap.write<WriteReceipt>("/v1/participants", "participant.admit", {
-        role: "coordinator",
-        displayName: "Second coordinator (countersigns)",
-        jwks: { keys: [pair.publicJwk] },
-      });
-      if (!res.ok) throw new Error(`second coordinator: ${JSON.stringify(res.problem)}`);
+      const second = await admitSecondCoordinator(bootstrap);
       const info: SharedNodeInfo = {
         baseUrl: node.baseUrl,
         nodeId: node.nodeId,
@@ -468,7 +462,7 @@ export async function sharedLocalNode(): Promise<LocalNode> {
         pgid: node.processGroup(),
         keys: node.keys,
         coordinator: node.coordinator,
-        secondCoordinator: { participantId: res.data.subjectId, privateJwk: pair.privateJwk },
+        secondCoordinator: second,
       };
       writeFileSync(path.join(out, "node.json"), JSON.stringify(info));
     } catch (e) {

@@ -62,10 +62,9 @@ export async function seedDemoNetwork(opts: {
   const { baseUrl: BASE, keysDir, log } = opts;
   const coord = opts.coordinator;
   const coordinator = new EusnClient(coord);
-  const listed = (await (await fetch(`${BASE}/v1/participants`)).json()) as {
-    participants: ParticipantView[];
-  };
-  const present = new Set(listed.participants.map((p) => p.id));
+  const listed = await coordinator.getPublic<{ participants: ParticipantView[] }>("/v1/participants");
+  if (!listed.ok) throw new Error(`participants: ${JSON.stringify(listed.problem)}`);
+  const present = new Set(listed.data.participants.map((p) => p.id));
   const creds: { slug: string; cred: Credential }[] = [{ slug: "coordinator", cred: coord }];
   let admitted = 0;
   for (const p of DEMO_PARTICIPANTS) {

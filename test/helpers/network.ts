@@ -3,7 +3,7 @@
 // and bootstrap coordinator, and every other node of the network as its peer. Pulls go through a
 // relay that a test can cut (a partition) or break in the middle of a page (a restart mid-pull).
 // `snapshot()` is a node's derived state, in a canonical form to compare across nodes.
-import { applyD1Migrations, createExecutionContext } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { EusnClient, generateParticipantKey, type KeyPair } from "@eusn/client";
 import type { PeerConfig, PullReport, WriteReceipt } from "@eusn/protocol";
@@ -13,6 +13,7 @@ import { config } from "../../workers/api/config.ts";
 import type { Env } from "../../workers/api/env.ts";
 import { ensurePeerCoordinators } from "../../workers/api/federation/coordinators.ts";
 import { pullPeer } from "../../workers/api/federation/pull.ts";
+import { migrate } from "./migrate.ts";
 
 export type NetNode = {
   id: string;
@@ -90,7 +91,7 @@ export async function network(size: number, first = 1): Promise<Network> {
   const made = await Promise.all(
     Array.from({ length: size }, async (_, i) => {
       const db = (env as unknown as Record<string, D1Database>)[`NET_${first + i}`]!;
-      await applyD1Migrations(db, env.TEST_MIGRATIONS);
+      await migrate(db);
       return {
         i,
         id: NODE_IDS[i]!,

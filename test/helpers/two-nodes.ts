@@ -3,7 +3,7 @@
 // its own D1 database (DB_B, vitest.config.ts), node id, node key and bootstrap coordinator, and
 // A configured as its peer. B's puller reaches A through `relay`, a fetch that calls A's app
 // directly and can alter what passes through, as an untrusted relay could.
-import { applyD1Migrations, createExecutionContext } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { EusnClient, generateParticipantKey, type KeyPair } from "@eusn/client";
 import type { PeerConfig, PublicJwk } from "@eusn/protocol";
@@ -11,6 +11,7 @@ import type { JWK } from "jose";
 import { createApp } from "../../workers/api/app.ts";
 import type { Env } from "../../workers/api/env.ts";
 import { type PullOptions, pullPeer } from "../../workers/api/federation/pull.ts";
+import { migrate } from "./migrate.ts";
 
 export const A_URL = "https://node-a.test";
 export const B_URL = "https://node-b.test";
@@ -44,7 +45,7 @@ export type TwoNodes = {
 
 export async function twoNodes(): Promise<TwoNodes> {
   const dbB = (env as unknown as { DB_B: D1Database }).DB_B;
-  await applyD1Migrations(dbB, env.TEST_MIGRATIONS);
+  await migrate(dbB);
   const nodeKeyB = await generateParticipantKey("EdDSA");
   const coordKeyB = await generateParticipantKey("EdDSA");
   const app = createApp();

@@ -128,6 +128,21 @@ describe("recall against brute force", () => {
     checkAgainstBruteForce(index, entries, 100);
   });
 
+  it("auto probes where probing is cheap and scans where probing's bucket reads alone cost more", () => {
+    const entries = uniformEntries(20_000, 5);
+    const index = unwrap(PdqIndex.build(entries));
+    const qs = queriesFor(entries, 0, 500).all;
+    // T = 0: 16 buckets a query, a handful of candidates each: every query probes.
+    unwrap(index.query(qs, { threshold: 0 }));
+    expect(index.lastQueryStats).toMatchObject({ mihQueries: qs.length, scanQueries: 0 });
+    // T = 63 on 20k entries: 11,152 buckets a query cost more than scanning every entry.
+    const far = unwrap(index.query(qs, { threshold: 63 }));
+    expect(index.lastQueryStats).toMatchObject({ mihQueries: 0, scanQueries: qs.length });
+    expect(far).toEqual(unwrap(index.query(qs, { threshold: 63, strategy: "mih" })));
+    // Forced probing still probes, whatever it costs.
+    expect(index.lastQueryStats).toMatchObject({ mihQueries: qs.length, scanQueries: 0 });
+  });
+
   it("clustered near-duplicates (250 centres x 80 variants at distance 0..40)", () => {
     const entries = clusteredEntries(250, 80, 2);
     const index = unwrap(PdqIndex.build(entries));

@@ -475,16 +475,23 @@ export class PdqIndex {
     const toScan: number[] = [];
     const buckets = BANDS * BALLS[radius]!.length;
     const scanCost = this.count * scanCostNs(this.scanner ? WASM_SCAN : JS_SCAN, HALF_PASS[threshold]!).ns;
+    // The candidates above which a scan costs less than probing (auto only). Below zero, probing's
+    // bucket reads alone cost more than a scan (far thresholds on small shards: 11,152 buckets at
+    // T >= 48): every query is scanned without counting its candidates.
+    const limit =
+      strategy === "auto"
+        ? (scanCost - buckets * COST_BUCKET_NS) / COST_CANDIDATE_NS
+        : Number.POSITIVE_INFINITY;
     let expectedPairs = 0;
     for (let i = 0; i < nq; i++) {
       slots.push([]);
       dists.push([]);
-      if (strategy === "scan") {
+      if (strategy === "scan" || limit < 0) {
         toScan.push(i);
         continue;
       }
-      const candidates = this.countCandidates(q, i * PDQ_WORDS, radius);
-      if (strategy === "auto" && buckets * COST_BUCKET_NS + candidates * COST_CANDIDATE_NS > scanCost) {
+      const candidates = this.countCandidates(q, i * PDQ_WORDS, radius, limit);
+      if (candidates > limit) {
         toScan.push(i);
       } else {
         toProbe.push(i);
@@ -679,8 +686,11 @@ export class PdqIndex {
     }
   }
 
-  /** Candidates probing would check for this query: exact for the base, expected for the delta. */
-  private countCandidates(q: Uint32Array, qo: number, radius: number): number {
+  /**
+   * Candidates probing would check for this query: exact for the base, expected for the delta.
+   * Stops counting once the total passes `limit` (the query is then scanned whatever the rest).
+   */
+  private countCandidates(q: Uint32Array, qo: number, radius: number, limit: number): number {
     const masks = BALLS[radius]!;
     const nm = masks.length;
     let total = ((this.indexed - this.baseCount) * BANDS * nm) / BAND_KEYS;
@@ -694,6 +704,7 @@ export class PdqIndex {
         const k = base + (key ^ masks[m]!);
         total += offsets[k + 1]! - offsets[k]!;
       }
+      if (total > limit) return total;
     }
     return total;
   }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { COMMANDS, commandsOf, modulesFor } from "../../packages/cli/src/registry.ts";
 import { EUSN, EUSN_LAUNCHER, REPO_ROOT as repoRoot } from "../helpers/cli.ts";
 
 const fixtures = "test/fixtures/pdq";
@@ -227,6 +228,47 @@ describe("eusn hash: failures are reported and the run goes on", () => {
     expect((await eusn("hash", "--format", "xml", synthetic)).code).toBe(2);
     expect((await eusn("no-such-command")).code).toBe(2);
     expect((await eusn("--help")).code).toBe(0);
+  });
+});
+
+describe("eusn: a start loads the module of the command it runs", () => {
+  it("the registry names exactly the commands each module builds", async () => {
+    for (const [load, exports, names] of COMMANDS) {
+      const built = commandsOf(await load(), exports).map((c) => c.name());
+      expect(built).toEqual(names);
+    }
+    const all = COMMANDS.flatMap(([, , names]) => names);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it("a command's name (also after `help`) picks its module; anything else picks them all", () => {
+    const picked = (...args: string[]) =>
+      modulesFor(["node", "eusn", ...args]).flatMap(([, , names]) => names);
+    expect(picked("video", "compare", "a.txt", "b.txt")).toEqual(["video"]);
+    expect(picked("withdraw-request", "--help")).toEqual([
+      "admit",
+      "revoke",
+      "requests",
+      "countersign",
+      "withdraw-request",
+      "decide",
+      "reverse",
+      "curation",
+      "audit",
+    ]);
+    expect(picked("help", "hash")).toEqual(["hash"]);
+    const everything = COMMANDS.flatMap(([, , names]) => names);
+    for (const args of [[], ["--help"], ["-V"], ["help"], ["help", "nothing"], ["hsah"], ["--", "hash"]])
+      expect(picked(...args), JSON.stringify(args)).toEqual(everything);
+  });
+
+  it("an unknown command is still answered with the whole program's suggestion", async () => {
+    const run = await eusn("hsah", "x.png");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("(Did you mean hash?)");
+    const help = await eusn("--help");
+    for (const name of COMMANDS.flatMap(([, , names]) => names))
+      expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
   });
 });
 

@@ -1,50 +1,9 @@
 // Entry point of the `eusn` command line (started by bin/eusn.mjs): builds the commander program
-// from one module per command and maps errors to exit statuses (0 ok, 1 a command failed, 2 usage).
+// from the modules of the commands it needs (registry.ts) and maps errors to exit statuses (0 ok,
+// 1 a command failed, 2 usage).
 import { Command, CommanderError } from "commander";
 import pkg from "../package.json" with { type: "json" };
-
-/**
- * One line per module of commands. Each module's exports return commander Commands; heavy
- * dependencies (sharp, crypto keys) are loaded inside the actions, so `eusn --help` stays fast.
- * The order is the order of `eusn --help`: local tools, then everyone's, then each role's.
- */
-type Module = Record<string, unknown>;
-const COMMANDS: ReadonlyArray<readonly [() => Promise<Module>, readonly string[]]> = [
-  [() => import("./commands/hash.ts"), ["default"]],
-  [() => import("./commands/video.ts"), ["default"]],
-  [() => import("./commands/keygen.ts"), ["default"]],
-  [() => import("./commands/whoami.ts"), ["default"]],
-  [() => import("./commands/records.ts"), ["default"]],
-  [() => import("./commands/apicred.ts"), ["default"]],
-  [() => import("./commands/webhook.ts"), ["default"]],
-  [() => import("./commands/log.ts"), ["default"]],
-  [() => import("./commands/submit.ts"), ["default"]],
-  [() => import("./commands/authority.ts"), ["assessCommand", "withdrawCommand", "submissionsCommand"]],
-  [
-    () => import("./commands/coordinator.ts"),
-    [
-      "admitCommand",
-      "revokeCommand",
-      "requestsCommand",
-      "countersignCommand",
-      "withdrawRequestCommand",
-      "decideCommand",
-      "reverseCommand",
-      "curationCommand",
-      "auditCommand",
-    ],
-  ],
-  [() => import("./commands/match.ts"), ["default"]],
-  [
-    () => import("./commands/platform.ts"),
-    ["feedbackCommand", "reversalsCommand", "baselineCommand", "exportCommand"],
-  ],
-  [() => import("./commands/evidence.ts"), ["default"]],
-  [() => import("./commands/signal.ts"), ["default"]],
-  [() => import("./commands/statement.ts"), ["default"]],
-  [() => import("./commands/report.ts"), ["default"]],
-  [() => import("./commands/incident.ts"), ["default"]],
-];
+import { commandsOf, modulesFor } from "./registry.ts";
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("eusn")
@@ -54,10 +13,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     .version(pkg.version)
     .showHelpAfterError()
     .exitOverride();
-  const modules = await Promise.all(COMMANDS.map(([load]) => load()));
-  for (const [i, [, names]] of COMMANDS.entries()) {
-    for (const name of names) {
-      const command = (modules[i]![name] as () => Command)();
+  const needed = modulesFor(argv);
+  const modules = await Promise.all(needed.map(([load]) => load()));
+  for (const [i, [, exports]] of needed.entries()) {
+    for (const command of commandsOf(modules[i]!, exports)) {
       // addCommand does not copy settings; the subcommands (and theirs, as `video compare`) must
       // throw rather than exit too.
       inheritSettings(command, program);

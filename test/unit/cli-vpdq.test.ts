@@ -78,6 +78,16 @@ const videosArg = path.relative(repoRoot, VIDEOS);
 /** For the tests that start the CLI many times or hash all seven videos: minutes on a busy machine. */
 const LONG = 300_000;
 const doorknob = path.join(videosArg, "doorknob-hd-no-bar.mp4");
+let doorknobRun: Promise<Run> | undefined;
+/**
+ * `eusn hash --format vpdq doorknob` with stdout and stderr as pipes, run once for the tests that
+ * check what it prints (no progress bar off a terminal; its output read back by `video compare`):
+ * each run decodes the video with FFmpeg again, about a second of CPU.
+ */
+function hashDoorknob(): Promise<Run> {
+  doorknobRun ??= eusn("hash", "--format", "vpdq", doorknob);
+  return doorknobRun;
+}
 const padded = path.join(videosArg, "test-padded-dimensions.mp4");
 
 if (!haveVectors || !haveFfmpeg) {
@@ -278,7 +288,7 @@ if (!haveVectors || !haveFfmpeg) {
     }
 
     it("is not drawn when stderr is not a terminal", async () => {
-      const run = await eusn("hash", "--format", "vpdq", doorknob);
+      const run = await hashDoorknob();
       expect(run.stderr).toBe("");
     });
 
@@ -325,7 +335,7 @@ if (!haveVectors || !haveFfmpeg) {
 
     it("what `eusn hash --format vpdq` printed (with its # header) is a valid input", async () => {
       const dir = tempDir();
-      const printed = await eusn("hash", "--format", "vpdq", doorknob);
+      const printed = await hashDoorknob();
       writeFileSync(path.join(dir, "printed.txt"), printed.stdout);
       const run = await eusn("video", "compare", path.join(dir, "printed.txt"), every("doorknob-hd-no-bar"));
       expect([run.code, run.stdout]).toEqual([0, "100.00,100.00\n"]);

@@ -3,10 +3,10 @@
 // page signed in as a demo participant (through the real sign-in form), drop files the way a
 // person drags them from the desktop, run axe-core, watch for CSP violations, take screenshots.
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject } from "vitest";
+import { AXE_ASSET } from "./global-setup.ts";
 
 export const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts/e2e");
 export const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/pdq");
@@ -24,10 +24,10 @@ export const READY_TIMEOUT = Number(process.env.E2E_READY_TIMEOUT_S ?? 240) * 10
 
 /**
  * Waits for the file global setup writes when the node is seeded and Chromium is up, and returns
- * Chromium's endpoint; throws setup's error if it failed.
+ * Chromium's endpoint; throws setup's error if it failed. `largeReady()` waits for the large
+ * network too (global-setup.ts, step 6).
  */
-export async function ready(): Promise<{ wsEndpoint: string }> {
-  const file = inject("e2eReadyFile");
+export async function ready(file = inject("e2eReadyFile")): Promise<{ wsEndpoint: string }> {
   const deadline = Date.now() + READY_TIMEOUT;
   while (!existsSync(file)) {
     if (Date.now() > deadline)
@@ -37,6 +37,11 @@ export async function ready(): Promise<{ wsEndpoint: string }> {
   const state = JSON.parse(readFileSync(file, "utf8")) as { wsEndpoint: string } | { error: string };
   if ("error" in state) throw new Error(`e2e global setup failed: ${state.error}`);
   return state;
+}
+
+/** `ready()`, and the large network seeded (only large.test.ts needs it). */
+export function largeReady(): Promise<{ wsEndpoint: string }> {
+  return ready(inject("e2eLargeReadyFile"));
 }
 
 export type Slug = "coordinator" | "coordinator-2" | "nl" | "de" | "fr" | "platform" | "video";
@@ -50,9 +55,9 @@ export function credential(slug: Slug): { participantId: string; privateJwk: { d
   return JSON.parse(readFileSync(keyFile(slug), "utf8"));
 }
 
-/** Waits for global setup (`ready`), then connects to its Chromium. */
-export async function connect(): Promise<Browser> {
-  return chromium.connect((await ready()).wsEndpoint);
+/** Waits for global setup (`ready`, or `largeReady`), then connects to its Chromium. */
+export async function connect(opts: { largeNetwork?: boolean } = {}): Promise<Browser> {
+  return chromium.connect((await (opts.largeNetwork ? largeReady() : ready())).wsEndpoint);
 }
 
 /** Everything a page reported that the tests treat as a failure: CSP violations, script errors. */
@@ -85,14 +90,15 @@ export type Tab = { context: BrowserContext; page: Page; watch: Watch };
  * `as(slug)` gives the participant's signed-in tab, signing in through the form the first time
  * only (a flow that acts as the same participant again continues in the same tab, as a person
  * does); `tab()` a new tab nobody signed in on; `problems()` what any of them reported.
+ * `largeNetwork` waits for the large network (global-setup.ts, step 6) as well.
  * Call it in a `describe` callback.
  */
-export function useBrowser() {
+export function useBrowser(opts: { largeNetwork?: boolean } = {}) {
   let browser: Browser | undefined;
   const tabs: Tab[] = [];
   const signedIn = new Map<Slug, Promise<Tab>>();
   beforeAll(async () => {
-    browser = await connect();
+    browser = await connect(opts);
   }, READY_TIMEOUT + 30_000);
   afterAll(async () => {
     await browser?.close();
@@ -165,8 +171,6 @@ export async function shot(page: Page, name: string) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
 /** The paths axe checked on each page (tab) so far, passed or not. */
 export const axeChecked = new WeakMap<Page, Set<string>>();
 
@@ -175,7 +179,10 @@ export async function expectAccessible(page: Page) {
   const checked = axeChecked.get(page) ?? new Set<string>();
   axeChecked.set(page, checked);
   checked.add(new URL(page.url()).pathname);
-  await page.evaluate(AXE);
+  // Loaded as a script of the page, once per document (global-setup.ts, AXE_ASSET); its tag is
+  // removed again, so axe checks the page as it was.
+  if (!(await page.evaluate(() => "axe" in globalThis)))
+    await (await page.addScriptTag({ url: AXE_ASSET })).evaluate((tag) => (tag as Element).remove());
   const violations = await page.evaluate(async () => {
     const axe = (
       globalThis as unknown as {

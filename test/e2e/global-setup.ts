@@ -6,7 +6,9 @@
 //     private target the node may deliver to;
 //  3. bundles the Worker once (`wrangler deploy --dry-run --outdir`) and copies the static assets
 //     into the temp dir, with a copy of wrangler.toml pointing at them (`no_bundle`): the node
-//     under test is a snapshot, so edits elsewhere in the checkout cannot reload it mid-run;
+//     under test is a snapshot, so edits elsewhere in the checkout cannot reload it mid-run.
+//     axe-core goes beside them (AXE_ASSET), for the tests' accessibility checks to load as any
+//     script of the page (browser.ts);
 //  4. applies the D1 migrations into a fresh `--persist-to` dir (one `wrangler d1 execute`, as the
 //     unit tests' nodes do: test/helpers/local-node.ts) and starts `wrangler dev` on free
 //     ports (HTTP and inspector), logging to test-artifacts/e2e/wrangler.log;
@@ -17,14 +19,16 @@
 //     registers the authorities' key-wrapping keys and attaches NL's case file (evidence-setup.ts);
 //  6. grows the network to LARGE_ENTRIES entries with `npm start -- --demo-size large`'s seeding
 //     (scripts/seed-content.ts: 1,000 hashes per signed submission, batched assessments and
-//     inclusions) while it starts Chromium (Debian's /usr/bin/chromium, via playwright-core) as a
-//     browser server;
-// and undoes all of it at teardown. Without Chromium the tests are skipped with a message, or
-// fail when CI is set.
+//     inclusions);
+// and, from the start, Chromium (Debian's /usr/bin/chromium, via playwright-core) as a browser
+// server; and undoes all of it at teardown. Without Chromium the tests are skipped with a
+// message, or fail when CI is set.
 // Steps 1–6 take 20–30 s, mostly waiting on wrangler, so they run in the background while the
 // other files' tests run: setup returns at once, having provided the node's URL, the key dir
-// and the path of a file it writes when the node and the browser are ready, or the error that
-// stopped them (`ready()` in browser.ts waits for it).
+// and the paths of two files it writes: one when the node (steps 1–5) and the browser are ready,
+// the other when step 6 is done, each with the error that stopped them if one did (`ready()` and
+// `largeReady()` in browser.ts wait for them). Only large.test.ts needs the large network: the
+// other files start on the node as soon as step 5 is done, while step 6 writes beside them.
 import { type ChildProcess, spawn } from "node:child_process";
 import {
   cpSync,
@@ -37,6 +41,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -75,6 +80,13 @@ export const CHROMIUM_ARGS = [
 ];
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
+/**
+ * axe-core, served by the node under test (its snapshot of the static assets only, never the
+ * repository's) from the console's own origin: the strict CSP lets the page load it as a script,
+ * and Chromium fetches and compiles it once per tab instead of receiving 550 KB over the
+ * DevTools protocol for every check.
+ */
+export const AXE_ASSET = "/console/assets/e2e-axe.min.js";
 export const ARTIFACTS = path.join(ROOT, "test-artifacts/e2e");
 const NODE_ID = "eusn-local";
 /** Entries on the node before the tests start (the large demo network's size). */
@@ -86,8 +98,10 @@ declare module "vitest" {
     e2eSkip: string;
     e2eBaseUrl: string;
     e2eKeysDir: string;
-    /** Written by setup when steps 1–6 are done: `{ wsEndpoint }`, or `{ error }`. */
+    /** Written by setup when steps 1–5 are done and Chromium is up: `{ wsEndpoint }`, or `{ error }`. */
     e2eReadyFile: string;
+    /** Written by setup when step 6 (the large network) is done too: `{ wsEndpoint }`, or `{ error }`. */
+    e2eLargeReadyFile: string;
     /** The webhook receiver the node may deliver to (test/helpers/webhook-receiver.ts). */
     e2eReceiver: string;
   }
@@ -145,17 +159,19 @@ export default async function setup(project: TestProject) {
   const [port, inspector] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
   const readyFile = path.join(tmp, "ready.json");
+  const largeReadyFile = path.join(tmp, "large-ready.json");
   // A real HTTP receiver for webhook deliveries, the one private target the node may deliver to.
   const receiver = await startReceiver(0);
   project.provide("e2eReceiver", `http://127.0.0.1:${receiver.port}`);
   project.provide("e2eBaseUrl", base);
   project.provide("e2eKeysDir", keysDir);
   project.provide("e2eReadyFile", readyFile);
+  project.provide("e2eLargeReadyFile", largeReadyFile);
 
   const started: Started = {};
   /** Stops Chromium and wrangler's process group (and only them). */
   const stop = async () => {
-    await started.browser?.close().catch(() => {});
+    await (await started.browser?.catch(() => undefined))?.close().catch(() => {});
     const wrangler = started.wrangler;
     if (wrangler?.pid && wrangler.exitCode === null) {
       try {
@@ -172,17 +188,31 @@ export default async function setup(project: TestProject) {
     }
   };
   // Written whole under another name, then renamed: a reader never sees half a file.
-  const announce = (value: { wsEndpoint: string } | { error: string }) => {
-    writeFileSync(`${readyFile}.part`, JSON.stringify(value));
-    renameSync(`${readyFile}.part`, readyFile);
+  const announce = (file: string, value: { wsEndpoint: string } | { error: string }) => {
+    writeFileSync(`${file}.part`, JSON.stringify(value));
+    renameSync(`${file}.part`, file);
   };
-  const preparing = prepare({ tmp, keysDir, port, inspector, base, started, receiver: receiver.port }).then(
-    (wsEndpoint) => announce({ wsEndpoint }),
+  const preparing = prepare({
+    tmp,
+    keysDir,
+    port,
+    inspector,
+    base,
+    started,
+    receiver: receiver.port,
+    onReady: (wsEndpoint) => announce(readyFile, { wsEndpoint }),
+  }).then(
+    (wsEndpoint) => announce(largeReadyFile, { wsEndpoint }),
     async (e: unknown) => {
       const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
       process.stderr.write(`[e2e] setup failed: ${error}\n`);
-      announce({ error });
-      await stop();
+      announce(largeReadyFile, { error });
+      // A failure in step 6 fails large.test.ts only: the other files may be running on the node,
+      // which teardown stops.
+      if (!existsSync(readyFile)) {
+        announce(readyFile, { error });
+        await stop();
+      }
     },
   );
   return async () => {
@@ -193,9 +223,12 @@ export default async function setup(project: TestProject) {
   };
 }
 
-type Started = { wrangler?: ChildProcess; browser?: BrowserServer };
+type Started = { wrangler?: ChildProcess; browser?: Promise<BrowserServer> };
 
-/** Steps 1–6; returns Chromium's WebSocket endpoint. Puts what it starts in `started`. */
+/**
+ * Steps 1–6; calls `onReady` with Chromium's WebSocket endpoint when steps 1–5 are done, and
+ * returns it when step 6 is done too. Puts what it starts in `started`.
+ */
 async function prepare(opts: {
   tmp: string;
   keysDir: string;
@@ -204,9 +237,14 @@ async function prepare(opts: {
   base: string;
   started: Started;
   receiver: number;
+  onReady: (wsEndpoint: string) => void;
 }): Promise<string> {
   const { tmp, keysDir, port, inspector, base, started, receiver } = opts;
   const t0 = Date.now();
+  // Chromium needs nothing of the node: it starts beside the build.
+  const browser = chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  started.browser = browser;
+  browser.catch(() => {}); // awaited below: a failed launch fails setup there
   // The console bundle (static assets, copied below) is built while the Worker is bundled and
   // the D1 migrated: none of the three needs another's output.
   const building = buildConsole({ quiet: true });
@@ -238,6 +276,7 @@ async function prepare(opts: {
   const migrating = makeMigratedState(state);
   const built = await building;
   cpSync(path.join(ROOT, "workers/console/public"), path.join(tmp, "public"), { recursive: true });
+  cpSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), path.join(tmp, "public", AXE_ASSET));
   const config = path.join(tmp, "wrangler.toml");
   let toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
   const swaps: [RegExp, string][] = [
@@ -398,28 +437,26 @@ async function prepare(opts: {
   // Case files: the authorities' key-wrapping keys and NL's case file (test/e2e/evidence-setup.ts).
   await seedEvidence(clients, (slug, v) => write(slug, v));
 
+  const wsEndpoint = (await browser).wsEndpoint();
+  timings.push(`node seeded and Chromium up ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  opts.onReady(wsEndpoint);
+
   // The large network (npm start -- --demo-size large's seeding, scripts/seed-content.ts): at
   // least LARGE_ENTRIES entries by NL, DE and FR, 300 concurred by DE and FR, 200 included;
-  // Chromium starts meanwhile.
+  // the other files' tests run meanwhile.
   const seeding = Date.now();
-  const large = seedLargeDemo(
+  await seedLargeDemo(
     ["coordinator", "nl", "de", "fr"].map(
       (slug) => JSON.parse(readFileSync(path.join(keysDir, `${slug}.json`), "utf8")) as Credential,
     ),
     (msg) => timings.push(msg),
     LARGE_ENTRIES,
-  ).then(() => timings.push(`large network seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`));
-  const browser = await chromium.launchServer({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
-  started.browser = browser;
-  await large;
+  );
+  timings.push(`large network seeded in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
   process.stderr.write(
     `[e2e] node ${base} (bundle ${(built.bytes / 1024).toFixed(0)} KiB), Chromium ${CHROMIUM}, ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(", ")})\n`,
   );
-  return browser.wsEndpoint();
+  return wsEndpoint;
 }
 
 export const SIGNAL_HANDLE = "@Attacker_01";

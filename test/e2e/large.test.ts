@@ -61,7 +61,8 @@ async function expectTotalAsApi(page: Page, host: string, slug: Slug, q: Record<
 const choose = chooseInQueue;
 
 d("a day's work on a network of thousands of entries", () => {
-  const { as, problems } = useBrowser();
+  // The one file that waits for global setup's large network (global-setup.ts, step 6).
+  const { as, problems } = useBrowser({ largeNetwork: true });
 
   it("the node holds the large network", async () => {
     const { total } = await list("coordinator", { scope: "all", limit: "1" });

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import type { MatchRequest, MatchResponse, SubmissionView, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MATCH_ROWS_SQL, matchRows } from "../../workers/api/store/match.ts";
 import { flipBits, hamming, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
 
@@ -463,5 +464,35 @@ describe("bad match requests", () => {
       401,
       "unauthenticated",
     );
+  });
+});
+
+// The metadata read takes each row as an array and names its fields by position
+// (store/match.ts): every row, read so, must equal the statement's own named columns.
+describe("the metadata read", () => {
+  it("names every column as the statement does, for every kind of entry this file stored", async () => {
+    // One more pair: a shareable entry whose value a live TLP:RED submission also holds.
+    const shared = randomPdq(r);
+    await submit(nl, [pdqItem(shared)]);
+    await submit(de, [pdqItem(shared, { tlp: "red" })]);
+    const keys = (
+      await env.DB.prepare("SELECT match_key AS k FROM submissions WHERE match_key IS NOT NULL").all<{
+        k: number;
+      }>()
+    ).results.map((x) => x.k);
+    expect(keys.length).toBeGreaterThan(10);
+    const named = await env.DB.prepare(MATCH_ROWS_SQL)
+      .bind(JSON.stringify(keys))
+      .all<Record<string, unknown> & { matchKey: number; lowQuality: number; linkedRed: number }>();
+    const rows = await matchRows(env.DB, keys);
+    expect(rows.size).toBe(keys.length);
+    const linked = [...rows.values()].filter((x) => x.linkedRed);
+    expect(linked.length).toBeGreaterThanOrEqual(2);
+    for (const { matchKey, ...row } of named.results)
+      expect(rows.get(matchKey)).toEqual({
+        ...row,
+        lowQuality: row.lowQuality === 1,
+        linkedRed: row.linkedRed === 1,
+      });
   });
 });

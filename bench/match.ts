@@ -13,8 +13,9 @@
 // - "ms/query": the whole request / batch, from sending it until the answer's last byte arrives:
 //   loopback HTTP, token verification, the rate limiter, the shard calls (with their feed catch-up
 //   read), the metadata read, the accounting write and the JSON answer. The client's parse of the
-//   answer (over 20 MB at T = 63) is its own work: reported apart, not counted. "index", "meta", "account": the node's Server-Timing phases (measured inside
-//   workerd; Workers clocks advance across I/O, so each is the span of an awaited call).
+//   answer (5 MiB at 100k, T = 63) is its own work: reported apart, not counted. "index",
+//   "meta", "account": the node's Server-Timing phases (measured inside workerd; Workers clocks
+//   advance across I/O, so each is the span of an awaited call).
 // - "node CPU ms/query": CPU time (user + system) workerd used over the measured requests, from
 //   /proc. Wall time moves with machine load; CPU time much less.
 // - "load": the 1-minute load average when the row started (2 shared cores: above 2, others wait).
@@ -216,7 +217,7 @@ const REQUEST_TIMEOUT_MS = 300_000;
 /**
  * One match request, timed from sending it until the answer's last byte has arrived: the whole
  * request as the node serves it. Parsing the answer's JSON is the client's work, timed apart
- * (`parseMs`): at far thresholds an answer holds tens of thousands of results (over 20 MB).
+ * (`parseMs`): at far thresholds an answer holds tens of thousands of results (5 MiB at 100k, T = 63).
  */
 async function timedMatch(platform: EusnClient, items: string[], threshold: number) {
   const body = JSON.stringify({

@@ -138,6 +138,16 @@ export async function open(page: Page, pathname: string) {
   await page.waitForSelector("body[data-ready='1']");
 }
 
+/**
+ * `open`, unless the tab shows that page already, loaded: e.g. the role's home page, where signing
+ * in lands. A page load costs Chromium more CPU than most steps of a flow.
+ */
+export async function openUnlessThere(page: Page, pathname: string) {
+  const there =
+    new URL(page.url()).pathname === pathname && (await page.locator("body[data-ready='1']").count()) === 1;
+  if (!there) await open(page, pathname);
+}
+
 /** Signs in through the form by loading the participant's key file, as a person would. */
 export async function signIn(page: Page, slug: Slug) {
   await open(page, "/console");

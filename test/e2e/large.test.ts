@@ -18,6 +18,7 @@ import {
   keyFile,
   keysDir,
   open,
+  openUnlessThere,
   queueIds,
   queueLoad,
   queueTotal,
@@ -72,7 +73,7 @@ d("a day's work on a network of thousands of entries", () => {
   it("authority: pages, filters and searches the queue awaiting its assessment; concurs on a page's selection with one signature", async () => {
     const { page } = await as("fr");
     const host = "awaiting-table";
-    await open(page, "/console/assess");
+    await openUnlessThere(page, "/console/assess");
     const all = await expectTotalAsApi(page, host, "fr", { scope: "awaiting" });
     // NL's entries but the 300 FR concurred on, and DE's: a thousand and more.
     expect(all).toBeGreaterThan(1000);
@@ -152,7 +153,7 @@ d("a day's work on a network of thousands of entries", () => {
   it("coordinator: pages and filters the curation queues; includes a page's selection with one signature; filters the audit trail", async () => {
     const { page } = await as("coordinator");
     const host = "queue-eligible-table";
-    await open(page, "/console/curation");
+    await openUnlessThere(page, "/console/curation");
     const eligible = await expectTotalAsApi(page, host, "coordinator", { scope: "all", state: "eligible" });
     // The large network leaves 100 of NL's entries eligible.
     expect(eligible).toBeGreaterThanOrEqual(100);
@@ -216,7 +217,7 @@ d("a day's work on a network of thousands of entries", () => {
     const run = Date.now().toString(36);
     const refs = submissions.map((_, i) => `large-${run}-${String(i).padStart(3, "0")}`);
     const { page } = await as("video");
-    await open(page, "/console/match");
+    await openUnlessThere(page, "/console/match");
     await page.fill("#match-paste-text", submissions.map((v, i) => `${v.value},90,${refs[i]}`).join("\n"));
     await page.click("#match-paste-add");
     await expect.poll(() => page.locator("#match-items tbody tr").count()).toBe(100);

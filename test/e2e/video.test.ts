@@ -11,7 +11,16 @@ import { hammingDistance, type PdqHex } from "@eusn/pdq";
 import type { VpdqFrame } from "@eusn/protocol";
 import { describe, expect, it } from "vitest";
 import { VECTORS } from "../helpers/vpdq.ts";
-import { ARTIFACTS, confirmDialog, dropFiles, open, shot, skip, useBrowser } from "./browser.ts";
+import {
+  ARTIFACTS,
+  confirmDialog,
+  dropFiles,
+  open,
+  openUnlessThere,
+  shot,
+  skip,
+  useBrowser,
+} from "./browser.ts";
 
 const NAMES = [
   "chair-22-sd-grey-bar",
@@ -74,7 +83,7 @@ d("video in the console", () => {
 
     // The platform: drop all seven, match against every live submission.
     const pf = await b.as("video");
-    await open(pf.page, "/console/match");
+    await openUnlessThere(pf.page, "/console/match");
     const sent = pf.watch.requests.length;
     await dropFiles(
       pf.page,

@@ -10,8 +10,9 @@
 //     axe-core goes beside them (AXE_ASSET), for the tests' accessibility checks to load as any
 //     script of the page (browser.ts);
 //  4. applies the D1 migrations into a fresh `--persist-to` dir (one `wrangler d1 execute`, as the
-//     unit tests' nodes do: test/helpers/local-node.ts) and starts `wrangler dev` on free
-//     ports (HTTP and inspector), logging to test-artifacts/e2e/wrangler.log;
+//     unit tests' nodes do: test/helpers/local-node.ts) and starts `wrangler dev` on a free port,
+//     without its DevTools inspector (test/helpers/wrangler-dev.mjs), logging to
+//     test-artifacts/e2e/wrangler.log;
 //  5. admits three authorities (NL, DE, FR) and two platforms through the signed API and writes
 //     their key files (the format `npm start` writes) for the tests to sign in with; registers
 //     the platforms' key-wrapping keys, publishes a selector key and has "Demo Video" share a
@@ -122,6 +123,8 @@ function freePort(): Promise<number> {
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
 /** The project's own wrangler (4.86.0, pinned for Node 20), without npx's start-up cost. */
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+/** `wrangler dev` without the DevTools inspector (the script says why). */
+const WRANGLER_DEV = path.join(ROOT, "test/helpers/wrangler-dev.mjs");
 
 /** Runs a wrangler command to completion; rejects with its output when it fails. */
 function run(args: string[], what: string): Promise<void> {
@@ -156,7 +159,7 @@ export default async function setup(project: TestProject) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "eusn-e2e-"));
   const keysDir = path.join(tmp, "keys");
   mkdirSync(keysDir, { mode: 0o700 });
-  const [port, inspector] = [await freePort(), await freePort()];
+  const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const readyFile = path.join(tmp, "ready.json");
   const largeReadyFile = path.join(tmp, "large-ready.json");
@@ -196,7 +199,6 @@ export default async function setup(project: TestProject) {
     tmp,
     keysDir,
     port,
-    inspector,
     base,
     started,
     receiver: receiver.port,
@@ -233,13 +235,12 @@ async function prepare(opts: {
   tmp: string;
   keysDir: string;
   port: number;
-  inspector: number;
   base: string;
   started: Started;
   receiver: number;
   onReady: (wsEndpoint: string) => void;
 }): Promise<string> {
-  const { tmp, keysDir, port, inspector, base, started, receiver } = opts;
+  const { tmp, keysDir, port, base, started, receiver } = opts;
   const t0 = Date.now();
   // Chromium needs nothing of the node: it starts beside the build.
   const browser = chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
@@ -299,25 +300,22 @@ async function prepare(opts: {
   timings.push(`bundle + migrations ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const log = createWriteStream(path.join(ARTIFACTS, "wrangler.log"));
-  // Its own process group, so teardown can stop wrangler and workerd together (and only them).
+  // wrangler dev without its DevTools inspector (test/helpers/wrangler-dev.mjs says why), in its
+  // own process group, so teardown can stop wrangler and workerd together (and only them).
   const wrangler: ChildProcess = spawn(
     process.execPath,
     [
-      WRANGLER,
-      "dev",
+      WRANGLER_DEV,
       "--config",
       config,
       "--port",
       String(port),
       "--ip",
       "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
       "--persist-to",
       state,
       "--env-file",
       envFile,
-      "--show-interactive-dev-session=false",
     ],
     { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -349,6 +349,8 @@ async function benchSize(size: number) {
   const viaApi = size <= API_LOAD_MAX;
   let codesFile = "";
   const node = await startLocalNode({
+    // A CPU profile needs wrangler's inspector, which costs CPU of its own: only then.
+    inspector: PROFILE,
     // The bench measures the index, not the fair-use limits: both classes it uses are off.
     vars: { MATCH_SHARDS: String(shards), RATE_LIMIT_MATCH: "off", RATE_LIMIT_WRITE: "off" },
     beforeStart: async (persist) => {

@@ -31,6 +31,8 @@ import { admitSecondCoordinator, secondSignature } from "../../scripts/second-si
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 /** The project's own wrangler (4.86.0, pinned for Node 20), run with node: npx costs ~1–2 s a start. */
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+/** `wrangler dev` without the DevTools inspector unless asked for (the script says why). */
+const WRANGLER_DEV = path.join(ROOT, "test/helpers/wrangler-dev.mjs");
 
 type KeyPair = Awaited<ReturnType<typeof generateParticipantKey>>;
 
@@ -49,7 +51,10 @@ export type LocalNode = {
    * Durable Objects, local D1) and wrangler's own process around it. Linux only (/proc).
    */
   cpuMs: () => { workerd: number; total: number };
-  /** The port of workerd's inspector (Chrome DevTools protocol), for CPU profiles (bench/cpu-profile.ts). */
+  /**
+   * The port of workerd's inspector (Chrome DevTools protocol), for CPU profiles
+   * (bench/cpu-profile.ts); 0 unless the node was started with `inspector: true`.
+   */
   inspectorPort: () => number;
   /** Stops the node and starts it again on the same port and state: a cold start. */
   restart: () => Promise<void>;
@@ -272,6 +277,11 @@ export async function startLocalNode(
      * process that started it (the run's shared node).
      */
     logFile?: string;
+    /**
+     * Keeps wrangler's DevTools inspector (for a CPU profile: `inspectorPort`). Without it the node
+     * spends far less CPU: test/helpers/wrangler-dev.mjs says why.
+     */
+    inspector?: boolean;
   } = {},
 ): Promise<LocalNode> {
   const dir = mkdtempSync(path.join(tmpdir(), "eusn-node-"));
@@ -310,25 +320,24 @@ export async function startLocalNode(
   const output = () => (opts.logFile ? readFileSync(opts.logFile, "utf8") : log);
   let inspector = 0;
   const launch = async () => {
-    inspector = await freePort();
+    if (opts.inspector) inspector = await freePort();
     const logFd = opts.logFile ? openSync(opts.logFile, "a") : undefined;
     child = spawn(
       process.execPath,
       [
-        WRANGLER,
-        "dev",
+        WRANGLER_DEV,
         "--port",
         String(port),
         "--ip",
         "127.0.0.1",
-        "--inspector-port",
-        String(inspector),
+        ...(opts.inspector ? ["--inspector-port", String(inspector)] : []),
         "--persist-to",
         persist,
         "--env-file",
         envFile,
         // The Worker bundled once per run, when the run's global setup made it.
-        ...(process.env[WORKER_CONFIG_ENV] ? ["--config", process.env[WORKER_CONFIG_ENV]] : []),
+        "--config",
+        process.env[WORKER_CONFIG_ENV] ?? path.join(ROOT, "wrangler.toml"),
       ],
       { cwd: ROOT, env, stdio: ["ignore", logFd ?? "pipe", logFd ?? "pipe"], detached: true },
     );

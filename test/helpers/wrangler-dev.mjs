@@ -9,7 +9,9 @@
 // loader's start-up.
 //
 //   node test/helpers/wrangler-dev.mjs --config <wrangler.toml> --port <port> --ip <ip> \
-//     --persist-to <dir> --env-file <file>
+//     --persist-to <dir> --env-file <file> [--inspector-port <port>]
+//
+// `--inspector-port` keeps the inspector, for a CPU profile of the Worker (bench/match.ts --profile).
 //
 // Prints what wrangler prints (its "Ready on" line and one line per request) and stops the node
 // on SIGTERM or SIGINT.
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     ip: { type: "string", default: "127.0.0.1" },
     "persist-to": { type: "string" },
     "env-file": { type: "string" },
+    "inspector-port": { type: "string" },
   },
 });
 
@@ -31,7 +34,9 @@ const worker = await unstable_startWorker({
   ...(values["env-file"] ? { envFiles: [values["env-file"]] } : {}),
   dev: {
     server: { hostname: values.ip, port: Number(values.port ?? 8787) },
-    inspector: false,
+    inspector: values["inspector-port"]
+      ? { hostname: "127.0.0.1", port: Number(values["inspector-port"]) }
+      : false,
     // The node runs a snapshot of the Worker: nothing to watch or reload.
     watch: false,
     liveReload: false,

@@ -133,15 +133,17 @@ d("the console", () => {
     return reportShown(page);
   };
 
-  /** A page nobody signed in on (the public's). */
+  /** A page nobody signed in on (the public's): a tab signed out of, if there is one (`signOut`). */
   async function visitorPage() {
-    by.visitor = await b.tab();
+    by.visitor = signedOut ?? (await b.tab());
+    signedOut = undefined;
     return by.visitor;
   }
 
   /**
-   * A tab a participant signed out of, at the sign-in page, for signing in with another key file
-   * (a new browser context costs Chromium more than a page load: one tab serves each such sign-in).
+   * A tab a participant signed out of, at the sign-in page, for signing in with another key file,
+   * or for the public's pages (a new browser context costs Chromium several page loads: one tab
+   * serves the second coordinator, the admitted platform, the rotated key and the public).
    */
   let signedOut: Tab | undefined;
   async function signInWithFile(file: string, landing: RegExp) {
@@ -512,13 +514,15 @@ d("the console", () => {
     expect(await request.getByRole("button", { name: /Countersign/ }).count()).toBe(0);
     expect(await page.locator("#participants-table").textContent()).not.toContain("Video Host");
 
-    // The second coordinator signs in and gives it its second signature.
-    const second = await as("coordinator-2");
+    // The second coordinator signs in and gives it its second signature, then signs out.
+    const second = await signInWithFile(keyFile("coordinator-2"), /\/console\/curation$/);
+    await expect.poll(() => second.page.textContent("#session-who")).toContain("(second signature)");
     await open(second.page, "/console/participants");
     await second.page.getByRole("button", { name: "Countersign the admission of Video Host" }).click();
     await confirmDialog(second.page, { kind: "participant.countersign" });
     await expect.poll(() => second.page.locator("#participants-table").textContent()).toContain("Video Host");
     await expect.poll(() => second.page.locator("#requests-table").textContent()).not.toContain("Video Host");
+    await signOut(second);
 
     const file = path.join(keysDir, "video-host.json");
     const { nodeId } = JSON.parse(readFileSync(keyFile("platform"), "utf8")) as { nodeId: string };
@@ -716,6 +720,8 @@ d("the console", () => {
     // The old key file no longer signs in; the new one does.
     const other = await signInWithFile(file, /\/console\/match$/);
     await expect.poll(() => other.page.textContent("#session-who")).toContain("Demo Social");
+    // Its tab serves the public next (statistics).
+    await signOut(other);
   });
 
   it("statistics: public, aggregate figures and charts reflect what happened", async () => {

@@ -17,7 +17,7 @@ import type {
   VpdqFrame,
   WriteReceipt,
 } from "@eusn/protocol";
-import { vpdqDigest } from "@eusn/protocol";
+import { vpdqDigest } from "@eusn/protocol/plain";
 import type { EusnClient, Result } from "./client.ts";
 
 const q = (params: Record<string, string | number | undefined>) => {

@@ -1,7 +1,8 @@
 // API credentials for HTTP Basic (TAXII clients such as MISP or OpenCTI): the secret is generated
 // here, on the participant's side, and only its SHA-256 is signed and sent; the node never sees
 // it. Rules and rationale: docs/taxii.md "API credentials".
-import { API_SECRET_PATTERN, type ApiCredentialView, type WriteReceipt } from "@eusn/protocol";
+import type { ApiCredentialView, WriteReceipt } from "@eusn/protocol";
+import { API_SECRET_PATTERN } from "@eusn/protocol/plain";
 import type { EusnClient, Result } from "./client.ts";
 
 const b64url = (bytes: Uint8Array) =>

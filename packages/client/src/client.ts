@@ -1,6 +1,7 @@
 // EusnClient: a typed HTTP client for one participant on one node. Signs every write and read
 // the way the node expects; returns problem details instead of throwing on HTTP errors.
-import { JOSE_MEDIA_TYPE, type MatchRequest, type MatchResponse, type Problem } from "@eusn/protocol";
+import type { MatchRequest, MatchResponse, Problem } from "@eusn/protocol";
+import { JOSE_MEDIA_TYPE } from "@eusn/protocol/plain";
 import type { JWK } from "jose";
 import { signAccessToken, signWrite, type WriteOptions } from "./sign.ts";
 

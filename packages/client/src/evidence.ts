@@ -4,10 +4,17 @@
 // in the STREAM construction, chunk by chunk), the key is wrapped as a JWE (ECDH-ES+A256KW) for
 // each recipient's registered key, the ciphertext is uploaded in parts and the case file signed.
 // The node receives ciphertext, its SHA-256, and wrapped keys; never the material or a key.
+import type {
+  CaseFileContext,
+  CaseFileOpens,
+  CaseFileView,
+  EvidenceEncKeyView,
+  EvidenceMediaClass,
+  UploadView,
+  WrappedContentKey,
+  WriteReceipt,
+} from "@eusn/protocol";
 import {
-  type CaseFileContext,
-  type CaseFileOpens,
-  type CaseFileView,
   ciphertextSize,
   EVIDENCE_CHUNK_BYTES,
   EVIDENCE_CONTEXT_MAX_BYTES,
@@ -17,12 +24,7 @@ import {
   EVIDENCE_WRAP_ALG,
   EVIDENCE_WRAP_ENC,
   EVIDENCE_WRAP_TYP,
-  type EvidenceEncKeyView,
-  type EvidenceMediaClass,
-  type UploadView,
-  type WrappedContentKey,
-  type WriteReceipt,
-} from "@eusn/protocol";
+} from "@eusn/protocol/plain";
 import { CompactEncrypt, calculateJwkThumbprint, compactDecrypt, importJWK, type JWK } from "jose";
 import type { EusnClient, Result } from "./client.ts";
 import { b64url, type EncKeyPair, fromB64url, generateEncKeyPair } from "./signals.ts";

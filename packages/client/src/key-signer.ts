@@ -1,7 +1,8 @@
 // Signing with a WebCrypto CryptoKey instead of a JWK: the console imports a participant's private
 // JWK once as a NON-extractable key (the browser can sign with it but no script can read it back)
 // and signs exactly as `signWrite` / `signAccessToken` do (same header, same claims).
-import { ACCESS_TYP, type AllowedAlg, lowSCompact, type PublicJwk, WRITE_TYP } from "@eusn/protocol";
+import type { AllowedAlg, PublicJwk } from "@eusn/protocol";
+import { ACCESS_TYP, lowSCompact, WRITE_TYP } from "@eusn/protocol/plain";
 import { CompactSign, type JWK, SignJWT } from "jose";
 import { publicOf } from "./keys.ts";
 import { newJti, type TokenOptions, type WriteOptions } from "./sign.ts";

@@ -1,6 +1,7 @@
 // Participant key pairs: generation and loading. Private keys stay with the participant; only
 // the public JWK (kid = RFC 7638 thumbprint) is ever sent to a node.
-import { type AllowedAlg, normalisePublicJwk, type PublicJwk } from "@eusn/protocol";
+import type { AllowedAlg, PublicJwk } from "@eusn/protocol";
+import { normalisePublicJwk } from "@eusn/protocol/plain";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 
 export type PrivateJwk = JWK & { d: string; kid: string; alg: AllowedAlg };

@@ -17,7 +17,8 @@ import {
   verifyReceipt,
   withheldLeafHash,
 } from "@eusn/merkle";
-import { isNodeLocalKind, type LogCheckpoint, type LogConsistency, type LogInclusion } from "@eusn/protocol";
+import type { LogCheckpoint, LogConsistency, LogInclusion } from "@eusn/protocol";
+import { isNodeLocalKind } from "@eusn/protocol/plain";
 import type { JWK } from "jose";
 import type { FetchLike } from "./client.ts";
 

@@ -1,6 +1,7 @@
 // Signing exactly as the node verifies: writes are compact JWS with typ eusn-record+jwt and
 // claims {iss, aud, iat, jti, kind, record}; read tokens are JWTs with typ eusn-access+jwt.
-import { ACCESS_TYP, type AllowedAlg, lowSCompact, WRITE_TYP } from "@eusn/protocol";
+import type { AllowedAlg } from "@eusn/protocol";
+import { ACCESS_TYP, lowSCompact, WRITE_TYP } from "@eusn/protocol/plain";
 import { CompactSign, type JWK, SignJWT } from "jose";
 import { importPrivate, publicOf } from "./keys.ts";
 

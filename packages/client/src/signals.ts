@@ -3,24 +3,26 @@
 // opening and checking the selector keys the coordinator wrapped for you, wrapping keys (for the
 // coordinator), and thin wrappers over the /v1/signals endpoints. Raw selectors never leave this
 // module: only pseudonyms do. Rules and rationale: docs/signals.md.
+import type {
+  CreateSignalRecord,
+  EncPublicJwk,
+  NormaliseResult,
+  SelectorKeyPlaintext,
+  SelectorKeysView,
+  SelectorKind,
+  SignalLookupRequest,
+  SignalLookupResponse,
+  SignalPullPage,
+  SignalReversalPage,
+  WriteReceipt,
+} from "@eusn/protocol";
 import {
-  type CreateSignalRecord,
-  type EncPublicJwk,
-  type NormaliseResult,
   normaliseOutLink,
   SELECTOR_HMAC_LABEL,
   SELECTOR_KEY_BYTES,
   SELECTOR_KEY_WRAP_ALG,
   SELECTOR_KEY_WRAP_ENC,
-  SelectorKeyPlaintext,
-  type SelectorKeysView,
-  type SelectorKind,
-  type SignalLookupRequest,
-  type SignalLookupResponse,
-  type SignalPullPage,
-  type SignalReversalPage,
-  type WriteReceipt,
-} from "@eusn/protocol";
+} from "@eusn/protocol/plain";
 import {
   CompactEncrypt,
   calculateJwkThumbprint,
@@ -304,6 +306,9 @@ export async function unwrapSelectorKey(
     keyManagementAlgorithms: [SELECTOR_KEY_WRAP_ALG],
     contentEncryptionAlgorithms: [SELECTOR_KEY_WRAP_ENC],
   });
+  // The schema is loaded here, not at import: building the protocol's schemas costs every process
+  // that imports the client (the eusn CLI at each start) CPU it mostly does not need.
+  const { SelectorKeyPlaintext } = await import("@eusn/protocol/signals");
   const p = SelectorKeyPlaintext.parse(JSON.parse(new TextDecoder().decode(plaintext)));
   if (p.version !== expect.version || p.participantId !== expect.participantId) {
     throw new Error(

@@ -2,15 +2,15 @@
 // baseline versions), list them with their deliveries, remove one, and — on the receiving side —
 // verify a delivery: a compact JWS signed by the node key published at /.well-known/jwks.json.
 // Rules and rationale: docs/webhooks.md.
-import {
-  WEBHOOK_JWS_TYP,
+import type {
   WebhookDeliveryClaims,
-  type WebhookDeliveryList,
-  type WebhookDeliveryState,
-  type WebhookEvent,
-  type WebhookList,
-  type WriteReceipt,
+  WebhookDeliveryList,
+  WebhookDeliveryState,
+  WebhookEvent,
+  WebhookList,
+  WriteReceipt,
 } from "@eusn/protocol";
+import { WEBHOOK_JWS_TYP } from "@eusn/protocol/plain";
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
 import type { EusnClient, Result } from "./client.ts";
 
@@ -101,6 +101,8 @@ export async function verifyWebhookDelivery(
   } catch {
     return { ok: false, reason: "the payload is not JSON" };
   }
+  // Loaded here, not at import (see unwrapSelectorKey in signals.ts).
+  const { WebhookDeliveryClaims } = await import("@eusn/protocol/webhooks");
   const claims = WebhookDeliveryClaims.safeParse(json);
   if (!claims.success) return { ok: false, reason: "the payload is not a webhook delivery" };
   if (expect.nodeId && claims.data.iss !== expect.nodeId)

@@ -3,7 +3,13 @@
 // (TCO Art. 8) and the measured error rates of the shared hashes. None of them carries content, a
 // raw user identifier or a selector: free text is checked for what would be one.
 import { z } from "zod";
-import { EU_MEMBER_STATES } from "./constants.ts";
+import {
+  EEA_COUNTRIES,
+  EU_MEMBER_STATES,
+  REPORT_FORMATS,
+  STATEMENT_ACTIONS,
+  STATEMENT_LANGUAGES,
+} from "./constants.ts";
 import { ENTRY_STATES } from "./entry-state.ts";
 import { idPattern } from "./ids.ts";
 import { SubmissionId } from "./submissions.ts";
@@ -44,55 +50,6 @@ export const IsoDate = z.iso.date();
 
 // ---- statements of reasons -------------------------------------------------------------------
 
-/** What the platform did to the content or the account (each maps to a DSA decision field). */
-export const STATEMENT_ACTIONS = [
-  "content_removed",
-  "access_disabled",
-  "account_suspended",
-  "account_terminated",
-] as const;
-export type StatementAction = (typeof STATEMENT_ACTIONS)[number];
-
-/** Languages the fixed parts of the user-readable statement are written in. */
-export const STATEMENT_LANGUAGES = ["en", "nl", "de", "fr"] as const;
-export type StatementLanguage = (typeof STATEMENT_LANGUAGES)[number];
-
-/**
- * EU and EEA countries as the DSA Transparency Database takes them in `territorial_scope`
- * (ISO 3166-1 alpha-2; Greece is GR).
- */
-export const EEA_COUNTRIES = [
-  "AT",
-  "BE",
-  "BG",
-  "CY",
-  "CZ",
-  "DE",
-  "DK",
-  "EE",
-  "ES",
-  "FI",
-  "FR",
-  "GR",
-  "HR",
-  "HU",
-  "IE",
-  "IS",
-  "IT",
-  "LI",
-  "LT",
-  "LU",
-  "LV",
-  "MT",
-  "NL",
-  "NO",
-  "PL",
-  "PT",
-  "RO",
-  "SE",
-  "SI",
-  "SK",
-] as const;
 /** The 27 EU member states, the default territorial scope. */
 export const EU_SCOPE = EEA_COUNTRIES.filter((c) => c !== "IS" && c !== "LI" && c !== "NO");
 
@@ -333,8 +290,6 @@ export const TcoReport = z
   })
   .meta({ id: "TcoReport" });
 export type TcoReport = z.infer<typeof TcoReport>;
-
-export const REPORT_FORMATS = ["json", "csv"] as const;
 
 /** GET /v1/reports/tco. */
 export const TcoReportQuery = z.object({

@@ -2,16 +2,12 @@
 
 export * from "./accountability.ts";
 export * from "./baseline.ts";
-export * from "./constants.ts";
 export * from "./entry-state.ts";
 export * from "./evidence.ts";
-export * from "./ids.ts";
 export * from "./incidents.ts";
-export * from "./jose.ts";
-export * from "./keys.ts";
 export * from "./log.ts";
 export * from "./match.ts";
-export * from "./problems.ts";
+export * from "./plain.ts";
 export * from "./review.ts";
 export * from "./schemas.ts";
 export * from "./signals.ts";

@@ -2,14 +2,12 @@
 // the baseline (default) or every live submission, and gets every entry within the threshold.
 import { z } from "zod";
 import { ContentRef } from "./accountability.ts";
+import { MATCH_SCOPES } from "./constants.ts";
 import { EntryStateView } from "./entry-state.ts";
 import { ProvisionalLabel } from "./incidents.ts";
 import { MAX_BATCH, MAX_VPDQ_FRAMES, VpdqFrame } from "./submissions.ts";
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `${n} lower-case hex characters`);
-
-export const MATCH_SCOPES = ["baseline", "all"] as const;
-export type MatchScope = (typeof MATCH_SCOPES)[number];
 
 export const MatchItem = z
   .discriminatedUnion("type", [

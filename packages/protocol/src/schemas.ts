@@ -222,32 +222,6 @@ export type RecordKind = keyof typeof RECORD_SCHEMAS;
 export type RecordOf<K extends RecordKind> = z.infer<(typeof RECORD_SCHEMAS)[K]>;
 
 /**
- * Record kinds that stay on the node that accepted them (migration signals, API credentials,
- * statements of reasons):
- * never served to peers nor replicated. The transparency log commits to them as withheld leaves
- * (`"eusn-withheld/v1|" ‖ kind ‖ SHA-256(JWS)`, @eusn/merkle `withheldLeaf`), so anyone can check
- * from the log alone that an entry served without its body really is one of these; every other
- * kind's leaf is its JWS bytes. Part of the log format: every node and verifier must agree.
- */
-export const NODE_LOCAL_KINDS = [
-  "signal.enckey.set",
-  "signal.key.publish",
-  "signal.key.grant",
-  "signal.create",
-  "signal.retract",
-  "signal.reverse",
-  "participant.apicred.set",
-  "participant.apicred.revoke",
-  "statement.create",
-  "webhook.register",
-  "webhook.remove",
-] as const satisfies readonly RecordKind[];
-
-export function isNodeLocalKind(kind: string): boolean {
-  return (NODE_LOCAL_KINDS as readonly string[]).includes(kind);
-}
-
-/**
  * The claims of a signed write (the JWS payload). `kind` is signed, so a body signed for one
  * endpoint can never be accepted by another.
  */

@@ -2,13 +2,11 @@
 // match feedback, and the requests and answers of the submission routes, shared by the node and its
 // clients.
 import { z } from "zod";
-import { EU_MEMBER_STATES } from "./constants.ts";
+import { CONTENT_TYPES, EU_MEMBER_STATES, SIGNAL_TYPES, TCO_LIMBS, TLP_LEVELS } from "./constants.ts";
 import { ENTRY_FLAGS, ENTRY_STATES, EntryStateView } from "./entry-state.ts";
 import { idPattern } from "./ids.ts";
 import { IncidentId } from "./incidents.ts";
 
-/** TCO Regulation (EU) 2021/784 Art 2(7): the limbs (a)–(e) of the definition of terrorist content. */
-export const TCO_LIMBS = ["a", "b", "c", "d", "e"] as const;
 export const TcoLimb = z.enum(TCO_LIMBS).meta({
   id: "TcoLimb",
   description:
@@ -16,15 +14,11 @@ export const TcoLimb = z.enum(TCO_LIMBS).meta({
 });
 export type TcoLimb = z.infer<typeof TcoLimb>;
 
-export const SIGNAL_TYPES = ["pdq", "md5", "sha256", "vpdq"] as const;
 export const SignalType = z.enum(SIGNAL_TYPES).meta({ id: "SignalType" });
 export type SignalType = z.infer<typeof SignalType>;
 
-export const CONTENT_TYPES = ["image", "video", "audio", "document", "text", "other"] as const;
 export const ContentType = z.enum(CONTENT_TYPES).meta({ id: "ContentType" });
 
-/** TLP 2.0 (FIRST). */
-export const TLP_LEVELS = ["clear", "green", "amber", "amber+strict", "red"] as const;
 export const Tlp = z
   .enum(TLP_LEVELS)
   .meta({ id: "Tlp", description: "FIRST Traffic Light Protocol 2.0 marking." });
@@ -78,28 +72,6 @@ export const VpdqVideo = z
   .strict()
   .meta({ id: "VpdqVideo" });
 export type VpdqVideo = z.infer<typeof VpdqVideo>;
-
-/**
- * The frames as the reference's text format writes them, one line a frame ending in a line break
- * (timestamps have at most 3 decimals on the wire, so `toFixed(3)` prints them exactly as they
- * were read from such a file).
- */
-export function vpdqText(frames: readonly VpdqFrame[]): string {
-  let out = "";
-  for (const [n, q, h, t] of frames) out += `${n},${q},${h},${t.toFixed(3)}\n`;
-  return out;
-}
-
-/**
- * A vpdq submission's `value`: the SHA-256 (lower-case hex) of `vpdqText(frames)`, so for a file
- * the reference (or `eusn hash --format vpdq --out-dir`) wrote, `sha256sum FILE.txt`. It names the
- * video for idempotency and linking as a hash names an image.
- */
-export async function vpdqDigest(frames: readonly VpdqFrame[]): Promise<string> {
-  const bytes = new TextEncoder().encode(vpdqText(frames));
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Problems with a video's frame list that a schema cannot state per field; [] when none. */
 export function vpdqVideoIssues(v: VpdqVideo): { path: (string | number)[]; message: string }[] {

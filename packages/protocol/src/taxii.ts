@@ -84,12 +84,6 @@ export type TaxiiCollectionKey = keyof typeof TAXII_COLLECTIONS;
 
 // ---- API credentials (HTTP Basic for TAXII clients) -------------------------------------------
 
-/**
- * The form of a credential secret: `eusn_` + 43 base64url characters (32 random bytes, 256 bits)
- * made by the client. The node only ever sees its SHA-256; at use it refuses any password not of
- * this form, so a hand-picked weak password cannot be used even if its hash was registered.
- */
-export const API_SECRET_PATTERN = /^eusn_[A-Za-z0-9_-]{43}$/;
 /** At most this many unrevoked credentials per participant. */
 export const MAX_API_CREDENTIALS = 5;
 /** Longest lifetime of a credential, and the lifetime when the record names none (days). */

@@ -5,6 +5,7 @@
 // with its own credentials, so a push never carries more than the receiver may read. See
 // docs/webhooks.md.
 import { z } from "zod";
+import { WEBHOOK_EVENTS } from "./constants.ts";
 import { idPattern } from "./ids.ts";
 
 // Local (not imported from schemas.ts, which imports this file for RECORD_SCHEMAS: no cycle).
@@ -12,15 +13,6 @@ const ParticipantId = z.string().regex(idPattern("participant"));
 export const WebhookId = z.string().regex(idPattern("webhook")).meta({ id: "WebhookId" });
 export const DeliveryId = z.string().regex(idPattern("delivery"));
 
-/**
- * The events a webhook can ask for:
- * - `entry.reversed`: an entry was withdrawn, reversed or excluded — the changes that end a
- *   platform's use of it, as GET /v1/reversals lists them (to platforms that matched it, and to
- *   every authority and coordinator);
- * - `signal.targeted`: a migration signal targeted at the receiving platform (platforms only);
- * - `baseline.version`: the baseline has a new version (one event for each new version seen).
- */
-export const WEBHOOK_EVENTS = ["entry.reversed", "signal.targeted", "baseline.version"] as const;
 export const WebhookEvent = z.enum(WEBHOOK_EVENTS);
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
 
@@ -29,9 +21,6 @@ export const MAX_WEBHOOKS = 5;
 
 /** The media type of a delivery's body (a compact JWS, RFC 7515 §3.1; RFC 7515 §9.2.1). */
 export const WEBHOOK_MEDIA_TYPE = "application/jose";
-/** The `typ` header of a delivery's JWS: it can never pass for a receipt or a write. */
-export const WEBHOOK_JWS_TYP = "eusn-webhook+jws";
-
 const WebhookUrl = z
   .string()
   .max(2000)

@@ -2,7 +2,7 @@
 // authority's submission), `withdraw` (one's own), and `submissions` (mine, awaiting my assessment,
 // or all; one entry with its signed history).
 import { assess, getSubmission, listSubmissions, withdraw } from "@eusn/client";
-import { TCO_LIMBS } from "@eusn/protocol";
+import { TCO_LIMBS } from "@eusn/protocol/plain";
 import { Argument, Command, Option } from "commander";
 import { UsageError } from "../credential.ts";
 import { type CommonOpts, connect, intOption, must, networked, run, show } from "../output.ts";

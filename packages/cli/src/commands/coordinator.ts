@@ -16,7 +16,8 @@ import {
   revoke,
   withdrawRequest,
 } from "@eusn/client";
-import { EU_MEMBER_STATES, PublicJwk, type RegistryRequestView, ROLES } from "@eusn/protocol";
+import type { PublicJwk, RegistryRequestView } from "@eusn/protocol";
+import { EU_MEMBER_STATES, ROLES } from "@eusn/protocol/plain";
 import { Argument, Command, Option } from "commander";
 import { readInput, UsageError } from "../credential.ts";
 import { type CommonOpts, connect, intOption, must, networked, run, show, sleep } from "../output.ts";
@@ -161,12 +162,13 @@ async function publicKeys(file: string): Promise<PublicJwk[]> {
   }
   const o = parsed as { jwk?: unknown; keys?: unknown[] };
   const candidates = Array.isArray(o.keys) ? o.keys : [o.jwk ?? parsed];
+  const { PublicJwk: check } = await import("@eusn/protocol");
   return candidates.map((k, i) => {
     if (typeof k === "object" && k !== null && "d" in k)
       throw new UsageError(
         `--jwk ${file}: key ${i + 1} is a PRIVATE key; send only the public key \`eusn keygen\` printed`,
       );
-    const r = PublicJwk.safeParse(k);
+    const r = check.safeParse(k);
     if (!r.success) throw new UsageError(`--jwk ${file}: key ${i + 1} is not an Ed25519 or P-256 public JWK`);
     return r.data;
   });

@@ -21,12 +21,7 @@ import {
   registerEvidenceKey,
   rewrapCaseFile,
 } from "@eusn/client";
-import {
-  type CaseFileContext,
-  type CaseFileView,
-  CaseFileContext as ContextSchema,
-  type EvidenceMediaClass,
-} from "@eusn/protocol";
+import type { CaseFileContext, CaseFileView, EvidenceMediaClass } from "@eusn/protocol";
 import { Command, Option } from "commander";
 import type { JWK } from "jose";
 import { UsageError } from "../credential.ts";
@@ -161,7 +156,8 @@ async function put(submissionId: string, file: string, opts: PutOpts): Promise<n
     }
   }
   const ext = path.extname(file).slice(1).toLowerCase();
-  const parsed = ContextSchema.safeParse({
+  const { CaseFileContext: check } = await import("@eusn/protocol/evidence");
+  const parsed = check.safeParse({
     mediaType: MEDIA_TYPES[ext] ?? "application/octet-stream",
     fileName: path.basename(file),
     ...extra,

@@ -3,15 +3,8 @@
 // variants to the node, so a rotated or mirrored copy matches; the hit names the variant.
 // Matches are leads for human review.
 import { HASH_LIST_DIHEDRAL, match } from "@eusn/client";
-import {
-  MATCH_SCOPES,
-  type MatchHit,
-  MatchItem,
-  type MatchScope,
-  SIGNAL_TYPES,
-  type SignalType,
-  type VpdqFrame,
-} from "@eusn/protocol";
+import type { MatchHit, MatchItem, MatchScope, SignalType, VpdqFrame } from "@eusn/protocol";
+import { MATCH_SCOPES, SIGNAL_TYPES } from "@eusn/protocol/plain";
 import { Command, Option } from "commander";
 import { progressBar } from "../credential.ts";
 import { readHashInputs } from "../hash-input.ts";
@@ -95,13 +88,15 @@ async function matchHashes(inputs: string[], opts: Opts): Promise<number> {
     type: opts.type,
     ...(opts.column !== undefined ? { column: opts.column } : {}),
   });
+  // The protocol's schemas are loaded when a command checks with one, not at every start.
+  const { MatchItem: check } = await import("@eusn/protocol/match");
   const problems: string[] = [];
   const items = rows.map((r) => {
     const item =
       opts.type === "pdq"
         ? { type: "pdq" as const, value: r.value, ...(r.dihedral ? { dihedral: r.dihedral } : {}) }
         : { type: opts.type, value: r.value };
-    const checked = MatchItem.safeParse(item);
+    const checked = check.safeParse(item);
     if (!checked.success) {
       for (const issue of checked.error.issues)
         problems.push(`${r.where}: ${issue.path.join(".") || "value"}: ${issue.message}`);

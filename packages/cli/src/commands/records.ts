@@ -4,7 +4,7 @@
 // known record kind. Prints the claims; exit 1 when anything does not verify.
 import { readFile } from "node:fs/promises";
 import { getParticipant, getRecord } from "@eusn/client";
-import { RECORD_SCHEMAS, WRITE_TYP } from "@eusn/protocol";
+import { WRITE_TYP } from "@eusn/protocol/plain";
 import { Command } from "commander";
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
 import { UsageError } from "../credential.ts";
@@ -68,6 +68,7 @@ export default function recordsCommand(): Command {
         if (header.typ !== WRITE_TYP) problems.push(`header typ is ${header.typ}, not ${WRITE_TYP}`);
         if (claims.aud !== client.nodeId)
           problems.push(`addressed to ${claims.aud}, not this node (${client.nodeId})`);
+        const { RECORD_SCHEMAS } = await import("@eusn/protocol");
         if (!(claims.kind in RECORD_SCHEMAS)) problems.push(`unknown record kind ${claims.kind}`);
         if (problems.length > 0)
           throw new Failure(`record ${id}: signature verified, but ${problems.join("; ")}`);

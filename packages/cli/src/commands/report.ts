@@ -2,7 +2,7 @@
 // as CSV (one row per figure and quarter, with the ids of the records each counts) or JSON. An
 // authority gets its own; a coordinator every authority's, a member state's authorities together
 // with --member-state, or one authority's with --authority.
-import { REPORT_FORMATS } from "@eusn/protocol";
+import { REPORT_FORMATS } from "@eusn/protocol/plain";
 import { Command, Option } from "commander";
 import { UsageError } from "../credential.ts";
 import { type CommonOpts, connect, networked, run as runCommand } from "../output.ts";

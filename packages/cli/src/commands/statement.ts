@@ -3,13 +3,8 @@
 // both as JSON); `list` shows the platform's statements, `--affected` those whose entry was
 // reversed, withdrawn or voided since (the people to tell). EUSN files nothing with the database:
 // the platform does.
-import {
-  EEA_COUNTRIES,
-  STATEMENT_ACTIONS,
-  STATEMENT_LANGUAGES,
-  type StatementPage,
-  type StatementView,
-} from "@eusn/protocol";
+import type { StatementPage, StatementView } from "@eusn/protocol";
+import { EEA_COUNTRIES, STATEMENT_ACTIONS, STATEMENT_LANGUAGES } from "@eusn/protocol/plain";
 import { Command, Option } from "commander";
 import { UsageError } from "../credential.ts";
 import { type CommonOpts, connect, networked, run } from "../output.ts";

@@ -6,14 +6,8 @@
 // skips what landed and sends only the rest.
 import { writeFile } from "node:fs/promises";
 import { submitHashes, submitProvisional, submitVideo, type VideoFrames } from "@eusn/client";
-import {
-  CONTENT_TYPES,
-  SIGNAL_TYPES,
-  type SignalType,
-  SubmissionItem,
-  type SubmitResult,
-  TLP_LEVELS,
-} from "@eusn/protocol";
+import type { SignalType, SubmissionItem, SubmitResult } from "@eusn/protocol";
+import { CONTENT_TYPES, SIGNAL_TYPES, TLP_LEVELS } from "@eusn/protocol/plain";
 import { Command, Option } from "commander";
 import { progressBar, UsageError } from "../credential.ts";
 import { readHashInputs } from "../hash-input.ts";
@@ -123,6 +117,8 @@ async function submit(inputs: string[], opts: Opts): Promise<number> {
     seen.set(r.value, r.label);
     return true;
   });
+  // The protocol's schemas are loaded when a command checks with one, not at every start.
+  const { SubmissionItem: check } = await import("@eusn/protocol/submissions");
   const problems: string[] = [];
   const items = kept.map((r) => {
     if (opts.type === "pdq" && r.quality === undefined) {
@@ -144,7 +140,7 @@ async function submit(inputs: string[], opts: Opts): Promise<number> {
       ...(opts.note ? { note: opts.note } : {}),
     };
     // The node's own rule, checked here so that nothing is sent when any row would be refused.
-    const checked = SubmissionItem.safeParse(item);
+    const checked = check.safeParse(item);
     if (!checked.success && !(opts.type === "pdq" && r.quality === undefined)) {
       for (const issue of checked.error.issues) {
         problems.push(`${at(r)}: ${flagsInMessage(issue.path.join("."), issue.message)}`);
@@ -245,6 +241,7 @@ async function submitVideos(inputs: string[], opts: Opts): Promise<number> {
     ...(opts.expires ? { expiresAt: opts.expires } : {}),
     ...(opts.note ? { note: opts.note } : {}),
   };
+  const { SubmissionItem: check } = await import("@eusn/protocol/submissions");
   const problems: string[] = [];
   const videos: { file: string; video: VideoFrames }[] = [];
   for (const file of inputs) {
@@ -253,7 +250,7 @@ async function submitVideos(inputs: string[], opts: Opts): Promise<number> {
       problems.push(`${got.file}: ${got.reason}`);
       continue;
     }
-    const checked = SubmissionItem.safeParse({
+    const checked = check.safeParse({
       ...labels,
       signalType: "vpdq",
       value: "0".repeat(64),

@@ -9,7 +9,8 @@ import {
   removeWebhook,
   verifyWebhookDelivery,
 } from "@eusn/client";
-import { WEBHOOK_EVENTS, type WebhookEvent } from "@eusn/protocol";
+import type { WebhookEvent } from "@eusn/protocol";
+import { WEBHOOK_EVENTS } from "@eusn/protocol/plain";
 import { Command } from "commander";
 import type { JSONWebKeySet } from "jose";
 import { UsageError } from "../credential.ts";

@@ -63,9 +63,10 @@ export default async function setup(project: TestProject) {
             b.onResolve({ filter: /^sharp$/ }, () => ({ path: sharp, external: true }));
           },
         },
-        // zod's English locale alone, as in the console's bundle: 366 KB less for every start of a
-        // command that talks to a node to parse, about 0.03 s of its 0.44 s of CPU (15 starts
-        // each, alternating, load 11-12).
+        // zod's English locale alone, as in the console's bundle: 366 KB less to parse for every
+        // start that loads the protocol's schemas (a command that checks with one, as eusn match
+        // and eusn submit do; the others load none, @eusn/protocol/plain), about 0.03 s of CPU
+        // (15 starts each, alternating, load 11-12).
         zodEnglishOnly,
       ],
     });

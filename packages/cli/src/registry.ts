@@ -9,9 +9,9 @@ import type { Command } from "commander";
  * tools, then everyone's, then each role's.
  *
  * A start loads only the module of the command named first on the command line (`eusn hash …`,
- * `eusn help hash`): the networked commands' modules bring the protocol's schemas with them, which
- * cost more CPU than the rest of a start, and `eusn hash` or `eusn video compare` need none of
- * them. Anything else (`eusn --help`, no command, a name that is no command) loads every module,
+ * `eusn help hash`): the networked commands' modules bring the client SDK and jose with them (and
+ * load a protocol schema only where they check with one: @eusn/protocol/plain), and `eusn hash` or
+ * `eusn video compare` need none of them. Anything else (`eusn --help`, no command, a name that is no command) loads every module,
  * so the overview, the "unknown command" message and its suggestion are those of the whole
  * program. The names are checked against the commands each module builds (test/unit/cli-hash.test.ts).
  */

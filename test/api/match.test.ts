@@ -7,6 +7,7 @@ import type { MatchRequest, MatchResponse, SubmissionView, SubmitResult, WriteRe
 import { beforeAll, describe, expect, it } from "vitest";
 import { MATCH_ROWS_SQL, matchRows } from "../../workers/api/store/match.ts";
 import { flipBits, hamming, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import { matchChecked } from "../helpers/match-answer.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
 
 let nl: Admitted;
@@ -50,10 +51,9 @@ async function include(id: string) {
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
 }
 
+/** Every answer's bytes are checked too (helpers/match-answer.ts). */
 async function match(by: Admitted, body: MatchRequest): Promise<MatchResponse> {
-  const res = await by.client.match(body);
-  if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  return res.data;
+  return matchChecked(by.client, body);
 }
 
 const ids = (m: MatchResponse, i = 0) => m.results[i]!.matches.map((h) => h.submissionId);

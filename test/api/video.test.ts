@@ -21,6 +21,7 @@ import { MAX_VPDQ_FRAMES, vpdqDigest } from "@eusn/protocol";
 import { compareVpdq, matchVpdq } from "@eusn/vpdq";
 import { beforeAll, describe, expect, it } from "vitest";
 import { flipBits, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
+import { matchChecked } from "../helpers/match-answer.ts";
 import { type Admitted, admit, coordinator, snapshot } from "../helpers/node.ts";
 
 type SubmissionDetail = { submission: SubmissionView; history: HistoryItem[] };
@@ -95,10 +96,9 @@ async function include(id: string) {
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
 }
 
+/** Every answer's bytes are checked too (helpers/match-answer.ts). */
 async function match(body: MatchRequest): Promise<MatchResponse> {
-  const res = await p1.client.match(body);
-  if (!res.ok) throw new Error(JSON.stringify(res.problem));
-  return res.data;
+  return matchChecked(p1.client, body);
 }
 
 const videoHits = (m: MatchResponse, i = 0) => m.results[i]!.matches.filter((h) => h.kind === "video");

@@ -3,9 +3,10 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { EusnClient } from "@eusn/client";
-import type { IncidentHashPage, IncidentView, MatchResponse, SubmitResult } from "@eusn/protocol";
+import type { IncidentHashPage, IncidentView, MatchRequest, SubmitResult } from "@eusn/protocol";
 import worker from "../../workers/api/index.ts";
 import { pdqItem, randomPdq, rng } from "./hashes.ts";
+import { matchChecked } from "./match-answer.ts";
 import { coordinator } from "./node.ts";
 
 const r = rng(2121);
@@ -65,9 +66,8 @@ export async function submitProvisional(
 
 /** The platform's match of one value; answers the hits. */
 export async function matchOne(platform: EusnClient, value: string, scope: "baseline" | "all" = "baseline") {
-  const res = await platform.match({ scope, items: [{ type: "pdq", value }] } as never);
-  if (!res.ok) throw new Error(`match: ${res.status} ${JSON.stringify(res.problem)}`);
-  return (res.data as MatchResponse).results[0]!.matches;
+  return (await matchChecked(platform, { scope, items: [{ type: "pdq", value }] } as MatchRequest))
+    .results[0]!.matches;
 }
 
 export async function hashes(by: EusnClient, id: string, query = ""): Promise<IncidentHashPage> {

@@ -16,14 +16,15 @@ import type { Env } from "../env.ts";
 import { FRAME_BYTES } from "../lib/vpdq-frames.ts";
 import { indexableSqlText, isIndexable } from "../rules/baseline.ts";
 import { dropSnapshot, readSnapshot, type SnapshotRefusal, writeSnapshot } from "./snapshot.ts";
-import type {
-  FeedHead,
-  MatchShardRpc,
-  ShardAnswer,
-  ShardHit,
-  ShardQueryItem,
-  ShardStats,
-  ShardVideoHit,
+import {
+  type FeedHead,
+  type MatchShardRpc,
+  type ShardAnswer,
+  type ShardHit,
+  type ShardQueryItem,
+  type ShardStats,
+  type ShardVideoHit,
+  unpackHits,
 } from "./types.ts";
 import { scoreVideo, VideoTable, videoFromPacked } from "./videos.ts";
 
@@ -150,7 +151,7 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     items: ShardQueryItem[],
     threshold: number,
   ): Promise<ShardHit[]> {
-    return (await this.run(shard, shards, items, threshold, false)).hits;
+    return unpackHits((await this.run(shard, shards, items, threshold, false)).hits);
   }
 
   /** As `query`, with the videos vpdq items found scored here (see MatchShardRpc.search). */
@@ -174,7 +175,8 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
   ): Promise<ShardAnswer> {
     await this.ready(shard, shards, head);
     const index = this.index!;
-    const hits: ShardHit[] = [];
+    // The hits packed (see ShardAnswer): item, variant, key, distance, frame (-1: none).
+    const hits: number[] = [];
     // A vpdq item's frame pairs per stored video, when scored here: [value, frame, ...] and the
     // closest pair's distance.
     const pairs = new Map<number, { item: number; key: number; distance: number; pairs: number[] }>();
@@ -209,8 +211,8 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
           for (const m of ms) {
             const frame = frameOf(m.id);
             const key = keyOf(m.id);
-            if (frame === undefined) hits.push({ item, variant, key, distance: m.distance });
-            else if (!scored) hits.push({ item, variant, key, distance: m.distance, frame });
+            if (frame === undefined) hits.push(item, variant, key, m.distance, -1);
+            else if (!scored) hits.push(item, variant, key, m.distance, frame);
             else {
               const k = item * 2 ** 32 + key;
               const p = pairs.get(k);
@@ -239,10 +241,10 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       const r = index.lookupExact(exact.map((e) => e.q));
       if (!r.ok) throw new Error(`exact lookup failed: ${r.error.message}`);
       r.value.forEach((ids, k) => {
-        for (const id of ids) hits.push({ item: exact[k]!.item, variant: 0, key: keyOf(id), distance: 0 });
+        for (const id of ids) hits.push(exact[k]!.item, 0, keyOf(id), 0, -1);
       });
     }
-    return { hits, videos };
+    return { hits: Float64Array.from(hits), videos };
   }
 
   async stats(shard: number, shards: number): Promise<ShardStats> {

@@ -40,8 +40,29 @@ export type ShardVideoHit = {
 };
 /** The change feed's last sequence and the submission of that change. */
 export type FeedHead = { seq: number; submissionId: string };
-/** `search`'s answer: the hits of still-image and exact items, and the videos vpdq items found. */
-export type ShardAnswer = { hits: ShardHit[]; videos: ShardVideoHit[] };
+/**
+ * `search`'s answer: the hits of still-image and exact items, and the videos vpdq items found.
+ * `hits` are packed, five numbers a hit (`item`, `variant`, `key`, `distance`, `frame`, -1 for
+ * none; `unpackHits` reads them): one array crosses the RPC boundary as one copy, where tens of
+ * thousands of hit objects at far thresholds are each serialised and rebuilt.
+ */
+export type ShardAnswer = { hits: Float64Array; videos: ShardVideoHit[] };
+
+/** The hits of a packed `ShardAnswer.hits`, as objects. */
+export function unpackHits(packed: Float64Array): ShardHit[] {
+  const hits: ShardHit[] = [];
+  for (let i = 0; i < packed.length; i += 5) {
+    const hit: ShardHit = {
+      item: packed[i]!,
+      variant: packed[i + 1]!,
+      key: packed[i + 2]!,
+      distance: packed[i + 3]!,
+    };
+    if (packed[i + 4]! >= 0) hit.frame = packed[i + 4]!;
+    hits.push(hit);
+  }
+  return hits;
+}
 /** `builtAt`: when this instance loaded its index from D1 (a later time means it was rebuilt). */
 export type ShardStats = {
   entries: number;

@@ -11,6 +11,7 @@ import tty from "node:tty";
 import { EusnClient, publicOf } from "@eusn/client";
 import type { ParticipantView } from "@eusn/protocol";
 import { CompactEncrypt, compactDecrypt, type JWK } from "jose";
+import { nodeFetch } from "./http.ts";
 
 export type CredentialFile = {
   participantId?: string;
@@ -206,6 +207,7 @@ export async function loadClient(opts: KeyOptions): Promise<Loaded> {
     nodeId: nodeId ?? "",
     participantId: "",
     privateJwk: key.privateJwk,
+    fetch: nodeFetch,
   });
   if (!nodeId || overridden) {
     const health = await probe.getPublic<{ nodeId: string }>("/health");
@@ -227,7 +229,13 @@ export async function loadClient(opts: KeyOptions): Promise<Loaded> {
     if (found.memberState) learned.memberState = found.memberState;
     learned.displayName = found.displayName;
   }
-  const client = new EusnClient({ baseUrl: url, nodeId, participantId, privateJwk: key.privateJwk });
+  const client = new EusnClient({
+    baseUrl: url,
+    nodeId,
+    participantId,
+    privateJwk: key.privateJwk,
+    fetch: nodeFetch,
+  });
   return { client, key, learned };
 }
 

@@ -17,6 +17,7 @@ import {
 import { Command } from "commander";
 import type { JWK } from "jose";
 import { UsageError } from "../credential.ts";
+import { nodeFetch } from "../http.ts";
 import { type CommonOpts, connect, Failure, must, networked, run, show } from "../output.ts";
 
 const NAME = "eusn log verify";
@@ -89,7 +90,7 @@ async function verify(opts: Opts): Promise<number> {
     } else {
       jws = must(await getRecord(client!, opts.record!));
       const leaf = await leafHashHex(jws);
-      receipt = await fetchInclusion(client!.baseUrl, { leafHash: leaf });
+      receipt = await fetchInclusion(client!.baseUrl, { leafHash: leaf }, nodeFetch);
     }
     const checked = await verifyWriteReceipt(receipt, nodeKey, jws, origin ? { origin } : {});
     if (!checked.ok) throw new Failure(`the receipt does not verify: ${checked.reason}`);
@@ -103,10 +104,10 @@ async function verify(opts: Opts): Promise<number> {
     );
   }
   if (opts.checkpoint || opts.saveCheckpoint) {
-    const current = await fetchCheckpoint(client!.baseUrl);
+    const current = await fetchCheckpoint(client!.baseUrl, nodeFetch);
     if (opts.checkpoint) {
       const saved = await readJson<{ checkpoint: string; treeSize: number }>(opts.checkpoint, "checkpoint");
-      const proof = await fetchConsistency(client!.baseUrl, saved.treeSize, current.treeSize);
+      const proof = await fetchConsistency(client!.baseUrl, saved.treeSize, current.treeSize, nodeFetch);
       const c = await verifyCheckpointConsistency(
         saved.checkpoint,
         current.checkpoint,

@@ -15,8 +15,12 @@
 //
 // Prints what wrangler prints (its "Ready on" line and one line per request) and stops the node
 // on SIGTERM or SIGINT.
+import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { unstable_startWorker } from "wrangler";
+
+// Loaded with require: wrangler's entry point is CommonJS, and an ESM import of it first has Node
+// scan its 13 MB for named exports (1.5 s against 2.4 s of CPU to load it, measured under load).
+const { unstable_startWorker } = createRequire(import.meta.url)("wrangler");
 
 const { values } = parseArgs({
   options: {

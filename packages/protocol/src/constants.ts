@@ -80,12 +80,14 @@ export const API_SECRET_PATTERN = /^eusn_[A-Za-z0-9_-]{43}$/;
 
 /** TCO Regulation (EU) 2021/784 Art 2(7): the limbs (a)–(e) of the definition of terrorist content. */
 export const TCO_LIMBS = ["a", "b", "c", "d", "e"] as const;
+
 export const SIGNAL_TYPES = ["pdq", "md5", "sha256", "vpdq"] as const;
 
 export const CONTENT_TYPES = ["image", "video", "audio", "document", "text", "other"] as const;
 
 /** TLP 2.0 (FIRST). */
 export const TLP_LEVELS = ["clear", "green", "amber", "amber+strict", "red"] as const;
+
 export const MATCH_SCOPES = ["baseline", "all"] as const;
 export type MatchScope = (typeof MATCH_SCOPES)[number];
 
@@ -138,6 +140,7 @@ export const EEA_COUNTRIES = [
   "SI",
   "SK",
 ] as const;
+
 export const REPORT_FORMATS = ["json", "csv"] as const;
 
 /**

@@ -34,6 +34,15 @@ let counter = 0;
 let second: Promise<EusnClient> | undefined;
 
 /**
+ * Forgets what this module remembers about the network of the test file that ran before: the
+ * workers project's files share one workerd and its loaded modules (test/helpers/apply-migrations.ts
+ * empties the storage between them), so the next file admits its own second coordinator.
+ */
+export function forgetFileState(): void {
+  second = undefined;
+}
+
+/**
  * A second coordinator, admitted once per test file by the bootstrap coordinator (the network's
  * founding admission, the one a coordinator signs alone): the second signature every other
  * admission, and an authority's or coordinator's revocation, needs (REGISTRY_SECOND_SIGNATURE).

@@ -3,10 +3,9 @@
 // The project's files share their workerd and the modules it has loaded (`isolate: false` in
 // vitest.config.ts: a fresh workerd per file cost about 3.5 s of start-up, more than the tests of
 // most files), so each file begins by emptying what the file before it left: every Durable
-// Object (running instances, storage and alarms), every D1 database's tables, the R2 bucket, the
-// test helpers' memory (node.ts), fake timers and spies. A binding of a kind this does not know
-// how to empty fails here, not as a puzzle in whichever file runs next. The Worker itself keeps
-// no per-request state in its modules (its caches are keyed by the configuration they read).
+// Object, D1 database and R2 bucket (empty-storage.ts), the test helpers' memory (node.ts), fake
+// timers and spies. The Worker itself keeps no per-request state in its modules (its caches are
+// keyed by the configuration they read).
 //
 // It then applies the D1 migrations to DB (in one batch: migrate.ts). The other databases
 // (DB_B, NET_1 … NET_9) are migrated only by the files that use them, when they make their nodes
@@ -15,87 +14,15 @@
 // Importing cloudflare:test loads the Worker under test (the plugin appends an import of the
 // Worker's main module to it), here rather than at a file's first request, where it would count
 // against that test's or hook's timeout.
-import { abortAllDurableObjects, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
+import { emptyStorage } from "./empty-storage.ts";
 import { migrate } from "./migrate.ts";
 import { forgetFileState } from "./node.ts";
-
-const OBJECTS_SQL =
-  "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'";
-
-/** Binding kinds that hold no state of their own: plain values and the test pool's services. */
-const STATELESS = new Set(["string", "Array", "Object", "Fetcher", "UnsafeEval", "ColoLocalActorNamespace"]);
-
-/** A binding's kind, as workerd names its class (D1Database, R2Bucket, DurableObjectNamespace …). */
-function kind(v: unknown): string {
-  return typeof v === "object" && v !== null ? (Object.getPrototypeOf(v)?.constructor?.name ?? "") : typeof v;
-}
-
-/**
- * Deletes every object's storage and alarm. (cloudflare:test's reset() leaves these SQLite-backed
- * objects' storage in place.) An emptied object stays listed, so this visits every object any
- * earlier file made: all at once, since each visit is a round trip rather than work.
- */
-async function emptyDurableObjects(ns: DurableObjectNamespace): Promise<void> {
-  const ids = await listDurableObjectIds(ns);
-  await Promise.all(
-    ids.map((id) =>
-      runInDurableObject(ns.get(id), async (_instance: unknown, state: DurableObjectState) => {
-        await state.storage.deleteAlarm();
-        await state.storage.deleteAll();
-      }),
-    ),
-  );
-}
-
-/** Drops every view and table (their indexes and triggers go with them) in one transaction. */
-async function emptyD1(name: string, db: D1Database): Promise<void> {
-  const { results } = await db.prepare(OBJECTS_SQL).all<{ type: "table" | "view"; name: string }>();
-  if (results.length === 0) return;
-  // DROP TABLE drops a table's triggers (the append-only ones included) before deleting its
-  // rows; deferred foreign keys let the tables go in any order.
-  await db.batch([
-    db.prepare("PRAGMA defer_foreign_keys = on"),
-    ...results.filter((o) => o.type === "view").map((o) => db.prepare(`DROP VIEW "${o.name}"`)),
-    ...results.filter((o) => o.type === "table").map((o) => db.prepare(`DROP TABLE "${o.name}"`)),
-  ]);
-  if ((await db.prepare(OBJECTS_SQL).all()).results.length > 0) throw new Error(`${name} still has tables`);
-}
-
-/** Deletes every object, a page at a time, until a listing comes back empty. */
-async function emptyR2(bucket: R2Bucket): Promise<void> {
-  for (
-    let page = await bucket.list({ limit: 1000 });
-    page.objects.length > 0;
-    page = await bucket.list({ limit: 1000 })
-  )
-    await bucket.delete(page.objects.map((o) => o.key));
-}
 
 vi.useRealTimers();
 vi.restoreAllMocks();
 forgetFileState();
-
-const bindings = Object.entries(env as unknown as Record<string, unknown>).map(([name, v]) => ({
-  name,
-  v,
-  kind: kind(v),
-}));
-for (const b of bindings) {
-  if (!["D1Database", "R2Bucket", "DurableObjectNamespace"].includes(b.kind) && !STATELESS.has(b.kind))
-    throw new Error(
-      `binding ${b.name} (${b.kind}): test/helpers/apply-migrations.ts does not know how to empty it`,
-    );
-}
-// Objects first, stopped before and after (emptying instantiates them): an alarm or a build left
-// by the file before must not run against the databases while they are being emptied.
-await abortAllDurableObjects();
-for (const b of bindings)
-  if (b.kind === "DurableObjectNamespace") await emptyDurableObjects(b.v as DurableObjectNamespace);
-await abortAllDurableObjects();
-for (const b of bindings) {
-  if (b.kind === "D1Database") await emptyD1(b.name, b.v as D1Database);
-  else if (b.kind === "R2Bucket") await emptyR2(b.v as R2Bucket);
-}
+await emptyStorage();
 await migrate(env.DB);

@@ -16,6 +16,10 @@ describe("duplicateMember", () => {
     expect(duplicateMember('{"a":1,"a":2}')).toBe("a");
     expect(duplicateMember('{"iss":"x","i\\u0073s":"y"}')).toBe("iss");
     expect(duplicateMember('{"r":{"k":[{"z":1,"z":1}]}}')).toBe("z");
+    // Names ending in escaped backslashes or holding escaped quotes, written two ways.
+    expect(duplicateMember('{"a\\\\":1,"a\\u005c":2}')).toBe("a\\");
+    expect(duplicateMember('{"q\\"":1,"q\\u0022":2}')).toBe('q"');
+    expect(duplicateMember('{"a\\\\":1,"a":2}')).toBeUndefined();
   });
 
   it("does not confuse names with values, strings with structure, or siblings with each other", () => {

@@ -22,18 +22,27 @@ export const ID_PREFIXES = {
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 
-/** A new id: prefix, 10 chars of millisecond time, 16 chars (80 bits) of randomness. */
-export function newId(kind: IdKind, now: number = Date.now()): string {
+/** The 10 characters of millisecond time an id starts with after its prefix. */
+export function idTime(ms: number): string {
   let time = "";
-  let t = now;
+  let t = ms;
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let rand = "";
-  for (const b of bytes) rand += ALPHABET[b % 32];
-  return `${ID_PREFIXES[kind]}_${time}${rand}`;
+  return time;
+}
+
+/** 16 characters for an id's unique part: each of the first 16 bytes modulo 32, in base32. */
+export function idChars(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < 16; i++) s += ALPHABET[bytes[i]! % 32];
+  return s;
+}
+
+/** A new id: prefix, 10 chars of millisecond time, 16 chars (80 bits) of randomness. */
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  return `${ID_PREFIXES[kind]}_${idTime(now)}${idChars(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 
 /** Shape check for an id of the given kind (used in zod schemas and route params). */

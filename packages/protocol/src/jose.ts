@@ -52,29 +52,38 @@ export function encodeB64url(bytes: Uint8Array): string {
  */
 export function duplicateMember(text: string): string | undefined {
   // One frame per open container: the names seen (objects) or null (arrays), and whether the
-  // next string in an object is a name.
+  // next string in an object is a name. Character codes and indexOf rather than one-character
+  // strings, and a name is unescaped by JSON.parse only when it holds a backslash: a batch of
+  // 1,000 submissions has some 150,000 characters and 6,000 names to walk.
   const stack: { names: Set<string> | null; expectName: boolean }[] = [];
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "{") stack.push({ names: new Set(), expectName: true });
-    else if (ch === "[") stack.push({ names: null, expectName: false });
-    else if (ch === "}" || ch === "]") stack.pop();
-    else if (ch === ",") {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x7b /* { */) stack.push({ names: new Set(), expectName: true });
+    else if (ch === 0x5b /* [ */) stack.push({ names: null, expectName: false });
+    else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) stack.pop();
+    else if (ch === 0x2c /* , */) {
       const top = stack[stack.length - 1];
       if (top?.names) top.expectName = true;
-    } else if (ch === ":") {
+    } else if (ch === 0x3a /* : */) {
       const top = stack[stack.length - 1];
       if (top) top.expectName = false;
-    } else if (ch === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+    } else if (ch === 0x22 /* " */) {
+      // The closing quote is the first one preceded by an even number of backslashes.
+      let end = text.indexOf('"', i + 1);
+      for (;;) {
+        let k = end - 1;
+        while (text.charCodeAt(k) === 0x5c /* \ */) k--;
+        if ((end - 1 - k) % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
       const top = stack[stack.length - 1];
       if (top?.names && top.expectName) {
-        const name = JSON.parse(text.slice(i, j + 1)) as string;
+        const raw = text.slice(i + 1, end);
+        const name = raw.includes("\\") ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
         if (top.names.has(name)) return name;
         top.names.add(name);
       }
-      i = j;
+      i = end;
     }
   }
   return undefined;

@@ -23,7 +23,7 @@ import {
 } from "../../../schema/index.ts";
 import { type Db, insertSelect } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
-import { derivedId } from "../lib/ids.ts";
+import { derivedId, derivedIds } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
 import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
@@ -159,13 +159,9 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
       );
     for (const r of rows) existing.set(r.fingerprint, r);
     const createdAt = nowIso(ctx.at);
-    const fresh: SubmitApplied["fresh"] = (
-      await Promise.all(
-        items.map(async (item, n) =>
-          existing.has(fp(item)) ? null : { item, id: await derivedId("submission", w, n) },
-        ),
-      )
-    ).filter((f) => f !== null);
+    const freshAt = items.flatMap((item, n) => (existing.has(fp(item)) ? [] : [n]));
+    const freshIds = await derivedIds("submission", w, freshAt);
+    const fresh: SubmitApplied["fresh"] = freshAt.map((n, k) => ({ item: items[n]!, id: freshIds[k]! }));
     const freshId = new Map(fresh.map((f) => [f.item, f.id]));
     const ids = items.map((it) => existing.get(fp(it))?.id ?? freshId.get(it)!);
     const relabelled = new Map<string, LabelChange[]>();

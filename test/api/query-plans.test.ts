@@ -18,7 +18,7 @@ import { SPLIT_PAGE_SQL, SPLIT_TOTAL_SQL, VIDEO_PAGE_SQL } from "../../workers/a
 import type { SubmissionRow } from "../../workers/api/rules/baseline.ts";
 import { MATCH_ROWS_SQL } from "../../workers/api/store/match.ts";
 import { submissionPage } from "../../workers/api/store/submission-lists.ts";
-import { linkedOf, submitAnswerRows } from "../../workers/api/store/submissions.ts";
+import { linkedOf, liveOfFingerprints } from "../../workers/api/store/submissions.ts";
 
 /** The tables with a row per entry or more, under every alias the registry's SQL gives them. */
 const PER_ENTRY = /^SCAN (submissions|assessments|decisions|feedback|s|a|d|f)\b/;
@@ -121,7 +121,7 @@ describe("a match shard's build", () => {
 // An entry's hash is kept in one index (migration 0025): hash values arrive in random order, so
 // each index keyed by one costs a page write per row a batch of submissions adds. Every lookup by
 // hash goes through that one index — the links a submission answer and every view carry, the
-// console's search by hash prefix — and it holds the idempotency rule (one live submission per
+// console's search by hash prefix, a submitted batch's idempotency check — and it holds the idempotency rule (one live submission per
 // authority and fingerprint) itself.
 describe("an entry's hash: one index for every lookup", () => {
   const HASH_INDEX = /USING (COVERING )?INDEX submissions_fingerprint_live\b/;
@@ -149,9 +149,9 @@ describe("an entry's hash: one index for every lookup", () => {
     }
   });
 
-  it("a submission answer's links, and a view's", async () => {
+  it("a submitted batch's idempotency check and its answer's links, and a view's", async () => {
     const { db, queries } = capturing();
-    await submitAnswerRows(db, ["hsh_a", "hsh_b"]);
+    await liveOfFingerprints(db, ["pdq:00", "pdq:01"]);
     await linkedOf(db, [{ id: "hsh_a", fingerprint: "pdq:00", submitterId: "par_a" } as SubmissionRow]);
     await expectIndexed(queries);
     for (const q of queries) expect((await plan(q)).some((d) => HASH_INDEX.test(d))).toBe(true);

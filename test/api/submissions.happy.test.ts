@@ -125,7 +125,7 @@ describe("submitting", () => {
   });
 
   it("accepts md5 and sha256, and a low-quality PDQ only when forced (then flagged)", async () => {
-    const res = await submit(nl, [
+    const items = [
       {
         signalType: "md5",
         value: "0123456789abcdef0123456789abcdef",
@@ -141,9 +141,18 @@ describe("submitting", () => {
         nationalProvision: "NL Sr. art. 134a",
       },
       pdqItem(randomPdq(r), { quality: 20, force: true }),
-    ]);
+    ];
+    const res = await submit(nl, items);
     expect(res.status).toBe(201);
     expect(res.ok && res.data.submissions.map((s) => s.lowQuality)).toEqual([false, false, true]);
+    // A repeat is answered from the stored submissions: the same flags, nothing new.
+    const again = await submit(nl, items);
+    expect(again.status).toBe(200);
+    expect(again.ok && again.data.submissions.map((s) => [s.outcome, s.lowQuality])).toEqual([
+      ["existing", false],
+      ["existing", false],
+      ["existing", true],
+    ]);
   });
 });
 

@@ -28,7 +28,7 @@ import { ApiError } from "../lib/problem.ts";
 import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
 import { getIncident, incidentGuard, incidentsLinkedTo, isActiveAt } from "../store/incidents.ts";
-import { getSubmission } from "../store/submissions.ts";
+import { getSubmission, liveOfFingerprints } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
 import { endCaseFilesStatements } from "./evidence.ts";
 
@@ -60,7 +60,20 @@ export type SubmitApplied = Plan & {
    * labels stand and the repeat changes nothing, which the answer says instead of keeping quiet.
    */
   relabelled: Map<string, LabelChange[]>;
+  /**
+   * What the answer says of each item, in the items' order: whether its submission is flagged low
+   * quality (the stored flag of an existing one) and the other authorities' live submissions of
+   * its value, as read before the write.
+   */
+  answers: { lowQuality: boolean; linked: string[] }[];
 };
+
+/** Whether a new submission of `item` is flagged low quality (stored as `low_quality`). */
+export function isLowQuality(item: SubmissionItem): boolean {
+  return item.signalType === "pdq"
+    ? (item.quality ?? 0) < MIN_PDQ_QUALITY
+    : item.signalType === "vpdq" && !item.video?.frames.some((f) => f[1] >= MIN_PDQ_QUALITY);
+}
 
 /** How a repeat's labels differ from the stored submission's (empty: the same). */
 export function labelChanges(row: SubmissionRow, item: SubmissionItem): LabelChange[] {
@@ -144,20 +157,19 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
         ]);
       }
     }
-    // Idempotency: this authority's live submissions of the same fingerprints, in one read
-    // whatever the batch size (the fingerprints travel as one JSON parameter).
+    // Every live submission of the batch's fingerprints, whoever holds it, in one read whatever
+    // the batch size (the fingerprints travel as one JSON parameter; each is one lookup in the
+    // hash index): this authority's are the idempotency check, the other authorities' are the
+    // links the answer reports. Reading the links back after the write cost a second lookup per
+    // item in that index (random pages, as the hash values are random): about a fifth of a
+    // 1,000-hash record's CPU.
     const existing = new Map<string, SubmissionRow>();
-    const rows = await db
-      .select()
-      .from(submissions)
-      .where(
-        and(
-          eq(submissions.submitterId, me.id),
-          eq(submissions.status, "live"),
-          sql`${submissions.fingerprint} IN (SELECT value FROM json_each(${JSON.stringify([...seen])}))`,
-        ),
-      );
-    for (const r of rows) existing.set(r.fingerprint, r);
+    const linked = new Map<string, string[]>();
+    const rows = await liveOfFingerprints(db, [...seen]);
+    for (const r of rows) {
+      if (r.submitterId === me.id) existing.set(r.fingerprint, r);
+      else linked.set(r.fingerprint, [...(linked.get(r.fingerprint) ?? []), r.id]);
+    }
     const createdAt = nowIso(ctx.at);
     const freshAt = items.flatMap((item, n) => (existing.has(fp(item)) ? [] : [n]));
     const freshIds = await derivedIds("submission", w, freshAt);
@@ -179,11 +191,16 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
         fresh.filter((f) => f.item.tlp === "red").map((f) => fp(f.item)),
       )),
     ];
+    const answers = items.map((it) => {
+      const row = existing.get(fp(it));
+      return { lowQuality: row ? row.lowQuality : isLowQuality(it), linked: linked.get(fp(it)) ?? [] };
+    });
     return {
       fresh,
       items,
       ids,
       relabelled,
+      answers,
       // Over HTTP a repeat stores nothing; a replica stores every record its origin logged.
       nothingNew: fresh.length === 0 && !ctx.replicated,
       subjectId: fresh.length === 1 ? fresh[0]!.id : `batch:${fresh.length}`,
@@ -208,13 +225,7 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
             item.signalType,
             item.value,
             item.quality ?? null,
-            (
-              item.signalType === "pdq"
-                ? (item.quality ?? 0) < MIN_PDQ_QUALITY
-                : item.signalType === "vpdq" && !item.video?.frames.some((f) => f[1] >= MIN_PDQ_QUALITY)
-            )
-              ? 1
-              : 0,
+            isLowQuality(item) ? 1 : 0,
             JSON.stringify([...item.limbs].sort()),
             item.contentType,
             item.nationalProvision,

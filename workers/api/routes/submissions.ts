@@ -37,7 +37,6 @@ import {
 import { ApiError } from "../lib/problem.ts";
 import { curationQueue } from "../store/curation.ts";
 import { submissionDetail, submissionPage } from "../store/submission-lists.ts";
-import { submitAnswerRows } from "../store/submissions.ts";
 import { signedWrite } from "./signed-write.ts";
 
 const app = router();
@@ -65,23 +64,21 @@ export const postSubmissionsRoute = createRoute({
  */
 export const postSubmissions = signedWrite({
   applier: createSubmissions,
-  async answer({ receipt, plan }, c) {
-    const { fresh, ids, relabelled } = plan;
+  answer({ receipt, plan }) {
+    const { fresh, ids, relabelled, answers } = plan;
     const created = new Set(fresh.map((f) => f.id));
     const items = plan.items;
-    const rows = await submitAnswerRows(c.var.db, ids);
-    if (rows.length !== ids.length) throw new Error("a submitted entry is missing after its write");
     return {
       body: {
         receipt,
-        submissions: rows.map((r, n) => ({
-          id: r.id,
+        submissions: ids.map((id, n) => ({
+          id,
           signalType: items[n]!.signalType,
           value: items[n]!.value,
-          outcome: created.has(r.id) ? ("created" as const) : ("existing" as const),
-          lowQuality: r.lowQuality,
-          linked: r.linked,
-          ...(relabelled.has(r.id) ? { labelsDiffer: relabelled.get(r.id) } : {}),
+          outcome: created.has(id) ? ("created" as const) : ("existing" as const),
+          lowQuality: answers[n]!.lowQuality,
+          linked: answers[n]!.linked,
+          ...(relabelled.has(id) ? { labelsDiffer: relabelled.get(id) } : {}),
         })),
       },
       status: receipt ? 201 : 200,

@@ -27,28 +27,21 @@ export async function submissionsByIds(db: Db, ids: string[]): Promise<Submissio
 }
 
 /**
- * What a submitted batch is answered with, per id in the order given: whether the entry is
- * flagged low quality, and its links (as `linkedOf` gives them: other authorities' live
- * submissions of the same fingerprint). One statement whatever the batch size (the ids travel as
- * one JSON parameter), each link found through the fingerprint index; the full views
- * (`viewsOf`) would read every column of every row and the tallies the answer does not carry.
+ * Every live submission of `fingerprints`, whoever holds it, in one statement whatever their
+ * number (they travel as one JSON parameter), each fingerprint one lookup in the hash index: a
+ * submitted batch's idempotency check (the submitter's own) and the links its answer reports
+ * (everyone else's) at once.
  */
-export async function submitAnswerRows(
-  db: Db,
-  ids: string[],
-): Promise<{ id: string; lowQuality: boolean; linked: string[] }[]> {
-  const rows = await db.all<{ id: string; low_quality: number; linked: string }>(sql`
-    SELECT s.id, s.low_quality,
-           (SELECT json_group_array(o.id) FROM submissions o
-             WHERE o.fingerprint = s.fingerprint AND o.status = 'live' AND o.id <> s.id
-               AND o.submitter_id <> s.submitter_id) AS linked
-      FROM json_each(${JSON.stringify(ids)}) AS j JOIN submissions AS s ON s.id = j.value
-     ORDER BY j.key`);
-  return rows.map((r) => ({
-    id: r.id,
-    lowQuality: r.low_quality === 1,
-    linked: JSON.parse(r.linked) as string[],
-  }));
+export async function liveOfFingerprints(db: Db, fingerprints: readonly string[]): Promise<SubmissionRow[]> {
+  return db
+    .select()
+    .from(submissions)
+    .where(
+      and(
+        eq(submissions.status, "live"),
+        sql`${submissions.fingerprint} IN (SELECT value FROM json_each(${JSON.stringify(fingerprints)}))`,
+      ),
+    );
 }
 
 /**

@@ -186,6 +186,24 @@ describe("eusn hash | eusn submit stores exactly what was hashed", { timeout: 24
     expect(stored.map((s) => s.signalType).sort()).toEqual(["pdq", "sha256"]);
   });
 
+  it("a list of several records (--batch 2, two in flight): every row answered, in the list's order", async () => {
+    // Not p6 and its rotated copy: the match tests below need them to themselves.
+    const files = ["p1.png", "p2.png", "p3.png", "p4.png", "p5.png"];
+    const r = await sh(`eusn hash ${files.map((f) => `photos/${f}`).join(" ")} | ${SUBMIT} --batch 2 -`, dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","));
+    expect(lines.map((l) => path.basename(l[4]!))).toEqual(files);
+    expect(lines.map((l) => l[2])).toEqual(files.map((f) => hashed[f]![0]));
+    const counts = /(\d+) created, (\d+) already submitted \(of (\d+)\)/.exec(r.stderr);
+    expect(counts && Number(counts[1]) + Number(counts[2])).toBe(files.length);
+    expect(counts?.[3]).toBe(String(files.length));
+    const stored = new Map((await mine()).map((s) => [s.value, s.id]));
+    for (const l of lines) expect(stored.get(l[2]!), l.join(",")).toBe(l[0]);
+  });
+
   it("upper-case hex is folded to lower case, and the CLI says so", async () => {
     const md5 = sha("md5", path.join(dir, "photos/p6.png"));
     writeFileSync(path.join(dir, "upper.txt"), `${md5.toUpperCase()}\n`);

@@ -20,6 +20,9 @@ const COORDINATOR_ID = "par_coordinator";
 const env = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
+  // Miniflare's default `request.cf` object instead of fetching Cloudflare's (offline here it
+  // failed with an error line at every start); the node reads nothing from it.
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
   CI: "true",
   NO_COLOR: process.env.NO_COLOR ?? "",
 };

@@ -19,6 +19,8 @@ const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js
 const childEnv = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
+  // Miniflare's default `request.cf` (scripts/start.ts says why).
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
   CI: "true",
   NO_COLOR: "1",
   // wrangler dev mirrors every response inside workerd to its devtools inspector, which costs CPU

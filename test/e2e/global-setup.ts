@@ -120,7 +120,14 @@ function freePort(): Promise<number> {
   });
 }
 
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+// CLOUDFLARE_CF_FETCH_ENABLED: Miniflare's default `request.cf` (scripts/start.ts says why).
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  CI: "true",
+  NO_COLOR: "1",
+};
 /** The project's own wrangler (4.86.0, pinned for Node 20), without npx's start-up cost. */
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 /** `wrangler dev` without the DevTools inspector (the script says why). */

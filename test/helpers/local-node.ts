@@ -96,6 +96,8 @@ function wranglerEnv(registry: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     WRANGLER_SEND_METRICS: "false",
+    // Miniflare's default `request.cf` (scripts/start.ts says why).
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
     CI: "true",
     NO_COLOR: "1",
     WRANGLER_REGISTRY_PATH: registry,

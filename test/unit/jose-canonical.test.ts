@@ -26,6 +26,8 @@ describe("duplicateMember", () => {
     expect(duplicateMember('{"a":"a","b":["a","a"],"c":{"a":1},"d":{"a":2}}')).toBeUndefined();
     expect(duplicateMember('{"a":"{\\"a\\":1,\\"a\\":2}","b":"\\\\","c":"]},"}')).toBeUndefined();
     expect(duplicateMember('[{"a":1},{"a":1}]')).toBeUndefined();
+    // Not JSON (callers parse first), but it still ends: an unterminated string.
+    expect(duplicateMember('{"a":1,"b')).toBeUndefined();
     expect(duplicateMember('{"a":[1,{"b":1}],"b":2}')).toBeUndefined();
   });
 

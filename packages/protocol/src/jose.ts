@@ -71,6 +71,7 @@ export function duplicateMember(text: string): string | undefined {
       // The closing quote is the first one preceded by an even number of backslashes.
       let end = text.indexOf('"', i + 1);
       for (;;) {
+        if (end < 0) return undefined; // unterminated: not JSON, which callers have ruled out
         let k = end - 1;
         while (text.charCodeAt(k) === 0x5c /* \ */) k--;
         if ((end - 1 - k) % 2 === 0) break;

@@ -161,14 +161,17 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
     // the batch size (the fingerprints travel as one JSON parameter; each is one lookup in the
     // hash index): this authority's are the idempotency check, the other authorities' are the
     // links the answer reports. Reading the links back after the write cost a second lookup per
-    // item in that index (random pages, as the hash values are random): about a fifth of a
-    // 1,000-hash record's CPU.
+    // item in that index (random pages, as the hash values are random).
     const existing = new Map<string, SubmissionRow>();
     const linked = new Map<string, string[]>();
     const rows = await liveOfFingerprints(db, [...seen]);
     for (const r of rows) {
       if (r.submitterId === me.id) existing.set(r.fingerprint, r);
-      else linked.set(r.fingerprint, [...(linked.get(r.fingerprint) ?? []), r.id]);
+      else {
+        const ids = linked.get(r.fingerprint);
+        if (ids) ids.push(r.id);
+        else linked.set(r.fingerprint, [r.id]);
+      }
     }
     const createdAt = nowIso(ctx.at);
     const freshAt = items.flatMap((item, n) => (existing.has(fp(item)) ? [] : [n]));

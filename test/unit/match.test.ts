@@ -172,6 +172,74 @@ describe("recall against brute force", () => {
   });
 });
 
+/**
+ * A copy of `w` at exactly distance `t` whose flipped bits are spread as evenly over the 16 bands as
+ * the ring filter allows: band `start` differs by floor(t/16) bits, every other band by about
+ * (t - floor(t/16)) / 15, the remainder kept off the band after `start`. So (for most t) `start` is
+ * the only band from which probing may find the entry: the run of two bands from it is the only one
+ * within floor(t/8).
+ */
+function spread(w: Uint32Array, t: number, start: number, rnd: () => number): Uint32Array {
+  const first = t >>> 4;
+  const per = Math.floor((t - first) / 15);
+  const d = new Array<number>(16).fill(per);
+  d[start] = first;
+  let rest = t - first - 15 * per;
+  for (let b = (start + 2) & 15; rest > 0; b = (b + 1) & 15) {
+    if (b === start || b === ((start + 1) & 15)) continue;
+    d[b]!++;
+    rest--;
+  }
+  const out = w.slice();
+  for (let b = 0; b < 16; b++) {
+    const chosen = new Set<number>();
+    while (chosen.size < d[b]!) chosen.add(rnd() % 16);
+    // Band b is the high half of word b/2 when b is even, the low half when odd.
+    for (const bit of chosen) out[b >>> 1] = out[b >>> 1]! ^ (1 << ((b & 1) === 0 ? 16 + bit : bit));
+  }
+  return out;
+}
+
+describe("probing's ring filter", () => {
+  // Node may compile bytes at runtime; a Worker imports the same module precompiled.
+  const scanModule = new WebAssembly.Module(scanKernelBytes());
+
+  it("finds matches whose bits are spread evenly over the bands, from every start band (band 15 wraps to band 0), in base and delta, JS and WebAssembly", () => {
+    const entries = uniformEntries(3_000, 41);
+    const packed = unwrap(packEntries(entries));
+    const delta = new PdqIndex();
+    for (const e of entries) unwrap(delta.add(e.id, e.hash));
+    const indexes = {
+      base: unwrap(PdqIndex.build(entries)),
+      wasm: unwrap(PdqIndex.build(entries, { scanModule })),
+      delta,
+    };
+    const rnd = prng(42);
+    for (const t of [8, 15, 16, 17, 31, 33, 47, 52, 63]) {
+      const sources: string[] = [];
+      const qs: string[] = [];
+      for (let start = 0; start < 16; start++) {
+        for (let k = 0; k < 2; k++) {
+          const e = entries[rnd() % entries.length]!;
+          const w = spread(pdqHexToWords(e.hash)!, t, start, rnd);
+          sources.push(e.id);
+          qs.push(wordsToPdqHex(w));
+        }
+      }
+      const expected = unwrap(bruteForceMatch(packed, qs, t));
+      expected.forEach((row, i) => {
+        expect(row).toContainEqual({ id: sources[i], distance: t });
+      });
+      for (const [name, index] of Object.entries(indexes)) {
+        expect(unwrap(index.query(qs, { threshold: t, strategy: "mih" })), `T=${t} ${name}`).toEqual(
+          expected,
+        );
+        expect(index.lastQueryStats.mihQueries).toBe(qs.length);
+      }
+    }
+  });
+});
+
 describe("WebAssembly scan kernel", () => {
   // Node may compile bytes at runtime; a Worker imports the same module precompiled.
   const scanModule = new WebAssembly.Module(scanKernelBytes());

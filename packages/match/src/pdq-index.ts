@@ -13,6 +13,8 @@
 //   postings  Uint8Array, 3 bytes (little-endian) per slot per band: the base's slots grouped by
 //             (band, band value), ascending in a bucket. 3 bytes, not 4, saves 15 MiB per million;
 //             it is why an index holds at most 2^24 slots.
+//   nexts     Uint16Array beside postings: each posting's value of the next band (b + 1 mod 16), so
+//             probing rejects almost every candidate from its bucket alone (the ring filter, below).
 //   deltaHead/deltaNext  Int32Array chains per (band, band value) for slots added since the last
 //             compaction; compaction folds them into the base.
 //   ids       IdTable: caller's string ids <-> dense slots.
@@ -59,14 +61,16 @@ const PAIR_SPACE = { pairs: PAIR_CAPACITY, queries: BATCH_QUERIES };
 
 /**
  * Cost model for choosing probing or a scan per query, in nanoseconds of CPU, measured on the 2-core
- * benchmark VM at 1M uniform entries (see README); only the ratios matter. A probed bucket and a
- * candidate (its share of gathering, sorting and checking) cost cache misses. A scanned entry costs
+ * benchmark VM at 1M uniform entries (see README); only the ratios matter. A probed bucket costs cache
+ * misses; a candidate costs the ring filter's test of its next band (the few that pass it are then
+ * sorted and checked; the threshold sweep of bench/match-index.ts at T = 32 and 48 fits 100 and 15
+ * ns). A scanned entry costs
  * the first half of a comparison, plus the second half for the share `pass` of entries whose first
  * 128 bits are already within T (P[Binomial(128, 1/2) <= T] for random data), unless the branch-free
  * loop that always adds all 256 bits is cheaper.
  */
 const COST_BUCKET_NS = 100;
-const COST_CANDIDATE_NS = 65;
+const COST_CANDIDATE_NS = 15;
 /** JS scan: early exit 5.5 + 24 x pass ns per entry, branch-free 9.6 ns. */
 const JS_SCAN = { early: 5.5, perPass: 24, full: 9.6 };
 /**
@@ -94,6 +98,13 @@ const HALF_PASS: Float64Array = (() => {
     out[k] = acc;
     term = (term * (128 - k)) / (k + 1);
   }
+  return out;
+})();
+
+/** Popcount of every 16-bit value: the ring filter's per-candidate test is one lookup. */
+const POP16: Uint8Array = (() => {
+  const out = new Uint8Array(BAND_KEYS);
+  for (let m = 1; m < BAND_KEYS; m++) out[m] = out[m >>> 1]! + (m & 1);
   return out;
 })();
 
@@ -187,6 +198,7 @@ export class PdqIndex {
   private live = 0;
   private offsets: Uint32Array | undefined;
   private postings: Uint8Array = new Uint8Array(0);
+  private nexts: Uint16Array = new Uint16Array(0);
   private deltaHead: Int32Array | undefined;
   private deltaNext: Int32Array = new Int32Array(0);
   private deltaCap = MIN_DELTA;
@@ -482,31 +494,20 @@ export class PdqIndex {
       strategy === "auto"
         ? (scanCost - buckets * COST_BUCKET_NS) / COST_CANDIDATE_NS
         : Number.POSITIVE_INFINITY;
-    let expectedPairs = 0;
     for (let i = 0; i < nq; i++) {
       slots.push([]);
       dists.push([]);
-      if (strategy === "scan" || limit < 0) {
-        toScan.push(i);
-        continue;
-      }
-      const candidates = this.countCandidates(q, i * PDQ_WORDS, radius, limit);
-      if (candidates > limit) {
-        toScan.push(i);
-      } else {
-        toProbe.push(i);
-        expectedPairs += candidates;
-      }
+      if (strategy === "scan" || limit < 0) toScan.push(i);
+      else toProbe.push(i);
     }
-    const stats: PdqQueryStats = {
-      mihQueries: toProbe.length,
-      scanQueries: toScan.length,
-      candidates: 0,
-      scanned: 0,
-    };
+    const stats: PdqQueryStats = { mihQueries: 0, scanQueries: 0, candidates: 0, scanned: 0 };
+    // Probing moves to toScan each query whose candidates pass the limit (counted just before it
+    // would gather them, so the bucket offsets are read from cache the second time).
     if (toProbe.length > 0)
-      stats.candidates = this.probe(q, toProbe, threshold, radius, expectedPairs, slots, dists);
+      stats.candidates = this.probe(q, toProbe, threshold, radius, limit, toScan, slots, dists);
     if (toScan.length > 0) stats.scanned = this.scan(q, toScan, threshold, slots, dists);
+    stats.scanQueries = toScan.length;
+    stats.mihQueries = nq - toScan.length;
     this.lastQueryStats = stats;
     const out: PdqMatch[][] = [];
     for (let i = 0; i < nq; i++) out.push(this.toMatches(slots[i]!, dists[i]!));
@@ -523,6 +524,7 @@ export class PdqIndex {
       this.alive.byteLength +
       (this.offsets?.byteLength ?? 0) +
       this.postings.byteLength +
+      this.nexts.byteLength +
       (this.deltaHead?.byteLength ?? 0) +
       this.deltaNext.byteLength +
       this.radixCounts.byteLength +
@@ -638,11 +640,15 @@ export class PdqIndex {
     if (this.offsets === undefined) this.offsets = new Uint32Array(BANDS * BAND_KEYS + 1);
     const offsets = this.offsets;
     if (this.postings.length < 3 * BANDS * n) {
-      // Room for the next delta too, so the following compaction reuses this array.
-      this.postings = new Uint8Array(0); // let the old one go before allocating the new one
-      this.postings = new Uint8Array(3 * BANDS * Math.min(MAX_SLOTS, n + this.deltaCap + 1));
+      // Room for the next delta too, so the following compaction reuses these arrays.
+      this.postings = new Uint8Array(0); // let the old ones go before allocating the new ones
+      this.nexts = new Uint16Array(0);
+      const room = Math.min(MAX_SLOTS, n + this.deltaCap + 1);
+      this.postings = new Uint8Array(3 * BANDS * room);
+      this.nexts = new Uint16Array(BANDS * room);
     }
     const postings = this.postings;
+    const nexts = this.nexts;
     offsets.fill(0);
     for (let w = 0; w < PDQ_WORDS; w++) {
       const src = w < 4 ? this.lo : this.hi;
@@ -664,13 +670,17 @@ export class PdqIndex {
     offsets[BANDS * BAND_KEYS] = acc;
     for (let w = 0; w < PDQ_WORDS; w++) {
       const src = w < 4 ? this.lo : this.hi;
+      // The word after this one holds the band after b1 (band 15's next is band 0, word 0).
+      const w2 = (w + 1) & 7;
+      const src2 = w2 < 4 ? this.lo : this.hi;
       const b0 = 2 * w * BAND_KEYS;
       const b1 = b0 + BAND_KEYS;
-      for (let s = n - 1, o = s * 4 + (w & 3); s >= 0; s--, o -= 4) {
+      for (let s = n - 1, o = s * 4 + (w & 3), o2 = s * 4 + (w2 & 3); s >= 0; s--, o -= 4, o2 -= 4) {
         const x = src[o]!;
         let k = b0 + (x >>> 16);
         let p = offsets[k]! - 1;
         offsets[k] = p;
+        nexts[p] = x & 0xffff;
         p *= 3;
         postings[p] = s;
         postings[p + 1] = s >>> 8;
@@ -678,6 +688,7 @@ export class PdqIndex {
         k = b1 + (x & 0xffff);
         p = offsets[k]! - 1;
         offsets[k] = p;
+        nexts[p] = src2[o2]! >>> 16;
         p *= 3;
         postings[p] = s;
         postings[p + 1] = s >>> 8;
@@ -712,17 +723,24 @@ export class PdqIndex {
   /**
    * Multi-index probing for the queries in `which`. Every entry within `threshold` of a query has
    * some band within `radius` bits of the query's band (pigeonhole), so the buckets at distance
-   * <= radius in every band hold all matches. Candidates are gathered as (slot, query, band) pairs,
-   * sorted by slot and only then checked, which turns one random memory access per candidate into a
-   * stream through memory. An entry is reported only from the first band in which it qualifies, so
-   * nothing is reported twice and no per-query "seen" set is needed. Returns candidates checked.
+   * <= radius in every band hold all matches. More holds (the pigeonring principle: Qin et al.,
+   * "Pigeonring", VLDB 2019): the 16 band distances sum to at most T, so going round the ring of
+   * bands from the right start every run of l bands sums to at most l * T / 16; in particular some
+   * band b has d(b) <= floor(T/16) and d(b) + d(b+1 mod 16) <= floor(T/8). Each posting holds its
+   * entry's next band, so a candidate failing the second bound is dropped from its bucket without
+   * reading its hash: at T = 31 about 1 in 300 survives. Survivors are gathered as (slot, query,
+   * band) pairs, sorted by slot and only then checked, which turns one random memory access per
+   * candidate into a stream through memory. An entry is reported only from the first band that
+   * passes both bounds, so nothing is reported twice and no per-query "seen" set is needed.
+   * Returns the candidates read from the buckets.
    */
   private probe(
     q: Uint32Array,
     which: readonly number[],
     threshold: number,
     radius: number,
-    expectedPairs: number,
+    limit: number,
+    toScan: number[],
     slots: number[][],
     dists: number[][],
   ): number {
@@ -731,7 +749,7 @@ export class PdqIndex {
     // allocates buffers sized for this call.
     const size = scanner
       ? PAIR_CAPACITY
-      : Math.min(PAIR_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(1024, expectedPairs + 1))));
+      : Math.min(PAIR_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(1024, which.length * 256))));
     const pairs: Pairs = scanner
       ? { slot: scanner.pairSlot, tag: scanner.pairTag, tmpSlot: scanner.tmpSlot, tmpTag: scanner.tmpTag }
       : {
@@ -742,8 +760,10 @@ export class PdqIndex {
         };
     const masks = BALLS[radius]!;
     const nm = masks.length;
+    const pair = threshold >>> 3; // the ring filter's bound on a band and the next one together
     const offsets = this.offsets;
     const postings = this.postings;
+    const nexts = this.nexts;
     const head = this.indexed > this.baseCount ? this.deltaHead : undefined;
     const next = this.deltaNext;
     const deltaCap = this.deltaCap;
@@ -764,19 +784,28 @@ export class PdqIndex {
       }
       for (let j = 0; j < batch.length; j++) {
         const qo = batch[j]! * PDQ_WORDS;
+        if (limit !== Number.POSITIVE_INFINITY && this.countCandidates(q, qo, radius, limit) > limit) {
+          toScan.push(batch[j]!);
+          continue;
+        }
         for (let b = 0; b < BANDS; b++) {
           const x = q[qo + (b >>> 1)]!;
           const key = (b & 1) === 0 ? x >>> 16 : x & 0xffff;
+          const qn = bandValue(q, qo, (b + 1) & 15);
           const base = b * BAND_KEYS;
           const tag = (j << 4) | b;
           for (let m = 0; m < nm; m++) {
-            const k = base + (key ^ masks[m]!);
+            const mask = masks[m]!;
+            const k = base + (key ^ mask);
+            // What the next band may still differ by: the pair's bound less this band's distance.
+            const budget = pair - POP16[mask]!;
             if (offsets !== undefined) {
               const end = offsets[k + 1]!;
+              total += end - offsets[k]!;
               for (let p = offsets[k]!; p < end; p++) {
+                if (POP16[nexts[p]! ^ qn]! > budget) continue;
                 if (n === size) {
                   this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
-                  total += n;
                   n = 0;
                 }
                 const p3 = p * 3;
@@ -787,9 +816,10 @@ export class PdqIndex {
             }
             if (head !== undefined) {
               for (let i = head[k]!; i >= 0; i = next[b * deltaCap + i]!) {
+                total++;
+                if (POP16[this.bandOfSlot(baseCount + i, (b + 1) & 15) ^ qn]! > budget) continue;
                 if (n === size) {
                   this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
-                  total += n;
                   n = 0;
                 }
                 pairSlot[n] = baseCount + i;
@@ -801,7 +831,6 @@ export class PdqIndex {
         }
       }
       this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
-      total += n;
       n = 0;
     }
     return total;
@@ -855,7 +884,7 @@ export class PdqIndex {
         if (((alive[s >>> 5]! >>> (s & 31)) & 1) === 0) continue;
         const t = tmpTag[k]!;
         const qi = batch[t >>> 4]!;
-        if (!this.firstBand(s, q, qi * PDQ_WORDS, t & 15, radius)) continue;
+        if (!this.firstBand(s, q, qi * PDQ_WORDS, t & 15, radius, threshold >>> 3)) continue;
         slots[qi]!.push(s);
         dists[qi]!.push(packed >>> 24);
       }
@@ -881,19 +910,32 @@ export class PdqIndex {
         hi[o + 3]! ^ q[qo + 7]!,
       );
       if (d > threshold || ((alive[s >>> 5]! >>> (s & 31)) & 1) === 0) continue;
-      if (!this.firstBand(s, q, qo, t & 15, radius)) continue;
+      if (!this.firstBand(s, q, qo, t & 15, radius, threshold >>> 3)) continue;
       slots[qi]!.push(s);
       dists[qi]!.push(d);
     }
   }
 
-  /** Whether `b` is the first band in which slot `s` is within `radius` bits of the query. */
-  private firstBand(s: number, q: Uint32Array, qo: number, b: number, radius: number): boolean {
+  /**
+   * Whether `b` is the first band from which probing finds slot `s` for this query: the first band
+   * within `radius` bits of the query whose distance and the next band's together are within `pair`.
+   */
+  private firstBand(s: number, q: Uint32Array, qo: number, b: number, radius: number, pair: number): boolean {
     for (let e = 0; e < b; e++) {
-      const x = this.word(s, e >>> 1) ^ q[qo + (e >>> 1)]!;
-      if (popcount32((e & 1) === 0 ? x >>> 16 : x & 0xffff) <= radius) return false;
+      const d = POP16[this.bandOfSlot(s, e) ^ bandValue(q, qo, e)]!;
+      if (
+        d <= radius &&
+        d + POP16[this.bandOfSlot(s, (e + 1) & 15) ^ bandValue(q, qo, (e + 1) & 15)]! <= pair
+      )
+        return false;
     }
     return true;
+  }
+
+  /** Band `b` (0..15) of slot `s`: the high half of word b / 2 for even b, the low half for odd. */
+  private bandOfSlot(s: number, b: number): number {
+    const x = this.word(s, b >>> 1);
+    return (b & 1) === 0 ? x >>> 16 : x & 0xffff;
   }
 
   /**
@@ -960,6 +1002,12 @@ export class PdqIndex {
     out.sort(compareMatches);
     return out;
   }
+}
+
+/** Band `b` (0..15) of the hash at q[qo..qo+7]. */
+function bandValue(q: Uint32Array, qo: number, b: number): number {
+  const x = q[qo + (b >>> 1)]!;
+  return (b & 1) === 0 ? x >>> 16 : x & 0xffff;
 }
 
 /** Slots for `n` entries plus a full delta (see compact()). */

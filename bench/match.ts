@@ -75,9 +75,12 @@ const load1 = () => Number(loadavg()[0]!.toFixed(2));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 3) => Number(x.toFixed(d));
 
-/** Shards for a size: one up to 1M (the 1M figures are for one shard), else ~850k per shard. */
+/**
+ * Shards for a size: one up to 1M (the 1M figures are for one shard), else ~720k per shard (about
+ * 90 MiB each at ~120 B per entry plus 8 MiB of fixed tables: under the 100 MiB a shard may take).
+ */
 const shardsFor = (size: number) =>
-  SHARDS_ARG !== "auto" ? Number(SHARDS_ARG) : size <= 1_000_000 ? 1 : Math.ceil(size / 850_000);
+  SHARDS_ARG !== "auto" ? Number(SHARDS_ARG) : size <= 1_000_000 ? 1 : Math.ceil(size / 720_000);
 
 // --- data: raw 32-byte codes (the hash's bytes in hex order) -------------------------------------
 

@@ -728,7 +728,7 @@ export class PdqIndex {
    * bands from the right start every run of l bands sums to at most l * T / 16; in particular some
    * band b has d(b) <= floor(T/16) and d(b) + d(b+1 mod 16) <= floor(T/8). Each posting holds its
    * entry's next band, so a candidate failing the second bound is dropped from its bucket without
-   * reading its hash: at T = 31 about 1 in 300 survives. Survivors are gathered as (slot, query,
+   * reading its hash: at T = 31 about 1 in 400 survives. Survivors are gathered as (slot, query,
    * band) pairs, sorted by slot and only then checked, which turns one random memory access per
    * candidate into a stream through memory. An entry is reported only from the first band that
    * passes both bounds, so nothing is reported twice and no per-query "seen" set is needed.

@@ -302,6 +302,44 @@ describe("WebAssembly scan kernel", () => {
     }
   });
 
+  it("the full scan's check after 192 bits: matches exactly at T, all their bits in the first 192 or split across the check, are found; one bit more is not", () => {
+    // The kernel adds the last 64 bits (words 6 and 7) only when the first 192 are within T.
+    const entries = uniformEntries(2_000, 51);
+    const packed = unwrap(packEntries(entries));
+    const index = unwrap(PdqIndex.build(entries, { scanModule }));
+    const rnd = prng(52);
+    /** `w` with `k` distinct bits flipped among words [from, to). */
+    const flipIn = (w: Uint32Array, k: number, from: number, to: number) => {
+      const chosen = new Set<number>();
+      while (chosen.size < k) chosen.add(from * 32 + (rnd() % ((to - from) * 32)));
+      for (const bit of chosen) w[bit >>> 5] = w[bit >>> 5]! ^ (1 << (bit & 31));
+      return w;
+    };
+    for (const t of [46, 48, 52, 56, 63]) {
+      const qs: string[] = [];
+      const sources: { id: string; at: number }[] = [];
+      for (let i = 0; i < 12; i++) {
+        const e = entries[rnd() % entries.length]!;
+        const w = pdqHexToWords(e.hash)!;
+        for (const [first, last] of [
+          [t, 0],
+          [t - 3, 3],
+          [t + 1, 0],
+          [t - 2, 3],
+        ] as const) {
+          qs.push(wordsToPdqHex(flipIn(flipIn(w.slice(), first, 0, 6), last, 6, 8)));
+          sources.push({ id: e.id, at: first + last });
+        }
+      }
+      const expected = unwrap(bruteForceMatch(packed, qs, t));
+      expected.forEach((row, i) => {
+        const found = row.find((m) => m.id === sources[i]!.id);
+        expect(found?.distance).toBe(sources[i]!.at <= t ? sources[i]!.at : undefined);
+      });
+      expect(unwrap(index.query(qs, { threshold: t, strategy: "scan" })), `T=${t}`).toEqual(expected);
+    }
+  });
+
   it("wasm/scan.wasm (what a Worker imports) is the module scanKernelBytes() builds", () => {
     const file = readFileSync(path.join(import.meta.dirname, "../../packages/match/wasm/scan.wasm"));
     expect(new Uint8Array(file)).toEqual(scanKernelBytes());

@@ -74,13 +74,14 @@ const COST_CANDIDATE_NS = 15;
 /** JS scan: early exit 5.5 + 24 x pass ns per entry, branch-free 9.6 ns. */
 const JS_SCAN = { early: 5.5, perPass: 24, full: 9.6 };
 /**
- * The WebAssembly kernel (wasm-scan.ts, four queries per pass): early exit 0.65 + 150 x pass,
- * branch-free 1.45 ns per entry and query, measured at 1M entries under load (so relative to the
- * JS figures above, which were measured on a quieter machine, they err towards probing). The
- * early exit's branches cost more per passing entry with four queries in flight: the two forms
- * cross near T = 50.
+ * The WebAssembly kernel (wasm-scan.ts, four queries per pass): early exit 0.65 + 150 x pass, the
+ * full form (its one check after 192 bits) 0.9 ns per entry and query, measured at 1M entries
+ * (the early exit under load, so relative to the JS figures above, which were measured on a
+ * quieter machine, they err towards probing; the full form as 0.61-0.70 of the branch-free one it
+ * replaced, 1.45 ns). The early exit's branches cost more per passing entry with four queries in
+ * flight: the two forms cross near T = 46.
  */
-const WASM_SCAN = { early: 0.65, perPass: 150, full: 1.45 };
+const WASM_SCAN = { early: 0.65, perPass: 150, full: 0.9 };
 
 /** Per-entry scan cost and whether the early-exit loop is the cheaper one, for a pass share. */
 function scanCostNs(kernel: { early: number; perPass: number; full: number }, pass: number) {

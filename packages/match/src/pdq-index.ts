@@ -792,7 +792,8 @@ export class PdqIndex {
         for (let b = 0; b < BANDS; b++) {
           const x = q[qo + (b >>> 1)]!;
           const key = (b & 1) === 0 ? x >>> 16 : x & 0xffff;
-          const qn = bandValue(q, qo, (b + 1) & 15);
+          const nb = (b + 1) & 15;
+          const qn = bandValue(q, qo, nb);
           const base = b * BAND_KEYS;
           const tag = (j << 4) | b;
           for (let m = 0; m < nm; m++) {
@@ -801,9 +802,10 @@ export class PdqIndex {
             // What the next band may still differ by: the pair's bound less this band's distance.
             const budget = pair - POP16[mask]!;
             if (offsets !== undefined) {
+              const start = offsets[k]!;
               const end = offsets[k + 1]!;
-              total += end - offsets[k]!;
-              for (let p = offsets[k]!; p < end; p++) {
+              total += end - start;
+              for (let p = start; p < end; p++) {
                 if (POP16[nexts[p]! ^ qn]! > budget) continue;
                 if (n === size) {
                   this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
@@ -818,7 +820,7 @@ export class PdqIndex {
             if (head !== undefined) {
               for (let i = head[k]!; i >= 0; i = next[b * deltaCap + i]!) {
                 total++;
-                if (POP16[this.bandOfSlot(baseCount + i, (b + 1) & 15) ^ qn]! > budget) continue;
+                if (POP16[this.bandOfSlot(baseCount + i, nb) ^ qn]! > budget) continue;
                 if (n === size) {
                   this.checkPairs(pairs, n, q, batch, threshold, radius, slots, dists);
                   n = 0;
@@ -935,8 +937,7 @@ export class PdqIndex {
 
   /** Band `b` (0..15) of slot `s`: the high half of word b / 2 for even b, the low half for odd. */
   private bandOfSlot(s: number, b: number): number {
-    const x = this.word(s, b >>> 1);
-    return (b & 1) === 0 ? x >>> 16 : x & 0xffff;
+    return half(this.word(s, b >>> 1), b);
   }
 
   /**
@@ -1007,7 +1008,11 @@ export class PdqIndex {
 
 /** Band `b` (0..15) of the hash at q[qo..qo+7]. */
 function bandValue(q: Uint32Array, qo: number, b: number): number {
-  const x = q[qo + (b >>> 1)]!;
+  return half(q[qo + (b >>> 1)]!, b);
+}
+
+/** Band `b`'s 16 bits of the word holding it: the high half for even b, the low half for odd. */
+function half(x: number, b: number): number {
   return (b & 1) === 0 ? x >>> 16 : x & 0xffff;
 }
 

@@ -90,44 +90,30 @@ function kernel4(early: boolean): number[] {
     ...[...get(HITS), ...i32const(1), I32_ADD, ...set(HITS)],
     END,
   ];
+  // `head` summed for the query (i64), then `rest` added and the hit emitted only when `head` is
+  // already within t.
+  const checkThen = (head: number[], rest: number[], j: number) => [
+    ...head,
+    I32_WRAP_I64,
+    ...tee(D),
+    ...get(T),
+    I32_LE_U,
+    ...IF,
+    ...rest,
+    I32_WRAP_I64,
+    ...get(D),
+    I32_ADD,
+    ...set(D),
+    ...emit4(j),
+    END,
+  ];
   const perQuery = (j: number) => {
     const first = [...pop(entryWord(0), j, 0), ...pop(entryWord(1), j, 1), I64_ADD];
-    const second = [...pop(entryWord(2), j, 2), ...pop(entryWord(3), j, 3), I64_ADD];
+    if (early) return checkThen(first, [...pop(entryWord(2), j, 2), ...pop(entryWord(3), j, 3), I64_ADD], j);
     // The full form's check comes after three words: 192 bits of a random pair are within T <= 63
     // about once in a million, so the branch is as predictable as none and the fourth word is
     // read only for near matches.
-    const three = [...first, ...pop(entryWord(2), j, 2), I64_ADD];
-    return early
-      ? [
-          ...first,
-          I32_WRAP_I64,
-          ...tee(D),
-          ...get(T),
-          I32_LE_U,
-          ...IF,
-          ...second,
-          I32_WRAP_I64,
-          ...get(D),
-          I32_ADD,
-          ...set(D),
-          ...emit4(j),
-          END,
-        ]
-      : [
-          ...three,
-          I32_WRAP_I64,
-          ...tee(D),
-          ...get(T),
-          I32_LE_U,
-          ...IF,
-          ...pop(entryWord(3), j, 3),
-          I32_WRAP_I64,
-          ...get(D),
-          I32_ADD,
-          ...set(D),
-          ...emit4(j),
-          END,
-        ];
+    return checkThen([...first, ...pop(entryWord(2), j, 2), I64_ADD], pop(entryWord(3), j, 3), j);
   };
   const loadEntry = [
     ...[...get(LO), ...get(O), I32_ADD, ...i64load(0), ...set(E[0]!)],

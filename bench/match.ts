@@ -11,8 +11,9 @@
 //
 // Prints a table and writes bench/results/match.json (or --out FILE). Per row:
 // - "ms/query": the whole request / batch, from sending it until the answer's last byte arrives:
-//   loopback HTTP, token verification, the rate limiter, the shard calls (with their feed catch-up
-//   read), the metadata read, the accounting write and the JSON answer. The client's parse of the
+//   loopback HTTP (uncompressed unless `--encoding gzip`: see ENCODING), token verification, the
+//   rate limiter, the shard calls (with their feed catch-up read), the metadata read, the
+//   accounting write and the JSON answer. The client's parse of the
 //   answer (5 MiB at 100k, T = 63) is its own work: reported apart, not counted. "index",
 //   "meta", "account": the node's Server-Timing phases (measured inside workerd; Workers clocks
 //   advance across I/O, so each is the span of an awaited call).
@@ -66,6 +67,14 @@ const BATCHES = arg("batches", "1,100,1000").split(",").map(Number);
 const FAISS_QUERIES_LARGE = Number(arg("faiss-queries-large", "200"));
 /** Queries FAISS's multi-hash index answers (at T >= 48 it probes 11,152 buckets a query: the slowest). */
 const MULTIHASH_QUERIES = Number(arg("multihash-queries", "200"));
+/**
+ * The Accept-Encoding the bench's match requests send. Cloudflare compresses a Worker's JSON
+ * answers at its edge, outside the Worker; wrangler dev (miniflare) emulates that inside workerd,
+ * on the same two cores, and the client then inflates it: at far thresholds gzip and inflate of a
+ * 5 MiB answer took ~13 % of the request (paired runs). So by default the bench asks for the
+ * answer as the Worker writes it (`identity`); `--encoding gzip` measures with the emulated edge.
+ */
+const ENCODING = arg("encoding", "identity");
 const OUT = arg("out", path.resolve(import.meta.dirname, "results", "match.json"));
 const FAISS_PYTHON = "/usr/bin/python3";
 const HAVE_FAISS = spawnSync(FAISS_PYTHON, ["-c", "import faiss"], { encoding: "utf8" }).status === 0;
@@ -236,7 +245,11 @@ async function timedMatch(platform: EusnClient, items: string[], threshold: numb
     (async () => {
       const res = await platform.fetchRaw("/v1/match", {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          "accept-encoding": ENCODING,
+        },
         body,
       });
       return { res, bytes: await res.arrayBuffer() };
@@ -732,6 +745,6 @@ for (const r of results) {
 }
 writeFileSync(
   OUT,
-  `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model }, faiss: HAVE_FAISS, results }, null, 2)}\n`,
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cores: cpus().length, cpu: cpus()[0]?.model }, faiss: HAVE_FAISS, acceptEncoding: ENCODING, results }, null, 2)}\n`,
 );
 console.log(`\nwrote ${path.relative(process.cwd(), OUT)}`);

@@ -222,6 +222,15 @@ export const matchRequests = sqliteTable(
     queried: integer("queried").notNull(),
     matchedItems: integer("matched_items").notNull(),
     matchedEntries: integer("matched_entries").notNull(),
+    /**
+     * The ids of the entries the request was answered (a JSON array) until they are folded into
+     * `submission_matches`, then NULL: a request writes this one row on its critical path, and
+     * every reader of `submission_matches` folds what is pending first (store/match.ts).
+     */
+    unfoldedIds: text("unfolded_ids"),
   },
-  (t) => [index("match_requests_platform").on(t.platformId, t.at)],
+  (t) => [
+    index("match_requests_platform").on(t.platformId, t.at),
+    index("match_requests_unfolded").on(t.at).where(sql`unfolded_ids IS NOT NULL`),
+  ],
 );

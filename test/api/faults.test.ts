@@ -9,6 +9,7 @@ import { signWrite } from "@eusn/client";
 import type { SubmitResult } from "@eusn/protocol";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { MatchShard, ShardHit } from "../../workers/api/match/shard.ts";
+import { foldMatches } from "../../workers/api/store/match.ts";
 import { allTables, dbState, expectGapFreeAudit } from "../helpers/db-state.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
@@ -130,19 +131,43 @@ describe("a D1 failure in the middle of a write's batch leaves nothing half-writ
     });
     expect(res.status).toBe(201);
     const before = await dbState();
-    // The accounting batch is [match_requests insert, submission_matches upserts]: fail the second.
-    await breakInserts("submission_matches");
+    // The accounting is one batch: the request's row with the entries it was answered, then the
+    // results kept for review (asked for below): fail the last, and the first must not stay.
+    await breakInserts("review_items");
     const m = await nodeFetch(`${BASE}/v1/match`, {
       method: "POST",
       headers: {
         authorization: `Bearer ${await platform.client.token()}`,
         "content-type": "application/json",
       },
-      body: JSON.stringify({ scope: "all", items: [{ type: "pdq", value }] }),
+      body: JSON.stringify({ scope: "all", keep: true, items: [{ type: "pdq", value, ref: "upload-1" }] }),
     });
     await expectProblem(m, 500, "internal_error");
     await env.DB.exec(`DROP TRIGGER ${FAULT};`);
     expect(await dbState()).toEqual(before);
+  });
+
+  it("a fold of the match accounting that fails leaves every pending request whole, folded once later", async () => {
+    const value = randomPdq(r);
+    const res = await nl.client.write<SubmitResult>("/v1/submissions", "submission.create", {
+      items: [pdqItem(value)],
+    });
+    const id = res.ok ? res.data.submissions[0]!.id : "";
+    await foldMatches(env.DB);
+    for (let i = 0; i < 3; i++)
+      expect((await platform.client.match({ scope: "all", items: [{ type: "pdq", value }] })).ok).toBe(true);
+    const before = await dbState();
+    await breakInserts("submission_matches");
+    await expect(foldMatches(env.DB)).rejects.toThrow(/injected fault/);
+    await env.DB.exec(`DROP TRIGGER ${FAULT};`);
+    expect(await dbState()).toEqual(before);
+    expect(await foldMatches(env.DB)).toBe(3);
+    const m = await env.DB.prepare(
+      "SELECT count FROM submission_matches WHERE submission_id = ? AND platform_id = ?",
+    )
+      .bind(id, platform.id)
+      .first<number>("count");
+    expect(m).toBe(3);
   });
 });
 

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import type { IncidentList, IncidentReport, IncidentView } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
+import { foldMatches } from "../../workers/api/store/match.ts";
 import {
   closeIncident,
   declare,
@@ -201,7 +202,9 @@ describe("the per-incident counts are of matches on provisional entries only", (
       await nodeFetch(`https://node.test/v1/incidents/${inc.id}/summary`)
     ).json()) as Record<string, unknown>;
     expect(summary).toMatchObject({ entries: 3, matched: 2, matches: 2 });
-    // The platform's own memory of what it matched (reversals, feedback) still holds every match.
+    // The platform's own memory of what it matched (reversals, feedback) still holds every match,
+    // once the pending requests are folded in (store/match.ts).
+    await foldMatches(env.DB);
     const remembered = await env.DB.prepare(
       "SELECT sum(count) AS n FROM submission_matches WHERE submission_id IN (?, ?, ?)",
     )

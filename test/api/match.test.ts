@@ -4,11 +4,11 @@
 
 import { env } from "cloudflare:workers";
 import type { MatchRequest, MatchResponse, SubmissionView, SubmitResult, WriteReceipt } from "@eusn/protocol";
-import { beforeAll, describe, expect, it } from "vitest";
-import { MATCH_ROWS_SQL, matchRows } from "../../workers/api/store/match.ts";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { FOLD_AFTER, foldMatches, MATCH_ROWS_SQL, matchRows } from "../../workers/api/store/match.ts";
 import { flipBits, hamming, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { matchChecked } from "../helpers/match-answer.ts";
-import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
+import { type Admitted, admit, BASE, coordinator, expectProblem, must, nodeFetch } from "../helpers/node.ts";
 
 let nl: Admitted;
 let de: Admitted;
@@ -329,6 +329,8 @@ describe("recall", () => {
 
 describe("accounting, feedback and reversals", () => {
   it("records counts (not hashes) per request and remembers which platforms matched what", async () => {
+    // Earlier requests may be pending; folded now, this one stays pending (FOLD_AFTER).
+    await foldMatches(env.DB);
     const value = randomPdq(r);
     const [id] = await submit(nl, [pdqItem(value)]);
     await match(p1, {
@@ -345,6 +347,9 @@ describe("accounting, feedback and reversals", () => {
       .first<Record<string, unknown>>();
     expect(row).toMatchObject({ queried: 2, matched_items: 1, matched_entries: 1, scope: "all" });
     expect(JSON.stringify(row)).not.toContain(value);
+    // The matched entry is stored with the request until it is folded into the per-entry memory.
+    expect(row?.unfolded_ids).toBe(JSON.stringify([id]));
+    await foldMatches(env.DB);
     const m = await env.DB.prepare(
       "SELECT count FROM submission_matches WHERE submission_id = ? AND platform_id = ?",
     )
@@ -374,6 +379,144 @@ describe("accounting, feedback and reversals", () => {
     const flagged = await coordinator().get<{ submissions: SubmissionView[] }>("/v1/curation?queue=flagged");
     const entry = flagged.ok ? flagged.data.submissions.find((s) => s.id === id) : undefined;
     expect(entry?.feedback).toMatchObject({ truePositive: 1, falsePositive: 2, flagged: true });
+  });
+
+  // The request stores which entries it was answered; the per-entry memory is folded in later. A
+  // reader that looked only at the folded memory would miss a match still pending: each of these
+  // reads one while it is pending (and fails if its reader does not fold first).
+  describe("a match still pending in the accounting", () => {
+    const pendingMatch = async (p: Admitted) => {
+      await foldMatches(env.DB);
+      const value = randomPdq(r);
+      const [id] = await submit(de, [pdqItem(value)]);
+      expect(ids(await match(p, { scope: "all", items: [{ type: "pdq", value }] }))).toEqual([id]);
+      const folded = await env.DB.prepare(
+        "SELECT count(*) AS n FROM submission_matches WHERE submission_id = ?",
+      )
+        .bind(id)
+        .first<number>("n");
+      const pending = await env.DB.prepare(
+        "SELECT count(*) AS n FROM match_requests WHERE unfolded_ids IS NOT NULL",
+      ).first<number>("n");
+      expect({ folded, pending }).toEqual({ folded: 0, pending: 1 });
+      return id!;
+    };
+
+    it("is told of the entry's reversal", async () => {
+      const p = await admit("platform");
+      const id = await pendingMatch(p);
+      must(
+        await coordinator().write(`/v1/submissions/${id}/reverse`, "submission.reverse", {
+          submissionId: id,
+          ground: "error",
+          reason: "wrongly assessed",
+        }),
+      );
+      const got = must(await p.client.get<{ reversals: { submissionId: string }[] }>("/v1/reversals"));
+      expect(got.reversals.map((x) => x.submissionId)).toEqual([id]);
+    });
+
+    it("may give feedback on the entry", async () => {
+      const p = await admit("platform");
+      const id = await pendingMatch(p);
+      const res = await p.client.write(`/v1/submissions/${id}/feedback`, "feedback.create", {
+        submissionId: id,
+        outcome: "true_positive",
+      });
+      expect(res.status).toBe(201);
+    });
+
+    it("may state its reasons for acting on the entry (DSA Art. 17)", async () => {
+      const p = await admit("platform");
+      const id = await pendingMatch(p);
+      const res = await p.client.write("/v1/statements", "statement.create", {
+        submissionId: id,
+        contentRef: "post-1",
+        actions: ["content_removed"],
+        language: "en",
+        reviewer: "analyst",
+        reviewedAt: new Date(Date.now() - 60_000).toISOString(),
+        contentDate: "2026-01-05",
+        appliedOn: new Date().toISOString().slice(0, 10),
+        complaintUrl: "https://platform.example/appeals",
+      });
+      expect(res.status).toBe(201);
+    });
+
+    it("counts in the entry's matches for the coordinator", async () => {
+      const p = await admit("platform");
+      const id = await pendingMatch(p);
+      const got = must(
+        await coordinator().get<{ platforms: number; total: number }>(`/v1/stats/submissions/${id}`),
+      );
+      expect(got).toMatchObject({ platforms: 1, total: 1 });
+    });
+  });
+
+  it("folding counts each request once: repeats, concurrent folds, first and last times", async () => {
+    await foldMatches(env.DB);
+    const p = await admit("platform");
+    const [a, b] = [randomPdq(r), randomPdq(r)];
+    const [ida, idb] = await submit(de, [pdqItem(a), pdqItem(b)]);
+    // a in three requests, b in two; a's first fold-in, then two more pending.
+    await match(p, { scope: "all", items: [{ type: "pdq", value: a }] });
+    expect(await foldMatches(env.DB)).toBe(1);
+    await match(p, {
+      scope: "all",
+      items: [
+        { type: "pdq", value: a },
+        { type: "pdq", value: b },
+      ],
+    });
+    await match(p, {
+      scope: "all",
+      items: [
+        { type: "pdq", value: b },
+        { type: "pdq", value: a },
+      ],
+    });
+    // Two folds at once: between them the two pending requests are folded exactly once.
+    const folded = await Promise.all([foldMatches(env.DB), foldMatches(env.DB)]);
+    expect(folded[0]! + folded[1]!).toBe(2);
+    expect(await foldMatches(env.DB)).toBe(0);
+    const times = (
+      await env.DB.prepare("SELECT at FROM match_requests WHERE platform_id = ? ORDER BY at")
+        .bind(p.id)
+        .all<{ at: string }>()
+    ).results.map((x) => x.at);
+    const rows = (
+      await env.DB.prepare(
+        "SELECT submission_id AS id, count, first_matched_at AS firstAt, last_matched_at AS lastAt FROM submission_matches WHERE platform_id = ? ORDER BY count DESC",
+      )
+        .bind(p.id)
+        .all()
+    ).results;
+    expect(rows).toEqual([
+      { id: ida, count: 3, firstAt: times[0], lastAt: times[2] },
+      { id: idb, count: 2, firstAt: times[1], lastAt: times[2] },
+    ]);
+  });
+
+  it("a request that finds enough pending folds them once its answer is out", async () => {
+    await foldMatches(env.DB);
+    const p = await admit("platform");
+    const value = randomPdq(r);
+    const [id] = await submit(de, [pdqItem(value)]);
+    for (let i = 0; i < FOLD_AFTER - 1; i++)
+      await match(p, { scope: "all", items: [{ type: "pdq", value }] });
+    const pending = () =>
+      env.DB.prepare("SELECT count(*) AS n FROM match_requests WHERE unfolded_ids IS NOT NULL").first<number>(
+        "n",
+      );
+    expect(await pending()).toBe(FOLD_AFTER - 1);
+    await match(p, { scope: "all", items: [{ type: "pdq", value }] });
+    await vi.waitFor(async () => expect(await pending()).toBe(0), { timeout: 5000, interval: 20 });
+    const m = await env.DB.prepare(
+      "SELECT count FROM submission_matches WHERE submission_id = ? AND platform_id = ?",
+    )
+      .bind(id, p.id)
+      .first<number>("count");
+    expect(m).toBe(FOLD_AFTER);
   });
 
   it("a reversal reaches exactly the platforms that matched the entry", async () => {

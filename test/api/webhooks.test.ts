@@ -20,7 +20,7 @@ import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../workers/api/index.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
-import { type Admitted, admit, BASE, coordinator, nodeFetch } from "../helpers/node.ts";
+import { type Admitted, admit, BASE, coordinator, must, nodeFetch } from "../helpers/node.ts";
 import { publishVersion, type SignalPlatform, signalPlatform } from "../helpers/signals.ts";
 
 const RECEIVER = env.TEST_WEBHOOK_RECEIVER;
@@ -37,11 +37,6 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_0
     if (ok(v) || Date.now() > end) return v;
     await new Promise((res) => setTimeout(res, 100));
   }
-}
-
-function must<T>(res: { ok: true; data: T } | { ok: false; status: number; problem: unknown }): T {
-  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(res.problem)}`);
-  return res.data;
 }
 
 async function hook(by: Admitted, name: string, events: string[]): Promise<string> {

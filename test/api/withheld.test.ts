@@ -6,14 +6,9 @@
 import type { EntryStateView, NodeStats, SubmitResult, WriteReceipt } from "@eusn/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
-import { type Admitted, admit, BASE, coordinator, nodeFetch } from "../helpers/node.ts";
+import { type Admitted, admit, BASE, coordinator, must, nodeFetch } from "../helpers/node.ts";
 
 type Listed = { id: string; state: EntryStateView };
-
-function must<T>(res: { ok: true; data: T } | { ok: false; status: number; problem: unknown }): T {
-  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(res.problem)}`);
-  return res.data;
-}
 
 let nl: Admitted;
 let de: Admitted;

@@ -12,6 +12,12 @@ export const BASE = "https://node.test";
 export const nodeFetch = (input: string, init?: RequestInit) =>
   exports.default.fetch(new Request(input, init));
 
+/** A client call's data, or a thrown error naming its status and problem. */
+export function must<T>(res: { ok: true; data: T } | { ok: false; status: number; problem: unknown }): T {
+  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(res.problem)}`);
+  return res.data;
+}
+
 export function clientFor(participantId: string, privateJwk: JWK): EusnClient {
   return new EusnClient({ baseUrl: BASE, nodeId: env.NODE_ID, participantId, privateJwk, fetch: nodeFetch });
 }

@@ -8,6 +8,7 @@ import { db } from "./lib/db.ts";
 import { recordDueExpiries } from "./store/changes.ts";
 import { purgeCaseFiles } from "./store/evidence.ts";
 import { recordDueLapses } from "./store/incidents.ts";
+import { foldMatches } from "./store/match.ts";
 import { purgeReviewItems } from "./store/review.ts";
 import { purgeExpiredSignals } from "./store/signals.ts";
 import { purgeDeliveries } from "./store/webhooks.ts";
@@ -46,6 +47,9 @@ export default {
     ])) {
       if (r.status !== "ok") console.warn(`federation pull of ${r.peer}: ${r.status}: ${r.reason ?? ""}`);
     }
+    // Matched entries of match requests still pending go into the per-entry memory
+    // (store/match.ts): readers fold first anyway; this bounds the backlog on a quiet node.
+    await foldMatches(env.DB);
     // Webhooks: finished deliveries are kept a month for the console; then a turn of the
     // dispatcher, whatever woke it before (events the pull above replicated included).
     await purgeDeliveries(

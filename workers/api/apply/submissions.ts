@@ -28,6 +28,7 @@ import { ApiError } from "../lib/problem.ts";
 import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
 import { getIncident, incidentGuard, incidentsLinkedTo, isActiveAt } from "../store/incidents.ts";
+import { foldMatches } from "../store/match.ts";
 import { getSubmission, liveOfFingerprints } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
 import { endCaseFilesStatements } from "./evidence.ts";
@@ -589,6 +590,7 @@ export const createFeedback: Applier<"feedback.create"> = {
     const id = w.record.submissionId;
     await subjectOf(db, id);
     if (!ctx.replicated) {
+      await foldMatches(db.$client);
       const matched = await db
         .select({ n: submissionMatches.count })
         .from(submissionMatches)

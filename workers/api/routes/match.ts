@@ -33,7 +33,7 @@ import {
   provisionalLapsesAt,
 } from "../rules/baseline.ts";
 import { versionAndHead } from "../store/changes.ts";
-import { type MatchRow, matchRows, recordMatches } from "../store/match.ts";
+import { foldMatches, type MatchRow, matchRows, recordMatches } from "../store/match.ts";
 import { type StoredVideo, videosByKey } from "../store/videos.ts";
 
 const app = router();
@@ -287,11 +287,11 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
         r.matches.map((m) => ({ submissionId: m.submissionId, ref: req.items[r.index]!.ref ?? "" })),
       )
     : [];
-  // Accounting and reversal memory, atomically: counts only, never the queried hashes. The write
-  // is sent first and the answer serialised while it runs (against a remote D1, a round trip);
-  // the answer is given only once the write has succeeded, so a platform is never answered a
-  // match the node has not remembered (given first, a failed write would leave the platform
-  // never told of that entry's reversal). A failed write fails the request, as before.
+  // Accounting and the matched entries (for reversals), atomically: counts only, never the
+  // queried hashes. The write is sent first and the answer serialised while it runs (against a
+  // remote D1, a round trip); the answer is given only once the write has succeeded, so a
+  // platform is never answered a match the node has not remembered (given first, a failed write
+  // would leave the platform never told of that entry's reversal). A failed write fails the request.
   const accounting = recordMatches(c.env.DB, {
     platformId: caller.participant.id,
     at: nowIso(),
@@ -313,7 +313,14 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     kept: new Set(keep.map((k) => `${k.submissionId}\n${k.ref}`)).size,
     advisory: MATCH_ADVISORY,
   } satisfies MatchResponse);
-  await accounting;
+  const { foldDue } = await accounting;
+  // The pending requests' matched entries folded into the per-entry memory once this answer is
+  // out (store/match.ts): off the request's critical path; a failed fold leaves them pending for
+  // the next fold, and every reader folds before it reads.
+  if (foldDue)
+    c.executionCtx.waitUntil(
+      foldMatches(c.env.DB).catch((e: unknown) => console.error(`folding match accounting: ${String(e)}`)),
+    );
   // Where the time went, for operators and `npm run bench:match` (Workers clocks advance only
   // across I/O, so each figure ends at an awaited call): the baseline version and feed head read,
   // the index query in the shard objects (a catch-up read included when a shard was behind the

@@ -8,6 +8,7 @@ import { and, asc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import { decisions, submissionChanges, submissionMatches, submissions } from "../../../schema/index.ts";
 import { chunk, type Db } from "../lib/db.ts";
 import { inBaselineSql, shareableSql } from "../rules/baseline.ts";
+import { foldMatches } from "./match.ts";
 
 /** The baseline version: the feed position of the latest change to baseline membership or state. */
 export async function baselineVersion(db: Db): Promise<number> {
@@ -47,6 +48,8 @@ export async function reversalsFor(
   after: number,
   limit: number,
 ): Promise<{ reversals: Reversal[]; next: number | null }> {
+  // The platform's latest matches may still be pending (store/match.ts).
+  await foldMatches(db.$client);
   const rows = await db
     .select({
       seq: submissionChanges.seq,

@@ -5,6 +5,15 @@
 // Both run on every match request, on its critical path, once per request whatever the number of
 // hits: each is one D1 round trip of one or two statements, the keys and ids travelling as one
 // JSON parameter (json_each), never as a statement per row.
+//
+// The memory of who matched what (`submission_matches`, one row per entry and platform) is folded
+// in later: a request stores the ids it was answered in its own accounting row, and they are
+// folded in batches of requests after answers have been sent (a request that finds enough pending
+// folds them once its answer is out), by the scheduled job, and by every reader of
+// `submission_matches` before it reads (`foldMatches`). So the platform's right to be told of a
+// reversal is stored before its answer is, and is never read stale; what the fold saves is
+// rewriting a row per matched entry on every request (at far thresholds ~10,000 rows a request),
+// and repeats within a fold are one row write.
 import { newId } from "@eusn/protocol";
 import {
   incidentEndSqlText,
@@ -127,19 +136,23 @@ export type MatchAccount = {
   keep?: readonly { submissionId: string; ref: string }[];
 };
 
+/** Pending requests after which a match request folds them once its answer is sent. */
+export const FOLD_AFTER = 16;
+/** Requests folded per D1 batch: a bounded transaction however large the backlog. */
+export const FOLD_REQUESTS = 64;
+
 /**
- * Counts a match request for the platform and remembers, per matched entry, that the platform
- * matched it (first and last time, how often), and keeps the results it asked to keep for its
- * review queue, and the matches of provisional entries, in one batch: all or nothing. The per-entry
- * memory is one upsert over the ids as a JSON array, however many entries matched (a statement
- * per ten rows, as D1's 100 bound parameters would otherwise force, cost ~80 ms per 1,000-hash
- * batch at 1M entries).
+ * Counts a match request for the platform, with the ids of the entries it was answered (folded
+ * into `submission_matches` later: see above), and keeps the results it asked to keep for its
+ * review queue, and the matches of provisional entries, in one batch: all or nothing. Answers
+ * whether enough requests are pending that the caller should fold them (`foldMatches`) once its
+ * answer is sent.
  */
-export async function recordMatches(d1: D1Database, m: MatchAccount): Promise<void> {
+export async function recordMatches(d1: D1Database, m: MatchAccount): Promise<{ foldDue: boolean }> {
   const requestId = newId("record").replace(/^rec_/, "mrq_");
   const request = d1
     .prepare(
-      "INSERT INTO match_requests (id, platform_id, at, scope, threshold, queried, matched_items, matched_entries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO match_requests (id, platform_id, at, scope, threshold, queried, matched_items, matched_entries, unfolded_ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .bind(
       requestId,
@@ -150,23 +163,24 @@ export async function recordMatches(d1: D1Database, m: MatchAccount): Promise<vo
       m.queried,
       m.matchedItems,
       m.matchedIds.length,
+      m.matchedIds.length > 0 ? JSON.stringify(m.matchedIds) : null,
     );
   if (m.matchedIds.length === 0) {
     await request.run();
-    return;
+    return { foldDue: false };
   }
-  // `WHERE true` is SQLite's documented way to let an upsert follow INSERT ... SELECT (without
-  // it the parser would read ON CONFLICT as a join constraint).
-  const remembered = d1
+  // Counted up to the bound only (the partial index holds just the pending rows).
+  const pending = d1
     .prepare(
-      `INSERT INTO submission_matches (submission_id, platform_id, first_matched_at, last_matched_at, count)
-       SELECT value, ?1, ?2, ?2, 1 FROM json_each(?3) WHERE true
-       ON CONFLICT (submission_id, platform_id) DO UPDATE SET last_matched_at = excluded.last_matched_at, count = count + 1`,
+      "SELECT count(*) AS n FROM (SELECT 1 FROM match_requests WHERE unfolded_ids IS NOT NULL LIMIT ?1)",
     )
-    .bind(m.platformId, m.at, JSON.stringify(m.matchedIds));
+    .bind(FOLD_AFTER);
   const keep = [...new Map((m.keep ?? []).map((k) => [`${k.submissionId}\n${k.ref}`, k])).values()];
-  // Kept results as one upsert too: the same content matching the same entry again is one item,
-  // matched more often.
+  // Kept results as one upsert over the ids as a JSON array, however many (a statement per ten
+  // rows, as D1's 100 bound parameters would otherwise force, is many round trips): the same
+  // content matching the same entry again is one item, matched more often. `WHERE true` is
+  // SQLite's documented way to let an upsert follow INSERT ... SELECT (without it the parser
+  // would read ON CONFLICT as a join constraint).
   const kept = d1
     .prepare(
       `INSERT INTO review_items (id, platform_id, submission_id, ref, request_id, first_matched_at, last_matched_at, count)
@@ -193,10 +207,48 @@ export async function recordMatches(d1: D1Database, m: MatchAccount): Promise<vo
           )
           .bind(m.platformId, m.at, JSON.stringify(m.provisional.map((p) => [p.submissionId, p.incidentId])))
       : null;
-  await d1.batch([
+  const done = await d1.batch<{ n: number }>([
     request,
-    remembered,
     ...(keep.length > 0 ? [kept] : []),
     ...(provisional ? [provisional] : []),
+    pending,
   ]);
+  return { foldDue: (done.at(-1)?.results[0]?.n ?? 0) >= FOLD_AFTER };
+}
+
+/** The oldest pending requests, at most FOLD_REQUESTS (by the partial index of pending rows). */
+const PENDING_SQL =
+  "SELECT rowid FROM match_requests WHERE unfolded_ids IS NOT NULL ORDER BY at, rowid LIMIT ?1";
+
+/**
+ * Folds the matched entries of pending match requests into `submission_matches`: per entry and
+ * platform the first and last time and how many requests matched it. Each round is one batch (a
+ * transaction): the upsert of a bounded set of pending requests' ids and the clearing of exactly
+ * those requests, so a fold that fails leaves them pending, whole, and two folds at once cannot
+ * count a request twice (the second finds it cleared). Called by every reader of
+ * `submission_matches` before it reads, and after answers; answers how many requests it folded.
+ */
+export async function foldMatches(d1: D1Database): Promise<number> {
+  let folded = 0;
+  for (;;) {
+    const [, cleared] = await d1.batch([
+      d1
+        .prepare(
+          `INSERT INTO submission_matches (submission_id, platform_id, first_matched_at, last_matched_at, count)
+           SELECT j.value, r.platform_id, r.at, r.at, 1 FROM match_requests r, json_each(r.unfolded_ids) j
+           WHERE r.rowid IN (${PENDING_SQL})
+           ON CONFLICT (submission_id, platform_id) DO UPDATE SET
+             first_matched_at = min(first_matched_at, excluded.first_matched_at),
+             last_matched_at = max(last_matched_at, excluded.last_matched_at),
+             count = count + 1`,
+        )
+        .bind(FOLD_REQUESTS),
+      d1
+        .prepare(`UPDATE match_requests SET unfolded_ids = NULL WHERE rowid IN (${PENDING_SQL})`)
+        .bind(FOLD_REQUESTS),
+    ]);
+    const n = cleared?.meta.changes ?? 0;
+    folded += n;
+    if (n < FOLD_REQUESTS) return folded;
+  }
 }

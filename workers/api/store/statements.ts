@@ -9,6 +9,7 @@ import { dsaStatement } from "../accountability/dsa.ts";
 import { userStatement } from "../accountability/statement-text.ts";
 import type { Db } from "../lib/db.ts";
 import { endedSql, endingChanges } from "./changes.ts";
+import { foldMatches } from "./match.ts";
 
 export type StatementRow = typeof statements.$inferSelect;
 /** What `details` holds: the record's fields and the ground as the entry stated it then. */
@@ -16,6 +17,7 @@ export type StatementDetails = { record: StatementRecord; ground: StatementGroun
 
 /** Did `platformId` match entry `submissionId` on this node (submission_matches)? */
 export async function hasMatched(db: Db, submissionId: string, platformId: string): Promise<boolean> {
+  await foldMatches(db.$client);
   const row = await db
     .select({ n: submissionMatches.count })
     .from(submissionMatches)

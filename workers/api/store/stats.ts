@@ -20,6 +20,7 @@ import { baselineStateNow, entryStateSql, flaggedEntrySql, policy } from "../rul
 import { baselineVersion, DISPUTES_RAISED_SQL } from "./changes.ts";
 import { errorRates } from "./error-rates.ts";
 import { publicIncidents } from "./incidents.ts";
+import { foldMatches } from "./match.ts";
 
 const fpRate = (tp: number, fp: number) => (tp + fp > 0 ? fp / (tp + fp) : null);
 
@@ -226,6 +227,7 @@ export async function computeStats(db: Db, env: Env): Promise<NodeStats> {
 
 /** The platforms that matched entry `id`, with how often and when first and last, most first. */
 export async function entryMatches(env: Env, id: string): Promise<EntryMatches["byPlatform"]> {
+  await foldMatches(env.DB);
   const res = await prepared(
     env.DB,
     sql`SELECT m.platform_id AS platformId, p.display_name AS displayName, m.count AS count,

@@ -23,6 +23,7 @@ import {
 } from "../../../schema/index.ts";
 import { chunk, type Db, type DomainStatements, insertSelect } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
+import { foldMatches } from "./match.ts";
 
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -194,6 +195,7 @@ export async function planFanOut(db: Db): Promise<{
   const ended = changes.filter((c) => (REVERSAL_CHANGES as readonly string[]).includes(c.change));
   const reversalSubs = wants("entry.reversed");
   if (ended.length && reversalSubs.length) {
+    await foldMatches(db.$client);
     const matched = new Set<string>();
     for (const part of chunk([...new Set(ended.map((c) => c.submissionId))], 90)) {
       for (const m of await db

@@ -49,6 +49,8 @@ const arg = (name: string, def: string) => {
 };
 const SIZES = arg("sizes", "100000,1000000").split(",").map(Number);
 const QUICK = args.includes("--quick");
+/** Measured requests per row (else 100, 10 and 5 for batches of 1, 100 and 1,000; fewer with --quick). */
+const REPS = Number(arg("reps", "0"));
 const INGEST_ONLY = args.includes("--ingest-only");
 /** Records a CPU profile of the Worker over each row's measured requests (bench/cpu-profile.ts). */
 const PROFILE = args.includes("--profile");
@@ -560,17 +562,19 @@ async function benchSize(size: number) {
         // Far thresholds at 10M are a scan of every entry per query: one batch size only.
         if (size > 1_000_000 && threshold > 31 && batch !== 100) continue;
         try {
-          const reps = QUICK
-            ? batch === 1
-              ? 20
-              : batch === 100
-                ? 3
-                : 2
-            : batch === 1
-              ? 100
-              : batch === 100
-                ? 10
-                : 5;
+          const reps = REPS
+            ? REPS
+            : QUICK
+              ? batch === 1
+                ? 20
+                : batch === 100
+                  ? 3
+                  : 2
+              : batch === 1
+                ? 100
+                : batch === 100
+                  ? 10
+                  : 5;
           await timedMatch(platform, qHex.slice(0, batch), threshold); // warm (and rebuild, if evicted)
           const builtBefore = (await shardStats(coordinator)).map((s) => s.builtAt).join(",");
           const rowLoad = load1();

@@ -38,6 +38,7 @@ import { evidenceFixture } from "../helpers/evidence.ts";
 import { pdqItem } from "../helpers/hashes.ts";
 import { declare, declareRecord } from "../helpers/incidents.ts";
 import { admit, BASE, coordinator, nodeFetch, secondCoordinator } from "../helpers/node.ts";
+import { statementRecord } from "../helpers/statements.ts";
 import {
   ACTORS,
   type Actor,
@@ -90,19 +91,6 @@ async function platformEncKeys(): Promise<{ participantId: string; jwk: EncPubli
   if (!res.ok) throw new Error(JSON.stringify(res.problem));
   return res.data.encKeys;
 }
-
-/** A valid statement of reasons for entry `id` (the platform must have matched it). */
-const statementRecord = (id: string) => ({
-  submissionId: id,
-  contentRef: "matrix-post-1",
-  actions: ["content_removed"],
-  language: "en",
-  reviewer: "Trust & Safety analyst",
-  reviewedAt: new Date(Date.now() - 60_000).toISOString(),
-  contentDate: "2026-01-02",
-  appliedOn: new Date().toISOString().slice(0, 10),
-  complaintUrl: "https://platform.example/appeals",
-});
 
 /** Every route, keyed "METHOD /openapi/path", with one or more cases. */
 function matrix(w: World): Record<string, Case[]> {
@@ -568,7 +556,8 @@ function matrix(w: World): Record<string, Case[]> {
     // ---- accountability -------------------------------------------------------------------------
     "POST /v1/statements": write(writer(["platform"]), async (a) => {
       const id = await matchedSubmission(w);
-      return () => signedPost(w, a, "/v1/statements", "statement.create", statementRecord(id));
+      return () =>
+        signedPost(w, a, "/v1/statements", "statement.create", statementRecord(id, "matrix-post-1"));
     }),
     "GET /v1/statements": get(at("/v1/statements?affected=true"), reader(["platform"])),
     "GET /v1/reports/tco": get(
@@ -585,7 +574,7 @@ function matrix(w: World): Record<string, Case[]> {
             "platform",
             "/v1/statements",
             "statement.create",
-            statementRecord(id),
+            statementRecord(id, "matrix-post-1"),
           );
           expect(made.status).toBe(201);
           const { statement } = (await made.json()) as { statement: { id: string } };

@@ -38,6 +38,7 @@ import { pdqItem } from "../helpers/hashes.ts";
 import { declare, declareRecord } from "../helpers/incidents.ts";
 import { admit, BASE, coordinator, countersign, nodeFetch } from "../helpers/node.ts";
 import { randomPseudonym } from "../helpers/signals.ts";
+import { statementRecord } from "../helpers/statements.ts";
 import { type Actor, buildWorld, freshPdq, signerOf, type World } from "../helpers/world.ts";
 
 // ---- the routes, from the OpenAPI document -----------------------------------------------------
@@ -281,17 +282,7 @@ function writeSpec(kind: string): { actor: Actor; record: (me: string) => Promis
     },
     "statement.create": {
       actor: "platform",
-      record: async () => ({
-        submissionId: w.included.id,
-        contentRef: "hostile-1",
-        actions: ["content_removed"],
-        language: "en",
-        reviewer: "Trust & Safety analyst",
-        reviewedAt: new Date(Date.now() - 60_000).toISOString(),
-        contentDate: "2026-01-02",
-        appliedOn: new Date().toISOString().slice(0, 10),
-        complaintUrl: "https://platform.example/appeals",
-      }),
+      record: async () => statementRecord(w.included.id, "hostile-1"),
     },
     "incident.declare": {
       actor: "coordinator",

@@ -9,6 +9,7 @@ import { FOLD_AFTER, foldMatches, MATCH_ROWS_SQL, matchRows } from "../../worker
 import { flipBits, hamming, pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { matchChecked } from "../helpers/match-answer.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, must, nodeFetch } from "../helpers/node.ts";
+import { statementRecord } from "../helpers/statements.ts";
 
 let nl: Admitted;
 let de: Admitted;
@@ -429,17 +430,7 @@ describe("accounting, feedback and reversals", () => {
     it("may state its reasons for acting on the entry (DSA Art. 17)", async () => {
       const p = await admit("platform");
       const id = await pendingMatch(p);
-      const res = await p.client.write("/v1/statements", "statement.create", {
-        submissionId: id,
-        contentRef: "post-1",
-        actions: ["content_removed"],
-        language: "en",
-        reviewer: "analyst",
-        reviewedAt: new Date(Date.now() - 60_000).toISOString(),
-        contentDate: "2026-01-05",
-        appliedOn: new Date().toISOString().slice(0, 10),
-        complaintUrl: "https://platform.example/appeals",
-      });
+      const res = await p.client.write("/v1/statements", "statement.create", statementRecord(id));
       expect(res.status).toBe(201);
     });
 

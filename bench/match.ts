@@ -191,6 +191,9 @@ for name, _ in indexes: db.execute(f'DROP INDEX "{name}"')
 db.executemany("INSERT INTO submissions (id, record_id, submitter_id, member_state, signal_type, value, fingerprint, quality, low_quality, limbs, content_type, national_provision, status, baseline_state, created_at, concur_states, match_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
 db.executemany("INSERT INTO submission_changes (seq, submission_id, change, affects_baseline, record_id, at) VALUES (?, ?, 'created', 0, 'rec_bench', ?)", ((i + 1, f"hsh_bench{i:09d}", now) for i in range(n)))
 for _, sql in indexes: db.execute(sql)
+# Their fingerprint keys, merged (level 0), in key order: the trigger adds keys only for entries
+# given their match key by a change, and these rows came with theirs.
+db.execute("INSERT INTO fingerprint_keys (level, key, match_key) SELECT 0, substr(fingerprint, 1, 16), match_key FROM submissions WHERE id LIKE 'hsh_bench%' ORDER BY 2, 3")
 db.commit()
 print(db.execute("SELECT count(*) FROM submissions").fetchone()[0])
 `;

@@ -1,7 +1,7 @@
 // Hash submissions, cross-border assessments, baseline decisions, match feedback, and the
 // submission change feed (the cursor the match index and platforms follow).
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * One fingerprint submitted by one authority. The same value by the same authority is the same
@@ -69,19 +69,11 @@ export const submissions = sqliteTable(
   },
   (t) => [
     uniqueIndex("submissions_match_key").on(t.matchKey),
-    // The one index of an entry's hash: every lookup by fingerprint (links, the TLP:RED rule,
-    // idempotency, the console's search by hash prefix as one range per signal type) and the
-    // idempotency rule itself, one live submission per authority per fingerprint: the third key
-    // is 1 for a live row and NULL otherwise, and SQLite's unique indexes hold NULLs distinct, so
-    // only two live rows of one authority and fingerprint collide. Hash values arrive in random
-    // order, so each index keyed by one costs a page write per row a batch adds, wherever it
-    // lands in the tree (at a million entries, ~1,000 pages for a batch of 1,000): one such
-    // index instead of three (fingerprint, value, and authority with fingerprint).
-    uniqueIndex("submissions_fingerprint_live").on(
-      t.fingerprint,
-      t.submitterId,
-      sql`(CASE WHEN status = 'live' THEN 1 END)`,
-    ),
+    // No index of `submissions` is keyed by the hash: lookups by fingerprint go through
+    // `fingerprint_keys` (below), whose recent keys sit in a small level of their own. Hash values
+    // arrive in random order, and an index of this table keyed by one took a page write per row a
+    // batch added, wherever it landed in the tree (at a million entries, ~1,000 pages for a batch
+    // of 1,000): most of an ingest batch's database time.
     // Whether a live TLP:RED submission holds a value (rules/baseline.ts, linkedRedSqlText): asked
     // for every entry a match answers and every entry the baseline lists. Only the few RED rows
     // are in it, so it stays in SQLite's page cache, where the lookup through the fingerprint
@@ -100,6 +92,28 @@ export const submissions = sqliteTable(
     index("submissions_submitter").on(t.submitterId),
     index("submissions_record").on(t.recordId),
   ],
+);
+
+/**
+ * The entries by fingerprint, as a two-level index an ingest batch can add to cheaply: one row per
+ * submission (its match key) under the first 16 characters of its fingerprint. A new submission's
+ * key goes into level 1 when its match key is given (the trigger of migration 0009, amended in
+ * 0027), a small part of the tree a batch of 1,000 dirties a few dozen pages of; level 1 is merged
+ * into level 0 in large sorted batches (workers/api/store/fingerprint-keys.ts), each of which
+ * writes each page of level 0 it touches once. A lookup asks both levels for the key and then
+ * compares the whole fingerprint on the submission (keys of 16 characters can be shared). Kept
+ * `WITHOUT ROWID` (migration 0027), so the key is the table's only tree.
+ */
+export const fingerprintKeys = sqliteTable(
+  "fingerprint_keys",
+  {
+    /** 1: added since the last merge; 0: merged. */
+    level: integer("level").notNull(),
+    /** `substr(fingerprint, 1, 16)`: the signal type and the leading characters of the value. */
+    key: text("key").notNull(),
+    matchKey: integer("match_key").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.key, t.matchKey] })],
 );
 
 /** Every assessment ever made; `live` marks the current one per (authority, submission). */

@@ -9,13 +9,15 @@
 
 import { env } from "cloudflare:workers";
 import { SubmissionListQuery } from "@eusn/protocol";
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import * as schema from "../../schema/index.ts";
 import { entriesOf, registryReach, voidedBy } from "../../workers/api/apply/registry.ts";
 import type { Db } from "../../workers/api/lib/db.ts";
 import { SPLIT_PAGE_SQL, SPLIT_TOTAL_SQL, VIDEO_PAGE_SQL } from "../../workers/api/match/shard.ts";
-import type { SubmissionRow } from "../../workers/api/rules/baseline.ts";
+import { linkedInBaselineSql, type SubmissionRow } from "../../workers/api/rules/baseline.ts";
+import { INCIDENT_FEED_SQL, incidentsLinkedTo } from "../../workers/api/store/incidents.ts";
 import { MATCH_ROWS_SQL } from "../../workers/api/store/match.ts";
 import { submissionPage } from "../../workers/api/store/submission-lists.ts";
 import { linkedOf, liveOfFingerprints } from "../../workers/api/store/submissions.ts";
@@ -118,13 +120,25 @@ describe("a match shard's build", () => {
   }
 });
 
-// An entry's hash is kept in one index (migration 0025): hash values arrive in random order, so
-// each index keyed by one costs a page write per row a batch of submissions adds. Every lookup by
-// hash goes through that one index — the links a submission answer and every view carry, the
-// console's search by hash prefix, a submitted batch's idempotency check — and it holds the idempotency rule (one live submission per
-// authority and fingerprint) itself.
-describe("an entry's hash: one index for every lookup", () => {
-  const HASH_INDEX = /USING (COVERING )?INDEX submissions_fingerprint_live\b/;
+// An entry's hash is kept in no index of `submissions` (migration 0027): hash values arrive in
+// random order, so an index keyed by one costs a page write per row a batch of submissions adds.
+// Every lookup by hash goes through the two-level key table `fingerprint_keys` and then the
+// entry's match key — the links a submission answer and every view carry, the console's search by
+// hash prefix, a submitted batch's idempotency check, the TLP:RED rules, an incident's followers.
+describe("an entry's hash: every lookup through the key table of fingerprints", () => {
+  const KEYS = /SEARCH fingerprint_keys USING (COVERING INDEX|PRIMARY KEY)/;
+  const BY_MATCH_KEY = /SEARCH (submissions|s|lb|r) USING INDEX submissions_match_key\b/;
+
+  async function expectThroughKeys(queries: { sql: string; params: unknown[] }[]) {
+    await expectIndexed(queries);
+    for (const q of queries) {
+      const steps = await plan(q);
+      expect(
+        steps.some((d) => KEYS.test(d)) && steps.some((d) => BY_MATCH_KEY.test(d)),
+        `${q.sql}\n${steps.join("\n")}`,
+      ).toBe(true);
+    }
+  }
 
   it("the console's search by hash prefix, every status, a range per signal type", async () => {
     const { db, queries } = capturing();
@@ -136,55 +150,49 @@ describe("an entry's hash: one index for every lookup", () => {
     );
     const page = queries.filter((q) => /from "submissions"/i.test(q.sql) && /fingerprint/.test(q.sql));
     expect(page.length).toBeGreaterThan(0);
-    for (const q of page) {
-      const steps = await plan(q);
-      expect(
-        steps.filter((d) => PER_ENTRY.test(d)),
-        `${q.sql}\n${steps.join("\n")}`,
-      ).toEqual([]);
-      expect(
-        steps.some((d) => HASH_INDEX.test(d)),
-        `${q.sql}\n${steps.join("\n")}`,
-      ).toBe(true);
-    }
+    await expectThroughKeys(page);
   });
 
   it("a submitted batch's idempotency check and its answer's links, and a view's", async () => {
     const { db, queries } = capturing();
     await liveOfFingerprints(db, ["pdq:00", "pdq:01"]);
     await linkedOf(db, [{ id: "hsh_a", fingerprint: "pdq:00", submitterId: "par_a" } as SubmissionRow]);
-    await expectIndexed(queries);
-    for (const q of queries) expect((await plan(q)).some((d) => HASH_INDEX.test(d))).toBe(true);
+    await expectThroughKeys(queries);
   });
 
-  it("one live submission per authority and fingerprint; withdrawn ones never collide", async () => {
-    const fp = `pdq:${"ab".repeat(32)}`;
-    const row = (id: string, submitter: string, status: string) =>
-      env.DB.prepare(
-        `INSERT INTO submissions (id, record_id, submitter_id, member_state, signal_type, value, fingerprint,
-           limbs, content_type, national_provision, status, created_at)
-         VALUES (?, 'rec_x', ?, 'NL', 'pdq', ?, ?, '["a"]', 'image', 'x', ?, '2026-01-01T00:00:00.000Z')`,
-      ).bind(id, submitter, fp.slice(4), fp, status);
-    await row("hsh_uniq1", "par_u1", "withdrawn").run();
-    await row("hsh_uniq2", "par_u1", "withdrawn").run();
-    await row("hsh_uniq3", "par_u1", "live").run();
-    await row("hsh_uniq4", "par_u2", "live").run();
-    await expect(row("hsh_uniq5", "par_u1", "live").run()).rejects.toThrow(/UNIQUE constraint failed/);
-    // Withdrawing the live one frees the place for a new live submission.
-    await env.DB.prepare("UPDATE submissions SET status = 'withdrawn' WHERE id = 'hsh_uniq3'").run();
-    await row("hsh_uniq5", "par_u1", "live").run();
-    await expect(
-      env.DB.prepare("UPDATE submissions SET status = 'live' WHERE id = 'hsh_uniq1'").run(),
-    ).rejects.toThrow(/UNIQUE constraint failed/);
+  it("the TLP:RED rules' lookups of the same value, and an incident's followers", async () => {
+    const { db, queries } = capturing();
+    await db.all(sql`SELECT ${linkedInBaselineSql("pdq:00", "hsh_a")} AS x`);
+    await incidentsLinkedTo(db, ["pdq:00"]);
+    await expectThroughKeys(queries);
+    // An incident's feed: the TLP:RED submissions of its entries' values.
+    const feed = await plan({ sql: INCIDENT_FEED_SQL, params: ["inc_x", 0] });
+    expect(
+      feed.filter((d) => PER_ENTRY.test(d)),
+      feed.join("\n"),
+    ).toEqual([]);
+    expect(feed.some((d) => KEYS.test(d)) && feed.some((d) => BY_MATCH_KEY.test(d)), feed.join("\n")).toBe(
+      true,
+    );
   });
 
-  it("a submission never maintains an index of the hash value beside it", async () => {
+  it("the check can fail: a lookup by fingerprint alone is caught", async () => {
+    const { db, queries } = capturing();
+    await db.all(sql`SELECT id FROM submissions WHERE fingerprint = ${"pdq:00"}`);
+    await expect(expectThroughKeys(queries)).rejects.toThrow();
+  });
+
+  it("no index of submissions is keyed by the hash, but the partial one of live TLP:RED rows", async () => {
     const rows = await env.DB.prepare(
       "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'submissions' AND sql IS NOT NULL",
     ).all<{ name: string; sql: string }>();
-    const byHash = rows.results.filter(
-      (r) => /\(\s*`?(fingerprint|value)`?\b/.test(r.sql) && !/WHERE/.test(r.sql),
-    );
-    expect(byHash.map((r) => r.name)).toEqual(["submissions_fingerprint_live"]);
+    const byHash = rows.results.filter((r) => /\(\s*`?(fingerprint|value)`?\b/.test(r.sql));
+    expect(byHash.map((r) => r.name)).toEqual(["submissions_live_red"]);
+    expect(byHash[0]!.sql).toMatch(/WHERE tlp = 'red' AND status = 'live'/);
+    // The key table is its key's tree alone.
+    const keys = await env.DB.prepare(
+      "SELECT sql FROM sqlite_master WHERE name = 'fingerprint_keys'",
+    ).first<string>("sql");
+    expect(keys).toMatch(/WITHOUT ROWID/);
   });
 });

@@ -7,6 +7,7 @@ import { wakeIncidentFollowers } from "./incidents/watch.ts";
 import { db } from "./lib/db.ts";
 import { recordDueExpiries } from "./store/changes.ts";
 import { purgeCaseFiles } from "./store/evidence.ts";
+import { mergeFingerprintKeysIfDue } from "./store/fingerprint-keys.ts";
 import { recordDueLapses } from "./store/incidents.ts";
 import { foldMatches } from "./store/match.ts";
 import { purgeReviewItems } from "./store/review.ts";
@@ -50,6 +51,8 @@ export default {
     // Matched entries of match requests still pending go into the per-entry memory
     // (store/match.ts): readers fold first anyway; this bounds the backlog on a quiet node.
     await foldMatches(env.DB);
+    // The small level of the fingerprint keys, when it is due (store/fingerprint-keys.ts).
+    await mergeFingerprintKeysIfDue(env.DB);
     // Webhooks: finished deliveries are kept a month for the console; then a turn of the
     // dispatcher, whatever woke it before (events the pull above replicated included).
     await purgeDeliveries(

@@ -14,6 +14,7 @@ import {
 import { and, eq, sql } from "drizzle-orm";
 import {
   assessments,
+  batchGuard,
   decisions,
   feedback,
   submissionChanges,
@@ -27,6 +28,7 @@ import { derivedId, derivedIds } from "../lib/ids.ts";
 import { ApiError } from "../lib/problem.ts";
 import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
+import { ofFingerprintSql } from "../store/fingerprint-keys.ts";
 import { getIncident, incidentGuard, incidentsLinkedTo, isActiveAt } from "../store/incidents.ts";
 import { foldMatches } from "../store/match.ts";
 import { getSubmission, liveOfFingerprints } from "../store/submissions.ts";
@@ -238,7 +240,8 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
             item.note ?? null,
           ]),
         );
-        const col = (i: number) => sql`json_extract(value, ${`$[${i}]`})`;
+        const col = (i: number) => sql`json_extract(j.value, ${`$[${i}]`})`;
+        const fingerprint = sql`json_extract(j.value, '$[1]') || ':' || json_extract(j.value, '$[2]')`;
         const inserts = insertSelect(
           db,
           submissions,
@@ -249,7 +252,7 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
             memberState: sql`${me.memberState!}`,
             signalType: col(1),
             value: col(2),
-            fingerprint: sql`json_extract(value, '$[1]') || ':' || json_extract(value, '$[2]')`,
+            fingerprint,
             quality: col(3),
             lowQuality: col(4),
             limbs: col(5),
@@ -264,8 +267,24 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
             incidentId: incident ? sql`${incident.id}` : sql`NULL`,
             provisionalUntil: provisionalUntil ? sql`${provisionalUntil}` : sql`NULL`,
           },
-          sql`FROM json_each(${packed}) ORDER BY key`,
+          // The idempotency rule, one live submission per authority per fingerprint, kept here at
+          // the write: a live row is added only where this authority holds no live one of the
+          // value (two records of the same value racing both read it as new). A row left out
+          // fails the batch at the guard below, whole.
+          status === "live"
+            ? sql`FROM json_each(${packed}) AS j WHERE NOT EXISTS (SELECT 1 FROM submissions o
+                WHERE ${ofFingerprintSql("o", fingerprint)} AND o.submitter_id = ${me.id} AND o.status = 'live')
+                ORDER BY j.key`
+            : sql`FROM json_each(${packed}) AS j ORDER BY j.key`,
         );
+        // Every row of the plan is there, or the batch fails (409; a replica is judged again).
+        const allThere = [
+          db.insert(batchGuard).select(
+            sql`SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM json_each(${packed}) AS j
+                WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = json_extract(j.value, '$[0]'))) THEN 1 ELSE 0 END`,
+          ),
+          db.delete(batchGuard),
+        ];
         // The `created` changes, read back from the rows just inserted. A live TLP:RED
         // submission withholds the baseline entries of the same value (rules/baseline.ts
         // `restrictsLinked`): then the baseline changes with it.
@@ -297,7 +316,7 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
               ]
             : [],
         );
-        return [...(incident ? incidentGuard(db, incident) : []), inserts, ...videos, changes];
+        return [...(incident ? incidentGuard(db, incident) : []), inserts, ...allThere, ...videos, changes];
       })(),
     };
   },

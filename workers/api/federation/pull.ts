@@ -40,6 +40,7 @@ import type { Env } from "../env.ts";
 import { type Db, type DomainStatements, db as dbOf } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { ApiError } from "../lib/problem.ts";
+import { mergeFingerprintKeysIfDue } from "../store/fingerprint-keys.ts";
 import type { VerifiedWrite } from "../store/records.ts";
 import { ensurePeerCoordinators } from "./coordinators.ts";
 import { signPeerToken } from "./peer-auth.ts";
@@ -651,5 +652,7 @@ export async function pullPeers(env: Env, only?: string, opts: PullOptions = {})
     if (only && peer.nodeId !== only) continue;
     out.push(await pullPeer(env, peer, opts));
   }
+  // Replicated entries' fingerprint keys went into the small level of the key table.
+  await mergeFingerprintKeysIfDue(env.DB);
   return out;
 }

@@ -36,6 +36,7 @@ import {
 } from "../lib/hono.ts";
 import { ApiError } from "../lib/problem.ts";
 import { curationQueue } from "../store/curation.ts";
+import { mergeFingerprintKeysIfDue } from "../store/fingerprint-keys.ts";
 import { submissionDetail, submissionPage } from "../store/submission-lists.ts";
 import { signedWrite } from "./signed-write.ts";
 
@@ -64,8 +65,16 @@ export const postSubmissionsRoute = createRoute({
  */
 export const postSubmissions = signedWrite({
   applier: createSubmissions,
-  answer({ receipt, plan }) {
+  answer({ receipt, plan }, c) {
     const { fresh, ids, relabelled, answers } = plan;
+    // New entries' fingerprint keys went into the small level of the key table: merged once it
+    // is large enough, after the answer (store/fingerprint-keys.ts).
+    if (receipt && fresh.length > 0)
+      c.executionCtx.waitUntil(
+        mergeFingerprintKeysIfDue(c.env.DB).catch((e: unknown) =>
+          console.error(`merging fingerprint keys: ${String(e)}`),
+        ),
+      );
     const created = new Set(fresh.map((f) => f.id));
     const items = plan.items;
     return {

@@ -18,6 +18,7 @@ import type { submissions } from "../../../schema/index.ts";
 import { config } from "../config.ts";
 import type { Env } from "../env.ts";
 import type { Db } from "../lib/db.ts";
+import { ofFingerprintSql } from "../store/fingerprint-keys.ts";
 
 export type SubmissionRow = typeof submissions.$inferSelect;
 
@@ -116,11 +117,13 @@ export function linkedRedSqlText(alias = ""): string {
  * For the change feed: would a TLP:RED submission of `fingerprint` (id `selfId`) arriving or
  * leaving change what the baseline shares? It does when another live, own-TLP-shareable
  * submission of the value is in the baseline: that entry is withheld, or shared again. The change
- * is then marked as affecting the baseline, so its version moves and consumers reload.
+ * is then marked as affecting the baseline, so its version moves and consumers reload. Asked
+ * through the key table of fingerprints: the unary `+` keeps SQLite from walking every entry of
+ * the baseline by its state's index instead.
  */
 export function linkedInBaselineSql(fingerprint: string | SQL, selfId: string | SQL): SQL {
-  return sql`EXISTS (SELECT 1 FROM submissions lb WHERE lb.fingerprint = ${fingerprint} AND lb.id <> ${selfId}
-    AND lb.status = 'live' AND (lb.tlp IS NULL OR lb.tlp <> 'red') AND lb.baseline_state IN ('included', 'disputed'))`;
+  return sql`EXISTS (SELECT 1 FROM submissions lb WHERE ${ofFingerprintSql("lb", fingerprint)} AND lb.id <> ${selfId}
+    AND lb.status = 'live' AND (lb.tlp IS NULL OR lb.tlp <> 'red') AND +lb.baseline_state IN ('included', 'disputed'))`;
 }
 
 /** What sharing an entry depends on beyond its own row: its linked submissions. */

@@ -16,6 +16,7 @@ import {
   provisionalSql,
   type SubmissionRow,
 } from "../rules/baseline.ts";
+import { ofFingerprintsSql, ofFingerprintText } from "./fingerprint-keys.ts";
 
 export type IncidentRow = typeof incidents.$inferSelect;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
@@ -197,14 +198,14 @@ type FeedRow = Pick<
  * the incident's entry, never the TLP:RED submission. The incident's own TLP:RED entries are
  * never in it.
  */
-const INCIDENT_FEED_SQL = `
+export const INCIDENT_FEED_SQL = `
   SELECT c.seq, c.change, c.at, s.id AS sid
     FROM submissions s JOIN submission_changes c ON c.submission_id = s.id
    WHERE s.incident_id = ?1 AND c.seq > ?2 AND (s.tlp IS NULL OR s.tlp <> 'red')
   UNION ALL
   SELECT c.seq, CASE WHEN c.change IN ('created', 'live') THEN 'withheld' ELSE 'released' END, c.at, s.id
     FROM submissions s
-    JOIN submissions r ON r.fingerprint = s.fingerprint AND r.id <> s.id AND r.tlp = 'red'
+    JOIN submissions r ON ${ofFingerprintText("r", "s.fingerprint")} AND r.id <> s.id AND r.tlp = 'red'
     JOIN submission_changes c ON c.submission_id = r.id
    WHERE s.incident_id = ?1 AND c.seq > ?2 AND (s.tlp IS NULL OR s.tlp <> 'red')
      AND c.change IN ('created', 'live', 'withdrawn', 'reversed', 'voided')`;
@@ -278,7 +279,7 @@ export async function incidentsLinkedTo(db: Db, fingerprints: readonly string[])
   if (fingerprints.length === 0) return [];
   const rows = await db.all<{ id: string }>(
     sql`SELECT DISTINCT incident_id AS id FROM submissions WHERE incident_id IS NOT NULL
-      AND fingerprint IN (SELECT value FROM json_each(${JSON.stringify([...fingerprints])}))`,
+      AND ${ofFingerprintsSql("submissions", JSON.stringify([...fingerprints]))}`,
   );
   return rows.map((r) => r.id);
 }

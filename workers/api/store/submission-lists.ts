@@ -38,6 +38,7 @@ import { chunk, type Db } from "../lib/db.ts";
 import { nowIso } from "../lib/encoding.ts";
 import { entryStateSql, flaggedEntrySql, policy } from "../rules/baseline.ts";
 import { changesOf } from "./changes.ts";
+import { prefixEnd, withFingerprintPrefixSql } from "./fingerprint-keys.ts";
 import { getSubmission, viewsOf } from "./submissions.ts";
 
 /** How each sort orders the list; every order ends with the id, so pages never overlap. */
@@ -51,7 +52,6 @@ const ORDER: Record<SubmissionSort, (s: typeof submissions) => SQL[]> = {
 };
 
 /** The smallest string greater than every string starting with `prefix` (a prefix as a range). */
-const prefixEnd = (prefix: string) => `${prefix}\uffff`;
 
 /**
  * A page of submissions for `me`: `mine` are its own, `awaiting` other authorities' live
@@ -103,18 +103,11 @@ export async function submissionPage(
   if (q.to) conds.push(lte(submissions.createdAt, `${q.to}T23:59:59.999Z`));
   if (q.q) {
     // An id or a hash value, by its start: each a range its index answers (a value's, one per
-    // signal type, on the fingerprint `type:value`, which the one index of hashes is keyed by).
+    // signal type, on the fingerprint `type:value`, through the key table of fingerprints).
     conds.push(
       q.q.startsWith("hsh_")
         ? and(gte(submissions.id, q.q), lt(submissions.id, prefixEnd(q.q)))
-        : or(
-            ...SIGNAL_TYPES.map((t) =>
-              and(
-                gte(submissions.fingerprint, `${t}:${q.q}`),
-                lt(submissions.fingerprint, prefixEnd(`${t}:${q.q}`)),
-              ),
-            ),
-          ),
+        : or(...SIGNAL_TYPES.map((t) => withFingerprintPrefixSql("submissions", `${t}:${q.q}`))),
     );
   }
   const where = and(...conds);

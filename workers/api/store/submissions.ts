@@ -1,7 +1,7 @@
 // Submission, assessment and baseline queries and the statements that keep tallies and the
 // change feed consistent; the rules they apply live in rules/baseline.ts. No Hono types here.
 import type { SubmissionView, TcoLimb } from "@eusn/protocol";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { submissions } from "../../../schema/index.ts";
 import { chunk, type Db } from "../lib/db.ts";
 import {
@@ -12,6 +12,7 @@ import {
   restrictsLinked,
   type SubmissionRow,
 } from "../rules/baseline.ts";
+import { ofFingerprintsSql } from "./fingerprint-keys.ts";
 import { videoSizesOf } from "./videos.ts";
 
 export async function getSubmission(db: Db, id: string): Promise<SubmissionRow | undefined> {
@@ -28,19 +29,16 @@ export async function submissionsByIds(db: Db, ids: string[]): Promise<Submissio
 
 /**
  * Every live submission of `fingerprints`, whoever holds it, in one statement whatever their
- * number (they travel as one JSON parameter), each fingerprint one lookup in the hash index: a
- * submitted batch's idempotency check (the submitter's own) and the links its answer reports
- * (everyone else's) at once.
+ * number (they travel as one JSON parameter), each fingerprint one lookup in the key table of
+ * fingerprints: a submitted batch's idempotency check (the submitter's own) and the links its
+ * answer reports (everyone else's) at once.
  */
 export async function liveOfFingerprints(db: Db, fingerprints: readonly string[]): Promise<SubmissionRow[]> {
   return db
     .select()
     .from(submissions)
     .where(
-      and(
-        eq(submissions.status, "live"),
-        sql`${submissions.fingerprint} IN (SELECT value FROM json_each(${JSON.stringify(fingerprints)}))`,
-      ),
+      and(eq(submissions.status, "live"), ofFingerprintsSql("submissions", JSON.stringify(fingerprints))),
     );
 }
 
@@ -55,7 +53,7 @@ export async function linkedOf(
   const fps = [...new Set(rows.map((r) => r.fingerprint))];
   const byFp = new Map<string, { id: string; submitterId: string }[]>();
   const red = new Set<string>();
-  for (const part of chunk(fps, 90)) {
+  for (const part of chunk(fps, 1000)) {
     const found = await db
       .select({
         id: submissions.id,
@@ -65,7 +63,7 @@ export async function linkedOf(
         tlp: submissions.tlp,
       })
       .from(submissions)
-      .where(and(inArray(submissions.fingerprint, part), eq(submissions.status, "live")));
+      .where(and(ofFingerprintsSql("submissions", JSON.stringify(part)), eq(submissions.status, "live")));
     for (const f of found) {
       byFp.set(f.fingerprint, [...(byFp.get(f.fingerprint) ?? []), f]);
       if (restrictsLinked(f)) red.add(f.fingerprint);

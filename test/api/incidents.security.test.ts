@@ -214,6 +214,23 @@ describe("provisional submissions", () => {
     await refused(send("inc_01zzzzzzzzzzzzzzzzzzzzzzzz"), 404, "not_found");
   });
 
+  it("signed in the second it starts: accepted (a signed time has whole seconds); the second before: refused", async () => {
+    // Starts 700 ms into a second two seconds ago: a record signed in that second carries the
+    // second's start as its time, before the incident's own millisecond.
+    const startsAt = Math.floor(Date.now() / 1000) * 1000 - 2000 + 700;
+    const inc = await declare({ startsAt, endsAt: startsAt + HOUR });
+    const send = (iat: number) => () =>
+      authority.client.write(
+        "/v1/submissions",
+        "submission.create",
+        { incidentId: inc.id, items: [pdqItem(freshValue())] },
+        { iat },
+      );
+    await refused(send(Math.floor(startsAt / 1000) - 1), 409, "conflict");
+    const res = await send(Math.floor(startsAt / 1000))();
+    expect(res.status, res.ok ? "" : JSON.stringify(res.problem)).toBe(201);
+  });
+
   it("not after it ended, even signed with a time inside its window", async () => {
     const inc = await declare({ endsAt: Date.now() + 1500 });
     await sleep(2000);

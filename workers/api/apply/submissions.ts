@@ -29,7 +29,13 @@ import { ApiError } from "../lib/problem.ts";
 import { packFrames } from "../lib/vpdq-frames.ts";
 import { linkedInBaselineSql, type SubmissionRow } from "../rules/baseline.ts";
 import { ofFingerprintSql } from "../store/fingerprint-keys.ts";
-import { getIncident, incidentGuard, incidentsLinkedTo, isActiveAt } from "../store/incidents.ts";
+import {
+  getIncident,
+  incidentGuard,
+  incidentsLinkedTo,
+  isActiveAt,
+  isActiveInSecond,
+} from "../store/incidents.ts";
 import { foldMatches } from "../store/match.ts";
 import { getSubmission, liveOfFingerprints } from "../store/submissions.ts";
 import { type Applier, type ApplyContext, type Plan, signedAt } from "./context.ts";
@@ -117,14 +123,14 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
     const me = w.caller.participant;
     const items = w.record.items;
     // Provisional entries (docs/incidents.md): only while the incident is active, judged at the
-    // record's signed time and, for a write to this node, at the node's time too (a record signed
+    // record's signed time (some moment of its whole second) and, for a write to this node, at the node's time too (a record signed
     // up to 5 minutes early cannot reach an incident that has ended here). The batch is guarded
     // on the incident as read, so a close landing meanwhile refuses it (409) rather than leaving
     // a provisional entry the close did not lapse.
     const incident = w.record.incidentId ? await getIncident(db, w.record.incidentId) : undefined;
     if (w.record.incidentId) {
       if (!incident) throw new ApiError("not_found", `no incident ${w.record.incidentId}`);
-      if (!isActiveAt(incident, ctx.at) || (!ctx.replicated && !isActiveAt(incident, Date.now())))
+      if (!isActiveInSecond(incident, ctx.at) || (!ctx.replicated && !isActiveAt(incident, Date.now())))
         throw new ApiError(
           "conflict",
           `incident ${incident.id} is not active (${incident.closedAt ? "closed" : `${incident.startsAt} to ${incident.endsAt}`}): provisional submissions are accepted only while it is`,

@@ -43,6 +43,15 @@ export function isActiveAt(row: IncidentRow, at: number): boolean {
   return !row.closedAt && Date.parse(row.startsAt) <= at && Date.parse(row.endsAt) > at;
 }
 
+/**
+ * Was it open at some moment of the second that starts at `at` (ms)? A signed time (JWT `iat`,
+ * RFC 7519) has whole seconds, so a record signed just after an incident started may carry the
+ * start of that second, before the incident's own millisecond.
+ */
+export function isActiveInSecond(row: IncidentRow, at: number): boolean {
+  return !row.closedAt && Date.parse(row.startsAt) < at + 1000 && Date.parse(row.endsAt) > at;
+}
+
 /** Fails the write's batch (409) if the incident changed after it was read (extension, close). */
 export function incidentGuard(db: Db, row: Pick<IncidentRow, "id" | "version">): DomainStatements {
   return [

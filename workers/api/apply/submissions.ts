@@ -123,10 +123,10 @@ export const createSubmissions: Applier<"submission.create", SubmitApplied> = {
     const me = w.caller.participant;
     const items = w.record.items;
     // Provisional entries (docs/incidents.md): only while the incident is active, judged at the
-    // record's signed time (some moment of its whole second) and, for a write to this node, at the node's time too (a record signed
-    // up to 5 minutes early cannot reach an incident that has ended here). The batch is guarded
-    // on the incident as read, so a close landing meanwhile refuses it (409) rather than leaving
-    // a provisional entry the close did not lapse.
+    // record's signed time (some moment of its whole second) and, for a write to this node, at
+    // the node's time too (a record signed up to 5 minutes early cannot reach an incident that has
+    // ended here). The batch is guarded on the incident as read, so a close landing meanwhile
+    // refuses it (409) rather than leaving a provisional entry the close did not lapse.
     const incident = w.record.incidentId ? await getIncident(db, w.record.incidentId) : undefined;
     if (w.record.incidentId) {
       if (!incident) throw new ApiError("not_found", `no incident ${w.record.incidentId}`);

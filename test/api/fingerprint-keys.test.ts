@@ -167,32 +167,42 @@ describe("every lookup by hash sees both levels", () => {
 });
 
 describe("the merge of the small level", () => {
-  it("moves every key once, in key order, in one batch", async () => {
-    await submit(nl, [randomPdq(r), randomPdq(r), randomPdq(r)]);
+  it("moves every key once, in batches of the least keys left", async () => {
+    await submit(nl, [randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r)]);
     const before = await levels();
-    expect(before[1]).toBeGreaterThanOrEqual(3);
-    expect(await mergeFingerprintKeys(env.DB)).toBe(before[1]);
+    expect(before[1]).toBeGreaterThanOrEqual(5);
+    expect(await mergeFingerprintKeys(env.DB, 2)).toBe(before[1]);
     expect(await levels()).toEqual({ 0: before[0] + before[1], 1: 0 });
-    expect(await mergeFingerprintKeys(env.DB)).toBe(0);
+    expect(await mergeFingerprintKeys(env.DB, 2)).toBe(0);
   });
 
-  it("a merge that fails leaves the small level whole; the next one moves it once", async () => {
-    await submit(nl, [randomPdq(r), randomPdq(r)]);
+  it("a batch of a merge that fails leaves its keys in the small level, whole; the next merge moves them once", async () => {
+    await submit(nl, [randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r)]);
     const before = await levels();
+    const least = await env.DB.prepare(
+      "SELECT key, match_key FROM fingerprint_keys WHERE level = 1 ORDER BY key, match_key LIMIT 2",
+    ).all<{ key: string; match_key: number }>();
+    // The first batch of two lands; the second fails inside SQLite.
     await env.DB.exec(
-      `CREATE TRIGGER ${FAULT} BEFORE INSERT ON fingerprint_keys WHEN NEW.level = 0 BEGIN SELECT RAISE(ABORT, 'injected fault'); END;`,
+      `CREATE TRIGGER ${FAULT} BEFORE INSERT ON fingerprint_keys WHEN NEW.level = 0 AND (SELECT count(*) FROM fingerprint_keys WHERE level = 0) >= ${before[0] + 2} BEGIN SELECT RAISE(ABORT, 'injected fault'); END;`,
     );
-    await expect(mergeFingerprintKeys(env.DB)).rejects.toThrow(/injected fault/);
+    await expect(mergeFingerprintKeys(env.DB, 2)).rejects.toThrow(/injected fault/);
     await env.DB.exec(`DROP TRIGGER ${FAULT};`);
-    expect(await levels()).toEqual(before);
-    expect(await mergeFingerprintKeys(env.DB)).toBe(before[1]);
+    expect(await levels()).toEqual({ 0: before[0] + 2, 1: before[1] - 2 });
+    for (const k of least.results) {
+      const at = await env.DB.prepare("SELECT level FROM fingerprint_keys WHERE key = ? AND match_key = ?")
+        .bind(k.key, k.match_key)
+        .all<{ level: number }>();
+      expect(at.results).toEqual([{ level: 0 }]);
+    }
+    expect(await mergeFingerprintKeys(env.DB, 2)).toBe(before[1] - 2);
     expect(await levels()).toEqual({ 0: before[0] + before[1], 1: 0 });
   });
 
   it("two merges at once copy no key twice", async () => {
     await submit(nl, [randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r)]);
     const before = await levels();
-    const moved = await Promise.all([mergeFingerprintKeys(env.DB), mergeFingerprintKeys(env.DB)]);
+    const moved = await Promise.all([mergeFingerprintKeys(env.DB, 1), mergeFingerprintKeys(env.DB, 1)]);
     expect(moved.reduce((a, b) => a + b, 0)).toBe(before[1]);
     expect(await levels()).toEqual({ 0: before[0] + before[1], 1: 0 });
   });

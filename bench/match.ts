@@ -8,6 +8,8 @@
 //   npm run bench:match -- --sizes 10000000 --shards 12   # 10M across 12 shards
 //   npm run bench:match -- --sizes 1000000 --api-load-max 1000000 --ingest-only
 //   npm run bench:match -- --sizes 20000 --ingest-only --preload 1000000   # into a full node
+//   npm run bench:match -- --sizes 200000 --api-load-max 200000 --ingest-only --probe-matches
+//                                          # what a platform's single-hash match waits meanwhile
 //
 // Prints a table and writes bench/results/match.json (or --out FILE). Per row:
 // - "ms/query": the whole request / batch, from sending it until the answer's last byte arrives:
@@ -62,6 +64,12 @@ const IN_FLIGHT = Number(arg("in-flight", "1"));
  * hashes than the ones then sent through the API), to measure ingest into a full node.
  */
 const PRELOAD = Number(arg("preload", "0"));
+/**
+ * With --ingest-only: a platform sends one single-hash match at a time (T = 31, a pause of 100 ms
+ * between them) while the API load runs, and the bench prints how long those matches took: what a
+ * platform waits while an authority bulk-loads (D1 runs one statement batch at a time).
+ */
+const PROBE_MATCHES = args.includes("--probe-matches");
 const SHARDS_ARG = arg("shards", "auto");
 const THRESHOLDS = arg("thresholds", "31,52,63").split(",").map(Number);
 const BATCHES = arg("batches", "1,100,1000").split(",").map(Number);
@@ -479,8 +487,36 @@ async function benchSize(size: number) {
           }
         }
       };
-      await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+      let loading = true;
+      const probes: number[] = [];
+      const probe = async () => {
+        let k = 0;
+        while (loading) {
+          probes.push((await timedMatch(platform, [hex((k++ * 7919) % size)], 31)).ms);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      const probing = PROBE_MATCHES ? probe() : Promise.resolve();
+      await Promise.all(Array.from({ length: IN_FLIGHT }, worker)).finally(() => {
+        loading = false;
+      });
+      await probing;
       const s = (performance.now() - t) / 1000;
+      if (PROBE_MATCHES && probes.length > 0) {
+        const sorted = [...probes].sort((a, b) => a - b);
+        const q = (f: number) =>
+          round(sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!, 1);
+        result.probeMatches = {
+          count: probes.length,
+          p50Ms: q(0.5),
+          p90Ms: q(0.9),
+          p99Ms: q(0.99),
+          maxMs: round(sorted.at(-1)!, 1),
+        };
+        log(
+          `  single-hash matches during the load: ${probes.length}, p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${round(sorted.at(-1)!, 1)} ms`,
+        );
+      }
       if (profiler) {
         const p = await profiler.stop(25);
         const records = Math.ceil(size / 1000);

@@ -492,9 +492,12 @@ async function benchSize(size: number) {
       };
       let loading = true;
       const probes: number[] = [];
+      /** When each probe was sent, ms after the load began. */
+      const probeAt: number[] = [];
       const probe = async () => {
         let k = 0;
         while (loading) {
+          probeAt.push(performance.now() - t);
           probes.push((await timedMatch(platform, [hex((k++ * 7919) % size)], 31)).ms);
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -509,15 +512,21 @@ async function benchSize(size: number) {
         const sorted = [...probes].sort((a, b) => a - b);
         const q = (f: number) =>
           round(sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!, 1);
+        const longest = probes
+          .map((ms, i) => ({ ms: round(ms, 1), sentAtS: round(probeAt[i]! / 1000, 1) }))
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 5);
         result.probeMatches = {
           count: probes.length,
           p50Ms: q(0.5),
           p90Ms: q(0.9),
           p99Ms: q(0.99),
           maxMs: round(sorted.at(-1)!, 1),
+          // The five longest, with when they were sent (s after the load began).
+          longest,
         };
         log(
-          `  single-hash matches during the load: ${probes.length}, p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${round(sorted.at(-1)!, 1)} ms`,
+          `  single-hash matches during the load: ${probes.length}, p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${round(sorted.at(-1)!, 1)} ms; the longest ${JSON.stringify(longest)}`,
         );
       }
       if (profiler) {

@@ -11,6 +11,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { MatchShard, ShardHit } from "../../workers/api/match/shard.ts";
 import { foldMatches } from "../../workers/api/store/match.ts";
 import { allTables, dbState, expectGapFreeAudit } from "../helpers/db-state.ts";
+import { breakInserts, clearFault } from "../helpers/faults.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, BASE, coordinator, expectProblem, nodeFetch } from "../helpers/node.ts";
 
@@ -23,17 +24,8 @@ beforeAll(async () => {
   platform = await admit("platform");
 });
 
-const FAULT = "eusn_test_fault";
-
-/** Makes every INSERT into `table` fail inside SQLite, as a failing disk or constraint would. */
-async function breakInserts(table: string) {
-  await env.DB.exec(
-    `CREATE TRIGGER ${FAULT} BEFORE INSERT ON "${table}" BEGIN SELECT RAISE(ABORT, 'injected fault in ${table}'); END;`,
-  );
-}
-
 afterEach(async () => {
-  await env.DB.exec(`DROP TRIGGER IF EXISTS ${FAULT};`);
+  await clearFault();
   vi.restoreAllMocks();
 });
 
@@ -70,7 +62,7 @@ describe("a D1 failure in the middle of a write's batch leaves nothing half-writ
       const res = await postJws("/v1/submissions", jws);
       const problem = await expectProblem(res, 500, "internal_error");
       expect(problem.detail).not.toMatch(/injected|SQLITE|D1_/);
-      await env.DB.exec(`DROP TRIGGER ${FAULT};`);
+      await clearFault();
       // Every table, every AUTOINCREMENT counter and the audit trail are as they were.
       expect(await dbState()).toEqual(before);
       // The index never saw the failed write (it follows D1's change feed).
@@ -113,7 +105,7 @@ describe("a D1 failure in the middle of a write's batch leaves nothing half-writ
     const before = await dbState();
     await breakInserts("audit_log");
     await expectProblem(await postJws("/v1/participants", jws), 500, "internal_error");
-    await env.DB.exec(`DROP TRIGGER ${FAULT};`);
+    await clearFault();
     expect(await dbState()).toEqual(before);
     // The key is not half-registered: it cannot sign anything.
     const token = await import("@eusn/client").then((m) =>
@@ -143,7 +135,7 @@ describe("a D1 failure in the middle of a write's batch leaves nothing half-writ
       body: JSON.stringify({ scope: "all", keep: true, items: [{ type: "pdq", value, ref: "upload-1" }] }),
     });
     await expectProblem(m, 500, "internal_error");
-    await env.DB.exec(`DROP TRIGGER ${FAULT};`);
+    await clearFault();
     expect(await dbState()).toEqual(before);
   });
 
@@ -159,7 +151,7 @@ describe("a D1 failure in the middle of a write's batch leaves nothing half-writ
     const before = await dbState();
     await breakInserts("submission_matches");
     await expect(foldMatches(env.DB)).rejects.toThrow(/injected fault/);
-    await env.DB.exec(`DROP TRIGGER ${FAULT};`);
+    await clearFault();
     expect(await dbState()).toEqual(before);
     expect(await foldMatches(env.DB)).toBe(3);
     const m = await env.DB.prepare(

@@ -18,6 +18,7 @@ import {
   mergeFingerprintKeysIfDue,
 } from "../../workers/api/store/fingerprint-keys.ts";
 import { dbState } from "../helpers/db-state.ts";
+import { clearFault, injectFault } from "../helpers/faults.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import { type Admitted, admit, coordinator, must } from "../helpers/node.ts";
 import { verifiedFor } from "../helpers/planned-write.ts";
@@ -33,10 +34,7 @@ beforeAll(async () => {
   fr = await admit("authority", "FR");
 });
 
-const FAULT = "eusn_test_fault";
-afterEach(async () => {
-  await env.DB.exec(`DROP TRIGGER IF EXISTS ${FAULT};`);
-});
+afterEach(clearFault);
 
 const signer = (a: Admitted) => ({ participantId: a.id, privateJwk: a.key.privateJwk });
 
@@ -183,11 +181,11 @@ describe("the merge of the small level", () => {
       "SELECT key, match_key FROM fingerprint_keys WHERE level = 1 ORDER BY key, match_key LIMIT 2",
     ).all<{ key: string; match_key: number }>();
     // The first batch of two lands; the second fails inside SQLite.
-    await env.DB.exec(
-      `CREATE TRIGGER ${FAULT} BEFORE INSERT ON fingerprint_keys WHEN NEW.level = 0 AND (SELECT count(*) FROM fingerprint_keys WHERE level = 0) >= ${before[0] + 2} BEGIN SELECT RAISE(ABORT, 'injected fault'); END;`,
+    await injectFault(
+      `BEFORE INSERT ON fingerprint_keys WHEN NEW.level = 0 AND (SELECT count(*) FROM fingerprint_keys WHERE level = 0) >= ${before[0] + 2}`,
     );
     await expect(mergeFingerprintKeys(env.DB, 2)).rejects.toThrow(/injected fault/);
-    await env.DB.exec(`DROP TRIGGER ${FAULT};`);
+    await clearFault();
     expect(await levels()).toEqual({ 0: before[0] + 2, 1: before[1] - 2 });
     for (const k of least.results) {
       const at = await env.DB.prepare("SELECT level FROM fingerprint_keys WHERE key = ? AND match_key = ?")

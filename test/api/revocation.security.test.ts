@@ -18,6 +18,7 @@ import { createAssessment, decideBaseline } from "../../workers/api/apply/submis
 import { db } from "../../workers/api/lib/db.ts";
 import { ApiError } from "../../workers/api/lib/problem.ts";
 import { dbState, expectGapFreeAudit } from "../helpers/db-state.ts";
+import { clearFault, injectFault } from "../helpers/faults.ts";
 import { pdqItem, randomPdq, rng } from "../helpers/hashes.ts";
 import {
   type Admitted,
@@ -57,9 +58,8 @@ beforeAll(async () => {
   fr = await admit("authority", "FR");
 });
 
-const FAULT = "eusn_revocation_fault";
 afterEach(async () => {
-  await env.DB.exec(`DROP TRIGGER IF EXISTS ${FAULT};`);
+  await clearFault();
   vi.restoreAllMocks();
 });
 
@@ -447,9 +447,9 @@ describe("a revocation whose batch fails leaves nothing half-written", () => {
           body: jws,
         });
       const before = await dbState();
-      await env.DB.exec(`CREATE TRIGGER ${FAULT} ${when} BEGIN SELECT RAISE(ABORT, 'injected fault'); END;`);
+      await injectFault(when);
       await expectProblem(await post(), 500, "internal_error");
-      await env.DB.exec(`DROP TRIGGER ${FAULT};`);
+      await clearFault();
       expect(await dbState()).toEqual(before);
       const v = await view(id);
       expect(v.baselineState).toBe("included");

@@ -53,21 +53,20 @@ export async function linkedOf(
   const fps = [...new Set(rows.map((r) => r.fingerprint))];
   const byFp = new Map<string, { id: string; submitterId: string }[]>();
   const red = new Set<string>();
-  for (const part of chunk(fps, 1000)) {
-    const found = await db
-      .select({
-        id: submissions.id,
-        submitterId: submissions.submitterId,
-        fingerprint: submissions.fingerprint,
-        status: submissions.status,
-        tlp: submissions.tlp,
-      })
-      .from(submissions)
-      .where(and(ofFingerprintsSql("submissions", JSON.stringify(part)), eq(submissions.status, "live")));
-    for (const f of found) {
-      byFp.set(f.fingerprint, [...(byFp.get(f.fingerprint) ?? []), f]);
-      if (restrictsLinked(f)) red.add(f.fingerprint);
-    }
+  // One statement whatever their number: the fingerprints travel as one JSON parameter.
+  const found = await db
+    .select({
+      id: submissions.id,
+      submitterId: submissions.submitterId,
+      fingerprint: submissions.fingerprint,
+      status: submissions.status,
+      tlp: submissions.tlp,
+    })
+    .from(submissions)
+    .where(and(ofFingerprintsSql("submissions", JSON.stringify(fps)), eq(submissions.status, "live")));
+  for (const f of found) {
+    byFp.set(f.fingerprint, [...(byFp.get(f.fingerprint) ?? []), f]);
+    if (restrictsLinked(f)) red.add(f.fingerprint);
   }
   const out = new Map<string, string[]>();
   for (const r of rows) {

@@ -48,7 +48,7 @@ export const postSubmissionsRoute = createRoute({
   tags: ["submissions"],
   summary: "Submit one or a batch (≤ 1,000) of hashes (authority)",
   description:
-    "All-or-nothing. The same value by the same authority is idempotent (answered as `existing`; when every item exists nothing is stored and the answer is 200); if the repeat carries other labels (limbs, provision, content type, TLP, expiry, note), the stored labels stand and the item's `labelsDiffer` lists each difference. The same value by another authority becomes a second submission linked to the first. PDQ below quality 50 is refused unless `force`, and then flagged lowQuality.",
+    "All-or-nothing. The same value by the same authority is idempotent (answered as `existing`; when every item exists nothing is stored and the answer is 200); if the repeat carries other labels (limbs, provision, content type, TLP, expiry, note), the stored labels stand and the item's `labelsDiffer` lists each difference. Two records of one value by one authority sent at once: one stores it, the other is refused whole (409) and, sent again, answers `existing`. The same value by another authority becomes a second submission linked to the first. PDQ below quality 50 is refused unless `force`, and then flagged lowQuality.",
   request: { body: signedBody("submission.create", "SubmitRecord") },
   responses: {
     201: { description: "Stored", content: { "application/json": { schema: SubmitResult } } },

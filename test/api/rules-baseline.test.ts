@@ -26,6 +26,13 @@ import {
   type SubmissionRow,
   shareableSql,
 } from "../../workers/api/rules/baseline.ts";
+import {
+  type EntryFacts,
+  type Fact,
+  foldEntry,
+  type Position,
+  type Registry,
+} from "../../workers/api/rules/entry-history.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");
 const NOW_ISO = new Date(NOW).toISOString();
@@ -206,5 +213,110 @@ describe("a linked TLP:RED submission withholds the value everywhere, predicate 
     expect((await holds(sql.raw(indexableSqlText("s")))).has(entry.id), "SQL indexable").toBe(true);
     // The TLP:RED twin itself is never shared, whatever its status.
     if (twin?.tlp === "red") expect((await holds(shareableSql("s"))).has(twin.id)).toBe(false);
+  });
+});
+
+// The fold (rules/entry-history.ts) orders an entry's records by signed time, then origin node:
+// within one second, records accepted by different nodes are ordered by node id, which says
+// nothing about which came first. A record signed by an authority can only exist once it is
+// admitted (its key comes with the admission), so the authority's records count from their own
+// place even when the admission, completed on another node in the same second (or within the clock
+// skew a signed time may carry), sorts after them. Seen as a flaky three-node run: an inclusion
+// citing two concurrences made in the second the assessors were admitted was refused as "revoked".
+describe("the fold: an authority's records count from their own place, not from its admission's", () => {
+  const S = 1_800_000_000;
+  const at = (origin: string, originIndex: number, iat = S) => ({ iat, origin, originIndex });
+  const authority = (id: string, memberState: string, admitted: Position, revoked: Position | null = null) =>
+    [id, { id, memberState, admitted, revoked }] as const;
+  const concur = (id: string, authorityId: string, memberState: string, p: Position): Fact => ({
+    type: "assessment",
+    id,
+    recordId: `rec_${id}`,
+    authorityId,
+    memberState,
+    verdict: "concur",
+    void: false,
+    ...p,
+  });
+  const include = (id: string, cited: string[], p: Position): Fact => ({
+    type: "decision",
+    id,
+    recordId: `rec_${id}`,
+    actorId: "par_coordinator",
+    action: "include",
+    cited,
+    void: false,
+    ...p,
+  });
+  const entry = (facts: Fact[]): EntryFacts => ({
+    id: "hsh_fold",
+    submitterId: "par_nl",
+    memberState: "NL",
+    tlp: null,
+    expiresAt: null,
+    createdVoid: false,
+    facts,
+  });
+
+  it("concurrences and an inclusion in the second DE and AT were admitted on a node that sorts last", () => {
+    const reg: Registry = {
+      minStates: 3,
+      authorities: new Map([
+        authority("par_nl", "NL", at("node-a", 1, S - 60)),
+        authority("par_de", "DE", at("node-z", 7)),
+        authority("par_at", "AT", at("node-z", 8)),
+      ]),
+    };
+    const s = foldEntry(
+      entry([
+        concur("asm_de", "par_de", "DE", at("node-b", 3)),
+        concur("asm_at", "par_at", "AT", at("node-b", 4)),
+        include("dec_1", ["asm_de", "asm_at"], at("node-m", 2)),
+      ]),
+      reg,
+    );
+    expect(s.refused.get("dec_1")).toBeUndefined();
+    expect(s.baselineState).toBe("included");
+    expect(s.concurStates).toEqual(["AT", "DE", "NL"]);
+  });
+
+  it("a submitter admitted in the same second counts toward the inclusion's quorum", () => {
+    const reg: Registry = {
+      minStates: 2,
+      authorities: new Map([
+        authority("par_nl", "NL", at("node-z", 9)),
+        authority("par_de", "DE", at("node-a", 1, S - 60)),
+      ]),
+    };
+    const s = foldEntry(
+      entry([
+        concur("asm_de", "par_de", "DE", at("node-b", 3)),
+        include("dec_1", ["asm_de"], at("node-m", 2)),
+      ]),
+      reg,
+    );
+    expect(s.refused.get("dec_1")).toBeUndefined();
+    expect(s.baselineState).toBe("included");
+  });
+
+  it("a revocation still ends them at its place: cited after it, refused; before it, counted", () => {
+    const reg = (revokedAt: Position): Registry => ({
+      minStates: 2,
+      authorities: new Map([
+        authority("par_nl", "NL", at("node-a", 1, S - 60)),
+        authority("par_de", "DE", at("node-a", 2, S - 60), revokedAt),
+      ]),
+    });
+    const facts = [
+      concur("asm_de", "par_de", "DE", at("node-b", 3)),
+      include("dec_1", ["asm_de"], at("node-m", 2)),
+    ];
+    const after = foldEntry(entry(facts), reg(at("node-c", 1)));
+    expect(after.refused.get("dec_1")?.detail).toMatch(/revoked/);
+    expect(after.baselineState).toBe("none");
+    const before = foldEntry(entry(facts), reg(at("node-n", 1)));
+    // Included, then sent back to the coordinators when the revocation takes DE's concurrence away.
+    expect(before.refused.get("dec_1")).toBeUndefined();
+    expect(before.baselineState).toBe("disputed");
   });
 });

@@ -111,6 +111,18 @@ function activeAt(a: AuthorityTimeline | undefined, t: Position | null): boolean
   return comparePositions(a.admitted, t) <= 0 && (a.revoked === null || comparePositions(t, a.revoked) < 0);
 }
 
+/**
+ * Whether what authority `a` signed counts at `t`: until its revocation. Not its admission's place:
+ * a valid record of the authority was signed with a key that came with the admission, so it is
+ * after the admission whatever signed order says (within one second, origins order records of
+ * different nodes arbitrarily, and a signed time may run up to the clock skew early).
+ */
+function countsAt(a: AuthorityTimeline | undefined, t: Position | null): boolean {
+  if (!a) return false;
+  if (t === null) return a.revoked === null;
+  return a.revoked === null || comparePositions(t, a.revoked) < 0;
+}
+
 /** The quorum at `t`: fixed, or the member states with an active authority then (at least 1). */
 export function quorumAt(reg: Registry, t: Position | null): number {
   if (reg.minStates > 0) return reg.minStates;
@@ -123,12 +135,12 @@ export function quorumAt(reg: Registry, t: Position | null): number {
  * Folds an entry's records in signed order and returns its state as of now, with the
  * fate of every record. The rules applied at each step are the baseline rules (ARCHITECTURE.md
  * "The baseline"; rules/baseline.ts for the same rules over stored rows):
- * - an assessment counts while it is its authority's latest and the authority is active; it
+ * - an assessment counts while it is its authority's latest and the authority is not revoked; it
  *   takes effect only on a live, unexpired entry; a counting dissent on an included entry
  *   disputes it;
  * - `include` needs a live, unexpired, shareable entry not already included, eligible at that
  *   moment (no counting dissent, counting concurrences from `quorumAt(t)` member states, the
- *   submitter's own while it is active) and citing that moment's live, counting concurrences that
+ *   submitter's own until its revocation) and citing that moment's live, counting concurrences that
  *   reach the quorum by themselves;
  * - `exclude` needs a live entry not excluded; `retire` a live entry in the baseline;
  * - withdrawal and reversal end a live entry; they dominate: nothing after them takes effect;
@@ -153,8 +165,8 @@ export function foldEntry(e: EntryFacts, reg: Registry): EntryState {
   const current = new Map<string, AssessmentFact>(); // authority → its latest effective assessment
   const feedbackOf = new Map<string, FeedbackFact>(); // platform → its latest report
   const expired = (t: Position) => e.expiresAt !== null && e.expiresAt <= t.iat;
-  const counting = (a: AssessmentFact, t: Position | null) => activeAt(reg.authorities.get(a.authorityId), t);
-  const submitterCounts = (t: Position | null) => activeAt(reg.authorities.get(e.submitterId), t);
+  const counting = (a: AssessmentFact, t: Position | null) => countsAt(reg.authorities.get(a.authorityId), t);
+  const submitterCounts = (t: Position | null) => countsAt(reg.authorities.get(e.submitterId), t);
   const concurStatesAt = (t: Position | null) => {
     const states = new Set<string>();
     if (submitterCounts(t)) states.add(e.memberState);
@@ -270,7 +282,7 @@ export function foldEntry(e: EntryFacts, reg: Registry): EntryState {
         return refuse(
           f,
           "unprocessable",
-          `assessment ${aid} is by ${a.authorityId}, which was revoked: its assessments no longer count`,
+          `assessment ${aid} is by ${a.authorityId}, which was revoked before this decision: its assessments no longer count`,
         );
       citedStates.add(a.memberState);
     }

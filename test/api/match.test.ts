@@ -222,6 +222,37 @@ describe("match semantics", () => {
     );
   });
 
+  it("an answer that waited for the index to compact says so in its Server-Timing; the stats count it", async () => {
+    type Stats = { shards: { compactions: number; delta: number; deltaCapacity: number; entries: number }[] };
+    const stats = async () => {
+      const res = await coordinator().get<Stats>("/v1/match/stats");
+      if (!res.ok) throw new Error(JSON.stringify(res.problem));
+      return res.data.shards[0]!;
+    };
+    const timing = async (value: string) => {
+      const res = await p1.client.match({ scope: "all", items: [{ type: "pdq", value }] });
+      if (!res.ok) throw new Error(JSON.stringify(res.problem));
+      return res.headers.get("server-timing") ?? "";
+    };
+    await timing(randomPdq(r)); // the shard is up to date
+    const before = await stats();
+    // One more than the delta holds: catching up with them folds the delta into the base.
+    const values = Array.from({ length: before.deltaCapacity - before.delta + 1 }, () => randomPdq(r));
+    for (let i = 0; i < values.length; i += 1000)
+      await submit(
+        nl,
+        values.slice(i, i + 1000).map((v) => pdqItem(v)),
+      );
+    expect(await timing(values[0]!)).toMatch(/, compactions;desc="1"$/);
+    const after = await stats();
+    expect(after.compactions).toBe(before.compactions + 1);
+    expect(after.entries).toBe(before.entries + values.length);
+    expect(after.delta).toBeLessThan(after.deltaCapacity);
+    // The next answer waited for none.
+    expect(await timing(values[1]!)).not.toMatch(/compactions/);
+    expect((await stats()).compactions).toBe(after.compactions);
+  });
+
   it("never matches reversed, excluded, expired or TLP:RED entries; retired only in scope all", async () => {
     const [rev, exc, red, ret] = [randomPdq(r), randomPdq(r), randomPdq(r), randomPdq(r)];
     const [revId, excId, , retId] = await submit(de, [

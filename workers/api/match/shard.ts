@@ -173,8 +173,11 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
     scoreVideos: boolean,
     head: FeedHead | null = null,
   ): Promise<ShardAnswer> {
+    const loaded = this.index;
+    const compactedBefore = loaded?.stats().pdq.compactions ?? 0;
     await this.ready(shard, shards, head);
     const index = this.index!;
+    const compactionsSince = () => index.stats().pdq.compactions - (index === loaded ? compactedBefore : 0);
     // The hits packed (see ShardAnswer): item, variant, key, distance, frame (-1: none).
     const hits: number[] = [];
     // A vpdq item's frame pairs per stored video, when scored here: [value, frame, ...] and the
@@ -244,11 +247,12 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
         for (const id of ids) hits.push(exact[k]!.item, 0, keyOf(id), 0, -1);
       });
     }
-    return { hits: Float64Array.from(hits), videos };
+    return { hits: Float64Array.from(hits), videos, compactions: compactionsSince() };
   }
 
   async stats(shard: number, shards: number): Promise<ShardStats> {
     await this.ready(shard, shards);
+    const { pdq } = this.index!.stats();
     return {
       entries: this.index!.size,
       appliedSeq: this.index!.appliedSeq,
@@ -259,6 +263,9 @@ export class MatchShard extends DurableObject<Env> implements MatchShardRpc {
       kernel: this.kernel,
       snapshotSeq: this.snapshotSeq,
       snapshotRefused: this.refused,
+      compactions: pdq.compactions,
+      delta: pdq.delta,
+      deltaCapacity: pdq.deltaCapacity,
     };
   }
 

@@ -46,7 +46,16 @@ export type FeedHead = { seq: number; submissionId: string };
  * none; `unpackHits` reads them): one array crosses the RPC boundary as one copy, where tens of
  * thousands of hit objects at far thresholds are each serialised and rebuilt.
  */
-export type ShardAnswer = { hits: Float64Array; videos: ShardVideoHit[] };
+export type ShardAnswer = {
+  hits: Float64Array;
+  videos: ShardVideoHit[];
+  /**
+   * Compactions of the shard's index during this call (its catch-up included): each folds the
+   * delta into the base, O(n) of CPU during which the shard answers nobody. Reported in the match
+   * answer's Server-Timing, so a client can tell a slow answer that waited for one.
+   */
+  compactions: number;
+};
 
 /** The hits of a packed `ShardAnswer.hits`, as objects. */
 export function unpackHits(packed: Float64Array): ShardHit[] {
@@ -78,6 +87,11 @@ export type ShardStats = {
   snapshotSeq: number | null;
   /** Why the last stored snapshot was not used (corrupt, another layout or rule, stale), if so. */
   snapshotRefused: "none" | "format" | "layout" | "rule" | "corrupt" | "stale" | null;
+  /** Compactions of the index since this instance loaded it (see ShardAnswer.compactions). */
+  compactions: number;
+  /** Entries added since the last compaction, and the delta size that triggers the next. */
+  delta: number;
+  deltaCapacity: number;
 };
 
 /** The shard's RPC methods; `MatchShard` implements this. */

@@ -101,6 +101,8 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
     ),
   );
   const tIndex = Date.now();
+  // A shard that compacted its index while answering held this request (and any other) for it.
+  const compactions = answers.reduce((n, a) => n + a.compactions, 0);
   // Per item and entry, keep the closest variant. The videos a video item found come scored by
   // their shard; a still-image item's hits on video frames are kept whole, as the closest frame
   // may be one that does not count for its quality.
@@ -328,7 +330,7 @@ export async function postMatch(c: RouteContext<typeof postMatchRoute>) {
   // read of their frames (after the metadata, before the accounting).
   c.header(
     "Server-Timing",
-    `version;dur=${tVersion - tStart}, index;dur=${tIndex - tVersion}, meta;dur=${tRows - tIndex}, account;dur=${Date.now() - tMeta}${videoKeys.size > 0 ? `, videos;dur=${tMeta - tRows}` : ""}`,
+    `version;dur=${tVersion - tStart}, index;dur=${tIndex - tVersion}, meta;dur=${tRows - tIndex}, account;dur=${Date.now() - tMeta}${videoKeys.size > 0 ? `, videos;dur=${tMeta - tRows}` : ""}${compactions > 0 ? `, compactions;desc="${compactions}"` : ""}`,
   );
   return c.body(body, 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<
     MatchResponse,

@@ -290,6 +290,8 @@ async function timedMatch(platform: EusnClient, items: string[], threshold: numb
     parseMs,
     answerBytes: bytes.byteLength,
     phases: { index: phase("index"), meta: phase("meta"), account: phase("account") },
+    /** Compactions of a shard's index this answer waited for (Server-Timing `compactions`). */
+    compactions: Number(/(?:^|,\s*)compactions;desc="(\d+)"/.exec(timing)?.[1] ?? 0),
     data,
   };
 }
@@ -492,13 +494,16 @@ async function benchSize(size: number) {
       };
       let loading = true;
       const probes: number[] = [];
-      /** When each probe was sent, ms after the load began. */
+      /** When each probe was sent, ms after the load began, and whether it waited for a compaction. */
       const probeAt: number[] = [];
+      const probeCompacted: boolean[] = [];
       const probe = async () => {
         let k = 0;
         while (loading) {
           probeAt.push(performance.now() - t);
-          probes.push((await timedMatch(platform, [hex((k++ * 7919) % size)], 31)).ms);
+          const m = await timedMatch(platform, [hex((k++ * 7919) % size)], 31);
+          probes.push(m.ms);
+          probeCompacted.push(m.compactions > 0);
           await new Promise((r) => setTimeout(r, 100));
         }
       };
@@ -513,20 +518,45 @@ async function benchSize(size: number) {
         const q = (f: number) =>
           round(sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!, 1);
         const longest = probes
-          .map((ms, i) => ({ ms: round(ms, 1), sentAtS: round(probeAt[i]! / 1000, 1) }))
+          .map((ms, i) => ({
+            ms: round(ms, 1),
+            sentAtS: round(probeAt[i]! / 1000, 1),
+            compacted: probeCompacted[i]!,
+          }))
           .sort((a, b) => b.ms - a.ms)
           .slice(0, 5);
+        // The waits that held a compaction of the shard's index, and the others.
+        const split = (c: boolean) => {
+          const ms = probes.filter((_, i) => probeCompacted[i] === c).sort((a, b) => a - b);
+          const at = (f: number) =>
+            ms.length ? round(ms[Math.min(ms.length - 1, Math.floor(f * ms.length))]!, 1) : null;
+          return {
+            count: ms.length,
+            p50Ms: at(0.5),
+            p90Ms: at(0.9),
+            minMs: ms.length ? round(ms[0]!, 1) : null,
+            maxMs: at(1),
+          };
+        };
+        const withCompaction = split(true);
+        const without = split(false);
         result.probeMatches = {
           count: probes.length,
           p50Ms: q(0.5),
           p90Ms: q(0.9),
           p99Ms: q(0.99),
           maxMs: round(sorted.at(-1)!, 1),
-          // The five longest, with when they were sent (s after the load began).
+          // The five longest, with when they were sent (s after the load began) and whether the
+          // answer waited for a compaction of the shard's index (its Server-Timing says so).
           longest,
+          withCompaction,
+          without,
         };
         log(
           `  single-hash matches during the load: ${probes.length}, p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${round(sorted.at(-1)!, 1)} ms; the longest ${JSON.stringify(longest)}`,
+        );
+        log(
+          `  of them, waited for a compaction of the index: ${JSON.stringify(withCompaction)}; did not: ${JSON.stringify(without)}`,
         );
       }
       if (profiler) {

@@ -494,6 +494,113 @@ describe("incremental updates", () => {
   });
 });
 
+// A fold of the delta into the base, when no slot is dropped, merges the delta's postings into
+// the base where it lies instead of rebuilding it (pdq-index.ts mergeDelta). Its result must be
+// exactly the base a rebuild of the same slots gives: same bucket starts, same postings in the
+// same order, same ring-filter values.
+describe("folding the delta by merging it in place", () => {
+  type Inner = {
+    offsets: Uint32Array;
+    postings: Uint8Array;
+    nexts: Uint16Array;
+    count: number;
+    baseCount: number;
+    mergeDelta: () => void;
+    rebuild: () => void;
+  };
+  const inner = (i: PdqIndex) => i as unknown as Inner;
+  /** Counts which way each compaction of `index` went. */
+  function watch(index: PdqIndex) {
+    const seen = { merges: 0, rebuilds: 0 };
+    const x = inner(index);
+    const merge = x.mergeDelta.bind(index);
+    const rebuild = x.rebuild.bind(index);
+    x.mergeDelta = () => {
+      seen.merges++;
+      merge();
+    };
+    x.rebuild = () => {
+      seen.rebuilds++;
+      rebuild();
+    };
+    return seen;
+  }
+  /** The base's layout, as far as it is in use. */
+  const layout = (i: PdqIndex) => {
+    const x = inner(i);
+    return {
+      count: x.count,
+      baseCount: x.baseCount,
+      offsets: Buffer.from(x.offsets.buffer, x.offsets.byteOffset, x.offsets.byteLength).toString("base64"),
+      postings: Buffer.from(x.postings.subarray(0, 3 * 16 * x.count)).toString("base64"),
+      nexts: Buffer.from(x.nexts.buffer, x.nexts.byteOffset, 2 * 16 * x.count).toString("base64"),
+    };
+  };
+  const entries = [...uniformEntries(30_000, 71), ...clusteredEntries(40, 50, 72)];
+
+  for (const kernel of ["js", "wasm"] as const) {
+    const options = kernel === "wasm" ? { scanModule: new WebAssembly.Module(scanKernelBytes()) } : {};
+    it(`${kernel}: the automatic fold of a full delta (its last slot not yet chained) leaves exactly a rebuilt base`, () => {
+      const first = entries.slice(0, 20_000);
+      const index = unwrap(PdqIndex.build(first, options));
+      const seen = watch(index);
+      let k = first.length;
+      while (index.stats().compactions === 1) unwrap(index.add(entries[k]!.id, entries[k++]!.hash));
+      expect(seen).toEqual({ merges: 1, rebuilds: 0 });
+      expect(index.stats()).toMatchObject({ delta: 0, dead: 0, live: k });
+      const rebuilt = unwrap(PdqIndex.build(entries.slice(0, k), options));
+      expect(layout(index)).toEqual(layout(rebuilt));
+      const qs = entries.filter((_, i) => i < k && i % 211 === 0).map((e) => e.hash);
+      for (const t of [0, 16, 31, 63])
+        for (const s of STRATEGIES)
+          expect(unwrap(index.query(qs, { threshold: t, strategy: s })), `T=${t} ${s}`).toEqual(
+            unwrap(bruteForceMatch(entries.slice(0, k), qs, t)),
+          );
+    });
+  }
+
+  it("merges while the postings have room, rebuilds when they do not or when a slot must be dropped; answers stay exact", () => {
+    const index = unwrap(PdqIndex.build(entries.slice(0, 4_000)));
+    const seen = watch(index);
+    const live = new Map(entries.slice(0, 4_000).map((e) => [e.id, e.hash]));
+    for (const e of entries.slice(4_000, 24_000)) {
+      unwrap(index.add(e.id, e.hash));
+      live.set(e.id, e.hash);
+    }
+    // Every fold of a growing index with nothing removed: merges, with a rebuild when the postings
+    // run out of room (a rebuild leaves room for one more delta).
+    expect(seen.merges).toBeGreaterThan(0);
+    expect(seen.rebuilds).toBeGreaterThan(0);
+    const merges = seen.merges;
+    const rebuilds = seen.rebuilds;
+    // A removal leaves a dead slot: the next fold must rebuild (renumber) and drop it.
+    const victim = entries[4_001]!.id;
+    index.remove(victim);
+    live.delete(victim);
+    index.compact();
+    expect(seen.rebuilds).toBe(rebuilds + 1);
+    expect(seen.merges).toBe(merges);
+    expect(index.stats()).toMatchObject({ dead: 0, delta: 0, live: live.size });
+    const all = [...live].map(([id, hash]) => ({ id, hash }));
+    expect(layout(index)).toEqual(layout(unwrap(PdqIndex.build(all))));
+    const qs = entries.filter((_, i) => i % 71 === 0).map((e) => e.hash);
+    for (const t of [31, 52])
+      expect(unwrap(index.query(qs, { threshold: t }))).toEqual(unwrap(bruteForceMatch(all, qs, t)));
+  });
+
+  it("an explicit compact() with nothing to drop merges too, and an empty delta changes nothing", () => {
+    const index = unwrap(PdqIndex.build(entries.slice(0, 5_000)));
+    const seen = watch(index);
+    for (const e of entries.slice(5_000, 6_000)) unwrap(index.add(e.id, e.hash));
+    index.compact();
+    const once = layout(index);
+    expect(once).toEqual(layout(unwrap(PdqIndex.build(entries.slice(0, 6_000)))));
+    index.compact();
+    expect(layout(index)).toEqual(once);
+    expect(seen).toEqual({ merges: 2, rebuilds: 0 });
+  });
+});
+
 describe("loading in pages (deferIndex)", () => {
   it("pages appended unindexed, then built once, answer exactly as one build; adds and removes mid-load count", () => {
     const entries = [

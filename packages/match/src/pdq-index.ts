@@ -411,6 +411,108 @@ export class PdqIndex {
    * removed slots pile up; results are identical before and after.
    */
   compact(): void {
+    if (this.canMergeDelta()) this.mergeDelta();
+    else this.rebuild();
+    this.compactions++;
+  }
+
+  /**
+   * The slots above the base can be merged into it where it lies: nothing to drop (no slot
+   * renumbered) and room in the postings for all of them. Whether they are in the delta's chains
+   * does not matter (the merge reads their hashes).
+   */
+  private canMergeDelta(): boolean {
+    return (
+      this.offsets !== undefined &&
+      this.baseCount > 0 &&
+      this.live === this.count &&
+      this.postings.length >= 3 * BANDS * this.count &&
+      this.nexts.length >= BANDS * this.count
+    );
+  }
+
+  /**
+   * Folds the delta into the base without rebuilding it: the delta's slots are all above the
+   * base's, so each one's postings go at the end of its buckets, and the base's postings only
+   * move up by the number of delta postings in the buckets before theirs. Done in place from the
+   * last bucket down, one copyWithin per run of buckets without delta postings: a linear move of
+   * the postings instead of the counting sort of every slot's 16 bands, and no id rehashed (the
+   * slots keep their numbers). Same layout as a rebuild: slots ascend within each bucket.
+   */
+  private mergeDelta(): void {
+    const nb = this.baseCount;
+    const d = this.count - nb;
+    const offsets = this.offsets!;
+    const postings = this.postings;
+    const nexts = this.nexts;
+    // The delta's postings per band, sorted by band value (slots ascending within one: a stable
+    // counting sort of slots taken in order), from the hashes themselves, so slots added beyond
+    // the chains (the one whose add triggered this) are included.
+    const keys = new Uint16Array(BANDS * d);
+    const slotsOf = new Uint32Array(BANDS * d);
+    const counts = new Uint32Array(BAND_KEYS + 1);
+    for (let b = 0; b < BANDS; b++) {
+      counts.fill(0);
+      for (let i = 0; i < d; i++) counts[this.bandOfSlot(nb + i, b) + 1]!++;
+      for (let v = 0; v < BAND_KEYS; v++) counts[v + 1]! += counts[v]!;
+      const o = b * d;
+      for (let i = 0; i < d; i++) {
+        const v = this.bandOfSlot(nb + i, b);
+        const at = o + counts[v]!++;
+        keys[at] = v;
+        slotsOf[at] = nb + i;
+      }
+    }
+    // From the last bucket down: move the base's postings not yet moved above bucket k's end, then
+    // write bucket k's delta postings just below them. `shift` is the number of delta postings in
+    // buckets up to k; `top` the end of the base's postings not yet moved.
+    let shift = BANDS * d;
+    let top = offsets[BANDS * BAND_KEYS]!;
+    for (let b = BANDS - 1; b >= 0; b--) {
+      const nb2 = (b + 1) & 15;
+      for (let j = b * d + d - 1; j >= b * d; ) {
+        const end = offsets[b * BAND_KEYS + keys[j]! + 1]!;
+        if (top > end) {
+          postings.copyWithin(3 * (end + shift), 3 * end, 3 * top);
+          nexts.copyWithin(end + shift, end, top);
+        }
+        top = end;
+        const v = keys[j];
+        for (; j >= b * d && keys[j] === v; j--) {
+          const p = end + --shift;
+          const slot = slotsOf[j]!;
+          nexts[p] = this.bandOfSlot(slot, nb2);
+          postings[3 * p] = slot;
+          postings[3 * p + 1] = slot >>> 8;
+          postings[3 * p + 2] = slot >>> 16;
+        }
+      }
+    }
+    if (shift !== 0) throw new Error(`internal: delta postings left over (${shift})`);
+    // Bucket starts move up by the delta postings in the buckets before them.
+    let add = 0;
+    for (let b = 0; b < BANDS; b++) {
+      const base = b * BAND_KEYS;
+      let j = b * d;
+      const last = j + d;
+      for (let v = 0; v < BAND_KEYS; v++) {
+        offsets[base + v]! += add;
+        for (; j < last && keys[j] === v; j++) add++;
+      }
+    }
+    offsets[BANDS * BAND_KEYS]! += add;
+    const n = this.count;
+    this.baseCount = n;
+    this.indexed = n;
+    this.deltaCap = Math.max(MIN_DELTA, n >>> DELTA_SHIFT);
+    this.reserve(withDeltaRoom(n));
+    this.ids.makeRoom(this.deltaCap + 1);
+    if (this.deltaNext.length < BANDS * this.deltaCap) this.deltaNext = new Int32Array(0);
+    this.deltaHead?.fill(-1);
+  }
+
+  /** compact() by rebuilding: drops removed slots, renumbers the rest densely, rebuilds the CSR. */
+  private rebuild(): void {
     const { lo, hi, alive } = this;
     let j = 0;
     for (let s = 0; s < this.count; s++) {
@@ -447,7 +549,6 @@ export class PdqIndex {
     // The delta's arrays are allocated by the first add (an index that is only rebuilt never needs them).
     if (this.deltaNext.length < BANDS * this.deltaCap) this.deltaNext = new Int32Array(0);
     this.deltaHead?.fill(-1);
-    this.compactions++;
   }
 
   /**

@@ -571,6 +571,9 @@ describe("folding the delta by merging it in place", () => {
     // run out of room (a rebuild leaves room for one more delta).
     expect(seen.merges).toBeGreaterThan(0);
     expect(seen.rebuilds).toBeGreaterThan(0);
+    // The id table, not rehashed by the merges, still finds every id.
+    expect(entries.slice(0, 24_000).every((e) => index.has(e.id))).toBe(true);
+    expect(index.has("hsh_not_there")).toBe(false);
     const merges = seen.merges;
     const rebuilds = seen.rebuilds;
     // A removal leaves a dead slot: the next fold must rebuild (renumber) and drop it.

@@ -188,19 +188,17 @@ export class IdTable {
   }
 
   /**
-   * Room for `room` more ids, slots unchanged: the pools as compact() sizes them, and the table
-   * rehashed only when it must grow (then an eighth larger, so that the next folds of a growing
-   * index do not each hash every id again).
+   * Room for `room` more ids, slots unchanged: the pools as compact() sizes them. Not the table:
+   * sizing it for the room would rehash every id at nearly every fold of a growing index (it
+   * grows by a 32nd a fold); upsert() grows it by a third when it fills, every nine folds or so.
    */
   makeRoom(room: number): void {
     const average = this.count > 0 ? this.used / this.count : 32;
-    const slots = this.count + room;
-    if (tableSizeFor(slots) > this.table.length) this.rehash(tableSizeFor(Math.ceil(slots * 1.125)));
-    this.reserve(slots, Math.ceil(room * average * 1.05));
+    this.reserve(this.count + room, Math.ceil(room * average * 1.05), false);
   }
 
-  /** Makes room for `slots` slots in total and `bytes` more bytes of id text. */
-  reserve(slots: number, bytes: number): void {
+  /** Makes room for `slots` slots in total and `bytes` more bytes of id text (and `table`: ids). */
+  reserve(slots: number, bytes: number, table = true): void {
     if (slots > this.lens.length) {
       const lens = new Uint8Array(slots);
       lens.set(this.lens.subarray(0, this.count));
@@ -212,7 +210,7 @@ export class IdTable {
     }
     if (this.used + bytes > this.bytes.length) this.bytes = resizeU8(this.bytes, this.used + bytes);
     const size = tableSizeFor(slots);
-    if (size > this.table.length) this.rehash(size);
+    if (table && size > this.table.length) this.rehash(size);
   }
 
   memoryBytes(): number {

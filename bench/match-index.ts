@@ -279,6 +279,9 @@ interface UpdateRow {
   adds: number;
   addUsEach: number;
   removeUsEach: number;
+  /** CPU ms of a fold with nothing removed: the delta merged into the base in place. */
+  mergeMs: number;
+  /** CPU ms of a fold after removals: the base rebuilt (slots renumbered). */
   compactMs: number;
   deltaSize: number;
   queryMsPerQueryWithDelta: number;
@@ -427,7 +430,8 @@ for (const n of sizes) {
         );
       }
 
-      // Incremental updates: a delta's worth of adds, some removals, then an explicit compaction.
+      // Incremental updates: a delta's worth of adds and a fold with nothing removed (the delta
+      // merged into the base in place), then some removals and a fold that must rebuild.
       const extra = make(Math.min(50_000, index.stats().deltaCapacity - 1), seed * 31 + 5).map((e, i) => ({
         id: `${e.id}_${i}`,
         hash: e.hash,
@@ -439,10 +443,6 @@ for (const n of sizes) {
       for (const e of extra) unwrap(index.add(e.id, e.hash));
       let u = process.cpuUsage(c);
       const addUs = (u.user + u.system) / extra.length;
-      c = process.cpuUsage();
-      for (const e of victims) index.remove(e.id);
-      u = process.cpuUsage(c);
-      const removeUs = (u.user + u.system) / victims.length;
       const deltaSize = index.stats().delta;
       const withDelta = timeQueries(index, queries, 1000, 31);
       const last = builds[builds.length - 1]!;
@@ -450,14 +450,23 @@ for (const n of sizes) {
       c = process.cpuUsage();
       index.compact();
       u = process.cpuUsage(c);
-      const compactMs = (u.user + u.system) / 1000;
+      const mergeMs = (u.user + u.system) / 1000;
       const afterCompact = timeQueries(index, queries, 1000, 31);
+      c = process.cpuUsage();
+      for (const e of victims) index.remove(e.id);
+      u = process.cpuUsage(c);
+      const removeUs = (u.user + u.system) / victims.length;
+      c = process.cpuUsage();
+      index.compact();
+      u = process.cpuUsage(c);
+      const compactMs = (u.user + u.system) / 1000;
       updates.push({
         dataset,
         entries: n,
         adds: extra.length,
         addUsEach: addUs,
         removeUsEach: removeUs,
+        mergeMs,
         compactMs,
         deltaSize,
         queryMsPerQueryWithDelta: withDelta.msPerQuery,
@@ -468,7 +477,8 @@ for (const n of sizes) {
       }
       console.log(
         `  updates (CPU): add ${f(addUs, 2)} us, remove ${f(removeUs, 2)} us, T=31 batch 1000 with a ${deltaSize}-entry delta ` +
-          `${f(withDelta.msPerQuery)} ms/q, compact ${f(compactMs, 0)} ms, after ${f(afterCompact.msPerQuery)} ms/q; ` +
+          `${f(withDelta.msPerQuery)} ms/q, fold it (merged) ${f(mergeMs, 0)} ms, after ${f(afterCompact.msPerQuery)} ms/q; ` +
+          `fold after ${victims.length} removals (rebuilt) ${f(compactMs, 0)} ms; ` +
           `memoryBytes with the delta ${f(mib(last.memoryBytesWithDelta), 1)} MiB`,
       );
     }

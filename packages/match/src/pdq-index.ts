@@ -739,13 +739,16 @@ export class PdqIndex {
    */
   private rebuildBase(): void {
     const n = this.baseCount;
+    const growing = this.offsets !== undefined;
     if (this.offsets === undefined) this.offsets = new Uint32Array(BANDS * BAND_KEYS + 1);
     const offsets = this.offsets;
     if (this.postings.length < 3 * BANDS * n) {
-      // Room for the next delta too, so the following compaction reuses these arrays.
+      // Room for the next delta too, so the following compaction merges into these arrays; for an
+      // index that outgrew them (not a first build), for the two next deltas: two merges, then a
+      // rebuild, instead of one and one (2.5 B more per entry for each delta of room).
       this.postings = new Uint8Array(0); // let the old ones go before allocating the new ones
       this.nexts = new Uint16Array(0);
-      const room = Math.min(MAX_SLOTS, n + this.deltaCap + 1);
+      const room = growing ? withDeltaRoom(withDeltaRoom(n)) : withDeltaRoom(n);
       this.postings = new Uint8Array(3 * BANDS * room);
       this.nexts = new Uint16Array(BANDS * room);
     }

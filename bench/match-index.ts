@@ -3,6 +3,7 @@
 // T=31 and T=52, recall against plain brute force (must be 1.0) and the speed ratio to it; then a
 // threshold sweep (probing vs scanning) that fixes the crossover, and incremental-update costs.
 // Writes bench/results/match-index.json. Usage: tsx bench/match-index.ts [--sizes 100000,1000000]
+// [--folds N] (only the compactions of a growing index; see below).
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -292,6 +293,47 @@ const builds: BuildRow[] = [];
 const queryRows: QueryRow[] = [];
 const sweep: SweepRow[] = [];
 const updates: UpdateRow[] = [];
+// `--folds N`: only the compactions of a growing index, the way a shard grows during a bulk load:
+// built from `size` uniform entries, then N times one delta's worth of adds, the last of which
+// folds the delta into the base. Prints each fold's CPU and wall time and whether it merged the
+// delta in place or rebuilt the base, and the index's memory after them; then exits.
+const foldsArg = process.argv.indexOf("--folds");
+if (foldsArg > 0) {
+  const folds = Number(process.argv[foldsArg + 1]);
+  for (const n of sizes) {
+    const entries = uniform(n, 20_261);
+    const index = unwrap(PdqIndex.build(entries, { scanModule }));
+    const rnd = prng(7);
+    const w = new Uint32Array(8);
+    const rows: { kind: string; cpuMs: number; wallMs: number }[] = [];
+    for (let k = 0; k < folds; k++) {
+      const { delta, deltaCapacity, compactions } = index.stats();
+      const merges = index.stats().merges;
+      for (let i = delta; i < deltaCapacity; i++) unwrap(index.add(idOf(rnd), hexOf(randomWords(rnd, w))));
+      gc();
+      const c = process.cpuUsage();
+      const t = performance.now();
+      unwrap(index.add(idOf(rnd), hexOf(randomWords(rnd, w))));
+      const wallMs = performance.now() - t;
+      const u = process.cpuUsage(c);
+      const after = index.stats();
+      if (after.compactions !== compactions + 1) throw new Error("the last add did not fold the delta");
+      rows.push({
+        kind: after.merges > merges ? "merge" : "rebuild",
+        cpuMs: (u.user + u.system) / 1000,
+        wallMs,
+      });
+    }
+    const cpu = rows.map((r) => r.cpuMs).sort((a, b) => a - b);
+    console.log(
+      `${n} entries growing to ${index.size}, ${folds} folds (WebAssembly kernel), load ${os.loadavg()[0]!.toFixed(2)}: ` +
+        rows.map((r) => `${r.kind} ${f(r.cpuMs, 0)} ms`).join(", ") +
+        `; median CPU ${f(cpu[Math.floor(cpu.length / 2)]!, 0)} ms; memoryBytes after ${f(mib(index.memoryBytes()), 1)} MiB`,
+    );
+  }
+  process.exit(0);
+}
+
 const started = performance.now();
 const loadAtStart = os.loadavg();
 

@@ -35,9 +35,10 @@ export const DEFAULT_THRESHOLD = 31;
 /** Hard cap on slots: postings store slots in 3 bytes. A Worker-held index is far smaller. */
 export const MAX_SLOTS = 1 << 24;
 /**
- * Smallest delta before compaction; larger bases get base/32. Compaction is O(n) (0.5-2 s of CPU per
- * million entries on the benchmark VM), so this amortises it to 15-60 us per add, while capping what
- * the delta and the headroom kept for it cost in memory (~6 MiB per million, chain heads included).
+ * Smallest delta before compaction; larger bases get base/32. Compaction is O(n) (with the
+ * WebAssembly kernel on the benchmark VM, per million entries: a merge of the delta 0.3-0.55 s of
+ * CPU, a rebuild 1-1.7 s), so this amortises it to 10-55 us per add, while capping what the delta
+ * and the headroom kept for it cost in memory (~6 MiB per million, chain heads included).
  */
 const MIN_DELTA = 4096;
 const DELTA_SHIFT = 5;
@@ -171,6 +172,8 @@ export interface PdqIndexStats {
   /** Slot capacity of the arrays. */
   capacity: number;
   compactions: number;
+  /** Compactions that merged the delta into the base in place (the others rebuilt it). */
+  merges: number;
 }
 
 /** Counters of one query() call: which path each query took and the work done. */
@@ -204,6 +207,7 @@ export class PdqIndex {
   private deltaNext: Int32Array = new Int32Array(0);
   private deltaCap = MIN_DELTA;
   private compactions = 0;
+  private merges = 0;
   private readonly one = new Uint32Array(PDQ_WORDS);
   private readonly scanModule: WebAssembly.Module | undefined;
   private scanner: WasmScanner | undefined;
@@ -411,8 +415,10 @@ export class PdqIndex {
    * removed slots pile up; results are identical before and after.
    */
   compact(): void {
-    if (this.canMergeDelta()) this.mergeDelta();
-    else this.rebuild();
+    if (this.canMergeDelta()) {
+      this.mergeDelta();
+      this.merges++;
+    } else this.rebuild();
     this.compactions++;
   }
 
@@ -643,6 +649,7 @@ export class PdqIndex {
       deltaCapacity: this.deltaCap,
       capacity: this.capacity,
       compactions: this.compactions,
+      merges: this.merges,
     };
   }
 

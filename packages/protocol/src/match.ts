@@ -211,13 +211,10 @@ export const MatchStats = z
             "Compactions of the index since this instance loaded it: each folds the entries added since the last one (the delta) into the base, O(n) of CPU during which the shard answers nobody. A match answer that waited for one says so in its Server-Timing (`compactions`)",
         }),
         delta: z.number().int().meta({ description: "Entries added since the last compaction" }),
-        deltaCapacity: z
-          .number()
-          .int()
-          .meta({
-            description:
-              "The delta size that triggers the next compaction (a 32nd of the base, at least 4,096)",
-          }),
+        deltaCapacity: z.number().int().meta({
+          description:
+            "The delta size that triggers the next compaction (a 32nd of the base, at least 4,096)",
+        }),
       }),
     ),
   })

@@ -9,11 +9,13 @@
 //             16 MiB array per million entries instead of 32 MiB: fewer cache and TLB misses.
 //   alive     Uint32Array bitset, 1 bit per slot: 0 once removed. Checked on every hit, so removal is
 //             immediate.
-//   offsets   Uint32Array(16 * 65536 + 1): CSR bucket starts of the base, band-major.
-//   postings  Uint8Array, 3 bytes (little-endian) per slot per band: the base's slots grouped by
-//             (band, band value), ascending in a bucket. 3 bytes, not 4, saves 15 MiB per million;
+//   offsets   Uint32Array(16 * 65537): CSR bucket starts of the base, per band (65,536 starts and
+//             the band's end), positions in that band's arrays.
+//   postings  one Uint8Array per band, 3 bytes (little-endian) per slot: the base's slots grouped
+//             by band value, ascending in a bucket. One array per band, so that a fold that needs
+//             more room reallocates them one at a time (one band's worth held twice, not all). 3 bytes, not 4, saves 15 MiB per million;
 //             it is why an index holds at most 2^24 slots.
-//   nexts     Uint16Array beside postings: each posting's value of the next band (b + 1 mod 16), so
+//   nexts     one Uint16Array per band beside its postings: each posting's value of the next band (b + 1 mod 16), so
 //             probing rejects almost every candidate from its bucket alone (the ring filter, below).
 //   deltaHead/deltaNext  Int32Array chains per (band, band value) for slots added since the last
 //             compaction; compaction folds them into the base.
@@ -28,6 +30,8 @@ import { WasmScanner } from "./wasm-scan.ts";
 /** Bands per hash and bits per band for multi-index hashing. */
 export const BANDS = 16;
 const BAND_KEYS = 1 << 16;
+/** Entries of `offsets` per band: a start per band value and the band's end. */
+const BAND_OFFSETS = BAND_KEYS + 1;
 /** Largest Hamming threshold accepted (PDQ's useful range; 64+ would match unrelated images). */
 export const MAX_THRESHOLD = 63;
 /** Threshold used when the caller gives none (the network's default match distance). */
@@ -201,8 +205,8 @@ export class PdqIndex {
   private indexed = 0;
   private live = 0;
   private offsets: Uint32Array | undefined;
-  private postings: Uint8Array = new Uint8Array(0);
-  private nexts: Uint16Array = new Uint16Array(0);
+  private postings: Uint8Array[] = Array.from({ length: BANDS }, () => new Uint8Array(0));
+  private nexts: Uint16Array[] = Array.from({ length: BANDS }, () => new Uint16Array(0));
   private deltaHead: Int32Array | undefined;
   private deltaNext: Int32Array = new Int32Array(0);
   private deltaCap = MIN_DELTA;
@@ -423,91 +427,94 @@ export class PdqIndex {
   }
 
   /**
-   * The slots above the base can be merged into it where it lies: nothing to drop (no slot
-   * renumbered) and room in the postings for all of them. Whether they are in the delta's chains
-   * does not matter (the merge reads their hashes).
+   * The slots above the base can be merged into it: nothing to drop (no slot renumbered). Whether
+   * they are in the delta's chains does not matter (the merge reads their hashes).
    */
   private canMergeDelta(): boolean {
-    return (
-      this.offsets !== undefined &&
-      this.baseCount > 0 &&
-      this.live === this.count &&
-      this.postings.length >= 3 * BANDS * this.count &&
-      this.nexts.length >= BANDS * this.count
-    );
+    return this.offsets !== undefined && this.baseCount > 0 && this.live === this.count;
   }
 
   /**
    * Folds the delta into the base without rebuilding it: the delta's slots are all above the
    * base's, so each one's postings go at the end of its buckets, and the base's postings only
-   * move up by the number of delta postings in the buckets before theirs. Done in place from the
-   * last bucket down, one copyWithin per run of buckets without delta postings: a linear move of
+   * move up by the number of delta postings in the buckets before theirs. Band by band, from the
+   * last bucket down, one move per run of buckets without delta postings: in place when the band's
+   * arrays have room, else into new arrays with room for the two next deltas (the old ones are let
+   * go band by band, so one band's worth is held twice, never the whole base). A linear move of
    * the postings instead of the counting sort of every slot's 16 bands, and no id rehashed (the
    * slots keep their numbers). Same layout as a rebuild: slots ascend within each bucket.
    */
   private mergeDelta(): void {
     const nb = this.baseCount;
-    const d = this.count - nb;
+    const n = this.count;
+    const d = n - nb;
     const offsets = this.offsets!;
-    const postings = this.postings;
-    const nexts = this.nexts;
-    // The delta's postings per band, sorted by band value (slots ascending within one: a stable
-    // counting sort of slots taken in order), from the hashes themselves, so slots added beyond
-    // the chains (the one whose add triggered this) are included.
-    const keys = new Uint16Array(BANDS * d);
-    const slotsOf = new Uint32Array(BANDS * d);
+    // The delta's postings of one band, sorted by band value (slots ascending within one: a
+    // stable counting sort of slots taken in order), from the hashes themselves, so slots added
+    // beyond the chains (the one whose add triggered this) are included.
+    const keys = new Uint16Array(d);
+    const slotsOf = new Uint32Array(d);
     const counts = new Uint32Array(BAND_KEYS + 1);
+    const room = withDeltaRoom(withDeltaRoom(n));
     for (let b = 0; b < BANDS; b++) {
       counts.fill(0);
       for (let i = 0; i < d; i++) counts[this.bandOfSlot(nb + i, b) + 1]!++;
       for (let v = 0; v < BAND_KEYS; v++) counts[v + 1]! += counts[v]!;
-      const o = b * d;
       for (let i = 0; i < d; i++) {
         const v = this.bandOfSlot(nb + i, b);
-        const at = o + counts[v]!++;
+        const at = counts[v]!++;
         keys[at] = v;
         slotsOf[at] = nb + i;
       }
-    }
-    // From the last bucket down: move the base's postings not yet moved above bucket k's end, then
-    // write bucket k's delta postings just below them. `shift` is the number of delta postings in
-    // buckets up to k; `top` the end of the base's postings not yet moved.
-    let shift = BANDS * d;
-    let top = offsets[BANDS * BAND_KEYS]!;
-    for (let b = BANDS - 1; b >= 0; b--) {
+      const from = this.postings[b]!;
+      const fromNexts = this.nexts[b]!;
+      const inPlace = from.length >= 3 * n && fromNexts.length >= n;
+      const to = inPlace ? from : new Uint8Array(3 * room);
+      const toNexts = inPlace ? fromNexts : new Uint16Array(room);
+      const o = b * BAND_OFFSETS;
       const nb2 = (b + 1) & 15;
-      for (let j = b * d + d - 1; j >= b * d; ) {
-        const end = offsets[b * BAND_KEYS + keys[j]! + 1]!;
+      // `shift`: the delta postings in buckets up to the current one; `top`: the end of the
+      // base's postings not yet moved.
+      let shift = d;
+      let top = nb;
+      for (let j = d - 1; j >= 0; ) {
+        const end = offsets[o + keys[j]! + 1]!;
         if (top > end) {
-          postings.copyWithin(3 * (end + shift), 3 * end, 3 * top);
-          nexts.copyWithin(end + shift, end, top);
+          if (inPlace) {
+            to.copyWithin(3 * (end + shift), 3 * end, 3 * top);
+            toNexts.copyWithin(end + shift, end, top);
+          } else {
+            to.set(from.subarray(3 * end, 3 * top), 3 * (end + shift));
+            toNexts.set(fromNexts.subarray(end, top), end + shift);
+          }
         }
         top = end;
         const v = keys[j];
-        for (; j >= b * d && keys[j] === v; j--) {
+        for (; j >= 0 && keys[j] === v; j--) {
           const p = end + --shift;
           const slot = slotsOf[j]!;
-          nexts[p] = this.bandOfSlot(slot, nb2);
-          postings[3 * p] = slot;
-          postings[3 * p + 1] = slot >>> 8;
-          postings[3 * p + 2] = slot >>> 16;
+          toNexts[p] = this.bandOfSlot(slot, nb2);
+          to[3 * p] = slot;
+          to[3 * p + 1] = slot >>> 8;
+          to[3 * p + 2] = slot >>> 16;
         }
       }
-    }
-    if (shift !== 0) throw new Error(`internal: delta postings left over (${shift})`);
-    // Bucket starts move up by the delta postings in the buckets before them.
-    let add = 0;
-    for (let b = 0; b < BANDS; b++) {
-      const base = b * BAND_KEYS;
-      let j = b * d;
-      const last = j + d;
-      for (let v = 0; v < BAND_KEYS; v++) {
-        offsets[base + v]! += add;
-        for (; j < last && keys[j] === v; j++) add++;
+      if (shift !== 0) throw new Error(`internal: delta postings left over (${shift})`);
+      if (!inPlace && top > 0) {
+        to.set(from.subarray(0, 3 * top), 0);
+        toNexts.set(fromNexts.subarray(0, top), 0);
       }
+      this.postings[b] = to;
+      this.nexts[b] = toNexts;
+      // Bucket starts move up by the delta postings in the buckets before them.
+      let add = 0;
+      let j = 0;
+      for (let v = 0; v < BAND_KEYS; v++) {
+        offsets[o + v]! += add;
+        for (; j < d && keys[j] === v; j++) add++;
+      }
+      offsets[o + BAND_KEYS]! += add;
     }
-    offsets[BANDS * BAND_KEYS]! += add;
-    const n = this.count;
     this.baseCount = n;
     this.indexed = n;
     this.deltaCap = Math.max(MIN_DELTA, n >>> DELTA_SHIFT);
@@ -631,8 +638,8 @@ export class PdqIndex {
       (this.scanner?.memory.buffer.byteLength ?? this.lo.byteLength + this.hi.byteLength) +
       this.alive.byteLength +
       (this.offsets?.byteLength ?? 0) +
-      this.postings.byteLength +
-      this.nexts.byteLength +
+      this.postings.reduce((sum, a) => sum + a.byteLength, 0) +
+      this.nexts.reduce((sum, a) => sum + a.byteLength, 0) +
       (this.deltaHead?.byteLength ?? 0) +
       this.deltaNext.byteLength +
       this.radixCounts.byteLength +
@@ -747,25 +754,27 @@ export class PdqIndex {
   private rebuildBase(): void {
     const n = this.baseCount;
     const growing = this.offsets !== undefined;
-    if (this.offsets === undefined) this.offsets = new Uint32Array(BANDS * BAND_KEYS + 1);
+    if (this.offsets === undefined) this.offsets = new Uint32Array(BANDS * BAND_OFFSETS);
     const offsets = this.offsets;
-    if (this.postings.length < 3 * BANDS * n) {
+    if (this.postings[0]!.length < 3 * n) {
       // Room for the next delta too, so the following compaction merges into these arrays; for an
-      // index that outgrew them (not a first build), for the two next deltas: two merges, then a
-      // rebuild, instead of one and one (2.5 B more per entry for each delta of room).
-      this.postings = new Uint8Array(0); // let the old ones go before allocating the new ones
-      this.nexts = new Uint16Array(0);
+      // index that outgrew them (not a first build), for the two next deltas (2.5 B more per entry
+      // for each delta of room).
       const room = growing ? withDeltaRoom(withDeltaRoom(n)) : withDeltaRoom(n);
-      this.postings = new Uint8Array(3 * BANDS * room);
-      this.nexts = new Uint16Array(BANDS * room);
+      for (let b = 0; b < BANDS; b++) {
+        this.postings[b] = new Uint8Array(0); // let the old ones go before allocating the new ones
+        this.nexts[b] = new Uint16Array(0);
+      }
+      for (let b = 0; b < BANDS; b++) {
+        this.postings[b] = new Uint8Array(3 * room);
+        this.nexts[b] = new Uint16Array(room);
+      }
     }
-    const postings = this.postings;
-    const nexts = this.nexts;
     offsets.fill(0);
     for (let w = 0; w < PDQ_WORDS; w++) {
       const src = w < 4 ? this.lo : this.hi;
-      const b0 = 2 * w * BAND_KEYS;
-      const b1 = b0 + BAND_KEYS;
+      const b0 = 2 * w * BAND_OFFSETS;
+      const b1 = b0 + BAND_OFFSETS;
       for (let s = 0, o = w & 3; s < n; s++, o += 4) {
         const x = src[o]!;
         offsets[b0 + (x >>> 16)]!++;
@@ -773,38 +782,46 @@ export class PdqIndex {
       }
     }
     // Inclusive prefix sums make offsets[k] the end of bucket k; filling backwards by decrementing
-    // leaves offsets[k] at its start, with slots ascending inside each bucket.
-    let acc = 0;
-    for (let k = 0; k < BANDS * BAND_KEYS; k++) {
-      acc += offsets[k]!;
-      offsets[k] = acc;
+    // leaves offsets[k] at its start, with slots ascending inside each bucket. Each band counts
+    // from 0 in its own arrays and ends with its end (n).
+    for (let b = 0; b < BANDS; b++) {
+      const o = b * BAND_OFFSETS;
+      let acc = 0;
+      for (let v = 0; v < BAND_KEYS; v++) {
+        acc += offsets[o + v]!;
+        offsets[o + v] = acc;
+      }
+      offsets[o + BAND_KEYS] = acc;
     }
-    offsets[BANDS * BAND_KEYS] = acc;
     for (let w = 0; w < PDQ_WORDS; w++) {
       const src = w < 4 ? this.lo : this.hi;
       // The word after this one holds the band after b1 (band 15's next is band 0, word 0).
       const w2 = (w + 1) & 7;
       const src2 = w2 < 4 ? this.lo : this.hi;
-      const b0 = 2 * w * BAND_KEYS;
-      const b1 = b0 + BAND_KEYS;
+      const b0 = 2 * w * BAND_OFFSETS;
+      const b1 = b0 + BAND_OFFSETS;
+      const postings0 = this.postings[2 * w]!;
+      const nexts0 = this.nexts[2 * w]!;
+      const postings1 = this.postings[2 * w + 1]!;
+      const nexts1 = this.nexts[2 * w + 1]!;
       for (let s = n - 1, o = s * 4 + (w & 3), o2 = s * 4 + (w2 & 3); s >= 0; s--, o -= 4, o2 -= 4) {
         const x = src[o]!;
         let k = b0 + (x >>> 16);
         let p = offsets[k]! - 1;
         offsets[k] = p;
-        nexts[p] = x & 0xffff;
+        nexts0[p] = x & 0xffff;
         p *= 3;
-        postings[p] = s;
-        postings[p + 1] = s >>> 8;
-        postings[p + 2] = s >>> 16;
+        postings0[p] = s;
+        postings0[p + 1] = s >>> 8;
+        postings0[p + 2] = s >>> 16;
         k = b1 + (x & 0xffff);
         p = offsets[k]! - 1;
         offsets[k] = p;
-        nexts[p] = src2[o2]! >>> 16;
+        nexts1[p] = src2[o2]! >>> 16;
         p *= 3;
-        postings[p] = s;
-        postings[p + 1] = s >>> 8;
-        postings[p + 2] = s >>> 16;
+        postings1[p] = s;
+        postings1[p + 1] = s >>> 8;
+        postings1[p + 2] = s >>> 16;
       }
     }
   }
@@ -820,7 +837,7 @@ export class PdqIndex {
     const offsets = this.offsets;
     if (offsets === undefined) return total;
     for (let b = 0; b < BANDS; b++) {
-      const base = b * BAND_KEYS;
+      const base = b * BAND_OFFSETS;
       const x = q[qo + (b >>> 1)]!;
       const key = (b & 1) === 0 ? x >>> 16 : x & 0xffff;
       for (let m = 0; m < nm; m++) {
@@ -874,8 +891,8 @@ export class PdqIndex {
     const nm = masks.length;
     const pair = threshold >>> 3; // the ring filter's bound on a band and the next one together
     const offsets = this.offsets;
-    const postings = this.postings;
-    const nexts = this.nexts;
+    const bandPostings = this.postings;
+    const bandNexts = this.nexts;
     const head = this.indexed > this.baseCount ? this.deltaHead : undefined;
     const next = this.deltaNext;
     const deltaCap = this.deltaCap;
@@ -906,6 +923,9 @@ export class PdqIndex {
           const nb = (b + 1) & 15;
           const qn = bandValue(q, qo, nb);
           const base = b * BAND_KEYS;
+          const baseOffsets = b * BAND_OFFSETS;
+          const postings = bandPostings[b]!;
+          const nexts = bandNexts[b]!;
           const tag = (j << 4) | b;
           for (let m = 0; m < nm; m++) {
             const mask = masks[m]!;
@@ -913,8 +933,9 @@ export class PdqIndex {
             // What the next band may still differ by: the pair's bound less this band's distance.
             const budget = pair - POP16[mask]!;
             if (offsets !== undefined) {
-              const start = offsets[k]!;
-              const end = offsets[k + 1]!;
+              const ko = baseOffsets + (key ^ mask);
+              const start = offsets[ko]!;
+              const end = offsets[ko + 1]!;
               total += end - start;
               for (let p = start; p < end; p++) {
                 if (POP16[nexts[p]! ^ qn]! > budget) continue;

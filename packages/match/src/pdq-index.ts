@@ -438,9 +438,10 @@ export class PdqIndex {
    * Folds the delta into the base without rebuilding it: the delta's slots are all above the
    * base's, so each one's postings go at the end of its buckets, and the base's postings only
    * move up by the number of delta postings in the buckets before theirs. Band by band, from the
-   * last bucket down, one move per run of buckets without delta postings: in place when the band's
-   * arrays have room, else into new arrays with room for the two next deltas (the old ones are let
-   * go band by band, so one band's worth is held twice, never the whole base). A linear move of
+   * last bucket down, one move per run of buckets without delta postings, in place: in the band's
+   * arrays when they have room, else in new ones with room for the two next deltas, the base copied
+   * in first (the old ones are let go band by band, so one band's worth is held twice, never the
+   * whole base). A linear move of
    * the postings instead of the counting sort of every slot's 16 bands, and no id rehashed (the
    * slots keep their numbers). Same layout as a rebuild: slots ascend within each bucket.
    */
@@ -466,11 +467,18 @@ export class PdqIndex {
         keys[at] = v;
         slotsOf[at] = nb + i;
       }
-      const from = this.postings[b]!;
-      const fromNexts = this.nexts[b]!;
-      const inPlace = from.length >= 3 * n && fromNexts.length >= n;
-      const to = inPlace ? from : new Uint8Array(3 * room);
-      const toNexts = inPlace ? fromNexts : new Uint16Array(room);
+      let to = this.postings[b]!;
+      let toNexts = this.nexts[b]!;
+      if (to.length < 3 * n || toNexts.length < n) {
+        // Into new arrays: the band's base copied in whole (one copy, not one per run), then merged
+        // there in place as below; the old arrays are let go now, before the next band's.
+        const grown = new Uint8Array(3 * room);
+        grown.set(to.subarray(0, 3 * nb));
+        const grownNexts = new Uint16Array(room);
+        grownNexts.set(toNexts.subarray(0, nb));
+        to = grown;
+        toNexts = grownNexts;
+      }
       const o = b * BAND_OFFSETS;
       const nb2 = (b + 1) & 15;
       // `shift`: the delta postings in buckets up to the current one; `top`: the end of the
@@ -480,13 +488,8 @@ export class PdqIndex {
       for (let j = d - 1; j >= 0; ) {
         const end = offsets[o + keys[j]! + 1]!;
         if (top > end) {
-          if (inPlace) {
-            to.copyWithin(3 * (end + shift), 3 * end, 3 * top);
-            toNexts.copyWithin(end + shift, end, top);
-          } else {
-            to.set(from.subarray(3 * end, 3 * top), 3 * (end + shift));
-            toNexts.set(fromNexts.subarray(end, top), end + shift);
-          }
+          to.copyWithin(3 * (end + shift), 3 * end, 3 * top);
+          toNexts.copyWithin(end + shift, end, top);
         }
         top = end;
         const v = keys[j];
@@ -500,10 +503,6 @@ export class PdqIndex {
         }
       }
       if (shift !== 0) throw new Error(`internal: delta postings left over (${shift})`);
-      if (!inPlace && top > 0) {
-        to.set(from.subarray(0, 3 * top), 0);
-        toNexts.set(fromNexts.subarray(0, top), 0);
-      }
       this.postings[b] = to;
       this.nexts[b] = toNexts;
       // Bucket starts move up by the delta postings in the buckets before them.

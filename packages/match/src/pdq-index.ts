@@ -40,9 +40,10 @@ export const DEFAULT_THRESHOLD = 31;
 export const MAX_SLOTS = 1 << 24;
 /**
  * Smallest delta before compaction; larger bases get base/32. Compaction is O(n) (with the
- * WebAssembly kernel on the benchmark VM, per million entries: a merge of the delta 0.3-0.55 s of
- * CPU, a rebuild 1-1.7 s), so this amortises it to 10-55 us per add, while capping what the delta
- * and the headroom kept for it cost in memory (~6 MiB per million, chain heads included).
+ * WebAssembly kernel on the benchmark VM, per million entries: a merge of the delta 0.2-0.55 s of
+ * CPU, up to 1 s when the arrays grow; a rebuild after removals 1-2 s), so this amortises it to
+ * 6-35 us per add, while capping what the delta and the headroom kept for it cost in memory
+ * (~6 MiB per million, chain heads included).
  */
 const MIN_DELTA = 4096;
 const DELTA_SHIFT = 5;

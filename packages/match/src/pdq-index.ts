@@ -13,10 +13,11 @@
 //             the band's end), positions in that band's arrays.
 //   postings  one Uint8Array per band, 3 bytes (little-endian) per slot: the base's slots grouped
 //             by band value, ascending in a bucket. One array per band, so that a fold that needs
-//             more room reallocates them one at a time (one band's worth held twice, not all). 3 bytes, not 4, saves 15 MiB per million;
-//             it is why an index holds at most 2^24 slots.
-//   nexts     one Uint16Array per band beside its postings: each posting's value of the next band (b + 1 mod 16), so
-//             probing rejects almost every candidate from its bucket alone (the ring filter, below).
+//             more room reallocates them one at a time (one band's worth held twice, not all).
+//             3 bytes, not 4, saves 15 MiB per million; it is why an index holds at most 2^24 slots.
+//   nexts     one Uint16Array per band beside its postings: each posting's value of the next band
+//             (b + 1 mod 16), so probing rejects almost every candidate from its bucket alone (the
+//             ring filter, below).
 //   deltaHead/deltaNext  Int32Array chains per (band, band value) for slots added since the last
 //             compaction; compaction folds them into the base.
 //   ids       IdTable: caller's string ids <-> dense slots.
@@ -442,9 +443,9 @@ export class PdqIndex {
    * last bucket down, one move per run of buckets without delta postings, in place: in the band's
    * arrays when they have room, else in new ones with room for the two next deltas, the base copied
    * in first (the old ones are let go band by band, so one band's worth is held twice, never the
-   * whole base). A linear move of
-   * the postings instead of the counting sort of every slot's 16 bands, and no id rehashed (the
-   * slots keep their numbers). Same layout as a rebuild: slots ascend within each bucket.
+   * whole base). A linear move of the postings instead of the counting sort of every slot's 16
+   * bands, and no id rehashed (the slots keep their numbers). Same layout as a rebuild: slots
+   * ascend within each bucket.
    */
   private mergeDelta(): void {
     const nb = this.baseCount;
@@ -457,7 +458,7 @@ export class PdqIndex {
     const keys = new Uint16Array(d);
     const slotsOf = new Uint32Array(d);
     const counts = new Uint32Array(BAND_KEYS + 1);
-    const room = withDeltaRoom(withDeltaRoom(n));
+    const room = withTwoDeltasRoom(n);
     for (let b = 0; b < BANDS; b++) {
       counts.fill(0);
       for (let i = 0; i < d; i++) counts[this.bandOfSlot(nb + i, b) + 1]!++;
@@ -760,7 +761,7 @@ export class PdqIndex {
       // Room for the next delta too, so the following compaction merges into these arrays; for an
       // index that outgrew them (not a first build), for the two next deltas (2.5 B more per entry
       // for each delta of room).
-      const room = growing ? withDeltaRoom(withDeltaRoom(n)) : withDeltaRoom(n);
+      const room = growing ? withTwoDeltasRoom(n) : withDeltaRoom(n);
       for (let b = 0; b < BANDS; b++) {
         this.postings[b] = new Uint8Array(0); // let the old ones go before allocating the new ones
         this.nexts[b] = new Uint16Array(0);
@@ -1151,6 +1152,14 @@ function half(x: number, b: number): number {
 /** Slots for `n` entries plus a full delta (see compact()). */
 function withDeltaRoom(n: number): number {
   return Math.min(MAX_SLOTS, n + Math.max(MIN_DELTA, n >>> DELTA_SHIFT) + 1);
+}
+
+/**
+ * Postings for `n` entries and the two next deltas of a growing index, each sized from the
+ * entries before it (see mergeDelta()).
+ */
+function withTwoDeltasRoom(n: number): number {
+  return withDeltaRoom(withDeltaRoom(n));
 }
 
 /** Sort order of every match list: distance, then id (so results do not depend on slot order). */

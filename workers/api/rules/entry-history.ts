@@ -106,9 +106,7 @@ export type EntryState = {
  * revoked before it. Revocations are only ever known after they happened, so now means revoked.
  */
 function activeAt(a: AuthorityTimeline | undefined, t: Position | null): boolean {
-  if (!a) return false;
-  if (t === null) return a.revoked === null;
-  return comparePositions(a.admitted, t) <= 0 && (a.revoked === null || comparePositions(t, a.revoked) < 0);
+  return countsAt(a, t) && (t === null || comparePositions(a!.admitted, t) <= 0);
 }
 
 /**
